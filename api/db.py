@@ -1,0 +1,129 @@
+"""Tortoise configuration and the migration runner, built from Settings (no global state here)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.context import TortoiseContext
+from tortoise.migrations.api.migrate import migrate
+from tortoise.migrations import operations as ops
+from tortoise.migrations.autodetector import MigrationAutodetector
+from tortoise.migrations.constraints import CheckConstraint
+from tortoise.migrations.executor import MigrationExecutor
+from tortoise.migrations.recorder import MigrationRecorder
+
+from api.errors import DomainError
+from api.models import MODEL_MODULES
+from api.settings import Settings
+
+APP_LABEL = "models"
+MIGRATIONS_MODULE = "migrations"
+SUPPORTED_SCHEMES = ("sqlite", "postgres", "asyncpg")
+
+
+def tortoise_config(database_url: str, *, timezone: str = "Asia/Shanghai") -> dict[str, Any]:
+    scheme = database_url.split("://", 1)[0]
+    if "://" not in database_url or scheme not in SUPPORTED_SCHEMES:
+        raise DomainError(
+            "VALIDATION_FAILED",
+            f"database URL must start with sqlite:// or postgres://, got {database_url!r}",
+            field="SANJI_DATABASE_URL",
+        )
+    try:
+        connection = expand_db_url(database_url)
+    except Exception as exc:  # tortoise raises ConfigurationError, ValueError, ...
+        raise DomainError(
+            "VALIDATION_FAILED", f"database URL {database_url!r} is not valid: {exc}", field="SANJI_DATABASE_URL"
+        ) from None
+    return {
+        "connections": {"default": connection},
+        "apps": {
+            APP_LABEL: {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": timezone,
+    }
+
+
+@asynccontextmanager
+async def database(settings: Settings) -> AsyncIterator[TortoiseContext]:
+    """Open the ORM on the settings' database for the duration of the block."""
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=tortoise_config(settings.database_url, timezone=settings.timezone))
+        yield ctx
+
+
+async def upgrade(settings: Settings, progress: Callable[[str, str, str], object] | None = None) -> None:
+    """Apply every pending migration to the settings' database."""
+    async with TortoiseContext():
+        await migrate(config=tortoise_config(settings.database_url, timezone=settings.timezone), progress=progress)
+
+
+async def pending_migrations(ctx: TortoiseContext) -> list[str]:
+    """Names of migrations on disk that the open database has not applied."""
+    config = tortoise_config("sqlite://:memory:")["apps"]
+    executor = MigrationExecutor(ctx.db(), config)
+    plan = await executor.plan(None)
+    return [f"{step.migration.app_label}.{step.migration.name}" for step in plan if not step.backward]
+
+
+async def applied_migrations(ctx: TortoiseContext) -> list[str]:
+    recorder = MigrationRecorder(ctx.db())
+    return [f"{key.app_label}.{key.name}" for key in await recorder.applied_migrations()]
+
+
+async def migration_changes(ctx: TortoiseContext) -> list:
+    """Migration writers for model changes not yet captured on disk (empty when in sync)."""
+    apps_config = tortoise_config("sqlite://:memory:")["apps"]
+    return await MigrationAutodetector(ctx.apps, apps_config).changes()
+
+
+async def make_migrations() -> list[str]:
+    """Write a new migration for model changes; returns the written file paths."""
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=tortoise_config("sqlite://:memory:"), init_connections=False)
+        writers = await migration_changes(ctx)
+        paths = []
+        for writer in writers:
+            writer.operations = _split_check_constraints(writer.operations)
+            path = writer.write()
+            _use_sanji_check_operation(path)
+            paths.append(str(path))
+        return paths
+
+
+def _use_sanji_check_operation(path) -> None:
+    """Point the written migration at AddCheckConstraint (see api.migration_ops)."""
+    text = Path(path).read_text(encoding="utf-8")
+    if "ops.AddConstraint(" not in text:
+        return
+    text = text.replace("ops.AddConstraint(", "AddCheckConstraint(")
+    text = "from api.migration_ops import AddCheckConstraint\n" + text
+    Path(path).write_text(text, encoding="utf-8")
+
+
+def _split_check_constraints(operations: list) -> list:
+    """Move CHECK constraints out of CreateModel into AddConstraint operations.
+
+    Tortoise 1.1's CreateModel records Meta.constraints in the state but emits no CHECK clause,
+    so the constraint would exist only on paper; AddConstraint creates it on both databases.
+    """
+    created, added = [], []
+    for op in operations:
+        if isinstance(op, ops.CreateModel) and op.options and op.options.get("constraints"):
+            checks = [c for c in op.options["constraints"] if isinstance(c, CheckConstraint)]
+            rest = [c for c in op.options["constraints"] if not isinstance(c, CheckConstraint)]
+            op.options = {k: v for k, v in op.options.items() if k != "constraints"}
+            if rest:
+                op.options["constraints"] = rest
+            added.extend(ops.AddConstraint(op.name, check) for check in checks)
+        created.append(op)
+    return created + added

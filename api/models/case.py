@@ -1,0 +1,228 @@
+"""Cases (办件), their event trail, agency batches (代办) and ratings (好差评)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.migrations.constraints import CheckConstraint
+from tortoise.models import Model
+
+from api.errors import DomainError
+from api.services.identifiers import normalize_id_number, normalize_phone, normalize_uscc
+
+
+class ApplicantType(StrEnum):
+    PERSON = "PERSON"
+    COMPANY = "COMPANY"
+
+
+class Channel(StrEnum):
+    COUNTER = "COUNTER"
+    ONLINE = "ONLINE"
+    AGENCY = "AGENCY"
+    PROACTIVE_AGENCY = "PROACTIVE_AGENCY"
+
+
+class CaseStatus(StrEnum):
+    SUBMITTED = "SUBMITTED"
+    ACCEPTED = "ACCEPTED"
+    REJECTED = "REJECTED"
+    PRE_REVIEWED = "PRE_REVIEWED"
+    SUPPLEMENT_REQUESTED = "SUPPLEMENT_REQUESTED"
+    REVIEWED = "REVIEWED"
+    DECIDED = "DECIDED"
+    COMPLETED = "COMPLETED"
+    DELIVERED = "DELIVERED"
+    WITHDRAWN = "WITHDRAWN"
+
+
+class Decision(StrEnum):
+    APPROVED = "APPROVED"
+    DENIED = "DENIED"
+
+
+class CaseAction(StrEnum):
+    SUBMIT = "SUBMIT"
+    ACCEPT = "ACCEPT"
+    REJECT = "REJECT"
+    PRE_REVIEW = "PRE_REVIEW"
+    REQUEST_SUPPLEMENT = "REQUEST_SUPPLEMENT"
+    RESUME = "RESUME"
+    REVIEW = "REVIEW"
+    DECIDE = "DECIDE"
+    COMPLETE = "COMPLETE"
+    DELIVER = "DELIVER"
+    WITHDRAW = "WITHDRAW"
+    DISPATCH = "DISPATCH"
+    RECEIVE = "RECEIVE"
+    PROXY_DECLARE = "PROXY_DECLARE"
+
+
+class Case(Model):
+    """One application (办件), with its stored due dates and an optimistic-lock version."""
+
+    id = fields.IntField(primary_key=True)
+    number = fields.CharField(max_length=32, unique=True)
+    item = fields.ForeignKeyField("models.Item", related_name="cases", on_delete=fields.RESTRICT)
+    guide_revision = fields.ForeignKeyField(
+        "models.GuideRevision", related_name="cases", on_delete=fields.RESTRICT
+    )
+    applicant_type = fields.CharEnumField(ApplicantType, max_length=10)
+    applicant_name = fields.CharField(max_length=100)
+    applicant_id_number = fields.CharField(max_length=18)
+    applicant_phone = fields.CharField(max_length=20)
+    channel = fields.CharEnumField(Channel, max_length=20)
+    submitted_at = fields.DatetimeField()
+    submitted_at_organization = fields.ForeignKeyField(
+        "models.Organization", related_name="submitted_cases", on_delete=fields.RESTRICT
+    )
+    handling_organization = fields.ForeignKeyField(
+        "models.Organization", related_name="handled_cases", on_delete=fields.RESTRICT
+    )
+    status = fields.CharEnumField(CaseStatus, max_length=24, db_index=True)
+    decision = fields.CharEnumField(Decision, max_length=10, null=True)
+    accepted_at = fields.DatetimeField(null=True)
+    legal_due_date = fields.DateField(null=True)
+    promised_due_date = fields.DateField(null=True)
+    due_dates_estimated = fields.BooleanField(default=False)
+    completed_at = fields.DatetimeField(null=True)
+    delivered_at = fields.DatetimeField(null=True)
+    trips_saved = fields.IntField(default=0)
+    query_code_hash = fields.CharField(max_length=200, null=True)
+    version = fields.IntField(default=1)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "service_case"
+        constraints = (
+            CheckConstraint(check="version >= 1", name="ck_case_version"),
+            CheckConstraint(check="trips_saved >= 0", name="ck_case_trips_saved"),
+            CheckConstraint(
+                check="completed_at IS NULL OR accepted_at IS NOT NULL",
+                name="ck_case_completed_after_accept",
+            ),
+            CheckConstraint(
+                check="(status = 'DECIDED' OR status = 'COMPLETED' OR status = 'DELIVERED') "
+                "= (decision IS NOT NULL)",
+                name="ck_case_decision_status",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return self.number
+
+    async def save(self, *args, **kwargs) -> None:
+        if self.applicant_type == ApplicantType.PERSON:
+            self.applicant_id_number = normalize_id_number(
+                self.applicant_id_number, field="applicant_id_number"
+            )
+        else:
+            self.applicant_id_number = normalize_uscc(
+                self.applicant_id_number, field="applicant_id_number"
+            )
+        self.applicant_phone = normalize_phone(self.applicant_phone, field="applicant_phone")
+        if self.guide_revision_id is not None and self.item_id is not None:
+            from api.models.item import GuideRevision
+
+            revision = await GuideRevision.get_or_none(id=self.guide_revision_id)
+            if revision is None or revision.item_id != self.item_id:
+                raise DomainError(
+                    "VALIDATION_FAILED",
+                    "a case's guide revision must be a revision of the case's item",
+                    field="guide_revision",
+                )
+        await super().save(*args, **kwargs)
+
+
+class CaseEvent(Model):
+    """One step of a case: who did what, where and when (the audit trail of the workflow)."""
+
+    id = fields.IntField(primary_key=True)
+    case = fields.ForeignKeyField("models.Case", related_name="events", on_delete=fields.CASCADE)
+    action = fields.CharEnumField(CaseAction, max_length=24)
+    from_status = fields.CharEnumField(CaseStatus, max_length=24, null=True)
+    to_status = fields.CharEnumField(CaseStatus, max_length=24)
+    actor = fields.ForeignKeyField(
+        "models.User", related_name="case_events", null=True, on_delete=fields.SET_NULL
+    )
+    actor_name = fields.CharField(max_length=50, default="")
+    organization = fields.ForeignKeyField(
+        "models.Organization", related_name="case_events", on_delete=fields.RESTRICT
+    )
+    occurred_at = fields.DatetimeField()
+    comment = fields.TextField(default="")
+
+    class Meta:
+        table = "case_event"
+
+
+class AgencyBatch(Model):
+    """A batch of agency cases (代办) carried from one organization to another by a named carrier."""
+
+    id = fields.IntField(primary_key=True)
+    number = fields.CharField(max_length=32, unique=True)
+    origin = fields.ForeignKeyField(
+        "models.Organization", related_name="outgoing_batches", on_delete=fields.RESTRICT
+    )
+    destination = fields.ForeignKeyField(
+        "models.Organization", related_name="incoming_batches", on_delete=fields.RESTRICT
+    )
+    carrier = fields.ForeignKeyField(
+        "models.Staff", related_name="carried_batches", null=True, on_delete=fields.SET_NULL
+    )
+    dispatched_at = fields.DatetimeField(null=True)
+    received_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "agency_batch"
+        constraints = (
+            CheckConstraint(check="origin_id <> destination_id", name="ck_batch_two_places"),
+            CheckConstraint(
+                check="received_at IS NULL OR (dispatched_at IS NOT NULL AND received_at >= dispatched_at)",
+                name="ck_batch_received_after_dispatch",
+            ),
+        )
+
+
+class AgencyBatchCase(Model):
+    """A case travelling in a batch (a through model with plain foreign keys)."""
+
+    id = fields.IntField(primary_key=True)
+    batch = fields.ForeignKeyField("models.AgencyBatch", related_name="batch_cases", on_delete=fields.CASCADE)
+    case = fields.ForeignKeyField("models.Case", related_name="batch_cases", on_delete=fields.CASCADE)
+
+    class Meta:
+        table = "agency_batch_case"
+        unique_together = (("batch", "case"),)
+
+
+class Evaluation(Model):
+    """A rating (好差评) of a completed case on the five national levels, 5 = 非常满意 … 1 = 非常不满意."""
+
+    id = fields.IntField(primary_key=True)
+    case = fields.OneToOneField("models.Case", related_name="evaluation", on_delete=fields.CASCADE)
+    staff = fields.ForeignKeyField(
+        "models.Staff", related_name="evaluations", null=True, on_delete=fields.SET_NULL
+    )
+    score = fields.SmallIntField()
+    reason = fields.TextField(default="")
+    rated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "evaluation"
+        constraints = (
+            CheckConstraint(check="score >= 1 AND score <= 5", name="ck_evaluation_score"),
+            CheckConstraint(check="score >= 3 OR reason <> ''", name="ck_evaluation_bad_reason"),
+        )
+
+    async def save(self, *args, **kwargs) -> None:
+        if not 1 <= self.score <= 5:
+            raise DomainError("VALIDATION_FAILED", "score must be 1 to 5", field="score")
+        if self.score <= 2 and not self.reason.strip():
+            raise DomainError(
+                "VALIDATION_FAILED", "a 不满意 or 非常不满意 rating needs a reason", field="reason"
+            )
+        await super().save(*args, **kwargs)

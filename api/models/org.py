@@ -1,0 +1,194 @@
+"""Organizations of the three tiers (center, halls, rooms) under a region, and their windows."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.migrations.constraints import CheckConstraint
+from tortoise.models import Model
+
+from api.errors import DomainError
+
+
+class Tier(StrEnum):
+    REGION = "REGION"
+    CENTER = "CENTER"
+    HALL = "HALL"
+    ROOM = "ROOM"
+
+
+class OrgKind(StrEnum):
+    DISTRICT = "DISTRICT"
+    ADMINISTRATION = "ADMINISTRATION"
+    SUB_DISTRICT = "SUB_DISTRICT"
+    TEAM = "TEAM"
+    VILLAGE = "VILLAGE"
+    COMMUNITY = "COMMUNITY"
+
+
+class ConstructionStatus(StrEnum):
+    PLANNED = "PLANNED"
+    UNDER_CONSTRUCTION = "UNDER_CONSTRUCTION"
+    BUILT = "BUILT"
+    STANDARDIZED = "STANDARDIZED"
+
+
+# The tier each tier may hang under; None means "may be a root".
+ALLOWED_PARENT_TIERS: dict[Tier, frozenset[Tier | None]] = {
+    Tier.REGION: frozenset({None, Tier.REGION}),
+    Tier.CENTER: frozenset({None, Tier.REGION}),
+    Tier.HALL: frozenset({Tier.CENTER}),
+    Tier.ROOM: frozenset({Tier.HALL}),
+}
+ALLOWED_KINDS: dict[Tier, frozenset[OrgKind]] = {
+    Tier.REGION: frozenset({OrgKind.DISTRICT}),
+    Tier.CENTER: frozenset({OrgKind.ADMINISTRATION}),
+    Tier.HALL: frozenset({OrgKind.SUB_DISTRICT}),
+    Tier.ROOM: frozenset({OrgKind.TEAM, OrgKind.VILLAGE, OrgKind.COMMUNITY}),
+}
+BUILDABLE_TIERS = frozenset({Tier.HALL, Tier.ROOM})
+MAX_DEPTH = 16
+
+
+class Organization(Model):
+    """A region, the service center (政务服务中心), a hall (便民服务大厅) or a room (便民服务室)."""
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=32, unique=True)
+    name = fields.CharField(max_length=100)
+    tier = fields.CharEnumField(Tier, max_length=16, db_index=True)
+    kind = fields.CharEnumField(OrgKind, max_length=16)
+    parent: fields.ForeignKeyNullableRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name="children", null=True, on_delete=fields.RESTRICT
+    )
+    population = fields.IntField(null=True)
+    address = fields.CharField(max_length=200, default="")
+    longitude = fields.FloatField(null=True)
+    latitude = fields.FloatField(null=True)
+    duty_phone = fields.CharField(max_length=20, default="")
+    construction_status = fields.CharEnumField(ConstructionStatus, max_length=24, null=True)
+    construction_started_on = fields.DateField(null=True)
+    built_on = fields.DateField(null=True)
+    standardized_on = fields.DateField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "organization"
+        constraints = (
+            CheckConstraint(check="population IS NULL OR population >= 0", name="ck_org_population"),
+            CheckConstraint(
+                check="longitude IS NULL OR (longitude >= -180 AND longitude <= 180)",
+                name="ck_org_longitude",
+            ),
+            CheckConstraint(
+                check="latitude IS NULL OR (latitude >= -90 AND latitude <= 90)",
+                name="ck_org_latitude",
+            ),
+            CheckConstraint(
+                check="(tier IN ('HALL', 'ROOM')) = (construction_status IS NOT NULL)",
+                name="ck_org_construction_status_tier",
+            ),
+            CheckConstraint(check="parent_id IS NULL OR parent_id <> id", name="ck_org_not_own_parent"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    async def save(self, *args, **kwargs) -> None:
+        await self.validate_rules()
+        await super().save(*args, **kwargs)
+
+    async def validate_rules(self) -> None:
+        """Tier/parent/kind/construction rules; raises VALIDATION_FAILED naming the field."""
+        if self.kind not in ALLOWED_KINDS[self.tier]:
+            allowed = ", ".join(sorted(ALLOWED_KINDS[self.tier]))
+            raise DomainError(
+                "VALIDATION_FAILED",
+                f"a {self.tier} cannot be of kind {self.kind}; allowed: {allowed}",
+                field="kind",
+            )
+        if self.tier in BUILDABLE_TIERS and self.construction_status is None:
+            raise DomainError(
+                "VALIDATION_FAILED",
+                f"a {self.tier} needs a construction status",
+                field="construction_status",
+            )
+        if self.tier not in BUILDABLE_TIERS and self.construction_status is not None:
+            raise DomainError(
+                "VALIDATION_FAILED",
+                f"a {self.tier} has no construction status",
+                field="construction_status",
+            )
+        await self._validate_parent()
+
+    async def _validate_parent(self) -> None:
+        parent = await _get_parent(self.parent_id)
+        parent_tier = parent.tier if parent is not None else None
+        if parent_tier not in ALLOWED_PARENT_TIERS[self.tier]:
+            allowed = sorted(str(t) if t else "none" for t in ALLOWED_PARENT_TIERS[self.tier])
+            raise DomainError(
+                "VALIDATION_FAILED",
+                f"a {self.tier} cannot be placed under "
+                f"{'no parent' if parent is None else f'a {parent_tier} ({parent.code})'}; "
+                f"its parent must be: {', '.join(allowed)}",
+                field="parent",
+            )
+        seen = {self.id} if self.id is not None else set()
+        depth = 0
+        while parent is not None:
+            if parent.id in seen:
+                raise DomainError(
+                    "VALIDATION_FAILED",
+                    f"placing {self.code} under {parent.code} would make a cycle",
+                    field="parent",
+                )
+            seen.add(parent.id)
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise DomainError("VALIDATION_FAILED", "organization tree too deep", field="parent")
+            parent = await _get_parent(parent.parent_id)
+
+
+async def _get_parent(parent_id: int | None) -> Organization | None:
+    if parent_id is None:
+        return None
+    parent = await Organization.get_or_none(id=parent_id)
+    if parent is None:
+        raise DomainError("NOT_FOUND", f"parent organization {parent_id} does not exist", field="parent")
+    return parent
+
+
+class Window(Model):
+    """A service counter (窗口) at the center or a hall, e.g. the joint tax window."""
+
+    id = fields.IntField(primary_key=True)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name="windows", on_delete=fields.RESTRICT
+    )
+    code = fields.CharField(max_length=32)
+    name = fields.CharField(max_length=100)
+    description = fields.TextField(default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "service_window"
+        unique_together = (("organization", "code"),)
+
+    def __str__(self) -> str:
+        return self.name
+
+    async def save(self, *args, **kwargs) -> None:
+        org = await Organization.get_or_none(id=self.organization_id)
+        if org is None:
+            raise DomainError(
+                "NOT_FOUND", f"organization {self.organization_id} does not exist", field="organization"
+            )
+        if org.tier not in (Tier.CENTER, Tier.HALL):
+            raise DomainError(
+                "VALIDATION_FAILED",
+                f"windows exist at a CENTER or a HALL, not at a {org.tier}",
+                field="organization",
+            )
+        await super().save(*args, **kwargs)
