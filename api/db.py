@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from tortoise.backends.base.config_generator import expand_db_url
-from tortoise.context import TortoiseContext
+from tortoise.context import TortoiseContext, _current_context
 from tortoise.migrations.api.migrate import migrate
 from tortoise.migrations import operations as ops
 from tortoise.migrations.autodetector import MigrationAutodetector
@@ -127,3 +127,17 @@ def _split_check_constraints(operations: list) -> list:
             added.extend(ops.AddConstraint(op.name, check) for check in checks)
         created.append(op)
     return created + added
+
+
+@contextmanager
+def use_context(ctx: TortoiseContext) -> Iterator[TortoiseContext]:
+    """Make `ctx` the current Tortoise context for this task, restoring the previous one after.
+
+    TortoiseContext's own __enter__ keeps its reset token on the instance, which concurrent
+    requests sharing one context would overwrite; a local token is safe.
+    """
+    token = _current_context.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _current_context.reset(token)

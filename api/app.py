@@ -1,0 +1,167 @@
+"""The ASGI application: health check, OAuth2 token endpoint and GraphQL, built from Settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from tortoise.context import TortoiseContext
+
+from api.auth.tokens import decode_access_token, issue_access_token
+from api.db import pending_migrations, tortoise_config, use_context
+from api.errors import DomainError
+from api.services.users import authenticate, demo_users
+from api.settings import Settings
+from schema import create_schema
+
+log = logging.getLogger("sanji.api")
+
+
+class SanjiGraphQL(GraphQL):
+    """GraphQL over POST (and GET only for the IDE page), with settings and caller in the context."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(
+            create_schema(),
+            graphql_ide=None if settings.is_production else "graphiql",
+            allow_queries_via_get=False,
+        )
+        self.settings = settings
+
+    async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
+        return {
+            "request": request,
+            "response": response,
+            "settings": self.settings,
+            "claims": request.scope.get("sanji.claims"),
+        }
+
+
+class BearerAuth:
+    """Reads `Authorization: Bearer`; a present but invalid token is refused with 401."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            header = dict(scope.get("headers", [])).get(b"authorization")
+            if header is not None:
+                scheme, _, token = header.decode("latin-1").partition(" ")
+                try:
+                    if scheme.lower() != "bearer" or not token:
+                        raise DomainError("UNAUTHENTICATED", "Authorization must be 'Bearer <token>'")
+                    scope["sanji.claims"] = decode_access_token(self.settings, token.strip())
+                except DomainError as error:
+                    response = JSONResponse(
+                        {"errors": [{"message": error.message, "extensions": error.extensions()}]},
+                        status_code=401,
+                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                    )
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
+class DatabaseContext:
+    """Makes the app's Tortoise context current for each request (no global ORM state)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        ctx = getattr(scope["app"].state, "tortoise", None) if scope["type"] != "lifespan" else None
+        if ctx is None:
+            await self.app(scope, receive, send)
+            return
+        with use_context(ctx):
+            await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        ctx = TortoiseContext()
+        await ctx.init(config=tortoise_config(settings.database_url, timezone=settings.timezone))
+        app.state.tortoise = ctx
+        try:
+            with use_context(ctx):
+                pending = await pending_migrations(ctx)
+                if pending:
+                    log.warning("database has unapplied migrations: %s; run `sanji db upgrade`", pending)
+                if settings.is_production and await demo_users():
+                    raise RuntimeError("demo users exist; production refuses to run with them")
+            yield
+        finally:
+            await ctx.close_connections()
+
+    async def healthz(request: Request) -> Response:
+        try:
+            ctx: TortoiseContext = request.app.state.tortoise
+            await ctx.db().execute_query("SELECT 1")
+            pending = await pending_migrations(ctx)
+        except Exception as exc:  # any driver error means the database is not usable
+            log.exception("health check failed")
+            return JSONResponse({"status": "error", "database": "unreachable", "detail": str(exc)}, 503)
+        status = "ok" if not pending else "degraded"
+        body = {"status": status, "database": "ok", "pendingMigrations": pending, "env": settings.env.value}
+        return JSONResponse(body, 200 if not pending else 503)
+
+    async def token(request: Request) -> Response:
+        form = await _credentials(request)
+        if form.get("grant_type", "password") != "password":
+            return _oauth_error("unsupported_grant_type", "only the password grant is supported")
+        username, password = form.get("username", ""), form.get("password", "")
+        if not username or not password:
+            return _oauth_error("invalid_request", "username and password are required")
+        try:
+            user = await authenticate(username, password)
+        except DomainError as error:
+            return _oauth_error("invalid_grant", error.message, status=401)
+        access_token, expires_in = issue_access_token(settings, user.id, user.role.value)
+        return JSONResponse(
+            {"access_token": access_token, "token_type": "bearer", "expires_in": expires_in, "role": user.role.value},
+            headers={"Cache-Control": "no-store"},
+        )
+
+    async def index(request: Request) -> Response:
+        return RedirectResponse("/graphql" if not settings.is_production else "/healthz")
+
+    graphql = BearerAuth(SanjiGraphQL(settings), settings)
+    app = Starlette(
+        routes=[
+            Route("/", index),
+            Route("/healthz", healthz),
+            Route("/auth/token", token, methods=["POST"]),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(DatabaseContext)
+    return app
+
+
+async def _credentials(request: Request) -> dict[str, str]:
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("application/json"):
+        try:
+            body = await request.json()
+        except ValueError:
+            return {}
+        return {k: str(v) for k, v in body.items()} if isinstance(body, dict) else {}
+    form = await request.form()
+    return {k: str(v) for k, v in form.items()}
+
+
+def _oauth_error(code: str, description: str, status: int = 400) -> JSONResponse:
+    return JSONResponse({"error": code, "error_description": description}, status_code=status)

@@ -1,0 +1,56 @@
+"""Short-lived signed access tokens (JWT, HS256) for signed-in users."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+
+from api.errors import DomainError
+from api.settings import Settings
+
+ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: int
+    role: str
+    token_id: str
+    expires_at: datetime
+
+
+def issue_access_token(settings: Settings, user_id: int, role: str) -> tuple[str, int]:
+    """A signed token and its lifetime in seconds."""
+    now = datetime.now(UTC)
+    lifetime = timedelta(minutes=settings.access_token_minutes)
+    claims = {
+        "sub": str(user_id),
+        "role": role,
+        "jti": uuid.uuid4().hex,
+        "iat": now,
+        "exp": now + lifetime,
+        "typ": "access",
+    }
+    return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM), int(lifetime.total_seconds())
+
+
+def decode_access_token(settings: Settings, token: str) -> TokenClaims:
+    try:
+        claims = jwt.decode(
+            token, settings.secret_key, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "jti"]}
+        )
+    except jwt.ExpiredSignatureError:
+        raise DomainError("UNAUTHENTICATED", "access token has expired; sign in again") from None
+    except jwt.InvalidTokenError:
+        raise DomainError("UNAUTHENTICATED", "access token is not valid") from None
+    if claims.get("typ") != "access":
+        raise DomainError("UNAUTHENTICATED", "token is not an access token")
+    return TokenClaims(
+        user_id=int(claims["sub"]),
+        role=str(claims.get("role", "")),
+        token_id=str(claims["jti"]),
+        expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+    )

@@ -1,0 +1,271 @@
+"""The `sanji` command: database, fixture, servers, reports, users, calendar and schema."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from api import db
+from api.errors import DomainError
+from api.models.user import Role
+from api.settings import Settings
+
+T = TypeVar("T")
+app = typer.Typer(help="Sanji (三级): the three-tier government-service platform.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+seed_app = typer.Typer(help="Load data sets.", no_args_is_help=True)
+report_app = typer.Typer(help="Print figures computed from the data.", no_args_is_help=True)
+user_app = typer.Typer(help="Manage sign-in users.", no_args_is_help=True)
+calendar_app = typer.Typer(help="The working-day calendar.", no_args_is_help=True)
+schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
+for sub, name in (
+    (db_app, "db"),
+    (seed_app, "seed"),
+    (report_app, "report"),
+    (user_app, "user"),
+    (calendar_app, "calendar"),
+    (schema_app, "schema"),
+):
+    app.add_typer(sub, name=name)
+
+
+def fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=1)
+
+
+def settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except DomainError as error:
+        raise fail(error.message) from None
+
+
+def run(work: Callable[[], Awaitable[T]]) -> T:
+    """Run async work with one clear line (and exit 1) for any expected failure."""
+    try:
+        return asyncio.run(work())
+    except DomainError as error:
+        raise fail(f"{error.message} [{error.code}]") from None
+    except (OSError, ConnectionError) as error:
+        raise fail(f"cannot reach the database: {error}") from None
+    except Exception as error:  # driver errors (asyncpg, sqlite) carry their own types
+        if type(error).__module__.split(".")[0] in {"asyncpg", "sqlite3", "tortoise"}:
+            raise fail(f"database error: {error}") from None
+        raise
+
+
+async def _migrated(s: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    """Open the database, refuse if migrations are pending, then run `work`."""
+    async with db.database(s) as ctx:
+        pending = await db.pending_migrations(ctx)
+        if pending:
+            raise DomainError(
+                "MIGRATION_PENDING",
+                f"the database lacks {len(pending)} migration(s) ({pending[0]} first): run `sanji db upgrade`",
+            )
+        return await work()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    s = settings()
+
+    def progress(event: str, app_label: str, name: str) -> None:
+        if event == "apply_done":
+            typer.echo(f"  applied {app_label}.{name}")
+
+    async def work() -> None:
+        await db.upgrade(s, progress)
+
+    run(work)
+    typer.echo(f"database is up to date ({_safe_url(s.database_url)})")
+
+
+@db_app.command("makemigrations")
+def db_makemigrations() -> None:
+    """Write a migration for model changes (developers)."""
+    paths = run(db.make_migrations)
+    typer.echo("\n".join(paths) if paths else "no changes")
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Exit 1 when the models have changes that no migration captures, or the database lags."""
+    s = settings()
+
+    async def work() -> tuple[list, list[str]]:
+        async with db.database(s) as ctx:
+            return await db.migration_changes(ctx), await db.pending_migrations(ctx)
+
+    changes, pending = run(work)
+    if changes:
+        raise fail("models have changes without a migration: run `sanji db makemigrations`")
+    if pending:
+        raise fail(f"database lacks migrations {pending}: run `sanji db upgrade`")
+    typer.echo("models, migrations and database agree")
+
+
+@seed_app.command("qujialing")
+def seed_qujialing() -> None:
+    """Load the Qujialing fixture (idempotent)."""
+    from seeds.qujialing import load
+
+    s = settings()
+
+    async def work():
+        return await _migrated(s, lambda: load(s.demo_password, progress=lambda msg: typer.echo(f"  {msg}")))
+
+    report = run(work)
+    typer.echo("fixture loaded" if report.loaded else "fixture was already loaded")
+    typer.echo(", ".join(f"{name} {count}" for name, count in report.counts.items()))
+
+
+@report_app.command("coverage")
+def report_coverage() -> None:
+    """Print coverage per tier with each rate's formula."""
+    from api.services.coverage import coverage
+
+    s = settings()
+    rows = run(lambda: _migrated(s, coverage))
+    typer.echo(f"{'tier':<6} {'total':>5} {'built':>5} {'std':>5} {'constr':>6} {'planned':>7} {'rate':>7}  formula")
+    for row in rows:
+        rate = f"{row.rate:.1%}" if row.rate is not None else "-"
+        typer.echo(
+            f"{row.tier.value:<6} {row.total:>5} {row.built:>5} {row.standardized:>5} "
+            f"{row.under_construction:>6} {row.planned:>7} {rate:>7}  {row.formula}"
+        )
+
+
+@user_app.command("create")
+def user_create(
+    username: str,
+    role: Annotated[Role, typer.Option(case_sensitive=False, help="ADMIN, SUPERVISOR, CLERK, AGENT or INTEGRATOR")],
+    organization: Annotated[str | None, typer.Option(help="Organization code the user acts for")] = None,
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, envvar="SANJI_NEW_PASSWORD")
+    ] = "",
+) -> None:
+    """Create a user (password policy: 8+ characters from 3 classes)."""
+    from api.services.users import create_user
+
+    s = settings()
+    user = run(lambda: _migrated(s, lambda: create_user(username, password, role, organization_code=organization)))
+    typer.echo(f"created {user.username} ({user.role.value})")
+
+
+@calendar_app.command("load")
+def calendar_load(year: Annotated[int, typer.Option(min=2004, max=2100, help="Year to copy from chinese-calendar")]) -> None:
+    """Copy a year's working days from chinese-calendar into the calendar table."""
+    from api.services.calendar import load_year
+
+    s = settings()
+    written = run(lambda: _migrated(s, lambda: load_year(year)))
+    typer.echo(f"calendar {year}: {written} day(s) written")
+
+
+@schema_app.command("export")
+def schema_export(
+    path: Annotated[Path | None, typer.Option(help="Where to write the SDL (default: schema/schema.graphql)")] = None,
+) -> None:
+    """Write the served GraphQL schema as SDL."""
+    from schema import SDL_PATH, export_sdl
+
+    target = path or SDL_PATH
+    target.write_text(export_sdl(), encoding="utf-8")
+    typer.echo(f"wrote {target}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (SANJI_API_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port (SANJI_API_PORT)")] = None,
+) -> None:
+    """Start the API (uvicorn) after checking the database."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.services.users import demo_users
+
+    s = settings()
+
+    async def check() -> None:
+        async def demo_check() -> None:
+            if s.is_production and await demo_users():
+                raise DomainError("DEMO_USERS", "production refuses to start while demo users exist; remove them")
+
+        await _migrated(s, demo_check)
+
+    run(check)
+    uvicorn.run(create_app(s), host=host or s.api_host, port=port or s.api_port, log_level="info")
+
+
+@app.command()
+def ui(
+    host: Annotated[str | None, typer.Option(help="Bind address (SANJI_UI_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port (SANJI_UI_PORT)")] = None,
+) -> None:
+    """Start the admin UI (Streamlit), talking to the API at SANJI_API_URL."""
+    s = settings()
+    script = Path(__file__).resolve().parent.parent / "admin_ui" / "app.py"
+    command = [sys.executable, "-m", "streamlit", "run", str(script)]
+    command += ["--server.address", host or s.ui_host, "--server.port", str(port or s.ui_port)]
+    command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    env = {**os.environ, "SANJI_API_URL": s.api_url}
+    raise typer.Exit(subprocess.call(command, env=env))
+
+
+@app.command("run")
+def run_stack() -> None:
+    """Migrate, load the fixture once, then run the API and the admin UI until Ctrl-C."""
+    s = settings()
+    db_upgrade()
+    seed_qujialing()
+    api_cmd = [sys.executable, "-m", "api.cli", "serve"]
+    ui_cmd = [sys.executable, "-m", "api.cli", "ui"]
+    typer.secho("\nSanji is starting:", bold=True)
+    typer.echo(f"  API       {s.api_url}/graphql   (health: {s.api_url}/healthz)")
+    typer.echo(f"  Admin UI  http://{s.ui_host}:{s.ui_port}")
+    typer.echo(f"  Demo logins (password {s.demo_password!r}): admin, supervisor, clerk, hall_clerk, agent, integrator")
+    typer.echo("  Ctrl-C stops both.\n")
+    processes = [subprocess.Popen(api_cmd), subprocess.Popen(ui_cmd)]
+    code = 0
+    try:
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+        code = next(p.returncode for p in processes if p.poll() is not None) or 1
+        typer.secho("a server stopped; stopping the other", fg=typer.colors.RED, err=True)
+    except KeyboardInterrupt:
+        typer.echo("stopping")
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    raise typer.Exit(code)
+
+
+def _safe_url(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    if "@" in rest:
+        credentials, _, host = rest.rpartition("@")
+        rest = f"{credentials.split(':')[0]}:***@{host}" if ":" in credentials else rest
+    return f"{scheme}://{rest}"
+
+
+if __name__ == "__main__":
+    app()

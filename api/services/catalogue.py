@@ -1,0 +1,78 @@
+"""Catalogue figures: items and guides per type and source, and what each tier handles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tortoise.functions import Count
+
+from api.models.item import GuideRevision, Item, ItemAssignment, ItemType
+from api.models.org import Organization, Tier
+from api.services.coverage import subtree_ids
+
+
+@dataclass(frozen=True)
+class CatalogueCounts:
+    items_by_type: dict[str, int]
+    guides_by_type: dict[str, int]
+    items_by_source: dict[str, dict[str, int]]
+    center_items_by_type: dict[str, int]
+    center_licensing_by_source: dict[str, int]
+    items_at_every_hall: int
+    halls: int
+    items_accepted_at_rooms: int
+
+
+async def catalogue_counts(root_id: int | None = None) -> CatalogueCounts:
+    """Counts computed from items, guides and active assignments (never typed in)."""
+    items_by_type = await _grouped(Item.filter(in_force=True), "item_type")
+    guides_by_type = await _grouped(
+        Item.filter(in_force=True, id__in=GuideRevision.all().values("item_id")), "item_type"
+    )
+    by_source_rows = (
+        await Item.filter(in_force=True)
+        .annotate(n=Count("id"))
+        .group_by("item_type", "source")
+        .values("item_type", "source", "n")
+    )
+    items_by_source: dict[str, dict[str, int]] = {}
+    for row in by_source_rows:
+        items_by_source.setdefault(row["item_type"], {})[row["source"]] = row["n"]
+
+    ids = await subtree_ids(root_id)
+    orgs = Organization.all() if ids is None else Organization.filter(id__in=ids)
+    active = ItemAssignment.filter(active=True)
+    center_ids = await orgs.filter(tier=Tier.CENTER).values_list("id", flat=True)
+    hall_ids = await orgs.filter(tier=Tier.HALL).values_list("id", flat=True)
+    room_ids = await orgs.filter(tier=Tier.ROOM).values_list("id", flat=True)
+
+    center_items = Item.filter(id__in=active.filter(organization_id__in=center_ids).values("item_id"))
+    center_items_by_type = await _grouped(center_items, "item_type")
+    center_licensing_by_source = await _grouped(center_items.filter(item_type=ItemType.LICENSING), "source")
+    at_every_hall = 0
+    if hall_ids:
+        at_every_hall = len(
+            await active.filter(organization_id__in=hall_ids)
+            .annotate(n=Count("organization_id", distinct=True))
+            .group_by("item_id")
+            .filter(n=len(hall_ids))
+            .values_list("item_id", flat=True)
+        )
+    at_rooms = await active.filter(organization_id__in=room_ids, power="ACCEPT_AND_PRE_REVIEW").distinct().values_list(
+        "item_id", flat=True
+    )
+    return CatalogueCounts(
+        items_by_type=items_by_type,
+        guides_by_type=guides_by_type,
+        items_by_source=items_by_source,
+        center_items_by_type=center_items_by_type,
+        center_licensing_by_source=center_licensing_by_source,
+        items_at_every_hall=at_every_hall,
+        halls=len(hall_ids),
+        items_accepted_at_rooms=len(set(at_rooms)),
+    )
+
+
+async def _grouped(query, field: str) -> dict[str, int]:
+    rows = await query.annotate(n=Count("id")).group_by(field).values(field, "n")
+    return {str(row[field]): row["n"] for row in rows}

@@ -1,0 +1,57 @@
+"""Hand-written coverage query: halls and rooms built per tier, with the rate's formula."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from api.models.org import Tier as TierEnum
+from api.services import coverage as coverage_service
+from schema.ids import from_global_id
+
+Tier = strawberry.enum(TierEnum, description="Tier of an organization: region, center (政务服务中心), hall (便民服务大厅) or room (便民服务室)")
+
+
+@strawberry.type(description="Coverage of one tier (覆盖率): built counts BUILT and STANDARDIZED; rate = built / total")
+class TierCoverage:
+    tier: Tier
+    total: int = strawberry.field(description="Organizations of this tier")
+    built: int = strawberry.field(description="Built or standardized (已建成)")
+    standardized: int = strawberry.field(description="Standardized: all six checks passed (标准化)")
+    under_construction: int = strawberry.field(description="Under construction (在建)")
+    planned: int = strawberry.field(description="Planned, not yet started (规划中)")
+    rate: float | None = strawberry.field(description="built / total as a fraction; null when total is 0")
+    built_or_under_construction_rate: float | None = strawberry.field(
+        description="(built + under construction) / total"
+    )
+    formula: str = strawberry.field(description="How the rate was computed, e.g. built 31 / total 38 = 81.6%")
+
+
+@strawberry.type
+class CoverageQuery:
+    @strawberry.field(description="Coverage per buildable tier (halls, rooms) under `root`, or over every organization")
+    async def coverage(
+        self,
+        root_global_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(name="root", description="Organization whose subtree is counted"),
+        ] = None,
+    ) -> list[TierCoverage]:
+        root_id = None
+        if root_global_id is not None:
+            root_id = from_global_id(root_global_id, "Organization", field="root")
+        return [
+            TierCoverage(
+                tier=c.tier,
+                total=c.total,
+                built=c.built,
+                standardized=c.standardized,
+                under_construction=c.under_construction,
+                planned=c.planned,
+                rate=c.rate,
+                built_or_under_construction_rate=c.built_or_under_construction_rate,
+                formula=c.formula,
+            )
+            for c in await coverage_service.coverage(root_id)
+        ]

@@ -1,0 +1,24 @@
+"""Relay global ids: base64 of "<TypeName>:<primary key>"."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from api.errors import DomainError
+
+
+def to_global_id(type_name: str, pk: int) -> str:
+    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
+
+
+def from_global_id(global_id: str, expected_type: str, field: str = "id") -> int:
+    try:
+        type_name, _, pk = base64.b64decode(global_id, validate=True).decode().partition(":")
+        if type_name != expected_type:
+            raise ValueError(type_name)
+        return int(pk)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise DomainError(
+            "VALIDATION_FAILED", f"{global_id!r} is not the id of a {expected_type}", field=field
+        ) from None

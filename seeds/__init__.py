@@ -1,0 +1,1 @@
+"""Data sets: the Qujialing fixture (the article's district) and, later, synthetic provinces."""

@@ -1,0 +1,144 @@
+"""Test databases: SQLite always, PostgreSQL when SANJI_TEST_DB=postgres (one kind per process).
+
+A migrated template is built once per session and copied for each test that needs a fresh
+database (a file copy on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL); a second template
+also holds the Qujialing fixture, for the tests that read its figures.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from tortoise.context import TortoiseContext
+
+from api import db
+from api.settings import Settings
+
+DB_KIND = os.environ.get("SANJI_TEST_DB", "sqlite")
+POSTGRES_URL = os.environ.get("SANJI_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+DEMO_PASSWORD = "sanji-demo"
+
+
+def pytest_report_header(config) -> str:
+    return f"sanji test database: {DB_KIND}"
+
+
+class Databases:
+    """Creates, copies and drops test databases of one kind."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.created: list[str] = []
+
+    def new_name(self) -> str:
+        return f"sanji_test_{uuid.uuid4().hex[:12]}"
+
+    def url(self, name: str) -> str:
+        if DB_KIND == "postgres":
+            return f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}"
+        return f"sqlite://{self.workdir / (name + '.db')}"
+
+    async def create(self, template: str | None = None) -> str:
+        name = self.new_name()
+        if DB_KIND == "postgres":
+            clause = f' TEMPLATE "{template}"' if template else ""
+            await self._admin(f'CREATE DATABASE "{name}"{clause}')
+        elif template:
+            shutil.copyfile(self.workdir / f"{template}.db", self.workdir / f"{name}.db")
+        self.created.append(name)
+        return name
+
+    async def drop(self, name: str) -> None:
+        if DB_KIND == "postgres":
+            await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        else:
+            (self.workdir / f"{name}.db").unlink(missing_ok=True)
+
+    async def _admin(self, sql: str) -> None:
+        connection = await asyncpg.connect(POSTGRES_URL.replace("postgres://", "postgresql://", 1))
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("db")
+
+
+@pytest_asyncio.fixture(scope="session")
+async def databases(workdir) -> AsyncIterator[Databases]:
+    dbs = Databases(workdir)
+    yield dbs
+    for name in dbs.created:
+        await dbs.drop(name)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def migrated_template(databases: Databases) -> str:
+    name = await databases.create()
+    await db.upgrade(Settings(database_url=databases.url(name)))
+    return name
+
+
+@pytest_asyncio.fixture(scope="session")
+async def seeded_template(databases: Databases, migrated_template: str) -> str:
+    from seeds.qujialing import load
+
+    name = await databases.create(template=migrated_template)
+    async with db.database(Settings(database_url=databases.url(name))):
+        await load(DEMO_PASSWORD)
+    return name
+
+
+@pytest_asyncio.fixture
+async def fresh_url(databases: Databases, migrated_template: str) -> AsyncIterator[str]:
+    name = await databases.create(template=migrated_template)
+    yield databases.url(name)
+    await databases.drop(name)
+
+
+@pytest_asyncio.fixture
+async def empty_url(databases: Databases) -> AsyncIterator[str]:
+    """A database with no tables at all."""
+    name = await databases.create()
+    yield databases.url(name)
+    await databases.drop(name)
+
+
+@pytest_asyncio.fixture
+async def fresh_db(fresh_url: str) -> AsyncIterator[TortoiseContext]:
+    async with db.database(Settings(database_url=fresh_url)) as ctx:
+        yield ctx
+
+
+@pytest_asyncio.fixture
+async def seeded_url(databases: Databases, seeded_template: str) -> AsyncIterator[str]:
+    """A private copy of the fixture database, free to change."""
+    name = await databases.create(template=seeded_template)
+    yield databases.url(name)
+    await databases.drop(name)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def fixture_db(databases: Databases, seeded_template: str) -> AsyncIterator[TortoiseContext]:
+    """The fixture database shared by read-only tests (a copy, so the template stays clean)."""
+    name = await databases.create(template=seeded_template)
+    async with db.database(Settings(database_url=databases.url(name))) as ctx:
+        yield ctx
+
+
+@pytest.fixture
+def settings_for() -> Iterator:
+    def make(url: str, **overrides) -> Settings:
+        return Settings(database_url=url, **overrides)
+
+    yield make

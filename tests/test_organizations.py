@@ -1,0 +1,112 @@
+import pytest
+from tortoise.exceptions import IntegrityError
+
+from api.errors import DomainError
+from api.models.org import ConstructionStatus, Organization, OrgKind, Tier, Window
+from tests.factories import make_tree
+
+
+async def test_room_under_a_center_is_refused_with_a_clear_error(fresh_db):
+    _, center, _ = await make_tree()
+    with pytest.raises(DomainError) as error:
+        await Organization.create(
+            code="X",
+            name="服务室",
+            tier=Tier.ROOM,
+            kind=OrgKind.VILLAGE,
+            parent=center,
+            construction_status=ConstructionStatus.PLANNED,
+        )
+    assert error.value.code == "VALIDATION_FAILED"
+    assert error.value.field == "parent"
+    assert "a ROOM cannot be placed under a CENTER (C)" in error.value.message
+    assert not await Organization.exists(code="X")
+
+
+async def test_room_under_a_hall_is_accepted(fresh_db):
+    _, _, hall = await make_tree()
+    room = await Organization.create(
+        code="R1",
+        name="服务室",
+        tier=Tier.ROOM,
+        kind=OrgKind.TEAM,
+        parent=hall,
+        construction_status=ConstructionStatus.UNDER_CONSTRUCTION,
+    )
+    assert (await room.parent).code == "H"
+
+
+async def test_a_region_cycle_is_refused(fresh_db):
+    top = await Organization.create(code="A", name="A", tier=Tier.REGION, kind=OrgKind.DISTRICT)
+    below = await Organization.create(code="B", name="B", tier=Tier.REGION, kind=OrgKind.DISTRICT, parent=top)
+    top.parent = below
+    with pytest.raises(DomainError) as error:
+        await top.save()
+    assert "cycle" in error.value.message
+    await top.refresh_from_db()
+    assert top.parent_id is None
+
+
+async def test_an_organization_cannot_be_its_own_parent(fresh_db):
+    top = await Organization.create(code="A", name="A", tier=Tier.REGION, kind=OrgKind.DISTRICT)
+    top.parent_id = top.id
+    with pytest.raises(DomainError):
+        await top.save()
+
+
+async def test_hall_needs_a_construction_status_and_center_may_not_have_one(fresh_db):
+    region, center, _ = await make_tree()
+    with pytest.raises(DomainError) as error:
+        await Organization.create(code="H2", name="厅", tier=Tier.HALL, kind=OrgKind.SUB_DISTRICT, parent=center)
+    assert error.value.field == "construction_status"
+    with pytest.raises(DomainError):
+        await Organization.create(
+            code="C2",
+            name="中心",
+            tier=Tier.CENTER,
+            kind=OrgKind.ADMINISTRATION,
+            parent=region,
+            construction_status=ConstructionStatus.BUILT,
+        )
+
+
+async def test_kind_must_fit_the_tier(fresh_db):
+    _, _, hall = await make_tree()
+    with pytest.raises(DomainError) as error:
+        await Organization.create(
+            code="R9",
+            name="室",
+            tier=Tier.ROOM,
+            kind=OrgKind.SUB_DISTRICT,
+            parent=hall,
+            construction_status=ConstructionStatus.BUILT,
+        )
+    assert error.value.field == "kind"
+
+
+async def test_organization_codes_are_unique_in_the_database(fresh_db):
+    await make_tree()
+    with pytest.raises(IntegrityError):
+        await Organization.create(code="R", name="again", tier=Tier.REGION, kind=OrgKind.DISTRICT)
+
+
+async def test_database_checks_refuse_a_negative_population_even_past_the_model(fresh_db):
+    region, _, _ = await make_tree()
+    with pytest.raises(IntegrityError):
+        await Organization.filter(id=region.id).update(population=-5)
+
+
+async def test_database_refuses_a_room_tier_without_construction_status(fresh_db):
+    _, _, hall = await make_tree()
+    with pytest.raises(IntegrityError):
+        await Organization.filter(id=hall.id).update(construction_status=None)
+
+
+async def test_windows_belong_to_a_center_or_hall(fresh_db):
+    region, center, _ = await make_tree()
+    window = await Window.create(organization=center, code="W1", name="综合窗口")
+    assert window.id
+    with pytest.raises(DomainError):
+        await Window.create(organization=region, code="W1", name="窗口")
+    with pytest.raises(IntegrityError):
+        await Window.create(organization=center, code="W1", name="重复")
