@@ -26,7 +26,10 @@ def graphql(query: str, variables: dict[str, Any] | None = None, token: str | No
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         response = httpx.post(
-            f"{api_url()}/graphql", json={"query": query, "variables": variables or {}}, headers=headers, timeout=15
+            f"{api_url()}/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers=headers,
+            timeout=15,
         )
     except httpx.HTTPError as error:
         raise ApiError(f"{api_url()}: {error}", "UNREACHABLE") from None

@@ -9,7 +9,10 @@ from admin_ui.i18n import LANGUAGES, t, tier_label
 
 COVERAGE_QUERY = """
 query Coverage {
-  coverage { tier total built standardized underConstruction planned rate builtOrUnderConstructionRate formula }
+  coverage {
+    tier total built standardized underConstruction planned
+    rate builtOrUnderConstructionRate formula
+  }
 }
 """
 

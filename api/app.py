@@ -129,7 +129,12 @@ def create_app(settings: Settings) -> Starlette:
             return _oauth_error("invalid_grant", error.message, status=401)
         access_token, expires_in = issue_access_token(settings, user.id, user.role.value)
         return JSONResponse(
-            {"access_token": access_token, "token_type": "bearer", "expires_in": expires_in, "role": user.role.value},
+            {
+                "access_token": access_token,
+                "token_type": "bearer",
+                "expires_in": expires_in,
+                "role": user.role.value,
+            },
             headers={"Cache-Control": "no-store"},
         )
 

@@ -71,7 +71,8 @@ async def _migrated(s: Settings, work: Callable[[], Awaitable[T]]) -> T:
         if pending:
             raise DomainError(
                 "MIGRATION_PENDING",
-                f"the database lacks {len(pending)} migration(s) ({pending[0]} first): run `sanji db upgrade`",
+                f"the database lacks {len(pending)} migration(s) ({pending[0]} first): "
+                "run `sanji db upgrade`",
             )
         return await work()
 
@@ -138,7 +139,9 @@ def report_coverage() -> None:
 
     s = settings()
     rows = run(lambda: _migrated(s, coverage))
-    typer.echo(f"{'tier':<6} {'total':>5} {'built':>5} {'std':>5} {'constr':>6} {'planned':>7} {'rate':>7}  formula")
+    typer.echo(
+        f"{'tier':<6} {'total':>5} {'built':>5} {'std':>5} {'constr':>6} {'planned':>7} {'rate':>7}  formula"
+    )
     for row in rows:
         rate = f"{row.rate:.1%}" if row.rate is not None else "-"
         typer.echo(
@@ -150,7 +153,9 @@ def report_coverage() -> None:
 @user_app.command("create")
 def user_create(
     username: str,
-    role: Annotated[Role, typer.Option(case_sensitive=False, help="ADMIN, SUPERVISOR, CLERK, AGENT or INTEGRATOR")],
+    role: Annotated[
+        Role, typer.Option(case_sensitive=False, help="ADMIN, SUPERVISOR, CLERK, AGENT or INTEGRATOR")
+    ],
     organization: Annotated[str | None, typer.Option(help="Organization code the user acts for")] = None,
     password: Annotated[
         str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, envvar="SANJI_NEW_PASSWORD")
@@ -160,12 +165,16 @@ def user_create(
     from api.services.users import create_user
 
     s = settings()
-    user = run(lambda: _migrated(s, lambda: create_user(username, password, role, organization_code=organization)))
+    user = run(
+        lambda: _migrated(s, lambda: create_user(username, password, role, organization_code=organization))
+    )
     typer.echo(f"created {user.username} ({user.role.value})")
 
 
 @calendar_app.command("load")
-def calendar_load(year: Annotated[int, typer.Option(min=2004, max=2100, help="Year to copy from chinese-calendar")]) -> None:
+def calendar_load(
+    year: Annotated[int, typer.Option(min=2004, max=2100, help="Year to copy from chinese-calendar")],
+) -> None:
     """Copy a year's working days from chinese-calendar into the calendar table."""
     from api.services.calendar import load_year
 
@@ -176,7 +185,9 @@ def calendar_load(year: Annotated[int, typer.Option(min=2004, max=2100, help="Ye
 
 @schema_app.command("export")
 def schema_export(
-    path: Annotated[Path | None, typer.Option(help="Where to write the SDL (default: schema/schema.graphql)")] = None,
+    path: Annotated[
+        Path | None, typer.Option(help="Where to write the SDL (default: schema/schema.graphql)")
+    ] = None,
 ) -> None:
     """Write the served GraphQL schema as SDL."""
     from schema import SDL_PATH, export_sdl
@@ -202,7 +213,9 @@ def serve(
     async def check() -> None:
         async def demo_check() -> None:
             if s.is_production and await demo_users():
-                raise DomainError("DEMO_USERS", "production refuses to start while demo users exist; remove them")
+                raise DomainError(
+                    "DEMO_USERS", "production refuses to start while demo users exist; remove them"
+                )
 
         await _migrated(s, demo_check)
 
@@ -236,7 +249,10 @@ def run_stack() -> None:
     typer.secho("\nSanji is starting:", bold=True)
     typer.echo(f"  API       {s.api_url}/graphql   (health: {s.api_url}/healthz)")
     typer.echo(f"  Admin UI  http://{s.ui_host}:{s.ui_port}")
-    typer.echo(f"  Demo logins (password {s.demo_password!r}): admin, supervisor, clerk, hall_clerk, agent, integrator")
+    typer.echo(
+        f"  Demo logins (password {s.demo_password!r}): "
+        "admin, supervisor, clerk, hall_clerk, agent, integrator"
+    )
     typer.echo("  Ctrl-C stops both.\n")
     processes = [subprocess.Popen(api_cmd), subprocess.Popen(ui_cmd)]
     code = 0

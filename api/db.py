@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from pathlib import Path
 from typing import Any
 
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.context import TortoiseContext, _current_context
-from tortoise.migrations.api.migrate import migrate
 from tortoise.migrations import operations as ops
 from tortoise.migrations.autodetector import MigrationAutodetector
 from tortoise.migrations.constraints import CheckConstraint
@@ -17,6 +15,7 @@ from tortoise.migrations.executor import MigrationExecutor
 from tortoise.migrations.recorder import MigrationRecorder
 
 from api.errors import DomainError
+from api.migration_ops import restore_sqlite_indexes
 from api.models import MODEL_MODULES
 from api.settings import Settings
 
@@ -37,7 +36,9 @@ def tortoise_config(database_url: str, *, timezone: str = "Asia/Shanghai") -> di
         connection = expand_db_url(database_url)
     except Exception as exc:  # tortoise raises ConfigurationError, ValueError, ...
         raise DomainError(
-            "VALIDATION_FAILED", f"database URL {database_url!r} is not valid: {exc}", field="SANJI_DATABASE_URL"
+            "VALIDATION_FAILED",
+            f"database URL {database_url!r} is not valid: {exc}",
+            field="SANJI_DATABASE_URL",
         ) from None
     return {
         "connections": {"default": connection},
@@ -61,10 +62,41 @@ async def database(settings: Settings) -> AsyncIterator[TortoiseContext]:
         yield ctx
 
 
-async def upgrade(settings: Settings, progress: Callable[[str, str, str], object] | None = None) -> None:
-    """Apply every pending migration to the settings' database."""
-    async with TortoiseContext():
-        await migrate(config=tortoise_config(settings.database_url, timezone=settings.timezone), progress=progress)
+async def upgrade(
+    settings: Settings,
+    progress: Callable[[str, str, str], object] | None = None,
+    *,
+    migrations_module: str = MIGRATIONS_MODULE,
+) -> None:
+    """Apply every pending migration to the settings' database.
+
+    On SQLite, foreign keys are switched off while migrations run, because rebuilding a table
+    that other tables reference (how SQLite alters a column or adds a check) fails with them on,
+    as SQLite's own ALTER TABLE procedure prescribes; they are checked before being switched on.
+    Such a rebuild also drops multi-column, one-to-one and plain indexes; they are recreated.
+    """
+    config = tortoise_config(settings.database_url, timezone=settings.timezone)
+    config["apps"][APP_LABEL]["migrations"] = migrations_module
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=config)
+        connection = ctx.db()
+        sqlite = connection.capabilities.dialect == "sqlite"
+        if sqlite:
+            await connection.execute_script("PRAGMA foreign_keys = OFF")
+        try:
+            await MigrationExecutor(connection, config["apps"]).migrate(None, progress=progress)
+            if sqlite:
+                for model in ctx.apps.get_models_iterable():
+                    await restore_sqlite_indexes(connection, model)
+                _, broken = await connection.execute_query("PRAGMA foreign_key_check")
+                if broken:
+                    raise DomainError(
+                        "CONSTRAINT",
+                        f"migration left {len(broken)} broken foreign key(s), e.g. {dict(broken[0])}",
+                    )
+        finally:
+            if sqlite:
+                await connection.execute_script("PRAGMA foreign_keys = ON")
 
 
 async def pending_migrations(ctx: TortoiseContext) -> list[str]:
@@ -91,23 +123,9 @@ async def make_migrations() -> list[str]:
     async with TortoiseContext() as ctx:
         await ctx.init(config=tortoise_config("sqlite://:memory:"), init_connections=False)
         writers = await migration_changes(ctx)
-        paths = []
         for writer in writers:
             writer.operations = _split_check_constraints(writer.operations)
-            path = writer.write()
-            _use_sanji_check_operation(path)
-            paths.append(str(path))
-        return paths
-
-
-def _use_sanji_check_operation(path) -> None:
-    """Point the written migration at AddCheckConstraint (see api.migration_ops)."""
-    text = Path(path).read_text(encoding="utf-8")
-    if "ops.AddConstraint(" not in text:
-        return
-    text = text.replace("ops.AddConstraint(", "AddCheckConstraint(")
-    text = "from api.migration_ops import AddCheckConstraint\n" + text
-    Path(path).write_text(text, encoding="utf-8")
+        return [str(writer.write()) for writer in writers]
 
 
 def _split_check_constraints(operations: list) -> list:

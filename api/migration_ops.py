@@ -1,48 +1,49 @@
-"""Migration operations Sanji needs beyond Tortoise's stock ones (see docs/decisions.md)."""
+"""Repairs for SQLite table rebuilds during migrations (see docs/decisions.md).
+
+SQLite cannot ALTER a column or ADD a CHECK constraint, so Tortoise 1.1 rebuilds the table; the
+rebuilt table keeps column-level UNIQUE but drops multi-column, one-to-one and plain indexes.
+"""
 
 from __future__ import annotations
 
 from tortoise.fields.relational import OneToOneFieldInstance
-from tortoise.migrations import operations as ops
 
 
-class AddCheckConstraint(ops.AddConstraint):
-    """Add a CHECK constraint, keeping the table's unique and plain indexes on SQLite.
-
-    SQLite cannot ALTER TABLE ... ADD CONSTRAINT, so Tortoise 1.1 rebuilds the table; the rebuilt
-    table keeps column-level UNIQUE but drops `unique_together`, one-to-one and `db_index` indexes. They are
-    recreated here from the model state, so the migrated schema matches the models.
-    """
-
-    async def database_forward(self, app_label, old_state, new_state, state_editor=None) -> None:
-        await super().database_forward(app_label, old_state, new_state, state_editor)
-        if state_editor is None or state_editor.DIALECT != "sqlite":
-            return
-        model = new_state.apps.get_model(f"{app_label}.{self.model_name}")
-        await restore_sqlite_indexes(state_editor, model)
-
-
-async def restore_sqlite_indexes(state_editor, model) -> None:
-    table = model._meta.db_table
-    projection = model._meta.fields_db_projection
-    for fields in model._meta.unique_together:
-        columns = [_column(model, name, projection) for name in fields]
-        quoted = ", ".join(f'"{c}"' for c in columns)
-        name = f"uid_{table}_{'_'.join(columns)}"
-        await state_editor._run_sql(f'CREATE UNIQUE INDEX IF NOT EXISTS "{name}" ON "{table}" ({quoted})')
-    for name, field in model._meta.fields_map.items():
+def expected_indexes(model) -> list[tuple[bool, tuple[str, ...]]]:
+    """(unique, columns) of every index the model declares besides its primary key."""
+    meta = model._meta
+    projection = meta.fields_db_projection
+    wanted: list[tuple[bool, tuple[str, ...]]] = []
+    for fields in meta.unique_together:
+        wanted.append((True, tuple(_column(meta, name) for name in fields)))
+    for name, field in meta.fields_map.items():
         if isinstance(field, OneToOneFieldInstance):
-            column = field.source_field or f"{name}_id"
-            await state_editor._run_sql(
-                f'CREATE UNIQUE INDEX IF NOT EXISTS "uid_{table}_{column}" ON "{table}" ("{column}")'
-            )
-        if getattr(field, "index", False) and not field.unique and not field.pk and name in projection:
-            column = projection[name]
-            await state_editor._run_sql(f'CREATE INDEX IF NOT EXISTS "idx_{table}_{column}" ON "{table}" ("{column}")')
+            wanted.append((True, (field.source_field or f"{name}_id",)))
+        elif getattr(field, "index", False) and not field.unique and not field.pk and name in projection:
+            wanted.append((False, (projection[name],)))
+    return wanted
 
 
-def _column(model, name: str, projection: dict[str, str]) -> str:
-    if name in projection:
-        return projection[name]
-    field = model._meta.fields_map[name]
-    return field.source_field or f"{name}_id"
+async def restore_sqlite_indexes(connection, model) -> int:
+    """Create the model's indexes that a SQLite table rebuild dropped; returns how many."""
+    table = model._meta.db_table
+    _, listed = await connection.execute_query(f'PRAGMA index_list("{table}")')
+    present = set()
+    for index in listed:
+        _, columns = await connection.execute_query(f'PRAGMA index_info("{index["name"]}")')
+        present.add((bool(index["unique"]), tuple(c["name"] for c in columns)))
+    created = 0
+    for unique, columns in expected_indexes(model):
+        if (unique, columns) in present:
+            continue
+        prefix, kind = ("uid", "UNIQUE INDEX") if unique else ("idx", "INDEX")
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        await connection.execute_script(
+            f'CREATE {kind} IF NOT EXISTS "{prefix}_{table}_{"_".join(columns)}" ON "{table}" ({quoted})'
+        )
+        created += 1
+    return created
+
+
+def _column(meta, name: str) -> str:
+    return meta.fields_db_projection.get(name) or meta.fields_map[name].source_field or f"{name}_id"

@@ -76,7 +76,9 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise DomainError("VALIDATION_FAILED", f"{name} must be an integer, got {raw!r}", field=name) from None
+        raise DomainError(
+            "VALIDATION_FAILED", f"{name} must be an integer, got {raw!r}", field=name
+        ) from None
 
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:

@@ -1,4 +1,3 @@
-from api.migration_ops import AddCheckConstraint
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from api.models.calendar import CalendarSource
@@ -322,91 +321,91 @@ class Migration(migrations.Migration):
             options={'table': 'window_item', 'app': 'models', 'unique_together': (('window', 'item'),), 'pk_attr': 'id', 'table_description': 'An item served at a window (a through model with plain foreign keys).'},
             bases=['Model'],
         ),
-        AddCheckConstraint(
+        ops.AddConstraint(
             model_name='Item',
             constraint=CheckConstraint(check='legal_limit_days >= 0', name='ck_item_legal_limit'),
         ),
-        AddCheckConstraint(
+        ops.AddConstraint(
             model_name='Item',
             constraint=CheckConstraint(check='promised_limit_days >= 0 AND promised_limit_days <= legal_limit_days', name='ck_item_promised_limit'),
         ),
-        AddCheckConstraint(
+        ops.AddConstraint(
             model_name='Item',
             constraint=CheckConstraint(check='fee_fen >= 0', name='ck_item_fee'),
         ),
-        AddCheckConstraint(
+        ops.AddConstraint(
             model_name='Item',
             constraint=CheckConstraint(check='visits_required >= 0', name='ck_item_visits'),
         ),
-        AddCheckConstraint(
+        ops.AddConstraint(
             model_name='GuideRevision',
             constraint=CheckConstraint(check='revision >= 1', name='ck_guide_revision_positive'),
         ),
-        AddCheckConstraint(
+        ops.AddConstraint(
             model_name='Material',
             constraint=CheckConstraint(check='position >= 1', name='ck_material_position'),
         ),
-        AddCheckConstraint(
+        ops.AddConstraint(
             model_name='Material',
             constraint=CheckConstraint(check='copies >= 0', name='ck_material_copies'),
         ),
-        AddCheckConstraint(
+        ops.AddConstraint(
             model_name='Organization',
             constraint=CheckConstraint(check='population IS NULL OR population >= 0', name='ck_org_population'),
         ),
-        AddCheckConstraint(
+        ops.AddConstraint(
             model_name='Organization',
             constraint=CheckConstraint(check='longitude IS NULL OR (longitude >= -180 AND longitude <= 180)', name='ck_org_longitude'),
         ),
-        AddCheckConstraint(
+        ops.AddConstraint(
             model_name='Organization',
             constraint=CheckConstraint(check='latitude IS NULL OR (latitude >= -90 AND latitude <= 90)', name='ck_org_latitude'),
         ),
-        AddCheckConstraint(
+        ops.AddConstraint(
             model_name='Organization',
             constraint=CheckConstraint(check="(tier IN ('HALL', 'ROOM')) = (construction_status IS NOT NULL)", name='ck_org_construction_status_tier'),
         ),
-        AddCheckConstraint(
+        ops.AddConstraint(
             model_name='Organization',
             constraint=CheckConstraint(check='parent_id IS NULL OR parent_id <> id', name='ck_org_not_own_parent'),
         ),
-        AddCheckConstraint(
+        ops.AddConstraint(
             model_name='Case',
             constraint=CheckConstraint(check='version >= 1', name='ck_case_version'),
         ),
-        AddCheckConstraint(
+        ops.AddConstraint(
             model_name='Case',
             constraint=CheckConstraint(check='trips_saved >= 0', name='ck_case_trips_saved'),
         ),
-        AddCheckConstraint(
+        ops.AddConstraint(
             model_name='Case',
             constraint=CheckConstraint(check='completed_at IS NULL OR accepted_at IS NOT NULL', name='ck_case_completed_after_accept'),
         ),
-        AddCheckConstraint(
+        ops.AddConstraint(
             model_name='Case',
             constraint=CheckConstraint(check="(status = 'DECIDED' OR status = 'COMPLETED' OR status = 'DELIVERED') = (decision IS NOT NULL)", name='ck_case_decision_status'),
         ),
-        AddCheckConstraint(
+        ops.AddConstraint(
             model_name='Funding',
             constraint=CheckConstraint(check='amount_fen > 0', name='ck_funding_amount_positive'),
         ),
-        AddCheckConstraint(
+        ops.AddConstraint(
             model_name='AgencyBatch',
             constraint=CheckConstraint(check='origin_id <> destination_id', name='ck_batch_two_places'),
         ),
-        AddCheckConstraint(
+        ops.AddConstraint(
             model_name='AgencyBatch',
             constraint=CheckConstraint(check='received_at IS NULL OR (dispatched_at IS NOT NULL AND received_at >= dispatched_at)', name='ck_batch_received_after_dispatch'),
         ),
-        AddCheckConstraint(
+        ops.AddConstraint(
             model_name='Evaluation',
             constraint=CheckConstraint(check='score >= 1 AND score <= 5', name='ck_evaluation_score'),
         ),
-        AddCheckConstraint(
+        ops.AddConstraint(
             model_name='Evaluation',
             constraint=CheckConstraint(check="score >= 3 OR reason <> ''", name='ck_evaluation_bad_reason'),
         ),
-        AddCheckConstraint(
+        ops.AddConstraint(
             model_name='ItemAssignment',
             constraint=CheckConstraint(check='(revoked_at IS NULL AND active) OR (revoked_at IS NOT NULL AND active IS NULL)', name='ck_assignment_active_marker'),
         ),

@@ -12,7 +12,9 @@ from schema.errors import DomainErrors
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
 
-@strawberry.type(description="Sanji (三级): organizations, items and cases of a district's three-tier service platform")
+@strawberry.type(
+    description="Sanji (三级): organizations, items and cases of a district's three-tier service platform"
+)
 class Query(CoverageQuery):
     pass
 

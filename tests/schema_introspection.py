@@ -73,7 +73,8 @@ async def _sqlite(conn) -> dict[str, TableShape]:
 async def _postgres(conn) -> dict[str, TableShape]:
     shapes: dict[str, TableShape] = {}
     _, columns = await conn.execute_query(
-        "SELECT table_name, column_name, is_nullable FROM information_schema.columns WHERE table_schema = 'public'"
+        "SELECT table_name, column_name, is_nullable FROM information_schema.columns "
+        "WHERE table_schema = 'public'"
     )
     for column in columns:
         shape = shapes.setdefault(column["table_name"], TableShape())

@@ -127,5 +127,9 @@ async def test_zero_or_negative_funding_is_refused_by_the_database(fresh_db):
     _, center, _ = await make_tree()
     with pytest.raises(IntegrityError):
         await Funding.create(
-            organization=center, amount_fen=0, purpose=FundingPurpose.OTHER, granted_on=date(2017, 5, 1), source="x"
+            organization=center,
+            amount_fen=0,
+            purpose=FundingPurpose.OTHER,
+            granted_on=date(2017, 5, 1),
+            source="x",
         )

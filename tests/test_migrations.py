@@ -5,9 +5,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tortoise.context import TortoiseContext
-from tortoise.migrations.api.migrate import migrate
-
 from api import db
 from api.models.org import Organization
 from api.settings import Settings
@@ -16,7 +13,7 @@ from tests.schema_introspection import database_shapes, model_shapes
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 MIGRATION_TABLE = "tortoise_migrations"
 
-ADD_COLUMN_MIGRATION = '''
+ADD_COLUMN_MIGRATION = """
 from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
 
@@ -32,7 +29,7 @@ class Migration(migrations.Migration):
         ops.RunPython(backfill),
         ops.AlterField("Organization", "website", fields.CharField(max_length=100, default="")),
     ]
-'''
+"""
 
 
 async def test_models_have_no_change_without_a_migration(fresh_db):
@@ -67,14 +64,11 @@ async def test_adding_a_not_null_column_to_the_filled_fixture_tables_works(seede
     shutil.copytree(MIGRATIONS, package, ignore=shutil.ignore_patterns("__pycache__"))
     (package / "0002_organization_website.py").write_text(ADD_COLUMN_MIGRATION, encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
-    config = db.tortoise_config(seeded_url)
-    config["apps"]["models"]["migrations"] = "sanji_next_migrations"
 
     async with db.database(Settings(database_url=seeded_url)) as ctx:
         before = await database_shapes(ctx)
         organizations = await Organization.all().count()
-    async with TortoiseContext():
-        await migrate(config=config)
+    await db.upgrade(Settings(database_url=seeded_url), migrations_module="sanji_next_migrations")
     async with db.database(Settings(database_url=seeded_url)) as ctx:
         after = await database_shapes(ctx)
         _, rows = await ctx.db().execute_query("SELECT DISTINCT website FROM organization")
@@ -84,3 +78,4 @@ async def test_adding_a_not_null_column_to_the_filled_fixture_tables_works(seede
     for table in before:
         assert after[table].unique == before[table].unique, table
         assert after[table].checks == before[table].checks, table
+        assert after[table].indexed == before[table].indexed, table

@@ -57,7 +57,9 @@ async def test_an_organization_cannot_be_its_own_parent(fresh_db):
 async def test_hall_needs_a_construction_status_and_center_may_not_have_one(fresh_db):
     region, center, _ = await make_tree()
     with pytest.raises(DomainError) as error:
-        await Organization.create(code="H2", name="厅", tier=Tier.HALL, kind=OrgKind.SUB_DISTRICT, parent=center)
+        await Organization.create(
+            code="H2", name="厅", tier=Tier.HALL, kind=OrgKind.SUB_DISTRICT, parent=center
+        )
     assert error.value.field == "construction_status"
     with pytest.raises(DomainError):
         await Organization.create(

@@ -119,9 +119,7 @@ class Case(Model):
                 self.applicant_id_number, field="applicant_id_number"
             )
         else:
-            self.applicant_id_number = normalize_uscc(
-                self.applicant_id_number, field="applicant_id_number"
-            )
+            self.applicant_id_number = normalize_uscc(self.applicant_id_number, field="applicant_id_number")
         self.applicant_phone = normalize_phone(self.applicant_phone, field="applicant_phone")
         if self.guide_revision_id is not None and self.item_id is not None:
             from api.models.item import GuideRevision

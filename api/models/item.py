@@ -240,8 +240,7 @@ class ItemAssignment(Model):
         unique_together = (("item", "organization", "active"),)
         constraints = (
             CheckConstraint(
-                check="(revoked_at IS NULL AND active) "
-                "OR (revoked_at IS NOT NULL AND active IS NULL)",
+                check="(revoked_at IS NULL AND active) OR (revoked_at IS NOT NULL AND active IS NULL)",
                 name="ck_assignment_active_marker",
             ),
         )

@@ -45,7 +45,10 @@ async def load_year(year: int) -> int:
             new_rows.append(
                 CalendarDay(day=day, is_workday=is_workday, holiday_name=name, source=CalendarSource.PACKAGE)
             )
-        elif row.source == CalendarSource.PACKAGE and (row.is_workday, row.holiday_name) != (is_workday, name):
+        elif row.source == CalendarSource.PACKAGE and (row.is_workday, row.holiday_name) != (
+            is_workday,
+            name,
+        ):
             row.is_workday, row.holiday_name = is_workday, name
             changed.append(row)
     if new_rows:

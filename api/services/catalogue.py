@@ -58,8 +58,10 @@ async def catalogue_counts(root_id: int | None = None) -> CatalogueCounts:
             .filter(n=len(hall_ids))
             .values_list("item_id", flat=True)
         )
-    at_rooms = await active.filter(organization_id__in=room_ids, power="ACCEPT_AND_PRE_REVIEW").distinct().values_list(
-        "item_id", flat=True
+    at_rooms = (
+        await active.filter(organization_id__in=room_ids, power="ACCEPT_AND_PRE_REVIEW")
+        .distinct()
+        .values_list("item_id", flat=True)
     )
     return CatalogueCounts(
         items_by_type=items_by_type,

@@ -48,8 +48,7 @@ def normalize_id_number(value: str, field: str = "id_number") -> str:
     if number[17] != expected:
         raise DomainError(
             "VALIDATION_FAILED",
-            f"resident ID number {value!r} fails its GB 11643 check character "
-            f"(expected {expected})",
+            f"resident ID number {value!r} fails its GB 11643 check character (expected {expected})",
             field=field,
         )
     return number
@@ -66,16 +65,14 @@ def normalize_uscc(value: str, field: str = "credit_code") -> str:
     if not _USCC_PATTERN.match(code):
         raise DomainError(
             "VALIDATION_FAILED",
-            f"unified social credit code must be 18 characters of {USCC_ALPHABET}, "
-            f"got {value!r}",
+            f"unified social credit code must be 18 characters of {USCC_ALPHABET}, got {value!r}",
             field=field,
         )
     expected = uscc_check_char(code[:17])
     if code[17] != expected:
         raise DomainError(
             "VALIDATION_FAILED",
-            f"unified social credit code {value!r} fails its GB 32100 check character "
-            f"(expected {expected})",
+            f"unified social credit code {value!r} fails its GB 32100 check character (expected {expected})",
             field=field,
         )
     return code

@@ -10,10 +10,17 @@ from api.models.org import Tier as TierEnum
 from api.services import coverage as coverage_service
 from schema.ids import from_global_id
 
-Tier = strawberry.enum(TierEnum, description="Tier of an organization: region, center (政务服务中心), hall (便民服务大厅) or room (便民服务室)")
+Tier = strawberry.enum(
+    TierEnum,
+    description=(
+        "Tier of an organization: region, center (政务服务中心), hall (便民服务大厅) or room (便民服务室)"
+    ),
+)
 
 
-@strawberry.type(description="Coverage of one tier (覆盖率): built counts BUILT and STANDARDIZED; rate = built / total")
+@strawberry.type(
+    description="Coverage of one tier (覆盖率): built counts BUILT and STANDARDIZED; rate = built / total"
+)
 class TierCoverage:
     tier: Tier
     total: int = strawberry.field(description="Organizations of this tier")
@@ -30,7 +37,9 @@ class TierCoverage:
 
 @strawberry.type
 class CoverageQuery:
-    @strawberry.field(description="Coverage per buildable tier (halls, rooms) under `root`, or over every organization")
+    @strawberry.field(
+        description="Coverage per buildable tier (halls, rooms) under `root`, or over every organization"
+    )
     async def coverage(
         self,
         root_global_id: Annotated[

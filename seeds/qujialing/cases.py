@@ -58,7 +58,9 @@ class CaseFactory:
         self.names, self.rng, self.workdays = names, rng, workdays
         self.revisions = revisions
         self.sequence: dict[date, int] = defaultdict(int)
-        self.batches: dict[tuple[str, date], tuple[Organization, Organization, Staff, datetime, datetime]] = {}
+        self.batches: dict[
+            tuple[str, date], tuple[Organization, Organization, Staff, datetime, datetime]
+        ] = {}
 
     def at(self, day: date, minute: int) -> datetime:
         return datetime.combine(day, time(8, 30), tzinfo=TZ) + timedelta(minutes=minute)
@@ -86,7 +88,9 @@ class CaseFactory:
             "applicant_id_number": self.names.id_number(1940, 2000),
         }
 
-    def draft(self, item: Item, day: date, submitted_at: Organization, handling: Organization, channel: Channel) -> Draft:
+    def draft(
+        self, item: Item, day: date, submitted_at: Organization, handling: Organization, channel: Channel
+    ) -> Draft:
         company = channel == Channel.PROACTIVE_AGENCY or (
             item.item_type == ItemType.LICENSING and self.rng.random() < 0.4
         )
@@ -106,7 +110,15 @@ class CaseFactory:
         self.event(draft, CaseAction.SUBMIT, CaseStatus.SUBMITTED, submitted_at, case.submitted_at)
         return draft
 
-    def event(self, draft: Draft, action: CaseAction, to: CaseStatus, org: Organization, when: datetime, comment: str = "") -> None:
+    def event(
+        self,
+        draft: Draft,
+        action: CaseAction,
+        to: CaseStatus,
+        org: Organization,
+        when: datetime,
+        comment: str = "",
+    ) -> None:
         people = self.staff.get(org.code) or [None]
         person = people[self.rng.randrange(len(people))]
         draft.events.append(
@@ -139,7 +151,9 @@ class CaseFactory:
         done_on = max(done_on, earliest)
         if done_on > case.promised_due_date:
             done_on = case.promised_due_date
-        review_at = self.at(done_on, 480) if done_on > accepted_on else case.accepted_at + timedelta(minutes=10)
+        review_at = (
+            self.at(done_on, 480) if done_on > accepted_on else case.accepted_at + timedelta(minutes=10)
+        )
         decided_at = review_at + timedelta(minutes=20)
         self.event(draft, CaseAction.REVIEW, CaseStatus.REVIEWED, org, review_at)
         case.decision = Decision.DENIED if self.rng.random() < DENY_SHARE else Decision.APPROVED
@@ -163,10 +177,19 @@ class CaseFactory:
         draft = self.draft(item, day, org, org, channel)
         when = draft.case.submitted_at + timedelta(minutes=15)
         if self.rng.random() < REJECT_SHARE:
-            self.event(draft, CaseAction.REJECT, CaseStatus.REJECTED, org, when, "材料不齐全且不属于本机关受理范围")
+            self.event(
+                draft, CaseAction.REJECT, CaseStatus.REJECTED, org, when, "材料不齐全且不属于本机关受理范围"
+            )
             return draft
         if channel == Channel.PROACTIVE_AGENCY:
-            self.event(draft, CaseAction.PROXY_DECLARE, CaseStatus.SUBMITTED, org, when, "工作人员代为网上申报并上传资料")
+            self.event(
+                draft,
+                CaseAction.PROXY_DECLARE,
+                CaseStatus.SUBMITTED,
+                org,
+                when,
+                "工作人员代为网上申报并上传资料",
+            )
             draft.case.trips_saved = max(1, item.visits_required)
             when += timedelta(minutes=20)
         accepted_on = self.accept(draft, org, when)
@@ -183,7 +206,14 @@ class CaseFactory:
         if power == Power.ACCEPT_AND_PRE_REVIEW:
             accepted_on = self.accept(draft, room, when)
             comment = "已入户调查" if item.needs_home_visit else "已在村（社区）公示"
-            self.event(draft, CaseAction.PRE_REVIEW, CaseStatus.PRE_REVIEWED, room, when + timedelta(minutes=40), comment)
+            self.event(
+                draft,
+                CaseAction.PRE_REVIEW,
+                CaseStatus.PRE_REVIEWED,
+                room,
+                when + timedelta(minutes=40),
+                comment,
+            )
         dispatch_on = self.after(day, 1)
         dispatched = self.at(dispatch_on, 30)
         received = dispatched + timedelta(minutes=90)
@@ -199,10 +229,14 @@ class CaseFactory:
         return draft
 
 
-async def generate(orgs, items, staff, users, names: NameMaker, rng: random.Random, say: Callable[[str], object]) -> None:
+async def generate(
+    orgs, items, staff, users, names: NameMaker, rng: random.Random, say: Callable[[str], object]
+) -> None:
     workdays = await workday_map(FIRST_DAY, LAST_DAY + timedelta(days=90))
     revisions: dict[int, list[tuple[date, int]]] = defaultdict(list)
-    for item_id, effective, rev_id in await GuideRevision.all().values_list("item_id", "effective_from", "id"):
+    for item_id, effective, rev_id in await GuideRevision.all().values_list(
+        "item_id", "effective_from", "id"
+    ):
         revisions[item_id].append((effective, rev_id))
     factory = CaseFactory(orgs, items, staff, names, rng, workdays, revisions)
     items_by_id = {item.id: item for item in items.values()}
@@ -223,7 +257,11 @@ async def generate(orgs, items, staff, users, names: NameMaker, rng: random.Rand
                     for _ in range(rng.randint(1, 4)):
                         drafts.append(factory.at_window(rng.choice(plan[hall.id][Power.FULL]), day, hall))
             for room in rooms:
-                if room.built_on is None or room.built_on > day or day < min(plan["since"].get(room.id, [LAST_DAY])):
+                if (
+                    room.built_on is None
+                    or room.built_on > day
+                    or day < min(plan["since"].get(room.id, [LAST_DAY]))
+                ):
                     continue
                 if rng.random() < 0.08:
                     power = Power.ACCEPT_AND_PRE_REVIEW if rng.random() < 0.4 else Power.AGENCY_ONLY
@@ -238,7 +276,9 @@ async def generate(orgs, items, staff, users, names: NameMaker, rng: random.Rand
 async def _assignment_plan(items_by_id: dict[int, Item]) -> dict:
     plan: dict = defaultdict(lambda: defaultdict(list))
     plan["since"] = defaultdict(list)
-    rows = await ItemAssignment.filter(active=True).values_list("organization_id", "item_id", "power", "effective_from")
+    rows = await ItemAssignment.filter(active=True).values_list(
+        "organization_id", "item_id", "power", "effective_from"
+    )
     for org_id, item_id, power, since in sorted(rows):
         plan[org_id][Power(power)].append(items_by_id[item_id])
         plan["since"][org_id].append(since)
@@ -272,7 +312,9 @@ async def _write(drafts: list[Draft], batches: dict) -> None:
     batch_ids = dict(await AgencyBatch.all().values_list("number", "id"))
     await AgencyBatchCase.bulk_create(
         [
-            AgencyBatchCase(batch_id=batch_ids[f"DB-{d.batch_key[0]}-{d.batch_key[1]:%Y%m%d}"], case_id=ids[d.case.number])
+            AgencyBatchCase(
+                batch_id=batch_ids[f"DB-{d.batch_key[0]}-{d.batch_key[1]:%Y%m%d}"], case_id=ids[d.case.number]
+            )
             for d in drafts
             if d.batch_key
         ],

@@ -37,10 +37,20 @@ ROOM_STAFF = 2
 WINDOWS = (
     ("W01", "综合受理窗口", "一门通办：统一收件、统一出件", None),
     ("W02", "国地税联合办税窗口", "国税、地税联合办税", ("税务局",)),
-    ("W03", "城建、规划、房产、不动产窗口", "与市场主体和群众利益密切相关的一条龙服务", ("住房和城乡建设局", "自然资源和规划局", "不动产登记中心")),
+    (
+        "W03",
+        "城建、规划、房产、不动产窗口",
+        "与市场主体和群众利益密切相关的一条龙服务",
+        ("住房和城乡建设局", "自然资源和规划局", "不动产登记中心"),
+    ),
     ("W04", "市场准入窗口", "企业登记与市场准入许可", ("市场监督管理局",)),
     ("W05", "企业审批主动代办窗口", "受理+代办：为企业代为网上申报、上传资料", None),
-    ("W06", "社会事务窗口", "民政、人社、医保、卫健等公共服务", ("民政局", "人力资源和社会保障局", "医疗保障局", "卫生健康局")),
+    (
+        "W06",
+        "社会事务窗口",
+        "民政、人社、医保、卫健等公共服务",
+        ("民政局", "人力资源和社会保障局", "医疗保障局", "卫生健康局"),
+    ),
 )
 DEMO_USERS = (
     ("admin", Role.ADMIN, REGION_CODE),
@@ -133,12 +143,14 @@ async def _organizations(rng: random.Random) -> dict[str, Organization]:
 async def _windows(center: Organization) -> dict[str, Window]:
     windows = {}
     for code, name, description, _departments in WINDOWS:
-        windows[code] = await Window.create(organization=center, code=code, name=name, description=description)
+        windows[code] = await Window.create(
+            organization=center, code=code, name=name, description=description
+        )
     return windows
 
 
 async def _staff(orgs, windows, names: NameMaker, rng) -> dict[str, list[Staff]]:
-    """60 at the center (leaders plus window staff), 6 per hall, 2 per built room, 1 per room in construction."""
+    """60 at the center (leaders and window staff), 6 per hall, 2 per built room, 1 per room being built."""
     rows: list[Staff] = []
     center = orgs[CENTER_CODE]
     window_list = list(windows.values())
@@ -222,7 +234,11 @@ async def _catalogue(center: Organization, names: NameMaker) -> dict[str, Item]:
 
 async def _guides(item: Item, entry: dict) -> None:
     """Revision 1 when the bureau formed; the three permits get revision 2 with fewer materials."""
-    history = [entry["previous_materials"], entry["materials"]] if entry["previous_materials"] else [entry["materials"]]
+    history = (
+        [entry["previous_materials"], entry["materials"]]
+        if entry["previous_materials"]
+        else [entry["materials"]]
+    )
     for number, materials in enumerate(history, start=1):
         reduced = number == 2
         revision = await GuideRevision.create(
@@ -232,7 +248,9 @@ async def _guides(item: Item, entry: dict) -> None:
             conditions="符合法律法规规定的申请条件",
             process="申请 → 受理 → 审查 → 决定 → 办结 → 送达",
             change_note=(
-                f"投资项目申报材料精简：{len(history[0])} 项缩减为 {len(materials)} 项" if reduced else "首次编制公开"
+                f"投资项目申报材料精简：{len(history[0])} 项缩减为 {len(materials)} 项"
+                if reduced
+                else "首次编制公开"
             ),
         )
         await Material.bulk_create(
@@ -261,15 +279,23 @@ async def _assignments(orgs, items: dict[str, Item], windows, admin: User) -> No
     for item in items.values():
         entry = item.fixture
         if entry["at_center"]:
-            rows.append(_assignment(item, orgs[CENTER_CODE], Power.FULL, LEGAL_BASIS[item.source], BUREAU_FORMED, admin))
+            rows.append(
+                _assignment(
+                    item, orgs[CENTER_CODE], Power.FULL, LEGAL_BASIS[item.source], BUREAU_FORMED, admin
+                )
+            )
         if entry["at_halls"]:
-            rows += [_assignment(item, hall, Power.FULL, HALL_BASIS, HALL_DELEGATION, admin) for hall in halls]
+            rows += [
+                _assignment(item, hall, Power.FULL, HALL_BASIS, HALL_DELEGATION, admin) for hall in halls
+            ]
             power = (
                 Power.ACCEPT_AND_PRE_REVIEW
                 if item.needs_home_visit or item.needs_village_publicity
                 else Power.AGENCY_ONLY
             )
-            rows += [_assignment(item, room, power, ROOM_BASIS, HALL_DELEGATION, admin) for room in built_rooms]
+            rows += [
+                _assignment(item, room, power, ROOM_BASIS, HALL_DELEGATION, admin) for room in built_rooms
+            ]
     await ItemAssignment.bulk_create(rows, batch_size=500)
     await WindowItem.bulk_create(_window_items(items, windows), batch_size=500)
 
@@ -330,7 +356,13 @@ async def _duty_roster(orgs, staff) -> None:
         if org.construction_status == ConstructionStatus.UNDER_CONSTRUCTION:
             continue
         rows += [
-            DutyShift(organization=org, staff=people[d % len(people)], duty_date=day, period=DutyPeriod.FULL_DAY, published_at=published)
+            DutyShift(
+                organization=org,
+                staff=people[d % len(people)],
+                duty_date=day,
+                period=DutyPeriod.FULL_DAY,
+                published_at=published,
+            )
             for d, day in enumerate(week)
         ]
     await DutyShift.bulk_create(rows, batch_size=500)
@@ -338,11 +370,39 @@ async def _duty_roster(orgs, staff) -> None:
 
 # (organization code or "halls", purpose, yuan, granted on, source, note) — totals from the article
 FUNDING = (
-    (CENTER_CODE, FundingPurpose.HALL_CONSTRUCTION, 2_180_000, date(2017, 3, 20), "管理区财政", "政务服务大厅装修改造"),
+    (
+        CENTER_CODE,
+        FundingPurpose.HALL_CONSTRUCTION,
+        2_180_000,
+        date(2017, 3, 20),
+        "管理区财政",
+        "政务服务大厅装修改造",
+    ),
     (CENTER_CODE, FundingPurpose.HALL_CONSTRUCTION, 860_000, date(2017, 4, 18), "管理区财政", "大厅设备购置"),
-    (CENTER_CODE, FundingPurpose.NETWORK_PLATFORM, 360_000, date(2017, 6, 12), "管理区财政", "政务服务外网建设"),
-    (CENTER_CODE, FundingPurpose.NETWORK_PLATFORM, 150_000, date(2017, 9, 5), "管理区财政", "对接全省一网、全市一网"),
-    ("halls", FundingPurpose.REWARD_SUBSIDY, 1_060_000, date(2017, 5, 25), "管理区以奖代补资金", "基层便民服务场所建设"),
+    (
+        CENTER_CODE,
+        FundingPurpose.NETWORK_PLATFORM,
+        360_000,
+        date(2017, 6, 12),
+        "管理区财政",
+        "政务服务外网建设",
+    ),
+    (
+        CENTER_CODE,
+        FundingPurpose.NETWORK_PLATFORM,
+        150_000,
+        date(2017, 9, 5),
+        "管理区财政",
+        "对接全省一网、全市一网",
+    ),
+    (
+        "halls",
+        FundingPurpose.REWARD_SUBSIDY,
+        1_060_000,
+        date(2017, 5, 25),
+        "管理区以奖代补资金",
+        "基层便民服务场所建设",
+    ),
 )
 
 
@@ -364,5 +424,3 @@ async def _funding(orgs) -> None:
             for i, org in enumerate(targets)
         ]
     await Funding.bulk_create(rows)
-
-
