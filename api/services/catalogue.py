@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tortoise.expressions import Subquery
 from tortoise.functions import Count
 
 from api.models.item import GuideRevision, Item, ItemAssignment, ItemType
@@ -27,7 +28,7 @@ async def catalogue_counts(root_id: int | None = None) -> CatalogueCounts:
     """Counts computed from items, guides and active assignments (never typed in)."""
     items_by_type = await _grouped(Item.filter(in_force=True), "item_type")
     guides_by_type = await _grouped(
-        Item.filter(in_force=True, id__in=GuideRevision.all().values("item_id")), "item_type"
+        Item.filter(in_force=True, id__in=Subquery(GuideRevision.all().values("item_id"))), "item_type"
     )
     by_source_rows = (
         await Item.filter(in_force=True)
@@ -46,7 +47,9 @@ async def catalogue_counts(root_id: int | None = None) -> CatalogueCounts:
     hall_ids = await orgs.filter(tier=Tier.HALL).values_list("id", flat=True)
     room_ids = await orgs.filter(tier=Tier.ROOM).values_list("id", flat=True)
 
-    center_items = Item.filter(id__in=active.filter(organization_id__in=center_ids).values("item_id"))
+    center_items = Item.filter(
+        id__in=Subquery(active.filter(organization_id__in=center_ids).values("item_id"))
+    )
     center_items_by_type = await _grouped(center_items, "item_type")
     center_licensing_by_source = await _grouped(center_items.filter(item_type=ItemType.LICENSING), "source")
     at_every_hall = 0
