@@ -91,18 +91,23 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         ctx = TortoiseContext()
-        await ctx.init(config=tortoise_config(settings.database_url, timezone=settings.timezone))
-        app.state.tortoise = ctx
-        try:
-            with use_context(ctx):
+        with use_context(ctx):
+            await ctx.init(config=tortoise_config(settings.database_url, timezone=settings.timezone))
+            app.state.tortoise = ctx
+            try:
                 pending = await pending_migrations(ctx)
                 if pending:
                     log.warning("database has unapplied migrations: %s; run `sanji db upgrade`", pending)
                 if settings.is_production and await demo_users():
                     raise RuntimeError("demo users exist; production refuses to run with them")
+            except BaseException:
+                await ctx.close_connections()
+                raise
+        try:
             yield
         finally:
-            await ctx.close_connections()
+            with use_context(ctx):
+                await ctx.close_connections()
 
     async def healthz(request: Request) -> Response:
         try:

@@ -20,7 +20,13 @@ from api.models.user import Role
 from api.settings import Settings
 
 T = TypeVar("T")
-app = typer.Typer(help="Sanji (三级): the three-tier government-service platform.", no_args_is_help=True)
+# Plain Click errors: a bad argument reads as one "Error: ..." line, not a drawn box.
+app = typer.Typer(
+    help="Sanji (三级): the three-tier government-service platform.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 seed_app = typer.Typer(help="Load data sets.", no_args_is_help=True)
 report_app = typer.Typer(help="Print figures computed from the data.", no_args_is_help=True)

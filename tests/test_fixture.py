@@ -21,7 +21,11 @@ from seeds.qujialing.organizations import CENTER_CODE
 from tests.conftest import DEMO_PASSWORD
 
 TZ = ZoneInfo("Asia/Shanghai")
-PERMITS = {"建设用地规划许可证核发": [8, 5], "建设工程规划许可证核发": [17, 15], "建筑工程施工许可证核发": [40, 26]}
+PERMITS = {
+    "建设用地规划许可证核发": [8, 5],
+    "建设工程规划许可证核发": [17, 15],
+    "建筑工程施工许可证核发": [40, 26],
+}
 
 
 async def test_rooms_31_of_38_built_and_halls_4_of_4(fixture_db):
@@ -34,7 +38,9 @@ async def test_rooms_31_of_38_built_and_halls_4_of_4(fixture_db):
 
 
 async def test_halls_serve_80000_people(fixture_db):
-    row = await Organization.filter(tier=Tier.HALL).annotate(people=Sum("population")).first().values("people")
+    row = (
+        await Organization.filter(tier=Tier.HALL).annotate(people=Sum("population")).first().values("people")
+    )
     assert row["people"] == 80_000
 
 
@@ -104,7 +110,9 @@ async def test_standardized_rooms_pass_all_six_checks_and_built_ones_miss_some(f
 
 
 async def test_a_year_of_cases_all_completed_within_the_promised_limit(fixture_db):
-    cases = await Case.all().values_list("status", "accepted_at", "completed_at", "promised_due_date", "submitted_at")
+    cases = await Case.all().values_list(
+        "status", "accepted_at", "completed_at", "promised_due_date", "submitted_at"
+    )
     accepted = [c for c in cases if c[1] is not None]
     completed = [c for c in accepted if c[2] is not None]
     assert len(cases) > 3000

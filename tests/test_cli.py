@@ -1,0 +1,120 @@
+"""The `sanji` command as an operator runs it (each call in a worker thread with its own loop)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from tests.conftest import DB_KIND
+
+
+async def sanji(url: str, *args: str, env: dict[str, str] | None = None):
+    runner = CliRunner()
+    environment = {"SANJI_DATABASE_URL": url, **(env or {})}
+    return await asyncio.to_thread(runner.invoke, app, list(args), env=environment)
+
+
+def one_error_line(result) -> str:
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 1, result.output
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+async def test_report_coverage_prints_the_fixture_rates_with_formulas(seeded_url):
+    result = await sanji(seeded_url, "report", "coverage")
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[0]: line.split() for line in result.output.splitlines()[1:]}
+    assert rows["ROOM"][:7] == ["ROOM", "38", "31", "24", "7", "0", "81.6%"]
+    assert "built 31 / total 38 = 81.6%" in result.output
+    assert rows["HALL"][:7] == ["HALL", "4", "4", "4", "0", "0", "100.0%"]
+
+
+async def test_upgrade_then_seed_then_seed_again(empty_url):
+    upgraded = await sanji(empty_url, "db", "upgrade")
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "applied models.0001_initial" in upgraded.output
+    checked = await sanji(empty_url, "db", "check")
+    assert checked.exit_code == 0 and "agree" in checked.output
+    seeded = await sanji(empty_url, "seed", "qujialing")
+    assert seeded.exit_code == 0, seeded.output
+    assert "fixture loaded" in seeded.output and "Case " in seeded.output
+    again = await sanji(empty_url, "seed", "qujialing")
+    assert "fixture was already loaded" in again.output
+    assert again.output.splitlines()[-1] == seeded.output.splitlines()[-1]
+
+
+async def test_a_database_without_migrations_is_refused_with_the_fix(empty_url):
+    line = one_error_line(await sanji(empty_url, "report", "coverage"))
+    assert "run `sanji db upgrade`" in line and "[MIGRATION_PENDING]" in line
+
+
+async def test_a_wrong_database_url_is_one_clear_line():
+    line = one_error_line(await sanji("mysql://root@localhost/x", "report", "coverage"))
+    assert "must start with sqlite:// or postgres://" in line
+
+
+@pytest.mark.skipif(DB_KIND != "postgres", reason="an unreachable server is a PostgreSQL case")
+async def test_an_unreachable_database_server_is_one_clear_line():
+    line = one_error_line(await sanji("postgres://postgres@127.0.0.1:1/none", "db", "upgrade"))
+    assert "database" in line
+
+
+@pytest.mark.skipif(DB_KIND != "sqlite", reason="a missing directory is a SQLite case")
+async def test_an_unopenable_sqlite_file_is_one_clear_line(tmp_path):
+    line = one_error_line(await sanji(f"sqlite://{tmp_path}/missing/dir/x.db", "db", "upgrade"))
+    assert "database" in line
+
+
+async def test_calendar_load_copies_a_known_year_and_refuses_an_unknown_one(fresh_url):
+    loaded = await sanji(fresh_url, "calendar", "load", "--year", "2026")
+    assert loaded.exit_code == 0, loaded.output
+    assert "calendar 2026: 365 day(s) written" in loaded.output
+    line = one_error_line(await sanji(fresh_url, "calendar", "load", "--year", "2027"))
+    assert "does not know 2027" in line and "[CALENDAR_UNAVAILABLE]" in line
+
+
+async def test_a_bad_argument_is_refused_before_touching_the_database(fresh_url):
+    result = await sanji(fresh_url, "calendar", "load", "--year", "nineteen")
+    assert result.exit_code == 2
+    assert "Error: Invalid value for '--year'" in result.output
+
+
+async def test_user_create_applies_the_password_policy(seeded_url):
+    weak = await sanji(
+        seeded_url, "user", "create", "wang", "--role", "clerk", env={"SANJI_NEW_PASSWORD": "short"}
+    )
+    assert "at least 8 characters" in one_error_line(weak)
+    made = await sanji(
+        seeded_url,
+        "user",
+        "create",
+        "wang",
+        "--role",
+        "clerk",
+        "--organization",
+        "QJL-H2",
+        env={"SANJI_NEW_PASSWORD": "Hall-2-clerk"},
+    )
+    assert made.exit_code == 0, made.output
+    assert "created wang (CLERK)" in made.output
+    taken = await sanji(
+        seeded_url, "user", "create", "wang", "--role", "clerk", env={"SANJI_NEW_PASSWORD": "Hall-2-clerk"}
+    )
+    assert "already exists" in one_error_line(taken)
+    unknown = await sanji(
+        seeded_url,
+        "user",
+        "create",
+        "li",
+        "--role",
+        "agent",
+        "--organization",
+        "NOPE",
+        env={"SANJI_NEW_PASSWORD": "Hall-2-clerk"},
+    )
+    assert "organization 'NOPE' does not exist" in one_error_line(unknown)
