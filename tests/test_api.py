@@ -43,9 +43,12 @@ async def test_health_check_reports_a_reachable_migrated_database(client):
 
 async def test_health_check_reports_a_database_that_needs_migrations(empty_url):
     app = create_app(Settings(database_url=empty_url))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
-            response = await http.get("/healthz")
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as http,
+    ):
+        response = await http.get("/healthz")
     assert response.status_code == 503
     assert response.json()["pendingMigrations"] == ["models.0001_initial"]
 
