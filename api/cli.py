@@ -260,24 +260,30 @@ def run_stack() -> None:
         "admin, supervisor, clerk, hall_clerk, agent, integrator"
     )
     typer.echo("  Ctrl-C stops both.\n")
+    stopping = []
+
+    def stop(signum, _frame) -> None:
+        stopping.append(signum)
+
+    # Ctrl-C reaches the servers too (same process group); the flag tells a stop from a crash.
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     processes = [subprocess.Popen(api_cmd), subprocess.Popen(ui_cmd)]
+    while not stopping and all(p.poll() is None for p in processes):
+        time.sleep(0.2)
     code = 0
-    try:
-        while all(p.poll() is None for p in processes):
-            time.sleep(0.5)
+    if not stopping:
         code = next(p.returncode for p in processes if p.poll() is not None) or 1
         typer.secho("a server stopped; stopping the other", fg=typer.colors.RED, err=True)
-    except KeyboardInterrupt:
-        typer.echo("stopping")
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    typer.echo("stopped")
     raise typer.Exit(code)
 
 
