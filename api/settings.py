@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from api.errors import DomainError
@@ -32,7 +32,6 @@ class Settings:
     access_token_minutes: int = 15
     demo_password: str = DEFAULT_DEMO_PASSWORD
     timezone: str = "Asia/Shanghai"
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_production(self) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, timedelta
 
 import chinese_calendar
@@ -80,7 +79,3 @@ def add_working_days(start: date, days: int, workdays: dict[date, bool]) -> tupl
             known = current.weekday() < 5
         counted += known
     return current, estimated
-
-
-def years(start: date, end: date) -> Iterable[int]:
-    return range(start.year, end.year + 1)
