@@ -116,7 +116,10 @@ def create_app(settings: Settings) -> Starlette:
             pending = await pending_migrations(ctx)
         except Exception as exc:  # any driver error means the database is not usable
             log.exception("health check failed")
-            return JSONResponse({"status": "error", "database": "unreachable", "detail": str(exc)}, 503)
+            body = {"status": "error", "database": "unreachable"}
+            if not settings.is_production:
+                body["detail"] = str(exc)
+            return JSONResponse(body, 503)
         status = "ok" if not pending else "degraded"
         body = {"status": status, "database": "ok", "pendingMigrations": pending, "env": settings.env.value}
         return JSONResponse(body, 200 if not pending else 503)
