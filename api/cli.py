@@ -96,7 +96,7 @@ def db_upgrade() -> None:
         await db.upgrade(s, progress)
 
     run(work)
-    typer.echo(f"database is up to date ({_safe_url(s.database_url)})")
+    typer.echo(f"database is up to date ({db.redact_url(s.database_url)})")
 
 
 @db_app.command("makemigrations")
@@ -285,14 +285,6 @@ def run_stack() -> None:
             process.kill()
     typer.echo("stopped")
     raise typer.Exit(code)
-
-
-def _safe_url(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    if "@" in rest:
-        credentials, _, host = rest.rpartition("@")
-        rest = f"{credentials.split(':')[0]}:***@{host}" if ":" in credentials else rest
-    return f"{scheme}://{rest}"
 
 
 if __name__ == "__main__":

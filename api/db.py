@@ -29,7 +29,7 @@ def tortoise_config(database_url: str, *, timezone: str = "Asia/Shanghai") -> di
     if "://" not in database_url or scheme not in SUPPORTED_SCHEMES:
         raise DomainError(
             "VALIDATION_FAILED",
-            f"database URL must start with sqlite:// or postgres://, got {database_url!r}",
+            f"database URL must start with sqlite:// or postgres://, got {redact_url(database_url)!r}",
             field="SANJI_DATABASE_URL",
         )
     try:
@@ -37,7 +37,7 @@ def tortoise_config(database_url: str, *, timezone: str = "Asia/Shanghai") -> di
     except Exception as exc:  # tortoise raises ConfigurationError, ValueError, ...
         raise DomainError(
             "VALIDATION_FAILED",
-            f"database URL {database_url!r} is not valid: {exc}",
+            f"database URL {redact_url(database_url)!r} is not valid: {exc}",
             field="SANJI_DATABASE_URL",
         ) from None
     return {
@@ -52,6 +52,15 @@ def tortoise_config(database_url: str, *, timezone: str = "Asia/Shanghai") -> di
         "use_tz": True,
         "timezone": timezone,
     }
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password replaced by ***, for messages and logs."""
+    scheme, _, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if at and ":" in credentials:
+        rest = f"{credentials.split(':', 1)[0]}:***@{host}"
+    return f"{scheme}://{rest}"
 
 
 @asynccontextmanager

@@ -39,3 +39,13 @@ def test_bad_settings_are_refused_naming_the_variable(environ, field):
 def test_production_accepts_a_long_secret():
     settings = Settings.from_env({"SANJI_ENV": "production", "SANJI_SECRET_KEY": "x" * 40})
     assert settings.is_production
+
+
+def test_database_passwords_never_appear_in_messages():
+    from api.db import redact_url, tortoise_config
+
+    assert redact_url("postgres://sanji:s3cret@db:5432/sanji") == "postgres://sanji:***@db:5432/sanji"
+    assert redact_url("sqlite://sanji.db") == "sqlite://sanji.db"
+    with pytest.raises(DomainError) as error:
+        tortoise_config("mysql://root:s3cret@db/sanji")
+    assert "s3cret" not in error.value.message
