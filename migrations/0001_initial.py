@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('code', fields.CharField(unique=True, max_length=32)),
                 ('name', fields.CharField(max_length=200)),
-                ('item_type', fields.CharEnumField(db_index=True, description='LICENSING: LICENSING\nPUNISHMENT: PUNISHMENT\nENFORCEMENT: ENFORCEMENT\nLEVY: LEVY\nBENEFIT: BENEFIT\nINSPECTION: INSPECTION\nCONFIRMATION: CONFIRMATION\nREWARD: REWARD\nADJUDICATION: ADJUDICATION\nOTHER_POWER: OTHER_POWER\nPUBLIC_SERVICE: PUBLIC_SERVICE', enum_type=ItemType, max_length=20)),
+                ('type', fields.CharEnumField(db_index=True, description='LICENSING: LICENSING\nPUNISHMENT: PUNISHMENT\nENFORCEMENT: ENFORCEMENT\nLEVY: LEVY\nBENEFIT: BENEFIT\nINSPECTION: INSPECTION\nCONFIRMATION: CONFIRMATION\nREWARD: REWARD\nADJUDICATION: ADJUDICATION\nOTHER_POWER: OTHER_POWER\nPUBLIC_SERVICE: PUBLIC_SERVICE', enum_type=ItemType, max_length=20)),
                 ('source', fields.CharEnumField(description='DELEGATED_BY_CITY: DELEGATED_BY_CITY\nENTRUSTED_BY_COUNTY: ENTRUSTED_BY_COUNTY\nOWN: OWN', enum_type=ItemSource, max_length=24)),
                 ('base_code', fields.CharField(null=True, max_length=14)),
                 ('implementation_code', fields.CharField(null=True, unique=True, max_length=64)),

@@ -66,7 +66,7 @@ async def test_bad_applicant_identifiers_are_refused(fixture_copy, overrides, fi
 
 
 async def test_a_guide_revision_of_another_item_is_refused(fixture_copy):
-    other = await GuideRevision.filter(item__item_type=ItemType.LICENSING).first()
+    other = await GuideRevision.filter(item__type=ItemType.LICENSING).first()
     with pytest.raises(DomainError) as error:
         await new_case(guide_revision=other)
     assert error.value.field == "guide_revision"

@@ -14,7 +14,7 @@ async def make_item(**overrides) -> Item:
     fields = {
         "code": "XK-001",
         "name": "食品经营许可",
-        "item_type": ItemType.LICENSING,
+        "type": ItemType.LICENSING,
         "source": ItemSource.DELEGATED_BY_CITY,
         "department": "市场监督管理局",
         "case_kind": CaseKind.PROMISED,

@@ -103,7 +103,7 @@ class Item(Model):
     id = fields.IntField(primary_key=True)
     code = fields.CharField(max_length=32, unique=True)
     name = fields.CharField(max_length=200)
-    item_type = fields.CharEnumField(ItemType, max_length=20, db_index=True)
+    type = fields.CharEnumField(ItemType, max_length=20, db_index=True)
     source = fields.CharEnumField(ItemSource, max_length=24)
     base_code = fields.CharField(max_length=14, null=True)
     implementation_code = fields.CharField(max_length=64, null=True, unique=True)

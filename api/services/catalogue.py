@@ -26,19 +26,19 @@ class CatalogueCounts:
 
 async def catalogue_counts(root_id: int | None = None) -> CatalogueCounts:
     """Counts computed from items, guides and active assignments (never typed in)."""
-    items_by_type = await _grouped(Item.filter(in_force=True), "item_type")
+    items_by_type = await _grouped(Item.filter(in_force=True), "type")
     guides_by_type = await _grouped(
-        Item.filter(in_force=True, id__in=Subquery(GuideRevision.all().values("item_id"))), "item_type"
+        Item.filter(in_force=True, id__in=Subquery(GuideRevision.all().values("item_id"))), "type"
     )
     by_source_rows = (
         await Item.filter(in_force=True)
         .annotate(n=Count("id"))
-        .group_by("item_type", "source")
-        .values("item_type", "source", "n")
+        .group_by("type", "source")
+        .values("type", "source", "n")
     )
     items_by_source: dict[str, dict[str, int]] = {}
     for row in by_source_rows:
-        items_by_source.setdefault(row["item_type"], {})[row["source"]] = row["n"]
+        items_by_source.setdefault(row["type"], {})[row["source"]] = row["n"]
 
     ids = await subtree_ids(root_id)
     orgs = Organization.all() if ids is None else Organization.filter(id__in=ids)
@@ -50,8 +50,8 @@ async def catalogue_counts(root_id: int | None = None) -> CatalogueCounts:
     center_items = Item.filter(
         id__in=Subquery(active.filter(organization_id__in=center_ids).values("item_id"))
     )
-    center_items_by_type = await _grouped(center_items, "item_type")
-    center_licensing_by_source = await _grouped(center_items.filter(item_type=ItemType.LICENSING), "source")
+    center_items_by_type = await _grouped(center_items, "type")
+    center_licensing_by_source = await _grouped(center_items.filter(type=ItemType.LICENSING), "source")
     at_every_hall = 0
     if hall_ids:
         at_every_hall = len(

@@ -92,7 +92,7 @@ class CaseFactory:
         self, item: Item, day: date, submitted_at: Organization, handling: Organization, channel: Channel
     ) -> Draft:
         company = channel == Channel.PROACTIVE_AGENCY or (
-            item.item_type == ItemType.LICENSING and self.rng.random() < 0.4
+            item.type == ItemType.LICENSING and self.rng.random() < 0.4
         )
         case = Case(
             number=self.number(day),
@@ -172,7 +172,7 @@ class CaseFactory:
         channel = Channel.COUNTER
         if item.online and self.rng.random() < 0.25:
             channel = Channel.ONLINE
-        elif org.tier == Tier.CENTER and item.item_type == ItemType.LICENSING and self.rng.random() < 0.12:
+        elif org.tier == Tier.CENTER and item.type == ItemType.LICENSING and self.rng.random() < 0.12:
             channel = Channel.PROACTIVE_AGENCY
         draft = self.draft(item, day, org, org, channel)
         when = draft.case.submitted_at + timedelta(minutes=15)

@@ -207,11 +207,11 @@ async def _catalogue(center: Organization, names: NameMaker) -> dict[str, Item]:
     credit = names.credit_code("11")  # the administrative approval bureau's code (illustrative)
     items: dict[str, Item] = {}
     for n, entry in enumerate(entries, start=1):
-        base_code = f"{AREA_CODE[:3]}{'A' if entry['item_type'] == 'LICENSING' else 'Z'}{n:010d}"
+        base_code = f"{AREA_CODE[:3]}{'A' if entry['type'] == 'LICENSING' else 'Z'}{n:010d}"
         items[entry["code"]] = item = await Item.create(
             code=entry["code"],
             name=entry["name"],
-            item_type=entry["item_type"],
+            type=entry["type"],
             source=entry["source"],
             base_code=base_code,
             implementation_code=f"{base_code}-{AREA_CODE}000000-000-{credit}-1-00",
@@ -317,7 +317,7 @@ def _window_items(items: dict[str, Item], windows) -> list[WindowItem]:
         window = by_department.get(item.department)
         if window is not None:
             rows.append(WindowItem(window=window, item=item))
-        if item.item_type == "LICENSING" and item.source != ItemSource.OWN:
+        if item.type == "LICENSING" and item.source != ItemSource.OWN:
             rows.append(WindowItem(window=windows["W05"], item=item))
     return rows
 
