@@ -5,22 +5,27 @@ from __future__ import annotations
 from pathlib import Path
 
 import strawberry
+from tortoise import Tortoise
+from tortoise.context import TortoiseContext
 
+from api.db import APP_LABEL, use_context
+from api.models import MODEL_MODULES
 from schema.domain.coverage import CoverageQuery
-from schema.errors import DomainErrors
+from schema.errors import DomainErrors, SanjiSchema
+from schema.generator.registry import Registry
+from schema.specs import EXPOSURES
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
+QUERY_DESCRIPTION = "Sanji (三级): organizations, items and cases of a district's three-tier service platform"
 
 
-@strawberry.type(
-    description="Sanji (三级): organizations, items and cases of a district's three-tier service platform"
-)
-class Query(CoverageQuery):
-    pass
-
-
-def create_schema() -> strawberry.Schema:
-    return strawberry.Schema(query=Query, extensions=[DomainErrors])
+def create_schema(exposures=None) -> strawberry.Schema:
+    """Generate the schema from the exposure specs, beside the hand-written domain fields."""
+    with use_context(TortoiseContext()):
+        Tortoise.init_models(MODEL_MODULES, APP_LABEL)  # relations, without a database
+    registry = Registry(EXPOSURES if exposures is None else exposures).build()
+    query = type("Query", (CoverageQuery,), {"__annotations__": {}, **registry.query_fields()})
+    return SanjiSchema(query=strawberry.type(query, description=QUERY_DESCRIPTION), extensions=[DomainErrors])
 
 
 def export_sdl(schema: strawberry.Schema | None = None) -> str:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
+import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from api.errors import DomainError
+
+log = logging.getLogger("sanji.graphql")
 
 
 class DomainErrors(SchemaExtension):
@@ -18,3 +24,17 @@ class DomainErrors(SchemaExtension):
         for error in (result.errors or []) if result else []:
             if isinstance(error.original_error, DomainError):
                 error.extensions = {**(error.extensions or {}), **error.original_error.extensions()}
+
+
+class SanjiSchema(strawberry.Schema):
+    """Logs unexpected errors with their traceback, and coded domain errors only briefly."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        unexpected = [e for e in errors if not isinstance(e.original_error, DomainError)]
+        for error in errors:
+            if isinstance(error.original_error, DomainError):
+                log.info("refused: %s [%s]", error.message, error.original_error.code)
+        if unexpected:
+            super().process_errors(unexpected, execution_context)

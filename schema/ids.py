@@ -22,3 +22,11 @@ def from_global_id(global_id: str, expected_type: str, field: str = "id") -> int
         raise DomainError(
             "VALIDATION_FAILED", f"{global_id!r} is not the id of a {expected_type}", field=field
         ) from None
+
+
+def type_of(global_id: str) -> str:
+    """The type name inside a global id."""
+    try:
+        return base64.b64decode(global_id, validate=True).decode().partition(":")[0]
+    except (binascii.Error, UnicodeDecodeError):
+        raise DomainError("VALIDATION_FAILED", f"{global_id!r} is not a global id", field="id") from None

@@ -8,14 +8,10 @@ import strawberry
 
 from api.models.org import Tier as TierEnum
 from api.services import coverage as coverage_service
+from schema.generator.scalars import graphql_enum
 from schema.ids import from_global_id
 
-Tier = strawberry.enum(
-    TierEnum,
-    description=(
-        "Tier of an organization: region, center (政务服务中心), hall (便民服务大厅) or room (便民服务室)"
-    ),
-)
+Tier = graphql_enum(TierEnum)
 
 
 @strawberry.type(

@@ -1,0 +1,172 @@
+"""`<Model>Where` inputs and their compilation to SQL conditions (Tortoise Q objects)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+from tortoise.expressions import Q, Subquery
+
+from schema.generator.scalars import BigInt, graphql_enum
+from schema.generator.spec import ScalarField
+from schema.ids import from_global_id
+
+if TYPE_CHECKING:
+    from schema.generator.registry import Node
+
+# GraphQL operator name -> Tortoise lookup suffix
+LOOKUPS = {
+    "eq": "",
+    "ne": "__not",
+    "gt": "__gt",
+    "gte": "__gte",
+    "lt": "__lt",
+    "lte": "__lte",
+    "in_": "__in",
+    "not_in": "__not_in",
+    "is_null": "__isnull",
+    "contains": "__contains",
+    "icontains": "__icontains",
+    "starts_with": "__startswith",
+}
+ORDERED = ("eq", "ne", "gt", "gte", "lt", "lte", "in_", "not_in", "is_null")
+OPERATORS = {
+    "string": (*ORDERED, "contains", "icontains", "starts_with"),
+    "int": ORDERED,
+    "bigint": ORDERED,
+    "float": ORDERED,
+    "decimal": ORDERED,
+    "date": ORDERED,
+    "datetime": ORDERED,
+    "bool": ("eq", "ne", "is_null"),
+    "enum": ("eq", "ne", "in_", "not_in", "is_null"),
+}
+_GRAPHQL_NAMES = {"in_": "in", "not_in": "notIn", "is_null": "isNull", "starts_with": "startsWith"}
+_SCALARS = {
+    "string": (str, "String"),
+    "int": (int, "Int"),
+    "bigint": (BigInt, "BigInt"),
+    "float": (float, "Float"),
+    "decimal": (Decimal, "Decimal"),
+    "date": (dt.date, "Date"),
+    "datetime": (dt.datetime, "DateTime"),
+    "bool": (bool, "Boolean"),
+}
+_FILTER_INPUTS: dict[Any, type] = {}
+
+
+def operator_input(kind: str, enum: type[Enum] | None = None) -> type:
+    """The `<Scalar>Filter` input for a kind of field (one per scalar, one per enum)."""
+    key = enum or kind
+    if key in _FILTER_INPUTS:
+        return _FILTER_INPUTS[key]
+    if enum is not None:
+        value_type, label = graphql_enum(enum), enum.__name__
+    else:
+        value_type, label = _SCALARS[kind]
+    cls = type(f"{label}Filter", (), {"__annotations__": {}})
+    for op in OPERATORS[kind]:
+        annotation = bool if op == "is_null" else list[value_type] if op in ("in_", "not_in") else value_type
+        cls.__annotations__[op] = annotation | None
+        description = _OPERATOR_DESCRIPTIONS[op]
+        setattr(cls, op, strawberry.field(default=None, name=_GRAPHQL_NAMES.get(op), description=description))
+    _FILTER_INPUTS[key] = strawberry.input(
+        cls, description=f"Conditions on a {label} value; all given must hold"
+    )
+    return _FILTER_INPUTS[key]
+
+
+_OPERATOR_DESCRIPTIONS = {
+    "eq": "Equal to",
+    "ne": "Not equal to",
+    "gt": "Greater than",
+    "gte": "Greater than or equal to",
+    "lt": "Less than",
+    "lte": "Less than or equal to",
+    "in_": "One of these values",
+    "not_in": "None of these values",
+    "is_null": "true: has no value; false: has a value",
+    "contains": "Contains this text (case-sensitive)",
+    "icontains": "Contains this text, ignoring case",
+    "starts_with": "Starts with this text",
+}
+
+
+@strawberry.input(description="Conditions on a global id")
+class IDFilter:
+    eq: strawberry.ID | None = strawberry.field(default=None, description="This id")
+    in_: list[strawberry.ID] | None = strawberry.field(
+        default=None, name="in", description="One of these ids"
+    )
+    not_in: list[strawberry.ID] | None = strawberry.field(
+        default=None, name="notIn", description="None of these ids"
+    )
+
+
+def scalar_conditions(path: str, scalar: ScalarField, condition: Any) -> list[Q]:
+    out = []
+    for op, suffix in LOOKUPS.items():
+        value = getattr(condition, op, None)
+        if value is None:
+            continue
+        if op == "is_null":
+            out.append(Q(**{f"{path}__isnull": bool(value)}))
+        elif op == "ne":
+            # SQL's <> drops NULLs; "not equal" should keep rows that have no value.
+            out.append(Q(**{f"{path}__not": value}) | Q(**{f"{path}__isnull": True}))
+        else:
+            out.append(Q(**{f"{path}{suffix}": value}))
+    return out
+
+
+def id_conditions(type_name: str, condition: Any) -> list[Q]:
+    def pk(value: str) -> int:
+        return from_global_id(value, type_name, field="where.id")
+
+    out = []
+    if condition.eq is not None:
+        out.append(Q(id=pk(condition.eq)))
+    if condition.in_ is not None:
+        out.append(Q(id__in=[pk(v) for v in condition.in_]))
+    if condition.not_in is not None:
+        out.append(Q(id__not_in=[pk(v) for v in condition.not_in]))
+    return out
+
+
+def compile_where(node: Node, where: Any) -> Q:
+    """Compile a `<Model>Where` value into one Q; relations become subqueries (no row duplication)."""
+    if where is None:
+        return Q()
+    parts: list[Q] = []
+    if where.id is not None:
+        parts += id_conditions(node.exposure.type_name, where.id)
+    for scalar in node.filter_scalars:
+        condition = getattr(where, scalar.name)
+        if condition is not None:
+            parts += scalar_conditions(scalar.name, scalar, condition)
+    for relation in node.forward:
+        sub = getattr(where, relation.name, None)
+        if sub is not None:
+            target = node.registry.node(relation.model)
+            inner = target.model.filter(compile_where(target, sub)).values("id")
+            parts.append(Q(**{f"{relation.column}__in": Subquery(inner)}))
+    for relation in node.backward:
+        sub = getattr(where, relation.name, None)
+        if sub is not None:
+            target = node.registry.node(relation.model)
+            inner = target.model.filter(compile_where(target, sub)).values(relation.column)
+            parts.append(Q(id__in=Subquery(inner)))
+    if where.and_:
+        parts += [compile_where(node, w) for w in where.and_]
+    if where.or_:
+        alternatives = [compile_where(node, w) for w in where.or_]
+        combined = alternatives[0]
+        for alternative in alternatives[1:]:
+            combined = combined | alternative
+        parts.append(combined)
+    if where.not_ is not None:
+        parts.append(~compile_where(node, where.not_))
+    return Q(*parts) if parts else Q()

@@ -1,0 +1,173 @@
+"""Per-request DataLoaders: one SQL statement per relation and level, whatever the row count."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import defaultdict
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from strawberry.dataloader import DataLoader
+from tortoise.expressions import Q
+from tortoise.functions import Count
+
+from schema.generator.filters import compile_where
+from schema.generator.pagination import (
+    PageRequest,
+    after_condition,
+    cursor_values,
+    decode_cursor,
+    encode_cursor,
+    ordered,
+    page_info,
+    with_tie_breaker,
+)
+from schema.generator.values import Connection
+
+if TYPE_CHECKING:
+    from schema.generator.registry import Node
+    from schema.generator.spec import ReverseRelation
+
+
+@dataclasses.dataclass(frozen=True)
+class ConnectionArgs:
+    where: Any
+    order_by: Any
+    page: PageRequest
+
+    def key(self) -> str:
+        return canonical((self.where, self.order_by, dataclasses.asdict(self.page)))
+
+    def where_key(self) -> str:
+        return canonical(self.where)
+
+
+def canonical(value: Any) -> str:
+    """A stable text form of GraphQL input values, to use as a cache and batching key."""
+
+    def plain(v: Any) -> Any:
+        if dataclasses.is_dataclass(v) and not isinstance(v, type):
+            return {f.name: plain(getattr(v, f.name)) for f in dataclasses.fields(v)}
+        if isinstance(v, list | tuple):
+            return [plain(x) for x in v]
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        if isinstance(v, Enum):
+            return v.value
+        return v
+
+    return json.dumps(plain(value), sort_keys=True, default=str)
+
+
+class Loaders:
+    """The DataLoaders of one request, created on first use."""
+
+    def __init__(self) -> None:
+        self._loaders: dict[Any, DataLoader] = {}
+        self._args: dict[str, ConnectionArgs] = {}
+
+    def _get(self, key: Any, load_fn) -> DataLoader:
+        if key not in self._loaders:
+            self._loaders[key] = DataLoader(load_fn=load_fn)
+        return self._loaders[key]
+
+    def by_id(self, model) -> DataLoader:
+        async def load(ids: list[int]) -> list[Any]:
+            rows = {row.pk: row for row in await model.filter(id__in=list(set(ids)))}
+            return [rows.get(i) for i in ids]
+
+        return self._get(("id", model), load)
+
+    def one_by_parent(self, relation: ReverseRelation) -> DataLoader:
+        async def load(parent_ids: list[int]) -> list[Any]:
+            rows = await relation.model.filter(**{f"{relation.column}__in": list(set(parent_ids))})
+            by_parent = {getattr(row, relation.column): row for row in rows}
+            return [by_parent.get(i) for i in parent_ids]
+
+        return self._get(("one", relation.model, relation.column), load)
+
+    def children(self, node: Node, relation: ReverseRelation, parent_id: int, args: ConnectionArgs):
+        key = args.key()
+        self._args[key] = args
+        return self._get(
+            ("children", relation.model, relation.column), self._children_loader(node, relation)
+        ).load((parent_id, key))
+
+    def count(self, node: Node, relation: ReverseRelation, parent_id: int, args: ConnectionArgs):
+        key = args.where_key()
+        self._args[key] = args
+        return self._get(("count", relation.model, relation.column), self._count_loader(node, relation)).load(
+            (parent_id, key)
+        )
+
+    def _children_loader(self, node: Node, relation: ReverseRelation):
+        async def load(keys: list[tuple[int, str]]) -> list[Connection]:
+            groups: dict[str, list[int]] = defaultdict(list)
+            for parent_id, args_key in keys:
+                groups[args_key].append(parent_id)
+            pages: dict[tuple[int, str], Connection] = {}
+            for args_key, parent_ids in groups.items():
+                args = self._args[args_key]
+                for parent_id, connection in (await self._pages(node, relation, parent_ids, args)).items():
+                    pages[(parent_id, args_key)] = connection
+            return [pages[key] for key in keys]
+
+        return load
+
+    async def _pages(
+        self, node: Node, relation: ReverseRelation, parent_ids: list[int], args: ConnectionArgs
+    ):
+        """One statement for the pages of many parents; each parent's rows are sliced in order."""
+        page = args.page
+        page.validate()
+        keys = with_tie_breaker(node.sort_keys(args.order_by))
+        reverse_keys = [k.reversed() for k in keys]
+        query = node.model.filter(compile_where(node, args.where), **{f"{relation.column}__in": parent_ids})
+        if page.after is not None:
+            query = query.filter(after_condition(keys, decode_cursor(page.after, keys, "after")))
+        if page.before is not None:
+            query = query.filter(after_condition(reverse_keys, decode_cursor(page.before, keys, "before")))
+        rows = await ordered(query, reverse_keys if page.backward else keys)
+        by_parent: dict[int, list[Any]] = defaultdict(list)
+        for row in rows:
+            by_parent[getattr(row, relation.column)].append(row)
+        result = {}
+        for parent_id in parent_ids:
+            mine = by_parent.get(parent_id, [])
+            more = len(mine) > page.size
+            mine = mine[: page.size]
+            if page.backward:
+                mine.reverse()
+            cursors = [encode_cursor(cursor_values(row, keys)) for row in mine]
+            counter = self._counter(node, relation, parent_id, args)
+            result[parent_id] = Connection.of(mine, cursors, page_info(cursors, page, more), counter)
+        return result
+
+    def _counter(self, node: Node, relation: ReverseRelation, parent_id: int, args: ConnectionArgs):
+        async def count() -> int:
+            return await self.count(node, relation, parent_id, args)
+
+        return count
+
+    def _count_loader(self, node: Node, relation: ReverseRelation):
+        async def load(keys: list[tuple[int, str]]) -> list[int]:
+            groups: dict[str, list[int]] = defaultdict(list)
+            for parent_id, where_key in keys:
+                groups[where_key].append(parent_id)
+            counts: dict[tuple[int, str], int] = {}
+            for where_key, parent_ids in groups.items():
+                where = self._args[where_key].where
+                rows = (
+                    await node.model.filter(
+                        compile_where(node, where) & Q(**{f"{relation.column}__in": parent_ids})
+                    )
+                    .annotate(n=Count("id"))
+                    .group_by(relation.column)
+                    .values(relation.column, "n")
+                )
+                for row in rows:
+                    counts[(row[relation.column], where_key)] = row["n"]
+            return [counts.get(key, 0) for key in keys]
+
+        return load

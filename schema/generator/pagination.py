@@ -1,0 +1,222 @@
+"""Ordering and keyset (cursor) pagination: no OFFSET, so page 1,000 costs what page 1 costs."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum, StrEnum
+from typing import Any
+
+import strawberry
+from tortoise.expressions import Case, F, Q, When
+from tortoise.queryset import QuerySet
+
+from api.errors import DomainError
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 500
+
+
+@strawberry.enum(description="Sort direction; NULLS_FIRST/NULLS_LAST say where missing values go")
+class SortDirection(StrEnum):
+    ASC = "ASC"
+    DESC = "DESC"
+    ASC_NULLS_FIRST = "ASC_NULLS_FIRST"
+    ASC_NULLS_LAST = "ASC_NULLS_LAST"
+    DESC_NULLS_FIRST = "DESC_NULLS_FIRST"
+    DESC_NULLS_LAST = "DESC_NULLS_LAST"
+
+
+@strawberry.type(description="Where a page sits in the whole list (Relay)")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="More items follow this page")
+    has_previous_page: bool = strawberry.field(description="Items precede this page")
+    start_cursor: str | None = strawberry.field(description="Cursor of the first item of the page")
+    end_cursor: str | None = strawberry.field(description="Cursor of the last item of the page")
+
+
+@dataclass(frozen=True)
+class SortKey:
+    path: str  # Tortoise path, e.g. "name" or "parent__name"
+    kind: str  # scalar kind, to read cursor values back
+    descending: bool
+    nullable: bool
+    nulls_first: bool
+
+    def reversed(self) -> SortKey:
+        return SortKey(self.path, self.kind, not self.descending, self.nullable, not self.nulls_first)
+
+
+def sort_key(path: str, kind: str, nullable: bool, direction: SortDirection) -> SortKey:
+    descending = direction.value.startswith("DESC")
+    if direction.value.endswith("NULLS_FIRST"):
+        nulls_first = True
+    elif direction.value.endswith("NULLS_LAST"):
+        nulls_first = False
+    else:
+        nulls_first = descending  # PostgreSQL's default, applied on both databases
+    return SortKey(path, kind, descending, nullable, nulls_first)
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    first: int | None
+    after: str | None
+    last: int | None
+    before: str | None
+
+    def validate(self) -> None:
+        if self.first is not None and self.last is not None:
+            raise DomainError("VALIDATION_FAILED", "give `first` or `last`, not both", field="last")
+        for name in ("first", "last"):
+            size = getattr(self, name)
+            if size is not None and not 0 <= size <= MAX_PAGE_SIZE:
+                raise DomainError(
+                    "VALIDATION_FAILED",
+                    f"`{name}` must be between 0 and {MAX_PAGE_SIZE} (the page size cap), got {size}",
+                    field=name,
+                )
+
+    @property
+    def backward(self) -> bool:
+        return self.last is not None
+
+    @property
+    def size(self) -> int:
+        if self.last is not None:
+            return self.last
+        return DEFAULT_PAGE_SIZE if self.first is None else self.first
+
+
+ID_KEY = SortKey("id", "int", descending=False, nullable=False, nulls_first=False)
+
+
+def with_tie_breaker(keys: list[SortKey]) -> list[SortKey]:
+    """The keys ended by the primary key, so the order is total and a cursor names one row."""
+    return keys if keys and keys[-1].path == "id" else [*keys, ID_KEY]
+
+
+def ordered(query: QuerySet, keys: list[SortKey]) -> QuerySet:
+    """Apply the keys, with NULL placement made explicit so both databases agree."""
+    terms = []
+    for i, key in enumerate(keys):
+        if key.nullable:
+            flag = f"_null{i}"
+            query = query.annotate(**{flag: Case(When(**{f"{key.path}__isnull": True}, then=1), default=0)})
+            terms.append(f"-{flag}" if key.nulls_first else flag)
+        name = key.path
+        if "__" in key.path:
+            name = f"_key{i}"
+            query = query.annotate(**{name: F(key.path)})
+        terms.append(f"-{name}" if key.descending else name)
+    return query.order_by(*terms)
+
+
+def cursor_values(row: Any, keys: list[SortKey]) -> list[Any]:
+    return [getattr(row, f"_key{i}" if "__" in key.path else key.path) for i, key in enumerate(keys)]
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps([_plain(v) for v in values]).encode()).decode()
+
+
+def decode_cursor(cursor: str, keys: list[SortKey], field: str) -> list[Any]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(raw, list) or len(raw) != len(keys):
+            raise ValueError("shape")
+        return [_typed(v, key.kind) for v, key in zip(raw, keys, strict=True)]
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise DomainError(
+            "VALIDATION_FAILED",
+            f"`{field}` is not a cursor of this list with this ordering",
+            field=field,
+        ) from None
+
+
+def after_condition(keys: list[SortKey], values: list[Any]) -> Q:
+    """Rows strictly after the cursor in the order of `keys` (whose last key is unique)."""
+    alternatives: list[Q] = []
+    equal: list[Q] = []
+    for key, value in zip(keys, values, strict=True):
+        beyond = _beyond(key, value)
+        if beyond is not None:
+            alternatives.append(Q(*equal, beyond) if equal else beyond)
+        equal.append(Q(**{f"{key.path}__isnull": True}) if value is None else Q(**{key.path: value}))
+    combined = alternatives[0]
+    for alternative in alternatives[1:]:
+        combined = combined | alternative
+    return combined
+
+
+def _beyond(key: SortKey, value: Any) -> Q | None:
+    op = "lt" if key.descending else "gt"
+    if value is None:
+        # Past a NULL come the non-NULLs only when NULLs sort first.
+        return Q(**{f"{key.path}__isnull": False}) if key.nulls_first else None
+    beyond = Q(**{f"{key.path}__{op}": value})
+    if key.nullable and not key.nulls_first:
+        beyond = beyond | Q(**{f"{key.path}__isnull": True})
+    return beyond
+
+
+async def paginate(
+    query: QuerySet, keys: list[SortKey], page: PageRequest
+) -> tuple[list[Any], list[str], PageInfo]:
+    """Fetch one page by keyset: rows, their cursors and the page info."""
+    page.validate()
+    keys = with_tie_breaker(keys)
+    reverse_keys = [k.reversed() for k in keys]
+    if page.after is not None:
+        query = query.filter(after_condition(keys, decode_cursor(page.after, keys, "after")))
+    if page.before is not None:
+        query = query.filter(after_condition(reverse_keys, decode_cursor(page.before, keys, "before")))
+    size = page.size
+    rows = list(await ordered(query, reverse_keys if page.backward else keys).limit(size + 1))
+    more = len(rows) > size
+    rows = rows[:size]
+    if page.backward:
+        rows.reverse()
+    cursors = [encode_cursor(cursor_values(row, keys)) for row in rows]
+    return rows, cursors, page_info(cursors, page, more)
+
+
+def page_info(cursors: list[str], page: PageRequest, more: bool) -> PageInfo:
+    return PageInfo(
+        has_next_page=page.before is not None if page.backward else more,
+        has_previous_page=more if page.backward else page.after is not None,
+        start_cursor=cursors[0] if cursors else None,
+        end_cursor=cursors[-1] if cursors else None,
+    )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _typed(value: Any, kind: str) -> Any:
+    if value is None:
+        return None
+    if kind == "datetime":
+        return dt.datetime.fromisoformat(value)
+    if kind == "date":
+        return dt.date.fromisoformat(value)
+    if kind == "decimal":
+        return Decimal(value)
+    if kind in ("int", "bigint"):
+        return int(value)
+    if kind == "float":
+        return float(value)
+    if kind == "bool":
+        return bool(value)
+    return str(value)

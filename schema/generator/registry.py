@@ -1,0 +1,372 @@
+"""Builds the GraphQL types, inputs and query fields of every exposed model from its spec."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from tortoise.models import Model
+
+from api.errors import DomainError
+from schema.generator.filters import IDFilter, compile_where, operator_input
+from schema.generator.loaders import ConnectionArgs, Loaders
+from schema.generator.pagination import PageInfo, PageRequest, SortDirection, SortKey, paginate, sort_key
+from schema.generator.resolvers import REQUIRED, resolver
+from schema.generator.scalars import BigInt, graphql_enum
+from schema.generator.spec import Exposure, ForwardRelation, ReverseRelation, ScalarField
+from schema.generator.values import Connection
+from schema.ids import from_global_id, to_global_id, type_of
+
+
+@strawberry.interface(description="An object with a global id (Relay Node)")
+class Node:
+    id: strawberry.ID = strawberry.field(description="Global Relay id")
+
+
+def loaders(info: strawberry.Info) -> Loaders:
+    context = info.context
+    if "loaders" not in context:
+        context["loaders"] = Loaders()
+    return context["loaders"]
+
+
+def field_type(scalar: ScalarField) -> Any:
+    base = {"enum": None, "bigint": BigInt}.get(scalar.kind, scalar.python_type)
+    if scalar.kind == "enum":
+        base = graphql_enum(scalar.enum)
+    return base | None if scalar.nullable else base
+
+
+class ModelNode:
+    """One exposed model and the GraphQL classes generated for it."""
+
+    def __init__(self, exposure: Exposure, registry: Registry) -> None:
+        self.exposure = exposure
+        self.model = exposure.model
+        self.registry = registry
+        self.scalars = exposure.scalars()
+        name = exposure.type_name
+        self.object_type: type = type(name, (Node,), {"__annotations__": {}})
+        self.where: type = type(f"{name}Where", (), {"__annotations__": {}})
+        self.order_by: type = type(f"{name}OrderBy", (), {"__annotations__": {}})
+        self.edge: type = type(f"{name}Edge", (), {"__annotations__": {}})
+        self.connection: type = type(f"{name}Connection", (), {"__annotations__": {}})
+
+    # -- relations, limited to exposed models
+    @property
+    def forward(self) -> list[ForwardRelation]:
+        return [r for r in self.exposure.forward() if r.model in self.registry.nodes]
+
+    @property
+    def backward(self) -> list[ReverseRelation]:
+        return [r for r in self.exposure.backward() if r.model in self.registry.nodes]
+
+    @property
+    def filter_scalars(self) -> list[ScalarField]:
+        return [s for s in self.scalars if self.exposure.allowed(self.exposure.filterable, s.name)]
+
+    @property
+    def sort_scalars(self) -> list[ScalarField]:
+        return [s for s in self.scalars if self.exposure.allowed(self.exposure.sortable, s.name)]
+
+    # -- building
+    def build_types(self) -> None:
+        e = self.exposure
+        obj = self.object_type
+        _field(
+            obj,
+            "id",
+            strawberry.ID,
+            strawberry.field(resolver=self._id_resolver(), description="Global Relay id"),
+        )
+        for scalar in self.scalars:
+            _field(
+                obj, scalar.name, field_type(scalar), strawberry.field(description=e.describe(scalar.name))
+            )
+        for relation in self.forward:
+            target = self.registry.node(relation.model).object_type
+            returns = target | None if relation.nullable else target
+            _field(
+                obj,
+                relation.name,
+                None,
+                strawberry.field(resolver=_forward(relation, returns), description=e.describe(relation.name)),
+            )
+        for relation in self.backward:
+            target = self.registry.node(relation.model)
+            if relation.one:
+                fn = _reverse_one(relation, target.object_type | None)
+            else:
+                fn = target.connection_resolver(relation)
+            _field(
+                obj, relation.name, None, strawberry.field(resolver=fn, description=e.describe(relation.name))
+            )
+        obj.is_type_of = classmethod(lambda cls, value, info, model=self.model: isinstance(value, model))
+        self._build_where()
+        self._build_order_by()
+        self._build_connection()
+
+    def _build_where(self) -> None:
+        where = self.where
+        _field(
+            where,
+            "id",
+            IDFilter | None,
+            strawberry.field(default=None, description="Conditions on the id"),
+        )
+        for scalar in self.filter_scalars:
+            _field(
+                where,
+                scalar.name,
+                operator_input(scalar.kind, scalar.enum) | None,
+                strawberry.field(default=None, description=self.exposure.describe(scalar.name)),
+            )
+        for relation in self.forward:
+            target = self.registry.node(relation.model).where
+            _field(
+                where,
+                relation.name,
+                target | None,
+                strawberry.field(default=None, description=f"Conditions on {relation.name}"),
+            )
+        for relation in self.backward:
+            target = self.registry.node(relation.model).where
+            description = f"At least one of {relation.name} meets these conditions"
+            _field(
+                where,
+                relation.name,
+                target | None,
+                strawberry.field(default=None, description=description),
+            )
+        _field(
+            where,
+            "and_",
+            list[where] | None,
+            strawberry.field(default=None, name="and", description="All of these hold"),
+        )
+        _field(
+            where,
+            "or_",
+            list[where] | None,
+            strawberry.field(default=None, name="or", description="At least one of these holds"),
+        )
+        _field(
+            where,
+            "not_",
+            where | None,
+            strawberry.field(default=None, name="not", description="This does not hold"),
+        )
+
+    def _build_order_by(self) -> None:
+        order = self.order_by
+        for scalar in self.sort_scalars:
+            _field(
+                order,
+                scalar.name,
+                SortDirection | None,
+                strawberry.field(default=None, description=f"Sort by {scalar.name}"),
+            )
+        for relation in self.forward:
+            target = self.registry.node(relation.model).order_by
+            _field(
+                order,
+                relation.name,
+                target | None,
+                strawberry.field(default=None, description=f"Sort by a field of {relation.name}"),
+            )
+
+    def _build_connection(self) -> None:
+        edge, conn, obj = self.edge, self.connection, self.object_type
+        _field(
+            edge, "cursor", str, strawberry.field(description="Opaque cursor of this item, for after/before")
+        )
+        _field(edge, "node", obj, strawberry.field(description="The item"))
+        _field(
+            conn, "edges", list[edge], strawberry.field(description="Items of this page with their cursors")
+        )
+        _field(conn, "nodes", list[obj], strawberry.field(description="Items of this page"))
+        _field(conn, "page_info", PageInfo, strawberry.field(description="Paging information (Relay)"))
+
+        async def total_count(root: Connection, info: strawberry.Info) -> int:
+            return await root.counter()
+
+        _field(
+            conn,
+            "total_count",
+            None,
+            strawberry.field(
+                resolver=resolver(total_count, int),
+                description="Number of matching items across all pages (counted only when asked)",
+            ),
+        )
+
+    def decorate(self) -> None:
+        desc = self.exposure.description
+        strawberry.type(self.object_type, description=desc)
+        strawberry.input(self.where, description=f"Conditions on {self.exposure.plural}; all given must hold")
+        strawberry.input(
+            self.order_by, description=f"One sort key for {self.exposure.plural}: set exactly one field"
+        )
+        strawberry.type(self.edge, description=f"An item of a {self.exposure.type_name} list with its cursor")
+        strawberry.type(self.connection, description=f"A page of {self.exposure.plural} (Relay connection)")
+
+    # -- resolvers
+    def _id_resolver(self):
+        type_name = self.exposure.type_name
+
+        def resolve(root: Model, info: strawberry.Info) -> strawberry.ID:
+            return strawberry.ID(to_global_id(type_name, root.pk))
+
+        return resolve
+
+    def sort_keys(
+        self, order_by: list[Any] | None, prefix: str = "", nullable: bool = False
+    ) -> list[SortKey]:
+        keys: list[SortKey] = []
+        for element in order_by or []:
+            keys.append(self._sort_key(element, prefix, nullable))
+        return keys
+
+    def _sort_key(self, element: Any, prefix: str, nullable: bool) -> SortKey:
+        chosen = [(name, value) for name, value in vars(element).items() if value is not None]
+        if len(chosen) != 1:
+            raise DomainError(
+                "VALIDATION_FAILED", "each orderBy element sets exactly one field", field="orderBy"
+            )
+        name, value = chosen[0]
+        relation = next((r for r in self.forward if r.name == name), None)
+        if relation is not None:
+            target = self.registry.node(relation.model)
+            (key,) = target.sort_keys([value], f"{prefix}{name}__", nullable or relation.nullable)
+            return key
+        scalar = next(s for s in self.sort_scalars if s.name == name)
+        return sort_key(f"{prefix}{name}", scalar.kind, nullable or scalar.nullable, value)
+
+    def list_arguments(self) -> dict[str, tuple[Any, Any, str]]:
+        return {
+            "where": (self.where | None, None, "Conditions the items meet"),
+            "order_by": (
+                list[self.order_by] | None,
+                None,
+                "Sort keys, most significant first; id breaks ties",
+            ),
+            "first": (
+                int | None,
+                None,
+                "Page size from the start or after `after` (default 100, max 500)",
+            ),
+            "after": (str | None, None, "Cursor the page starts after"),
+            "last": (int | None, None, "Page size from the end or before `before` (max 500)"),
+            "before": (str | None, None, "Cursor the page ends before"),
+        }
+
+    def list_resolver(self):
+        node = self
+
+        async def resolve(
+            root, info, where=None, order_by=None, first=None, after=None, last=None, before=None
+        ):
+            condition = compile_where(node, where)
+            query = node.model.filter(condition)
+            page = PageRequest(first, after, last, before)
+            rows, cursors, info_ = await paginate(query, node.sort_keys(order_by), page)
+
+            async def count() -> int:
+                return await node.model.filter(condition).count()
+
+            return Connection.of(rows, cursors, info_, count)
+
+        return resolver(resolve, self.connection, self.list_arguments())
+
+    def connection_resolver(self, relation: ReverseRelation):
+        node = self
+
+        async def resolve(
+            root, info, where=None, order_by=None, first=None, after=None, last=None, before=None
+        ):
+            args = ConnectionArgs(where, order_by, PageRequest(first, after, last, before))
+            return await loaders(info).children(node, relation, root.pk, args)
+
+        return resolver(resolve, self.connection, self.list_arguments())
+
+    def lookup_resolver(self):
+        node = self
+
+        async def resolve(root, info, id):
+            pk = from_global_id(id, node.exposure.type_name)
+            return await loaders(info).by_id(node.model).load(pk)
+
+        return resolver(resolve, self.object_type | None, {"id": (strawberry.ID, REQUIRED, "Global id")})
+
+
+def _forward(relation: ForwardRelation, returns: Any):
+    async def resolve(root, info):
+        related_id = getattr(root, relation.column)
+        if related_id is None:
+            return None
+        return await loaders(info).by_id(relation.model).load(related_id)
+
+    return resolver(resolve, returns)
+
+
+def _reverse_one(relation: ReverseRelation, returns: Any):
+    async def resolve(root, info):
+        return await loaders(info).one_by_parent(relation).load(root.pk)
+
+    return resolver(resolve, returns)
+
+
+def _field(cls: type, name: str, annotation: Any, value: Any) -> None:
+    if annotation is not None:
+        cls.__annotations__[name] = annotation
+    setattr(cls, name, value)
+
+
+class Registry:
+    """All exposed models; `build()` creates their GraphQL classes in dependency-free phases."""
+
+    def __init__(self, exposures: list[Exposure]) -> None:
+        self.nodes: dict[type[Model], ModelNode] = {}
+        for exposure in exposures:
+            self.nodes[exposure.model] = ModelNode(exposure, self)
+        self.by_type = {n.exposure.type_name: n for n in self.nodes.values()}
+
+    def node(self, model: type[Model]) -> ModelNode:
+        return self.nodes[model]
+
+    def build(self) -> Registry:
+        for node in self.nodes.values():
+            node.build_types()
+        for node in self.nodes.values():
+            node.decorate()
+        return self
+
+    def query_fields(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        for node in self.nodes.values():
+            e = node.exposure
+            fields[f"{e.singular}_"] = strawberry.field(
+                resolver=node.lookup_resolver(),
+                name=e.singular,
+                description=f"One {e.type_name} by global id",
+            )
+            fields[e.plural] = strawberry.field(
+                resolver=node.list_resolver(), description=f"List of {e.plural}: filter, sort and page"
+            )
+        fields["node"] = strawberry.field(
+            resolver=self._node_resolver(), description="Any object by its global id (Relay)"
+        )
+        return fields
+
+    def _node_resolver(self):
+        registry = self
+
+        async def resolve(root, info, id):
+            type_name = type_of(id)
+            node = registry.by_type.get(type_name)
+            if node is None:
+                raise DomainError("VALIDATION_FAILED", f"{id!r} is not a global id of this API", field="id")
+            pk = from_global_id(id, type_name)
+            return await loaders(info).by_id(node.model).load(pk)
+
+        return resolver(resolve, Node | None, {"id": (strawberry.ID, REQUIRED, "Global id")})

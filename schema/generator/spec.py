@@ -1,0 +1,182 @@
+"""Exposure specs: what of a Tortoise model the GraphQL API shows, filters, sorts, sums and writes.
+
+Everything else (types, nullability, enums, relations) is read from the model's metadata.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from tortoise import fields as tf
+from tortoise.fields.relational import (
+    BackwardFKRelation,
+    BackwardOneToOneRelation,
+    ForeignKeyFieldInstance,
+    OneToOneFieldInstance,
+)
+from tortoise.models import Model
+
+ALL = "__all__"
+MUTATIONS = frozenset({"create", "update", "delete"})
+
+
+@dataclass(frozen=True)
+class ScalarField:
+    """A column of the model as the API sees it."""
+
+    name: str
+    column: str
+    kind: str  # string, int, bigint, float, decimal, bool, date, datetime, enum
+    python_type: Any
+    nullable: bool
+    has_default: bool
+    enum: type[Enum] | None = None
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in {"int", "bigint", "float", "decimal"}
+
+    @property
+    def ordered(self) -> bool:
+        return self.kind not in {"bool"}
+
+
+@dataclass(frozen=True)
+class ForwardRelation:
+    """A to-one relation (foreign key or one-to-one) from this model."""
+
+    name: str
+    column: str
+    model: type[Model]
+    nullable: bool
+
+
+@dataclass(frozen=True)
+class ReverseRelation:
+    """A to-many (or reverse one-to-one) relation pointing at this model."""
+
+    name: str
+    model: type[Model]
+    column: str  # the foreign-key column on the related model
+    fk_name: str  # the foreign-key field name on the related model
+    one: bool
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """What the API exposes of one model; names are model attribute names (snake_case)."""
+
+    model: type[Model]
+    description: str
+    plural: str
+    descriptions: dict[str, str] = field(default_factory=dict)
+    hidden: tuple[str, ...] = ()
+    relations: tuple[str, ...] = ()
+    reverse: tuple[str, ...] = ()
+    filterable: tuple[str, ...] | str = ALL
+    sortable: tuple[str, ...] | str = ALL
+    aggregatable: tuple[str, ...] | str = ALL
+    create: tuple[str, ...] = ()
+    update: tuple[str, ...] = ()
+    nested_create: tuple[str, ...] = ()
+    mutations: frozenset[str] = frozenset()
+    name: str | None = None
+
+    @property
+    def type_name(self) -> str:
+        return self.name or self.model.__name__
+
+    @property
+    def singular(self) -> str:
+        return self.type_name[0].lower() + self.type_name[1:]
+
+    def scalars(self) -> list[ScalarField]:
+        meta = self.model._meta
+        fk_columns = {meta.fields_map[n].source_field for n in meta.fk_fields | meta.o2o_fields}
+        out = []
+        for name, column in meta.fields_db_projection.items():
+            if name in self.hidden or name in fk_columns or meta.fields_map[name].pk:
+                continue
+            out.append(_scalar(name, column, meta.fields_map[name]))
+        return out
+
+    def scalar(self, name: str) -> ScalarField:
+        return next(s for s in self.scalars() if s.name == name)
+
+    def forward(self) -> list[ForwardRelation]:
+        meta = self.model._meta
+        out = []
+        for name in self.relations:
+            fld = meta.fields_map[name]
+            if not isinstance(fld, ForeignKeyFieldInstance | OneToOneFieldInstance):
+                raise TypeError(f"{self.model.__name__}.{name} is not a to-one relation")
+            out.append(ForwardRelation(name, fld.source_field, fld.related_model, fld.null))
+        return out
+
+    def backward(self) -> list[ReverseRelation]:
+        meta = self.model._meta
+        out = []
+        for name in self.reverse:
+            fld = meta.fields_map[name]
+            if not isinstance(fld, BackwardFKRelation | BackwardOneToOneRelation):
+                raise TypeError(f"{self.model.__name__}.{name} is not a reverse relation")
+            fk_name = fld.relation_field.removesuffix("_id")
+            one = isinstance(fld, BackwardOneToOneRelation)
+            out.append(ReverseRelation(name, fld.related_model, fld.relation_field, fk_name, one))
+        return out
+
+    def allowed(self, option: tuple[str, ...] | str, name: str) -> bool:
+        return option == ALL or name in option
+
+    def describe(self, name: str) -> str:
+        return self.descriptions.get(name) or COMMON_DESCRIPTIONS.get(name) or _humanize(name)
+
+
+def _scalar(name: str, column: str, fld: tf.Field) -> ScalarField:
+    has_default = fld.default is not None or fld.null or getattr(fld, "auto_now", False)
+    has_default = has_default or getattr(fld, "auto_now_add", False)
+    enum = getattr(fld, "enum_type", None)
+    kind, python_type = _KINDS.get(type(fld), ("string", str))
+    if enum is not None:
+        kind, python_type = "enum", enum
+    return ScalarField(name, column, kind, python_type, bool(fld.null), has_default, enum)
+
+
+_KINDS: dict[type, tuple[str, Any]] = {
+    tf.IntField: ("int", int),
+    tf.SmallIntField: ("int", int),
+    tf.BigIntField: ("bigint", int),
+    tf.FloatField: ("float", float),
+    tf.DecimalField: ("decimal", Decimal),
+    tf.BooleanField: ("bool", bool),
+    tf.DateField: ("date", dt.date),
+    tf.DatetimeField: ("datetime", dt.datetime),
+    tf.CharField: ("string", str),
+    tf.TextField: ("string", str),
+}
+
+COMMON_DESCRIPTIONS = {
+    "id": "Global Relay id",
+    "code": "Unique code (编码)",
+    "name": "Name (名称)",
+    "created_at": "When the record was created (创建时间)",
+    "updated_at": "When the record was last changed (更新时间)",
+    "active": "Whether it is in force (有效)",
+    "organization": "Organization it belongs to (所属组织)",
+    "staff": "Staff member (工作人员)",
+    "notes": "Notes (备注)",
+    "note": "Note (备注)",
+    "source": "Source (来源)",
+    "description": "Description (说明)",
+    "phone": "Phone number (电话)",
+    "position": "Position (岗位)",
+    "comment": "Comment (意见)",
+}
+
+
+def _humanize(name: str) -> str:
+    return name.replace("_", " ").capitalize()

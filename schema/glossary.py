@@ -1,0 +1,29 @@
+"""Descriptions of the API's enums, in English with the Chinese term (one place for them)."""
+
+ENUM_DESCRIPTIONS = {
+    "Tier": "Tier of an organization: region, center (政务服务中心), hall (便民服务大厅) "
+    "or room (便民服务室)",
+    "OrgKind": "Kind of organization: district (管理区), administration (行政审批局), sub-district (办事处), "
+    "team (队), village (村) or community (社区)",
+    "ConstructionStatus": "Construction of a hall or room: planned (规划), under construction (在建), "
+    "built (已建成) or standardized (标准化)",
+    "ItemType": "National item type (事项类型): 行政许可, 行政处罚, 行政强制, 行政征收, 行政给付, 行政检查, "
+    "行政确认, 行政奖励, 行政裁决, 其他行政权力, 公共服务",
+    "ItemSource": "Source of authority (权力来源): delegated by the city (市级下放), entrusted by the county "
+    "(县级委托) or own (本级)",
+    "CaseKind": "Case kind (办件类型): immediate (即办件) or promised (承诺件)",
+    "Power": "What an organization may do with an item: full handling, accept and pre-review (受理+初审) "
+    "or agency only (代办)",
+    "MaterialForm": "Form of an application material (材料形式): original, copy, both, electronic",
+    "ApplicantType": "Applicant (申请人类型): person (自然人) or company (法人)",
+    "Channel": "How a case came in (申请渠道): counter (窗口), online (网上), agency (代办) or proactive "
+    "company agency (受理+代办)",
+    "CaseStatus": "State of a case (办件状态)",
+    "Decision": "Decision on a case (决定): approved (准予) or denied (不予)",
+    "CaseAction": "Step recorded on a case (办理环节)",
+    "FundingPurpose": "Purpose of funding (资金用途): hall construction, reward-for-subsidy (以奖代补), "
+    "one-network platform (一网平台) or other",
+    "CalendarSource": "Where a calendar day came from: the chinese-calendar package or an admin",
+    "DutyPeriod": "Duty period (值班时段): full day, morning or afternoon",
+    "Role": "Role of a user (角色)",
+}
