@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import strawberry
+from strawberry.schema.config import StrawberryConfig
 from tortoise import Tortoise
 from tortoise.context import TortoiseContext
 
@@ -13,6 +14,7 @@ from api.models import MODEL_MODULES
 from schema.domain.coverage import CoverageQuery
 from schema.errors import DomainErrors, SanjiSchema
 from schema.generator.registry import Registry
+from schema.generator.scalars import SCALAR_MAP
 from schema.specs import EXPOSURES
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
@@ -25,7 +27,11 @@ def create_schema(exposures=None) -> strawberry.Schema:
         Tortoise.init_models(MODEL_MODULES, APP_LABEL)  # relations, without a database
     registry = Registry(EXPOSURES if exposures is None else exposures).build()
     query = type("Query", (CoverageQuery,), {"__annotations__": {}, **registry.query_fields()})
-    return SanjiSchema(query=strawberry.type(query, description=QUERY_DESCRIPTION), extensions=[DomainErrors])
+    return SanjiSchema(
+        query=strawberry.type(query, description=QUERY_DESCRIPTION),
+        extensions=[DomainErrors],
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+    )
 
 
 def export_sdl(schema: strawberry.Schema | None = None) -> str:

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 import pytest_asyncio
 from tortoise.context import TortoiseContext
@@ -142,3 +143,45 @@ def settings_for() -> Iterator:
         return Settings(database_url=url, **overrides)
 
     yield make
+
+
+@pytest_asyncio.fixture(scope="session")
+async def fixture_url(databases: Databases, seeded_template: str) -> str:
+    """A fixture database shared by read-only API tests."""
+    return databases.url(await databases.create(template=seeded_template))
+
+
+@pytest_asyncio.fixture(scope="session")
+async def api(fixture_url: str) -> AsyncIterator[GraphQLClient]:
+    """An HTTP client on the app (lifespan entered) over the shared fixture database."""
+    from api.app import create_app
+
+    app = create_app(Settings(database_url=fixture_url))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sanji.test") as http:
+            yield GraphQLClient(http)
+
+
+class GraphQLClient:
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def __call__(self, query: str, variables: dict | None = None, token: str | None = None) -> dict:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def data(self, query: str, variables: dict | None = None) -> dict:
+        body = await self(query, variables)
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+    async def error(self, query: str, variables: dict | None = None) -> dict:
+        body = await self(query, variables)
+        assert body.get("errors"), body
+        assert len(body["errors"]) == 1, body["errors"]
+        return body["errors"][0]

@@ -9,13 +9,14 @@ import strawberry
 
 from schema.glossary import ENUM_DESCRIPTIONS
 
-BigInt = strawberry.scalar(
-    NewType("BigInt", int),
+BigInt = NewType("BigInt", int)
+BIG_INT_SCALAR = strawberry.scalar(
     name="BigInt",
     description="A 64-bit integer, e.g. money in fen (分); JSON number",
     serialize=int,
     parse_value=lambda value: _parse_big_int(value),
 )
+SCALAR_MAP = {BigInt: BIG_INT_SCALAR}
 
 
 def _parse_big_int(value: Any) -> int:
