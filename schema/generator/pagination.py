@@ -12,7 +12,7 @@ from enum import Enum, StrEnum
 from typing import Any
 
 import strawberry
-from tortoise.expressions import Case, F, Q, When
+from tortoise.expressions import Case, F, Q, RawSQL, When
 from tortoise.queryset import QuerySet
 
 from api.errors import DomainError
@@ -106,7 +106,8 @@ def ordered(query: QuerySet, keys: list[SortKey]) -> QuerySet:
     for i, key in enumerate(keys):
         if key.nullable:
             flag = f"_null{i}"
-            query = query.annotate(**{flag: Case(When(**{f"{key.path}__isnull": True}, then=1), default=0)})
+            is_null = When(**{f"{key.path}__isnull": True}, then=RawSQL("1"))
+            query = query.annotate(**{flag: Case(is_null, default=RawSQL("0"))})
             terms.append(f"-{flag}" if key.nulls_first else flag)
         name = key.path
         if "__" in key.path:

@@ -8,6 +8,7 @@ import strawberry
 from tortoise.models import Model
 
 from api.errors import DomainError
+from schema.generator.aggregates import Aggregates
 from schema.generator.filters import IDFilter, compile_where, operator_input
 from schema.generator.loaders import ConnectionArgs, Loaders
 from schema.generator.pagination import PageInfo, PageRequest, SortDirection, SortKey, paginate, sort_key
@@ -105,6 +106,8 @@ class ModelNode:
         self._build_where()
         self._build_order_by()
         self._build_connection()
+        self.aggregates = Aggregates(self)
+        self.aggregates.build()
 
     def _build_where(self) -> None:
         where = self.where
@@ -349,6 +352,11 @@ class Registry:
                 resolver=node.lookup_resolver(),
                 name=e.singular,
                 description=f"One {e.type_name} by global id",
+            )
+            fields[f"{e.plural}_aggregate"] = strawberry.field(
+                resolver=node.aggregates.resolver(),
+                name=f"{e.plural}Aggregate",
+                description=f"Count, sums, averages and extremes of {e.plural}, overall or grouped",
             )
             fields[e.plural] = strawberry.field(
                 resolver=node.list_resolver(), description=f"List of {e.plural}: filter, sort and page"

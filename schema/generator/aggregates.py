@@ -1,0 +1,399 @@
+"""`<plural>Aggregate`: count, sum/avg/min/max and GROUP BY (own fields, to-one fields, date buckets).
+
+Everything is one SQL statement with GROUP BY and HAVING, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import strawberry
+from tortoise.expressions import RawSQL
+from tortoise.functions import Avg, Count, Max, Min, Sum
+
+from api.errors import DomainError
+from schema.generator.filters import compile_where, operator_input
+from schema.generator.pagination import SortDirection
+from schema.generator.resolvers import resolver
+from schema.generator.scalars import BigInt, graphql_enum
+from schema.generator.spec import ScalarField
+
+if TYPE_CHECKING:
+    from schema.generator.registry import ModelNode
+
+DEFAULT_GROUPS = 1000
+MAX_GROUPS = 10000
+GROUPABLE = {"enum", "bool", "string", "int", "date", "datetime"}
+RELATED_GROUPABLE = {"enum", "bool"}
+RELATED_GROUPABLE_NAMES = {"code", "name"}
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+@strawberry.enum(description="Date bucket for grouping by a date or time (in the district's time zone)")
+class DateBucket(StrEnum):
+    DAY = "DAY"
+    WEEK = "WEEK"
+    MONTH = "MONTH"
+    YEAR = "YEAR"
+
+
+class FloatAvg(Avg):
+    """AVG returned as the database gives it (not cast back to the column's integer type)."""
+
+    populate_field_object = False
+
+
+@dataclass(frozen=True)
+class GroupField:
+    attribute: str  # python attribute on the keys type, e.g. handling_organization_tier
+    path: str  # Tortoise path, e.g. handling_organization__tier
+    scalar: ScalarField
+    table: str
+    nullable: bool
+
+    @property
+    def enum_name(self) -> str:
+        return self.attribute.upper()
+
+    @property
+    def bucketed(self) -> bool:
+        return self.scalar.kind in ("date", "datetime")
+
+    def key_type(self) -> Any:
+        if self.bucketed:
+            base: Any = dt.date
+        elif self.scalar.kind == "enum":
+            base = graphql_enum(self.scalar.enum)
+        else:
+            base = self.scalar.python_type
+        return base | None
+
+
+class Aggregates:
+    """The aggregate types and resolver of one model."""
+
+    def __init__(self, node: ModelNode) -> None:
+        self.node = node
+        exposure = node.exposure
+        self.values = [
+            s
+            for s in node.scalars
+            if exposure.allowed(exposure.aggregatable, s.name)
+            and (s.numeric or s.kind in ("date", "datetime"))
+        ]
+        self.numeric = [s for s in self.values if s.numeric]
+        self.groups = self._group_fields()
+        self.by_enum = {g.enum_name: g for g in self.groups}
+
+    def _group_fields(self) -> list[GroupField]:
+        node, table = self.node, self.node.model._meta.db_table
+        out = [
+            GroupField(s.name, s.name, s, table, s.nullable)
+            for s in node.scalars
+            if s.kind in GROUPABLE and node.exposure.allowed(node.exposure.aggregatable, s.name)
+        ]
+        for relation in node.forward:
+            target = node.registry.node(relation.model)
+            for s in target.scalars:
+                if s.kind in RELATED_GROUPABLE or s.name in RELATED_GROUPABLE_NAMES:
+                    path = f"{relation.name}__{s.name}"
+                    out.append(
+                        GroupField(f"{relation.name}_{s.name}", path, s, "", relation.nullable or s.nullable)
+                    )
+        return out
+
+    def build(self) -> None:
+        name = self.node.exposure.type_name
+        plural = self.node.exposure.plural
+        field_enum = Enum(f"{name}GroupField", {g.enum_name: g.enum_name for g in self.groups}, type=str)
+        self.field_enum = strawberry.enum(field_enum, description=f"Fields {plural} can be grouped by")
+        self.group_by = _input(
+            f"{name}GroupBy",
+            f"One grouping key for {plural}",
+            {
+                "field": (self.field_enum, strawberry.field(description="Field to group by")),
+                "bucket": (
+                    DateBucket | None,
+                    strawberry.field(
+                        default=None, description="Bucket for date and time fields (default DAY)"
+                    ),
+                ),
+            },
+        )
+        self.keys = _type(
+            f"{name}GroupKeys",
+            f"Values of the grouping keys of a group of {plural}",
+            {
+                g.attribute: (g.key_type(), strawberry.field(description=f"Group value of {g.path}"))
+                for g in self.groups
+            },
+        )
+        sums = {
+            s.name: (BigInt | None if s.kind in ("int", "bigint") else s.python_type | None)
+            for s in self.numeric
+        }
+        self.sums = _values_type(f"{name}Sums", f"Sums over {plural}", sums)
+        self.avgs = _values_type(
+            f"{name}Averages", f"Averages over {plural}", {s.name: float | None for s in self.numeric}
+        )
+        extremes = {s.name: _extreme_type(s) for s in self.values}
+        self.mins = _values_type(f"{name}Minimums", f"Smallest values over {plural}", extremes)
+        self.maxs = _values_type(f"{name}Maximums", f"Largest values over {plural}", extremes)
+        measures = {"count": (int, strawberry.field(description="Number of items"))}
+        for label, cls in (("sum", self.sums), ("avg", self.avgs), ("min", self.mins), ("max", self.maxs)):
+            if cls is not None:
+                measures[label] = (cls, strawberry.field(description=f"{label} of each numeric field"))
+        self.group = _type(
+            f"{name}AggregateGroup",
+            f"One group of {plural} with its keys and aggregates",
+            {"keys": (self.keys, strawberry.field(description="The group's key values")), **measures},
+        )
+        self.aggregate = _type(
+            f"{name}Aggregate",
+            f"Aggregates over {plural}, overall and per group",
+            {
+                **measures,
+                "groups": (list[self.group], strawberry.field(description="Groups, when groupBy is given")),
+            },
+        )
+        having = {
+            "count": (operator_input("int") | None, strawberry.field(default=None, description="Count"))
+        }
+        for s in self.numeric:
+            having[f"sum_{s.name}"] = (
+                operator_input("bigint" if s.kind in ("int", "bigint") else s.kind) | None,
+                strawberry.field(default=None, description=f"Sum of {s.name}"),
+            )
+        self.having = _input(f"{name}AggregateHaving", f"Conditions on the groups of {plural}", having)
+        order = {"count": (SortDirection | None, strawberry.field(default=None, description="By count"))}
+        for s in self.numeric:
+            order[f"sum_{s.name}"] = (
+                SortDirection | None,
+                strawberry.field(default=None, description=f"By sum of {s.name}"),
+            )
+        for g in self.groups:
+            order[g.attribute] = (
+                SortDirection | None,
+                strawberry.field(default=None, description=f"By {g.path}"),
+            )
+        self.order_by = _input(f"{name}AggregateOrderBy", f"One sort key for groups of {plural}", order)
+
+    def resolver(self):
+        node, agg = self.node, self
+
+        async def resolve(root, info, where=None, group_by=None, having=None, order_by=None, first=None):
+            settings = info.context.get("settings")
+            timezone = getattr(settings, "timezone", DEFAULT_TIMEZONE)
+            return await agg.compute(
+                compile_where(node, where), group_by or [], having, order_by or [], first, timezone
+            )
+
+        return resolver(
+            resolve,
+            self.aggregate,
+            {
+                "where": (node.where | None, None, "Conditions the items meet"),
+                "group_by": (list[self.group_by] | None, None, "Grouping keys; without them only totals"),
+                "having": (self.having | None, None, "Conditions on the groups"),
+                "order_by": (list[self.order_by] | None, None, "Order of the groups"),
+                "first": (
+                    int | None,
+                    None,
+                    f"Most groups returned (default {DEFAULT_GROUPS}, max {MAX_GROUPS})",
+                ),
+            },
+        )
+
+    def _measures(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"agg_count": Count("id")}
+        for s in self.numeric:
+            out[f"agg_sum_{s.name}"] = Sum(s.name)
+            out[f"agg_avg_{s.name}"] = FloatAvg(s.name)
+        for s in self.values:
+            out[f"agg_min_{s.name}"] = Min(s.name)
+            out[f"agg_max_{s.name}"] = Max(s.name)
+        return out
+
+    def _measure_values(self, row: dict[str, Any]) -> dict[str, Any]:
+        def pick(prefix: str, fields: list[ScalarField], convert=None) -> SimpleNamespace:
+            values = {}
+            for s in fields:
+                value = row.get(f"agg_{prefix}_{s.name}")
+                values[s.name] = convert(value) if convert and value is not None else _from_db(value, s)
+            return SimpleNamespace(**values)
+
+        return {
+            "count": row["agg_count"],
+            "sum": pick("sum", self.numeric),
+            "avg": pick("avg", self.numeric, float),
+            "min": pick("min", self.values),
+            "max": pick("max", self.values),
+        }
+
+    async def compute(self, condition, group_by, having, order_by, first, timezone: str) -> SimpleNamespace:
+        query = self.node.model.filter(condition)
+        measures = self._measures()
+        totals = await query.annotate(**measures).first().values(*measures)
+        result = SimpleNamespace(**self._measure_values(totals or {"agg_count": 0}), groups=[])
+        if not group_by:
+            return result
+        limit = DEFAULT_GROUPS if first is None else first
+        if not 0 <= limit <= MAX_GROUPS:
+            raise DomainError(
+                "VALIDATION_FAILED", f"`first` must be between 0 and {MAX_GROUPS}", field="first"
+            )
+        keys: dict[str, Any] = {}
+        for i, choice in enumerate(group_by):
+            group = self.by_enum[choice.field.value if isinstance(choice.field, Enum) else choice.field]
+            if choice.bucket is not None and not group.bucketed:
+                raise DomainError(
+                    "VALIDATION_FAILED", f"{group.path} is not a date field: no bucket", field="groupBy"
+                )
+            if group.bucketed and group.table:
+                keys[f"key{i}"] = (group, RawSQL(_bucket_sql(self.node, group, choice.bucket, timezone)))
+            else:
+                keys[f"key{i}"] = (group, group.path)
+        annotations = {alias: expr for alias, (_g, expr) in keys.items() if not isinstance(expr, str)}
+        grouped = query.annotate(**annotations, **measures)
+        group_terms = [alias if not isinstance(expr, str) else expr for alias, (_g, expr) in keys.items()]
+        grouped = grouped.group_by(*group_terms)
+        if having is not None:
+            grouped = grouped.filter(**_having_filters(having))
+        grouped = grouped.order_by(*self._group_order(order_by, keys), *group_terms).limit(limit)
+        rows = await grouped.values(*group_terms, *measures)
+        for row in rows:
+            values = {g.attribute: None for g in self.groups}
+            for alias, (group, expr) in keys.items():
+                raw = row[alias if not isinstance(expr, str) else expr]
+                values[group.attribute] = _key_value(raw, group)
+            result.groups.append(SimpleNamespace(keys=SimpleNamespace(**values), **self._measure_values(row)))
+        return result
+
+    def _group_order(self, order_by: list[Any], keys: dict[str, Any]) -> list[str]:
+        terms = []
+        alias_of = {
+            group.attribute: (alias if not isinstance(expr, str) else expr)
+            for alias, (group, expr) in keys.items()
+        }
+        for element in order_by:
+            chosen = [(k, v) for k, v in vars(element).items() if v is not None]
+            if len(chosen) != 1:
+                raise DomainError(
+                    "VALIDATION_FAILED", "each orderBy element sets exactly one field", field="orderBy"
+                )
+            name, direction = chosen[0]
+            if name.startswith("sum_") or name == "count":
+                column = f"agg_{name}"
+            elif name in alias_of:
+                column = alias_of[name]
+            else:
+                raise DomainError("VALIDATION_FAILED", f"groups are not grouped by {name}", field="orderBy")
+            terms.append(f"-{column}" if direction.value.startswith("DESC") else column)
+        return terms
+
+
+def _having_filters(having: Any) -> dict[str, Any]:
+    from schema.generator.filters import LOOKUPS
+
+    filters: dict[str, Any] = {}
+    for name, condition in vars(having).items():
+        if condition is None:
+            continue
+        column = f"agg_{name}"
+        for op, suffix in LOOKUPS.items():
+            value = getattr(condition, op, None)
+            if value is not None:
+                filters[f"{column}{suffix or ''}" if op != "eq" else column] = value
+    return filters
+
+
+def _bucket_sql(node: ModelNode, group: GroupField, bucket: DateBucket | None, timezone: str) -> str:
+    bucket = bucket or DateBucket.DAY
+    column = f'"{group.table}"."{group.scalar.column}"'
+    dialect = node.model._meta.db.capabilities.dialect
+    if dialect == "postgres":
+        local = (
+            f"({column} AT TIME ZONE '{_safe_tz(timezone)}')" if group.scalar.kind == "datetime" else column
+        )
+        return f"CAST(date_trunc('{bucket.value.lower()}', {local}) AS DATE)"
+    shift = ""
+    if group.scalar.kind == "datetime":
+        # SQLite has no zone database: the district's current UTC offset (China keeps no DST).
+        offset = ZoneInfo(_safe_tz(timezone)).utcoffset(dt.datetime.now())
+        shift = f", '{int(offset.total_seconds() // 60):+d} minutes'"
+    return {
+        DateBucket.DAY: f"date({column}{shift})",
+        DateBucket.WEEK: f"date({column}{shift}, 'weekday 0', '-6 days')",
+        DateBucket.MONTH: f"strftime('%Y-%m-01', {column}{shift})",
+        DateBucket.YEAR: f"strftime('%Y-01-01', {column}{shift})",
+    }[bucket]
+
+
+def _safe_tz(timezone: str) -> str:
+    ZoneInfo(timezone)  # raises for an unknown zone; the name then goes into SQL only if real
+    if "'" in timezone:
+        raise DomainError("VALIDATION_FAILED", "bad time zone", field="timezone")
+    return timezone
+
+
+def _key_value(raw: Any, group: GroupField) -> Any:
+    if raw is None:
+        return None
+    if group.bucketed:
+        return dt.date.fromisoformat(raw[:10]) if isinstance(raw, str) else raw
+    return _from_db(raw, group.scalar)
+
+
+def _from_db(value: Any, scalar: ScalarField) -> Any:
+    if value is None:
+        return None
+    if scalar.kind == "enum" and not isinstance(value, Enum):
+        return scalar.enum(value)
+    if scalar.kind == "bool":
+        return bool(value)
+    if scalar.kind in ("int", "bigint"):
+        return int(value)
+    if scalar.kind == "float":
+        return float(value)
+    return value
+
+
+def _extreme_type(scalar: ScalarField) -> Any:
+    if scalar.kind == "bigint":
+        return BigInt | None
+    return scalar.python_type | None
+
+
+def _type(name: str, description: str, fields: dict[str, tuple[Any, Any]]) -> type:
+    cls = type(
+        name,
+        (),
+        {
+            "__annotations__": {k: t for k, (t, _f) in fields.items()},
+            **{k: f for k, (_t, f) in fields.items()},
+        },
+    )
+    return strawberry.type(cls, description=description)
+
+
+def _input(name: str, description: str, fields: dict[str, tuple[Any, Any]]) -> type:
+    cls = type(
+        name,
+        (),
+        {
+            "__annotations__": {k: t for k, (t, _f) in fields.items()},
+            **{k: f for k, (_t, f) in fields.items()},
+        },
+    )
+    return strawberry.input(cls, description=description)
+
+
+def _values_type(name: str, description: str, fields: dict[str, Any]) -> type | None:
+    if not fields:
+        return None
+    return _type(name, description, {k: (t, strawberry.field(description=k)) for k, t in fields.items()})
