@@ -37,7 +37,8 @@ async def test_cases_by_month_and_handling_tier_match_the_rows(api, fixture_url)
     from api.settings import Settings
 
     data = await api.data(
-        """{ casesAggregate(groupBy: [{field: SUBMITTED_AT, bucket: MONTH}, {field: HANDLING_ORGANIZATION_TIER}],
+        """{ casesAggregate(groupBy: [{field: SUBMITTED_AT, bucket: MONTH},
+                                     {field: HANDLING_ORGANIZATION_TIER}],
                             orderBy: [{submittedAt: ASC}, {handlingOrganizationTier: ASC}]) {
              count groups { keys { submittedAt handlingOrganizationTier } count sum { tripsSaved } } } }"""
     )
