@@ -13,6 +13,7 @@ from api.db import APP_LABEL, use_context
 from api.models import MODEL_MODULES
 from schema.domain.coverage import CoverageQuery
 from schema.errors import DomainErrors, SanjiSchema
+from schema.generator.mutations import MutationBuilder
 from schema.generator.registry import Registry
 from schema.generator.scalars import SCALAR_MAP
 from schema.specs import EXPOSURES
@@ -27,8 +28,10 @@ def create_schema(exposures=None) -> strawberry.Schema:
         Tortoise.init_models(MODEL_MODULES, APP_LABEL)  # relations, without a database
     registry = Registry(EXPOSURES if exposures is None else exposures).build()
     query = type("Query", (CoverageQuery,), {"__annotations__": {}, **registry.query_fields()})
+    mutation = type("Mutation", (), {"__annotations__": {}, **MutationBuilder(registry).fields()})
     return SanjiSchema(
         query=strawberry.type(query, description=QUERY_DESCRIPTION),
+        mutation=strawberry.type(mutation, description="Changes: generated CRUD and domain verbs"),
         extensions=[DomainErrors],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )

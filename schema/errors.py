@@ -9,6 +9,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
+from strawberry.utils.str_converters import to_camel_case
 
 from api.errors import DomainError
 
@@ -23,7 +24,10 @@ class DomainErrors(SchemaExtension):
         result = self.execution_context.result
         for error in (result.errors or []) if result else []:
             if isinstance(error.original_error, DomainError):
-                error.extensions = {**(error.extensions or {}), **error.original_error.extensions()}
+                extensions = error.original_error.extensions()
+                if "field" in extensions:
+                    extensions["field"] = to_camel_case(extensions["field"])
+                error.extensions = {**(error.extensions or {}), **extensions}
 
 
 class SanjiSchema(strawberry.Schema):

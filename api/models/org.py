@@ -109,6 +109,12 @@ class Organization(Model):
                 f"a {self.tier} cannot be of kind {self.kind}; allowed: {allowed}",
                 field="kind",
             )
+        if self.population is not None and self.population < 0:
+            raise DomainError("VALIDATION_FAILED", "population cannot be negative", field="population")
+        for name, bound in (("longitude", 180), ("latitude", 90)):
+            value = getattr(self, name)
+            if value is not None and not -bound <= value <= bound:
+                raise DomainError("VALIDATION_FAILED", f"{name} must be within ±{bound}", field=name)
         if self.tier in BUILDABLE_TIERS and self.construction_status is None:
             raise DomainError(
                 "VALIDATION_FAILED",

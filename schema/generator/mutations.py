@@ -1,0 +1,317 @@
+"""Generated create/update/delete mutations, bulk create and nested create, each in one transaction."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from api.errors import DomainError
+from schema.generator.registry import field_type
+from schema.generator.resolvers import REQUIRED, resolver
+from schema.generator.spec import ForwardRelation, ReverseRelation
+from schema.ids import from_global_id
+
+if TYPE_CHECKING:
+    from schema.generator.registry import ModelNode, Registry
+
+MAX_BULK = 500
+
+
+@strawberry.type(description="The id of a deleted object")
+class DeletePayload:
+    id: strawberry.ID = strawberry.field(description="Global id the object had")
+
+
+@dataclass(frozen=True)
+class InputShape:
+    """The generated input for creating a model, optionally without the foreign key to its parent."""
+
+    node: ModelNode
+    without: str | None
+    cls: type
+
+
+class MutationBuilder:
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self._create_inputs: dict[tuple[type, str | None], type] = {}
+
+    # -- inputs
+    def create_input(self, node: ModelNode, without: str | None = None) -> type:
+        key = (node.model, without)
+        if key in self._create_inputs:
+            return self._create_inputs[key]
+        e = node.exposure
+        name = (
+            f"{e.type_name}CreateWithout{_pascal(without)}Input" if without else f"Create{e.type_name}Input"
+        )
+        cls = type(name, (), {"__annotations__": {}})
+        self._create_inputs[key] = cls
+        for attribute, annotation, value in self._writable(
+            node, e.create, required_when_no_default=True, skip=without
+        ):
+            cls.__annotations__[attribute] = annotation
+            setattr(cls, attribute, value)
+        for relation in self._nested(node):
+            child = self.registry.node(relation.model)
+            child_input = self.create_input(child, without=relation.fk_name)
+            cls.__annotations__[relation.name] = list[child_input] | None
+            setattr(
+                cls,
+                relation.name,
+                strawberry.field(default=None, description=f"{relation.name} created with it"),
+            )
+        description = f"Fields of a new {e.type_name}" + (
+            f" (its {without} is the enclosing object)" if without else ""
+        )
+        return strawberry.input(cls, description=description)
+
+    def update_input(self, node: ModelNode) -> type:
+        e = node.exposure
+        cls = type(f"Update{e.type_name}Input", (), {"__annotations__": {}})
+        for attribute, annotation, value in self._writable(node, e.update, required_when_no_default=False):
+            cls.__annotations__[attribute] = annotation
+            setattr(cls, attribute, value)
+        if "version" in node.model._meta.fields_map:
+            cls.__annotations__["version"] = int
+            cls.version = strawberry.field(description="The version you read; a newer one means CONFLICT")
+        return strawberry.input(
+            cls, description=f"Changes to a {e.type_name}; omitted fields stay as they are"
+        )
+
+    def _writable(
+        self, node: ModelNode, names: tuple[str, ...], *, required_when_no_default: bool, skip=None
+    ):
+        e = node.exposure
+        relations = {r.name: r for r in e.forward()}
+        scalars = {s.name: s for s in node.scalars}
+        for name in names:
+            if name == skip:
+                continue
+            if name in relations:
+                relation = relations[name]
+                required = required_when_no_default and not relation.nullable
+                annotation = strawberry.ID if required else strawberry.ID | None
+                default = {} if required else {"default": strawberry.UNSET}
+                yield (
+                    f"{name}_id",
+                    annotation,
+                    strawberry.field(description=f"Global id of the {name}", **default),
+                )
+                continue
+            scalar = scalars[name]
+            required = required_when_no_default and not scalar.has_default
+            base = field_type(scalar)
+            annotation = base if required else (base | None if not scalar.nullable else base)
+            default = {} if required else {"default": strawberry.UNSET}
+            yield name, annotation, strawberry.field(description=e.describe(name), **default)
+
+    def _nested(self, node: ModelNode) -> list[ReverseRelation]:
+        return [r for r in node.backward if r.name in node.exposure.nested_create and not r.one]
+
+    # -- fields
+    def fields(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for node in self.registry.nodes.values():
+            e = node.exposure
+            if "create" in e.mutations:
+                create_input = self.create_input(node)
+                out[f"create_{e.singular}"] = strawberry.field(
+                    resolver=self._create_resolver(node, create_input),
+                    name=f"create{e.type_name}",
+                    description=f"Create a {e.type_name}, with nested children where allowed, atomically",
+                )
+                out[f"create_{e.plural}"] = strawberry.field(
+                    resolver=self._bulk_resolver(node, create_input),
+                    name=f"create{e.plural[0].upper()}{e.plural[1:]}",
+                    description=f"Create up to {MAX_BULK} {e.plural} in one transaction: all or none",
+                )
+            if "update" in e.mutations:
+                out[f"update_{e.singular}"] = strawberry.field(
+                    resolver=self._update_resolver(node, self.update_input(node)),
+                    name=f"update{e.type_name}",
+                    description=f"Change a {e.type_name}",
+                )
+            if "delete" in e.mutations:
+                out[f"delete_{e.singular}"] = strawberry.field(
+                    resolver=self._delete_resolver(node),
+                    name=f"delete{e.type_name}",
+                    description=f"Delete a {e.type_name} that nothing references",
+                )
+        return out
+
+    def _create_resolver(self, node: ModelNode, input_type: type):
+        builder = self
+
+        async def resolve(root, info, input):
+            async with in_transaction():
+                return await builder.create(node, input)
+
+        return resolver(
+            resolve, node.object_type, {"input": (input_type, REQUIRED, "Fields of the new object")}
+        )
+
+    def _bulk_resolver(self, node: ModelNode, input_type: type):
+        builder = self
+
+        async def resolve(root, info, inputs):
+            if len(inputs) > MAX_BULK:
+                raise DomainError("VALIDATION_FAILED", f"at most {MAX_BULK} objects per call", field="inputs")
+            async with in_transaction():
+                created = []
+                for index, item in enumerate(inputs):
+                    try:
+                        created.append(await builder.create(node, item))
+                    except DomainError as error:
+                        raise DomainError(
+                            error.code, f"inputs[{index}]: {error.message}", field=error.field
+                        ) from error
+                return created
+
+        return resolver(
+            resolve, list[node.object_type], {"inputs": (list[input_type], REQUIRED, "Objects to create")}
+        )
+
+    def _update_resolver(self, node: ModelNode, input_type: type):
+        builder = self
+
+        async def resolve(root, info, id, input):
+            async with in_transaction():
+                return await builder.update(node, from_global_id(id, node.exposure.type_name), input)
+
+        return resolver(
+            resolve,
+            node.object_type,
+            {"id": (strawberry.ID, REQUIRED, "Global id"), "input": (input_type, REQUIRED, "Changes")},
+        )
+
+    def _delete_resolver(self, node: ModelNode):
+        async def resolve(root, info, id):
+            pk = from_global_id(id, node.exposure.type_name)
+            async with in_transaction():
+                obj = await _get(node, pk)
+                try:
+                    await obj.delete()
+                except IntegrityError as error:
+                    raise integrity_error(error, node) from None
+            return DeletePayload(id=id)
+
+        return resolver(resolve, DeletePayload, {"id": (strawberry.ID, REQUIRED, "Global id")})
+
+    # -- execution
+    async def create(self, node: ModelNode, data: Any, parent: tuple[str, int] | None = None):
+        values = await self._values(node, data, node.exposure.create)
+        if parent is not None:
+            values[f"{parent[0]}_id"] = parent[1]
+        obj = node.model(**values)
+        await _save(node, obj)
+        for relation in self._nested(node):
+            child = self.registry.node(relation.model)
+            for child_data in getattr(data, relation.name, None) or []:
+                await self.create(child, child_data, parent=(relation.fk_name, obj.pk))
+        return obj
+
+    async def update(self, node: ModelNode, pk: int, data: Any):
+        obj = await _get(node, pk)
+        version = getattr(data, "version", None)
+        if version is not None and obj.version != version:
+            raise DomainError(
+                "CONFLICT",
+                f"{node.exposure.type_name} changed since you read it (version {obj.version})",
+                field="version",
+            )
+        values = await self._values(node, data, node.exposure.update)
+        for name, value in values.items():
+            setattr(obj, name, value)
+        if version is not None:
+            obj.version = version + 1
+        await _save(node, obj)
+        return obj
+
+    async def _values(self, node: ModelNode, data: Any, names: tuple[str, ...]) -> dict[str, Any]:
+        relations: dict[str, ForwardRelation] = {r.name: r for r in node.exposure.forward()}
+        values: dict[str, Any] = {}
+        for name in names:
+            attribute = f"{name}_id" if name in relations else name
+            value = getattr(data, attribute, strawberry.UNSET)
+            if value is strawberry.UNSET:
+                continue
+            if name in relations and value is not None:
+                value = await _related_pk(self.registry, relations[name], value, attribute)
+            values[attribute] = value
+        return values
+
+
+async def _related_pk(registry: Registry, relation: ForwardRelation, global_id: str, attribute: str) -> int:
+    target = registry.node(relation.model)
+    pk = from_global_id(global_id, target.exposure.type_name, field=attribute)
+    if not await relation.model.exists(id=pk):
+        raise DomainError(
+            "NOT_FOUND", f"{target.exposure.type_name} {global_id} does not exist", field=attribute
+        )
+    return pk
+
+
+async def _get(node: ModelNode, pk: int):
+    obj = await node.model.get_or_none(id=pk)
+    if obj is None:
+        raise DomainError("NOT_FOUND", f"{node.exposure.type_name} {pk} does not exist", field="id")
+    return obj
+
+
+async def _save(node: ModelNode, obj) -> None:
+    try:
+        await obj.save()
+    except IntegrityError as error:
+        raise integrity_error(error, node) from None
+    except DomainError as error:
+        # The model names a relation ("parent"); the input field is its id ("parentId").
+        if error.field in {r.name for r in node.exposure.forward()}:
+            error.field = f"{error.field}_id"
+        raise
+
+
+_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ([\w.]+(?:, [\w.]+)*)")
+_PG_KEY = re.compile(r"Key \(([^)]+)\)=")
+
+
+def integrity_error(error: IntegrityError, node: ModelNode) -> DomainError:
+    """A database constraint failure as a coded error naming the field where it can."""
+    cause = error.__cause__ or (error.args[0] if error.args else error)
+    text = str(cause)
+    sqlstate = getattr(cause, "sqlstate", "")
+    detail = getattr(cause, "detail", "") or ""
+    type_name = node.exposure.type_name
+    unique = _SQLITE_UNIQUE.search(text)
+    if unique or sqlstate == "23505":
+        columns = [c.split(".")[-1] for c in unique.group(1).split(", ")] if unique else _pg_columns(detail)
+        fields = [c.removesuffix("_id") for c in columns]
+        return DomainError(
+            "CONFLICT",
+            f"another {type_name} already has this {' + '.join(fields)}",
+            field=fields[0] if fields else None,
+        )
+    if "FOREIGN KEY" in text or sqlstate == "23503":
+        return DomainError(
+            "CONSTRAINT", f"{type_name} is referenced by other records or refers to a missing one"
+        )
+    check = re.search(r"(ck_\w+)", text) or re.search(
+        r"(ck_\w+)", getattr(cause, "constraint_name", "") or ""
+    )
+    if check:
+        return DomainError("CONSTRAINT", f"{type_name} breaks the rule {check.group(1)}")
+    return DomainError("CONSTRAINT", f"{type_name} breaks a database rule: {text.splitlines()[0]}")
+
+
+def _pg_columns(detail: str) -> list[str]:
+    match = _PG_KEY.search(detail)
+    return [c.strip() for c in match.group(1).split(",")] if match else []
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
