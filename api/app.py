@@ -10,7 +10,8 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from tortoise.context import TortoiseContext
@@ -20,7 +21,7 @@ from api.db import pending_migrations, tortoise_config, use_context
 from api.errors import DomainError
 from api.services.users import authenticate, demo_users
 from api.settings import Settings
-from schema import create_schema
+from schema import GRAPHIQL_DIR, create_schema
 
 log = logging.getLogger("sanji.api")
 
@@ -35,6 +36,11 @@ class SanjiGraphQL(GraphQL):
             allow_queries_via_get=False,
         )
         self.settings = settings
+
+    @property
+    def graphql_ide_html(self) -> str:
+        # The vendored page: no CDN on a government intranet.
+        return (GRAPHIQL_DIR / "index.html").read_text(encoding="utf-8")
 
     async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
         return {
@@ -156,6 +162,11 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz),
             Route("/auth/token", token, methods=["POST"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            *(
+                []
+                if settings.is_production
+                else [Mount("/graphiql-assets", StaticFiles(directory=GRAPHIQL_DIR), name="graphiql")]
+            ),
         ],
         lifespan=lifespan,
     )

@@ -19,6 +19,7 @@ from schema.generator.scalars import SCALAR_MAP
 from schema.specs import EXPOSURES
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
+GRAPHIQL_DIR = Path(__file__).with_name("static") / "graphiql"
 QUERY_DESCRIPTION = "Sanji (三级): organizations, items and cases of a district's three-tier service platform"
 
 
