@@ -1,0 +1,112 @@
+"""SQL statements per request grow with the query's depth, never with the number of rows."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from datetime import date
+
+import httpx
+import pytest_asyncio
+
+from api import db
+from api.app import create_app
+from api.models.case import Case
+from api.models.org import ConstructionStatus, Organization, OrgKind, Tier
+from api.settings import Settings
+from tests.conftest import GraphQLClient
+
+NESTED = """{ organizations(where: {tier: {eq: HALL}}) { totalCount nodes {
+  code
+  children(orderBy: [{code: ASC}]) { totalCount nodes {
+    code parent { code }
+    submittedCases(first: 5, where: {status: {in: [DELIVERED, COMPLETED]}}, orderBy: [{submittedAt: DESC}]) {
+      totalCount nodes { number item { name type } handlingOrganization { code } }
+    }
+  } }
+} } }"""
+
+
+class StatementCounter(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.statements: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage().lstrip().upper()
+        if message.startswith(("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")):
+            self.statements.append(record.getMessage())
+
+
+@contextmanager
+def counting() -> Iterator[StatementCounter]:
+    logger = logging.getLogger("tortoise.db_client")
+    handler, level = StatementCounter(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+@pytest_asyncio.fixture
+async def client(seeded_url: str) -> AsyncIterator[tuple[GraphQLClient, str]]:
+    app = create_app(Settings(database_url=seeded_url))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sanji.test") as http:
+            yield GraphQLClient(http), seeded_url
+
+
+async def add_rooms(url: str, per_hall: int) -> None:
+    """Add rooms under every hall, each with copies of a real case, so the tree grows 10x."""
+    async with db.database(Settings(database_url=url)):
+        halls = await Organization.filter(tier=Tier.HALL).order_by("code")
+        # Room cases are handled by the room's hall, as in the fixture.
+        template = await Case.filter(status="DELIVERED", channel="AGENCY").first()
+        for hall in halls:
+            rooms = [
+                Organization(
+                    code=f"{hall.code}-X{i:03d}",
+                    name=f"扩展{i}便民服务室",
+                    tier=Tier.ROOM,
+                    kind=OrgKind.TEAM,
+                    parent_id=hall.id,
+                    construction_status=ConstructionStatus.BUILT,
+                    built_on=date(2018, 1, 1),
+                )
+                for i in range(per_hall)
+            ]
+            await Organization.bulk_create(rooms)
+        new_rooms = await Organization.filter(code__contains="-X").values_list("id", flat=True)
+        fields = {
+            k: v for k, v in template.__dict__.items() if not k.startswith("_") and k not in ("id", "number")
+        }
+        cases = [
+            Case(**{**fields, "number": f"X{room}{n}", "submitted_at_organization_id": room})
+            for room in new_rooms
+            for n in range(3)
+        ]
+        await Case.bulk_create(cases, batch_size=500)
+
+
+async def test_a_three_level_query_runs_the_same_statements_for_38_and_400_rooms(client):
+    api, url = client
+    with counting() as small:
+        before = await api.data(NESTED)
+    rooms_before = sum(h["children"]["totalCount"] for h in before["organizations"]["nodes"])
+    assert rooms_before == 38
+
+    await add_rooms(url, per_hall=90)
+    with counting() as large:
+        after = await api.data(NESTED)
+    rooms_after = sum(h["children"]["totalCount"] for h in after["organizations"]["nodes"])
+    assert rooms_after == 38 + 4 * 90
+    shown = sum(len(h["children"]["nodes"]) for h in after["organizations"]["nodes"])
+    assert shown == 38 + 4 * 90  # every room fits in its hall's default page of 100
+    assert len(small.statements) == len(large.statements), (small.statements, large.statements)
+    # halls, their count, rooms, room counts, parents, cases, case counts, items, handling organizations
+    assert len(small.statements) <= 9
