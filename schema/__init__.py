@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import strawberry
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from tortoise import Tortoise
 from tortoise.context import TortoiseContext
@@ -33,7 +34,7 @@ def create_schema(exposures=None) -> strawberry.Schema:
     return SanjiSchema(
         query=strawberry.type(query, description=QUERY_DESCRIPTION),
         mutation=strawberry.type(mutation, description="Changes: generated CRUD and domain verbs"),
-        extensions=[DomainErrors],
+        extensions=[DomainErrors, lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )
 

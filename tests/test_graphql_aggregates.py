@@ -88,3 +88,11 @@ async def test_week_buckets_start_on_monday(api):
 async def test_a_bucket_on_a_non_date_field_is_refused(api):
     error = await api.error("{ itemsAggregate(groupBy: [{field: TYPE, bucket: MONTH}]) { count } }")
     assert error["extensions"]["code"] == "VALIDATION_FAILED"
+
+
+async def test_measures_asked_through_fragments_are_computed(api):
+    data = await api.data(
+        """fragment Sums on ItemAggregate { sum { feeFen } ... on ItemAggregate { max { legalLimitDays } } }
+           { itemsAggregate { ...Sums } }"""
+    )
+    assert data["itemsAggregate"] == {"sum": {"feeFen": 21000}, "max": {"legalLimitDays": 20}}

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import strawberry
+from strawberry.types.nodes import SelectedField
+from strawberry.utils.str_converters import to_camel_case
 from tortoise.expressions import RawSQL
 from tortoise.functions import Avg, Count, Max, Min, Sum
 
@@ -189,8 +191,9 @@ class Aggregates:
         async def resolve(root, info, where=None, group_by=None, having=None, order_by=None, first=None):
             settings = info.context.get("settings")
             timezone = getattr(settings, "timezone", DEFAULT_TIMEZONE)
+            wanted = _wanted_measures(info)
             return await agg.compute(
-                compile_where(node, where), group_by or [], having, order_by or [], first, timezone
+                compile_where(node, where), group_by or [], having, order_by or [], first, timezone, wanted
             )
 
         return resolver(
@@ -209,14 +212,18 @@ class Aggregates:
             },
         )
 
-    def _measures(self) -> dict[str, Any]:
+    def _measures(self, wanted: set[str]) -> dict[str, Any]:
+        """The aggregate expressions the query asked for (count always, to know a group's size)."""
         out: dict[str, Any] = {"agg_count": Count("id")}
-        for s in self.numeric:
-            out[f"agg_sum_{s.name}"] = Sum(s.name)
-            out[f"agg_avg_{s.name}"] = FloatAvg(s.name)
-        for s in self.values:
-            out[f"agg_min_{s.name}"] = Min(s.name)
-            out[f"agg_max_{s.name}"] = Max(s.name)
+        for label, function, fields in (
+            ("sum", Sum, self.numeric),
+            ("avg", FloatAvg, self.numeric),
+            ("min", Min, self.values),
+            ("max", Max, self.values),
+        ):
+            for s in fields:
+                if f"{label}.{to_camel_case(s.name)}" in wanted:
+                    out[f"agg_{label}_{s.name}"] = function(s.name)
         return out
 
     def _measure_values(self, row: dict[str, Any]) -> dict[str, Any]:
@@ -235,13 +242,18 @@ class Aggregates:
             "max": pick("max", self.values),
         }
 
-    async def compute(self, condition, group_by, having, order_by, first, timezone: str) -> SimpleNamespace:
+    async def compute(
+        self, condition, group_by, having, order_by, first, timezone: str, wanted
+    ) -> SimpleNamespace:
         query = self.node.model.filter(condition)
-        measures = self._measures()
-        totals = await query.annotate(**measures).first().values(*measures)
-        result = SimpleNamespace(**self._measure_values(totals or {"agg_count": 0}), groups=[])
+        measures = self._measures(wanted["total"])
+        totals = {"agg_count": 0}
+        if wanted["total"]:
+            totals = await query.annotate(**measures).first().values(*measures) or totals
+        result = SimpleNamespace(**self._measure_values(totals), groups=[])
         if not group_by:
             return result
+        measures = self._measures(wanted["groups"] | _needed_for_having_and_order(having, order_by))
         limit = DEFAULT_GROUPS if first is None else first
         if not 0 <= limit <= MAX_GROUPS:
             raise DomainError(
@@ -295,6 +307,43 @@ class Aggregates:
                 raise DomainError("VALIDATION_FAILED", f"groups are not grouped by {name}", field="orderBy")
             terms.append(f"-{column}" if direction.value.startswith("DESC") else column)
         return terms
+
+
+def _wanted_measures(info: strawberry.Info) -> dict[str, set[str]]:
+    """Which measures the query selects, overall and per group, as "sum.tripsSaved", "count", ..."""
+
+    def fields(selections) -> list:
+        out = []
+        for item in selections:
+            if isinstance(item, SelectedField):
+                out.append(item)
+            else:  # fragment spread or inline fragment
+                out += fields(item.selections)
+        return out
+
+    def collect(selections) -> set[str]:
+        out = set()
+        for field in fields(selections):
+            if field.name in ("sum", "avg", "min", "max"):
+                out |= {f"{field.name}.{sub.name}" for sub in fields(field.selections)}
+            elif field.name == "count":
+                out.add("count")
+        return out
+
+    total, groups = set(), set()
+    for selected in info.selected_fields:
+        total |= collect(selected.selections)
+        for field in fields(selected.selections):
+            if field.name == "groups":
+                groups |= collect(field.selections)
+    return {"total": total, "groups": groups}
+
+
+def _needed_for_having_and_order(having: Any, order_by: list[Any]) -> set[str]:
+    names = [k for k, v in vars(having).items() if v is not None] if having is not None else []
+    for element in order_by:
+        names += [k for k, v in vars(element).items() if v is not None]
+    return {f"sum.{to_camel_case(n.removeprefix('sum_'))}" for n in names if n.startswith("sum_")}
 
 
 def _having_filters(having: Any) -> dict[str, Any]:

@@ -16,9 +16,9 @@ from schema.generator.filters import compile_where
 from schema.generator.pagination import (
     PageRequest,
     after_condition,
-    cursor_values,
     decode_cursor,
     encode_cursor,
+    key_columns,
     ordered,
     page_info,
     with_tie_breaker,
@@ -118,7 +118,11 @@ class Loaders:
     async def _pages(
         self, node: Node, relation: ReverseRelation, parent_ids: list[int], args: ConnectionArgs
     ):
-        """One statement for the pages of many parents; each parent's rows are sliced in order."""
+        """The pages of many parents in two statements, whatever their sizes.
+
+        The first reads only the parent key and the sort keys of every matching child and picks each
+        parent's page in order; the second loads the chosen rows.
+        """
         page = args.page
         page.validate()
         keys = with_tie_breaker(node.sort_keys(args.order_by))
@@ -128,20 +132,27 @@ class Loaders:
             query = query.filter(after_condition(keys, decode_cursor(page.after, keys, "after")))
         if page.before is not None:
             query = query.filter(after_condition(reverse_keys, decode_cursor(page.before, keys, "before")))
-        rows = await ordered(query, reverse_keys if page.backward else keys)
-        by_parent: dict[int, list[Any]] = defaultdict(list)
-        for row in rows:
-            by_parent[getattr(row, relation.column)].append(row)
+        columns = key_columns(keys)
+        light = await ordered(query, reverse_keys if page.backward else keys).values_list(
+            relation.column, *columns
+        )
+        chosen: dict[int, list[tuple]] = defaultdict(list)
+        for parent_id, *values in light:
+            if len(chosen[parent_id]) <= page.size:
+                chosen[parent_id].append(tuple(values))
+        wanted = [values[-1] for rows in chosen.values() for values in rows[: page.size]]
+        rows_by_id = {row.pk: row for row in await node.model.filter(id__in=wanted)} if wanted else {}
         result = {}
         for parent_id in parent_ids:
-            mine = by_parent.get(parent_id, [])
+            mine = chosen.get(parent_id, [])
             more = len(mine) > page.size
             mine = mine[: page.size]
             if page.backward:
                 mine.reverse()
-            cursors = [encode_cursor(cursor_values(row, keys)) for row in mine]
+            cursors = [encode_cursor(list(values)) for values in mine]
+            rows = [rows_by_id[values[-1]] for values in mine]
             counter = self._counter(node, relation, parent_id, args)
-            result[parent_id] = Connection.of(mine, cursors, page_info(cursors, page, more), counter)
+            result[parent_id] = Connection.of(rows, cursors, page_info(cursors, page, more), counter)
         return result
 
     def _counter(self, node: Node, relation: ReverseRelation, parent_id: int, args: ConnectionArgs):

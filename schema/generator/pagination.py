@@ -117,8 +117,13 @@ def ordered(query: QuerySet, keys: list[SortKey]) -> QuerySet:
     return query.order_by(*terms)
 
 
+def key_columns(keys: list[SortKey]) -> list[str]:
+    """Names under which `ordered` exposes each key's value (the last one is the id)."""
+    return [f"_key{i}" if "__" in key.path else key.path for i, key in enumerate(keys)]
+
+
 def cursor_values(row: Any, keys: list[SortKey]) -> list[Any]:
-    return [getattr(row, f"_key{i}" if "__" in key.path else key.path) for i, key in enumerate(keys)]
+    return [getattr(row, column) for column in key_columns(keys)]
 
 
 def encode_cursor(values: list[Any]) -> str:
