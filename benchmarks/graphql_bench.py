@@ -167,7 +167,8 @@ async def run(args) -> list[dict]:
                 handwritten = (await http.post(path)).json()
                 if graphql != handwritten:
                     raise SystemExit(
-                        f"{name}: answers differ\n{json.dumps(graphql)[:400]}\n{json.dumps(handwritten)[:400]}"
+                        f"{name}: answers differ\n"
+                        f"{json.dumps(graphql)[:400]}\n{json.dumps(handwritten)[:400]}"
                     )
 
                 async def via_graphql(query=query):
