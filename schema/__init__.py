@@ -24,10 +24,10 @@ GRAPHIQL_DIR = Path(__file__).with_name("static") / "graphiql"
 QUERY_DESCRIPTION = "Sanji (三级): organizations, items and cases of a district's three-tier service platform"
 
 
-def create_schema(exposures=None) -> strawberry.Schema:
+def create_schema(exposures=None, model_modules=None) -> strawberry.Schema:
     """Generate the schema from the exposure specs, beside the hand-written domain fields."""
     with use_context(TortoiseContext()):
-        Tortoise.init_models(MODEL_MODULES, APP_LABEL)  # relations, without a database
+        Tortoise.init_models(model_modules or MODEL_MODULES, APP_LABEL)  # relations, without a database
     registry = Registry(EXPOSURES if exposures is None else exposures).build()
     query = type("Query", (CoverageQuery,), {"__annotations__": {}, **registry.query_fields()})
     mutation = type("Mutation", (), {"__annotations__": {}, **MutationBuilder(registry).fields()})

@@ -1,0 +1,93 @@
+"""A model with only an exposure spec gets list, filter, aggregate and CRUD: no resolver code."""
+
+from __future__ import annotations
+
+from api import db
+from api.models import MODEL_MODULES
+from api.models.org import Organization
+from schema import create_schema
+from schema.generator.spec import MUTATIONS, Exposure
+from schema.ids import to_global_id
+from schema.specs import EXPOSURES
+from tests.lowcode_models import Notice
+
+MODULES = [*MODEL_MODULES, "tests.lowcode_models"]
+NOTICE = Exposure(
+    Notice,
+    "A notice posted at an organization (公告)",
+    plural="notices",
+    relations=("organization",),
+    create=("organization", "title", "body", "pinned", "views", "published_on"),
+    update=("title", "body", "pinned"),
+    mutations=MUTATIONS,
+)
+
+
+async def test_a_spec_alone_gives_the_full_api(fresh_url):
+    config = db.tortoise_config(fresh_url)
+    config["apps"]["models"]["models"] = MODULES
+    from tortoise.context import TortoiseContext
+
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=config)
+        await ctx.generate_schemas(safe=True)  # the throwaway table; a real model gets a migration
+        from tests.factories import make_tree
+
+        _, center, hall = await make_tree()
+        schema = create_schema([*EXPOSURES, NOTICE], model_modules=MODULES)
+
+        async def run(query: str, **variables):
+            result = await schema.execute(query, variable_values=variables, context_value={})
+            assert result.errors is None, result.errors
+            return result.data
+
+        create = (
+            """mutation($inputs: [CreateNoticeInput!]!) { createNotices(inputs: $inputs) { id title } }"""
+        )
+        inputs = [
+            {
+                "organizationId": to_global_id("Organization", org.pk),
+                "title": title,
+                "pinned": pinned,
+                "views": views,
+                "publishedOn": day,
+            }
+            for org, title, pinned, views, day in (
+                (center, "开放时间调整", True, 10, "2018-01-02"),
+                (hall, "值班表公示", False, 5, "2018-01-15"),
+                (hall, "材料精简公告", True, 20, "2018-02-01"),
+            )
+        ]
+        created = (await run(create, inputs=inputs))["createNotices"]
+        assert [n["title"] for n in created] == ["开放时间调整", "值班表公示", "材料精简公告"]
+
+        listed = await run(
+            """{ notices(where: {pinned: {eq: true}, organization: {tier: {eq: HALL}}},
+                         orderBy: [{views: DESC}]) {
+                 totalCount nodes { title organization { code } } } }"""
+        )
+        assert listed["notices"] == {
+            "totalCount": 1,
+            "nodes": [{"title": "材料精简公告", "organization": {"code": "H"}}],
+        }
+
+        aggregate = await run(
+            """{ noticesAggregate(groupBy: [{field: PINNED}]) {
+                 groups { keys { pinned } count sum { views } } } }"""
+        )
+        groups = {
+            g["keys"]["pinned"]: (g["count"], g["sum"]["views"])
+            for g in aggregate["noticesAggregate"]["groups"]
+        }
+        assert groups == {False: (1, 5), True: (2, 30)}
+
+        first = created[0]["id"]
+        updated = await run(
+            """mutation($id: ID!) {
+                 updateNotice(id: $id, input: {title: "开放时间调整（更新）"}) { title views } }""",
+            id=first,
+        )
+        assert updated["updateNotice"] == {"title": "开放时间调整（更新）", "views": 10}
+        await run("mutation($id: ID!) { deleteNotice(id: $id) { id } }", id=first)
+        assert await Notice.all().count() == 2
+        assert await Organization.all().count() == 3
