@@ -159,7 +159,7 @@ EXPOSURES = [
             "guide_revisions": "Guide history (服务指南版本)",
             "assignments": "Organizations this item is assigned to (事项下放)",
             "cases": "Cases of this item (办件)",
-            "window_items": "Windows serving this item",
+            "window_items": "Windows serving this item (服务窗口)",
         },
     ),
     Exposure(
@@ -173,6 +173,7 @@ EXPOSURES = [
         nested_create=("materials",),
         mutations=MUTATIONS,
         descriptions={
+            "item": "Item (事项)",
             "revision": "Revision number (版本号)",
             "effective_from": "In force from (生效日期)",
             "conditions": "Conditions of acceptance (受理条件)",
@@ -211,7 +212,7 @@ EXPOSURES = [
             "legal_basis": "Legal basis document (依据文件)",
             "effective_from": "In force from (生效日期)",
             "revoked_at": "When the assignment was revoked (撤销时间)",
-            "active": "True while in force; null once revoked",
+            "active": "True while in force; null once revoked (有效)",
         },
     ),
     Exposure(
@@ -245,11 +246,11 @@ EXPOSURES = [
             "accepted_at": "Accepted (受理时间)",
             "legal_due_date": "Legal due date, stored (法定办结日期)",
             "promised_due_date": "Promised due date, stored (承诺办结日期)",
-            "due_dates_estimated": "Due dates used the weekday rule for days the calendar lacks",
+            "due_dates_estimated": "Due dates used the weekday rule for days the calendar lacks (预估)",
             "completed_at": "Completed (办结时间)",
             "delivered_at": "Delivered (送达时间)",
             "trips_saved": "Trips saved for the applicant (少跑次数)",
-            "version": "Version for optimistic locking",
+            "version": "Version for optimistic locking (版本)",
             "events": "Steps of the case (办理过程)",
             "batch_cases": "Agency trips of the case (代办批次)",
             "evaluation": "Rating (好差评)",
@@ -283,7 +284,7 @@ EXPOSURES = [
             "carrier": "Carrier (代办员)",
             "dispatched_at": "Dispatched (送出时间)",
             "received_at": "Received (接收时间)",
-            "batch_cases": "Cases in the batch",
+            "batch_cases": "Cases in the batch (批次办件)",
         },
     ),
     Exposure(
@@ -299,6 +300,7 @@ EXPOSURES = [
         plural="evaluations",
         relations=("case", "staff"),
         descriptions={
+            "case": "Case rated (办件)",
             "score": "Score 1-5 (评价等级)",
             "reason": "Reason (评价理由)",
             "rated_at": "Rated (评价时间)",

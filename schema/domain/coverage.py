@@ -18,7 +18,7 @@ Tier = graphql_enum(TierEnum)
     description="Coverage of one tier (覆盖率): built counts BUILT and STANDARDIZED; rate = built / total"
 )
 class TierCoverage:
-    tier: Tier
+    tier: Tier = strawberry.field(description="Tier counted (层级)")
     total: int = strawberry.field(description="Organizations of this tier")
     built: int = strawberry.field(description="Built or standardized (已建成)")
     standardized: int = strawberry.field(description="Standardized: all six checks passed (标准化)")

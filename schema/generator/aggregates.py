@@ -139,13 +139,13 @@ class Aggregates:
             s.name: (BigInt | None if s.kind in ("int", "bigint") else s.python_type | None)
             for s in self.numeric
         }
-        self.sums = _values_type(f"{name}Sums", f"Sums over {plural}", sums)
-        self.avgs = _values_type(
-            f"{name}Averages", f"Averages over {plural}", {s.name: float | None for s in self.numeric}
-        )
+        describe = self.node.exposure.describe
+        averages = {s.name: float | None for s in self.numeric}
         extremes = {s.name: _extreme_type(s) for s in self.values}
-        self.mins = _values_type(f"{name}Minimums", f"Smallest values over {plural}", extremes)
-        self.maxs = _values_type(f"{name}Maximums", f"Largest values over {plural}", extremes)
+        self.sums = _values_type(f"{name}Sums", f"Sums over {plural}", sums, describe)
+        self.avgs = _values_type(f"{name}Averages", f"Averages over {plural}", averages, describe)
+        self.mins = _values_type(f"{name}Minimums", f"Smallest values over {plural}", extremes, describe)
+        self.maxs = _values_type(f"{name}Maximums", f"Largest values over {plural}", extremes, describe)
         measures = {"count": (int, strawberry.field(description="Number of items"))}
         for label, cls in (("sum", self.sums), ("avg", self.avgs), ("min", self.mins), ("max", self.maxs)):
             if cls is not None:
@@ -442,7 +442,9 @@ def _input(name: str, description: str, fields: dict[str, tuple[Any, Any]]) -> t
     return strawberry.input(cls, description=description)
 
 
-def _values_type(name: str, description: str, fields: dict[str, Any]) -> type | None:
+def _values_type(name: str, description: str, fields: dict[str, Any], describe) -> type | None:
     if not fields:
         return None
-    return _type(name, description, {k: (t, strawberry.field(description=k)) for k, t in fields.items()})
+    return _type(
+        name, description, {k: (t, strawberry.field(description=describe(k))) for k, t in fields.items()}
+    )

@@ -21,7 +21,7 @@ from schema.ids import from_global_id, to_global_id, type_of
 
 @strawberry.interface(description="An object with a global id (Relay Node)")
 class Node:
-    id: strawberry.ID = strawberry.field(description="Global Relay id")
+    id: strawberry.ID = strawberry.field(description="Global Relay id (全局标识)")
 
 
 def loaders(info: strawberry.Info) -> Loaders:
@@ -78,7 +78,7 @@ class ModelNode:
             obj,
             "id",
             strawberry.ID,
-            strawberry.field(resolver=self._id_resolver(), description="Global Relay id"),
+            strawberry.field(resolver=self._id_resolver(), description="Global Relay id (全局标识)"),
         )
         for scalar in self.scalars:
             _field(

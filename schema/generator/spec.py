@@ -160,7 +160,7 @@ _KINDS: dict[type, tuple[str, Any]] = {
 }
 
 COMMON_DESCRIPTIONS = {
-    "id": "Global Relay id",
+    "id": "Global Relay id (全局标识)",
     "code": "Unique code (编码)",
     "name": "Name (名称)",
     "created_at": "When the record was created (创建时间)",
