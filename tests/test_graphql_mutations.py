@@ -172,3 +172,31 @@ async def test_unknown_ids_are_not_found(writable):
     update = 'mutation($id: ID!) { updateOrganization(id: $id, input: {name: "x"}) { name } }'
     error = await api.error(update, {"id": missing})
     assert error["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_revoking_an_assignment_keeps_its_history_and_frees_the_pair(writable):
+    api, url = writable
+    from api.models.item import ItemAssignment
+
+    async with db.database(Settings(database_url=url)):
+        row = await ItemAssignment.filter(organization__code="QJL-H1").first()
+        assignment_id = to_global_id("ItemAssignment", row.pk)
+        item_id, org = to_global_id("Item", row.item_id), to_global_id("Organization", row.organization_id)
+    revoke = """mutation($id: ID!) {
+                  updateItemAssignment(id: $id, input: {revokedAt: "2018-03-01T09:00:00+08:00"}) {
+                    active revokedAt } }"""
+    assert (await api.data(revoke, {"id": assignment_id}))["updateItemAssignment"]["active"] is None
+    again = """mutation($input: CreateItemAssignmentInput!) { createItemAssignment(input: $input) { power active } }"""
+    data = {
+        "itemId": item_id,
+        "organizationId": org,
+        "power": "AGENCY_ONLY",
+        "legalBasis": "通知",
+        "effectiveFrom": "2018-03-02",
+    }
+    assert (await api.data(again, {"input": data}))["createItemAssignment"] == {
+        "power": "AGENCY_ONLY",
+        "active": True,
+    }
+    error = await api.error(again, {"input": data})
+    assert error["extensions"]["code"] == "CONFLICT"

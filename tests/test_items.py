@@ -45,7 +45,7 @@ async def test_a_revoked_assignment_stays_as_history_and_frees_the_pair(fresh_db
     _, center, _ = await make_tree()
     item = await make_item()
     first = await assign(item, center)
-    first.revoked_at, first.active = datetime(2018, 1, 1, tzinfo=UTC), None
+    first.revoked_at = datetime(2018, 1, 1, tzinfo=UTC)
     await first.save()
     await assign(item, center, Power.ACCEPT_AND_PRE_REVIEW)
     rows = await ItemAssignment.filter(item=item, organization=center).order_by("id")

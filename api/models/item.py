@@ -245,6 +245,14 @@ class ItemAssignment(Model):
             ),
         )
 
+    async def save(self, *args, **kwargs) -> None:
+        # The marker follows revocation, so the unique constraint keeps one active row per pair.
+        self.active = None if self.revoked_at is not None else True
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = list({*update_fields, "active"})
+        await super().save(*args, **kwargs)
+
 
 class WindowItem(Model):
     """An item served at a window (a through model with plain foreign keys)."""
