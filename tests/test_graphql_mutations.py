@@ -186,7 +186,8 @@ async def test_revoking_an_assignment_keeps_its_history_and_frees_the_pair(writa
                   updateItemAssignment(id: $id, input: {revokedAt: "2018-03-01T09:00:00+08:00"}) {
                     active revokedAt } }"""
     assert (await api.data(revoke, {"id": assignment_id}))["updateItemAssignment"]["active"] is None
-    again = """mutation($input: CreateItemAssignmentInput!) { createItemAssignment(input: $input) { power active } }"""
+    again = """mutation($input: CreateItemAssignmentInput!) {
+                 createItemAssignment(input: $input) { power active } }"""
     data = {
         "itemId": item_id,
         "organizationId": org,
