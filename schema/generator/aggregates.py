@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import strawberry
-from strawberry.types.nodes import SelectedField
 from strawberry.utils.str_converters import to_camel_case
 from tortoise.expressions import RawSQL
 from tortoise.functions import Avg, Count, Max, Min, Sum
@@ -21,7 +20,7 @@ from tortoise.functions import Avg, Count, Max, Min, Sum
 from api.errors import DomainError
 from schema.generator.filters import compile_where, operator_input
 from schema.generator.pagination import SortDirection
-from schema.generator.resolvers import resolver
+from schema.generator.resolvers import flat_fields, resolver
 from schema.generator.scalars import BigInt, graphql_enum
 from schema.generator.spec import ScalarField
 
@@ -312,20 +311,11 @@ class Aggregates:
 def _wanted_measures(info: strawberry.Info) -> dict[str, set[str]]:
     """Which measures the query selects, overall and per group, as "sum.tripsSaved", "count", ..."""
 
-    def fields(selections) -> list:
-        out = []
-        for item in selections:
-            if isinstance(item, SelectedField):
-                out.append(item)
-            else:  # fragment spread or inline fragment
-                out += fields(item.selections)
-        return out
-
     def collect(selections) -> set[str]:
         out = set()
-        for field in fields(selections):
+        for field in flat_fields(selections):
             if field.name in ("sum", "avg", "min", "max"):
-                out |= {f"{field.name}.{sub.name}" for sub in fields(field.selections)}
+                out |= {f"{field.name}.{sub.name}" for sub in flat_fields(field.selections)}
             elif field.name == "count":
                 out.add("count")
         return out
@@ -333,7 +323,7 @@ def _wanted_measures(info: strawberry.Info) -> dict[str, set[str]]:
     total, groups = set(), set()
     for selected in info.selected_fields:
         total |= collect(selected.selections)
-        for field in fields(selected.selections):
+        for field in flat_fields(selected.selections):
             if field.name == "groups":
                 groups |= collect(field.selections)
     return {"total": total, "groups": groups}

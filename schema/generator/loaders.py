@@ -35,9 +35,10 @@ class ConnectionArgs:
     where: Any
     order_by: Any
     page: PageRequest
+    columns: tuple[str, ...] | None = None  # the only columns the query reads, when known
 
     def key(self) -> str:
-        return canonical((self.where, self.order_by, dataclasses.asdict(self.page)))
+        return canonical((self.where, self.order_by, dataclasses.asdict(self.page), self.columns))
 
     def where_key(self) -> str:
         return canonical(self.where)
@@ -141,7 +142,10 @@ class Loaders:
             if len(chosen[parent_id]) <= page.size:
                 chosen[parent_id].append(tuple(values))
         wanted = [values[-1] for rows in chosen.values() for values in rows[: page.size]]
-        rows_by_id = {row.pk: row for row in await node.model.filter(id__in=wanted)} if wanted else {}
+        rows = node.model.filter(id__in=wanted)
+        if args.columns is not None:
+            rows = rows.only(*args.columns)
+        rows_by_id = {row.pk: row for row in await rows} if wanted else {}
         result = {}
         for parent_id in parent_ids:
             mine = chosen.get(parent_id, [])

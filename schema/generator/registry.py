@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from strawberry.utils.str_converters import to_camel_case
 from tortoise.models import Model
 
 from api.errors import DomainError
@@ -12,7 +13,7 @@ from schema.generator.aggregates import Aggregates
 from schema.generator.filters import IDFilter, compile_where, operator_input
 from schema.generator.loaders import ConnectionArgs, Loaders
 from schema.generator.pagination import PageInfo, PageRequest, SortDirection, SortKey, paginate, sort_key
-from schema.generator.resolvers import REQUIRED, resolver
+from schema.generator.resolvers import REQUIRED, flat_fields, resolver
 from schema.generator.scalars import BigInt, graphql_enum
 from schema.generator.spec import Exposure, ForwardRelation, ReverseRelation, ScalarField
 from schema.generator.values import Connection
@@ -222,6 +223,22 @@ class ModelNode:
 
         return resolve
 
+    def selected_columns(self, info: strawberry.Info) -> tuple[str, ...]:
+        """Model fields the selection of this connection's nodes reads (plus the id)."""
+        names: set[str] = set()
+        for connection in info.selected_fields:
+            for part in flat_fields(connection.selections):
+                if part.name == "nodes":
+                    names |= {f.name for f in flat_fields(part.selections)}
+                elif part.name == "edges":
+                    for edge in flat_fields(part.selections):
+                        if edge.name == "node":
+                            names |= {f.name for f in flat_fields(edge.selections)}
+        columns = {"id"}
+        columns |= {s.name for s in self.scalars if to_camel_case(s.name) in names}
+        columns |= {r.column for r in self.forward if to_camel_case(r.name) in names}
+        return tuple(sorted(columns))
+
     def sort_keys(
         self, order_by: list[Any] | None, prefix: str = "", nullable: bool = False
     ) -> list[SortKey]:
@@ -287,7 +304,8 @@ class ModelNode:
         async def resolve(
             root, info, where=None, order_by=None, first=None, after=None, last=None, before=None
         ):
-            args = ConnectionArgs(where, order_by, PageRequest(first, after, last, before))
+            page = PageRequest(first, after, last, before)
+            args = ConnectionArgs(where, order_by, page, node.selected_columns(info))
             return await loaders(info).children(node, relation, root.pk, args)
 
         return resolver(resolve, self.connection, self.list_arguments())

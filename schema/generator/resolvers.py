@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import strawberry
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 
 def resolver(
@@ -36,3 +37,14 @@ def resolver(
 
 
 REQUIRED = inspect.Parameter.empty
+
+
+def flat_fields(selections: list[Any]) -> list[SelectedField]:
+    """The selected fields, with fragment spreads and inline fragments flattened."""
+    out: list[SelectedField] = []
+    for item in selections:
+        if isinstance(item, SelectedField):
+            out.append(item)
+        elif isinstance(item, InlineFragment | FragmentSpread):
+            out += flat_fields(item.selections)
+    return out
