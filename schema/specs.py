@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from api.models.calendar import CalendarDay
 from api.models.case import AgencyBatch, AgencyBatchCase, Case, CaseEvent, Evaluation
-from api.models.funding import Funding, RoomInspection
+from api.models.funding import STANDARDIZATION_CHECKS, Funding, RoomInspection
 from api.models.item import GuideRevision, Item, ItemAssignment, Material, WindowItem
 from api.models.org import Organization, Window
 from api.models.staff import DutyShift, Staff
@@ -326,18 +326,7 @@ EXPOSURES = [
         "A standardization inspection of a room or hall (标准化检查): the six checks",
         plural="roomInspections",
         relations=("organization",),
-        create=(
-            "organization",
-            "inspected_on",
-            "inspector_name",
-            "fixed_place",
-            "org_chart",
-            "office_equipment",
-            "items_and_staff",
-            "rules",
-            "duty_staff_published",
-            "notes",
-        ),
+        create=("organization", "inspected_on", "inspector_name", *STANDARDIZATION_CHECKS, "notes"),
         mutations=frozenset({"create"}),
         descriptions={
             "inspected_on": "Inspected (检查日期)",

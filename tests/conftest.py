@@ -11,6 +11,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -151,16 +152,30 @@ async def fixture_url(databases: Databases, seeded_template: str) -> str:
     return databases.url(await databases.create(template=seeded_template))
 
 
-@pytest_asyncio.fixture(scope="session")
-async def api(fixture_url: str) -> AsyncIterator[GraphQLClient]:
-    """An HTTP client on the app (lifespan entered) over the shared fixture database."""
+@asynccontextmanager
+async def serving(url: str) -> AsyncIterator[GraphQLClient]:
+    """The app on `url`, lifespan entered, behind an HTTP client (httpx's transport skips lifespan)."""
     from api.app import create_app
 
-    app = create_app(Settings(database_url=fixture_url))
+    app = create_app(Settings(database_url=url))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://sanji.test") as http:
             yield GraphQLClient(http)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def api(fixture_url: str) -> AsyncIterator[GraphQLClient]:
+    """A client on the shared, read-only fixture database."""
+    async with serving(fixture_url) as client:
+        yield client
+
+
+@pytest_asyncio.fixture
+async def writable(seeded_url: str) -> AsyncIterator[tuple[GraphQLClient, str]]:
+    """A client on a private copy of the fixture, and that copy's URL."""
+    async with serving(seeded_url) as client:
+        yield client, seeded_url
 
 
 class GraphQLClient:

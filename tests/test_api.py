@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 import pytest_asyncio
@@ -19,12 +17,8 @@ COVERAGE = (
 
 
 @pytest_asyncio.fixture
-async def client(seeded_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(database_url=seeded_url))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://sanji.test") as http:
-            yield http
+async def client(writable) -> httpx.AsyncClient:
+    return writable[0].http
 
 
 async def sign_in(

@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import httpx
-import pytest_asyncio
-
 from api import db
-from api.app import create_app
 from api.models.org import Organization
 from api.settings import Settings
 from schema.ids import to_global_id
-from tests.conftest import GraphQLClient
 
 CREATE = "mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { id code } }"
-
-
-@pytest_asyncio.fixture
-async def writable(seeded_url: str) -> AsyncIterator[tuple[GraphQLClient, str]]:
-    app = create_app(Settings(database_url=seeded_url))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://sanji.test") as http:
-            yield GraphQLClient(http), seeded_url
 
 
 async def org_id(url: str, code: str) -> str:

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
-import httpx
-import pytest_asyncio
-
 from api import db
-from api.app import create_app
 from api.models.case import Case
 from api.models.org import ConstructionStatus, Organization, OrgKind, Tier
 from api.settings import Settings
-from tests.conftest import GraphQLClient
 
 NESTED = """{ organizations(where: {tier: {eq: HALL}}) { totalCount nodes {
   code
@@ -52,15 +47,6 @@ def counting() -> Iterator[StatementCounter]:
         logger.setLevel(level)
 
 
-@pytest_asyncio.fixture
-async def client(seeded_url: str) -> AsyncIterator[tuple[GraphQLClient, str]]:
-    app = create_app(Settings(database_url=seeded_url))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://sanji.test") as http:
-            yield GraphQLClient(http), seeded_url
-
-
 async def add_rooms(url: str, per_hall: int) -> None:
     """Add rooms under every hall, each with copies of a real case, so the tree grows 10x."""
     async with db.database(Settings(database_url=url)):
@@ -93,8 +79,8 @@ async def add_rooms(url: str, per_hall: int) -> None:
         await Case.bulk_create(cases, batch_size=500)
 
 
-async def test_a_three_level_query_runs_the_same_statements_for_38_and_400_rooms(client):
-    api, url = client
+async def test_a_three_level_query_runs_the_same_statements_for_38_and_400_rooms(writable):
+    api, url = writable
     with counting() as small:
         before = await api.data(NESTED)
     rooms_before = sum(h["children"]["totalCount"] for h in before["organizations"]["nodes"])
