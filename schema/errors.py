@@ -31,14 +31,16 @@ class DomainErrors(SchemaExtension):
 
 
 class SanjiSchema(strawberry.Schema):
-    """Logs unexpected errors with their traceback, and coded domain errors only briefly."""
+    """Logs unexpected errors with their traceback, and coded refusals only briefly."""
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        unexpected = [e for e in errors if not isinstance(e.original_error, DomainError)]
+        unexpected = []
         for error in errors:
-            if isinstance(error.original_error, DomainError):
-                log.info("refused: %s [%s]", error.message, error.original_error.code)
+            if (error.extensions or {}).get("code"):
+                log.info("refused: %s [%s]", error.message, error.extensions["code"])
+            else:
+                unexpected.append(error)
         if unexpected:
             super().process_errors(unexpected, execution_context)

@@ -173,16 +173,23 @@ async def api(fixture_url: str) -> AsyncIterator[GraphQLClient]:
 
 @pytest_asyncio.fixture
 async def writable(seeded_url: str) -> AsyncIterator[tuple[GraphQLClient, str]]:
-    """A client on a private copy of the fixture, and that copy's URL."""
+    """A client signed in as the demo admin on a private copy of the fixture, and that copy's URL."""
     async with serving(seeded_url) as client:
-        yield client, seeded_url
+        yield await client.sign_in(), seeded_url
 
 
 class GraphQLClient:
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(self, http: httpx.AsyncClient, token: str | None = None) -> None:
         self.http = http
+        self.token = token
+
+    async def sign_in(self, username: str = "admin", password: str = DEMO_PASSWORD) -> GraphQLClient:
+        response = await self.http.post("/auth/token", data={"username": username, "password": password})
+        assert response.status_code == 200, response.text
+        return GraphQLClient(self.http, response.json()["access_token"])
 
     async def __call__(self, query: str, variables: dict | None = None, token: str | None = None) -> dict:
+        token = token or self.token
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         response = await self.http.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers

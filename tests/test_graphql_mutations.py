@@ -185,3 +185,9 @@ async def test_revoking_an_assignment_keeps_its_history_and_frees_the_pair(writa
     }
     error = await api.error(again, {"input": data})
     assert error["extensions"]["code"] == "CONFLICT"
+
+
+async def test_writes_need_a_signed_in_caller(api):
+    error = await api.error(CREATE, {"input": room("ANON-1")})
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "sign in" in error["message"]

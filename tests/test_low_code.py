@@ -37,7 +37,9 @@ async def test_a_spec_alone_gives_the_full_api(fresh_url):
         schema = create_schema([*EXPOSURES, NOTICE], model_modules=MODULES)
 
         async def run(query: str, **variables):
-            result = await schema.execute(query, variable_values=variables, context_value={})
+            result = await schema.execute(
+                query, variable_values=variables, context_value={"claims": "signed in"}
+            )
             assert result.errors is None, result.errors
             return result.data
 

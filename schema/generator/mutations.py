@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import strawberry
+from strawberry.permission import BasePermission
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -20,6 +21,16 @@ if TYPE_CHECKING:
     from schema.generator.registry import ModelNode, Registry
 
 MAX_BULK = 500
+
+
+class SignedIn(BasePermission):
+    """Writes need a signed-in caller; what each role may change comes with the permission tables."""
+
+    message = "sign in to change data (POST /auth/token, then Authorization: Bearer <token>)"
+    error_extensions: ClassVar[dict[str, str]] = {"code": "UNAUTHENTICATED"}
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return info.context.get("claims") is not None
 
 
 @strawberry.type(description="The id of a deleted object")
@@ -122,23 +133,27 @@ class MutationBuilder:
             if "create" in e.mutations:
                 create_input = self.create_input(node)
                 out[f"create_{e.singular}"] = strawberry.field(
+                    permission_classes=[SignedIn],
                     resolver=self._create_resolver(node, create_input),
                     name=f"create{e.type_name}",
                     description=f"Create a {e.type_name}, with nested children where allowed, atomically",
                 )
                 out[f"create_{e.plural}"] = strawberry.field(
+                    permission_classes=[SignedIn],
                     resolver=self._bulk_resolver(node, create_input),
                     name=f"create{e.plural[0].upper()}{e.plural[1:]}",
                     description=f"Create up to {MAX_BULK} {e.plural} in one transaction: all or none",
                 )
             if "update" in e.mutations:
                 out[f"update_{e.singular}"] = strawberry.field(
+                    permission_classes=[SignedIn],
                     resolver=self._update_resolver(node, self.update_input(node)),
                     name=f"update{e.type_name}",
                     description=f"Change a {e.type_name}",
                 )
             if "delete" in e.mutations:
                 out[f"delete_{e.singular}"] = strawberry.field(
+                    permission_classes=[SignedIn],
                     resolver=self._delete_resolver(node),
                     name=f"delete{e.type_name}",
                     description=f"Delete a {e.type_name} that nothing references",
