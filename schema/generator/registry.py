@@ -287,9 +287,10 @@ class ModelNode:
             root, info, where=None, order_by=None, first=None, after=None, last=None, before=None
         ):
             condition = compile_where(node, where)
-            query = node.model.filter(condition)
-            page = PageRequest(first, after, last, before)
-            rows, cursors, info_ = await paginate(query, node.sort_keys(order_by), page)
+            keys = node.sort_keys(order_by)
+            own_keys = {key.path for key in keys if "__" not in key.path}
+            query = node.model.filter(condition).only(*{*node.selected_columns(info), *own_keys})
+            rows, cursors, info_ = await paginate(query, keys, PageRequest(first, after, last, before))
 
             async def count() -> int:
                 return await node.model.filter(condition).count()
