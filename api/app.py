@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -22,6 +23,7 @@ from api.errors import DomainError
 from api.services.users import authenticate, demo_users
 from api.settings import Settings
 from schema import GRAPHIQL_DIR, create_schema
+from schema.limits import Limits
 
 log = logging.getLogger("sanji.api")
 
@@ -30,8 +32,14 @@ class SanjiGraphQL(GraphQL):
     """GraphQL over POST (and GET only for the IDE page), with settings and caller in the context."""
 
     def __init__(self, settings: Settings) -> None:
+        limits = Limits(
+            max_depth=settings.max_query_depth,
+            max_cost=settings.max_query_cost,
+            introspection=not settings.is_production,
+            suggestions=not settings.is_production,
+        )
         super().__init__(
-            create_schema(),
+            create_schema(limits=limits, production=settings.is_production),
             graphql_ide=None if settings.is_production else "graphiql",
             allow_queries_via_get=False,
         )
@@ -172,6 +180,13 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.settings = settings
     app.add_middleware(DatabaseContext)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
     return app
 
 

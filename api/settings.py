@@ -32,6 +32,9 @@ class Settings:
     access_token_minutes: int = 15
     demo_password: str = DEFAULT_DEMO_PASSWORD
     timezone: str = "Asia/Shanghai"
+    cors_origins: tuple[str, ...] = ()
+    max_query_depth: int = 12
+    max_query_cost: int = 200_000
 
     @property
     def is_production(self) -> bool:
@@ -65,6 +68,9 @@ class Settings:
             secret_key=secret,
             access_token_minutes=_int(env, "SANJI_ACCESS_TOKEN_MINUTES", cls.access_token_minutes),
             demo_password=env.get("SANJI_DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD),
+            cors_origins=tuple(o.strip() for o in env.get("SANJI_CORS_ORIGINS", "").split(",") if o.strip()),
+            max_query_depth=_int(env, "SANJI_MAX_QUERY_DEPTH", cls.max_query_depth),
+            max_query_cost=_int(env, "SANJI_MAX_QUERY_COST", cls.max_query_cost),
         )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import AddValidationRules, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from tortoise import Tortoise
 from tortoise.context import TortoiseContext
@@ -17,6 +18,7 @@ from schema.errors import DomainErrors, SanjiSchema
 from schema.generator.mutations import MutationBuilder
 from schema.generator.registry import Registry
 from schema.generator.scalars import SCALAR_MAP
+from schema.limits import LimitedParserCache, Limits, MaskUnexpected, QueryLimits
 from schema.specs import EXPOSURES
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
@@ -24,8 +26,11 @@ GRAPHIQL_DIR = Path(__file__).with_name("static") / "graphiql"
 QUERY_DESCRIPTION = "Sanji (三级): organizations, items and cases of a district's three-tier service platform"
 
 
-def create_schema(exposures=None, model_modules=None) -> strawberry.Schema:
+def create_schema(
+    exposures=None, model_modules=None, limits: Limits | None = None, *, production: bool = False
+):
     """Generate the schema from the exposure specs, beside the hand-written domain fields."""
+    limits = limits or Limits(introspection=not production, suggestions=not production)
     with use_context(TortoiseContext()):
         Tortoise.init_models(model_modules or MODEL_MODULES, APP_LABEL)  # relations, without a database
     registry = Registry(EXPOSURES if exposures is None else exposures).build()
@@ -34,7 +39,18 @@ def create_schema(exposures=None, model_modules=None) -> strawberry.Schema:
     return SanjiSchema(
         query=strawberry.type(query, description=QUERY_DESCRIPTION),
         mutation=strawberry.type(mutation, description="Changes: generated CRUD and domain verbs"),
-        extensions=[DomainErrors, lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)],
+        extensions=[
+            *([MaskUnexpected] if production else []),  # first in, last out: sees every code set
+            DomainErrors,
+            lambda: LimitedParserCache(limits.max_tokens),
+            *(
+                [lambda: AddValidationRules([NoSchemaIntrospectionCustomRule])]
+                if not limits.introspection
+                else []
+            ),
+            lambda: ValidationCache(maxsize=512),
+            lambda: QueryLimits(limits),  # after validation: refuses valid but over-limit queries
+        ],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )
 

@@ -153,11 +153,11 @@ async def fixture_url(databases: Databases, seeded_template: str) -> str:
 
 
 @asynccontextmanager
-async def serving(url: str) -> AsyncIterator[GraphQLClient]:
+async def serving(url: str, **settings) -> AsyncIterator[GraphQLClient]:
     """The app on `url`, lifespan entered, behind an HTTP client (httpx's transport skips lifespan)."""
     from api.app import create_app
 
-    app = create_app(Settings(database_url=url))
+    app = create_app(Settings(database_url=url, **settings))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://sanji.test") as http:
