@@ -11,16 +11,15 @@ from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, request_response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from tortoise.context import TortoiseContext
 
-from api.auth.tokens import decode_access_token, issue_access_token
+from api.auth.http import CallerAuth, logout, token_endpoint
 from api.db import pending_migrations, tortoise_config, use_context
-from api.errors import DomainError
-from api.services.users import authenticate, demo_users
+from api.services.users import demo_users
 from api.settings import Settings
 from schema import GRAPHIQL_DIR, create_schema
 from schema.limits import Limits
@@ -57,33 +56,6 @@ class SanjiGraphQL(GraphQL):
             "settings": self.settings,
             "claims": request.scope.get("sanji.claims"),
         }
-
-
-class BearerAuth:
-    """Reads `Authorization: Bearer`; a present but invalid token is refused with 401."""
-
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app = app
-        self.settings = settings
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            header = dict(scope.get("headers", [])).get(b"authorization")
-            if header is not None:
-                scheme, _, token = header.decode("latin-1").partition(" ")
-                try:
-                    if scheme.lower() != "bearer" or not token:
-                        raise DomainError("UNAUTHENTICATED", "Authorization must be 'Bearer <token>'")
-                    scope["sanji.claims"] = decode_access_token(self.settings, token.strip())
-                except DomainError as error:
-                    response = JSONResponse(
-                        {"errors": [{"message": error.message, "extensions": error.extensions()}]},
-                        status_code=401,
-                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-                    )
-                    await response(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
 
 
 class DatabaseContext:
@@ -138,37 +110,16 @@ def create_app(settings: Settings) -> Starlette:
         body = {"status": status, "database": "ok", "pendingMigrations": pending, "env": settings.env.value}
         return JSONResponse(body, 200 if not pending else 503)
 
-    async def token(request: Request) -> Response:
-        form = await _credentials(request)
-        if form.get("grant_type", "password") != "password":
-            return _oauth_error("unsupported_grant_type", "only the password grant is supported")
-        username, password = form.get("username", ""), form.get("password", "")
-        if not username or not password:
-            return _oauth_error("invalid_request", "username and password are required")
-        try:
-            user = await authenticate(username, password)
-        except DomainError as error:
-            return _oauth_error("invalid_grant", error.message, status=401)
-        access_token, expires_in = issue_access_token(settings, user.id, user.role.value)
-        return JSONResponse(
-            {
-                "access_token": access_token,
-                "token_type": "bearer",
-                "expires_in": expires_in,
-                "role": user.role.value,
-            },
-            headers={"Cache-Control": "no-store"},
-        )
-
     async def index(request: Request) -> Response:
         return RedirectResponse("/graphql" if not settings.is_production else "/healthz")
 
-    graphql = BearerAuth(SanjiGraphQL(settings), settings)
+    graphql = CallerAuth(SanjiGraphQL(settings), settings)
     app = Starlette(
         routes=[
             Route("/", index),
             Route("/healthz", healthz),
-            Route("/auth/token", token, methods=["POST"]),
+            Route("/auth/token", token_endpoint(settings), methods=["POST"]),
+            Route("/auth/logout", CallerAuth(request_response(logout), settings), methods=["POST"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             *(
                 []
@@ -188,19 +139,3 @@ def create_app(settings: Settings) -> Starlette:
             allow_headers=["Authorization", "Content-Type"],
         )
     return app
-
-
-async def _credentials(request: Request) -> dict[str, str]:
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("application/json"):
-        try:
-            body = await request.json()
-        except ValueError:
-            return {}
-        return {k: str(v) for k, v in body.items()} if isinstance(body, dict) else {}
-    form = await request.form()
-    return {k: str(v) for k, v in form.items()}
-
-
-def _oauth_error(code: str, description: str, status: int = 400) -> JSONResponse:
-    return JSONResponse({"error": code, "error_description": description}, status_code=status)

@@ -33,6 +33,7 @@ report_app = typer.Typer(help="Print figures computed from the data.", no_args_i
 user_app = typer.Typer(help="Manage sign-in users.", no_args_is_help=True)
 calendar_app = typer.Typer(help="The working-day calendar.", no_args_is_help=True)
 schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
+apikey_app = typer.Typer(help="Integrator API keys.", no_args_is_help=True)
 for sub, name in (
     (db_app, "db"),
     (seed_app, "seed"),
@@ -40,6 +41,7 @@ for sub, name in (
     (user_app, "user"),
     (calendar_app, "calendar"),
     (schema_app, "schema"),
+    (apikey_app, "apikey"),
 ):
     app.add_typer(sub, name=name)
 
@@ -187,6 +189,48 @@ def calendar_load(
     s = settings()
     written = run(lambda: _migrated(s, lambda: load_year(year)))
     typer.echo(f"calendar {year}: {written} day(s) written")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: str,
+    organization: Annotated[str, typer.Option(help="Code of the organization (district) the key may reach")],
+    write: Annotated[bool, typer.Option("--write", help="Allow the key to change data")] = False,
+) -> None:
+    """Create a key; the full key is printed once and never stored."""
+    from api.auth import apikeys
+
+    s = settings()
+    issued = run(lambda: _migrated(s, lambda: apikeys.create(name, organization, can_write=write)))
+    typer.echo(
+        f"created key {issued.prefix} ({'read and write' if write else 'read only'}) for {organization}"
+    )
+    typer.echo("store it now, it is not shown again:")
+    typer.echo(issued.key)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(prefix: str) -> None:
+    """Revoke a key by its prefix; requests with it are refused at once."""
+    from api.auth import apikeys
+
+    s = settings()
+    record = run(lambda: _migrated(s, lambda: apikeys.revoke(prefix)))
+    typer.echo(f"revoked key {record.prefix} ({record.name})")
+
+
+@apikey_app.command("list")
+def apikey_list() -> None:
+    """List keys: prefix, name, scope, last use, state (never the keys themselves)."""
+    from api.models.user import ApiKey
+
+    s = settings()
+    rows = run(lambda: _migrated(s, lambda: ApiKey.all().order_by("id").prefetch_related("organization")))
+    for row in rows:
+        state = "revoked" if row.revoked_at else "active"
+        used = row.last_used_at.isoformat(timespec="seconds") if row.last_used_at else "never used"
+        scope = "read+write" if row.can_write else "read"
+        typer.echo(f"{row.prefix}  {row.name}  {row.organization.code}  {scope}  {used}  {state}")
 
 
 @schema_app.command("export")

@@ -191,3 +191,11 @@ async def test_writes_need_a_signed_in_caller(api):
     error = await api.error(CREATE, {"input": room("ANON-1")})
     assert error["extensions"]["code"] == "UNAUTHENTICATED"
     assert "sign in" in error["message"]
+
+
+async def test_a_field_validator_failure_is_a_coded_error(writable):
+    api, url = writable
+    hall = await org_id(url, "QJL-H2")
+    error = await api.error(CREATE, {"input": {**room("LONG-1", hall), "name": "长" * 101}})
+    assert error["extensions"] == {"code": "VALIDATION_FAILED", "field": "name"}
+    assert await org_count(url) == 44

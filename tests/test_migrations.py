@@ -11,6 +11,7 @@ from api.settings import Settings
 from tests.schema_introspection import database_shapes, model_shapes
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+HISTORY = [f"models.{p.stem}" for p in sorted(MIGRATIONS.glob("0*.py"))]
 MIGRATION_TABLE = "tortoise_migrations"
 
 ADD_COLUMN_MIGRATION = """
@@ -23,7 +24,7 @@ async def backfill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0001_initial")]
+    dependencies = [("models", "{latest}")]
     operations = [
         ops.AddField("Organization", "website", fields.CharField(max_length=100, null=True)),
         ops.RunPython(backfill),
@@ -38,7 +39,7 @@ async def test_models_have_no_change_without_a_migration(fresh_db):
 
 async def test_migrated_database_has_nothing_pending(fresh_db):
     assert await db.pending_migrations(fresh_db) == []
-    assert await db.applied_migrations(fresh_db) == ["models.0001_initial"]
+    assert await db.applied_migrations(fresh_db) == HISTORY
 
 
 async def test_migrated_schema_matches_the_models(fresh_db):
@@ -56,13 +57,16 @@ async def test_migrated_schema_matches_the_models(fresh_db):
 
 async def test_an_empty_database_reports_its_pending_migration(empty_url):
     async with db.database(Settings(database_url=empty_url)) as ctx:
-        assert await db.pending_migrations(ctx) == ["models.0001_initial"]
+        assert await db.pending_migrations(ctx) == HISTORY
 
 
 async def test_adding_a_not_null_column_to_the_filled_fixture_tables_works(seeded_url, tmp_path, monkeypatch):
     package = tmp_path / "sanji_next_migrations"
     shutil.copytree(MIGRATIONS, package, ignore=shutil.ignore_patterns("__pycache__"))
-    (package / "0002_organization_website.py").write_text(ADD_COLUMN_MIGRATION, encoding="utf-8")
+    latest = HISTORY[-1].split(".", 1)[1]
+    (package / "9999_organization_website.py").write_text(
+        ADD_COLUMN_MIGRATION.replace("{latest}", latest), encoding="utf-8"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
 
     async with db.database(Settings(database_url=seeded_url)) as ctx:

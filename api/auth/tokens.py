@@ -20,9 +20,10 @@ class TokenClaims:
     role: str
     token_id: str
     expires_at: datetime
+    session_id: int
 
 
-def issue_access_token(settings: Settings, user_id: int, role: str) -> tuple[str, int]:
+def issue_access_token(settings: Settings, user_id: int, role: str, *, session_id: int) -> tuple[str, int]:
     """A signed token and its lifetime in seconds."""
     now = datetime.now(UTC)
     lifetime = timedelta(minutes=settings.access_token_minutes)
@@ -33,6 +34,7 @@ def issue_access_token(settings: Settings, user_id: int, role: str) -> tuple[str
         "iat": now,
         "exp": now + lifetime,
         "typ": "access",
+        "sid": session_id,
     }
     return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM), int(lifetime.total_seconds())
 
@@ -40,7 +42,10 @@ def issue_access_token(settings: Settings, user_id: int, role: str) -> tuple[str
 def decode_access_token(settings: Settings, token: str) -> TokenClaims:
     try:
         claims = jwt.decode(
-            token, settings.secret_key, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "jti"]}
+            token,
+            settings.secret_key,
+            algorithms=[ALGORITHM],
+            options={"require": ["exp", "sub", "jti", "sid"]},
         )
     except jwt.ExpiredSignatureError:
         raise DomainError("UNAUTHENTICATED", "access token has expired; sign in again") from None
@@ -53,4 +58,5 @@ def decode_access_token(settings: Settings, token: str) -> TokenClaims:
         role=str(claims.get("role", "")),
         token_id=str(claims["jti"]),
         expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+        session_id=int(claims["sid"]),
     )

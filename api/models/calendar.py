@@ -18,7 +18,7 @@ class CalendarDay(Model):
     day = fields.DateField(unique=True)
     is_workday = fields.BooleanField()
     holiday_name = fields.CharField(max_length=40, null=True)
-    source = fields.CharEnumField(CalendarSource, max_length=10)
+    source = fields.CharEnumField(CalendarSource, max_length=10, default=CalendarSource.ADMIN)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

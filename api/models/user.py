@@ -35,3 +35,51 @@ class User(Model):
 
     def __str__(self) -> str:
         return self.username
+
+
+class LoginThrottle(Model):
+    """Failed sign-ins per login name (known or not), shared by every API worker."""
+
+    id = fields.IntField(primary_key=True)
+    username = fields.CharField(max_length=50, unique=True)
+    failures = fields.IntField(default=0)
+    locked_until = fields.DatetimeField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "login_throttle"
+
+
+class AuthSession(Model):
+    """A signed-in session: its refresh token (hashed) and whether it was ended."""
+
+    id = fields.IntField(primary_key=True)
+    user = fields.ForeignKeyField("models.User", related_name="sessions", on_delete=fields.CASCADE)
+    refresh_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+    client = fields.CharField(max_length=200, default="")
+
+    class Meta:
+        table = "auth_session"
+
+
+class ApiKey(Model):
+    """An integrator key: shown once, stored hashed, found by its visible prefix, revocable."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=100)
+    prefix = fields.CharField(max_length=16, unique=True)
+    key_hash = fields.CharField(max_length=64)
+    organization = fields.ForeignKeyField(
+        "models.Organization", related_name="api_keys", on_delete=fields.RESTRICT
+    )
+    can_write = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "api_key"

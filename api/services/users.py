@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from api.auth import throttle
 from api.auth.passwords import check_policy, hash_password, verify_password
 from api.errors import DomainError
 from api.models.org import Organization
@@ -48,13 +49,18 @@ async def create_user(
 
 
 async def authenticate(username: str, password: str) -> User:
-    """The active user with these credentials; one message for every failure (no user probing)."""
+    """The active user with these credentials; one message for every failure (no user probing).
+
+    Five failures lock the login name for 15 minutes, whether or not such a user exists.
+    """
+    await throttle.check_not_locked(username)
     user = await User.get_or_none(username=username.strip())
     if user is None:
         verify_password(_DUMMY_HASH, password)
+    if user is None or not verify_password(user.password_hash, password) or not user.active:
+        await throttle.record_failure(username)
         raise DomainError("INVALID_CREDENTIALS", "username or password is incorrect")
-    if not verify_password(user.password_hash, password) or not user.active:
-        raise DomainError("INVALID_CREDENTIALS", "username or password is incorrect")
+    await throttle.record_success(username)
     user.last_login_at = datetime.now(UTC)
     await user.save(update_fields=["last_login_at"])
     return user

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import strawberry
 from strawberry.permission import BasePermission
-from tortoise.exceptions import IntegrityError
+from tortoise.exceptions import IntegrityError, ValidationError
 from tortoise.transactions import in_transaction
 
 from api.errors import DomainError
@@ -26,11 +26,14 @@ MAX_BULK = 500
 class SignedIn(BasePermission):
     """Writes need a signed-in caller; what each role may change comes with the permission tables."""
 
-    message = "sign in to change data (POST /auth/token, then Authorization: Bearer <token>)"
+    message = (
+        "sign in to change data (POST /auth/token, then Authorization: Bearer <token>), or use a write key"
+    )
     error_extensions: ClassVar[dict[str, str]] = {"code": "UNAUTHENTICATED"}
 
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
-        return info.context.get("claims") is not None
+        claims = info.context.get("claims")
+        return claims is not None and getattr(claims, "can_write", True)
 
 
 @strawberry.type(description="The id of a deleted object")
@@ -284,6 +287,9 @@ async def _save(node: ModelNode, obj) -> None:
         await obj.save()
     except IntegrityError as error:
         raise integrity_error(error, node) from None
+    except ValidationError as error:  # a field's own validator (length, required, enum)
+        field, _, reason = str(error).partition(": ")
+        raise DomainError("VALIDATION_FAILED", f"{field}: {reason or error}", field=field) from None
     except DomainError as error:
         # The model names a relation ("parent"); the input field is its id ("parentId").
         if error.field in {r.name for r in node.exposure.forward()}:

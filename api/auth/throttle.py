@@ -1,0 +1,41 @@
+"""Sign-in lockout: 5 failures lock a login name for 15 minutes, across every worker (in the database)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from api.errors import DomainError
+from api.models.user import LoginThrottle
+
+MAX_FAILURES = 5
+LOCK_MINUTES = 15
+
+
+def _key(username: str) -> str:
+    return username.strip().lower()[:50]
+
+
+async def check_not_locked(username: str, now: datetime | None = None) -> None:
+    now = now or datetime.now(UTC)
+    row = await LoginThrottle.get_or_none(username=_key(username))
+    if row is not None and row.locked_until is not None and row.locked_until > now:
+        minutes = max(1, int((row.locked_until - now).total_seconds() // 60) + 1)
+        raise DomainError(
+            "ACCOUNT_LOCKED",
+            f"too many failed sign-ins: try again in {minutes} minute(s)",
+        )
+
+
+async def record_failure(username: str, now: datetime | None = None) -> None:
+    now = now or datetime.now(UTC)
+    row, _ = await LoginThrottle.get_or_create(username=_key(username))
+    if row.locked_until is not None and row.locked_until <= now:
+        row.failures, row.locked_until = 0, None  # an expired lock starts a fresh count
+    row.failures += 1
+    if row.failures >= MAX_FAILURES:
+        row.locked_until = now + timedelta(minutes=LOCK_MINUTES)
+    await row.save()
+
+
+async def record_success(username: str) -> None:
+    await LoginThrottle.filter(username=_key(username)).delete()

@@ -1,0 +1,133 @@
+"""Sign-in lockout, sessions with refresh and revocation, and integrator API keys, end to end."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from typer.testing import CliRunner
+
+from api import db
+from api.app import create_app  # noqa: F401 - the app under test is served by the fixtures
+from api.cli import app as cli
+from api.models.user import ApiKey, LoginThrottle, User
+from api.settings import Settings
+from tests.conftest import DEMO_PASSWORD, serving
+
+ME = "{ coverage { total } }"
+WRITE = 'mutation { createCalendarDay(input: {day: "2031-01-01", isWorkday: false}) { day } }'
+
+
+async def token(api, username="clerk", password=DEMO_PASSWORD, **extra):
+    return await api.http.post("/auth/token", data={"username": username, "password": password, **extra})
+
+
+async def test_five_failures_lock_the_login_for_15_minutes_then_it_unlocks(seeded_url):
+    async with serving(seeded_url) as api:
+        for _ in range(5):
+            assert (await token(api, password="wrong-password")).status_code == 401
+        locked = await token(api)
+        assert locked.status_code == 429
+        assert locked.json()["error"] == "account_locked"
+        assert "15 minute" in locked.json()["error_description"]
+        async with db.database(Settings(database_url=seeded_url)):
+            past = datetime.now(UTC) - timedelta(seconds=1)
+            await LoginThrottle.filter(username="clerk").update(locked_until=past)
+        assert (await token(api)).status_code == 200
+        async with db.database(Settings(database_url=seeded_url)):
+            assert not await LoginThrottle.exists(username="clerk")
+
+
+async def test_unknown_names_are_locked_too_without_revealing_anything(seeded_url):
+    async with serving(seeded_url) as api:
+        answers = [await token(api, username="nobody") for _ in range(6)]
+    assert [a.status_code for a in answers] == [401] * 5 + [429]
+    assert answers[0].json() == {
+        "error": "invalid_grant",
+        "error_description": "username or password is incorrect",
+    }
+
+
+async def test_refresh_rotates_and_logout_ends_the_session(seeded_url):
+    async with serving(seeded_url) as api:
+        first = (await token(api)).json()
+        bearer = {"Authorization": f"Bearer {first['access_token']}"}
+        assert (await api.http.post("/graphql", json={"query": ME}, headers=bearer)).status_code == 200
+
+        renewed = await api.http.post(
+            "/auth/token", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+        )
+        assert renewed.status_code == 200
+        reused = await api.http.post(
+            "/auth/token", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+        )
+        assert reused.status_code == 401
+
+        assert (await api.http.post("/auth/logout", headers=bearer)).status_code == 204
+        refused = await api.http.post("/graphql", json={"query": ME}, headers=bearer)
+        assert refused.status_code == 401
+        assert refused.json()["errors"][0]["message"] == "this session has ended; sign in again"
+        later = renewed.json()["refresh_token"]
+        again = await api.http.post(
+            "/auth/token", data={"grant_type": "refresh_token", "refresh_token": later}
+        )
+        assert again.status_code == 401
+
+
+async def test_a_deactivated_user_is_refused_at_once(seeded_url):
+    async with serving(seeded_url) as api:
+        issued = (await token(api, username="admin")).json()
+        async with db.database(Settings(database_url=seeded_url)):
+            await User.filter(username="admin").update(active=False)
+        response = await api.http.post(
+            "/graphql", json={"query": ME}, headers={"Authorization": f"Bearer {issued['access_token']}"}
+        )
+        assert response.status_code == 401
+        assert response.json()["errors"][0]["message"] == "this user is deactivated"
+        assert (await token(api, username="admin")).status_code == 401
+
+
+def cli_run(url: str, *args: str):
+    return CliRunner().invoke(cli, list(args), env={"SANJI_DATABASE_URL": url})
+
+
+async def test_api_key_life_cycle(seeded_url):
+    created = await asyncio.to_thread(
+        cli_run, seeded_url, "apikey", "create", "province platform", "--organization", "QJL"
+    )
+    assert created.exit_code == 0, created.output
+    key = created.output.strip().splitlines()[-1]
+    prefix = key.split("_")[1]
+    async with db.database(Settings(database_url=seeded_url)):
+        record = await ApiKey.get(prefix=prefix)
+        assert key.split("_")[2] not in (record.key_hash, record.prefix)  # only a hash is kept
+        assert record.last_used_at is None
+
+    async with serving(seeded_url) as api:
+        read = await api.http.post("/graphql", json={"query": ME}, headers={"X-API-Key": key})
+        assert read.status_code == 200 and "errors" not in read.json()
+        write = await api.http.post(
+            "/graphql", json={"query": WRITE}, headers={"Authorization": f"ApiKey {key}"}
+        )
+        assert write.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        forged = await api.http.post("/graphql", json={"query": ME}, headers={"X-API-Key": key[:-2] + "xx"})
+        assert forged.status_code == 401
+
+        listed = await asyncio.to_thread(cli_run, seeded_url, "apikey", "list")
+        assert prefix in listed.output and "province platform" in listed.output and key not in listed.output
+        revoked = await asyncio.to_thread(cli_run, seeded_url, "apikey", "revoke", prefix)
+        assert revoked.exit_code == 0, revoked.output
+        after = await api.http.post("/graphql", json={"query": ME}, headers={"X-API-Key": key})
+        assert after.status_code == 401
+    async with db.database(Settings(database_url=seeded_url)):
+        assert (await ApiKey.get(prefix=prefix)).last_used_at is not None
+
+
+async def test_a_write_key_may_change_data(seeded_url):
+    created = await asyncio.to_thread(
+        cli_run, seeded_url, "apikey", "create", "city platform", "--organization", "QJL", "--write"
+    )
+    key = created.output.strip().splitlines()[-1]
+    async with serving(seeded_url) as api:
+        response = await api.http.post("/graphql", json={"query": WRITE}, headers={"X-API-Key": key})
+    assert response.json() == {"data": {"createCalendarDay": {"day": "2031-01-01"}}}
