@@ -199,9 +199,19 @@ def apikey_create(
 ) -> None:
     """Create a key; the full key is printed once and never stored."""
     from api.auth import apikeys
+    from api.models.audit import AuditAction
+    from api.services import audit
 
     s = settings()
-    issued = run(lambda: _migrated(s, lambda: apikeys.create(name, organization, can_write=write)))
+
+    async def work():
+        issued = await apikeys.create(name, organization, can_write=write)
+        await audit.record(
+            AuditAction.KEY_CREATED, audit.SYSTEM, object_type="ApiKey", object_id=issued.record.id
+        )
+        return issued
+
+    issued = run(lambda: _migrated(s, work))
     typer.echo(
         f"created key {issued.prefix} ({'read and write' if write else 'read only'}) for {organization}"
     )
@@ -213,9 +223,17 @@ def apikey_create(
 def apikey_revoke(prefix: str) -> None:
     """Revoke a key by its prefix; requests with it are refused at once."""
     from api.auth import apikeys
+    from api.models.audit import AuditAction
+    from api.services import audit
 
     s = settings()
-    record = run(lambda: _migrated(s, lambda: apikeys.revoke(prefix)))
+
+    async def work():
+        record = await apikeys.revoke(prefix)
+        await audit.record(AuditAction.KEY_REVOKED, audit.SYSTEM, object_type="ApiKey", object_id=record.id)
+        return record
+
+    record = run(lambda: _migrated(s, work))
     typer.echo(f"revoked key {record.prefix} ({record.name})")
 
 

@@ -47,3 +47,28 @@ async def restore_sqlite_indexes(connection, model) -> int:
 
 def _column(meta, name: str) -> str:
     return meta.fields_db_projection.get(name) or meta.fields_map[name].source_field or f"{name}_id"
+
+
+APPEND_ONLY_SQL = {
+    "sqlite": [
+        """CREATE TRIGGER IF NOT EXISTS audit_entry_no_update BEFORE UPDATE ON audit_entry
+           BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+        """CREATE TRIGGER IF NOT EXISTS audit_entry_no_delete BEFORE DELETE ON audit_entry
+           BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+    ],
+    "postgres": [
+        """CREATE OR REPLACE FUNCTION audit_entry_append_only() RETURNS trigger AS $$
+           BEGIN RAISE EXCEPTION 'the audit log is append-only'; END; $$ LANGUAGE plpgsql""",
+        """CREATE TRIGGER audit_entry_no_change BEFORE UPDATE OR DELETE ON audit_entry
+           FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only()""",
+        """CREATE TRIGGER audit_entry_no_truncate BEFORE TRUNCATE ON audit_entry
+           FOR EACH STATEMENT EXECUTE FUNCTION audit_entry_append_only()""",
+    ],
+}
+
+
+async def make_audit_log_append_only(apps, schema_editor) -> None:
+    """Database triggers refuse UPDATE and DELETE on the audit log, whoever connects."""
+    dialect = "sqlite" if schema_editor.DIALECT == "sqlite" else "postgres"
+    for statement in APPEND_ONLY_SQL[dialect]:
+        await schema_editor.client.execute_script(statement)

@@ -26,4 +26,5 @@ ENUM_DESCRIPTIONS = {
     "CalendarSource": "Where a calendar day came from: the chinese-calendar package or an admin",
     "DutyPeriod": "Duty period (值班时段): full day, morning or afternoon",
     "Role": "Role of a user (角色)",
+    "AuditAction": "Audited action (审计操作): a write, or a sign-in, sign-out or key event",
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.models.audit import AuditEntry
 from api.models.calendar import CalendarDay
 from api.models.case import AgencyBatch, AgencyBatchCase, Case, CaseEvent, Evaluation
 from api.models.funding import STANDARDIZATION_CHECKS, Funding, RoomInspection
@@ -350,6 +351,26 @@ EXPOSURES = [
             "day": "Date (日期)",
             "is_workday": "Working day (工作日)",
             "holiday_name": "Holiday the day belongs to (节假日)",
+        },
+    ),
+    Exposure(
+        AuditEntry,
+        "An audited event (审计日志): who did what to which object, from where; never changed",
+        plural="auditEntries",
+        read_roles=frozenset({"ADMIN"}),
+        descriptions={
+            "occurred_at": "When (时间)",
+            "action": "What was done (操作)",
+            "actor_user_id": "Id of the signed-in user who did it (操作人)",
+            "actor_name": "Login name given, for sign-in events (登录名)",
+            "actor_role": "Role of the actor (角色)",
+            "api_key_prefix": "Prefix of the API key used (接口密钥)",
+            "object_type": "Type of the object (对象类型)",
+            "object_id": "Id of the object (对象编号)",
+            "before": "The object before the change (变更前)",
+            "after": "The object after the change (变更后)",
+            "ip": "Address the request came from (来源地址)",
+            "detail": "Detail (说明)",
         },
     ),
 ]

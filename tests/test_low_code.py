@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from api import db
+from api.auth.tokens import TokenClaims
 from api.models import MODEL_MODULES
 from api.models.org import Organization
 from schema import create_schema
@@ -12,6 +15,7 @@ from schema.specs import EXPOSURES
 from tests.lowcode_models import Notice
 
 MODULES = [*MODEL_MODULES, "tests.lowcode_models"]
+ADMIN = TokenClaims(user_id=1, role="ADMIN", token_id="test", expires_at=datetime.now(UTC), session_id=0)
 NOTICE = Exposure(
     Notice,
     "A notice posted at an organization (公告)",
@@ -37,9 +41,7 @@ async def test_a_spec_alone_gives_the_full_api(fresh_url):
         schema = create_schema([*EXPOSURES, NOTICE], model_modules=MODULES)
 
         async def run(query: str, **variables):
-            result = await schema.execute(
-                query, variable_values=variables, context_value={"claims": "signed in"}
-            )
+            result = await schema.execute(query, variable_values=variables, context_value={"claims": ADMIN})
             assert result.errors is None, result.errors
             return result.data
 

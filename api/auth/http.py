@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -10,6 +11,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.auth import apikeys, sessions
 from api.errors import DomainError
+from api.models.audit import AuditAction
+from api.services import audit
+from api.services.audit import Actor
 from api.services.users import authenticate
 from api.settings import Settings
 
@@ -19,9 +23,20 @@ class KeyCaller:
     """An integrator calling with an API key."""
 
     api_key_id: int
+    prefix: str
     organization_id: int
     can_write: bool
     role: str = "INTEGRATOR"
+
+
+def actor_of(claims: Any, request_client: Any) -> Actor:
+    """The audit actor for a caller (signed-in user, API key or anonymous) and its address."""
+    ip = request_client.host if request_client else ""
+    if isinstance(claims, KeyCaller):
+        return Actor(role=claims.role, api_key_prefix=claims.prefix, ip=ip)
+    if claims is not None:
+        return Actor(user_id=claims.user_id, role=claims.role, ip=ip)
+    return Actor(ip=ip)
 
 
 async def identify(settings: Settings, headers: dict[bytes, bytes]):
@@ -39,7 +54,7 @@ async def identify(settings: Settings, headers: dict[bytes, bytes]):
             raise DomainError("UNAUTHENTICATED", "Authorization must be 'Bearer <token>' or 'ApiKey <key>'")
         key = value.encode("latin-1")
     record = await apikeys.verify(key.decode("latin-1").strip())
-    return KeyCaller(record.id, record.organization_id, record.can_write)
+    return KeyCaller(record.id, record.prefix, record.organization_id, record.can_write)
 
 
 class CallerAuth:
@@ -75,8 +90,19 @@ def token_endpoint(settings: Settings):
                 username, password = form.get("username", ""), form.get("password", "")
                 if not username or not password:
                     return _oauth_error("invalid_request", "username and password are required")
-                user = await authenticate(username, password)
+                try:
+                    user = await authenticate(username, password)
+                except DomainError as error:
+                    action = (
+                        AuditAction.SIGN_IN_LOCKED
+                        if error.code == "ACCOUNT_LOCKED"
+                        else AuditAction.SIGN_IN_FAILED
+                    )
+                    await audit.record(action, Actor(name=username, ip=_ip(request)), detail=error.message)
+                    raise
                 issued = await sessions.start(settings, user, request.headers.get("user-agent", ""))
+                who = Actor(user_id=user.id, name=user.username, role=user.role.value, ip=_ip(request))
+                await audit.record(AuditAction.SIGN_IN, who, object_type="User", object_id=user.id)
             elif grant == "refresh_token":
                 if not form.get("refresh_token"):
                     return _oauth_error("invalid_request", "refresh_token is required")
@@ -105,7 +131,13 @@ async def logout(request: Request) -> Response:
     if not isinstance(claims, sessions.TokenClaims):
         return JSONResponse({"error": "invalid_request", "error_description": "sign in first"}, 401)
     await sessions.end(claims.session_id)
+    who = Actor(user_id=claims.user_id, role=claims.role, ip=_ip(request))
+    await audit.record(AuditAction.SIGN_OUT, who, object_type="AuthSession", object_id=claims.session_id)
     return Response(status_code=204)
+
+
+def _ip(request: Request) -> str:
+    return request.client.host if request.client else ""
 
 
 async def _credentials(request: Request) -> dict[str, str]:

@@ -8,4 +8,5 @@ MODEL_MODULES = [
     "api.models.funding",
     "api.models.calendar",
     "api.models.user",
+    "api.models.audit",
 ]

@@ -188,6 +188,7 @@ class Aggregates:
         node, agg = self.node, self
 
         async def resolve(root, info, where=None, group_by=None, having=None, order_by=None, first=None):
+            node.check_read(info)
             settings = info.context.get("settings")
             timezone = getattr(settings, "timezone", DEFAULT_TIMEZONE)
             wanted = _wanted_measures(info)

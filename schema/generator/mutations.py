@@ -11,7 +11,11 @@ from strawberry.permission import BasePermission
 from tortoise.exceptions import IntegrityError, ValidationError
 from tortoise.transactions import in_transaction
 
+from api.auth.http import actor_of
 from api.errors import DomainError
+from api.models.audit import AuditAction
+from api.services import audit
+from api.services.audit import Actor, snapshot
 from schema.generator.registry import field_type
 from schema.generator.resolvers import REQUIRED, resolver
 from schema.generator.spec import ForwardRelation, ReverseRelation
@@ -168,7 +172,7 @@ class MutationBuilder:
 
         async def resolve(root, info, input):
             async with in_transaction():
-                return await builder.create(node, input)
+                return await builder.create(node, input, _actor(info))
 
         return resolver(
             resolve, node.object_type, {"input": (input_type, REQUIRED, "Fields of the new object")}
@@ -182,9 +186,10 @@ class MutationBuilder:
                 raise DomainError("VALIDATION_FAILED", f"at most {MAX_BULK} objects per call", field="inputs")
             async with in_transaction():
                 created = []
+                actor = _actor(info)
                 for index, item in enumerate(inputs):
                     try:
-                        created.append(await builder.create(node, item))
+                        created.append(await builder.create(node, item, actor))
                     except DomainError as error:
                         raise DomainError(
                             error.code, f"inputs[{index}]: {error.message}", field=error.field
@@ -200,7 +205,8 @@ class MutationBuilder:
 
         async def resolve(root, info, id, input):
             async with in_transaction():
-                return await builder.update(node, from_global_id(id, node.exposure.type_name), input)
+                pk = from_global_id(id, node.exposure.type_name)
+                return await builder.update(node, pk, input, _actor(info))
 
         return resolver(
             resolve,
@@ -213,29 +219,42 @@ class MutationBuilder:
             pk = from_global_id(id, node.exposure.type_name)
             async with in_transaction():
                 obj = await _get(node, pk)
+                before = snapshot(obj, node.exposure.hidden)
                 try:
                     await obj.delete()
                 except IntegrityError as error:
                     raise integrity_error(error, node) from None
+                await audit.record(
+                    AuditAction.DELETE,
+                    _actor(info),
+                    object_type=node.exposure.type_name,
+                    object_id=pk,
+                    before=before,
+                )
             return DeletePayload(id=id)
 
         return resolver(resolve, DeletePayload, {"id": (strawberry.ID, REQUIRED, "Global id")})
 
     # -- execution
-    async def create(self, node: ModelNode, data: Any, parent: tuple[str, int] | None = None):
+    async def create(self, node: ModelNode, data: Any, actor: Actor, parent: tuple[str, int] | None = None):
         values = await self._values(node, data, node.exposure.create)
         if parent is not None:
             values[f"{parent[0]}_id"] = parent[1]
         obj = node.model(**values)
         await _save(node, obj)
+        after = snapshot(obj, node.exposure.hidden)
+        await audit.record(
+            AuditAction.CREATE, actor, object_type=node.exposure.type_name, object_id=obj.pk, after=after
+        )
         for relation in self._nested(node):
             child = self.registry.node(relation.model)
             for child_data in getattr(data, relation.name, None) or []:
-                await self.create(child, child_data, parent=(relation.fk_name, obj.pk))
+                await self.create(child, child_data, actor, parent=(relation.fk_name, obj.pk))
         return obj
 
-    async def update(self, node: ModelNode, pk: int, data: Any):
+    async def update(self, node: ModelNode, pk: int, data: Any, actor: Actor):
         obj = await _get(node, pk)
+        before = snapshot(obj, node.exposure.hidden)
         version = getattr(data, "version", None)
         if version is not None and obj.version != version:
             raise DomainError(
@@ -249,6 +268,15 @@ class MutationBuilder:
         if version is not None:
             obj.version = version + 1
         await _save(node, obj)
+        after = snapshot(obj, node.exposure.hidden)
+        await audit.record(
+            AuditAction.UPDATE,
+            actor,
+            object_type=node.exposure.type_name,
+            object_id=pk,
+            before=before,
+            after=after,
+        )
         return obj
 
     async def _values(self, node: ModelNode, data: Any, names: tuple[str, ...]) -> dict[str, Any]:
@@ -263,6 +291,11 @@ class MutationBuilder:
                 value = await _related_pk(self.registry, relations[name], value, attribute)
             values[attribute] = value
         return values
+
+
+def _actor(info: strawberry.Info) -> Actor:
+    request = info.context.get("request")
+    return actor_of(info.context.get("claims"), getattr(request, "client", None))
 
 
 async def _related_pk(registry: Registry, relation: ForwardRelation, global_id: str, attribute: str) -> int:

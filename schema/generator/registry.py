@@ -65,11 +65,19 @@ class ModelNode:
 
     @property
     def filter_scalars(self) -> list[ScalarField]:
-        return [s for s in self.scalars if self.exposure.allowed(self.exposure.filterable, s.name)]
+        return [
+            s
+            for s in self.scalars
+            if s.kind != "json" and self.exposure.allowed(self.exposure.filterable, s.name)
+        ]
 
     @property
     def sort_scalars(self) -> list[ScalarField]:
-        return [s for s in self.scalars if self.exposure.allowed(self.exposure.sortable, s.name)]
+        return [
+            s
+            for s in self.scalars
+            if s.kind != "json" and self.exposure.allowed(self.exposure.sortable, s.name)
+        ]
 
     # -- building
     def build_types(self) -> None:
@@ -223,6 +231,18 @@ class ModelNode:
 
         return resolve
 
+    def check_read(self, info: strawberry.Info) -> None:
+        """Refuse a caller whose role may not read this model (when the spec restricts it)."""
+        roles = self.exposure.read_roles
+        if roles is None:
+            return
+        claims = info.context.get("claims")
+        plural = self.exposure.plural
+        if claims is None:
+            raise DomainError("UNAUTHENTICATED", f"sign in to read {plural}")
+        if claims.role not in roles:
+            raise DomainError("FORBIDDEN", f"{plural} are readable by {', '.join(sorted(roles))} only")
+
     def selected_columns(self, info: strawberry.Info) -> tuple[str, ...]:
         """Model fields the selection of this connection's nodes reads (plus the id)."""
         names: set[str] = set()
@@ -286,6 +306,7 @@ class ModelNode:
         async def resolve(
             root, info, where=None, order_by=None, first=None, after=None, last=None, before=None
         ):
+            node.check_read(info)
             condition = compile_where(node, where)
             keys = node.sort_keys(order_by)
             own_keys = {key.path for key in keys if "__" not in key.path}
@@ -305,6 +326,7 @@ class ModelNode:
         async def resolve(
             root, info, where=None, order_by=None, first=None, after=None, last=None, before=None
         ):
+            node.check_read(info)
             page = PageRequest(first, after, last, before)
             args = ConnectionArgs(where, order_by, page, node.selected_columns(info))
             return await loaders(info).children(node, relation, root.pk, args)
@@ -315,6 +337,7 @@ class ModelNode:
         node = self
 
         async def resolve(root, info, id):
+            node.check_read(info)
             pk = from_global_id(id, node.exposure.type_name)
             return await loaders(info).by_id(node.model).load(pk)
 
@@ -393,6 +416,7 @@ class Registry:
             node = registry.by_type.get(type_name)
             if node is None:
                 raise DomainError("VALIDATION_FAILED", f"{id!r} is not a global id of this API", field="id")
+            node.check_read(info)
             pk = from_global_id(id, type_name)
             return await loaders(info).by_id(node.model).load(pk)
 

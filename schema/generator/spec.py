@@ -11,6 +11,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from strawberry.scalars import JSON
 from tortoise import fields as tf
 from tortoise.fields.relational import (
     BackwardFKRelation,
@@ -84,6 +85,7 @@ class Exposure:
     update: tuple[str, ...] = ()
     nested_create: tuple[str, ...] = ()
     mutations: frozenset[str] = frozenset()
+    read_roles: frozenset[str] | None = None  # None: readable by anyone; else only these roles
     name: str | None = None
 
     @property
@@ -157,6 +159,7 @@ _KINDS: dict[type, tuple[str, Any]] = {
     tf.DatetimeField: ("datetime", dt.datetime),
     tf.CharField: ("string", str),
     tf.TextField: ("string", str),
+    tf.JSONField: ("json", JSON),
 }
 
 COMMON_DESCRIPTIONS = {

@@ -1,0 +1,73 @@
+"""Recording audit entries: writes with their before and after, and security events (等保 2.0)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from tortoise.models import Model
+
+from api.models.audit import AuditAction, AuditEntry
+
+NEVER_RECORDED = frozenset({"password_hash", "key_hash", "refresh_hash", "query_code_hash"})
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int | None = None
+    name: str = ""
+    role: str = ""
+    api_key_prefix: str = ""
+    ip: str = ""
+
+
+SYSTEM = Actor(name="sanji-cli", role="OPERATOR")
+
+
+def snapshot(obj: Model, hidden: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The object's columns as JSON values, without secrets and hidden personal data."""
+    skip = NEVER_RECORDED | set(hidden)
+    out = {}
+    for name in obj._meta.fields_db_projection:
+        if name in skip or name in obj._meta.fetch_fields:
+            continue
+        out[name] = _plain(getattr(obj, name, None))
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+async def record(
+    action: AuditAction,
+    actor: Actor,
+    *,
+    object_type: str = "",
+    object_id: int | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    detail: str = "",
+) -> AuditEntry:
+    return await AuditEntry.create(
+        action=action,
+        actor_user_id=actor.user_id,
+        actor_name=actor.name[:60],
+        actor_role=actor.role,
+        api_key_prefix=actor.api_key_prefix,
+        object_type=object_type,
+        object_id=object_id,
+        before=before,
+        after=after,
+        ip=actor.ip[:45],
+        detail=detail[:200],
+    )
