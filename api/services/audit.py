@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
-from enum import Enum
 from typing import Any
 
 from tortoise.models import Model
 
+from api.jsonable import json_value
 from api.models.audit import AuditAction, AuditEntry
 
 NEVER_RECORDED = frozenset({"password_hash", "key_hash", "refresh_hash", "query_code_hash"})
@@ -34,18 +32,8 @@ def snapshot(obj: Model, hidden: tuple[str, ...] = ()) -> dict[str, Any]:
     for name in obj._meta.fields_db_projection:
         if name in skip or name in obj._meta.fetch_fields:
             continue
-        out[name] = _plain(getattr(obj, name, None))
+        out[name] = json_value(getattr(obj, name, None))
     return out
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
 
 
 async def record(

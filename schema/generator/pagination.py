@@ -8,7 +8,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import Enum, StrEnum
+from enum import StrEnum
 from typing import Any
 
 import strawberry
@@ -16,6 +16,7 @@ from tortoise.expressions import Case, F, Q, RawSQL, When
 from tortoise.queryset import QuerySet
 
 from api.errors import DomainError
+from api.jsonable import json_value
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
@@ -127,7 +128,7 @@ def cursor_values(row: Any, keys: list[SortKey]) -> list[Any]:
 
 
 def encode_cursor(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps([_plain(v) for v in values]).encode()).decode()
+    return base64.urlsafe_b64encode(json.dumps([json_value(v) for v in values]).encode()).decode()
 
 
 def decode_cursor(cursor: str, keys: list[SortKey], field: str) -> list[Any]:
@@ -198,16 +199,6 @@ def page_info(cursors: list[str], page: PageRequest, more: bool) -> PageInfo:
         start_cursor=cursors[0] if cursors else None,
         end_cursor=cursors[-1] if cursors else None,
     )
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
 
 
 def _typed(value: Any, kind: str) -> Any:
