@@ -131,3 +131,11 @@ async def test_a_write_key_may_change_data(seeded_url):
     async with serving(seeded_url) as api:
         response = await api.http.post("/graphql", json={"query": WRITE}, headers={"X-API-Key": key})
     assert response.json() == {"data": {"createCalendarDay": {"day": "2031-01-01"}}}
+
+
+async def test_one_address_trying_many_names_is_slowed_down(seeded_url):
+    async with serving(seeded_url) as api:
+        answers = [(await token(api, username=f"guess{i}")).status_code for i in range(31)]
+        assert answers[:30] == [401] * 30
+        assert answers[30] == 429
+        assert (await token(api, username="admin")).status_code == 429  # the address, not the name

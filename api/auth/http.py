@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.auth import apikeys, sessions
+from api.auth import apikeys, sessions, throttle
 from api.errors import DomainError
 from api.models.audit import AuditAction
 from api.services import audit
@@ -90,9 +90,13 @@ def token_endpoint(settings: Settings):
                 username, password = form.get("username", ""), form.get("password", "")
                 if not username or not password:
                     return _oauth_error("invalid_request", "username and password are required")
+                address = throttle.address_key(_ip(request))
                 try:
+                    await throttle.check_not_locked(address)
                     user = await authenticate(username, password)
                 except DomainError as error:
+                    if error.code != "ACCOUNT_LOCKED":
+                        await throttle.record_failure(address, limit=throttle.MAX_FAILURES_PER_ADDRESS)
                     action = (
                         AuditAction.SIGN_IN_LOCKED
                         if error.code == "ACCOUNT_LOCKED"

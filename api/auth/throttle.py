@@ -8,7 +8,12 @@ from api.errors import DomainError
 from api.models.user import LoginThrottle
 
 MAX_FAILURES = 5
+MAX_FAILURES_PER_ADDRESS = 30  # one office's NAT may carry many honest users
 LOCK_MINUTES = 15
+
+
+def address_key(ip: str) -> str:
+    return f"ip:{ip}"
 
 
 def _key(username: str) -> str:
@@ -26,13 +31,13 @@ async def check_not_locked(username: str, now: datetime | None = None) -> None:
         )
 
 
-async def record_failure(username: str, now: datetime | None = None) -> None:
+async def record_failure(username: str, now: datetime | None = None, limit: int = MAX_FAILURES) -> None:
     now = now or datetime.now(UTC)
     row, _ = await LoginThrottle.get_or_create(username=_key(username))
     if row.locked_until is not None and row.locked_until <= now:
         row.failures, row.locked_until = 0, None  # an expired lock starts a fresh count
     row.failures += 1
-    if row.failures >= MAX_FAILURES:
+    if row.failures >= limit:
         row.locked_until = now + timedelta(minutes=LOCK_MINUTES)
     await row.save()
 
