@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('occurred_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=True)),
-                ('action', fields.CharEnumField(db_index=True, description='CREATE: CREATE\nUPDATE: UPDATE\nDELETE: DELETE\nSIGN_IN: SIGN_IN\nSIGN_IN_FAILED: SIGN_IN_FAILED\nSIGN_IN_LOCKED: SIGN_IN_LOCKED\nSIGN_OUT: SIGN_OUT\nKEY_CREATED: KEY_CREATED\nKEY_REVOKED: KEY_REVOKED', enum_type=AuditAction, max_length=20)),
+                ('action', fields.CharEnumField(db_index=True, description='CREATE: CREATE\nUPDATE: UPDATE\nDELETE: DELETE\nSIGN_IN: SIGN_IN\nSIGN_IN_FAILED: SIGN_IN_FAILED\nSIGN_IN_LOCKED: SIGN_IN_LOCKED\nSIGN_OUT: SIGN_OUT\nKEY_CREATED: KEY_CREATED\nKEY_REVOKED: KEY_REVOKED\nREAD_PII: READ_PII', enum_type=AuditAction, max_length=20)),
                 ('actor_user_id', fields.IntField(null=True)),
                 ('actor_name', fields.CharField(default='', max_length=60)),
                 ('actor_role', fields.CharField(default='', max_length=12)),

@@ -14,7 +14,7 @@ from tortoise.context import TortoiseContext
 from api.db import APP_LABEL, use_context
 from api.models import MODEL_MODULES
 from schema.domain.coverage import CoverageQuery
-from schema.errors import DomainErrors, SanjiSchema
+from schema.errors import DomainErrors, PiiReadAudit, SanjiSchema
 from schema.generator.mutations import MutationBuilder
 from schema.generator.registry import Registry
 from schema.generator.scalars import SCALAR_MAP
@@ -42,6 +42,7 @@ def create_schema(
         extensions=[
             *([MaskUnexpected] if production else []),  # first in, last out: sees every code set
             DomainErrors,
+            PiiReadAudit,
             lambda: LimitedParserCache(limits.max_tokens),
             *(
                 [lambda: AddValidationRules([NoSchemaIntrospectionCustomRule])]

@@ -9,8 +9,11 @@ from api.models.funding import STANDARDIZATION_CHECKS, Funding, RoomInspection
 from api.models.item import GuideRevision, Item, ItemAssignment, Material, WindowItem
 from api.models.org import Organization, Window
 from api.models.staff import DutyShift, Staff
+from api.services.pii import PiiKind
 from schema.generator.spec import MUTATIONS, Exposure
 
+# Roles that see ID numbers and phones in clear (each read audited); everyone else sees them masked.
+PII_ROLES = frozenset({"ADMIN", "CLERK", "AGENT"})
 ORG_WRITABLE = (
     "name",
     "tier",
@@ -103,7 +106,8 @@ EXPOSURES = [
         Staff,
         "A staff member (工作人员) of an organization",
         plural="staffMembers",
-        hidden=("id_number", "phone"),
+        pii={"id_number": PiiKind.ID_NUMBER, "phone": PiiKind.PHONE},
+        pii_roles=PII_ROLES,
         relations=("organization", "window"),
         reverse=("duty_shifts",),
         create=("name", "organization", "window", "position", "active"),
@@ -112,6 +116,8 @@ EXPOSURES = [
         descriptions={
             "window": "Window the staff member serves at (窗口)",
             "duty_shifts": "Duty roster (值班)",
+            "id_number": "ID number, masked unless your role needs it (身份证号)",
+            "phone": "Phone, masked unless your role needs it (电话)",
         },
     ),
     Exposure(
@@ -229,7 +235,9 @@ EXPOSURES = [
         Case,
         "A case (办件): one application and its way through the tiers",
         plural="cases",
-        hidden=("applicant_id_number", "applicant_phone", "query_code_hash"),
+        hidden=("query_code_hash",),
+        pii={"applicant_id_number": PiiKind.ID_NUMBER, "applicant_phone": PiiKind.PHONE},
+        pii_roles=PII_ROLES,
         relations=("item", "guide_revision", "submitted_at_organization", "handling_organization"),
         reverse=("events", "batch_cases", "evaluation"),
         descriptions={
@@ -238,6 +246,8 @@ EXPOSURES = [
             "guide_revision": "Guide revision in force when submitted (适用指南版本)",
             "applicant_type": "Person or company (申请人类型)",
             "applicant_name": "Applicant (申请人)",
+            "applicant_id_number": "ID number or credit code, masked unless your role needs it (证件号码)",
+            "applicant_phone": "Phone, masked unless your role needs it (联系电话)",
             "channel": "Channel (申请渠道)",
             "submitted_at": "Submitted (申请时间)",
             "submitted_at_organization": "Where it was submitted (受理点)",

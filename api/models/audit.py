@@ -20,6 +20,7 @@ class AuditAction(StrEnum):
     SIGN_OUT = "SIGN_OUT"
     KEY_CREATED = "KEY_CREATED"
     KEY_REVOKED = "KEY_REVOKED"
+    READ_PII = "READ_PII"
 
 
 class AuditEntry(Model):

@@ -36,7 +36,7 @@ def snapshot(obj: Model, hidden: tuple[str, ...] = ()) -> dict[str, Any]:
     return out
 
 
-async def record(
+def entry(
     action: AuditAction,
     actor: Actor,
     *,
@@ -46,7 +46,8 @@ async def record(
     after: dict | None = None,
     detail: str = "",
 ) -> AuditEntry:
-    return await AuditEntry.create(
+    """An unsaved entry, for callers that write many at once."""
+    return AuditEntry(
         action=action,
         actor_user_id=actor.user_id,
         actor_name=actor.name[:60],
@@ -59,3 +60,9 @@ async def record(
         ip=actor.ip[:45],
         detail=detail[:200],
     )
+
+
+async def record(action: AuditAction, actor: Actor, **fields) -> AuditEntry:
+    row = entry(action, actor, **fields)
+    await row.save()
+    return row

@@ -96,7 +96,9 @@ class Aggregates:
         out = [
             GroupField(s.name, s.name, s, table, s.nullable)
             for s in node.scalars
-            if s.kind in GROUPABLE and node.exposure.allowed(node.exposure.aggregatable, s.name)
+            if s.kind in GROUPABLE
+            and node.plain(s)
+            and node.exposure.allowed(node.exposure.aggregatable, s.name)
         ]
         for relation in node.forward:
             target = node.registry.node(relation.model)

@@ -219,7 +219,7 @@ class MutationBuilder:
             pk = from_global_id(id, node.exposure.type_name)
             async with in_transaction():
                 obj = await _get(node, pk)
-                before = snapshot(obj, node.exposure.hidden)
+                before = snapshot(obj, (*node.exposure.hidden, *node.exposure.pii))
                 try:
                     await obj.delete()
                 except IntegrityError as error:
@@ -242,7 +242,7 @@ class MutationBuilder:
             values[f"{parent[0]}_id"] = parent[1]
         obj = node.model(**values)
         await _save(node, obj)
-        after = snapshot(obj, node.exposure.hidden)
+        after = snapshot(obj, (*node.exposure.hidden, *node.exposure.pii))
         await audit.record(
             AuditAction.CREATE, actor, object_type=node.exposure.type_name, object_id=obj.pk, after=after
         )
@@ -254,7 +254,7 @@ class MutationBuilder:
 
     async def update(self, node: ModelNode, pk: int, data: Any, actor: Actor):
         obj = await _get(node, pk)
-        before = snapshot(obj, node.exposure.hidden)
+        before = snapshot(obj, (*node.exposure.hidden, *node.exposure.pii))
         version = getattr(data, "version", None)
         if version is not None and obj.version != version:
             raise DomainError(
@@ -268,7 +268,7 @@ class MutationBuilder:
         if version is not None:
             obj.version = version + 1
         await _save(node, obj)
-        after = snapshot(obj, node.exposure.hidden)
+        after = snapshot(obj, (*node.exposure.hidden, *node.exposure.pii))
         await audit.record(
             AuditAction.UPDATE,
             actor,

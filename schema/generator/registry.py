@@ -9,6 +9,7 @@ from strawberry.utils.str_converters import to_camel_case
 from tortoise.models import Model
 
 from api.errors import DomainError
+from api.services.pii import PiiKind, mask
 from schema.generator.aggregates import Aggregates
 from schema.generator.filters import IDFilter, compile_where, operator_input
 from schema.generator.loaders import ConnectionArgs, Loaders
@@ -68,16 +69,18 @@ class ModelNode:
         return [
             s
             for s in self.scalars
-            if s.kind != "json" and self.exposure.allowed(self.exposure.filterable, s.name)
+            if self.plain(s) and self.exposure.allowed(self.exposure.filterable, s.name)
         ]
 
     @property
     def sort_scalars(self) -> list[ScalarField]:
         return [
-            s
-            for s in self.scalars
-            if s.kind != "json" and self.exposure.allowed(self.exposure.sortable, s.name)
+            s for s in self.scalars if self.plain(s) and self.exposure.allowed(self.exposure.sortable, s.name)
         ]
+
+    def plain(self, scalar: ScalarField) -> bool:
+        """Filterable and sortable: not JSON, not personal data (a filter would reveal it)."""
+        return scalar.kind != "json" and scalar.name not in self.exposure.pii
 
     # -- building
     def build_types(self) -> None:
@@ -90,9 +93,12 @@ class ModelNode:
             strawberry.field(resolver=self._id_resolver(), description="Global Relay id (全局标识)"),
         )
         for scalar in self.scalars:
-            _field(
-                obj, scalar.name, field_type(scalar), strawberry.field(description=e.describe(scalar.name))
-            )
+            description = e.describe(scalar.name)
+            if scalar.name in e.pii:
+                fn = _pii_resolver(self, scalar.name, e.pii[scalar.name], field_type(scalar))
+                _field(obj, scalar.name, None, strawberry.field(resolver=fn, description=description))
+            else:
+                _field(obj, scalar.name, field_type(scalar), strawberry.field(description=description))
         for relation in self.forward:
             target = self.registry.node(relation.model).object_type
             returns = target | None if relation.nullable else target
@@ -342,6 +348,21 @@ class ModelNode:
             return await loaders(info).by_id(node.model).load(pk)
 
         return resolver(resolve, self.object_type | None, {"id": (strawberry.ID, REQUIRED, "Global id")})
+
+
+def _pii_resolver(node: ModelNode, name: str, kind: PiiKind, returns: Any):
+    roles = node.exposure.pii_roles
+    type_name = node.exposure.type_name
+
+    def resolve(root, info):
+        value = getattr(root, name)
+        claims = info.context.get("claims")
+        if value is None or claims is None or claims.role not in roles:
+            return mask(value, kind)
+        info.context.setdefault("pii_reads", []).append((type_name, root.pk, name))
+        return value
+
+    return resolver(resolve, returns)
 
 
 def _forward(relation: ForwardRelation, returns: Any):

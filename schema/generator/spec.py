@@ -21,6 +21,8 @@ from tortoise.fields.relational import (
 )
 from tortoise.models import Model
 
+from api.services.pii import PiiKind
+
 ALL = "__all__"
 MUTATIONS = frozenset({"create", "update", "delete"})
 
@@ -86,6 +88,8 @@ class Exposure:
     nested_create: tuple[str, ...] = ()
     mutations: frozenset[str] = frozenset()
     read_roles: frozenset[str] | None = None  # None: readable by anyone; else only these roles
+    pii: dict[str, PiiKind] = field(default_factory=dict)  # personal data, masked unless pii_roles
+    pii_roles: frozenset[str] = frozenset()
     name: str | None = None
 
     @property
