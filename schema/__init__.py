@@ -13,8 +13,9 @@ from tortoise.context import TortoiseContext
 
 from api.db import APP_LABEL, use_context
 from api.models import MODEL_MODULES
+from schema.audit import PiiReadAudit
 from schema.domain.coverage import CoverageQuery
-from schema.errors import DomainErrors, PiiReadAudit, SanjiSchema
+from schema.errors import DomainErrors, SanjiSchema
 from schema.generator.mutations import MutationBuilder
 from schema.generator.registry import Registry
 from schema.generator.scalars import SCALAR_MAP

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import strawberry
 from graphql import GraphQLError
@@ -11,10 +11,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 from strawberry.utils.str_converters import to_camel_case
 
-from api.auth.http import actor_of
 from api.errors import DomainError
-from api.models.audit import AuditAction, AuditEntry
-from api.services import audit
 
 log = logging.getLogger("sanji.graphql")
 
@@ -47,27 +44,3 @@ class SanjiSchema(strawberry.Schema):
                 unexpected.append(error)
         if unexpected:
             super().process_errors(unexpected, execution_context)
-
-
-class PiiReadAudit(SchemaExtension):
-    """Writes one audit entry per object whose personal data a request returned in clear."""
-
-    async def on_operation(self) -> AsyncIterator[None]:
-        yield
-        context = self.execution_context.context
-        reads = context.get("pii_reads") if isinstance(context, dict) else None
-        if not reads:
-            return
-        fields: dict[tuple[str, int], set[str]] = {}
-        for type_name, pk, name in reads:
-            fields.setdefault((type_name, pk), set()).add(name)
-        request = context.get("request")
-        actor = actor_of(context.get("claims"), getattr(request, "client", None))
-        await AuditEntry.bulk_create(
-            [
-                audit.entry(
-                    AuditAction.READ_PII, actor, object_type=t, object_id=pk, detail=", ".join(sorted(n))
-                )
-                for (t, pk), n in fields.items()
-            ]
-        )

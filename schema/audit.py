@@ -1,0 +1,35 @@
+"""Auditing what GraphQL requests read: clear personal data leaves a trace (等保 2.0, GB/T 35273)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from strawberry.extensions import SchemaExtension
+
+from api.auth.http import actor_of
+from api.models.audit import AuditAction, AuditEntry
+from api.services import audit
+
+
+class PiiReadAudit(SchemaExtension):
+    """Writes one audit entry per object whose personal data a request returned in clear."""
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        yield
+        context = self.execution_context.context
+        reads = context.get("pii_reads") if isinstance(context, dict) else None
+        if not reads:
+            return
+        fields: dict[tuple[str, int], set[str]] = {}
+        for type_name, pk, name in reads:
+            fields.setdefault((type_name, pk), set()).add(name)
+        request = context.get("request")
+        actor = actor_of(context.get("claims"), getattr(request, "client", None))
+        await AuditEntry.bulk_create(
+            [
+                audit.entry(
+                    AuditAction.READ_PII, actor, object_type=t, object_id=pk, detail=", ".join(sorted(n))
+                )
+                for (t, pk), n in fields.items()
+            ]
+        )
