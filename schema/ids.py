@@ -12,13 +12,22 @@ def to_global_id(type_name: str, pk: int) -> str:
     return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
 
 
-def from_global_id(global_id: str, expected_type: str, field: str = "id") -> int:
+def _decode(global_id: str) -> tuple[str, str]:
+    """(type name, primary key text); ValueError when it is not a global id at all."""
     try:
         type_name, _, pk = base64.b64decode(global_id, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise ValueError(global_id) from None
+    return type_name, pk
+
+
+def from_global_id(global_id: str, expected_type: str, field: str = "id") -> int:
+    try:
+        type_name, pk = _decode(global_id)
         if type_name != expected_type:
             raise ValueError(type_name)
         return int(pk)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+    except ValueError:
         raise DomainError(
             "VALIDATION_FAILED", f"{global_id!r} is not the id of a {expected_type}", field=field
         ) from None
@@ -27,6 +36,6 @@ def from_global_id(global_id: str, expected_type: str, field: str = "id") -> int
 def type_of(global_id: str) -> str:
     """The type name inside a global id."""
     try:
-        return base64.b64decode(global_id, validate=True).decode().partition(":")[0]
-    except (binascii.Error, UnicodeDecodeError):
+        return _decode(global_id)[0]
+    except ValueError:
         raise DomainError("VALIDATION_FAILED", f"{global_id!r} is not a global id", field="id") from None

@@ -14,7 +14,7 @@ from api.services.identifiers import normalize_uscc
 
 
 class ItemType(StrEnum):
-    """The national item types; `national_code` gives the list's number."""
+    """The national item types (事项类型), in the order of the national list (1-10, then 20)."""
 
     LICENSING = "LICENSING"
     PUNISHMENT = "PUNISHMENT"
@@ -27,13 +27,6 @@ class ItemType(StrEnum):
     ADJUDICATION = "ADJUDICATION"
     OTHER_POWER = "OTHER_POWER"
     PUBLIC_SERVICE = "PUBLIC_SERVICE"
-
-    @property
-    def national_code(self) -> int:
-        return _NATIONAL_CODES[self]
-
-
-_NATIONAL_CODES = {t: n for t, n in zip(ItemType, (*range(1, 11), 20), strict=True)}
 
 
 class ItemSource(StrEnum):

@@ -411,28 +411,18 @@ def _extreme_type(scalar: ScalarField) -> Any:
     return scalar.python_type | None
 
 
+def _class(name: str, fields: dict[str, tuple[Any, Any]]) -> type:
+    """A plain class with these annotated fields, ready for strawberry.type or strawberry.input."""
+    annotations = {k: t for k, (t, _f) in fields.items()}
+    return type(name, (), {"__annotations__": annotations, **{k: f for k, (_t, f) in fields.items()}})
+
+
 def _type(name: str, description: str, fields: dict[str, tuple[Any, Any]]) -> type:
-    cls = type(
-        name,
-        (),
-        {
-            "__annotations__": {k: t for k, (t, _f) in fields.items()},
-            **{k: f for k, (_t, f) in fields.items()},
-        },
-    )
-    return strawberry.type(cls, description=description)
+    return strawberry.type(_class(name, fields), description=description)
 
 
 def _input(name: str, description: str, fields: dict[str, tuple[Any, Any]]) -> type:
-    cls = type(
-        name,
-        (),
-        {
-            "__annotations__": {k: t for k, (t, _f) in fields.items()},
-            **{k: f for k, (_t, f) in fields.items()},
-        },
-    )
-    return strawberry.input(cls, description=description)
+    return strawberry.input(_class(name, fields), description=description)
 
 
 def _values_type(name: str, description: str, fields: dict[str, Any], describe) -> type | None:

@@ -43,10 +43,6 @@ class ScalarField:
     def numeric(self) -> bool:
         return self.kind in {"int", "bigint", "float", "decimal"}
 
-    @property
-    def ordered(self) -> bool:
-        return self.kind not in {"bool"}
-
 
 @dataclass(frozen=True)
 class ForwardRelation:
@@ -109,9 +105,6 @@ class Exposure:
                 continue
             out.append(_scalar(name, column, meta.fields_map[name]))
         return out
-
-    def scalar(self, name: str) -> ScalarField:
-        return next(s for s in self.scalars() if s.name == name)
 
     def forward(self) -> list[ForwardRelation]:
         meta = self.model._meta
