@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.auth.permissions import PUBLIC, Access, Grant, Op, grant
 from api.models.audit import AuditEntry
 from api.models.calendar import CalendarDay
 from api.models.case import AgencyBatch, AgencyBatchCase, Case, CaseEvent, Evaluation
@@ -12,8 +13,23 @@ from api.models.staff import DutyShift, Staff
 from api.services.pii import PiiKind
 from schema.generator.spec import MUTATIONS, Exposure
 
-# Roles that see ID numbers and phones in clear (each read audited); everyone else sees them masked.
-PII_ROLES = frozenset({"ADMIN", "CLERK", "AGENT"})
+R, C, U, D = Op.READ, Op.CREATE, Op.UPDATE, Op.DELETE
+STAFF_ROLES = ("ADMIN", "SUPERVISOR", "CLERK", "AGENT", "INTEGRATOR")
+
+
+def reads(roles=STAFF_ROLES, *, everywhere: bool = False, **more: Grant) -> dict[str, Grant]:
+    """Read grants for these roles, with fuller grants for some roles given by name."""
+    out = {role: grant(R, everywhere=everywhere) for role in roles}
+    return {**out, **more}
+
+
+# The public directory and catalogue: anyone reads them, in every district.
+PUBLIC_READ = (PUBLIC, *STAFF_ROLES)
+# Roles that see applicants' ID numbers and phones in clear (each read audited): those who handle
+# cases; everyone else sees them masked. Staff members' own data is for administrators only.
+CASE_PII_ROLES = frozenset({"ADMIN", "CLERK", "AGENT"})
+CASE_SCOPE = ("submitted_at_organization", "handling_organization")
+CONSTRUCTION_FIELDS = ("construction_status", "construction_started_on", "built_on", "standardized_on")
 ORG_WRITABLE = (
     "name",
     "tier",
@@ -55,6 +71,15 @@ EXPOSURES = [
         "An organization of the three tiers: region, center (政务服务中心), hall (便民服务大厅) or "
         "village/community service room (便民服务室)",
         plural="organizations",
+        access=Access(
+            reads(
+                PUBLIC_READ,
+                everywhere=True,
+                SUPERVISOR=grant(R, U, fields=CONSTRUCTION_FIELDS, everywhere=True),
+                ADMIN=grant(R, C, U, D, everywhere=True),
+            ),
+            scope=("id",),
+        ),
         relations=("parent",),
         reverse=(
             "children",
@@ -95,6 +120,10 @@ EXPOSURES = [
         Window,
         "A service window (窗口) at the center or a hall",
         plural="windows",
+        access=Access(
+            reads(PUBLIC_READ, everywhere=True, ADMIN=grant(R, C, U, D, everywhere=True)),
+            scope=("organization",),
+        ),
         relations=("organization",),
         reverse=("window_items",),
         create=("organization", "code", "name", "description"),
@@ -106,8 +135,12 @@ EXPOSURES = [
         Staff,
         "A staff member (工作人员) of an organization",
         plural="staffMembers",
+        access=Access(
+            reads(ADMIN=grant(R, C, U, D)),
+            scope=("organization",),
+            clear_roles=frozenset({"ADMIN"}),
+        ),
         pii={"id_number": PiiKind.ID_NUMBER, "phone": PiiKind.PHONE},
-        pii_roles=PII_ROLES,
         relations=("organization", "window"),
         reverse=("duty_shifts",),
         create=("name", "organization", "window", "position", "active"),
@@ -124,6 +157,7 @@ EXPOSURES = [
         DutyShift,
         "A day on duty (值班) of a staff member; published shifts are public (值班人员信息公开)",
         plural="dutyShifts",
+        access=Access(reads(ADMIN=grant(R, C, U, D), CLERK=grant(R, C, U, D)), scope=("organization",)),
         relations=("organization", "staff"),
         create=("organization", "staff", "duty_date", "period", "published_at"),
         update=("duty_date", "period", "published_at"),
@@ -138,6 +172,13 @@ EXPOSURES = [
         Item,
         "A service item of the catalogue (政务服务事项); the same item at every tier (三统一)",
         plural="items",
+        access=Access(
+            reads(
+                PUBLIC_READ,
+                ADMIN=grant(R, C, U, D),
+                INTEGRATOR=grant(R, C, U),  # the province platform keeps the catalogue in step
+            )
+        ),
         reverse=("guide_revisions", "assignments", "cases", "window_items"),
         create=("code", *ITEM_WRITABLE),
         update=ITEM_WRITABLE,
@@ -173,6 +214,7 @@ EXPOSURES = [
         GuideRevision,
         "A published version of an item's service guide (服务指南)",
         plural="guideRevisions",
+        access=Access(reads(PUBLIC_READ, ADMIN=grant(R, C, U, D), INTEGRATOR=grant(R, C, U))),
         relations=("item",),
         reverse=("materials",),
         create=("item", "revision", "effective_from", "conditions", "process", "change_note"),
@@ -193,6 +235,7 @@ EXPOSURES = [
         Material,
         "An application material (申请材料) of a guide revision",
         plural="materials",
+        access=Access(reads(PUBLIC_READ, ADMIN=grant(R, C, U, D), INTEGRATOR=grant(R, C, U))),
         relations=("guide_revision",),
         create=("guide_revision", "position", "name", "form", "copies", "required", "source"),
         update=("position", "name", "form", "copies", "required", "source"),
@@ -209,6 +252,10 @@ EXPOSURES = [
         ItemAssignment,
         "An item assigned to an organization with a power (事项下放/委托/代办)",
         plural="itemAssignments",
+        access=Access(
+            reads(PUBLIC_READ, everywhere=True, ADMIN=grant(R, C, U, everywhere=True)),
+            scope=("organization",),
+        ),
         relations=("item", "organization"),
         create=("item", "organization", "power", "legal_basis", "effective_from"),
         update=("power", "legal_basis", "revoked_at"),
@@ -226,6 +273,10 @@ EXPOSURES = [
         WindowItem,
         "An item served at a window",
         plural="windowItems",
+        access=Access(
+            reads(PUBLIC_READ, everywhere=True, ADMIN=grant(R, C, D, everywhere=True)),
+            scope=("window__organization",),
+        ),
         relations=("window", "item"),
         create=("window", "item"),
         mutations=frozenset({"create", "delete"}),
@@ -236,8 +287,8 @@ EXPOSURES = [
         "A case (办件): one application and its way through the tiers",
         plural="cases",
         hidden=("query_code_hash",),
+        access=Access(reads(), scope=CASE_SCOPE, clear_roles=CASE_PII_ROLES),
         pii={"applicant_id_number": PiiKind.ID_NUMBER, "applicant_phone": PiiKind.PHONE},
-        pii_roles=PII_ROLES,
         relations=("item", "guide_revision", "submitted_at_organization", "handling_organization"),
         reverse=("events", "batch_cases", "evaluation"),
         descriptions={
@@ -271,7 +322,7 @@ EXPOSURES = [
         CaseEvent,
         "A step of a case (办理环节): who did what, where and when",
         plural="caseEvents",
-        hidden=(),
+        access=Access(reads(), scope=tuple(f"case__{path}" for path in CASE_SCOPE)),
         relations=("case", "organization"),
         descriptions={
             "case": "Case (办件)",
@@ -286,6 +337,7 @@ EXPOSURES = [
         AgencyBatch,
         "A batch of agency cases (代办批次) carried from one organization to another",
         plural="agencyBatches",
+        access=Access(reads(), scope=("origin", "destination")),
         relations=("origin", "destination", "carrier"),
         reverse=("batch_cases",),
         descriptions={
@@ -302,6 +354,7 @@ EXPOSURES = [
         AgencyBatchCase,
         "A case travelling in an agency batch",
         plural="agencyBatchCases",
+        access=Access(reads(), scope=("batch__origin", "batch__destination")),
         relations=("batch", "case"),
         descriptions={"batch": "Batch (批次)", "case": "Case (办件)"},
     ),
@@ -309,6 +362,7 @@ EXPOSURES = [
         Evaluation,
         "A rating of a case (好差评): 5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意",
         plural="evaluations",
+        access=Access(reads(), scope=tuple(f"case__{path}" for path in CASE_SCOPE)),
         relations=("case", "staff"),
         descriptions={
             "case": "Case rated (办件)",
@@ -321,6 +375,7 @@ EXPOSURES = [
         Funding,
         "Money granted to an organization, in fen (资金)",
         plural="fundings",
+        access=Access(reads(ADMIN=grant(R, C, U, D), SUPERVISOR=grant(R, C, U, D)), scope=("organization",)),
         relations=("organization",),
         create=("organization", "amount_fen", "purpose", "granted_on", "source", "note"),
         update=("amount_fen", "purpose", "granted_on", "source", "note"),
@@ -336,6 +391,7 @@ EXPOSURES = [
         RoomInspection,
         "A standardization inspection of a room or hall (标准化检查): the six checks",
         plural="roomInspections",
+        access=Access(reads(ADMIN=grant(R, C), SUPERVISOR=grant(R, C)), scope=("organization",)),
         relations=("organization",),
         create=("organization", "inspected_on", "inspector_name", *STANDARDIZATION_CHECKS, "notes"),
         mutations=frozenset({"create"}),
@@ -354,6 +410,7 @@ EXPOSURES = [
         CalendarDay,
         "A day of the working-day calendar (工作日历), with holidays and make-up workdays (调休)",
         plural="calendarDays",
+        access=Access(reads(PUBLIC_READ, ADMIN=grant(R, C, U), INTEGRATOR=grant(R, C, U))),
         create=("day", "is_workday", "holiday_name"),
         update=("is_workday", "holiday_name"),
         mutations=frozenset({"create", "update"}),
@@ -367,7 +424,8 @@ EXPOSURES = [
         AuditEntry,
         "An audited event (审计日志): who did what to which object, from where; never changed",
         plural="auditEntries",
-        read_roles=frozenset({"ADMIN"}),
+        # Events have no organization: district administrators read the platform's whole log.
+        access=Access({"ADMIN": grant(R)}),
         descriptions={
             "occurred_at": "When (时间)",
             "action": "What was done (操作)",

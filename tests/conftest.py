@@ -171,6 +171,12 @@ async def api(fixture_url: str) -> AsyncIterator[GraphQLClient]:
         yield client
 
 
+@pytest_asyncio.fixture(scope="session")
+async def admin_api(api: GraphQLClient) -> GraphQLClient:
+    """The shared read-only fixture client, signed in as the district administrator."""
+    return await api.sign_in("admin")
+
+
 @pytest_asyncio.fixture
 async def writable(seeded_url: str) -> AsyncIterator[tuple[GraphQLClient, str]]:
     """A client signed in as the demo admin on a private copy of the fixture, and that copy's URL."""

@@ -109,7 +109,9 @@ async def test_api_key_life_cycle(seeded_url):
         write = await api.http.post(
             "/graphql", json={"query": WRITE}, headers={"Authorization": f"ApiKey {key}"}
         )
-        assert write.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        refused = write.json()["errors"][0]
+        assert refused["extensions"]["code"] == "FORBIDDEN"
+        assert refused["message"] == "this API key has no write:calendarDays scope to create calendarDays"
         forged = await api.http.post("/graphql", json={"query": ME}, headers={"X-API-Key": key[:-2] + "xx"})
         assert forged.status_code == 401
 

@@ -20,8 +20,8 @@ async def test_items_grouped_by_type(api):
     assert data["itemsAggregate"]["count"] == 304
 
 
-async def test_funding_sums_are_exact_integers_in_fen(api):
-    data = await api.data(
+async def test_funding_sums_are_exact_integers_in_fen(admin_api):
+    data = await admin_api.data(
         """{ fundingsAggregate(groupBy: [{field: PURPOSE}]) {
              sum { amountFen } groups { keys { purpose } sum { amountFen } } } }"""
     )
@@ -30,13 +30,13 @@ async def test_funding_sums_are_exact_integers_in_fen(api):
     assert data["fundingsAggregate"]["sum"]["amountFen"] == sum(groups.values())
 
 
-async def test_cases_by_month_and_handling_tier_match_the_rows(api, fixture_url):
+async def test_cases_by_month_and_handling_tier_match_the_rows(admin_api, fixture_url):
     from zoneinfo import ZoneInfo
 
     from api import db
     from api.settings import Settings
 
-    data = await api.data(
+    data = await admin_api.data(
         """{ casesAggregate(groupBy: [{field: SUBMITTED_AT, bucket: MONTH},
                                      {field: HANDLING_ORGANIZATION_TIER}],
                             orderBy: [{submittedAt: ASC}, {handlingOrganizationTier: ASC}]) {
@@ -64,8 +64,8 @@ async def test_cases_by_month_and_handling_tier_match_the_rows(api, fixture_url)
     assert data["casesAggregate"]["count"] == len(rows)
 
 
-async def test_having_and_ordering_by_an_aggregate(api):
-    data = await api.data(
+async def test_having_and_ordering_by_an_aggregate(admin_api):
+    data = await admin_api.data(
         """{ casesAggregate(groupBy: [{field: ITEM_TYPE}, {field: CHANNEL}], having: {count: {gte: 100}},
                             orderBy: [{count: DESC}]) { groups { keys { itemType channel } count } } }"""
     )
@@ -74,8 +74,8 @@ async def test_having_and_ordering_by_an_aggregate(api):
     assert counts == sorted(counts, reverse=True)
 
 
-async def test_week_buckets_start_on_monday(api):
-    data = await api.data(
+async def test_week_buckets_start_on_monday(admin_api):
+    data = await admin_api.data(
         """{ casesAggregate(groupBy: [{field: SUBMITTED_AT, bucket: WEEK}], first: 5) {
              groups { keys { submittedAt } } } }"""
     )

@@ -43,17 +43,17 @@ COSTLY = """query($size: Int) { organizations(first: 500) { nodes {
   children(first: 500) { nodes { handledCases(first: $size) { nodes { number } } } } } } }"""
 
 
-async def test_the_cost_budget_multiplies_page_sizes_and_reads_variables(api):
-    error = await api.error(COSTLY, {"size": 500})
+async def test_the_cost_budget_multiplies_page_sizes_and_reads_variables(admin_api):
+    error = await admin_api.error(COSTLY, {"size": 500})
     assert error["extensions"] == {"code": "QUERY_TOO_COSTLY"}
     assert "125,250,500" in error["message"]
-    assert "errors" not in await api(COSTLY.replace("first: 500", "first: 4"), {"size": 5})
+    assert "errors" not in await admin_api(COSTLY.replace("first: 500", "first: 4"), {"size": 5})
 
 
-async def test_the_benchmark_nested_query_fits_the_budget(api):
+async def test_the_benchmark_nested_query_fits_the_budget(admin_api):
     from benchmarks.graphql_bench import NESTED
 
-    assert "errors" not in await api(NESTED)
+    assert "errors" not in await admin_api(NESTED)
 
 
 async def test_introspection_and_suggestions_in_dev(api):

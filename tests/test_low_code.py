@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from api import db
+from api.auth.permissions import Access, Op, grant
 from api.auth.tokens import TokenClaims
 from api.models import MODEL_MODULES
 from api.models.org import Organization
@@ -20,6 +22,7 @@ NOTICE = Exposure(
     Notice,
     "A notice posted at an organization (公告)",
     plural="notices",
+    access=Access({"ADMIN": grant(*Op), "CLERK": grant(Op.READ)}, scope=("organization",)),
     relations=("organization",),
     create=("organization", "title", "body", "pinned", "views", "published_on"),
     update=("title", "body", "pinned"),
@@ -37,11 +40,12 @@ async def test_a_spec_alone_gives_the_full_api(fresh_url):
         await ctx.generate_schemas(safe=True)  # the throwaway table; a real model gets a migration
         from tests.factories import make_tree
 
-        _, center, hall = await make_tree()
+        region, center, hall = await make_tree()
         schema = create_schema([*EXPOSURES, NOTICE], model_modules=MODULES)
+        admin = replace(ADMIN, organization_id=region.pk)
 
         async def run(query: str, **variables):
-            result = await schema.execute(query, variable_values=variables, context_value={"claims": ADMIN})
+            result = await schema.execute(query, variable_values=variables, context_value={"claims": admin})
             assert result.errors is None, result.errors
             return result.data
 

@@ -26,6 +26,7 @@ class KeyCaller:
     prefix: str
     organization_id: int
     can_write: bool
+    scopes: frozenset[str] = frozenset({"read:*"})
     role: str = "INTEGRATOR"
 
 
@@ -54,7 +55,8 @@ async def identify(settings: Settings, headers: dict[bytes, bytes]):
             raise DomainError("UNAUTHENTICATED", "Authorization must be 'Bearer <token>' or 'ApiKey <key>'")
         key = value.encode("latin-1")
     record = await apikeys.verify(key.decode("latin-1").strip())
-    return KeyCaller(record.id, record.prefix, record.organization_id, record.can_write)
+    scopes = frozenset({"read:*", "write:*"} if record.can_write else {"read:*"})
+    return KeyCaller(record.id, record.prefix, record.organization_id, record.can_write, scopes)
 
 
 class CallerAuth:

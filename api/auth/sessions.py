@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from api.auth.tokens import TokenClaims, decode_access_token, issue_access_token
@@ -80,4 +80,5 @@ async def verify(settings: Settings, token: str) -> TokenClaims:
         raise DomainError("UNAUTHENTICATED", "this session has ended; sign in again")
     if not session.user.active:
         raise DomainError("UNAUTHENTICATED", "this user is deactivated")
-    return claims
+    # Role and organization as they are now: a change by an admin applies to the next request.
+    return replace(claims, role=session.user.role.value, organization_id=session.user.organization_id)

@@ -21,6 +21,7 @@ class TokenClaims:
     token_id: str
     expires_at: datetime
     session_id: int
+    organization_id: int | None = None  # read from the user at each request, not from the token
 
 
 def issue_access_token(settings: Settings, user_id: int, role: str, *, session_id: int) -> tuple[str, int]:

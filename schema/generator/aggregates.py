@@ -17,7 +17,9 @@ from strawberry.utils.str_converters import to_camel_case
 from tortoise.expressions import RawSQL
 from tortoise.functions import Avg, Count, Max, Min, Sum
 
+from api.auth.permissions import Op
 from api.errors import DomainError
+from schema.generator.access import request_access
 from schema.generator.filters import compile_where, operator_input
 from schema.generator.pagination import SortDirection
 from schema.generator.resolvers import flat_fields, resolver
@@ -56,6 +58,7 @@ class GroupField:
     scalar: ScalarField
     table: str
     nullable: bool
+    relation: type | None = None  # the related model, for keys read through a to-one relation
 
     @property
     def enum_name(self) -> str:
@@ -105,9 +108,9 @@ class Aggregates:
             for s in target.scalars:
                 if s.kind in RELATED_GROUPABLE or s.name in RELATED_GROUPABLE_NAMES:
                     path = f"{relation.name}__{s.name}"
-                    out.append(
-                        GroupField(f"{relation.name}_{s.name}", path, s, "", relation.nullable or s.nullable)
-                    )
+                    attribute = f"{relation.name}_{s.name}"
+                    nullable = relation.nullable or s.nullable
+                    out.append(GroupField(attribute, path, s, "", nullable, relation.model))
         return out
 
     def build(self) -> None:
@@ -190,12 +193,17 @@ class Aggregates:
         node, agg = self.node, self
 
         async def resolve(root, info, where=None, group_by=None, having=None, order_by=None, first=None):
-            node.check_read(info)
+            access = await request_access(info)
+            condition = access.rows(node) & compile_where(node, where, access)
+            for choice in group_by or []:
+                group = agg.group_field(choice)
+                if group.relation is not None:  # a group key shows the related row's value
+                    access.require(node.registry.node(group.relation), Op.READ)
             settings = info.context.get("settings")
             timezone = getattr(settings, "timezone", DEFAULT_TIMEZONE)
             wanted = _wanted_measures(info)
             return await agg.compute(
-                compile_where(node, where), group_by or [], having, order_by or [], first, timezone, wanted
+                condition, group_by or [], having, order_by or [], first, timezone, wanted
             )
 
         return resolver(
@@ -263,7 +271,7 @@ class Aggregates:
             )
         keys: dict[str, Any] = {}
         for i, choice in enumerate(group_by):
-            group = self.by_enum[choice.field.value if isinstance(choice.field, Enum) else choice.field]
+            group = self.group_field(choice)
             if choice.bucket is not None and not group.bucketed:
                 raise DomainError(
                     "VALIDATION_FAILED", f"{group.path} is not a date field: no bucket", field="groupBy"
@@ -287,6 +295,9 @@ class Aggregates:
                 values[group.attribute] = _key_value(raw, group)
             result.groups.append(SimpleNamespace(keys=SimpleNamespace(**values), **self._measure_values(row)))
         return result
+
+    def group_field(self, choice: Any) -> GroupField:
+        return self.by_enum[choice.field.value if isinstance(choice.field, Enum) else choice.field]
 
     def _group_order(self, order_by: list[Any], keys: dict[str, Any]) -> list[str]:
         terms = []

@@ -15,6 +15,7 @@ from schema.generator.spec import ScalarField
 from schema.ids import from_global_id
 
 if TYPE_CHECKING:
+    from schema.generator.access import RequestAccess
     from schema.generator.registry import Node
 
 # GraphQL operator name -> Tortoise lookup suffix
@@ -136,8 +137,12 @@ def id_conditions(type_name: str, condition: Any) -> list[Q]:
     return out
 
 
-def compile_where(node: Node, where: Any) -> Q:
-    """Compile a `<Model>Where` value into one Q; relations become subqueries (no row duplication)."""
+def compile_where(node: Node, where: Any, access: RequestAccess) -> Q:
+    """Compile a `<Model>Where` value into one Q; relations become subqueries (no row duplication).
+
+    A condition on a relation sees only the related rows the caller may read: a filter must not
+    reveal what a list would not show.
+    """
     if where is None:
         return Q()
     parts: list[Q] = []
@@ -151,22 +156,24 @@ def compile_where(node: Node, where: Any) -> Q:
         sub = getattr(where, relation.name, None)
         if sub is not None:
             target = node.registry.node(relation.model)
-            inner = target.model.filter(compile_where(target, sub)).values("id")
+            inner = target.model.filter(access.rows(target), compile_where(target, sub, access))
+            inner = inner.values("id")
             parts.append(Q(**{f"{relation.column}__in": Subquery(inner)}))
     for relation in node.backward:
         sub = getattr(where, relation.name, None)
         if sub is not None:
             target = node.registry.node(relation.model)
-            inner = target.model.filter(compile_where(target, sub)).values(relation.column)
+            inner = target.model.filter(access.rows(target), compile_where(target, sub, access))
+            inner = inner.values(relation.column)
             parts.append(Q(id__in=Subquery(inner)))
     if where.and_:
-        parts += [compile_where(node, w) for w in where.and_]
+        parts += [compile_where(node, w, access) for w in where.and_]
     if where.or_:
-        alternatives = [compile_where(node, w) for w in where.or_]
+        alternatives = [compile_where(node, w, access) for w in where.or_]
         combined = alternatives[0]
         for alternative in alternatives[1:]:
             combined = combined | alternative
         parts.append(combined)
     if where.not_ is not None:
-        parts.append(~compile_where(node, where.not_))
+        parts.append(~compile_where(node, where.not_, access))
     return Q(*parts) if parts else Q()

@@ -26,7 +26,8 @@ from schema.generator.pagination import (
 from schema.generator.values import Connection
 
 if TYPE_CHECKING:
-    from schema.generator.registry import Node
+    from schema.generator.access import RequestAccess
+    from schema.generator.registry import ModelNode as Node
     from schema.generator.spec import ReverseRelation
 
 
@@ -62,9 +63,10 @@ def canonical(value: Any) -> str:
 
 
 class Loaders:
-    """The DataLoaders of one request, created on first use."""
+    """The DataLoaders of one request, created on first use; each reads only rows the caller may see."""
 
-    def __init__(self) -> None:
+    def __init__(self, access: RequestAccess) -> None:
+        self.access = access
         self._loaders: dict[Any, DataLoader] = {}
         self._args: dict[str, ConnectionArgs] = {}
 
@@ -73,16 +75,21 @@ class Loaders:
             self._loaders[key] = DataLoader(load_fn=load_fn)
         return self._loaders[key]
 
-    def by_id(self, model) -> DataLoader:
+    def by_id(self, node: Node) -> DataLoader:
+        """Objects by primary key; one the caller may not read loads as None, like a missing one."""
+        readable = self.access.rows(node)
+
         async def load(ids: list[int]) -> list[Any]:
-            rows = {row.pk: row for row in await model.filter(id__in=list(set(ids)))}
+            rows = {row.pk: row for row in await node.model.filter(readable, id__in=list(set(ids)))}
             return [rows.get(i) for i in ids]
 
-        return self._get(("id", model), load)
+        return self._get(("id", node.model), load)
 
-    def one_by_parent(self, relation: ReverseRelation) -> DataLoader:
+    def one_by_parent(self, node: Node, relation: ReverseRelation) -> DataLoader:
+        readable = self.access.rows(node)
+
         async def load(parent_ids: list[int]) -> list[Any]:
-            rows = await relation.model.filter(**{f"{relation.column}__in": list(set(parent_ids))})
+            rows = await relation.model.filter(readable, **{f"{relation.column}__in": list(set(parent_ids))})
             by_parent = {getattr(row, relation.column): row for row in rows}
             return [by_parent.get(i) for i in parent_ids]
 
@@ -126,9 +133,10 @@ class Loaders:
         """
         page = args.page
         page.validate()
-        keys = with_tie_breaker(node.sort_keys(args.order_by))
+        keys = with_tie_breaker(node.sort_keys(args.order_by, self.access))
         reverse_keys = [k.reversed() for k in keys]
-        query = node.model.filter(compile_where(node, args.where), **{f"{relation.column}__in": parent_ids})
+        condition = self.access.rows(node) & compile_where(node, args.where, self.access)
+        query = node.model.filter(condition, **{f"{relation.column}__in": parent_ids})
         if page.after is not None:
             query = query.filter(after_condition(keys, decode_cursor(page.after, keys, "after")))
         if page.before is not None:
@@ -175,7 +183,9 @@ class Loaders:
                 where = self._args[where_key].where
                 rows = (
                     await node.model.filter(
-                        compile_where(node, where) & Q(**{f"{relation.column}__in": parent_ids})
+                        self.access.rows(node),
+                        compile_where(node, where, self.access),
+                        Q(**{f"{relation.column}__in": parent_ids}),
                     )
                     .annotate(n=Count("id"))
                     .group_by(relation.column)

@@ -12,10 +12,13 @@ from tortoise.exceptions import IntegrityError, ValidationError
 from tortoise.transactions import in_transaction
 
 from api.auth.http import actor_of
+from api.auth.permissions import Grant, Op
 from api.errors import DomainError
 from api.models.audit import AuditAction
+from api.models.org import Organization
 from api.services import audit
 from api.services.audit import Actor, snapshot
+from schema.generator.access import RequestAccess, request_access
 from schema.generator.registry import field_type
 from schema.generator.resolvers import REQUIRED, resolver
 from schema.generator.spec import ForwardRelation, ReverseRelation
@@ -28,16 +31,15 @@ MAX_BULK = 500
 
 
 class SignedIn(BasePermission):
-    """Writes need a signed-in caller; what each role may change comes with the permission tables."""
+    """Writes need a signed-in caller or an API key; what each may change is the permission table's."""
 
     message = (
-        "sign in to change data (POST /auth/token, then Authorization: Bearer <token>), or use a write key"
+        "sign in to change data (POST /auth/token, then Authorization: Bearer <token>), or use an API key"
     )
     error_extensions: ClassVar[dict[str, str]] = {"code": "UNAUTHENTICATED"}
 
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
-        claims = info.context.get("claims")
-        return claims is not None and getattr(claims, "can_write", True)
+        return info.context.get("claims") is not None or info.context.get("caller") is not None
 
 
 @strawberry.type(description="The id of a deleted object")
@@ -171,8 +173,9 @@ class MutationBuilder:
         builder = self
 
         async def resolve(root, info, input):
+            access = await request_access(info)
             async with in_transaction():
-                return await builder.create(node, input, _actor(info))
+                return await builder.create(node, input, Writer(_actor(info), access))
 
         return resolver(
             resolve, node.object_type, {"input": (input_type, REQUIRED, "Fields of the new object")}
@@ -184,12 +187,12 @@ class MutationBuilder:
         async def resolve(root, info, inputs):
             if len(inputs) > MAX_BULK:
                 raise DomainError("VALIDATION_FAILED", f"at most {MAX_BULK} objects per call", field="inputs")
+            writer = Writer(_actor(info), await request_access(info))
             async with in_transaction():
                 created = []
-                actor = _actor(info)
                 for index, item in enumerate(inputs):
                     try:
-                        created.append(await builder.create(node, item, actor))
+                        created.append(await builder.create(node, item, writer))
                     except DomainError as error:
                         raise DomainError(
                             error.code, f"inputs[{index}]: {error.message}", field=error.field
@@ -204,9 +207,10 @@ class MutationBuilder:
         builder = self
 
         async def resolve(root, info, id, input):
+            writer = Writer(_actor(info), await request_access(info))
+            pk = from_global_id(id, node.exposure.type_name)
             async with in_transaction():
-                pk = from_global_id(id, node.exposure.type_name)
-                return await builder.update(node, pk, input, _actor(info))
+                return await builder.update(node, pk, input, writer)
 
         return resolver(
             resolve,
@@ -216,9 +220,11 @@ class MutationBuilder:
 
     def _delete_resolver(self, node: ModelNode):
         async def resolve(root, info, id):
+            access = await request_access(info)
+            access.require(node, Op.DELETE)
             pk = from_global_id(id, node.exposure.type_name)
             async with in_transaction():
-                obj = await _get(node, pk)
+                obj = await _target(node, pk, access)
                 before = snapshot(obj, (*node.exposure.hidden, *node.exposure.pii))
                 try:
                     await obj.delete()
@@ -236,24 +242,31 @@ class MutationBuilder:
         return resolver(resolve, DeletePayload, {"id": (strawberry.ID, REQUIRED, "Global id")})
 
     # -- execution
-    async def create(self, node: ModelNode, data: Any, actor: Actor, parent: tuple[str, int] | None = None):
-        values = await self._values(node, data, node.exposure.create)
+    async def create(self, node: ModelNode, data: Any, writer: Writer, parent: tuple[str, int] | None = None):
+        granted = writer.access.require(node, Op.CREATE)
+        values = await self._values(node, data, node.exposure.create, granted, writer.access)
         if parent is not None:
             values[f"{parent[0]}_id"] = parent[1]
         obj = node.model(**values)
         await _save(node, obj)
+        await _still_in_area(node, obj.pk, writer.access)
         after = snapshot(obj, (*node.exposure.hidden, *node.exposure.pii))
         await audit.record(
-            AuditAction.CREATE, actor, object_type=node.exposure.type_name, object_id=obj.pk, after=after
+            AuditAction.CREATE,
+            writer.actor,
+            object_type=node.exposure.type_name,
+            object_id=obj.pk,
+            after=after,
         )
         for relation in self._nested(node):
             child = self.registry.node(relation.model)
             for child_data in getattr(data, relation.name, None) or []:
-                await self.create(child, child_data, actor, parent=(relation.fk_name, obj.pk))
+                await self.create(child, child_data, writer, parent=(relation.fk_name, obj.pk))
         return obj
 
-    async def update(self, node: ModelNode, pk: int, data: Any, actor: Actor):
-        obj = await _get(node, pk)
+    async def update(self, node: ModelNode, pk: int, data: Any, writer: Writer):
+        granted = writer.access.require(node, Op.UPDATE)
+        obj = await _target(node, pk, writer.access)
         before = snapshot(obj, (*node.exposure.hidden, *node.exposure.pii))
         version = getattr(data, "version", None)
         if version is not None and obj.version != version:
@@ -262,16 +275,17 @@ class MutationBuilder:
                 f"{node.exposure.type_name} changed since you read it (version {obj.version})",
                 field="version",
             )
-        values = await self._values(node, data, node.exposure.update)
+        values = await self._values(node, data, node.exposure.update, granted, writer.access)
         for name, value in values.items():
             setattr(obj, name, value)
         if version is not None:
             obj.version = version + 1
         await _save(node, obj)
+        await _still_in_area(node, pk, writer.access)
         after = snapshot(obj, (*node.exposure.hidden, *node.exposure.pii))
         await audit.record(
             AuditAction.UPDATE,
-            actor,
+            writer.actor,
             object_type=node.exposure.type_name,
             object_id=pk,
             before=before,
@@ -279,7 +293,10 @@ class MutationBuilder:
         )
         return obj
 
-    async def _values(self, node: ModelNode, data: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    async def _values(
+        self, node: ModelNode, data: Any, names: tuple[str, ...], granted: Grant, access: RequestAccess
+    ) -> dict[str, Any]:
+        """The given fields as model values; a field the role may not set is refused, not dropped."""
         relations: dict[str, ForwardRelation] = {r.name: r for r in node.exposure.forward()}
         values: dict[str, Any] = {}
         for name in names:
@@ -287,10 +304,24 @@ class MutationBuilder:
             value = getattr(data, attribute, strawberry.UNSET)
             if value is strawberry.UNSET:
                 continue
+            if not granted.may_set(name):
+                raise DomainError(
+                    "FORBIDDEN",
+                    f"role {access.caller.role} may not set {name} of a {node.exposure.type_name}",
+                    field=attribute,
+                )
             if name in relations and value is not None:
-                value = await _related_pk(self.registry, relations[name], value, attribute)
+                value = await _related_pk(self.registry, relations[name], value, attribute, access)
             values[attribute] = value
         return values
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Who writes: the audit actor and the request's permissions."""
+
+    actor: Actor
+    access: RequestAccess
 
 
 def _actor(info: strawberry.Info) -> Actor:
@@ -298,21 +329,33 @@ def _actor(info: strawberry.Info) -> Actor:
     return actor_of(info.context.get("claims"), getattr(request, "client", None))
 
 
-async def _related_pk(registry: Registry, relation: ForwardRelation, global_id: str, attribute: str) -> int:
+async def _related_pk(
+    registry: Registry, relation: ForwardRelation, global_id: str, attribute: str, access: RequestAccess
+) -> int:
+    """The key of a referenced object, which must lie in the caller's area (when it has one)."""
     target = registry.node(relation.model)
     pk = from_global_id(global_id, target.exposure.type_name, field=attribute)
-    if not await relation.model.exists(id=pk):
-        raise DomainError(
-            "NOT_FOUND", f"{target.exposure.type_name} {global_id} does not exist", field=attribute
-        )
+    await access.check_in_area(target, pk, f"{target.exposure.type_name} {global_id}", attribute)
     return pk
 
 
-async def _get(node: ModelNode, pk: int):
-    obj = await node.model.get_or_none(id=pk)
-    if obj is None:
-        raise DomainError("NOT_FOUND", f"{node.exposure.type_name} {pk} does not exist", field="id")
-    return obj
+async def _target(node: ModelNode, pk: int, access: RequestAccess):
+    """The object a mutation changes: it must exist and lie in the caller's area."""
+    await access.check_in_area(node, pk, f"{node.exposure.type_name} {pk}", "id")
+    return await node.model.get(id=pk)
+
+
+async def _still_in_area(node: ModelNode, pk: int, access: RequestAccess) -> None:
+    """After the write (in its transaction): the object must not have left the caller's area."""
+    if not node.exposure.access.scoped:
+        return
+    if node.model is Organization:
+        await access.refresh()  # the tree itself changed
+    if not await node.model.filter(access.within_area(node), id=pk).exists():
+        raise DomainError(
+            "FORBIDDEN",
+            f"the {node.exposure.type_name} would leave your area (your organization and those below it)",
+        )
 
 
 async def _save(node: ModelNode, obj) -> None:

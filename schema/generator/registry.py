@@ -8,12 +8,15 @@ import strawberry
 from strawberry.utils.str_converters import to_camel_case
 from tortoise.models import Model
 
+from api.auth.permissions import Op
 from api.errors import DomainError
 from api.services.pii import PiiKind, mask
+from schema.generator.access import RequestAccess, request_access
 from schema.generator.aggregates import Aggregates
 from schema.generator.filters import IDFilter, compile_where, operator_input
 from schema.generator.loaders import ConnectionArgs, Loaders
 from schema.generator.pagination import PageInfo, PageRequest, SortDirection, SortKey, paginate, sort_key
+from schema.generator.permissions import my_permissions_field
 from schema.generator.resolvers import REQUIRED, flat_fields, resolver
 from schema.generator.scalars import BigInt, graphql_enum
 from schema.generator.spec import Exposure, ForwardRelation, ReverseRelation, ScalarField
@@ -26,10 +29,10 @@ class Node:
     id: strawberry.ID = strawberry.field(description="Global Relay id (全局标识)")
 
 
-def loaders(info: strawberry.Info) -> Loaders:
+async def loaders(info: strawberry.Info) -> Loaders:
     context = info.context
     if "loaders" not in context:
-        context["loaders"] = Loaders()
+        context["loaders"] = Loaders(await request_access(info))
     return context["loaders"]
 
 
@@ -100,18 +103,20 @@ class ModelNode:
             else:
                 _field(obj, scalar.name, field_type(scalar), strawberry.field(description=description))
         for relation in self.forward:
-            target = self.registry.node(relation.model).object_type
-            returns = target | None if relation.nullable else target
+            target = self.registry.node(relation.model)
+            returns = target.object_type | None if self.may_be_unreadable(relation) else target.object_type
             _field(
                 obj,
                 relation.name,
                 None,
-                strawberry.field(resolver=_forward(relation, returns), description=e.describe(relation.name)),
+                strawberry.field(
+                    resolver=_forward(relation, target, returns), description=e.describe(relation.name)
+                ),
             )
         for relation in self.backward:
             target = self.registry.node(relation.model)
             if relation.one:
-                fn = _reverse_one(relation, target.object_type | None)
+                fn = _reverse_one(relation, target, target.object_type | None)
             else:
                 fn = target.connection_resolver(relation)
             _field(
@@ -237,17 +242,22 @@ class ModelNode:
 
         return resolve
 
-    def check_read(self, info: strawberry.Info) -> None:
-        """Refuse a caller whose role may not read this model (when the spec restricts it)."""
-        roles = self.exposure.read_roles
-        if roles is None:
-            return
-        claims = info.context.get("claims")
-        plural = self.exposure.plural
-        if claims is None:
-            raise DomainError("UNAUTHENTICATED", f"sign in to read {plural}")
-        if claims.role not in roles:
-            raise DomainError("FORBIDDEN", f"{plural} are readable by {', '.join(sorted(roles))} only")
+    def may_be_unreadable(self, relation: ForwardRelation) -> bool:
+        """Whether the related object may be missing or hidden from some caller (so the field is nullable).
+
+        True for a nullable relation, for a target some role reads only within its area, and for a
+        target some role that reads this model may not read at all.
+        """
+        if relation.nullable:
+            return True
+        target = self.registry.node(relation.model).exposure.access
+        if target.scoped_reads():
+            return True
+        for role, mine in self.exposure.access.grants.items():
+            theirs = target.grant_for(role)
+            if Op.READ in mine.ops and (theirs is None or Op.READ not in theirs.ops):
+                return True
+        return False
 
     def selected_columns(self, info: strawberry.Info) -> tuple[str, ...]:
         """Model fields the selection of this connection's nodes reads (plus the id)."""
@@ -266,14 +276,14 @@ class ModelNode:
         return tuple(sorted(columns))
 
     def sort_keys(
-        self, order_by: list[Any] | None, prefix: str = "", nullable: bool = False
+        self, order_by: list[Any] | None, access: RequestAccess, prefix: str = "", nullable: bool = False
     ) -> list[SortKey]:
         keys: list[SortKey] = []
         for element in order_by or []:
-            keys.append(self._sort_key(element, prefix, nullable))
+            keys.append(self._sort_key(element, access, prefix, nullable))
         return keys
 
-    def _sort_key(self, element: Any, prefix: str, nullable: bool) -> SortKey:
+    def _sort_key(self, element: Any, access: RequestAccess, prefix: str, nullable: bool) -> SortKey:
         chosen = [(name, value) for name, value in vars(element).items() if value is not None]
         if len(chosen) != 1:
             raise DomainError(
@@ -283,7 +293,8 @@ class ModelNode:
         relation = next((r for r in self.forward if r.name == name), None)
         if relation is not None:
             target = self.registry.node(relation.model)
-            (key,) = target.sort_keys([value], f"{prefix}{name}__", nullable or relation.nullable)
+            access.require(target, Op.READ)  # sorting by a field reveals its order
+            (key,) = target.sort_keys([value], access, f"{prefix}{name}__", nullable or relation.nullable)
             return key
         scalar = next(s for s in self.sort_scalars if s.name == name)
         return sort_key(f"{prefix}{name}", scalar.kind, nullable or scalar.nullable, value)
@@ -312,9 +323,9 @@ class ModelNode:
         async def resolve(
             root, info, where=None, order_by=None, first=None, after=None, last=None, before=None
         ):
-            node.check_read(info)
-            condition = compile_where(node, where)
-            keys = node.sort_keys(order_by)
+            access = await request_access(info)
+            condition = access.rows(node) & compile_where(node, where, access)
+            keys = node.sort_keys(order_by, access)
             own_keys = {key.path for key in keys if "__" not in key.path}
             query = node.model.filter(condition).only(*{*node.selected_columns(info), *own_keys})
             rows, cursors, info_ = await paginate(query, keys, PageRequest(first, after, last, before))
@@ -332,10 +343,9 @@ class ModelNode:
         async def resolve(
             root, info, where=None, order_by=None, first=None, after=None, last=None, before=None
         ):
-            node.check_read(info)
             page = PageRequest(first, after, last, before)
             args = ConnectionArgs(where, order_by, page, node.selected_columns(info))
-            return await loaders(info).children(node, relation, root.pk, args)
+            return await (await loaders(info)).children(node, relation, root.pk, args)
 
         return resolver(resolve, self.connection, self.list_arguments())
 
@@ -343,21 +353,20 @@ class ModelNode:
         node = self
 
         async def resolve(root, info, id):
-            node.check_read(info)
             pk = from_global_id(id, node.exposure.type_name)
-            return await loaders(info).by_id(node.model).load(pk)
+            return await (await loaders(info)).by_id(node).load(pk)
 
         return resolver(resolve, self.object_type | None, {"id": (strawberry.ID, REQUIRED, "Global id")})
 
 
 def _pii_resolver(node: ModelNode, name: str, kind: PiiKind, returns: Any):
-    roles = node.exposure.pii_roles
     type_name = node.exposure.type_name
 
-    def resolve(root, info):
+    async def resolve(root, info):
         value = getattr(root, name)
-        claims = info.context.get("claims")
-        if value is None or claims is None or claims.role not in roles:
+        # The object was loaded through the caller's row scope: a role in clear_roles sees only
+        # personal data of its own area in clear.
+        if value is None or not (await request_access(info)).sees_pii(node):
             return mask(value, kind)
         info.context.setdefault("pii_reads", []).append((type_name, root.pk, name))
         return value
@@ -365,19 +374,19 @@ def _pii_resolver(node: ModelNode, name: str, kind: PiiKind, returns: Any):
     return resolver(resolve, returns)
 
 
-def _forward(relation: ForwardRelation, returns: Any):
+def _forward(relation: ForwardRelation, target: ModelNode, returns: Any):
     async def resolve(root, info):
         related_id = getattr(root, relation.column)
         if related_id is None:
             return None
-        return await loaders(info).by_id(relation.model).load(related_id)
+        return await (await loaders(info)).by_id(target).load(related_id)
 
     return resolver(resolve, returns)
 
 
-def _reverse_one(relation: ReverseRelation, returns: Any):
+def _reverse_one(relation: ReverseRelation, target: ModelNode, returns: Any):
     async def resolve(root, info):
-        return await loaders(info).one_by_parent(relation).load(root.pk)
+        return await (await loaders(info)).one_by_parent(target, relation).load(root.pk)
 
     return resolver(resolve, returns)
 
@@ -424,6 +433,7 @@ class Registry:
             fields[e.plural] = strawberry.field(
                 resolver=node.list_resolver(), description=f"List of {e.plural}: filter, sort and page"
             )
+        fields["my_permissions"] = my_permissions_field(self)
         fields["node"] = strawberry.field(
             resolver=self._node_resolver(), description="Any object by its global id (Relay)"
         )
@@ -437,8 +447,7 @@ class Registry:
             node = registry.by_type.get(type_name)
             if node is None:
                 raise DomainError("VALIDATION_FAILED", f"{id!r} is not a global id of this API", field="id")
-            node.check_read(info)
             pk = from_global_id(id, type_name)
-            return await loaders(info).by_id(node.model).load(pk)
+            return await (await loaders(info)).by_id(node).load(pk)
 
         return resolver(resolve, Node | None, {"id": (strawberry.ID, REQUIRED, "Global id")})

@@ -21,6 +21,7 @@ from tortoise.fields.relational import (
 )
 from tortoise.models import Model
 
+from api.auth.permissions import ADMIN_ONLY, Access, Op
 from api.services.pii import PiiKind
 
 ALL = "__all__"
@@ -83,14 +84,18 @@ class Exposure:
     update: tuple[str, ...] = ()
     nested_create: tuple[str, ...] = ()
     mutations: frozenset[str] = frozenset()
-    read_roles: frozenset[str] | None = None  # None: readable by anyone; else only these roles
-    pii: dict[str, PiiKind] = field(default_factory=dict)  # personal data, masked unless pii_roles
-    pii_roles: frozenset[str] = frozenset()
+    access: Access = ADMIN_ONLY  # who may read and write which rows and fields (api/auth/permissions.py)
+    pii: dict[str, PiiKind] = field(default_factory=dict)  # personal data: masked unless access.clear_roles
     name: str | None = None
 
     @property
     def type_name(self) -> str:
         return self.name or self.model.__name__
+
+    @property
+    def mutations_ops(self) -> frozenset[Op]:
+        """The generated mutations, as permission operations."""
+        return frozenset(Op(m) for m in self.mutations)
 
     @property
     def singular(self) -> str:

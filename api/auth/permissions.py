@@ -1,0 +1,202 @@
+"""Who may do what to which rows: roles, operations, organization-subtree row scope, column rules.
+
+Declared once, as data: every exposed model has an `Access` (in schema/specs.py) naming, per role,
+the operations it may use, the fields it may set, whether its reads reach beyond the caller's
+organization subtree, and which roles read personal data in clear. The generated GraphQL layer
+turns it into SQL conditions on every list, lookup, relation, count and aggregate, and into checks
+on every mutation's target and references.
+
+A caller's *area* is its organization and every organization below it (an admin at the district
+sees the whole district; a hall clerk its hall and the hall's rooms). A row belongs to the area
+when one of its scope paths leads to an organization in it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from tortoise.expressions import Q, Subquery
+from tortoise.models import Model
+
+from api.errors import DomainError
+from api.models.org import Organization
+from api.models.user import Role
+
+
+class Op(StrEnum):
+    READ = "read"
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+    @property
+    def key_scope(self) -> str:
+        """The API key scope this operation needs: read, or write for any change."""
+        return "read" if self is Op.READ else "write"
+
+
+WRITES = (Op.CREATE, Op.UPDATE, Op.DELETE)
+PUBLIC = "PUBLIC"
+ROLES: tuple[str, ...] = (PUBLIC, *(r.value for r in Role))
+SIGNED_IN: tuple[str, ...] = tuple(r.value for r in Role)
+ROLE_DESCRIPTIONS = {
+    PUBLIC: "Anyone, not signed in: the catalogue, guides, the organization directory",
+    "ADMIN": "District administrator: everything in the district",
+    "SUPERVISOR": "Supervisor: reads the whole district, manages room construction and funding",
+    "CLERK": "Window clerk: its organization and the organizations below it",
+    "AGENT": "Agent (代办员) at a room or hall: its organization and those below it",
+    "INTEGRATOR": "Another platform with an API key: the key's district and the key's scopes",
+}
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What one role may do with one model."""
+
+    ops: frozenset[Op]
+    fields: frozenset[str] | None = None  # fields the role may set; None: all the spec makes writable
+    everywhere: bool = False  # reads are not limited to the caller's area
+
+    def may_set(self, name: str) -> bool:
+        return self.fields is None or name in self.fields
+
+
+def grant(*ops: Op, fields: Iterable[str] | None = None, everywhere: bool = False) -> Grant:
+    return Grant(frozenset(ops), frozenset(fields) if fields is not None else None, everywhere)
+
+
+@dataclass(frozen=True)
+class Access:
+    """The permission entry of one model."""
+
+    grants: Mapping[str, Grant] = field(default_factory=dict)  # role -> grant; unlisted: nothing
+    scope: tuple[str, ...] = ()  # paths to organizations ("organization", "case__handling_organization",
+    # "id" for Organization itself); empty: shared by every district (the catalogue, the calendar)
+    clear_roles: frozenset[str] = frozenset()  # roles that read personal-data columns in clear
+
+    def grant_for(self, role: str) -> Grant | None:
+        return self.grants.get(role)
+
+    @property
+    def scoped(self) -> bool:
+        return bool(self.scope)
+
+    def scoped_reads(self) -> bool:
+        """Whether some role reads only part of the rows (so a reference to one may come back empty)."""
+        return self.scoped and any(Op.READ in g.ops and not g.everywhere for g in self.grants.values())
+
+
+ADMIN_ONLY = Access({"ADMIN": grant(Op.READ, *WRITES)})
+
+
+def validate_key_scopes(scopes: Iterable[str], plurals: Iterable[str]) -> frozenset[str]:
+    """Check API key scopes (`read:*`, `write:*`, `read:cases`, `write:items` ...) against the models."""
+    known = set(plurals)
+    out = set()
+    for raw in scopes:
+        scope = raw.strip()
+        kind, _, target = scope.partition(":")
+        if kind not in ("read", "write") or not target or (target != "*" and target not in known):
+            raise DomainError(
+                "VALIDATION_FAILED",
+                f"unknown API key scope {scope!r}: use read:* , write:* , read:<plural> or write:<plural> "
+                f"(plurals: {', '.join(sorted(known))})",
+                field="scopes",
+            )
+        out.add(scope)
+    return frozenset(out)
+
+
+def key_allows(scopes: frozenset[str], op: Op, plural: str) -> bool:
+    kind = op.key_scope
+    return f"{kind}:*" in scopes or f"{kind}:{plural}" in scopes
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking: a role, the organization it acts for and, for API keys, the key's scopes."""
+
+    role: str = PUBLIC
+    organization_id: int | None = None
+    user_id: int | None = None
+    key_prefix: str = ""
+    key_scopes: frozenset[str] | None = None  # None: not an API key
+
+    @property
+    def anonymous(self) -> bool:
+        return self.role == PUBLIC
+
+    def grant(self, access: Access, op: Op, plural: str) -> Grant | None:
+        """The role's grant when it covers `op` (and the API key's scopes allow it), else None."""
+        found = access.grant_for(self.role)
+        if found is None or op not in found.ops:
+            return None
+        if self.key_scopes is not None and not key_allows(self.key_scopes, op, plural):
+            return None
+        return found
+
+
+def caller_of(claims: Any) -> Caller:
+    """The caller for request claims: None is the public, an API key an integrator, else a user."""
+    if claims is None:
+        return Caller()
+    scopes = getattr(claims, "scopes", None)
+    if scopes is not None:
+        return Caller(
+            role=claims.role,
+            organization_id=claims.organization_id,
+            key_prefix=claims.prefix,
+            key_scopes=frozenset(scopes),
+        )
+    return Caller(
+        role=claims.role,
+        organization_id=getattr(claims, "organization_id", None),
+        user_id=claims.user_id,
+    )
+
+
+async def area_of(organization_id: int | None) -> frozenset[int] | None:
+    """The organization and all below it; None when that is every organization there is."""
+    if organization_id is None:
+        return frozenset()
+    children: dict[int | None, list[int]] = defaultdict(list)
+    rows = await Organization.all().values_list("id", "parent_id")
+    for pk, parent in rows:
+        children[parent].append(pk)
+    if organization_id not in {pk for pk, _ in rows}:
+        return frozenset()
+    found, todo = {organization_id}, [organization_id]
+    while todo:
+        for child in children[todo.pop()]:
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return None if len(found) == len(rows) else frozenset(found)
+
+
+def in_area(model: type[Model], paths: tuple[str, ...], area: frozenset[int] | None) -> Q:
+    """SQL condition: the row reaches an organization of the area along one of the paths."""
+    if area is None or not paths:
+        return Q()
+    alternatives = [_path_condition(model, path, area) for path in paths]
+    combined = alternatives[0]
+    for alternative in alternatives[1:]:
+        combined = combined | alternative
+    return combined
+
+
+def _path_condition(model: type[Model], path: str, area: frozenset[int]) -> Q:
+    ids = sorted(area) or [0]  # no organization has id 0: an empty area matches nothing
+    head, _, rest = path.partition("__")
+    if head == "id":
+        return Q(id__in=ids)
+    relation = model._meta.fields_map[head]
+    column = relation.source_field
+    if not rest:
+        return Q(**{f"{column}__in": ids})
+    inner = relation.related_model.filter(_path_condition(relation.related_model, rest, area)).values("id")
+    return Q(**{f"{column}__in": Subquery(inner)})
