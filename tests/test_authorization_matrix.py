@@ -68,7 +68,7 @@ CALLERS = [
     Who("public", PUBLIC, None),
     Who("admin@district", "ADMIN", "QJL", username="admin"),
     Who("supervisor@district", "SUPERVISOR", "QJL", username="supervisor"),
-    Who("clerk@center", "CLERK", "QJL-C", username="clerk"),
+    Who("clerk@center", "CLERK", "QJL-ZWFW", username="clerk"),
     Who("clerk@hall", "CLERK", "QJL-H1", username="hall_clerk"),
     Who("agent@room", "AGENT", "QJL-H1-R01", username="agent"),
     Who("integrator-key@district", "INTEGRATOR", "QJL"),
@@ -121,8 +121,19 @@ class World:
             return True
         return bool(self.orgs_of[exposure.model][pk] & who.area)
 
-    def in_area(self, who: Who, exposure: Exposure, pk: int) -> bool:
-        return not exposure.access.scope or bool(self.orgs_of[exposure.model][pk] & who.area)
+    def within(self, who: Who, org: int) -> bool:
+        return who.org_id is not None and self._under(org, who.org_id)
+
+    async def orgs_of_object(self, exposure: Exposure, obj: Any) -> set[int]:
+        """The organizations a new object reaches along its scope paths (new organizations included)."""
+        if isinstance(obj, Organization):
+            self.parent[obj.pk] = obj.parent_id
+            self.code[obj.pk] = obj.code
+        out = set()
+        for path in exposure.access.scope:
+            column = "id" if path == "id" else f"{path}_id"
+            out |= {o for o in await exposure.model.filter(id=obj.pk).values_list(column, flat=True) if o}
+        return out
 
 
 async def other_district() -> dict[str, Any]:
@@ -216,7 +227,7 @@ class Matrix:
             if who.role == "INTEGRATOR":
                 who.key = key.key
         # organizations whose objects are sampled: own, below, beside and in the other district
-        self.sample_orgs = [codes[c] for c in ("QJL", "QJL-C", "QJL-H1", "QJL-H1-R01", "QJL-H2")]
+        self.sample_orgs = [codes[c] for c in ("QJL", "QJL-ZWFW", "QJL-H1", "QJL-H1-R01", "QJL-H2")]
         self.sample_orgs += [codes[c] for c in ("OD", "OD-C", "OD-H", "OD-R")]
 
     def samples(self, exposure: Exposure) -> list[int]:
@@ -339,7 +350,7 @@ class Matrix:
         if child is not None:
             out["child"] = child
         tier_code = self.world.code[own]
-        other = {"QJL": "OD", "QJL-C": "OD-C", "QJL-H1": "OD-H", "QJL-H1-R01": "OD-R"}[tier_code]
+        other = {"QJL": "OD", "QJL-ZWFW": "OD-C", "QJL-H1": "OD-H", "QJL-H1-R01": "OD-R"}[tier_code]
         out["other"] = self.org[other]
         return out
 
@@ -349,25 +360,28 @@ class Matrix:
                 continue
             positions = self.positions(who) if exposure.access.scope else {"shared": self.org["QJL-H1"]}
             for position, org in positions.items():
-                in_area = not exposure.access.scope or org in who.area
                 label = f"{who.label} {exposure.type_name} @{position}"
                 if "create" in exposure.mutations:
-                    allowed = who.grant(exposure, Op.CREATE) is not None and in_area
-                    await self.create(api, exposure, org, allowed, label)
+                    await self.create(api, who, exposure, org, label)
                 if "update" in exposure.mutations:
-                    granted = who.grant(exposure, Op.UPDATE)
-                    change = UPDATES[exposure.type_name]
-                    allowed = granted is not None and in_area and all(granted.may_set(f) for f in change)
-                    await self.update(api, exposure, org, change, allowed, label)
+                    await self.update(api, who, exposure, org, label)
                 if "delete" in exposure.mutations:
-                    allowed = who.grant(exposure, Op.DELETE) is not None and in_area
-                    await self.delete(api, exposure, org, allowed, label)
+                    await self.delete(api, who, exposure, org, label)
 
-    async def create(self, api: Caller, exposure: Exposure, org: int, allowed: bool, label: str) -> None:
+    async def target(self, who: Who, exposure: Exposure, org: int) -> tuple[Any, bool]:
+        """A throwaway object at the organization, and whether it lies in the caller's area."""
+        async with db.database(Settings(database_url=self.url)):
+            obj = await make_object(exposure.type_name, org, next(self.counter), self.refs)
+            orgs = await self.world.orgs_of_object(exposure, obj)
+        return obj, not exposure.access.scope or any(self.world.within(who, o) for o in orgs)
+
+    async def create(self, api: Caller, who: Who, exposure: Exposure, org: int, label: str) -> None:
         n = next(self.counter)
         async with db.database(Settings(database_url=self.url)):
-            data = await create_input(exposure.type_name, org, n, self.refs)
+            data, owner = await create_input(exposure.type_name, org, n, self.refs)
             before = await exposure.model.all().count()
+        in_area = not exposure.access.scope or self.world.within(who, owner)
+        allowed = who.grant(exposure, Op.CREATE) is not None and in_area
         name = f"create{exposure.type_name}"
         body = await api(
             f"mutation($input: Create{exposure.type_name}Input!) {{ {name}(input: $input) {{ id }} }}",
@@ -377,9 +391,11 @@ class Matrix:
             after = await exposure.model.all().count()
         self.judge(body, allowed, after - before, f"create: {label}")
 
-    async def update(self, api, exposure: Exposure, org: int, change: dict, allowed: bool, label: str):
-        async with db.database(Settings(database_url=self.url)):
-            obj = await make_object(exposure.type_name, org, next(self.counter), self.refs)
+    async def update(self, api: Caller, who: Who, exposure: Exposure, org: int, label: str) -> None:
+        obj, in_area = await self.target(who, exposure, org)
+        granted = who.grant(exposure, Op.UPDATE)
+        change = UPDATES[exposure.type_name]
+        allowed = granted is not None and in_area and all(granted.may_set(_snake(f)) for f in change)
         name = f"update{exposure.type_name}"
         body = await api(
             f"mutation($id: ID!, $input: Update{exposure.type_name}Input!) "
@@ -391,9 +407,9 @@ class Matrix:
             changed = any(str(getattr(fresh, _snake(k))) != str(getattr(obj, _snake(k))) for k in change)
         self.judge(body, allowed, int(changed), f"update: {label}")
 
-    async def delete(self, api: Caller, exposure: Exposure, org: int, allowed: bool, label: str) -> None:
-        async with db.database(Settings(database_url=self.url)):
-            obj = await make_object(exposure.type_name, org, next(self.counter), self.refs)
+    async def delete(self, api: Caller, who: Who, exposure: Exposure, org: int, label: str) -> None:
+        obj, in_area = await self.target(who, exposure, org)
+        allowed = who.grant(exposure, Op.DELETE) is not None and in_area
         name = f"delete{exposure.type_name}"
         body = await api(
             f"mutation($id: ID!) {{ {name}(id: $id) {{ id }} }}",
@@ -458,7 +474,7 @@ async def make_object(type_name: str, org_id: int, n: int, refs: dict[str, Any])
             code=f"T{n}", name=f"临时{n}", tier=tier, kind=kind, parent=org, construction_status=status
         )
     if type_name == "Window":
-        return await Window.create(organization=org, code=f"TW{n}", name=f"临时窗口{n}")
+        return await Window.create(organization=await _window_org(org), code=f"TW{n}", name=f"临时窗口{n}")
     if type_name == "Staff":
         return await Staff.create(name=f"临时{n}", organization=org)
     if type_name == "DutyShift":
@@ -494,7 +510,7 @@ async def make_object(type_name: str, org_id: int, n: int, refs: dict[str, Any])
     if type_name == "CalendarDay":
         from api.models.calendar import CalendarDay
 
-        return await CalendarDay.create(day=date(2090, 1, 1).fromordinal(date(2090, 1, 1).toordinal() + n))
+        return await CalendarDay.create(day=date.fromordinal(date(2090, 1, 1).toordinal() + n), is_workday=True)
     raise AssertionError(f"no builder for {type_name}")
 
 
@@ -520,8 +536,18 @@ async def _item(n: int) -> Item:
     )
 
 
-async def create_input(type_name: str, org_id: int, n: int, refs: dict[str, Any]) -> dict[str, Any]:
-    """The GraphQL input to create one object attached to (or under) the organization."""
+async def create_input(type_name: str, org_id: int, n: int, refs: dict[str, Any]) -> tuple[dict, int]:
+    """The GraphQL input to create one object attached to (or under) the organization, and its owner."""
+    if type_name == "WindowItem":
+        window = await Window.create(
+            organization=await _window_org(await Organization.get(id=org_id)), code=f"NW{n}", name="新"
+        )
+        item = to_global_id("Item", (await _item(n)).pk)
+        return {"windowId": to_global_id("Window", window.pk), "itemId": item}, window.organization_id
+    return await _input(type_name, org_id, n, refs), org_id
+
+
+async def _input(type_name: str, org_id: int, n: int, refs: dict[str, Any]) -> dict[str, Any]:
     org = await Organization.get(id=org_id)
     gid = to_global_id("Organization", org_id)
     if type_name == "Organization":
@@ -563,10 +589,6 @@ async def create_input(type_name: str, org_id: int, n: int, refs: dict[str, Any]
             "legalBasis": "示例",
             "effectiveFrom": "2019-01-01",
         }
-    if type_name == "WindowItem":
-        window = await Window.create(organization=await _window_org(org), code=f"NW{n}", name="新")
-        item = to_global_id("Item", (await _item(n)).pk)
-        return {"windowId": to_global_id("Window", window.pk), "itemId": item}
     if type_name == "Funding":
         return {
             "organizationId": gid,
@@ -589,6 +611,8 @@ async def test_the_authorization_matrix_has_no_leaks(seeded_url):
     async with serving(seeded_url) as http:
         for who in CALLERS:
             api = await matrix.client(http, who)
+            async with db.database(Settings(database_url=seeded_url)):
+                await matrix.world.load()  # signing in wrote to the audit log
             await matrix.reads(api, who)
             await matrix.nested(api, who)
         for who in CALLERS:
