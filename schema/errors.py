@@ -38,8 +38,13 @@ class SanjiSchema(strawberry.Schema):
     ) -> None:
         unexpected = []
         for error in errors:
-            if (error.extensions or {}).get("code"):
-                log.info("refused: %s [%s]", error.message, error.extensions["code"])
+            # Errors are processed before DomainErrors copies a DomainError's code into extensions.
+            original = error.original_error
+            code = (error.extensions or {}).get("code")
+            if isinstance(original, DomainError):
+                code = original.code
+            if code:
+                log.info("refused: %s [%s]", error.message, code)
             else:
                 unexpected.append(error)
         if unexpected:

@@ -510,7 +510,9 @@ async def make_object(type_name: str, org_id: int, n: int, refs: dict[str, Any])
     if type_name == "CalendarDay":
         from api.models.calendar import CalendarDay
 
-        return await CalendarDay.create(day=date.fromordinal(date(2090, 1, 1).toordinal() + n), is_workday=True)
+        return await CalendarDay.create(
+            day=date.fromordinal(date(2090, 1, 1).toordinal() + n), is_workday=True
+        )
     raise AssertionError(f"no builder for {type_name}")
 
 
