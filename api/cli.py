@@ -251,6 +251,14 @@ def apikey_list() -> None:
         typer.echo(f"{row.prefix}  {row.name}  {row.organization.code}  {scope}  {used}  {state}")
 
 
+@schema_app.command("permissions")
+def schema_permissions() -> None:
+    """Print the permission table (roles × models) as Markdown, as docs/security.md shows it."""
+    from schema.permission_table import markdown
+
+    typer.echo(markdown(), nl=False)
+
+
 @schema_app.command("export")
 def schema_export(
     path: Annotated[

@@ -143,8 +143,8 @@ EXPOSURES = [
         pii={"id_number": PiiKind.ID_NUMBER, "phone": PiiKind.PHONE},
         relations=("organization", "window"),
         reverse=("duty_shifts",),
-        create=("name", "organization", "window", "position", "active"),
-        update=("name", "window", "position", "active"),
+        create=("name", "organization", "window", "position", "phone", "id_number", "active"),
+        update=("name", "window", "position", "phone", "id_number", "active"),
         mutations=MUTATIONS,
         descriptions={
             "window": "Window the staff member serves at (窗口)",

@@ -12,6 +12,7 @@ from api.models.audit import AuditEntry
 from api.services.identifiers import normalize_id_number, normalize_uscc
 from api.services.pii import PiiKind, mask
 from api.settings import Settings
+from schema.ids import to_global_id
 from tests.conftest import serving
 
 CASES = """{ cases(first: 5, where: {applicantType: {eq: PERSON}}, orderBy: [{number: ASC}]) {
@@ -74,3 +75,26 @@ async def test_personal_data_cannot_be_filtered_sorted_or_grouped(api):
     ):
         error = await api.error(query)
         assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+async def test_invalid_id_numbers_and_phones_are_refused_with_the_field(writable):
+    admin, url = writable
+    async with db.database(Settings(database_url=url)):
+        from api.models.org import Organization
+
+        hall = to_global_id("Organization", (await Organization.get(code="QJL-H1")).pk)
+    create = """mutation($input: CreateStaffInput!) { createStaff(input: $input) { idNumber phone } }"""
+    base = {"organizationId": hall, "name": "新同事"}
+    bad_check_digit = await admin.error(create, {"input": {**base, "idNumber": "420802199001011235"}})
+    assert bad_check_digit["extensions"] == {"code": "VALIDATION_FAILED", "field": "idNumber"}
+    assert "check" in bad_check_digit["message"]
+    bad_phone = await admin.error(create, {"input": {**base, "phone": "12345"}})
+    assert bad_phone["extensions"] == {"code": "VALIDATION_FAILED", "field": "phone"}
+    good = await admin.data(
+        create, {"input": {**base, "idNumber": "11010519491231002x", "phone": "13812345678"}}
+    )
+    assert good["createStaff"] == {"idNumber": "11010519491231002X", "phone": "13812345678"}  # ADMIN: clear
+    async with db.database(Settings(database_url=url)):
+        from api.models.staff import Staff
+
+        assert await Staff.filter(name="新同事").count() == 1  # the refused ones wrote nothing
