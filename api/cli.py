@@ -252,11 +252,22 @@ def apikey_list() -> None:
 
 
 @schema_app.command("permissions")
-def schema_permissions() -> None:
-    """Print the permission table (roles × models) as Markdown, as docs/security.md shows it."""
-    from schema.permission_table import markdown
+def schema_permissions(
+    update: Annotated[
+        Path | None, typer.Option(help="Replace the table in this Markdown file (e.g. docs/security.md)")
+    ] = None,
+) -> None:
+    """Print the permission table (roles × models) as Markdown, or refresh it inside a document."""
+    from schema.permission_table import embed, markdown
 
-    typer.echo(markdown(), nl=False)
+    if update is None:
+        typer.echo(markdown(), nl=False)
+        return
+    try:
+        update.write_text(embed(update.read_text(encoding="utf-8")), encoding="utf-8")
+    except (OSError, ValueError) as error:
+        raise fail(f"cannot update {update}: {error}") from None
+    typer.echo(f"updated {update}")
 
 
 @schema_app.command("export")

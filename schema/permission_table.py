@@ -44,3 +44,9 @@ def markdown(exposures: list[Exposure] | None = None) -> str:
         scope = ", ".join(f"`{p}`" for p in e.access.scope) or "shared by all districts"
         lines.append(f"| {e.type_name} | {scope} | " + " | ".join(cell(e, r) for r in ROLES) + " |")
     return "\n".join([BEGIN, *lines, END]) + "\n"
+
+
+def embed(text: str) -> str:
+    """The text with the table between its markers replaced by the current one."""
+    start, end = text.index(BEGIN), text.index(END) + len(END) + 1
+    return text[:start] + markdown() + text[end:]
