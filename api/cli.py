@@ -195,26 +195,41 @@ def calendar_load(
 def apikey_create(
     name: str,
     organization: Annotated[str, typer.Option(help="Code of the organization (district) the key may reach")],
-    write: Annotated[bool, typer.Option("--write", help="Allow the key to change data")] = False,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scope",
+            help="read:* | write:* | read:<plural> | write:<plural>, repeatable (default read:*)",
+        ),
+    ] = None,
+    write: Annotated[
+        bool, typer.Option("--write", help="Shorthand for --scope read:* --scope write:*")
+    ] = False,
 ) -> None:
     """Create a key; the full key is printed once and never stored."""
     from api.auth import apikeys
+    from api.auth.permissions import validate_key_scopes
     from api.models.audit import AuditAction
     from api.services import audit
+    from schema.specs import EXPOSURES
 
     s = settings()
+    wanted = [part for given in scope or [] for part in given.replace(",", " ").split()]
+    wanted += ["read:*", "write:*"] if write else []
+    try:
+        scopes = validate_key_scopes(wanted or ["read:*"], [e.plural for e in EXPOSURES])
+    except DomainError as error:
+        raise fail(error.message) from None
 
     async def work():
-        issued = await apikeys.create(name, organization, can_write=write)
+        issued = await apikeys.create(name, organization, scopes=scopes)
         await audit.record(
             AuditAction.KEY_CREATED, audit.SYSTEM, object_type="ApiKey", object_id=issued.record.id
         )
         return issued
 
     issued = run(lambda: _migrated(s, work))
-    typer.echo(
-        f"created key {issued.prefix} ({'read and write' if write else 'read only'}) for {organization}"
-    )
+    typer.echo(f"created key {issued.prefix} ({issued.record.scopes}) for {organization}")
     typer.echo("store it now, it is not shown again:")
     typer.echo(issued.key)
 
@@ -247,8 +262,7 @@ def apikey_list() -> None:
     for row in rows:
         state = "revoked" if row.revoked_at else "active"
         used = row.last_used_at.isoformat(timespec="seconds") if row.last_used_at else "never used"
-        scope = "read+write" if row.can_write else "read"
-        typer.echo(f"{row.prefix}  {row.name}  {row.organization.code}  {scope}  {used}  {state}")
+        typer.echo(f"{row.prefix}  {row.name}  {row.organization.code}  {row.scopes}  {used}  {state}")
 
 
 @schema_app.command("permissions")

@@ -1,4 +1,6 @@
-"""Repairs for SQLite table rebuilds during migrations (see docs/decisions.md).
+"""Operations that migrations run: SQLite rebuild repairs, audit triggers, data carried forward.
+
+Repairs for SQLite table rebuilds (see docs/decisions.md):
 
 SQLite cannot ALTER a column or ADD a CHECK constraint, so Tortoise 1.1 rebuilds the table; the
 rebuilt table keeps column-level UNIQUE but drops multi-column, one-to-one and plain indexes.
@@ -72,3 +74,10 @@ async def make_audit_log_append_only(apps, schema_editor) -> None:
     dialect = "sqlite" if schema_editor.DIALECT == "sqlite" else "postgres"
     for statement in APPEND_ONLY_SQL[dialect]:
         await schema_editor.client.execute_script(statement)
+
+
+async def keep_write_keys_writing(apps, schema_editor) -> None:
+    """Keys made before scopes existed keep their rights: --write keys read and write everything."""
+    await schema_editor.client.execute_script(
+        "UPDATE api_key SET scopes = CASE WHEN can_write THEN 'read:* write:*' ELSE 'read:*' END"
+    )

@@ -141,3 +141,48 @@ async def test_one_address_trying_many_names_is_slowed_down(seeded_url):
         assert answers[:30] == [401] * 30
         assert answers[30] == 429
         assert (await token(api, username="admin")).status_code == 429  # the address, not the name
+
+
+async def test_a_key_does_only_what_its_scopes_name(seeded_url):
+    created = await asyncio.to_thread(
+        cli_run,
+        seeded_url,
+        "apikey",
+        "create",
+        "catalogue sync",
+        "--organization",
+        "QJL",
+        "--scope",
+        "read:items",
+        "--scope",
+        "write:items",
+    )
+    assert "(read:items write:items)" in created.output
+    headers = {"X-API-Key": created.output.strip().splitlines()[-1]}
+    async with serving(seeded_url) as api:
+
+        async def ask(query: str) -> dict:
+            return (await api.http.post("/graphql", json={"query": query}, headers=headers)).json()
+
+        assert (await ask("{ items { totalCount } }"))["data"]["items"]["totalCount"] == 304
+        cases = (await ask("{ cases { totalCount } }"))["errors"][0]
+        assert cases["extensions"]["code"] == "FORBIDDEN"
+        assert cases["message"] == "this API key has no read:cases scope to read cases"
+        calendar = (await ask(WRITE))["errors"][0]
+        assert calendar["message"] == "this API key has no write:calendarDays scope to create calendarDays"
+        mine = (await ask("{ myPermissions { role apiKeyScopes models { model read create } } }"))["data"]
+    assert mine["myPermissions"]["role"] == "INTEGRATOR"
+    assert mine["myPermissions"]["apiKeyScopes"] == ["read:items", "write:items"]
+    models = {m["model"]: m for m in mine["myPermissions"]["models"]}
+    assert models["Item"] == {"model": "Item", "read": True, "create": True}
+    assert models["Case"] == {"model": "Case", "read": False, "create": False}
+
+
+async def test_an_unknown_scope_is_refused_when_the_key_is_made(seeded_url):
+    made = await asyncio.to_thread(
+        cli_run, seeded_url, "apikey", "create", "typo", "--organization", "QJL", "--scope", "read:case"
+    )
+    assert made.exit_code == 1
+    assert "unknown API key scope 'read:case'" in made.output
+    async with db.database(Settings(database_url=seeded_url)):
+        assert not await ApiKey.filter(name="typo").exists()

@@ -217,7 +217,7 @@ class Matrix:
     async def setup(self) -> None:
         async with db.database(Settings(database_url=self.url)):
             self.refs = await other_district()
-            key = await apikeys.create("matrix", "QJL", can_write=True)
+            key = await apikeys.create("matrix", "QJL", scopes=KEY_SCOPES)
             await self.world.load()
             codes = {code: pk for pk, code in self.world.code.items()}
         self.org = codes

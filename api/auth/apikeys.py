@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -26,9 +27,13 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-async def create(name: str, organization_code: str, *, can_write: bool = False) -> IssuedKey:
+async def create(name: str, organization_code: str, *, scopes: Iterable[str] = ("read:*",)) -> IssuedKey:
+    """A new key for the organization's area with these scopes (already checked against the models)."""
     if not name.strip():
         raise DomainError("VALIDATION_FAILED", "an API key needs a name", field="name")
+    scopes = sorted(set(scopes))
+    if not scopes:
+        raise DomainError("VALIDATION_FAILED", "an API key needs at least one scope", field="scopes")
     organization = await Organization.get_or_none(code=organization_code)
     if organization is None:
         raise DomainError(
@@ -41,7 +46,7 @@ async def create(name: str, organization_code: str, *, can_write: bool = False) 
         prefix=prefix,
         key_hash=_hash(secret),
         organization=organization,
-        can_write=can_write,
+        scopes=" ".join(scopes),
     )
     return IssuedKey(f"sj_{prefix}_{secret}", prefix, record)
 

@@ -25,8 +25,7 @@ class KeyCaller:
     api_key_id: int
     prefix: str
     organization_id: int
-    can_write: bool
-    scopes: frozenset[str] = frozenset({"read:*"})
+    scopes: frozenset[str]
     role: str = "INTEGRATOR"
 
 
@@ -55,8 +54,7 @@ async def identify(settings: Settings, headers: dict[bytes, bytes]):
             raise DomainError("UNAUTHENTICATED", "Authorization must be 'Bearer <token>' or 'ApiKey <key>'")
         key = value.encode("latin-1")
     record = await apikeys.verify(key.decode("latin-1").strip())
-    scopes = frozenset({"read:*", "write:*"} if record.can_write else {"read:*"})
-    return KeyCaller(record.id, record.prefix, record.organization_id, record.can_write, scopes)
+    return KeyCaller(record.id, record.prefix, record.organization_id, frozenset(record.scopes.split()))
 
 
 class CallerAuth:

@@ -76,7 +76,7 @@ class ApiKey(Model):
     organization = fields.ForeignKeyField(
         "models.Organization", related_name="api_keys", on_delete=fields.RESTRICT
     )
-    can_write = fields.BooleanField(default=False)
+    scopes = fields.CharField(max_length=1000, default="read:*")  # space-separated, e.g. "read:* write:items"
     created_at = fields.DatetimeField(auto_now_add=True)
     last_used_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
