@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,6 +19,7 @@ from strawberry.asgi import GraphQL
 from tortoise.context import TortoiseContext
 
 from api.auth.http import CallerAuth, logout, token_endpoint
+from api.auth.ratelimit import Clock, RateLimit
 from api.db import pending_migrations, tortoise_config, use_context
 from api.services.users import demo_users
 from api.settings import Settings
@@ -73,7 +75,9 @@ class DatabaseContext:
             await self.app(scope, receive, send)
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
+    """The app; `clock` (epoch seconds) places requests in rate-limit windows."""
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         ctx = TortoiseContext()
@@ -113,7 +117,8 @@ def create_app(settings: Settings) -> Starlette:
     async def index(request: Request) -> Response:
         return RedirectResponse("/graphql" if not settings.is_production else "/healthz")
 
-    graphql = CallerAuth(SanjiGraphQL(settings), settings)
+    # CallerAuth runs first: the limiter charges the caller it identified.
+    graphql = CallerAuth(RateLimit(SanjiGraphQL(settings), settings, clock=clock), settings)
     app = Starlette(
         routes=[
             Route("/", index),
@@ -137,5 +142,6 @@ def create_app(settings: Settings) -> Starlette:
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"],
         )
     return app

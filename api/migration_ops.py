@@ -29,6 +29,11 @@ def expected_indexes(model) -> list[tuple[bool, tuple[str, ...]]]:
 async def restore_sqlite_indexes(connection, model) -> int:
     """Create the model's indexes that a SQLite table rebuild dropped; returns how many."""
     table = model._meta.db_table
+    _, tables = await connection.execute_query(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [table]
+    )
+    if not tables:  # a model whose migration is not written yet: nothing was rebuilt
+        return 0
     _, listed = await connection.execute_query(f'PRAGMA index_list("{table}")')
     present = set()
     for index in listed:

@@ -35,6 +35,8 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     max_query_depth: int = 12
     max_query_cost: int = 200_000
+    rate_limit_per_minute: int = 600  # per signed-in user or API key; 0 turns the limit off
+    rate_limit_anonymous_per_minute: int = 120  # per client address; 0 turns the limit off
 
     @property
     def is_production(self) -> bool:
@@ -71,6 +73,10 @@ class Settings:
             cors_origins=tuple(o.strip() for o in env.get("SANJI_CORS_ORIGINS", "").split(",") if o.strip()),
             max_query_depth=_int(env, "SANJI_MAX_QUERY_DEPTH", cls.max_query_depth),
             max_query_cost=_int(env, "SANJI_MAX_QUERY_COST", cls.max_query_cost),
+            rate_limit_per_minute=_count(env, "SANJI_RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute),
+            rate_limit_anonymous_per_minute=_count(
+                env, "SANJI_RATE_LIMIT_ANONYMOUS_PER_MINUTE", cls.rate_limit_anonymous_per_minute
+            ),
         )
 
 
@@ -84,6 +90,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise DomainError(
             "VALIDATION_FAILED", f"{name} must be an integer, got {raw!r}", field=name
         ) from None
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 0:
+        raise DomainError("VALIDATION_FAILED", f"{name} must be 0 (off) or more, got {value}", field=name)
+    return value
 
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:

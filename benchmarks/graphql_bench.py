@@ -1,7 +1,8 @@
 """Requests/s and p50/p95 latency of generated GraphQL queries against hand-written SQL.
 
 Both sides answer over HTTP through the same ASGI stack in one process, on the same database
-connection, and must return the same JSON before they are timed. Writes docs/benchmarks.md.
+connection, and must return the same JSON before they are timed. The simple list is then timed
+with the request rate limiter off and on. Writes docs/benchmarks.md.
 
     .venv/bin/python benchmarks/graphql_bench.py [--seconds 10] [--concurrency 8] [--database-url URL]
 """
@@ -102,6 +103,10 @@ async def sql_aggregate(conn) -> dict:
     return {"casesAggregate": {"groups": groups}}
 
 
+LIMITER_OFF = {"rate_limit_per_minute": 0, "rate_limit_anonymous_per_minute": 0}
+# Every request is counted in the database and none is refused: the limiter's cost alone.
+LIMITER_ON = {"rate_limit_per_minute": 10**9, "rate_limit_anonymous_per_minute": 10**9}
+
 CASES = [
     ("simple list", SIMPLE, sql_simple),
     ("3-level nested", NESTED, sql_nested),
@@ -147,7 +152,7 @@ async def prepare(url: str | None) -> str:
 
 async def run(args) -> list[dict]:
     url = await prepare(args.database_url)
-    app = create_app(Settings(database_url=url))
+    app = create_app(Settings(database_url=url, **LIMITER_OFF))
 
     def sql_route(fn):
         async def endpoint(request: Request) -> JSONResponse:
@@ -198,7 +203,32 @@ async def run(args) -> list[dict]:
                     }
                 )
                 print(results[-2], results[-1], flush=True)
+            results += await limiter_rows(url, http, args)
     return results
+
+
+async def limiter_rows(url: str, unlimited: httpx.AsyncClient, args) -> list[dict]:
+    """The simple list with the rate limiter off, then on, in the same run on the same database."""
+    app = create_app(Settings(database_url=url, **LIMITER_ON))
+    rows = []
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as limited:
+            for side, http in (("GraphQL, rate limit off", unlimited), ("GraphQL, rate limit on", limited)):
+
+                async def send(http=http):
+                    response = await http.post("/graphql", json={"query": SIMPLE})
+                    response.raise_for_status()
+
+                rows.append(
+                    {
+                        "query": "simple list",
+                        "side": side,
+                        **await measure(send, args.seconds, args.concurrency),
+                    }
+                )
+                print(rows[-1], flush=True)
+    return rows
 
 
 def write_report(results: list[dict], args, url: str | None) -> None:
@@ -233,6 +263,9 @@ def write_report(results: list[dict], args, url: str | None) -> None:
         "The queries are in `benchmarks/graphql_bench.py`. One process serves both sides, so the figures",
         "compare the generated layer with the SQL it replaces; they are not a capacity figure for a",
         "deployment with several uvicorn workers.",
+        "",
+        "The last two rows time the simple list with the request rate limiter off and on (each request",
+        "counted by one upsert in `rate_counter`, none refused), one after the other in the same run.",
         "",
     ]
     target = ROOT / "docs" / "benchmarks.md"

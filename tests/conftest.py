@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -153,11 +154,16 @@ async def fixture_url(databases: Databases, seeded_template: str) -> str:
 
 
 @asynccontextmanager
-async def serving(url: str, **settings) -> AsyncIterator[GraphQLClient]:
-    """The app on `url`, lifespan entered, behind an HTTP client (httpx's transport skips lifespan)."""
+async def serving(url: str, clock=time.time, **settings) -> AsyncIterator[GraphQLClient]:
+    """The app on `url`, lifespan entered, behind an HTTP client (httpx's transport skips lifespan).
+
+    Request budgets are off unless a test sets them: the shared clients would otherwise spend
+    one address's budget across the whole session (tests/test_rate_limits.py turns them on).
+    """
     from api.app import create_app
 
-    app = create_app(Settings(database_url=url, **settings))
+    settings = {"rate_limit_per_minute": 0, "rate_limit_anonymous_per_minute": 0, **settings}
+    app = create_app(Settings(database_url=url, **settings), clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://sanji.test") as http:

@@ -1,4 +1,4 @@
-"""Sign-in identities: a login, an argon2 hash, a role and the organization it acts for."""
+"""Sign-in identities (login, argon2 hash, role, organization) and the counters that throttle callers."""
 
 from __future__ import annotations
 
@@ -48,6 +48,25 @@ class LoginThrottle(Model):
 
     class Meta:
         table = "login_throttle"
+
+
+class RateCounter(Model):
+    """Requests per caller and fixed time window, shared by every API worker.
+
+    `key` names the limit and the caller (`api:user:7`, `api:key:1a2b3c4d`, `api:ip:10.0.0.5`);
+    `window_start` and `expires_at` are epoch seconds. Rows are only touched by
+    api.auth.ratelimit, whose one upsert per request counts atomically on both databases.
+    """
+
+    id = fields.BigIntField(primary_key=True)  # rows come and go every window: 32 bits would run out
+    key = fields.CharField(max_length=120)
+    window_start = fields.BigIntField()
+    expires_at = fields.BigIntField(db_index=True)  # what the purge of finished windows looks up
+    count = fields.IntField(default=0)
+
+    class Meta:
+        table = "rate_counter"
+        unique_together = (("key", "window_start"),)
 
 
 class AuthSession(Model):

@@ -4,7 +4,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0003_audit_log')]
+    dependencies = [('models', '0004_rate_limits')]
 
     initial = False
 
