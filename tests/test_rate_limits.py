@@ -149,3 +149,17 @@ async def test_a_named_budget_is_counted_apart_from_the_api_budget(fresh_url):
     assert [d.remaining for d in lookups] == [1, 0]
     assert refused.value.code == "RATE_LIMITED"
     assert refused.value.decision.retry_after == 45
+
+
+async def test_sign_in_has_a_budget_per_address(seeded_url):
+    async with serving(seeded_url, rate_limit_login_per_minute=3) as api:
+        answers = [
+            await api.http.post("/auth/token", data={"username": "admin", "password": "sanji-demo"})
+            for _ in range(4)
+        ]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    refused = answers[-1]
+    assert refused.json()["error"] == "rate_limited"
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert refused.headers["RateLimit-Remaining"] == "0"
+    assert ("login:ip:127.0.0.1", 4) in [(key, count) for key, _start, count in await counters(seeded_url)]

@@ -83,6 +83,16 @@ def token_endpoint(settings: Settings):
     """OAuth2 token endpoint: the password grant starts a session, the refresh grant renews it."""
 
     async def token(request: Request) -> Response:
+        from api.auth.ratelimit import RateLimited, enforce  # here: ratelimit imports this module
+
+        try:  # a budget per address on top of the lockouts: sign-in is the costliest request
+            await enforce("login", None, _ip(request), settings.rate_limit_login_per_minute)
+        except RateLimited as refused:
+            return JSONResponse(
+                {"error": "rate_limited", "error_description": refused.message},
+                status_code=429,
+                headers=refused.decision.headers(),
+            )
         form = await _credentials(request)
         grant = form.get("grant_type", "password")
         try:
