@@ -3,13 +3,18 @@
 from api.models.org import ConstructionStatus, Organization, OrgKind, Tier
 
 
-async def make_tree():
-    region = await Organization.create(code="R", name="区", tier=Tier.REGION, kind=OrgKind.DISTRICT)
+async def make_tree(prefix: str = ""):
+    """A region, its center and one hall; codes R, C, H (after the prefix, joined by "-")."""
+
+    def code(suffix: str) -> str:
+        return f"{prefix}-{suffix}" if prefix else suffix
+
+    region = await Organization.create(code=prefix or "R", name="区", tier=Tier.REGION, kind=OrgKind.DISTRICT)
     center = await Organization.create(
-        code="C", name="中心", tier=Tier.CENTER, kind=OrgKind.ADMINISTRATION, parent=region
+        code=code("C"), name="中心", tier=Tier.CENTER, kind=OrgKind.ADMINISTRATION, parent=region
     )
     hall = await Organization.create(
-        code="H",
+        code=code("H"),
         name="大厅",
         tier=Tier.HALL,
         kind=OrgKind.SUB_DISTRICT,
@@ -17,3 +22,17 @@ async def make_tree():
         construction_status=ConstructionStatus.BUILT,
     )
     return region, center, hall
+
+
+async def make_district(prefix: str):
+    """Another district: region `prefix`, center `prefix-C`, hall `prefix-H`, room `prefix-R`."""
+    region, center, hall = await make_tree(prefix)
+    room = await Organization.create(
+        code=f"{prefix}-R",
+        name="服务室",
+        tier=Tier.ROOM,
+        kind=OrgKind.VILLAGE,
+        parent=hall,
+        construction_status=ConstructionStatus.BUILT,
+    )
+    return region, center, hall, room

@@ -32,6 +32,7 @@ from schema.generator.spec import Exposure
 from schema.ids import to_global_id
 from schema.specs import EXPOSURES
 from tests.conftest import GraphQLClient, serving
+from tests.factories import make_district
 
 REFUSED = {"UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND"}
 # An allowed write may still break a domain rule (a window at a region): that is not a refusal.
@@ -138,26 +139,7 @@ class World:
 
 async def other_district() -> dict[str, Any]:
     """A second district with one object of every model, for the "other district" column."""
-    region = await Organization.create(code="OD", name="邻区", tier=Tier.REGION, kind=OrgKind.DISTRICT)
-    center = await Organization.create(
-        code="OD-C", name="邻区中心", tier=Tier.CENTER, kind=OrgKind.ADMINISTRATION, parent=region
-    )
-    hall = await Organization.create(
-        code="OD-H",
-        name="邻区大厅",
-        tier=Tier.HALL,
-        kind=OrgKind.SUB_DISTRICT,
-        parent=center,
-        construction_status=ConstructionStatus.BUILT,
-    )
-    room = await Organization.create(
-        code="OD-R",
-        name="邻区服务室",
-        tier=Tier.ROOM,
-        kind=OrgKind.VILLAGE,
-        parent=hall,
-        construction_status=ConstructionStatus.BUILT,
-    )
+    _region, center, hall, room = await make_district("OD")
     window = await Window.create(organization=center, code="OD-W1", name="综合窗口")
     item = await Item.filter(in_force=True).order_by("id").first()
     revision = await GuideRevision.filter(item=item).order_by("-revision").first()

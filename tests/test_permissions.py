@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from api import db
 from api.models.item import Item, ItemAssignment
-from api.models.org import Organization, OrgKind, Tier
+from api.models.org import Organization
 from api.models.user import User
 from api.settings import Settings
 from schema.ids import to_global_id
 from tests.conftest import serving
+from tests.factories import make_district
 
 
 async def _ids(url: str, *codes: str) -> dict[str, str]:
@@ -19,10 +20,7 @@ async def _ids(url: str, *codes: str) -> dict[str, str]:
 
 async def _other_district(url: str) -> str:
     async with db.database(Settings(database_url=url)):
-        region = await Organization.create(code="OD", name="邻区", tier=Tier.REGION, kind=OrgKind.DISTRICT)
-        center = await Organization.create(
-            code="OD-C", name="邻区中心", tier=Tier.CENTER, kind=OrgKind.ADMINISTRATION, parent=region
-        )
+        _region, center, _hall, _room = await make_district("OD")
     return to_global_id("Organization", center.pk)
 
 
