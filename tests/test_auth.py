@@ -186,3 +186,25 @@ async def test_an_unknown_scope_is_refused_when_the_key_is_made(seeded_url):
     assert "unknown API key scope 'read:case'" in made.output
     async with db.database(Settings(database_url=seeded_url)):
         assert not await ApiKey.filter(name="typo").exists()
+
+
+async def test_a_key_reads_at_least_what_the_public_reads(seeded_url):
+    made = await asyncio.to_thread(
+        cli_run,
+        seeded_url,
+        "apikey",
+        "create",
+        "cases only",
+        "--organization",
+        "QJL",
+        "--scope",
+        "read:cases",
+    )
+    headers = {"X-API-Key": made.output.strip().splitlines()[-1]}
+    query = "{ cases(first: 2) { nodes { number handlingOrganization { code } item { name } } } }"
+    async with serving(seeded_url) as api:
+        body = (await api.http.post("/graphql", json={"query": query}, headers=headers)).json()
+    assert "errors" not in body, body  # organizations and items need no scope: anyone reads them
+    assert all(
+        n["handlingOrganization"]["code"] and n["item"]["name"] for n in body["data"]["cases"]["nodes"]
+    )

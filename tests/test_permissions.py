@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from api import db
-from api.models.item import Item, ItemAssignment
+from api.models.item import Item, ItemAssignment, WindowItem
 from api.models.org import Organization
-from api.models.user import User
+from api.models.user import Role, User
 from api.settings import Settings
 from schema.ids import to_global_id
 from tests.conftest import serving
@@ -198,3 +198,81 @@ async def test_my_permissions_tells_each_role_what_it_may_do(api):
     admin = await (await api.sign_in("admin")).data(MY_PERMISSIONS)
     assert admin["myPermissions"]["areaSize"] is None  # the whole database is its district
     assert _by_model(admin)["AuditEntry"]["read"]
+
+
+async def test_sorting_or_grouping_through_a_relation_needs_reading_all_its_rows(api):
+    # Sort and group keys come from the related row, and sort keys travel in cursors: an agent
+    # would see the names of staff outside its room.
+    agent = await api.sign_in("agent")
+    for query in (
+        "{ evaluations(orderBy: [{staff: {name: ASC}}]) { edges { cursor } } }",
+        "{ evaluationsAggregate(groupBy: [{field: STAFF_NAME}]) { groups { count } } }",
+        "{ agencyBatchCasesAggregate(groupBy: [{field: CASE_STATUS}]) { groups { count } } }",
+    ):
+        error = await agent.error(query)
+        assert error["extensions"]["code"] == "FORBIDDEN", query
+        assert "you read those of your area only" in error["message"]
+    # Public models sort and group for everyone; an administrator reads all staff of the district.
+    assert await agent.data("{ cases(first: 1, orderBy: [{item: {name: ASC}}]) { totalCount } }")
+    admin = await api.sign_in("admin")
+    data = await admin.data("{ evaluationsAggregate(groupBy: [{field: STAFF_NAME}]) { count } }")
+    assert data["evaluationsAggregate"]["count"] > 0
+
+
+async def test_one_id_number_in_two_districts_reveals_nothing(writable):
+    admin, url = writable
+    od_center = await _other_district(url)
+    async with db.database(Settings(database_url=url)):
+        from api.services.users import create_user
+
+        await create_user("od_admin", "Od-admin-2018", Role.ADMIN, organization_code="OD")
+        qjl_center = (await _ids(url, "QJL-ZWFW"))["QJL-ZWFW"]
+    create = """mutation($input: CreateStaffInput!) { createStaff(input: $input) { id } }"""
+    number = "11010519491231002X"
+    await admin.data(create, {"input": {"organizationId": qjl_center, "name": "甲", "idNumber": number}})
+    async with serving(url) as http:
+        other = await http.sign_in("od_admin", "Od-admin-2018")
+        made = await other.data(
+            create, {"input": {"organizationId": od_center, "name": "乙", "idNumber": number}}
+        )
+    assert made["createStaff"]["id"]  # no CONFLICT telling it the number is taken elsewhere
+
+
+async def test_deleting_a_shared_item_may_not_cascade_into_another_district(writable):
+    _admin, url = writable
+    await _other_district(url)
+    async with db.database(Settings(database_url=url)):
+        from api.services.users import create_user
+
+        await create_user("od_admin", "Od-admin-2018", Role.ADMIN, organization_code="OD")
+        from api.models.org import Window
+
+        new = await Item.create(
+            code="XK-NEW",
+            name="新事项",
+            type="PUBLIC_SERVICE",
+            source="OWN",
+            department="测试",
+            case_kind="PROMISED",
+            legal_limit_days=10,
+            promised_limit_days=5,
+        )
+        served = await WindowItem.create(window=await Window.first(), item=new)
+        item = to_global_id("Item", new.pk)
+    async with serving(url) as http:
+        other = await http.sign_in("od_admin", "Od-admin-2018")
+        error = await other.error("mutation($id: ID!) { deleteItem(id: $id) { id } }", {"id": item})
+    assert error["extensions"]["code"] == "FORBIDDEN"
+    assert error["message"] == "deleting this Item would also delete windowItems outside your area"
+    async with db.database(Settings(database_url=url)):
+        assert await WindowItem.exists(id=served.pk)
+
+
+async def test_an_integrator_signed_in_with_a_password_only_reads(api):
+    integrator = await api.sign_in("integrator")
+    assert (await integrator.data("{ cases { totalCount } }"))["cases"]["totalCount"] > 0
+    error = await integrator.error(
+        'mutation { createCalendarDay(input: {day: "2031-01-01", isWorkday: false}) { day } }'
+    )
+    assert error["extensions"]["code"] == "FORBIDDEN"
+    assert "write:calendarDays" in error["message"]

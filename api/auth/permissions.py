@@ -131,12 +131,16 @@ class Caller:
         return self.role == PUBLIC
 
     def grant(self, access: Access, op: Op, plural: str) -> Grant | None:
-        """The role's grant when it covers `op` (and the API key's scopes allow it), else None."""
+        """The role's grant when it covers `op` (and the API key's scopes allow it), else None.
+
+        A key never reads less than the public: what anyone may read needs no scope.
+        """
         found = access.grant_for(self.role)
         if found is None or op not in found.ops:
             return None
         if self.key_scopes is not None and not key_allows(self.key_scopes, op, plural):
-            return None
+            public = access.grant_for(PUBLIC)
+            return public if op is Op.READ and public is not None and Op.READ in public.ops else None
         return found
 
 
@@ -156,6 +160,8 @@ def caller_of(claims: Any) -> Caller:
         role=claims.role,
         organization_id=getattr(claims, "organization_id", None),
         user_id=claims.user_id,
+        # An integrator signing in with a password (to look around) reads; it writes with a key.
+        key_scopes=frozenset({"read:*"}) if claims.role == Role.INTEGRATOR else None,
     )
 
 

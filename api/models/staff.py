@@ -30,7 +30,9 @@ class Staff(Model):
     )
     position = fields.CharField(max_length=50, default="")
     phone = fields.CharField(max_length=20, default="")
-    id_number = fields.CharField(max_length=18, null=True, unique=True)
+    # Not unique: a uniqueness error would tell an administrator of one district that an ID number
+    # belongs to a staff member of another (an existence oracle on personal data).
+    id_number = fields.CharField(max_length=18, null=True)
     active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

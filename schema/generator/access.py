@@ -59,6 +59,28 @@ class RequestAccess:
             return Q()
         return self.within_area(node)
 
+    def reads_all(self, node: ModelNode) -> bool:
+        """Whether the caller reads every row of the model (no area condition applies)."""
+        found = self.can(node, Op.READ)
+        if found is None:
+            return False
+        return found.everywhere or not node.exposure.access.scoped or self.area is None
+
+    def require_all(self, node: ModelNode, use: str) -> None:
+        """Refuse to sort or group by a related model's field unless the caller reads all its rows.
+
+        Sort keys and group keys come from the related row itself (and sort keys travel in
+        cursors): through a relation to a row outside the area they would show what lists hide.
+        """
+        self.require(node, Op.READ)
+        if not self.reads_all(node):
+            plural = node.exposure.plural
+            raise DomainError(
+                "FORBIDDEN",
+                f"{use} needs reading every one of {plural}; you read those of your area only",
+                field=use.split()[-1],
+            )
+
     def within_area(self, node: ModelNode) -> Q:
         """The rows of the caller's area, whatever the caller may read: the limit of every write."""
         return in_area(node.model, node.exposure.access.scope, self.area)

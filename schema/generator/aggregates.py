@@ -17,7 +17,6 @@ from strawberry.utils.str_converters import to_camel_case
 from tortoise.expressions import RawSQL
 from tortoise.functions import Avg, Count, Max, Min, Sum
 
-from api.auth.permissions import Op
 from api.errors import DomainError
 from schema.generator.access import request_access
 from schema.generator.filters import compile_where, operator_input
@@ -198,7 +197,7 @@ class Aggregates:
             for choice in group_by or []:
                 group = agg.group_field(choice)
                 if group.relation is not None:  # a group key shows the related row's value
-                    access.require(node.registry.node(group.relation), Op.READ)
+                    access.require_all(node.registry.node(group.relation), f"grouping by {group.path}")
             settings = info.context.get("settings")
             timezone = getattr(settings, "timezone", DEFAULT_TIMEZONE)
             wanted = _wanted_measures(info)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import strawberry
 from strawberry.permission import BasePermission
 from tortoise.exceptions import IntegrityError, ValidationError
+from tortoise.fields import CASCADE
 from tortoise.transactions import in_transaction
 
 from api.auth.http import actor_of
@@ -219,12 +220,15 @@ class MutationBuilder:
         )
 
     def _delete_resolver(self, node: ModelNode):
+        registry = self.registry
+
         async def resolve(root, info, id):
             access = await request_access(info)
             access.require(node, Op.DELETE)
             pk = from_global_id(id, node.exposure.type_name)
             async with in_transaction():
                 obj = await _target(node, pk, access)
+                await _no_cascade_outside(registry, node, pk, access)
                 before = snapshot(obj, (*node.exposure.hidden, *node.exposure.pii))
                 try:
                     await obj.delete()
@@ -343,6 +347,29 @@ async def _target(node: ModelNode, pk: int, access: RequestAccess):
     """The object a mutation changes: it must exist and lie in the caller's area."""
     await access.check_in_area(node, pk, f"{node.exposure.type_name} {pk}", "id")
     return await node.model.get(id=pk)
+
+
+async def _no_cascade_outside(registry: Registry, node: ModelNode, pk: int, access: RequestAccess) -> None:
+    """Refuse a delete whose cascade would remove rows outside the caller's area.
+
+    (A shared catalogue item served at another district's window, say.)
+    """
+    if access.area is None:
+        return
+    meta = node.model._meta
+    for name in meta.backward_fk_fields | meta.backward_o2o_fields:
+        relation = meta.fields_map[name]
+        child = registry.nodes.get(relation.related_model)
+        forward = relation.related_model._meta.fields_map[relation.relation_field.removesuffix("_id")]
+        if child is None or not child.exposure.access.scoped or forward.on_delete != CASCADE:
+            continue
+        rows = child.model.filter(**{relation.relation_field: pk})
+        if await rows.filter(~access.within_area(child)).exists():
+            raise DomainError(
+                "FORBIDDEN",
+                f"deleting this {node.exposure.type_name} would also delete {child.exposure.plural} "
+                "outside your area",
+            )
 
 
 async def _still_in_area(node: ModelNode, pk: int, access: RequestAccess) -> None:

@@ -293,7 +293,7 @@ class ModelNode:
         relation = next((r for r in self.forward if r.name == name), None)
         if relation is not None:
             target = self.registry.node(relation.model)
-            access.require(target, Op.READ)  # sorting by a field reveals its order
+            access.require_all(target, f"sorting by {name}")
             (key,) = target.sort_keys([value], access, f"{prefix}{name}__", nullable or relation.nullable)
             return key
         scalar = next(s for s in self.sort_scalars if s.name == name)
