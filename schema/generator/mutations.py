@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import strawberry
 from strawberry.permission import BasePermission
+from strawberry.utils.str_converters import to_camel_case
 from tortoise.exceptions import IntegrityError, ValidationError
 from tortoise.transactions import in_transaction
 
@@ -281,12 +282,19 @@ class MutationBuilder:
 
     async def _values(self, node: ModelNode, data: Any, names: tuple[str, ...]) -> dict[str, Any]:
         relations: dict[str, ForwardRelation] = {r.name: r for r in node.exposure.forward()}
+        nullable = {s.name: s.nullable for s in node.scalars}
+        nullable |= {r.name: r.nullable for r in relations.values()}
         values: dict[str, Any] = {}
         for name in names:
             attribute = f"{name}_id" if name in relations else name
             value = getattr(data, attribute, strawberry.UNSET)
             if value is strawberry.UNSET:
                 continue
+            # Optional in the input (it has a default, or stays as it is) is not nullable in the table.
+            if value is None and not nullable[name]:
+                raise DomainError(
+                    "VALIDATION_FAILED", f"{to_camel_case(attribute)} cannot be null", field=attribute
+                )
             if name in relations and value is not None:
                 value = await _related_pk(self.registry, relations[name], value, attribute)
             values[attribute] = value
