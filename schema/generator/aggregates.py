@@ -263,7 +263,11 @@ class Aggregates:
             )
         keys: dict[str, Any] = {}
         for i, choice in enumerate(group_by):
-            group = self.by_enum[choice.field.value if isinstance(choice.field, Enum) else choice.field]
+            name = choice.field.value if isinstance(choice.field, Enum) else choice.field
+            group = self.by_enum[name]
+            # The keys of a group have one value per field: a field twice (even bucketed twice) is refused.
+            if any(group is seen for seen, _expr in keys.values()):
+                raise DomainError("VALIDATION_FAILED", f"groupBy names {name} twice", field="groupBy")
             if choice.bucket is not None and not group.bucketed:
                 raise DomainError(
                     "VALIDATION_FAILED", f"{group.path} is not a date field: no bucket", field="groupBy"
