@@ -7,6 +7,8 @@ import binascii
 
 from api.errors import DomainError
 
+MAX_PK = 2**31 - 1
+
 
 def to_global_id(type_name: str, pk: int) -> str:
     return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
@@ -26,7 +28,11 @@ def from_global_id(global_id: str, expected_type: str, field: str = "id") -> int
         type_name, pk = _decode(global_id)
         if type_name != expected_type:
             raise ValueError(type_name)
-        return int(pk)
+        number = int(pk)
+        # Keys are 32-bit integers: a larger number is no id, and the drivers refuse to send it.
+        if not 0 < number <= MAX_PK:
+            raise ValueError(pk)
+        return number
     except ValueError:
         raise DomainError(
             "VALIDATION_FAILED", f"{global_id!r} is not the id of a {expected_type}", field=field

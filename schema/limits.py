@@ -10,8 +10,10 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -20,14 +22,18 @@ from graphql import (
     IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
     VariableNode,
+    Visitor,
     get_named_type,
+    visit,
 )
 from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
 
 from schema.generator.pagination import DEFAULT_PAGE_SIZE
 
 _SUGGESTION = re.compile(r" Did you mean .*\?$")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 log = logging.getLogger("sanji.graphql")
 
 
@@ -65,6 +71,10 @@ class QueryLimits(SchemaExtension):
 
     def _refusal(self, context) -> GraphQLError | None:
         document = context.graphql_document
+        if _has_unstorable_text(document, context.variables):
+            return _error(
+                "text cannot hold U+0000 or an unpaired surrogate (U+D800 to U+DFFF)", "VALIDATION_FAILED"
+            )
         fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         aliases = sum(_aliases(d.selection_set) for d in document.definitions if hasattr(d, "selection_set"))
@@ -93,6 +103,31 @@ class QueryLimits(SchemaExtension):
 
 def _error(message: str, code: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": code})
+
+
+def _has_unstorable_text(document: DocumentNode, variables: Any) -> bool:
+    """Whether a string literal or variable holds what a database cannot store (PostgreSQL has no NUL)."""
+
+    class Literals(Visitor):
+        found = False
+
+        def enter_string_value(self, node: StringValueNode, *_args) -> None:
+            self.found = self.found or bool(_UNSTORABLE.search(node.value))
+
+    literals = Literals()
+    visit(document, literals)
+    return literals.found or any(_UNSTORABLE.search(text) for text in _strings(variables))
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
 
 
 def _aliases(selection_set: SelectionSetNode | None) -> int:

@@ -96,3 +96,13 @@ async def test_measures_asked_through_fragments_are_computed(api):
            { itemsAggregate { ...Sums } }"""
     )
     assert data["itemsAggregate"] == {"sum": {"feeFen": 21000}, "max": {"legalLimitDays": 20}}
+
+
+async def test_a_field_grouped_by_twice_is_refused(api):
+    for group_by in (
+        "[{field: TYPE}, {field: TYPE}]",
+        "[{field: CREATED_AT, bucket: YEAR}, {field: CREATED_AT}]",
+    ):
+        error = await api.error(f"{{ itemsAggregate(groupBy: {group_by}) {{ count }} }}")
+        assert error["extensions"] == {"code": "VALIDATION_FAILED", "field": "groupBy"}
+        assert "twice" in error["message"]

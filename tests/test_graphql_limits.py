@@ -111,3 +111,19 @@ async def test_cors_allows_only_configured_origins(fresh_url):
         other = await http.options("/graphql", headers={"Origin": "https://evil.example", **preflight})
     assert allowed.headers.get("access-control-allow-origin") == "https://portal.example.gov.cn"
     assert "access-control-allow-origin" not in other.headers
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        r'{"query": "{ windows(where: {name: {eq: \"a\\u0000\"}}) { totalCount } }"}',
+        r'{"query": "query($n: String) { windows(where: {name: {eq: $n}}) { totalCount } }",'
+        r' "variables": {"n": "a\u0000"}}',
+        r'{"query": "query($n: String) { windows(where: {name: {contains: $n}}) { totalCount } }",'
+        r' "variables": {"n": "a\ud800"}}',
+    ],
+)
+async def test_text_no_database_can_store_is_refused(api, body):
+    response = await api.http.post("/graphql", content=body, headers={"Content-Type": "application/json"})
+    (error,) = response.json()["errors"]
+    assert error["extensions"] == {"code": "VALIDATION_FAILED"}

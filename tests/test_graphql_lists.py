@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from schema.ids import to_global_id
 
 ROOMS = "{ organizations(where: {tier: {eq: ROOM}}) { totalCount } }"
 
@@ -57,6 +60,17 @@ async def test_node_and_lookup_by_global_id(api):
     )
     assert looked_up["organization"] == {"code": "QJL"}
     assert looked_up["node"] == {"id": region["id"], "tier": "REGION"}
+
+
+@pytest.mark.parametrize("pk", [0, 2**31, 10**30])
+async def test_an_id_whose_key_cannot_exist_is_refused(api, pk):
+    for query in (
+        "query($id: ID!) { organization(id: $id) { code } }",
+        "query($id: ID!) { node(id: $id) { id } }",
+        "query($id: ID!) { organizations(where: {id: {eq: $id}}) { totalCount } }",
+    ):
+        error = await api.error(query, {"id": to_global_id("Organization", pk)})
+        assert error["extensions"]["code"] == "VALIDATION_FAILED", query
 
 
 async def test_a_page_size_above_the_cap_is_refused(api):

@@ -199,3 +199,15 @@ async def test_a_field_validator_failure_is_a_coded_error(writable):
     error = await api.error(CREATE, {"input": {**room("LONG-1", hall), "name": "长" * 101}})
     assert error["extensions"] == {"code": "VALIDATION_FAILED", "field": "name"}
     assert await org_count(url) == 44
+
+
+async def test_null_for_a_field_the_table_requires_is_a_coded_error(writable):
+    api, url = writable
+    hall = await org_id(url, "QJL-H2")
+    error = await api.error(CREATE, {"input": {**room("NULL-1", hall), "address": None}})
+    assert error["extensions"] == {"code": "VALIDATION_FAILED", "field": "address"}
+    assert await org_count(url) == 44
+    query = """mutation($id: ID!, $input: UpdateOrganizationInput!) {
+                 updateOrganization(id: $id, input: $input) { name } }"""
+    error = await api.error(query, {"id": hall, "input": {"name": None}})
+    assert error["extensions"] == {"code": "VALIDATION_FAILED", "field": "name"}

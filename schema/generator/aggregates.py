@@ -271,6 +271,11 @@ class Aggregates:
         keys: dict[str, Any] = {}
         for i, choice in enumerate(group_by):
             group = self.group_field(choice)
+            # The keys of a group have one value per field: a field twice (even bucketed twice) is refused.
+            if any(group is seen for seen, _expr in keys.values()):
+                raise DomainError(
+                    "VALIDATION_FAILED", f"groupBy names {group.enum_name} twice", field="groupBy"
+                )
             if choice.bucket is not None and not group.bucketed:
                 raise DomainError(
                     "VALIDATION_FAILED", f"{group.path} is not a date field: no bucket", field="groupBy"

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import strawberry
 from strawberry.permission import BasePermission
+from strawberry.utils.str_converters import to_camel_case
 from tortoise.exceptions import IntegrityError, ValidationError
 from tortoise.fields import CASCADE
 from tortoise.transactions import in_transaction
@@ -302,6 +303,8 @@ class MutationBuilder:
     ) -> dict[str, Any]:
         """The given fields as model values; a field the role may not set is refused, not dropped."""
         relations: dict[str, ForwardRelation] = {r.name: r for r in node.exposure.forward()}
+        nullable = {s.name: s.nullable for s in node.scalars}
+        nullable |= {r.name: r.nullable for r in relations.values()}
         values: dict[str, Any] = {}
         for name in names:
             attribute = f"{name}_id" if name in relations else name
@@ -313,6 +316,11 @@ class MutationBuilder:
                     "FORBIDDEN",
                     f"role {access.caller.role} may not set {name} of a {node.exposure.type_name}",
                     field=attribute,
+                )
+            # Optional in the input (it has a default, or stays as it is) is not nullable in the table.
+            if value is None and not nullable[name]:
+                raise DomainError(
+                    "VALIDATION_FAILED", f"{to_camel_case(attribute)} cannot be null", field=attribute
                 )
             if name in relations and value is not None:
                 value = await _related_pk(self.registry, relations[name], value, attribute, access)
