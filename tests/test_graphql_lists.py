@@ -79,6 +79,30 @@ async def test_a_page_size_above_the_cap_is_refused(api):
     assert "500" in error["message"]
 
 
+@pytest.mark.parametrize(
+    ("where", "field"),
+    [
+        ('{code: {eq: "%s"}}' % ("x" * 33), "where.code"),
+        ('{code: {in: ["QJL", "%s"]}}' % ("x" * 33), "where.code"),
+        ('{parent: {name: {gte: "%s"}}}' % ("长" * 101), "where.name"),
+        ("{population: {lt: 2147483647}, children: {population: {gt: -2147483648}}}", None),
+    ],
+)
+async def test_a_filter_value_no_column_can_hold_is_refused(api, where, field):
+    body = await api(f"{{ organizations(where: {where}) {{ totalCount }} }}")
+    if field is None:
+        assert "errors" not in body, body
+    else:
+        (error,) = body["errors"]
+        assert error["extensions"] == {"code": "VALIDATION_FAILED", "field": field}
+
+
+async def test_a_small_integer_filter_out_of_range_is_refused(api):
+    error = await api.error("{ evaluations(where: {score: {in: [5, 40000]}}) { totalCount } }")
+    assert error["extensions"] == {"code": "VALIDATION_FAILED", "field": "where.score"}
+    assert "32767" in error["message"]
+
+
 async def test_a_foreign_cursor_is_refused(api):
     error = await api.error('{ organizations(after: "bm9wZQ==") { totalCount } }')
     assert error["extensions"]["code"] == "VALIDATION_FAILED"

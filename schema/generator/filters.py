@@ -8,8 +8,10 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 import strawberry
+from strawberry.utils.str_converters import to_camel_case
 from tortoise.expressions import Q, Subquery
 
+from api.errors import DomainError
 from schema.generator.scalars import BigInt, graphql_enum
 from schema.generator.spec import ScalarField
 from schema.ids import from_global_id
@@ -113,6 +115,9 @@ def scalar_conditions(path: str, scalar: ScalarField, condition: Any) -> list[Q]
         value = getattr(condition, op, None)
         if value is None:
             continue
+        if op in ORDERED and op != "is_null":
+            for item in value if isinstance(value, list) else [value]:
+                _check_fits(scalar, item)
         if op == "is_null":
             out.append(Q(**{f"{path}__isnull": bool(value)}))
         elif op == "ne":
@@ -121,6 +126,26 @@ def scalar_conditions(path: str, scalar: ScalarField, condition: Any) -> list[Q]
         else:
             out.append(Q(**{f"{path}{suffix}": value}))
     return out
+
+
+def _check_fits(scalar: ScalarField, value: Any) -> None:
+    """A value no row can hold is refused rather than compared (Tortoise or the driver would fail on it)."""
+    field = f"where.{scalar.name}"
+    if scalar.max_length is not None and isinstance(value, str) and len(value) > scalar.max_length:
+        raise DomainError(
+            "VALIDATION_FAILED",
+            f"{to_camel_case(scalar.name)}: at most {scalar.max_length} characters",
+            field=field,
+        )
+    if (
+        scalar.bounds is not None
+        and isinstance(value, int)
+        and not scalar.bounds[0] <= value <= scalar.bounds[1]
+    ):
+        low, high = scalar.bounds
+        raise DomainError(
+            "VALIDATION_FAILED", f"{to_camel_case(scalar.name)}: between {low} and {high}", field=field
+        )
 
 
 def id_conditions(type_name: str, condition: Any) -> list[Q]:

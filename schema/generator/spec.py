@@ -39,6 +39,8 @@ class ScalarField:
     nullable: bool
     has_default: bool
     enum: type[Enum] | None = None
+    max_length: int | None = None  # of a string column
+    bounds: tuple[int, int] | None = None  # of an integer column
 
     @property
     def numeric(self) -> bool:
@@ -147,7 +149,10 @@ def _scalar(name: str, column: str, fld: tf.Field) -> ScalarField:
     kind, python_type = _KINDS.get(type(fld), ("string", str))
     if enum is not None:
         kind, python_type = "enum", enum
-    return ScalarField(name, column, kind, python_type, bool(fld.null), has_default, enum)
+    limits = fld.constraints
+    max_length = limits.get("max_length") if kind == "string" else None
+    bounds = (limits["ge"], limits["le"]) if kind in ("int", "bigint") and "ge" in limits else None
+    return ScalarField(name, column, kind, python_type, bool(fld.null), has_default, enum, max_length, bounds)
 
 
 _KINDS: dict[type, tuple[str, Any]] = {
