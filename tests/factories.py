@@ -36,3 +36,19 @@ async def make_district(prefix: str):
         construction_status=ConstructionStatus.BUILT,
     )
     return region, center, hall, room
+
+
+async def make_item(code: str):
+    """A plain catalogue item with nothing attached."""
+    from api.models.item import Item
+
+    return await Item.create(
+        code=code,
+        name=f"测试事项{code}",
+        type="PUBLIC_SERVICE",
+        source="OWN",
+        department="测试",
+        case_kind="PROMISED",
+        legal_limit_days=10,
+        promised_limit_days=5,
+    )

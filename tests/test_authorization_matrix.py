@@ -32,7 +32,7 @@ from schema.generator.spec import Exposure
 from schema.ids import to_global_id
 from schema.specs import EXPOSURES
 from tests.conftest import GraphQLClient, serving
-from tests.factories import make_district
+from tests.factories import make_district, make_item
 
 REFUSED = {"UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND"}
 # An allowed write may still break a domain rule (a window at a region): that is not a refusal.
@@ -508,16 +508,7 @@ async def _window_org(org: Organization) -> Organization:
 
 
 async def _item(n: int) -> Item:
-    return await Item.create(
-        code=f"TEST-{n}",
-        name=f"测试事项{n}",
-        type="PUBLIC_SERVICE",
-        source="OWN",
-        department="测试",
-        case_kind="PROMISED",
-        legal_limit_days=10,
-        promised_limit_days=5,
-    )
+    return await make_item(f"TEST-{n}")
 
 
 async def create_input(type_name: str, org_id: int, n: int, refs: dict[str, Any]) -> tuple[dict, int]:

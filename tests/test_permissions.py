@@ -9,7 +9,7 @@ from api.models.user import Role, User
 from api.settings import Settings
 from schema.ids import to_global_id
 from tests.conftest import serving
-from tests.factories import make_district
+from tests.factories import make_district, make_item
 
 
 async def _ids(url: str, *codes: str) -> dict[str, str]:
@@ -247,16 +247,7 @@ async def test_deleting_a_shared_item_may_not_cascade_into_another_district(writ
         await create_user("od_admin", "Od-admin-2018", Role.ADMIN, organization_code="OD")
         from api.models.org import Window
 
-        new = await Item.create(
-            code="XK-NEW",
-            name="新事项",
-            type="PUBLIC_SERVICE",
-            source="OWN",
-            department="测试",
-            case_kind="PROMISED",
-            legal_limit_days=10,
-            promised_limit_days=5,
-        )
+        new = await make_item("XK-NEW")
         served = await WindowItem.create(window=await Window.first(), item=new)
         item = to_global_id("Item", new.pk)
     async with serving(url) as http:
