@@ -13,7 +13,6 @@ when one of its scope paths leads to an organization in it.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -23,7 +22,7 @@ from tortoise.expressions import Q, Subquery
 from tortoise.models import Model
 
 from api.errors import DomainError
-from api.models.org import Organization
+from api.models.org import descendants
 from api.models.user import Role
 
 
@@ -169,19 +168,8 @@ async def area_of(organization_id: int | None) -> frozenset[int] | None:
     """The organization and all below it; None when that is every organization there is."""
     if organization_id is None:
         return frozenset()
-    children: dict[int | None, list[int]] = defaultdict(list)
-    rows = await Organization.all().values_list("id", "parent_id")
-    for pk, parent in rows:
-        children[parent].append(pk)
-    if organization_id not in {pk for pk, _ in rows}:
-        return frozenset()
-    found, todo = {organization_id}, [organization_id]
-    while todo:
-        for child in children[todo.pop()]:
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return None if len(found) == len(rows) else frozenset(found)
+    found, total = await descendants(organization_id)
+    return None if len(found) == total else frozenset(found)
 
 
 def in_area(model: type[Model], paths: tuple[str, ...], area: frozenset[int] | None) -> Q:

@@ -157,6 +157,26 @@ class Organization(Model):
             parent = await _get_parent(parent.parent_id)
 
 
+async def descendants(root_id: int) -> tuple[set[int], int]:
+    """The organization and every one below it (empty when it does not exist), and how many exist.
+
+    One statement: the tree is small (a district has hundreds of organizations) and walked here.
+    """
+    rows = await Organization.all().values_list("id", "parent_id")
+    children: dict[int | None, list[int]] = {}
+    for pk, parent in rows:
+        children.setdefault(parent, []).append(pk)
+    if root_id not in {pk for pk, _ in rows}:
+        return set(), len(rows)
+    found, todo = {root_id}, [root_id]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found, len(rows)
+
+
 async def _get_parent(parent_id: int | None) -> Organization | None:
     if parent_id is None:
         return None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from tortoise.functions import Count
 
 from api.errors import DomainError
-from api.models.org import BUILDABLE_TIERS, ConstructionStatus, Organization, Tier
+from api.models.org import BUILDABLE_TIERS, ConstructionStatus, Organization, Tier, descendants
 
 BUILT_STATUSES = frozenset({ConstructionStatus.BUILT, ConstructionStatus.STANDARDIZED})
 
@@ -43,13 +43,10 @@ async def subtree_ids(root_id: int | None) -> list[int] | None:
     """Ids of the root and everything below it; None (meaning all) when no root is given."""
     if root_id is None:
         return None
-    if not await Organization.exists(id=root_id):
+    found, _total = await descendants(root_id)
+    if not found:
         raise DomainError("NOT_FOUND", f"organization {root_id} does not exist", field="root")
-    ids, frontier = [root_id], [root_id]
-    while frontier:
-        frontier = await Organization.filter(parent_id__in=frontier).values_list("id", flat=True)
-        ids.extend(frontier)
-    return ids
+    return sorted(found)
 
 
 async def coverage(root_id: int | None = None) -> list[TierCoverage]:
