@@ -150,8 +150,14 @@ async def logout(request: Request) -> Response:
     return Response(status_code=204)
 
 
+def client_ip(scope: Scope) -> str:
+    """The calling address as the server sees it (behind a proxy: what uvicorn was told to trust)."""
+    client = scope.get("client")
+    return client[0] if client else ""
+
+
 def _ip(request: Request) -> str:
-    return request.client.host if request.client else ""
+    return client_ip(request.scope)
 
 
 async def _credentials(request: Request) -> dict[str, str]:

@@ -31,7 +31,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.auth.http import KeyCaller
+from api.auth.http import KeyCaller, client_ip
 from api.errors import DomainError
 from api.models.user import RateCounter
 from api.settings import Settings
@@ -112,11 +112,6 @@ def caller_key(claims: Any, ip: str) -> str:
     if claims is not None:
         return f"user:{claims.user_id}"
     return f"ip:{ip}"
-
-
-def client_ip(scope: Scope) -> str:
-    client = scope.get("client")
-    return client[0] if client else ""
 
 
 async def enforce(

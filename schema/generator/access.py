@@ -59,21 +59,14 @@ class RequestAccess:
             return Q()
         return self.within_area(node)
 
-    def reads_all(self, node: ModelNode) -> bool:
-        """Whether the caller reads every row of the model (no area condition applies)."""
-        found = self.can(node, Op.READ)
-        if found is None:
-            return False
-        return found.everywhere or not node.exposure.access.scoped or self.area is None
-
     def require_all(self, node: ModelNode, use: str) -> None:
         """Refuse to sort or group by a related model's field unless the caller reads all its rows.
 
         Sort keys and group keys come from the related row itself (and sort keys travel in
         cursors): through a relation to a row outside the area they would show what lists hide.
         """
-        self.require(node, Op.READ)
-        if not self.reads_all(node):
+        found = self.require(node, Op.READ)
+        if not (found.everywhere or not node.exposure.access.scoped or self.area is None):
             plural = node.exposure.plural
             raise DomainError(
                 "FORBIDDEN",
@@ -88,9 +81,13 @@ class RequestAccess:
     def sees_pii(self, node: ModelNode) -> bool:
         return self.caller.role in node.exposure.access.clear_roles
 
+    async def holds(self, node: ModelNode, pk: int) -> bool:
+        """Whether the object exists in the caller's area."""
+        return await node.model.filter(self.within_area(node), id=pk).exists()
+
     async def check_in_area(self, node: ModelNode, pk: int, what: str, field: str) -> None:
         """Refuse a write that touches an object outside the caller's area (NOT_FOUND if unreadable)."""
-        if await node.model.filter(self.within_area(node), id=pk).exists():
+        if await self.holds(node, pk):
             return
         readable = self.can(node, Op.READ) is not None
         if readable and await node.model.filter(self.rows(node), id=pk).exists():

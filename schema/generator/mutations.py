@@ -230,18 +230,12 @@ class MutationBuilder:
             async with in_transaction():
                 obj = await _target(node, pk, access)
                 await _no_cascade_outside(registry, node, pk, access)
-                before = snapshot(obj, (*node.exposure.hidden, *node.exposure.pii))
+                before = _snapshot(node, obj)
                 try:
                     await obj.delete()
                 except IntegrityError as error:
                     raise integrity_error(error, node) from None
-                await audit.record(
-                    AuditAction.DELETE,
-                    _actor(info),
-                    object_type=node.exposure.type_name,
-                    object_id=pk,
-                    before=before,
-                )
+                await _audit(AuditAction.DELETE, _actor(info), node, pk, before=before)
             return DeletePayload(id=id)
 
         return resolver(resolve, DeletePayload, {"id": (strawberry.ID, REQUIRED, "Global id")})
@@ -255,14 +249,7 @@ class MutationBuilder:
         obj = node.model(**values)
         await _save(node, obj)
         await _still_in_area(node, obj.pk, writer.access)
-        after = snapshot(obj, (*node.exposure.hidden, *node.exposure.pii))
-        await audit.record(
-            AuditAction.CREATE,
-            writer.actor,
-            object_type=node.exposure.type_name,
-            object_id=obj.pk,
-            after=after,
-        )
+        await _audit(AuditAction.CREATE, writer.actor, node, obj.pk, after=_snapshot(node, obj))
         for relation in self._nested(node):
             child = self.registry.node(relation.model)
             for child_data in getattr(data, relation.name, None) or []:
@@ -272,7 +259,7 @@ class MutationBuilder:
     async def update(self, node: ModelNode, pk: int, data: Any, writer: Writer):
         granted = writer.access.require(node, Op.UPDATE)
         obj = await _target(node, pk, writer.access)
-        before = snapshot(obj, (*node.exposure.hidden, *node.exposure.pii))
+        before = _snapshot(node, obj)
         version = getattr(data, "version", None)
         if version is not None and obj.version != version:
             raise DomainError(
@@ -287,15 +274,7 @@ class MutationBuilder:
             obj.version = version + 1
         await _save(node, obj)
         await _still_in_area(node, pk, writer.access)
-        after = snapshot(obj, (*node.exposure.hidden, *node.exposure.pii))
-        await audit.record(
-            AuditAction.UPDATE,
-            writer.actor,
-            object_type=node.exposure.type_name,
-            object_id=pk,
-            before=before,
-            after=after,
-        )
+        await _audit(AuditAction.UPDATE, writer.actor, node, pk, before=before, after=_snapshot(node, obj))
         return obj
 
     async def _values(
@@ -334,6 +313,15 @@ class Writer:
 
     actor: Actor
     access: RequestAccess
+
+
+def _snapshot(node: ModelNode, obj) -> dict[str, Any]:
+    """The object for the audit log, without hidden columns and personal data."""
+    return snapshot(obj, (*node.exposure.hidden, *node.exposure.pii))
+
+
+async def _audit(action: AuditAction, actor: Actor, node: ModelNode, pk: int, **change: Any) -> None:
+    await audit.record(action, actor, object_type=node.exposure.type_name, object_id=pk, **change)
 
 
 def _actor(info: strawberry.Info) -> Actor:
@@ -386,7 +374,7 @@ async def _still_in_area(node: ModelNode, pk: int, access: RequestAccess) -> Non
         return
     if node.model is Organization:
         await access.refresh()  # the tree itself changed
-    if not await node.model.filter(access.within_area(node), id=pk).exists():
+    if not await access.holds(node, pk):
         raise DomainError(
             "FORBIDDEN",
             f"the {node.exposure.type_name} would leave your area (your organization and those below it)",

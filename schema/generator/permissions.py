@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
-from api.auth.permissions import ROLE_DESCRIPTIONS, Op
+from api.auth.permissions import ROLE_DESCRIPTIONS, Grant, Op
 from schema.generator.access import RequestAccess, request_access
 from schema.generator.resolvers import resolver
 
@@ -61,21 +61,25 @@ def model_permission(node: ModelNode, access: RequestAccess) -> ModelPermission:
     if read is not None:
         scope = RowScope.ALL if read.everywhere or not e.access.scoped else RowScope.AREA
 
+    def granted(op: Op) -> Grant | None:
+        """The caller's grant for a generated mutation the model has."""
+        return access.can(node, op) if op in e.mutations_ops else None
+
     def writable(op: Op, names: tuple[str, ...]) -> list[str]:
-        granted = access.can(node, op) if op in e.mutations_ops else None
-        if granted is None:
+        found = granted(op)
+        if found is None:
             return []
         relations = {r.name for r in e.forward()}
-        return [to_camel_case(f"{n}_id" if n in relations else n) for n in names if granted.may_set(n)]
+        return [to_camel_case(f"{n}_id" if n in relations else n) for n in names if found.may_set(n)]
 
     return ModelPermission(
         model=e.type_name,
         plural=e.plural,
         read=read is not None,
         row_scope=scope,
-        create=Op.CREATE in e.mutations_ops and access.can(node, Op.CREATE) is not None,
-        update=Op.UPDATE in e.mutations_ops and access.can(node, Op.UPDATE) is not None,
-        delete=Op.DELETE in e.mutations_ops and access.can(node, Op.DELETE) is not None,
+        create=granted(Op.CREATE) is not None,
+        update=granted(Op.UPDATE) is not None,
+        delete=granted(Op.DELETE) is not None,
         creatable_fields=writable(Op.CREATE, e.create),
         updatable_fields=writable(Op.UPDATE, e.update),
         clear_fields=[to_camel_case(n) for n in e.pii] if read and access.sees_pii(node) else [],
