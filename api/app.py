@@ -32,7 +32,7 @@ log = logging.getLogger("sanji.api")
 class SanjiGraphQL(GraphQL):
     """GraphQL over POST (and GET only for the IDE page), with settings and caller in the context."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock = time.time) -> None:
         limits = Limits(
             max_depth=settings.max_query_depth,
             max_cost=settings.max_query_cost,
@@ -45,6 +45,7 @@ class SanjiGraphQL(GraphQL):
             allow_queries_via_get=False,
         )
         self.settings = settings
+        self.clock = clock
 
     @property
     def graphql_ide_html(self) -> str:
@@ -56,6 +57,7 @@ class SanjiGraphQL(GraphQL):
             "request": request,
             "response": response,
             "settings": self.settings,
+            "clock": self.clock,
             "claims": request.scope.get("sanji.claims"),
         }
 
@@ -118,7 +120,7 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
         return RedirectResponse("/graphql" if not settings.is_production else "/healthz")
 
     # CallerAuth runs first: the limiter charges the caller it identified.
-    graphql = CallerAuth(RateLimit(SanjiGraphQL(settings), settings, clock=clock), settings)
+    graphql = CallerAuth(RateLimit(SanjiGraphQL(settings, clock), settings, clock=clock), settings)
     app = Starlette(
         routes=[
             Route("/", index),

@@ -158,6 +158,60 @@ def report_coverage() -> None:
         )
 
 
+@report_app.command("service")
+def report_service(
+    first_day: Annotated[
+        str | None, typer.Option("--from", help="First day of the period (YYYY-MM-DD)")
+    ] = None,
+    last_day: Annotated[str | None, typer.Option("--to", help="Last day of the period (YYYY-MM-DD)")] = None,
+) -> None:
+    """Print 办结率 and 限时办结率 (with overdue, working days, trips saved) per tier, 三办 tag and organization."""
+    from api.services import stats
+
+    s = settings()
+    period = stats.Period(_day(first_day, "--from"), _day(last_day, "--to"))
+
+    async def work():
+        return await stats.service_report(period)
+
+    sections = run(lambda: _migrated(s, work))
+    typer.echo(
+        f"cases accepted {period.first_day or 'ever'} .. {period.last_day or 'today'} (by acceptance date)"
+    )
+    typer.echo("办结率 = completed / accepted; 限时办结率 = completed by the promised due date / completed")
+    for title, rows in sections:
+        typer.echo(f"\n{title}")
+        typer.echo(
+            f"  {'':<26} {'accepted':>8} {'completed':>9} {'办结率':>7} {'on time':>7} {'限时办结率':>7} "
+            f"{'overdue':>7} {'avg days':>8} {'trips saved':>11}"
+        )
+        for label, row in rows:
+            typer.echo(
+                f"  {label:<26} {row.accepted:>8} {row.completed:>9} {_pct(row.completion_rate):>10} "
+                f"{row.completed_on_time:>7} {_pct(row.on_time_rate):>12} {row.overdue:>7} "
+                f"{_avg(row.average_working_days):>8} {row.trips_saved:>11}"
+            )
+
+
+def _day(raw: str | None, option: str):
+    from datetime import date
+
+    if raw is None:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise fail(f"{option} {raw!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _pct(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.1%}"
+
+
+def _avg(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 @user_app.command("create")
 def user_create(
     username: str,
@@ -189,6 +243,30 @@ def calendar_load(
     s = settings()
     written = run(lambda: _migrated(s, lambda: load_year(year)))
     typer.echo(f"calendar {year}: {written} day(s) written")
+
+
+@calendar_app.command("import")
+def calendar_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV: date,kind,name per line")],
+) -> None:
+    """Enter a year from the State Council notice: kind HOLIDAY or WORKDAY (调休) per listed day;
+    other days follow the weekday rule. Stored due dates the change touches are recomputed."""
+    from tortoise.transactions import in_transaction
+
+    from api.services.calendar import import_year, parse_notice
+
+    s = settings()
+    text = file.read_text(encoding="utf-8")
+
+    async def work():
+        year, days = parse_notice(text)
+        async with in_transaction():
+            return year, days, *await import_year(year, days)
+
+    year, days, changed, recomputed = run(lambda: _migrated(s, work))
+    typer.echo(
+        f"calendar {year}: {len(days)} listed day(s), {changed} day(s) changed, {recomputed} case(s) recomputed"
+    )
 
 
 @apikey_app.command("create")

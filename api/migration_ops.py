@@ -86,3 +86,48 @@ async def keep_write_keys_writing(apps, schema_editor) -> None:
     await schema_editor.client.execute_script(
         "UPDATE api_key SET scopes = CASE WHEN can_write THEN 'read:* write:*' ELSE 'read:*' END"
     )
+
+
+LOCAL_DATE_SQL = {
+    "sqlite": "date({column}, '+8 hours')",  # Asia/Shanghai has had no daylight saving since 1991
+    "postgres": "({column} AT TIME ZONE 'Asia/Shanghai')::date",
+}
+
+
+async def carry_cases_forward(apps, schema_editor) -> None:
+    """Cases made before the workflow service: local acceptance and completion dates; papers at handler."""
+    dialect = "sqlite" if schema_editor.DIALECT == "sqlite" else "postgres"
+    local = LOCAL_DATE_SQL[dialect]
+    await schema_editor.client.execute_script(
+        f"UPDATE service_case SET held_by_id = handling_organization_id, "
+        f"accepted_on = {local.format(column='accepted_at')}, "
+        f"completed_on = {local.format(column='completed_at')}"
+    )
+
+
+async def open_rectifications(apps, schema_editor) -> None:
+    """Bad ratings given before rectifications existed get one, due 15 working days after the rating."""
+    from api.services.deadlines import add_working_days
+
+    client = schema_editor.client
+    dialect = "sqlite" if schema_editor.DIALECT == "sqlite" else "postgres"
+    local = LOCAL_DATE_SQL[dialect].format(column="rated_at")
+    _, rows = await client.execute_query(f"SELECT id, {local} AS rated_on FROM evaluation WHERE score <= 2")
+    if not rows:
+        return
+    _, days = await client.execute_query("SELECT day, is_workday FROM calendar_day")
+    workdays = {_as_date(d["day"]): bool(d["is_workday"]) for d in days}
+    for row in rows:
+        rated_on = _as_date(row["rated_on"])
+        due, _ = add_working_days(rated_on, 15, workdays)
+        placeholder = "?" if dialect == "sqlite" else "$1"
+        await client.execute_query(
+            f"UPDATE evaluation SET rectification_due_date = {placeholder} WHERE id = {row['id']:d}",
+            [due if dialect == "postgres" else due.isoformat()],
+        )
+
+
+def _as_date(value):
+    from datetime import date
+
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])

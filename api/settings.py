@@ -38,6 +38,7 @@ class Settings:
     rate_limit_per_minute: int = 600  # per signed-in user or API key; 0 turns the limit off
     rate_limit_anonymous_per_minute: int = 120  # per client address; 0 turns the limit off
     rate_limit_login_per_minute: int = 60  # POST /auth/token per client address; 0 turns it off
+    rate_limit_lookup_per_minute: int = 20  # caseProgress and rateCase per address; 0 turns it off
 
     @property
     def is_production(self) -> bool:
@@ -80,6 +81,9 @@ class Settings:
             ),
             rate_limit_login_per_minute=_count(
                 env, "SANJI_RATE_LIMIT_LOGIN_PER_MINUTE", cls.rate_limit_login_per_minute
+            ),
+            rate_limit_lookup_per_minute=_count(
+                env, "SANJI_RATE_LIMIT_LOOKUP_PER_MINUTE", cls.rate_limit_lookup_per_minute
             ),
         )
 

@@ -14,7 +14,9 @@ from tortoise.context import TortoiseContext
 from api.db import APP_LABEL, use_context
 from api.models import MODEL_MODULES
 from schema.audit import PiiReadAudit
+from schema.domain.cases import CaseVerbs
 from schema.domain.coverage import CoverageQuery
+from schema.domain.service import ServiceQueries, calendar_fields
 from schema.errors import DomainErrors, SanjiSchema
 from schema.generator.mutations import MutationBuilder
 from schema.generator.registry import Registry
@@ -35,8 +37,14 @@ def create_schema(
     with use_context(TortoiseContext()):
         Tortoise.init_models(model_modules or MODEL_MODULES, APP_LABEL)  # relations, without a database
     registry = Registry(EXPOSURES if exposures is None else exposures).build()
-    query = type("Query", (CoverageQuery,), {"__annotations__": {}, **registry.query_fields()})
-    mutation = type("Mutation", (), {"__annotations__": {}, **MutationBuilder(registry).fields()})
+    query_fields = {**registry.query_fields(), **ServiceQueries(registry).fields()}
+    query = type("Query", (CoverageQuery,), {"__annotations__": {}, **query_fields})
+    mutation_fields = {
+        **MutationBuilder(registry).fields(),
+        **CaseVerbs(registry).fields(),
+        **calendar_fields(registry),
+    }
+    mutation = type("Mutation", (), {"__annotations__": {}, **mutation_fields})
     return SanjiSchema(
         query=strawberry.type(query, description=QUERY_DESCRIPTION),
         mutation=strawberry.type(mutation, description="Changes: generated CRUD and domain verbs"),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from api.auth.permissions import PUBLIC, Access, Grant, Op, grant
 from api.models.audit import AuditEntry
-from api.models.calendar import CalendarDay
+from api.models.calendar import CalendarDay, CalendarRevision
 from api.models.case import AgencyBatch, AgencyBatchCase, Case, CaseEvent, Evaluation
 from api.models.funding import STANDARDIZATION_CHECKS, Funding, RoomInspection
 from api.models.item import GuideRevision, Item, ItemAssignment, Material, WindowItem
 from api.models.org import Organization, Window
 from api.models.staff import DutyShift, Staff
+from api.services import calendar as calendar_service
 from api.services.pii import PiiKind
 from schema.generator.spec import MUTATIONS, Exposure
 
@@ -287,9 +288,22 @@ EXPOSURES = [
         "A case (办件): one application and its way through the tiers",
         plural="cases",
         hidden=("query_code_hash",),
-        access=Access(reads(), scope=CASE_SCOPE, clear_roles=CASE_PII_ROLES),
+        # Cases change only through the workflow verbs (submitCase, acceptCase, ...): CREATE and
+        # UPDATE here are what those verbs need; the state machine then checks each step.
+        access=Access(
+            reads(CLERK=grant(R, C, U), AGENT=grant(R, C, U), INTEGRATOR=grant(R, C)),
+            scope=CASE_SCOPE,
+            clear_roles=CASE_PII_ROLES,
+        ),
         pii={"applicant_id_number": PiiKind.ID_NUMBER, "applicant_phone": PiiKind.PHONE},
-        relations=("item", "guide_revision", "submitted_at_organization", "handling_organization"),
+        relations=(
+            "item",
+            "guide_revision",
+            "submitted_at_organization",
+            "handling_organization",
+            "held_by",
+            "calendar_revision",
+        ),
         reverse=("events", "batch_cases", "evaluation"),
         descriptions={
             "number": "Case number (办件编号)",
@@ -312,6 +326,13 @@ EXPOSURES = [
             "completed_at": "Completed (办结时间)",
             "delivered_at": "Delivered (送达时间)",
             "trips_saved": "Trips saved for the applicant (少跑次数)",
+            "held_by": "Organization holding the papers; null while an agency batch carries them (材料所在)",
+            "status_before_pause": "State to return to when a supplement pause ends",
+            "accepted_on": "Day of acceptance, Beijing time (受理日期)",
+            "completed_on": "Day of completion, Beijing time (办结日期)",
+            "working_days_taken": "Working days from acceptance to completion, pauses left out (用时)",
+            "paused_working_days": "Working days paused for supplementary papers (补正天数)",
+            "calendar_revision": "Calendar revision the due dates were computed on (所用日历版本)",
             "version": "Version for optimistic locking (版本)",
             "events": "Steps of the case (办理过程)",
             "batch_cases": "Agency trips of the case (代办批次)",
@@ -323,9 +344,10 @@ EXPOSURES = [
         "A step of a case (办理环节): who did what, where and when",
         plural="caseEvents",
         access=Access(reads(), scope=tuple(f"case__{path}" for path in CASE_SCOPE)),
-        relations=("case", "organization"),
+        relations=("case", "organization", "batch"),
         descriptions={
             "case": "Case (办件)",
+            "batch": "Agency batch of a handoff (代办批次)",
             "action": "Step (环节)",
             "from_status": "State before (前状态)",
             "to_status": "State after (后状态)",
@@ -366,6 +388,11 @@ EXPOSURES = [
         relations=("case", "staff"),
         descriptions={
             "case": "Case rated (办件)",
+            "staff": "Staff member rated: who decided the case (被评价人)",
+            "rectification_due_date": "A bad rating's rectification is due (整改期限)",
+            "rectified_at": "Rectification closed (整改完成)",
+            "rectification_response": "What was rectified (整改情况)",
+            "follow_up": "How the applicant was followed up (回访情况)",
             "score": "Score 1-5 (评价等级)",
             "reason": "Reason (评价理由)",
             "rated_at": "Rated (评价时间)",
@@ -414,10 +441,24 @@ EXPOSURES = [
         create=("day", "is_workday", "holiday_name"),
         update=("is_workday", "holiday_name"),
         mutations=frozenset({"create", "update"}),
+        after_write=calendar_service.day_corrected,
         descriptions={
             "day": "Date (日期)",
             "is_workday": "Working day (工作日)",
             "holiday_name": "Holiday the day belongs to (节假日)",
+        },
+    ),
+    Exposure(
+        CalendarRevision,
+        "A change of the working-day calendar (日历版本): a year loaded or imported, or a correction",
+        plural="calendarRevisions",
+        access=Access(reads(PUBLIC_READ)),
+        descriptions={
+            "source": "PACKAGE (chinese-calendar), IMPORT (a notice) or ADMIN (a correction)",
+            "first_day": "First day changed",
+            "last_day": "Last day changed",
+            "days_changed": "Days written",
+            "description": "What changed",
         },
     ),
     Exposure(

@@ -162,7 +162,12 @@ async def serving(url: str, clock=time.time, **settings) -> AsyncIterator[GraphQ
     """
     from api.app import create_app
 
-    off = {"rate_limit_per_minute": 0, "rate_limit_anonymous_per_minute": 0, "rate_limit_login_per_minute": 0}
+    off = {
+        "rate_limit_per_minute": 0,
+        "rate_limit_anonymous_per_minute": 0,
+        "rate_limit_login_per_minute": 0,
+        "rate_limit_lookup_per_minute": 0,
+    }
     settings = {**off, **settings}
     app = create_app(Settings(database_url=url, **settings), clock=clock)
     async with app.router.lifespan_context(app):

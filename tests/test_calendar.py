@@ -4,7 +4,8 @@ import pytest
 
 from api.errors import DomainError
 from api.models.calendar import CalendarDay, CalendarSource
-from api.services.calendar import add_working_days, load_year, workday_map
+from api.services.calendar import load_year
+from api.services.deadlines import add_working_days, workday_map
 
 
 async def test_a_year_is_copied_with_make_up_workdays_and_holiday_names(fresh_db):

@@ -11,6 +11,7 @@ from tortoise.models import Model
 class CalendarSource(StrEnum):
     PACKAGE = "PACKAGE"
     ADMIN = "ADMIN"
+    IMPORT = "IMPORT"
 
 
 class CalendarDay(Model):
@@ -23,3 +24,18 @@ class CalendarDay(Model):
 
     class Meta:
         table = "calendar_day"
+
+
+class CalendarRevision(Model):
+    """One change of the calendar: a year loaded or imported, or days an admin corrected."""
+
+    id = fields.IntField(primary_key=True)
+    source = fields.CharEnumField(CalendarSource, max_length=10)
+    first_day = fields.DateField()
+    last_day = fields.DateField()
+    days_changed = fields.IntField()
+    description = fields.CharField(max_length=200, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "calendar_revision"

@@ -89,6 +89,17 @@ class Case(Model):
     completed_at = fields.DatetimeField(null=True)
     delivered_at = fields.DatetimeField(null=True)
     trips_saved = fields.IntField(default=0)
+    held_by = fields.ForeignKeyField(
+        "models.Organization", related_name="held_cases", null=True, on_delete=fields.RESTRICT
+    )  # where the papers are; null while an agency batch carries them
+    status_before_pause = fields.CharEnumField(CaseStatus, max_length=24, null=True)
+    accepted_on = fields.DateField(null=True)  # the district's local date of acceptance
+    completed_on = fields.DateField(null=True)
+    working_days_taken = fields.IntField(null=True)  # acceptance to completion, pauses excluded
+    paused_working_days = fields.IntField(default=0)
+    calendar_revision = fields.ForeignKeyField(
+        "models.CalendarRevision", related_name="cases", null=True, on_delete=fields.RESTRICT
+    )  # the calendar the due dates were computed on
     query_code_hash = fields.CharField(max_length=200, null=True)
     version = fields.IntField(default=1)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -151,6 +162,9 @@ class CaseEvent(Model):
     )
     occurred_at = fields.DatetimeField()
     comment = fields.TextField(default="")
+    batch = fields.ForeignKeyField(
+        "models.AgencyBatch", related_name="events", null=True, on_delete=fields.RESTRICT
+    )
 
     class Meta:
         table = "case_event"
@@ -208,12 +222,28 @@ class Evaluation(Model):
     score = fields.SmallIntField()
     reason = fields.TextField(default="")
     rated_at = fields.DatetimeField()
+    rectification_due_date = fields.DateField(null=True)  # a bad rating's rectification (整改) deadline
+    rectified_at = fields.DatetimeField(null=True)
+    rectification_response = fields.TextField(default="")
+    follow_up = fields.TextField(default="")  # what the applicant was told (回访)
+    rectified_by = fields.ForeignKeyField(
+        "models.User", related_name="rectifications", null=True, on_delete=fields.SET_NULL
+    )
 
     class Meta:
         table = "evaluation"
         constraints = (
             CheckConstraint(check="score >= 1 AND score <= 5", name="ck_evaluation_score"),
             CheckConstraint(check="score >= 3 OR reason <> ''", name="ck_evaluation_bad_reason"),
+            CheckConstraint(
+                check="(score <= 2) = (rectification_due_date IS NOT NULL)",
+                name="ck_evaluation_rectification",
+            ),
+            CheckConstraint(
+                check="rectified_at IS NULL OR (rectification_due_date IS NOT NULL "
+                "AND rectification_response <> '' AND follow_up <> '')",
+                name="ck_evaluation_rectified",
+            ),
         )
 
     async def save(self, *args, **kwargs) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from tortoise.expressions import Subquery
 from tortoise.functions import Count
 
-from api.models.item import GuideRevision, Item, ItemAssignment, ItemType
+from api.models.item import GuideRevision, Item, ItemAssignment, ItemType, Power
 from api.models.org import Organization, Tier
 from api.services.coverage import subtree_ids
 
@@ -55,7 +55,9 @@ async def catalogue_counts(root_id: int | None = None) -> CatalogueCounts:
     at_every_hall = 0
     if hall_ids:
         at_every_hall = len(
+            # Delegated (下放) means handled there; collecting papers for the center (代办) is not.
             await active.filter(organization_id__in=hall_ids)
+            .exclude(power=Power.AGENCY_ONLY)
             .annotate(n=Count("organization_id", distinct=True))
             .group_by("item_id")
             .filter(n=len(hall_ids))

@@ -18,3 +18,10 @@ def mask(value: str | None, kind: PiiKind) -> str | None:
     if len(value) <= head + 4:
         return "*" * len(value)
     return value[:head] + "*" * (len(value) - head - 4) + value[-4:]
+
+
+def mask_name(name: str, applicant_type: str = "PERSON") -> str:
+    """A person's name keeps its first character (张**); a company's name is public and kept."""
+    if applicant_type != "PERSON" or not name:
+        return name
+    return name[0] + "*" * max(1, len(name) - 1)

@@ -249,6 +249,8 @@ class MutationBuilder:
         obj = node.model(**values)
         await _save(node, obj)
         await _still_in_area(node, obj.pk, writer.access)
+        if node.exposure.after_write is not None:
+            await node.exposure.after_write(obj)
         await _audit(AuditAction.CREATE, writer.actor, node, obj.pk, after=_snapshot(node, obj))
         for relation in self._nested(node):
             child = self.registry.node(relation.model)
@@ -274,6 +276,8 @@ class MutationBuilder:
             obj.version = version + 1
         await _save(node, obj)
         await _still_in_area(node, pk, writer.access)
+        if node.exposure.after_write is not None:
+            await node.exposure.after_write(obj)
         await _audit(AuditAction.UPDATE, writer.actor, node, pk, before=before, after=_snapshot(node, obj))
         return obj
 

@@ -6,6 +6,7 @@ Everything else (types, nullability, enums, relations) is read from the model's 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
@@ -89,6 +90,9 @@ class Exposure:
     access: Access = ADMIN_ONLY  # who may read and write which rows and fields (api/auth/permissions.py)
     pii: dict[str, PiiKind] = field(default_factory=dict)  # personal data: masked unless access.clear_roles
     name: str | None = None
+    # A domain rule to run after a generated create or update, in its transaction (e.g. a calendar
+    # correction recomputes the due dates it touches).
+    after_write: Callable[[Model], Awaitable[None]] | None = None
 
     @property
     def type_name(self) -> str:

@@ -13,7 +13,16 @@ from zoneinfo import ZoneInfo
 from tortoise.transactions import in_transaction
 
 from api.models.funding import STANDARDIZATION_CHECKS, Funding, FundingPurpose, RoomInspection
-from api.models.item import GuideRevision, Item, ItemAssignment, ItemSource, Material, Power, WindowItem
+from api.models.item import (
+    GuideRevision,
+    Item,
+    ItemAssignment,
+    ItemSource,
+    ItemType,
+    Material,
+    Power,
+    WindowItem,
+)
 from api.models.org import ConstructionStatus, Organization, Tier, Window
 from api.models.staff import DutyPeriod, DutyShift, Staff
 from api.models.user import Role, User
@@ -67,6 +76,7 @@ LEGAL_BASIS = {
 }
 HALL_BASIS = "管委会关于向办事处便民服务大厅下放便民服务事项的通知（示例文号）"
 ROOM_BASIS = "管委会关于基层便民服务室受理初审和代办事项的通知（示例文号）"
+AGENCY_BASIS = "管委会关于行政许可事项基层代办的通知（示例文号）"
 
 
 @dataclass(frozen=True)
@@ -295,6 +305,12 @@ async def _assignments(orgs, items: dict[str, Item], windows, admin: User) -> No
             )
             rows += [
                 _assignment(item, room, power, ROOM_BASIS, HALL_DELEGATION, admin) for room in built_rooms
+            ]
+        elif entry["at_center"] and item.type == ItemType.LICENSING:
+            # 大事到中心: halls and rooms collect licensing papers and carry them to the center (代办).
+            rows += [
+                _assignment(item, org, Power.AGENCY_ONLY, AGENCY_BASIS, HALL_DELEGATION, admin)
+                for org in (*halls, *built_rooms)
             ]
     await ItemAssignment.bulk_create(rows, batch_size=500)
     await WindowItem.bulk_create(_window_items(items, windows), batch_size=500)

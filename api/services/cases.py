@@ -1,0 +1,265 @@
+"""Cases in the database: submission with routing, each workflow step in one transaction, due dates.
+
+A step reads the case, applies the state machine (api/services/workflow.py) and writes the case
+back only if nobody changed it meanwhile (`version` compare-and-set), with its event, in the same
+transaction: of two clerks accepting the same case at once exactly one wins, the other gets CONFLICT.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from tortoise.transactions import in_transaction
+
+from api.errors import DomainError
+from api.models.calendar import CalendarRevision
+from api.models.case import ApplicantType, Case, CaseAction, CaseEvent, CaseStatus, Channel
+from api.models.item import GuideRevision, Item, ItemAssignment, Power
+from api.models.org import Organization
+from api.services import deadlines, workflow
+from api.services.workflow import Actor, Move
+
+QUERY_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I to misread
+QUERY_CODE_LENGTH = 8
+NUMBER_ATTEMPTS = 5
+# Columns a workflow step may change.
+STEP_COLUMNS = (
+    "status",
+    "decision",
+    "channel",
+    "accepted_at",
+    "accepted_on",
+    "legal_due_date",
+    "promised_due_date",
+    "due_dates_estimated",
+    "completed_at",
+    "completed_on",
+    "working_days_taken",
+    "delivered_at",
+    "trips_saved",
+    "held_by_id",
+    "status_before_pause",
+    "paused_working_days",
+    "calendar_revision_id",
+)
+DUE_DATE_ACTIONS = frozenset({CaseAction.ACCEPT, CaseAction.RESUME})
+
+
+@dataclass(frozen=True)
+class Application:
+    """What an applicant hands in."""
+
+    item_id: int
+    applicant_type: ApplicantType
+    applicant_name: str
+    applicant_id_number: str
+    applicant_phone: str
+    channel: Channel = Channel.COUNTER
+    comment: str = ""
+
+
+def query_code_hash(number: str, code: str) -> str:
+    """The stored form of a case's query code (random, so a fast keyed digest is enough)."""
+    return hashlib.sha256(f"{number}:{code.strip().upper()}".encode()).hexdigest()
+
+
+def new_query_code(choice=secrets.choice) -> str:
+    return "".join(choice(QUERY_CODE_ALPHABET) for _ in range(QUERY_CODE_LENGTH))
+
+
+def query_code_matches(case: Case | None, number: str, code: str) -> bool:
+    expected = case.query_code_hash if case is not None and case.query_code_hash else "0" * 64
+    return hmac.compare_digest(expected, query_code_hash(number, code)) and case is not None
+
+
+async def power_of(organization_id: int | None, item_id: int, on: date | None = None) -> Power | None:
+    """The organization's power for the item (its assignment in force), or None."""
+    if organization_id is None:
+        return None
+    rows = ItemAssignment.filter(organization_id=organization_id, item_id=item_id, active=True)
+    if on is not None:
+        rows = rows.filter(effective_from__lte=on)
+    found = await rows.first().values_list("power", flat=True)
+    return Power(found) if found else None
+
+
+async def route(organization_id: int, item_id: int, on: date) -> int:
+    """The organization that handles an application filed here: this one or the nearest above it
+    with FULL power for the item (小事到社区, 大事到中心)."""
+    current: int | None = organization_id
+    seen = set()
+    while current is not None and current not in seen:
+        seen.add(current)
+        if await power_of(current, item_id, on) == Power.FULL:
+            return current
+        current = await Organization.filter(id=current).first().values_list("parent_id", flat=True)
+    raise DomainError(
+        "VALIDATION_FAILED",
+        "no organization at or above the one the application is filed at handles this item with FULL power",
+        field="item",
+    )
+
+
+async def latest_calendar_revision() -> int | None:
+    return await CalendarRevision.all().order_by("-id").first().values_list("id", flat=True)
+
+
+async def next_number(prefix: str, day: date) -> str:
+    stem = f"{prefix}{day:%Y%m%d}"
+    last = (
+        await Case.filter(number__startswith=stem)
+        .order_by("-number")
+        .first()
+        .values_list("number", flat=True)
+    )
+    sequence = int(last[len(stem) :]) + 1 if last and last[len(stem) :].isdigit() else 1
+    return f"{stem}{sequence:04d}"
+
+
+async def district_code(organization_id: int) -> str:
+    """The code of the district (the root above the organization): the prefix of its case numbers."""
+    current = await Organization.get(id=organization_id)
+    while current.parent_id is not None:
+        current = await Organization.get(id=current.parent_id)
+    return current.code.replace("-", "")[:12]
+
+
+async def submit(
+    application: Application, organization_id: int, actor: Actor, when: datetime
+) -> tuple[Case, str]:
+    """File an application at an organization; returns the case and its query code (shown once)."""
+    item = await Item.get_or_none(id=application.item_id)
+    if item is None or not item.in_force:
+        raise DomainError("NOT_FOUND", "the item does not exist or is not in force", field="item")
+    today = deadlines.local_date(when)
+    if application.channel in (Channel.AGENCY,):
+        raise DomainError(
+            "VALIDATION_FAILED",
+            "AGENCY is set by the platform when the papers travel; "
+            "file as COUNTER, ONLINE or PROACTIVE_AGENCY",
+            field="channel",
+        )
+    power = await power_of(organization_id, item.id, today)
+    handling = await route(organization_id, item.id, today) if power is not None else organization_id
+    revision = await GuideRevision.filter(item_id=item.id, effective_from__lte=today).order_by(
+        "-effective_from"
+    )
+    revision = (
+        revision[0]
+        if revision
+        else await GuideRevision.filter(item_id=item.id).order_by("effective_from").first()
+    )
+    if revision is None:
+        raise DomainError("VALIDATION_FAILED", "the item has no service guide yet", field="item")
+    prefix = await district_code(organization_id)
+    code = new_query_code()
+    for attempt in range(NUMBER_ATTEMPTS):
+        case = Case(
+            number=await next_number(prefix, today),
+            item_id=item.id,
+            guide_revision_id=revision.id,
+            applicant_type=application.applicant_type,
+            applicant_name=application.applicant_name.strip(),
+            applicant_id_number=application.applicant_id_number,
+            applicant_phone=application.applicant_phone,
+            channel=application.channel,
+            submitted_at=when,
+            submitted_at_organization_id=organization_id,
+            handling_organization_id=handling,
+            status=CaseStatus.SUBMITTED,
+        )
+        if not case.applicant_name:
+            raise DomainError("VALIDATION_FAILED", "the applicant's name is required", field="applicant_name")
+        event = workflow.apply(
+            case, item, Move(CaseAction.SUBMIT, actor, when, application.comment), power, {}
+        )
+        case.query_code_hash = query_code_hash(case.number, code)
+        try:
+            async with in_transaction():
+                await case.save()
+                event.case_id = case.id
+                await event.save()
+            return case, code
+        except DomainError:
+            raise
+        except Exception as error:  # a number taken by a concurrent submission: take the next one
+            if "number" not in str(error) or attempt == NUMBER_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def history(case_id: int) -> list[CaseEvent]:
+    return await CaseEvent.filter(case_id=case_id).order_by("occurred_at", "id")
+
+
+async def perform(case_id: int, move: Move, version: int | None = None) -> Case:
+    """Take one step on a stored case in one transaction; CONFLICT if it changed since `version`."""
+    async with in_transaction():
+        case = await Case.get_or_none(id=case_id)
+        if case is None:
+            raise DomainError("NOT_FOUND", "the case does not exist", field="id")
+        if version is not None and case.version != version:
+            raise DomainError(
+                "CONFLICT",
+                f"case {case.number} changed since you read it (now version {case.version}, {case.status})",
+                field="version",
+            )
+        event = await step(case, move)
+        await event.save()
+    return case
+
+
+async def step(case: Case, move: Move) -> CaseEvent:
+    """Apply one move to a loaded case and write the case back (inside the caller's transaction)."""
+    item = await Item.get(id=case.item_id)
+    today = deadlines.local_date(move.when)
+    power = await power_of(move.actor.organization_id, item.id)
+    events = await history(case.id)
+    start = case.accepted_on or today
+    workdays = await deadlines.calendar_for(min(start, today))
+    old_version = case.version
+    event = workflow.apply(case, item, move, power, workdays, events)
+    if move.action in DUE_DATE_ACTIONS:
+        case.calendar_revision_id = await latest_calendar_revision()
+    case.version = old_version + 1
+    values = {name: getattr(case, name) for name in STEP_COLUMNS}
+    changed = await Case.filter(id=case.id, version=old_version).update(**values, version=case.version)
+    if not changed:
+        raise DomainError(
+            "CONFLICT",
+            f"case {case.number} was changed by someone else at the same moment; read it again",
+            field="version",
+        )
+    return event
+
+
+async def recompute_after_calendar_change(first_day: date, last_day: date, revision_id: int) -> int:
+    """Recompute the stored due dates of accepted cases whose deadline span touches the changed days.
+
+    Returns how many cases got new due dates.
+    """
+    touched = Case.filter(accepted_on__lt=last_day, accepted_on__isnull=False).filter(
+        legal_due_date__gte=first_day
+    )
+    paused = Case.filter(status=CaseStatus.SUPPLEMENT_REQUESTED, accepted_on__lt=last_day)
+    changed = 0
+    ids = set(await touched.values_list("id", flat=True)) | set(await paused.values_list("id", flat=True))
+    for case in await Case.filter(id__in=sorted(ids)) if ids else []:
+        item = await Item.get(id=case.item_id)
+        workdays = await deadlines.calendar_for(case.accepted_on)
+        events = await history(case.id)
+        if workflow.recompute_due_dates(case, item, workdays, events):
+            changed += 1
+        case.calendar_revision_id = revision_id
+        await Case.filter(id=case.id).update(
+            legal_due_date=case.legal_due_date,
+            promised_due_date=case.promised_due_date,
+            due_dates_estimated=case.due_dates_estimated,
+            working_days_taken=case.working_days_taken,
+            calendar_revision_id=revision_id,
+        )
+    return changed

@@ -1,0 +1,343 @@
+"""The case workflow as data: every step names its states, the roles and the organization power it needs.
+
+`STEPS` is the whole state machine (drawn in docs/workflow.md). `apply` is its pure core: it checks
+one step against a case, the actor and the actor's power for the item, changes the case in memory
+and returns the step's `CaseEvent`. The database service (api/services/cases.py) and the fixture
+(seeds/qujialing/cases.py) both move cases only through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from api.errors import DomainError
+from api.models.case import ApplicantType, Case, CaseAction, CaseEvent, CaseStatus, Channel, Decision
+from api.models.item import Item, Power
+from api.services import deadlines
+from api.services.deadlines import Pause
+
+S = CaseStatus
+A = CaseAction
+
+
+class Place(StrEnum):
+    """Where the actor's organization must stand to take a step."""
+
+    SUBMISSION = "SUBMISSION"  # the organization the application is filed at
+    HOLDER = "HOLDER"  # holds the case's papers
+    HANDLER = "HANDLER"  # handles the case and holds its papers
+    HOLDER_NOT_HANDLER = "HOLDER_NOT_HANDLER"  # holds the papers of a case handled elsewhere (代办)
+    DESTINATION = "DESTINATION"  # handles the case whose papers are on their way to it
+    ENDS = "ENDS"  # handles the case or received the application (hands the result over)
+    INVOLVED = "INVOLVED"  # any of the above
+
+
+PLACE_TEXT = {
+    Place.SUBMISSION: "the organization the application is filed at",
+    Place.HOLDER: "the organization holding the case's papers",
+    Place.HANDLER: "the handling organization, once the papers are there",
+    Place.HOLDER_NOT_HANDLER: "the organization holding the papers of a case handled elsewhere",
+    Place.DESTINATION: "the handling organization, for papers on their way to it",
+    Place.ENDS: "the handling organization or the one the application was filed at",
+    Place.INVOLVED: "an organization the case was filed at, is handled at or whose papers it holds",
+}
+
+ANY_POWER = frozenset(Power)
+ACCEPTING = frozenset({Power.FULL, Power.ACCEPT_AND_PRE_REVIEW})
+FULL = frozenset({Power.FULL})
+STAFF = frozenset({"CLERK", "AGENT"})
+OPEN = frozenset({S.SUBMITTED, S.ACCEPTED, S.PRE_REVIEWED, S.SUPPLEMENT_REQUESTED, S.REVIEWED})
+CLOSED = frozenset({S.REJECTED, S.COMPLETED, S.DELIVERED, S.WITHDRAWN})
+RUNNING = frozenset({S.ACCEPTED, S.PRE_REVIEWED, S.REVIEWED, S.DECIDED})  # the clock runs
+MOVABLE = frozenset({S.SUBMITTED, S.ACCEPTED, S.PRE_REVIEWED})  # papers may travel (代办)
+
+
+@dataclass(frozen=True)
+class Step:
+    action: CaseAction
+    sources: frozenset[CaseStatus]  # empty: creates the case
+    target: CaseStatus | None  # None: the state stays (handoffs); RESUME returns to the paused state
+    roles: frozenset[str]
+    powers: frozenset[Power]
+    place: Place
+    label: str
+    needs_comment: bool = False
+
+
+STEPS: tuple[Step, ...] = (
+    Step(A.SUBMIT, frozenset(), S.SUBMITTED, STAFF | {"INTEGRATOR"}, ANY_POWER, Place.SUBMISSION, "申请"),
+    Step(
+        A.PROXY_DECLARE, frozenset({S.SUBMITTED}), None, frozenset({"CLERK"}), FULL, Place.HOLDER, "代为申报"
+    ),
+    Step(A.ACCEPT, frozenset({S.SUBMITTED}), S.ACCEPTED, STAFF, ACCEPTING, Place.HOLDER, "受理"),
+    Step(A.REJECT, frozenset({S.SUBMITTED}), S.REJECTED, STAFF, ACCEPTING, Place.HOLDER, "不予受理", True),
+    Step(A.PRE_REVIEW, frozenset({S.ACCEPTED}), S.PRE_REVIEWED, STAFF, ACCEPTING, Place.HOLDER, "初审"),
+    Step(
+        A.REQUEST_SUPPLEMENT,
+        frozenset({S.ACCEPTED, S.PRE_REVIEWED, S.REVIEWED}),
+        S.SUPPLEMENT_REQUESTED,
+        STAFF,
+        ACCEPTING,
+        Place.HOLDER,
+        "补正告知",
+        True,
+    ),
+    Step(A.RESUME, frozenset({S.SUPPLEMENT_REQUESTED}), None, STAFF, ACCEPTING, Place.HOLDER, "补正后续办"),
+    Step(A.DISPATCH, MOVABLE, None, STAFF, ANY_POWER, Place.HOLDER_NOT_HANDLER, "专人代办送出"),
+    Step(A.RECEIVE, MOVABLE, None, STAFF, FULL, Place.DESTINATION, "接收代办件"),
+    Step(
+        A.REVIEW,
+        frozenset({S.ACCEPTED, S.PRE_REVIEWED}),
+        S.REVIEWED,
+        frozenset({"CLERK"}),
+        FULL,
+        Place.HANDLER,
+        "审查",
+    ),
+    Step(A.DECIDE, frozenset({S.REVIEWED}), S.DECIDED, frozenset({"CLERK"}), FULL, Place.HANDLER, "决定"),
+    Step(A.COMPLETE, frozenset({S.DECIDED}), S.COMPLETED, frozenset({"CLERK"}), FULL, Place.HANDLER, "办结"),
+    Step(A.DELIVER, frozenset({S.COMPLETED}), S.DELIVERED, STAFF, ANY_POWER, Place.ENDS, "送达"),
+    Step(A.WITHDRAW, OPEN, S.WITHDRAWN, STAFF, ANY_POWER, Place.INVOLVED, "撤回", True),
+)
+BY_ACTION: Mapping[CaseAction, Step] = {step.action: step for step in STEPS}
+
+
+def next_steps(status: CaseStatus | None) -> list[CaseAction]:
+    """The steps a case in this state may take next (whoever takes them)."""
+    if status is None:
+        return [A.SUBMIT]
+    return [step.action for step in STEPS if status in step.sources]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who takes a step: role, organization and (for the event) user and name."""
+
+    role: str
+    organization_id: int | None
+    user_id: int | None = None
+    name: str = ""
+
+
+def refusal(step: Step, case: Case, actor: Actor, power: Power | None) -> DomainError | None:
+    """Why the actor may not take the step now, or None. The state is checked first, then role,
+    power and place."""
+    status = None if step.action == A.SUBMIT else case.status
+    if step.sources and status not in step.sources:
+        allowed = ", ".join(next_steps(status)) or "none (the case is closed)"
+        return DomainError(
+            "INVALID_TRANSITION",
+            f"case {case.number} is {status}; {step.action} is not possible from there. "
+            f"Allowed next steps: {allowed}",
+            field="id",
+        )
+    if actor.role not in step.roles:
+        return DomainError(
+            "FORBIDDEN",
+            f"role {actor.role} may not {step.action} a case (roles: {', '.join(sorted(step.roles))})",
+        )
+    if power not in step.powers:
+        held = f"power {power}" if power else "no assignment"
+        return DomainError(
+            "FORBIDDEN",
+            f"your organization has {held} for this item; {step.action} needs "
+            f"{' or '.join(sorted(step.powers))}",
+        )
+    if not at_place(step.place, case, actor.organization_id):
+        return DomainError("FORBIDDEN", f"only {PLACE_TEXT[step.place]} may {step.action} case {case.number}")
+    return None
+
+
+def at_place(place: Place, case: Case, organization_id: int | None) -> bool:
+    handler, holder = case.handling_organization_id, case.held_by_id
+    return {
+        Place.SUBMISSION: organization_id == case.submitted_at_organization_id,
+        Place.HOLDER: organization_id == holder,
+        Place.HANDLER: organization_id == holder == handler,
+        Place.HOLDER_NOT_HANDLER: organization_id == holder != handler,
+        Place.DESTINATION: holder is None and organization_id == handler,
+        Place.ENDS: organization_id in (handler, case.submitted_at_organization_id),
+        Place.INVOLVED: organization_id in (handler, holder, case.submitted_at_organization_id),
+    }[place]
+
+
+def pauses(history: Iterable[CaseEvent]) -> list[Pause]:
+    """The supplement pauses of a case from its events (the last may still be open)."""
+    out: list[Pause] = []
+    for event in sorted(history, key=lambda e: e.occurred_at):
+        if event.action == A.REQUEST_SUPPLEMENT:
+            out.append((deadlines.local_date(event.occurred_at), None))
+        elif event.action == A.RESUME and out and out[-1][1] is None:
+            out[-1] = (out[-1][0], deadlines.local_date(event.occurred_at))
+    return out
+
+
+@dataclass
+class Move:
+    """The arguments of one step."""
+
+    action: CaseAction
+    actor: Actor
+    when: datetime
+    comment: str = ""
+    decision: Decision | None = None
+    batch_id: int | None = None
+
+
+def apply(
+    case: Case,
+    item: Item,
+    move: Move,
+    power: Power | None,
+    workdays: Mapping[date, bool],
+    history: Sequence[CaseEvent] = (),
+) -> CaseEvent:
+    """Take one step on an in-memory case: check it, change the case, return the unsaved event."""
+    step = BY_ACTION[move.action]
+    error = refusal(step, case, move.actor, power)
+    if error is not None:
+        raise error
+    comment = move.comment.strip()
+    if step.needs_comment and not comment:
+        raise DomainError(
+            "VALIDATION_FAILED", f"{move.action} needs a comment giving the reason", field="comment"
+        )
+    before = None if step.action == A.SUBMIT else case.status
+    EFFECTS.get(step.action, _no_effect)(case, item, move, workdays, history)
+    if step.target is not None:
+        case.status = step.target
+    event = CaseEvent(
+        action=step.action,
+        from_status=before,
+        to_status=case.status,
+        actor_id=move.actor.user_id,
+        actor_name=move.actor.name[:50],
+        organization_id=move.actor.organization_id,
+        occurred_at=move.when,
+        comment=comment,
+        batch_id=move.batch_id,
+    )
+    if case.id is not None:  # a case being filed gets its id when it is saved
+        event.case_id = case.id
+    return event
+
+
+def _no_effect(case, item, move, workdays, history) -> None:
+    return None
+
+
+def _submit(case: Case, item: Item, move: Move, workdays, history) -> None:
+    case.submitted_at = move.when
+    case.held_by_id = case.submitted_at_organization_id
+    if case.handling_organization_id != case.submitted_at_organization_id:
+        case.trips_saved = max(1, item.visits_required)  # the papers travel, not the applicant
+        if case.channel == Channel.COUNTER:
+            case.channel = Channel.AGENCY
+
+
+def _proxy_declare(case: Case, item: Item, move: Move, workdays, history) -> None:
+    if case.channel != Channel.PROACTIVE_AGENCY or case.applicant_type != ApplicantType.COMPANY:
+        raise DomainError(
+            "INVALID_TRANSITION",
+            f"case {case.number}: only a company's proactive-agency case (PROACTIVE_AGENCY) is declared "
+            "by staff on its behalf",
+            field="id",
+        )
+    if any(e.action == A.PROXY_DECLARE for e in history):
+        raise DomainError("INVALID_TRANSITION", f"case {case.number} is already declared", field="id")
+    case.trips_saved = max(1, item.visits_required)
+
+
+def _accept(case: Case, item: Item, move: Move, workdays, history) -> None:
+    case.accepted_at = move.when
+    case.accepted_on = deadlines.local_date(move.when)
+    _set_due_dates(case, item, workdays, [])
+
+
+def _set_due_dates(case: Case, item: Item, workdays, case_pauses: list[Pause]) -> None:
+    due = deadlines.due_dates(
+        case.accepted_on, item.legal_limit_days, item.promised_limit_days, workdays, case_pauses
+    )
+    case.legal_due_date, case.promised_due_date, case.due_dates_estimated = (
+        due.legal,
+        due.promised,
+        due.estimated,
+    )
+
+
+def _request_supplement(case: Case, item: Item, move: Move, workdays, history) -> None:
+    if case.accepted_on is not None and deadlines.local_date(move.when) < case.accepted_on:
+        raise DomainError("VALIDATION_FAILED", "a pause cannot start before acceptance", field="when")
+    case.status_before_pause = case.status
+
+
+def _resume(case: Case, item: Item, move: Move, workdays, history) -> None:
+    case_pauses = pauses(history)
+    resumed_on = deadlines.local_date(move.when)
+    start = case_pauses[-1][0]
+    case_pauses[-1] = (start, resumed_on)
+    case.status, case.status_before_pause = case.status_before_pause, None
+    case.paused_working_days = sum(deadlines.working_days_between(s, e, workdays) for s, e in case_pauses)
+    _set_due_dates(case, item, workdays, case_pauses)
+
+
+def _dispatch(case: Case, item: Item, move: Move, workdays, history) -> None:
+    if move.batch_id is None:
+        raise DomainError("VALIDATION_FAILED", "papers travel in an agency batch", field="batch")
+    case.held_by_id = None
+
+
+def _receive(case: Case, item: Item, move: Move, workdays, history) -> None:
+    case.held_by_id = move.actor.organization_id
+
+
+def _decide(case: Case, item: Item, move: Move, workdays, history) -> None:
+    if move.decision is None:
+        raise DomainError("VALIDATION_FAILED", "a decision is APPROVED or DENIED", field="decision")
+    if move.decision == Decision.DENIED and not move.comment.strip():
+        raise DomainError("VALIDATION_FAILED", "a denial needs its reason in the comment", field="comment")
+    case.decision = move.decision
+
+
+def _complete(case: Case, item: Item, move: Move, workdays, history) -> None:
+    case.completed_at = move.when
+    case.completed_on = deadlines.local_date(move.when)
+    case_pauses = [(s, e if e is not None else case.completed_on) for s, e in pauses(history)]
+    case.working_days_taken = deadlines.working_days_between(
+        case.accepted_on, case.completed_on, workdays, case_pauses
+    )
+
+
+def _deliver(case: Case, item: Item, move: Move, workdays, history) -> None:
+    case.delivered_at = move.when
+
+
+EFFECTS = {
+    A.SUBMIT: _submit,
+    A.PROXY_DECLARE: _proxy_declare,
+    A.ACCEPT: _accept,
+    A.REQUEST_SUPPLEMENT: _request_supplement,
+    A.RESUME: _resume,
+    A.DISPATCH: _dispatch,
+    A.RECEIVE: _receive,
+    A.DECIDE: _decide,
+    A.COMPLETE: _complete,
+    A.DELIVER: _deliver,
+}
+
+
+def recompute_due_dates(case: Case, item: Item, workdays, history: Sequence[CaseEvent]) -> bool:
+    """Due dates of an accepted case on the given calendar (after a correction); True if they changed."""
+    if case.accepted_on is None:
+        return False
+    before = (case.legal_due_date, case.promised_due_date, case.due_dates_estimated)
+    closed = [(s, e) for s, e in pauses(history) if e is not None]
+    _set_due_dates(case, item, workdays, closed)
+    if case.completed_on is not None:
+        case.working_days_taken = deadlines.working_days_between(
+            case.accepted_on, case.completed_on, workdays, closed
+        )
+    return before != (case.legal_due_date, case.promised_due_date, case.due_dates_estimated)

@@ -1,0 +1,379 @@
+"""Service queries: statistics (serviceStats, overdueCases, ratingStats), the public caseProgress,
+the workflow as data, and the calendar import for years the package does not know yet."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import strawberry
+from tortoise.transactions import in_transaction
+
+from api.auth.permissions import Op
+from api.errors import DomainError
+from api.models.calendar import CalendarDay
+from api.models.case import Case, CaseAction, CaseEvent, CaseStatus, Evaluation
+from api.models.item import Item
+from api.models.org import Organization
+from api.models.staff import Staff
+from api.services import calendar as calendar_service
+from api.services import cases as case_service
+from api.services import deadlines, stats, workflow
+from api.services.pii import mask_name
+from schema.domain.cases import CalendarExceptionInput, CalendarImport, _lookup_budget, now
+from schema.generator.access import request_access
+from schema.generator.resolvers import REQUIRED, resolver
+from schema.generator.scalars import graphql_enum
+from schema.ids import to_global_id
+
+StatsDimension = strawberry.enum(stats.Dimension, description="What serviceStats rows are per")
+RatingDimension = strawberry.enum(stats.RatingDimension, description="What ratingStats rows are per")
+Status = graphql_enum(CaseStatus)
+Action = graphql_enum(CaseAction)
+MAX_SOON_DAYS = 30
+MAX_OVERDUE = 500
+
+
+@strawberry.type(description="Service figures of the cases accepted in a period (by acceptance date)")
+class ServiceStatsRow:
+    key: str | None = strawberry.field(
+        description="Organization or item global id, tier, 三办 tag or month (YYYY-MM-01); null for TOTAL"
+    )
+    label: str | None = strawberry.field(description="Name of the organization or item, when the key is one")
+    accepted: int = strawberry.field(description="Cases accepted (受理)")
+    completed: int = strawberry.field(description="Of those, completed (办结)")
+    completed_on_time: int = strawberry.field(description="Completed by the promised due date")
+    completed_late: int
+    overdue_open: int = strawberry.field(description="Open, not paused, past the promised due date on asOf")
+    overdue: int = strawberry.field(description="overdueOpen + completedLate")
+    due_soon: int = strawberry.field(
+        description="Open, not paused, due from asOf to soonDays working days later"
+    )
+    paused: int = strawberry.field(description="Waiting for supplementary papers (补正)")
+    trips_saved: int = strawberry.field(description="Trips the applicants did not have to make (少跑次数)")
+    average_working_days: float | None = strawberry.field(
+        description="Acceptance to completion, pauses excluded"
+    )
+    completion_rate: float | None = strawberry.field(description="办结率 = completed / accepted")
+    on_time_rate: float | None = strawberry.field(description="限时办结率 = completedOnTime / completed")
+
+
+@strawberry.type(description="Ratings (好差评) of a group")
+class RatingStatsRow:
+    key: str | None = strawberry.field(
+        description="Organization, staff member or item global id; null for TOTAL"
+    )
+    label: str | None
+    ratings: int
+    average_score: float | None
+    very_satisfied: int
+    satisfied: int
+    basically_satisfied: int
+    dissatisfied: int
+    very_dissatisfied: int
+    satisfaction_rate: float | None = strawberry.field(description="基本满意 or better / ratings")
+    rectifications_open: int
+    rectifications_overdue: int = strawberry.field(description="Open past their 15-working-day limit on asOf")
+    rectifications_closed: int
+
+
+@strawberry.type(description="One step of a case as the public sees it")
+class ProgressStep:
+    action: Action  # type: ignore[valid-type]
+    status: Status  # type: ignore[valid-type]
+    organization: str = strawberry.field(description="Where it happened")
+    occurred_at: dt.datetime
+
+
+@strawberry.type(description="A case's progress for its applicant (办件查询): nothing more")
+class CaseProgress:
+    number: str
+    item: str = strawberry.field(description="Item applied for")
+    status: Status  # type: ignore[valid-type]
+    applicant: str = strawberry.field(description="Applicant, masked")
+    promised_due_date: dt.date | None
+    timeline: list[ProgressStep]
+
+
+@strawberry.type(description="One step of the workflow: who may take it, where and from which states")
+class WorkflowStep:
+    action: Action  # type: ignore[valid-type]
+    label: str = strawberry.field(description="Chinese name of the step")
+    from_statuses: list[Status]  # type: ignore[valid-type]
+    to_status: Status | None = strawberry.field(  # type: ignore[valid-type]
+        description="null: the state stays (a handoff) or returns to the one before a pause"
+    )
+    roles: list[str]
+    powers: list[str] = strawberry.field(description="Powers of the acting organization for the item")
+    place: str = strawberry.field(description="Where the actor's organization must stand")
+
+
+def _rate(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+async def _labels(model, type_name: str, keys: list[str | None]) -> dict[str, tuple[str, str]]:
+    ids = [int(k) for k in keys if k and k.isdigit()]
+    names = dict(await model.filter(id__in=ids).values_list("id", "name")) if ids else {}
+    return {str(pk): (to_global_id(type_name, pk), name) for pk, name in names.items()}
+
+
+class ServiceQueries:
+    def __init__(self, registry) -> None:
+        self.registry = registry
+        self.case_node = registry.node(Case)
+        self.evaluation_node = registry.node(Evaluation)
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "service_stats": strawberry.field(
+                resolver=self._service_stats(),
+                name="serviceStats",
+                description="办结率, 限时办结率, overdue, average working days "
+                "and trips saved of the cases in your area, per key",
+            ),
+            "overdue_cases": strawberry.field(
+                resolver=self._overdue(),
+                name="overdueCases",
+                description="Open cases past their promised due date, or due "
+                "within `dueWithinDays` working days; earliest first",
+            ),
+            "rating_stats": strawberry.field(
+                resolver=self._rating_stats(),
+                name="ratingStats",
+                description="Satisfaction and rectifications (好差评) per key",
+            ),
+            "case_progress": strawberry.field(
+                resolver=self._progress(),
+                name="caseProgress",
+                description="Anyone with a case number and its query code: the "
+                "item, state, masked applicant and steps",
+            ),
+            "case_workflow": strawberry.field(
+                resolver=_workflow, name="caseWorkflow", description="The case state machine, as data"
+            ),
+        }
+
+    def _service_stats(self):
+        node = self.case_node
+
+        async def resolve(root, info, by=stats.Dimension.TOTAL, from_=None, to=None, as_of=None, soon_days=3):
+            access = await request_access(info)
+            scope = access.rows(node)
+            today = as_of or deadlines.local_date(now(info))
+            if not 0 <= soon_days <= MAX_SOON_DAYS:
+                raise DomainError(
+                    "VALIDATION_FAILED", f"soonDays must be 0 to {MAX_SOON_DAYS}", field="soonDays"
+                )
+            soon = deadlines.add_working_days(today, soon_days, await deadlines.calendar_for(today))[0]
+            rows = await stats.service_stats(scope, stats.Period(from_, to), stats.Dimension(by), today, soon)
+            labels = {}
+            if by == stats.Dimension.ORGANIZATION:
+                labels = await _labels(Organization, "Organization", [r.key for r in rows])
+            elif by == stats.Dimension.ITEM:
+                labels = await _labels(Item, "Item", [r.key for r in rows])
+            return [
+                ServiceStatsRow(
+                    key=labels.get(r.key, (r.key,))[0] if r.key else None,
+                    label=labels[r.key][1] if r.key in labels else None,
+                    accepted=r.accepted,
+                    completed=r.completed,
+                    completed_on_time=r.completed_on_time,
+                    completed_late=r.completed_late,
+                    overdue_open=r.overdue_open,
+                    overdue=r.overdue,
+                    due_soon=r.due_soon,
+                    paused=r.paused,
+                    trips_saved=r.trips_saved,
+                    average_working_days=_rate(r.average_working_days),
+                    completion_rate=_rate(r.completion_rate),
+                    on_time_rate=_rate(r.on_time_rate),
+                )
+                for r in rows
+            ]
+
+        return resolver(
+            resolve,
+            list[ServiceStatsRow],
+            _period_arguments(
+                by=(StatsDimension, stats.Dimension.TOTAL, "What a row is per"),
+                soon_days=(int, 3, "How many working days ahead counts as due soon"),
+            ),
+            names={"from_": "from"},
+        )
+
+    def _overdue(self):
+        node = self.case_node
+
+        async def resolve(root, info, as_of=None, due_within_days=None, first=100):
+            access = await request_access(info)
+            if not 1 <= first <= MAX_OVERDUE:
+                raise DomainError("VALIDATION_FAILED", f"first must be 1 to {MAX_OVERDUE}", field="first")
+            today = as_of or deadlines.local_date(now(info))
+            soon = None
+            if due_within_days is not None:
+                if not 0 <= due_within_days <= MAX_SOON_DAYS:
+                    raise DomainError(
+                        "VALIDATION_FAILED",
+                        f"dueWithinDays must be 0 to {MAX_SOON_DAYS}",
+                        field="dueWithinDays",
+                    )
+                soon = deadlines.add_working_days(
+                    today, due_within_days, await deadlines.calendar_for(today)
+                )[0]
+            rows = stats.overdue_cases(access.rows(node), today, soon)
+            return await rows.order_by("promised_due_date", "id").limit(first)
+
+        return resolver(
+            resolve,
+            list[node.object_type],
+            {
+                "as_of": (dt.date | None, None, "The day judged (default: today)"),
+                "due_within_days": (
+                    int | None,
+                    None,
+                    "Instead of overdue: due from asOf to this many working days on",
+                ),
+                "first": (int, 100, f"At most this many (up to {MAX_OVERDUE})"),
+            },
+        )
+
+    def _rating_stats(self):
+        node = self.evaluation_node
+
+        async def resolve(root, info, by=stats.RatingDimension.TOTAL, from_=None, to=None, as_of=None):
+            access = await request_access(info)
+            today = as_of or deadlines.local_date(now(info))
+            rows = await stats.rating_stats(
+                access.rows(node), stats.Period(from_, to), stats.RatingDimension(by), today
+            )
+            labels = {}
+            if by == stats.RatingDimension.ORGANIZATION:
+                labels = await _labels(Organization, "Organization", [r.key for r in rows])
+            elif by == stats.RatingDimension.ITEM:
+                labels = await _labels(Item, "Item", [r.key for r in rows])
+            elif by == stats.RatingDimension.STAFF:
+                labels = await _labels(Staff, "Staff", [r.key for r in rows])
+            return [
+                RatingStatsRow(
+                    key=labels.get(r.key, (r.key,))[0] if r.key else None,
+                    label=labels[r.key][1] if r.key in labels else None,
+                    ratings=r.ratings,
+                    average_score=_rate(r.average_score),
+                    very_satisfied=r.by_level[5],
+                    satisfied=r.by_level[4],
+                    basically_satisfied=r.by_level[3],
+                    dissatisfied=r.by_level[2],
+                    very_dissatisfied=r.by_level[1],
+                    satisfaction_rate=_rate(r.satisfaction_rate),
+                    rectifications_open=r.rectifications_open,
+                    rectifications_overdue=r.rectifications_overdue,
+                    rectifications_closed=r.rectifications_closed,
+                )
+                for r in rows
+            ]
+
+        return resolver(
+            resolve,
+            list[RatingStatsRow],
+            _period_arguments(
+                by=(RatingDimension, stats.RatingDimension.TOTAL, "What a row is per"),
+            ),
+            names={"from_": "from"},
+        )
+
+    def _progress(self):
+        async def resolve(root, info, number, query_code):
+            await _lookup_budget(info)
+            number = number.strip()
+            case = await Case.get_or_none(number=number) if len(number) <= 32 else None
+            if not case_service.query_code_matches(case, number, query_code):
+                # The same answer for a wrong code and a missing case: numbers are not secrets, codes are.
+                raise DomainError("NOT_FOUND", "no case has this number and query code", field="number")
+            events = (
+                await CaseEvent.filter(case_id=case.id)
+                .order_by("occurred_at", "id")
+                .prefetch_related("organization")
+            )
+            return CaseProgress(
+                number=case.number,
+                item=await Item.filter(id=case.item_id).first().values_list("name", flat=True),
+                status=case.status,
+                applicant=mask_name(case.applicant_name, case.applicant_type),
+                promised_due_date=case.promised_due_date,
+                timeline=[
+                    ProgressStep(
+                        action=e.action,
+                        status=e.to_status,
+                        organization=e.organization.name,
+                        occurred_at=e.occurred_at,
+                    )
+                    for e in events
+                ],
+            )
+
+        return resolver(
+            resolve,
+            CaseProgress,
+            {
+                "number": (str, REQUIRED, "Case number"),
+                "query_code": (str, REQUIRED, "Query code given at submission"),
+            },
+        )
+
+
+def _period_arguments(**more: tuple[Any, Any, str]) -> dict[str, tuple[Any, Any, str]]:
+    return {
+        **more,
+        "from_": (dt.date | None, None, "First day of the period (inclusive)"),
+        "to": (dt.date | None, None, "Last day of the period (inclusive)"),
+        "as_of": (dt.date | None, None, "The day overdue and due-soon are judged on (default: today)"),
+    }
+
+
+def _workflow() -> list[WorkflowStep]:
+    return [
+        WorkflowStep(
+            action=step.action,
+            label=step.label,
+            from_statuses=sorted(step.sources),
+            to_status=step.target,
+            roles=sorted(step.roles),
+            powers=sorted(step.powers),
+            place=workflow.PLACE_TEXT[step.place],
+        )
+        for step in workflow.STEPS
+    ]
+
+
+def calendar_fields(registry) -> dict[str, Any]:
+    calendar_node = registry.node(CalendarDay)
+
+    async def resolve(root, info, year, days):
+        access = await request_access(info)
+        access.require(calendar_node, Op.CREATE)
+        access.require(calendar_node, Op.UPDATE)
+        entries = [calendar_service.DayOff(d.day, d.is_workday, d.name) for d in days]
+        async with in_transaction():
+            changed, recomputed = await calendar_service.import_year(year, entries)
+        return CalendarImport(year=year, days_changed=changed, cases_recomputed=recomputed)
+
+    return {
+        "import_calendar": strawberry.field(
+            resolver=resolver(
+                resolve,
+                CalendarImport,
+                {
+                    "year": (int, REQUIRED, "The year of the notice"),
+                    "days": (
+                        list[CalendarExceptionInput],
+                        REQUIRED,
+                        "Its holidays and make-up workdays (调休)",
+                    ),
+                },
+            ),
+            name="importCalendar",
+            description="Enter a year from the State Council notice: weekdays work, weekends rest, except the "
+            "days listed; stored due dates the change touches are recomputed",
+        )
+    }
