@@ -165,7 +165,7 @@ def report_service(
     ] = None,
     last_day: Annotated[str | None, typer.Option("--to", help="Last day of the period (YYYY-MM-DD)")] = None,
 ) -> None:
-    """Print 办结率 and 限时办结率 (with overdue, working days, trips saved) per tier, 三办 tag and organization."""
+    """Print 办结率 and 限时办结率 with overdue, working days and trips saved per tier, tag, organization."""
     from api.services import stats
 
     s = settings()
@@ -265,7 +265,8 @@ def calendar_import(
 
     year, days, changed, recomputed = run(lambda: _migrated(s, work))
     typer.echo(
-        f"calendar {year}: {len(days)} listed day(s), {changed} day(s) changed, {recomputed} case(s) recomputed"
+        f"calendar {year}: {len(days)} listed day(s), {changed} day(s) changed, "
+        f"{recomputed} case(s) recomputed"
     )
 
 

@@ -25,10 +25,13 @@ async def test_of_two_clerks_accepting_at_once_exactly_one_wins(seeded_url):
         )
     async with serving(seeded_url) as anonymous:
         first, second = await anonymous.sign_in("clerk"), await anonymous.sign_in("clerk2")
-        item = (await first.data('{ items(where: {code: {eq: "XK-004"}}) { nodes { id } } }'))["items"]["nodes"][0]
+        item = (await first.data('{ items(where: {code: {eq: "XK-004"}}) { nodes { id } } }'))["items"][
+            "nodes"
+        ][0]
         submit = (
-            f'mutation {{ submitCase(input: {{itemId: "{item["id"]}", applicantType: PERSON, applicantName: "赵六", '
-            'applicantIdNumber: "11010519491231002X", applicantPhone: "13800138000"}) { case { id number } } }'
+            f'mutation {{ submitCase(input: {{itemId: "{item["id"]}", applicantType: PERSON, '
+            'applicantName: "赵六", applicantIdNumber: "11010519491231002X", applicantPhone: "13800138000"}) '
+            "{ case { id number } } }"
         )
         numbers = []
         for _ in range(ROUNDS):

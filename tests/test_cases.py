@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from tortoise.exceptions import IntegrityError
@@ -93,7 +93,12 @@ async def test_a_bad_rating_needs_a_reason(fixture_copy):
     assert error.value.field == "reason"
     with pytest.raises(IntegrityError):
         await Evaluation.bulk_create([Evaluation(case=case, score=1, reason="", rated_at=datetime.now(UTC))])
-    await Evaluation.create(case=case, score=2, reason="等待时间过长", rated_at=datetime.now(UTC))
+    with pytest.raises(IntegrityError):  # a bad rating without its rectification deadline
+        await Evaluation.create(case=case, score=2, reason="等待时间过长", rated_at=datetime.now(UTC))
+    due = date(2018, 6, 1)
+    await Evaluation.create(
+        case=case, score=2, reason="等待时间过长", rated_at=datetime.now(UTC), rectification_due_date=due
+    )
     with pytest.raises(IntegrityError):
         await Evaluation.create(case=case, score=5, rated_at=datetime.now(UTC))
 

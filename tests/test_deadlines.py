@@ -10,7 +10,7 @@ import pytest
 from api import db
 from api.errors import DomainError
 from api.services.calendar import load_year, parse_notice
-from api.services.deadlines import add_working_days, due_dates, working_days_between, workday_map
+from api.services.deadlines import add_working_days, due_dates, workday_map, working_days_between
 from api.settings import Settings
 from tests.conftest import serving
 
@@ -80,12 +80,13 @@ async def test_a_year_the_package_lacks_is_estimated_until_the_notice_is_importe
     moment = datetime(2026, 12, 28, 10, 0, tzinfo=BEIJING)
     async with serving(seeded_url, clock=moment.timestamp) as anonymous:
         clerk, admin = await anonymous.sign_in("clerk"), await anonymous.sign_in("admin")
-        item = (await clerk.data('{ items(where: {code: {eq: "XK-003"}}) { nodes { id promisedLimitDays } } }'))[
-            "items"
-        ]["nodes"][0]
+        item = (
+            await clerk.data('{ items(where: {code: {eq: "XK-003"}}) { nodes { id promisedLimitDays } } }')
+        )["items"]["nodes"][0]
         submitted = await clerk.data(
-            f'mutation {{ submitCase(input: {{itemId: "{item["id"]}", applicantType: PERSON, applicantName: "李四", '
-            'applicantIdNumber: "11010519491231002X", applicantPhone: "13800138000"}) { case { id version } } }'
+            f'mutation {{ submitCase(input: {{itemId: "{item["id"]}", applicantType: PERSON, '
+            'applicantName: "李四", applicantIdNumber: "11010519491231002X", applicantPhone: "13800138000"}) '
+            "{ case { id version } } }"
         )
         case = submitted["submitCase"]["case"]
         accepted = await clerk.data(f'mutation {{ acceptCase(id: "{case["id"]}", version: 1) {{ {CASE} }} }}')
@@ -97,17 +98,18 @@ async def test_a_year_the_package_lacks_is_estimated_until_the_notice_is_importe
         estimated = case["promisedDueDate"]
 
         # An intern's mistake first: only administrators import a year.
-        error = await clerk.error('mutation { importCalendar(year: 2027, days: []) { year } }')
+        error = await clerk.error("mutation { importCalendar(year: 2027, days: []) { year } }")
         assert error["extensions"]["code"] == "FORBIDDEN"
         error = await admin.error(
-            'mutation { importCalendar(year: 2027, days: [{day: "2028-01-01", isWorkday: false, name: "元旦"}]) '
-            "{ year } }"
+            "mutation { importCalendar(year: 2027, "
+            'days: [{day: "2028-01-01", isWorkday: false, name: "元旦"}]) { year } }'
         )
         assert error["extensions"]["code"] == "VALIDATION_FAILED" and "not in 2027" in error["message"]
 
         # The notice (an example): New Year's Day off, and a working Saturday after it.
         imported = await admin.data(
-            'mutation { importCalendar(year: 2027, days: [{day: "2027-01-01", isWorkday: false, name: "元旦"}, '
+            "mutation { importCalendar(year: 2027, "
+            'days: [{day: "2027-01-01", isWorkday: false, name: "元旦"}, '
             '{day: "2027-01-02", isWorkday: true, name: "元旦"}]) { year daysChanged casesRecomputed } }'
         )
         assert imported["importCalendar"]["daysChanged"] >= 1
@@ -121,15 +123,21 @@ async def test_a_year_the_package_lacks_is_estimated_until_the_notice_is_importe
         )[0]
         assert after["promisedDueDate"] == expected.isoformat()
         assert imported["importCalendar"]["casesRecomputed"] == 1  # no longer estimated
-        assert estimated == add_working_days(date(2026, 12, 28), limit, {
-            **await _days(seeded_url, date(2026, 12, 1), date(2026, 12, 31))
-        })[0].isoformat()
+        assert (
+            estimated
+            == add_working_days(
+                date(2026, 12, 28), limit, {**await _days(seeded_url, date(2026, 12, 1), date(2026, 12, 31))}
+            )[0].isoformat()
+        )
 
         # An administrator then corrects one day (a local day off): the stored due date moves again.
-        day = (await admin.data(f'{{ calendarDays(where: {{day: {{eq: "{expected.isoformat()}"}}}}) {{ nodes {{ id }} }} }}'))
+        day = await admin.data(
+            f'{{ calendarDays(where: {{day: {{eq: "{expected.isoformat()}"}}}}) {{ nodes {{ id }} }} }}'
+        )
         day_id = day["calendarDays"]["nodes"][0]["id"]
         await admin.data(
-            f'mutation {{ updateCalendarDay(id: "{day_id}", input: {{isWorkday: false, holidayName: "防汛停工"}}) {{ id }} }}'
+            f'mutation {{ updateCalendarDay(id: "{day_id}", '
+            'input: {isWorkday: false, holidayName: "防汛停工"}) { id } }'
         )
         corrected = (await clerk.data(f'{{ case(id: "{case["id"]}") {{ {CASE} }} }}'))["case"]
         assert corrected["promisedDueDate"] > expected.isoformat()

@@ -73,8 +73,11 @@ async def test_rooms_under_construction_handle_nothing_yet(fixture_db):
 
 
 async def test_delegated_items_keep_one_name_code_and_guide_at_every_hall(fixture_db):
-    rows = await ItemAssignment.filter(active=True, organization__tier=Tier.HALL).values_list(
-        "item_id", "item__name", "item__code", "organization_id"
+    # Delegated (下放): handled at the hall; the licences halls only collect for the center are not.
+    rows = (
+        await ItemAssignment.filter(active=True, organization__tier=Tier.HALL)
+        .exclude(power=Power.AGENCY_ONLY)
+        .values_list("item_id", "item__name", "item__code", "organization_id")
     )
     per_item: dict[int, set] = {}
     for item_id, name, code, _org in rows:

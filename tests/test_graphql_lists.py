@@ -19,8 +19,16 @@ async def test_38_rooms_of_which_31_built(api):
 
 
 async def test_items_assigned_to_any_hall_are_the_71_delegated_items(api):
-    query = "{ items(where: {assignments: {organization: {tier: {eq: HALL}}}}) { totalCount } }"
-    assert (await api.data(query))["items"]["totalCount"] == 71
+    hall = "organization: {tier: {eq: HALL}}"
+    delegated = (
+        f"{{ items(where: {{assignments: {{{hall}, power: {{ne: AGENCY_ONLY}}}}}}) {{ totalCount }} }}"
+    )
+    assert (await api.data(delegated))["items"]["totalCount"] == 71
+    # Besides, halls collect the center's 84 licences for it (代办).
+    collected = (
+        f"{{ items(where: {{assignments: {{{hall}, power: {{eq: AGENCY_ONLY}}}}}}) {{ totalCount }} }}"
+    )
+    assert (await api.data(collected))["items"]["totalCount"] == 84
 
 
 async def test_and_or_not_nest_to_any_depth(api):

@@ -78,7 +78,8 @@ async def submit(client, item: str, *, person=True, channel="COUNTER") -> tuple[
     applicant = (
         f'applicantType: PERSON, applicantName: "王小明", applicantIdNumber: "{VILLAGER_ID}"'
         if person
-        else f'applicantType: COMPANY, applicantName: "屈家岭示例农业有限公司", applicantIdNumber: "{COMPANY_CODE}"'
+        else f'applicantType: COMPANY, applicantName: "屈家岭示例农业有限公司", '
+        f'applicantIdNumber: "{COMPANY_CODE}"'
     )
     data = await client.data(
         f'mutation {{ submitCase(input: {{itemId: "{item}", {applicant}, applicantPhone: "13800138000", '
@@ -165,7 +166,8 @@ async def test_a_villagers_relief_application_goes_from_the_room_to_the_hall_ove
     clock.at(date(2026, 10, 12), 10, 0)
     case = await step(hall_clerk, "reviewCase", case)
     error = await hall_clerk.error(
-        f'mutation {{ decideCase(id: "{case["id"]}", version: {case["version"]}, decision: DENIED) {{ id }} }}'
+        f'mutation {{ decideCase(id: "{case["id"]}", version: {case["version"]}, decision: DENIED) '
+        "{ id } }"
     )
     assert error["extensions"]["field"] == "comment"
     case = await step(hall_clerk, "decideCase", case, decision="APPROVED")
@@ -187,7 +189,10 @@ async def test_a_villagers_relief_application_goes_from_the_room_to_the_hall_ove
     assert places == ["QJL-H1-R01"] * 4 + ["QJL-H1"] * 6 + ["QJL-H1-R01"]
 
     # The villager looks the case up with its number and code: masked, and nothing more.
-    query = "query($n: String!, $c: String!) { caseProgress(number: $n, queryCode: $c) { number item status applicant promisedDueDate timeline { action status organization } } }"
+    query = (
+        "query($n: String!, $c: String!) { caseProgress(number: $n, queryCode: $c) "
+        "{ number item status applicant promisedDueDate timeline { action status organization } } }"
+    )
     progress = (await anonymous.data(query, {"n": case["number"], "c": code.lower()}))["caseProgress"]
     assert (progress["status"], progress["applicant"], progress["item"]) == ("DELIVERED", "王**", "临时救助")
     assert [s["action"] for s in progress["timeline"]] == actions(case)
@@ -196,7 +201,10 @@ async def test_a_villagers_relief_application_goes_from_the_room_to_the_hall_ove
     assert wrong["message"] == missing["message"] and wrong["extensions"] == missing["extensions"]
 
     # A bad rating needs a reason and opens a rectification due 15 working days later.
-    rate = "mutation($n: String!, $c: String!, $r: String!) { rateCase(number: $n, queryCode: $c, level: DISSATISFIED, reason: $r) { level rectificationDueDate } }"
+    rate = (
+        "mutation($n: String!, $c: String!, $r: String!) { rateCase(number: $n, queryCode: $c, "
+        "level: DISSATISFIED, reason: $r) { level rectificationDueDate } }"
+    )
     error = await anonymous.error(rate, {"n": case["number"], "c": code, "r": " "})
     assert error["extensions"]["field"] == "reason"
     receipt = (await anonymous.data(rate, {"n": case["number"], "c": code, "r": "补正告知不够清楚"}))[
@@ -216,11 +224,13 @@ async def test_a_villagers_relief_application_goes_from_the_room_to_the_hall_ove
     )
     assert error["extensions"]["code"] == "FORBIDDEN"
     closed = await supervisor.data(
-        f'mutation {{ closeRectification(id: "{rating}", response: "已修订补正告知单", followUp: "已电话回访") {{ rectifiedAt followUp }} }}'
+        f'mutation {{ closeRectification(id: "{rating}", response: "已修订补正告知单", '
+        'followUp: "已电话回访") { rectifiedAt followUp } }'
     )
     assert closed["closeRectification"]["followUp"] == "已电话回访"
     stats = await supervisor.data(
-        '{ ratingStats(by: ORGANIZATION, from: "2026-10-01", to: "2026-10-31") { key label ratings dissatisfied rectificationsClosed satisfactionRate } }'
+        '{ ratingStats(by: ORGANIZATION, from: "2026-10-01", to: "2026-10-31") '
+        "{ key label ratings dissatisfied rectificationsClosed satisfactionRate } }"
     )
     (row,) = stats["ratingStats"]
     assert (row["ratings"], row["dissatisfied"], row["rectificationsClosed"], row["satisfactionRate"]) == (

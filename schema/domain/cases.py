@@ -178,7 +178,7 @@ class CaseVerbs:
             {
                 "__annotations__": {"case": verbs.case_node.object_type, "query_code": str},
                 "query_code": strawberry.field(
-                    description="Give it to the applicant: with the case number it opens caseProgress and rateCase"
+                    description="For the applicant: with the case number it opens caseProgress and rateCase"
                 ),
             },
         )
@@ -226,8 +226,8 @@ class CaseVerbs:
                 resolve, SubmitCasePayload, {"input": (SubmitCaseInput, REQUIRED, "The application")}
             ),
             name="submitCase",
-            description="File an application (申请) at an organization; it is routed to the organization that "
-            "handles the item (this one, or the nearest above with FULL power)",
+            description="File an application (申请) at an organization; it is routed to the organization "
+            "that handles the item (this one, or the nearest above with FULL power)",
         )
 
     # -- agency batches
@@ -332,7 +332,7 @@ class CaseVerbs:
                     },
                 ),
                 name="rateCase",
-                description="The applicant rates a completed case once (好差评); a bad rating opens a rectification",
+                description="The applicant rates a completed case once (好差评); bad ones are rectified",
             ),
             "close_rectification": strawberry.field(
                 resolver=resolver(

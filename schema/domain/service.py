@@ -373,7 +373,7 @@ def calendar_fields(registry) -> dict[str, Any]:
                 },
             ),
             name="importCalendar",
-            description="Enter a year from the State Council notice: weekdays work, weekends rest, except the "
-            "days listed; stored due dates the change touches are recomputed",
+            description="Enter a year from the State Council notice: weekdays work, weekends rest, except "
+            "the days listed; stored due dates the change touches are recomputed",
         )
     }
