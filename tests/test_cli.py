@@ -118,3 +118,34 @@ async def test_user_create_applies_the_password_policy(seeded_url):
         env={"SANJI_NEW_PASSWORD": "Hall-2-clerk"},
     )
     assert "organization 'NOPE' does not exist" in one_error_line(unknown)
+
+
+async def test_report_service_prints_the_fixture_rates_computed_from_its_cases(seeded_url):
+    result = await sanji(seeded_url, "report", "service")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    district = next(line for line in lines if line.strip().startswith("all cases")).split()
+    # accepted, completed, 办结率, on time, 限时办结率, overdue
+    assert district[2] == district[3] and district[4] == "100.0%" and district[6] == "100.0%"
+    assert district[7] == "0"
+    center_tags = lines[
+        lines.index("三办 items at the center") + 2 : lines.index("三办 items at the center") + 5
+    ]
+    assert [row.split()[0] for row in center_tags] == ["IMMEDIATE", "ONLINE", "ONE_VISIT"]
+    assert all(row.split()[3] == "100.0%" and row.split()[5] == "100.0%" for row in center_tags)
+
+
+async def test_report_service_refuses_a_bad_date(seeded_url):
+    line = one_error_line(await sanji(seeded_url, "report", "service", "--from", "2018-02-30"))
+    assert "--from '2018-02-30' is not a date" in line
+
+
+async def test_calendar_import_enters_a_year_from_the_notice(fresh_url, tmp_path):
+    notice = tmp_path / "2027.csv"
+    notice.write_text("date,kind,name\n2027-01-01,HOLIDAY,元旦\n2027-02-20,WORKDAY,春节\n", encoding="utf-8")
+    result = await sanji(fresh_url, "calendar", "import", str(notice))
+    assert result.exit_code == 0, result.output
+    assert "calendar 2027: 2 listed day(s), 365 day(s) changed" in result.output
+    notice.write_text("2027-01-01,HOLIDAY,元旦\n2027-02-30,WORKDAY,春节\n", encoding="utf-8")
+    line = one_error_line(await sanji(fresh_url, "calendar", "import", str(notice)))
+    assert "line 2" in line and "[VALIDATION_FAILED]" in line
