@@ -8,6 +8,7 @@ figures come out of the same cases.
 
 from __future__ import annotations
 
+import base64
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -187,6 +188,13 @@ async def test_a_villagers_relief_application_goes_from_the_room_to_the_hall_ove
     ]  # fmt: skip
     places = [e["node"]["organization"]["code"] for e in case["events"]["edges"]]
     assert places == ["QJL-H1-R01"] * 4 + ["QJL-H1"] * 6 + ["QJL-H1-R01"]
+    # Every step that changed the case is in the audit log too (the handoffs on the batch's entry).
+    pk = base64.b64decode(case["id"]).decode().split(":")[1]
+    audit = await admin.data(
+        f'{{ auditEntries(where: {{objectType: {{eq: "Case"}}, objectId: {{eq: {pk}}}}}) '
+        "{ nodes { action } } }"
+    )
+    assert [e["action"] for e in audit["auditEntries"]["nodes"]].count("UPDATE") == 8
 
     # The villager looks the case up with its number and code: masked, and nothing more.
     query = (

@@ -128,9 +128,13 @@ async def district_code(organization_id: int) -> str:
     return current.code.replace("-", "")[:12]
 
 
-async def submit(
-    application: Application, organization_id: int, actor: Actor, when: datetime
-) -> tuple[Case, str]:
+@dataclass(frozen=True)
+class Filed:
+    case: Case
+    query_code: str  # shown once, to hand to the applicant
+
+
+async def submit(application: Application, organization_id: int, actor: Actor, when: datetime) -> Filed:
     """File an application at an organization; returns the case and its query code (shown once)."""
     item = await Item.get_or_none(id=application.item_id)
     if item is None or not item.in_force:
@@ -183,7 +187,7 @@ async def submit(
                 await case.save()
                 event.case_id = case.id
                 await event.save()
-            return case, code
+            return Filed(case, code)
         except DomainError:
             raise
         except Exception as error:  # a number taken by a concurrent submission: take the next one

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import strawberry
+from tortoise.transactions import in_transaction
 
 from api.auth.permissions import Op
 from api.errors import DomainError
+from api.models.audit import AuditAction
 from api.models.case import AgencyBatch, ApplicantType, Case, CaseAction, Channel, Decision, Evaluation
 from api.models.item import Item
 from api.models.org import Organization
@@ -20,6 +23,7 @@ from api.services import agency, ratings
 from api.services import cases as case_service
 from api.services.workflow import Actor, Move
 from schema.generator.access import RequestAccess, request_access
+from schema.generator.mutations import audit_snapshot, audit_write, request_actor
 from schema.generator.resolvers import REQUIRED, resolver
 from schema.generator.scalars import graphql_enum
 from schema.ids import from_global_id
@@ -28,6 +32,21 @@ CaseChannel = graphql_enum(Channel)
 CaseDecision = graphql_enum(Decision)
 ApplicantKind = graphql_enum(ApplicantType)
 RatingLevel = strawberry.enum(ratings.Level, description="The five national levels of 好差评")
+
+
+async def audited(
+    info: strawberry.Info,
+    action: AuditAction,
+    node,
+    work: Callable[[], Awaitable[Any]],
+    model_of: Callable[[Any], Any] = lambda result: result,
+):
+    """Run a domain write and its audit entry (the object after it) in one transaction."""
+    async with in_transaction():
+        result = await work()
+        obj = model_of(result)
+        await audit_write(action, request_actor(info), node, obj.id, after=audit_snapshot(node, obj))
+    return result
 
 
 def now(info: strawberry.Info) -> dt.datetime:
@@ -154,7 +173,9 @@ class CaseVerbs:
         async def resolve(root, info, id, version, comment="", decision=None):
             pk, access = await verbs._target(info, id, Op.UPDATE)
             move = Move(action, await actor_for(info, access), now(info), comment or "", decision)
-            return await case_service.perform(pk, move, version)
+            return await audited(
+                info, AuditAction.UPDATE, verbs.case_node, lambda: case_service.perform(pk, move, version)
+            )
 
         arguments: dict[str, tuple[Any, Any, str]] = {
             "id": (strawberry.ID, REQUIRED, "Global id of the case"),
@@ -218,8 +239,14 @@ class CaseVerbs:
                 )
             # The actor acts at the filing organization (an integrator files on the applicant's behalf).
             filed_by = Actor(actor.role, organization_id, actor.user_id, actor.name)
-            case, code = await case_service.submit(application, organization_id, filed_by, now(info))
-            return SubmitCasePayload(case=case, query_code=code)
+            filed = await audited(
+                info,
+                AuditAction.CREATE,
+                verbs.case_node,
+                lambda: case_service.submit(application, organization_id, filed_by, now(info)),
+                model_of=lambda filed: filed.case,
+            )
+            return SubmitCasePayload(case=filed.case, query_code=filed.query_code)
 
         return strawberry.field(
             resolver=resolver(
@@ -253,14 +280,23 @@ class CaseVerbs:
             staff_pk = from_global_id(carrier_id, "Staff", field="carrierId")
             if not await Staff.exists(id=staff_pk):
                 raise DomainError("NOT_FOUND", "the carrier does not exist", field="carrierId")
-            return await agency.dispatch(pk, staff_pk, await actor_for(info, access), now(info))
+            actor = await actor_for(info, access)
+            return await audited(
+                info,
+                AuditAction.UPDATE,
+                verbs.batch_node,
+                lambda: agency.dispatch(pk, staff_pk, actor, now(info)),
+            )
 
         async def receive(root, info, id):
             access = await request_access(info)
             access.require(verbs.case_node, Op.UPDATE)
             pk = from_global_id(id, "AgencyBatch")
             await access.check_in_area(verbs.batch_node, pk, f"AgencyBatch {id}", "id")
-            return await agency.receive(pk, await actor_for(info, access), now(info))
+            actor = await actor_for(info, access)
+            return await audited(
+                info, AuditAction.UPDATE, verbs.batch_node, lambda: agency.receive(pk, actor, now(info))
+            )
 
         return {
             "batch_cases": strawberry.field(
@@ -302,7 +338,12 @@ class CaseVerbs:
             case = await Case.get_or_none(number=number.strip())
             if not case_service.query_code_matches(case, number.strip(), query_code):
                 raise DomainError("NOT_FOUND", "no case has this number and query code", field="number")
-            rating = await ratings.rate(case, ratings.Level(level), reason, now(info))
+            rating = await audited(
+                info,
+                AuditAction.CREATE,
+                verbs.evaluation_node,
+                lambda: ratings.rate(case, ratings.Level(level), reason, now(info)),
+            )
             return RatingReceipt(
                 level=ratings.Level(rating.score), rectification_due_date=rating.rectification_due_date
             )
@@ -317,7 +358,12 @@ class CaseVerbs:
             pk = from_global_id(id, "Evaluation")
             await access.check_in_area(verbs.evaluation_node, pk, f"Evaluation {id}", "id")
             closure = ratings.Closure(response, follow_up)
-            return await ratings.close_rectification(pk, closure, access.caller.user_id, now(info))
+            return await audited(
+                info,
+                AuditAction.UPDATE,
+                verbs.evaluation_node,
+                lambda: ratings.close_rectification(pk, closure, access.caller.user_id, now(info)),
+            )
 
         return {
             "rate_case": strawberry.field(

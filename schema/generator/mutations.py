@@ -177,7 +177,7 @@ class MutationBuilder:
         async def resolve(root, info, input):
             access = await request_access(info)
             async with in_transaction():
-                return await builder.create(node, input, Writer(_actor(info), access))
+                return await builder.create(node, input, Writer(request_actor(info), access))
 
         return resolver(
             resolve, node.object_type, {"input": (input_type, REQUIRED, "Fields of the new object")}
@@ -189,7 +189,7 @@ class MutationBuilder:
         async def resolve(root, info, inputs):
             if len(inputs) > MAX_BULK:
                 raise DomainError("VALIDATION_FAILED", f"at most {MAX_BULK} objects per call", field="inputs")
-            writer = Writer(_actor(info), await request_access(info))
+            writer = Writer(request_actor(info), await request_access(info))
             async with in_transaction():
                 created = []
                 for index, item in enumerate(inputs):
@@ -209,7 +209,7 @@ class MutationBuilder:
         builder = self
 
         async def resolve(root, info, id, input):
-            writer = Writer(_actor(info), await request_access(info))
+            writer = Writer(request_actor(info), await request_access(info))
             pk = from_global_id(id, node.exposure.type_name)
             async with in_transaction():
                 return await builder.update(node, pk, input, writer)
@@ -230,12 +230,12 @@ class MutationBuilder:
             async with in_transaction():
                 obj = await _target(node, pk, access)
                 await _no_cascade_outside(registry, node, pk, access)
-                before = _snapshot(node, obj)
+                before = audit_snapshot(node, obj)
                 try:
                     await obj.delete()
                 except IntegrityError as error:
                     raise integrity_error(error, node) from None
-                await _audit(AuditAction.DELETE, _actor(info), node, pk, before=before)
+                await audit_write(AuditAction.DELETE, request_actor(info), node, pk, before=before)
             return DeletePayload(id=id)
 
         return resolver(resolve, DeletePayload, {"id": (strawberry.ID, REQUIRED, "Global id")})
@@ -251,7 +251,7 @@ class MutationBuilder:
         await _still_in_area(node, obj.pk, writer.access)
         if node.exposure.after_write is not None:
             await node.exposure.after_write(obj)
-        await _audit(AuditAction.CREATE, writer.actor, node, obj.pk, after=_snapshot(node, obj))
+        await audit_write(AuditAction.CREATE, writer.actor, node, obj.pk, after=audit_snapshot(node, obj))
         for relation in self._nested(node):
             child = self.registry.node(relation.model)
             for child_data in getattr(data, relation.name, None) or []:
@@ -261,7 +261,7 @@ class MutationBuilder:
     async def update(self, node: ModelNode, pk: int, data: Any, writer: Writer):
         granted = writer.access.require(node, Op.UPDATE)
         obj = await _target(node, pk, writer.access)
-        before = _snapshot(node, obj)
+        before = audit_snapshot(node, obj)
         version = getattr(data, "version", None)
         if version is not None and obj.version != version:
             raise DomainError(
@@ -278,7 +278,9 @@ class MutationBuilder:
         await _still_in_area(node, pk, writer.access)
         if node.exposure.after_write is not None:
             await node.exposure.after_write(obj)
-        await _audit(AuditAction.UPDATE, writer.actor, node, pk, before=before, after=_snapshot(node, obj))
+        await audit_write(
+            AuditAction.UPDATE, writer.actor, node, pk, before=before, after=audit_snapshot(node, obj)
+        )
         return obj
 
     async def _values(
@@ -319,16 +321,16 @@ class Writer:
     access: RequestAccess
 
 
-def _snapshot(node: ModelNode, obj) -> dict[str, Any]:
+def audit_snapshot(node: ModelNode, obj) -> dict[str, Any]:
     """The object for the audit log, without hidden columns and personal data."""
     return snapshot(obj, (*node.exposure.hidden, *node.exposure.pii))
 
 
-async def _audit(action: AuditAction, actor: Actor, node: ModelNode, pk: int, **change: Any) -> None:
+async def audit_write(action: AuditAction, actor: Actor, node: ModelNode, pk: int, **change: Any) -> None:
     await audit.record(action, actor, object_type=node.exposure.type_name, object_id=pk, **change)
 
 
-def _actor(info: strawberry.Info) -> Actor:
+def request_actor(info: strawberry.Info) -> Actor:
     request = info.context.get("request")
     return actor_of(info.context.get("claims"), getattr(request, "client", None))
 
