@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
+from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
 from api.errors import DomainError
@@ -18,10 +19,27 @@ from api.services.deadlines import local_date
 from api.services.workflow import Actor, Move
 
 
-async def group(case_ids: list[int], actor: Actor, when: datetime) -> list[AgencyBatch]:
-    """Put cases whose papers the actor's organization holds into one new batch per destination."""
+async def waiting(organization_id: int) -> list[int]:
+    """Cases whose papers the organization holds for a handler elsewhere, in no batch yet."""
+    dispatch = workflow.BY_ACTION[CaseAction.DISPATCH]
+    batched = AgencyBatchCase.filter(batch__dispatched_at__isnull=True).values("case_id")
+    rows = (
+        Case.filter(held_by_id=organization_id, status__in=[s.value for s in dispatch.sources])
+        .exclude(handling_organization_id=organization_id)
+        .exclude(id__in=Subquery(batched))
+    )
+    return list(await rows.order_by("id").values_list("id", flat=True))
+
+
+async def group(case_ids: list[int] | None, actor: Actor, when: datetime) -> list[AgencyBatch]:
+    """Put cases whose papers the actor's organization holds into one new batch per destination
+    (all that are waiting when `case_ids` is None)."""
+    if case_ids is None:
+        case_ids = await waiting(actor.organization_id)
     if not case_ids:
-        raise DomainError("VALIDATION_FAILED", "name at least one case to batch", field="cases")
+        raise DomainError(
+            "VALIDATION_FAILED", "no case to batch: name the cases, or none is waiting", field="cases"
+        )
     async with in_transaction():
         found = {case.id: case for case in await Case.filter(id__in=sorted(set(case_ids)))}
         missing = sorted(set(case_ids) - set(found))
@@ -89,6 +107,7 @@ async def dispatch(batch_id: int, carrier_id: int, actor: Actor, when: datetime)
             raise DomainError(
                 "CONFLICT", f"batch {batch.number} was dispatched at the same moment", field="batch"
             )
+        await _drop_closed(batch)
         await _move_all(
             batch, Move(CaseAction.DISPATCH, actor, when, f"专人代办：{carrier.name}", batch_id=batch.id)
         )
@@ -115,6 +134,19 @@ async def receive(batch_id: int, actor: Actor, when: datetime) -> AgencyBatch:
         await _move_all(batch, Move(CaseAction.RECEIVE, actor, when, batch_id=batch.id))
         await batch.refresh_from_db()
         return batch
+
+
+async def _drop_closed(batch: AgencyBatch) -> None:
+    """Cases withdrawn or rejected while the batch waited stay behind; an empty batch does not leave."""
+    closed = [s.value for s in workflow.CLOSED]
+    in_batch = AgencyBatchCase.filter(batch_id=batch.id).values("case_id")
+    gone = await Case.filter(id__in=Subquery(in_batch), status__in=closed).values_list("id", flat=True)
+    if gone:
+        await AgencyBatchCase.filter(batch_id=batch.id, case_id__in=list(gone)).delete()
+    if not await AgencyBatchCase.exists(batch_id=batch.id):
+        raise DomainError(
+            "INVALID_TRANSITION", f"batch {batch.number} has no open case left to carry", field="batch"
+        )
 
 
 async def _batch(batch_id: int) -> AgencyBatch:

@@ -262,9 +262,11 @@ class CaseVerbs:
         verbs = self
         batch_type = self.batch_node.object_type
 
-        async def group(root, info, cases):
+        async def group(root, info, cases=None):
             access = await request_access(info)
             access.require(verbs.case_node, Op.UPDATE)
+            if cases is None:
+                return await agency.group(None, await actor_for(info, access), now(info))
             ids = []
             for global_id in cases:
                 pk = from_global_id(global_id, "Case", field="cases")
@@ -303,7 +305,13 @@ class CaseVerbs:
                 resolver=resolver(
                     group,
                     list[batch_type],
-                    {"cases": (list[strawberry.ID], REQUIRED, "Cases whose papers you hold")},
+                    {
+                        "cases": (
+                            list[strawberry.ID] | None,
+                            None,
+                            "Cases whose papers you hold; omitted: every case waiting to be carried",
+                        )
+                    },
                 ),
                 name="batchCases",
                 description="Group cases for carrying (分类集中): one new batch per destination",

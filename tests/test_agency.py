@@ -1,0 +1,62 @@
+"""Agency batches (代办): grouped by destination, carried by the origin's staff, received once."""
+
+from __future__ import annotations
+
+from tests.conftest import serving
+
+FILE = (
+    'mutation {{ submitCase(input: {{itemId: "{item}", applicantType: PERSON, applicantName: "周九", '
+    'applicantIdNumber: "11010519491231002X", applicantPhone: "13800138000"}}) {{ case {{ id version }} }} }}'
+)
+BATCH = "mutation { batchCases { id destination { code } batchCases { totalCount } } }"
+
+
+async def item_id(client, code: str) -> str:
+    return (await client.data(f'{{ items(where: {{code: {{eq: "{code}"}}}}) {{ nodes {{ id }} }} }}'))[
+        "items"
+    ]["nodes"][0]["id"]
+
+
+async def test_waiting_papers_are_grouped_by_destination_and_closed_cases_stay_behind(seeded_url):
+    async with serving(seeded_url) as anonymous:
+        agent, hall_clerk, clerk = [await anonymous.sign_in(n) for n in ("agent", "hall_clerk", "clerk")]
+        relief, licence = await item_id(agent, "GG-005"), await item_id(agent, "XK-006")
+        for_hall = (await agent.data(FILE.format(item=relief)))["submitCase"]["case"]
+        await agent.data(FILE.format(item=licence))
+
+        batches = (await agent.data(BATCH))["batchCases"]
+        by_destination = {b["destination"]["code"]: b for b in batches}
+        assert set(by_destination) == {"QJL-H1", "QJL-ZWFW"}
+        assert all(b["batchCases"]["totalCount"] == 1 for b in batches)
+        error = await agent.error(BATCH)  # nothing is waiting any more
+        assert (error["extensions"]["code"], error["extensions"]["field"]) == ("VALIDATION_FAILED", "cases")
+
+        carrier = (
+            await agent.data(
+                '{ staffMembers(where: {organization: {code: {eq: "QJL-H1-R01"}}}, first: 1) '
+                "{ nodes { id } } }"
+            )
+        )["staffMembers"]["nodes"][0]["id"]
+        # The applicant withdraws before the carrier leaves: that batch has nothing left to carry.
+        await agent.data(
+            f'mutation {{ withdrawCase(id: "{for_hall["id"]}", version: {for_hall["version"]}, '
+            'comment: "申请人撤回") { status } }'
+        )
+        hall_batch, center_batch = by_destination["QJL-H1"]["id"], by_destination["QJL-ZWFW"]["id"]
+        dispatch = 'mutation {{ dispatchBatch(id: "{b}", carrierId: "{c}") {{ dispatchedAt }} }}'
+        error = await agent.error(dispatch.format(b=hall_batch, c=carrier))
+        assert (error["extensions"]["code"], "no open case" in error["message"]) == (
+            "INVALID_TRANSITION",
+            True,
+        )
+
+        error = await hall_clerk.error(dispatch.format(b=center_batch, c=carrier))
+        assert error["extensions"]["code"] == "FORBIDDEN"  # only the origin sends its batch
+        await agent.data(dispatch.format(b=center_batch, c=carrier))
+        error = await agent.error(dispatch.format(b=center_batch, c=carrier))
+        assert error["extensions"]["code"] == "INVALID_TRANSITION"
+
+        receive = f'mutation {{ receiveBatch(id: "{center_batch}") {{ receivedAt }} }}'
+        assert (await hall_clerk.error(receive))["extensions"]["code"] == "FORBIDDEN"
+        await clerk.data(receive)
+        assert (await clerk.error(receive))["extensions"]["code"] == "INVALID_TRANSITION"
