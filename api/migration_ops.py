@@ -95,14 +95,73 @@ LOCAL_DATE_SQL = {
 
 
 async def carry_cases_forward(apps, schema_editor) -> None:
-    """Cases made before the workflow service: local acceptance and completion dates; papers at handler."""
+    """Cases made before the workflow service get what it keeps on every case.
+
+    Local acceptance and completion dates; the limits of their item; where their papers are (the
+    handler once received, nobody while dispatched, else where they were filed); the state a paused
+    case returns to; the working days a completed case took.
+    """
     dialect = "sqlite" if schema_editor.DIALECT == "sqlite" else "postgres"
     local = LOCAL_DATE_SQL[dialect]
-    await schema_editor.client.execute_script(
-        f"UPDATE service_case SET held_by_id = handling_organization_id, "
-        f"accepted_on = {local.format(column='accepted_at')}, "
-        f"completed_on = {local.format(column='completed_at')}"
+    client = schema_editor.client
+
+    def has(action: str) -> str:
+        return (
+            f"EXISTS (SELECT 1 FROM case_event e WHERE e.case_id = service_case.id AND e.action = '{action}')"
+        )
+
+    await client.execute_script(
+        f"UPDATE service_case SET accepted_on = {local.format(column='accepted_at')}, "
+        f"completed_on = {local.format(column='completed_at')}, "
+        f"held_by_id = CASE WHEN {has('RECEIVE')} THEN handling_organization_id "
+        f"WHEN {has('DISPATCH')} THEN NULL ELSE submitted_at_organization_id END"
     )
+    await client.execute_script(
+        "UPDATE service_case SET "
+        "legal_limit_days = (SELECT legal_limit_days FROM item WHERE item.id = service_case.item_id), "
+        "promised_limit_days = (SELECT promised_limit_days FROM item WHERE item.id = service_case.item_id) "
+        "WHERE accepted_at IS NOT NULL"
+    )
+    await client.execute_script(
+        "UPDATE service_case SET status_before_pause = COALESCE((SELECT e.from_status FROM case_event e "
+        "WHERE e.case_id = service_case.id AND e.action = 'REQUEST_SUPPLEMENT' "
+        "ORDER BY e.occurred_at DESC LIMIT 1), 'ACCEPTED') WHERE status = 'SUPPLEMENT_REQUESTED'"
+    )
+    await _working_days_taken(client, dialect)
+
+
+async def _working_days_taken(client, dialect: str) -> None:
+    from api.services.deadlines import working_days_between
+
+    _, cases = await client.execute_query(
+        "SELECT id, accepted_on, completed_on FROM service_case "
+        "WHERE completed_on IS NOT NULL AND accepted_on IS NOT NULL"
+    )
+    if not cases:
+        return
+    local = LOCAL_DATE_SQL[dialect].format(column="occurred_at")
+    _, events = await client.execute_query(
+        f"SELECT case_id, action, {local} AS day FROM case_event "
+        "WHERE action IN ('REQUEST_SUPPLEMENT', 'RESUME') ORDER BY occurred_at"
+    )
+    pauses: dict[int, list] = {}
+    for event in events:
+        found = pauses.setdefault(event["case_id"], [])
+        if event["action"] == "REQUEST_SUPPLEMENT":
+            found.append([_as_date(event["day"]), None])
+        elif found and found[-1][1] is None:
+            found[-1][1] = _as_date(event["day"])
+    _, days = await client.execute_query("SELECT day, is_workday FROM calendar_day")
+    workdays = {_as_date(d["day"]): bool(d["is_workday"]) for d in days}
+    placeholder = ("?", "?") if dialect == "sqlite" else ("$1", "$2")
+    for case in cases:
+        completed = _as_date(case["completed_on"])
+        spans = [(start, end or completed) for start, end in pauses.get(case["id"], [])]
+        taken = working_days_between(_as_date(case["accepted_on"]), completed, workdays, spans)
+        await client.execute_query(
+            f"UPDATE service_case SET working_days_taken = {placeholder[0]} WHERE id = {placeholder[1]}",
+            [taken, case["id"]],
+        )
 
 
 async def open_rectifications(apps, schema_editor) -> None:

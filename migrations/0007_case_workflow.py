@@ -54,6 +54,16 @@ class Migration(migrations.Migration):
         ),
         ops.AddField(
             model_name='Case',
+            name='legal_limit_days',
+            field=fields.IntField(null=True),
+        ),
+        ops.AddField(
+            model_name='Case',
+            name='promised_limit_days',
+            field=fields.IntField(null=True),
+        ),
+        ops.AddField(
+            model_name='Case',
             name='paused_working_days',
             field=fields.IntField(default=0),
         ),

@@ -45,7 +45,7 @@ async def test_waiting_papers_are_grouped_by_destination_and_closed_cases_stay_b
         hall_batch, center_batch = by_destination["QJL-H1"]["id"], by_destination["QJL-ZWFW"]["id"]
         dispatch = 'mutation {{ dispatchBatch(id: "{b}", carrierId: "{c}") {{ dispatchedAt }} }}'
         error = await agent.error(dispatch.format(b=hall_batch, c=carrier))
-        assert (error["extensions"]["code"], "no open case" in error["message"]) == (
+        assert (error["extensions"]["code"], "no case left" in error["message"]) == (
             "INVALID_TRANSITION",
             True,
         )

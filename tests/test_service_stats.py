@@ -106,6 +106,8 @@ async def test_overdue_and_due_soon_cases_exclude_paused_ones(seeded_url):
         ]
         error = await clerk.error("{ overdueCases(first: 0) { id } }")
         assert error["extensions"]["field"] == "first"
+        error = await clerk.error('{ serviceStats(asOf: "9999-12-31") { accepted } }')
+        assert (error["extensions"]["code"], error["extensions"]["field"]) == ("VALIDATION_FAILED", "asOf")
 
 
 async def test_the_public_lookup_has_its_own_budget(seeded_url):

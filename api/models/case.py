@@ -94,6 +94,9 @@ class Case(Model):
     )  # where the papers are; null while an agency batch carries them
     status_before_pause = fields.CharEnumField(CaseStatus, max_length=24, null=True)
     accepted_on = fields.DateField(null=True)  # the district's local date of acceptance
+    # The item's limits when the case was accepted: its due dates keep to them if the item changes.
+    legal_limit_days = fields.IntField(null=True)
+    promised_limit_days = fields.IntField(null=True)
     completed_on = fields.DateField(null=True)
     working_days_taken = fields.IntField(null=True)  # acceptance to completion, pauses excluded
     paused_working_days = fields.IntField(default=0)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from tortoise.expressions import Subquery
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
 from api.errors import DomainError
@@ -67,11 +68,16 @@ async def group(case_ids: list[int] | None, actor: Actor, when: datetime) -> lis
         origin = await Organization.get(id=actor.organization_id)
         batches = []
         for destination_id, batch_cases in sorted(by_destination.items()):
-            batch = await AgencyBatch.create(
-                number=await _batch_number(origin.code, when),
-                origin_id=origin.id,
-                destination_id=destination_id,
-            )
+            try:
+                batch = await AgencyBatch.create(
+                    number=await _batch_number(origin.code, when),
+                    origin_id=origin.id,
+                    destination_id=destination_id,
+                )
+            except IntegrityError:  # another batch took the number at the same moment
+                raise DomainError(
+                    "CONFLICT", "another batch was made here at the same moment; try again", field="cases"
+                ) from None
             await AgencyBatchCase.bulk_create([AgencyBatchCase(batch=batch, case=c) for c in batch_cases])
             batches.append(batch)
         return batches
@@ -107,7 +113,7 @@ async def dispatch(batch_id: int, carrier_id: int, actor: Actor, when: datetime)
             raise DomainError(
                 "CONFLICT", f"batch {batch.number} was dispatched at the same moment", field="batch"
             )
-        await _drop_closed(batch)
+        await _drop_unmovable(batch)
         await _move_all(
             batch, Move(CaseAction.DISPATCH, actor, when, f"专人代办：{carrier.name}", batch_id=batch.id)
         )
@@ -136,16 +142,18 @@ async def receive(batch_id: int, actor: Actor, when: datetime) -> AgencyBatch:
         return batch
 
 
-async def _drop_closed(batch: AgencyBatch) -> None:
-    """Cases withdrawn or rejected while the batch waited stay behind; an empty batch does not leave."""
-    closed = [s.value for s in workflow.CLOSED]
+async def _drop_unmovable(batch: AgencyBatch) -> None:
+    """Cases that cannot travel any more (withdrawn, rejected, waiting for papers) stay behind and
+    leave the batch; a batch with nothing left does not set off."""
+    dispatch = workflow.BY_ACTION[CaseAction.DISPATCH]
     in_batch = AgencyBatchCase.filter(batch_id=batch.id).values("case_id")
-    gone = await Case.filter(id__in=Subquery(in_batch), status__in=closed).values_list("id", flat=True)
-    if gone:
-        await AgencyBatchCase.filter(batch_id=batch.id, case_id__in=list(gone)).delete()
+    movable = Q(status__in=[s.value for s in dispatch.sources], held_by_id=batch.origin_id)
+    stuck = await Case.filter(id__in=Subquery(in_batch)).exclude(movable).values_list("id", flat=True)
+    if stuck:
+        await AgencyBatchCase.filter(batch_id=batch.id, case_id__in=list(stuck)).delete()
     if not await AgencyBatchCase.exists(batch_id=batch.id):
         raise DomainError(
-            "INVALID_TRANSITION", f"batch {batch.number} has no open case left to carry", field="batch"
+            "INVALID_TRANSITION", f"batch {batch.number} has no case left that can travel", field="batch"
         )
 
 

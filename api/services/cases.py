@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from api.errors import DomainError
@@ -33,6 +34,8 @@ STEP_COLUMNS = (
     "channel",
     "accepted_at",
     "accepted_on",
+    "legal_limit_days",
+    "promised_limit_days",
     "legal_due_date",
     "promised_due_date",
     "due_dates_estimated",
@@ -62,18 +65,21 @@ class Application:
     comment: str = ""
 
 
-def query_code_hash(number: str, code: str) -> str:
-    """The stored form of a case's query code (random, so a fast keyed digest is enough)."""
-    return hashlib.sha256(f"{number}:{code.strip().upper()}".encode()).hexdigest()
+def query_code_hash(number: str, code: str, secret: str) -> str:
+    """The stored form of a case's query code: HMAC-SHA256 under the server's secret key, so a copy
+    of the database alone does not let anyone try the 32^8 codes offline."""
+    message = f"{number}:{code.strip().upper()}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def new_query_code(choice=secrets.choice) -> str:
     return "".join(choice(QUERY_CODE_ALPHABET) for _ in range(QUERY_CODE_LENGTH))
 
 
-def query_code_matches(case: Case | None, number: str, code: str) -> bool:
+def query_code_matches(case: Case | None, number: str, code: str, secret: str) -> bool:
+    """Whether the code opens the case; the same work whether or not the case exists."""
     expected = case.query_code_hash if case is not None and case.query_code_hash else "0" * 64
-    return hmac.compare_digest(expected, query_code_hash(number, code)) and case is not None
+    return hmac.compare_digest(expected, query_code_hash(number, code, secret)) and case is not None
 
 
 async def power_of(organization_id: int | None, item_id: int, on: date | None = None) -> Power | None:
@@ -134,8 +140,12 @@ class Filed:
     query_code: str  # shown once, to hand to the applicant
 
 
-async def submit(application: Application, organization_id: int, actor: Actor, when: datetime) -> Filed:
-    """File an application at an organization; returns the case and its query code (shown once)."""
+async def submit(
+    application: Application, organization_id: int, actor: Actor, when: datetime, secret: str
+) -> Filed:
+    """File an application at an organization; returns the case and its query code (shown once).
+
+    `secret` keys the stored hash of the query code (the server's secret key)."""
     item = await Item.get_or_none(id=application.item_id)
     if item is None or not item.in_force:
         raise DomainError("NOT_FOUND", "the item does not exist or is not in force", field="item")
@@ -181,7 +191,7 @@ async def submit(application: Application, organization_id: int, actor: Actor, w
         event = workflow.apply(
             case, item, Move(CaseAction.SUBMIT, actor, when, application.comment), power, {}
         )
-        case.query_code_hash = query_code_hash(case.number, code)
+        case.query_code_hash = query_code_hash(case.number, code, secret)
         try:
             async with in_transaction():
                 await case.save()
@@ -221,7 +231,7 @@ async def step(case: Case, move: Move) -> CaseEvent:
     """Apply one move to a loaded case and write the case back (inside the caller's transaction)."""
     item = await Item.get(id=case.item_id)
     today = deadlines.local_date(move.when)
-    power = await power_of(move.actor.organization_id, item.id)
+    power = await power_of(move.actor.organization_id, item.id, today)
     events = await history(case.id)
     start = case.accepted_on or today
     workdays = await deadlines.calendar_for(min(start, today))
@@ -242,28 +252,38 @@ async def step(case: Case, move: Move) -> CaseEvent:
 
 
 async def recompute_after_calendar_change(first_day: date, last_day: date, revision_id: int) -> int:
-    """Recompute the stored due dates of accepted cases whose deadline span touches the changed days.
-
-    Returns how many cases got new due dates.
-    """
-    touched = Case.filter(accepted_on__lt=last_day, accepted_on__isnull=False).filter(
-        legal_due_date__gte=first_day
+    """Recompute the stored due dates (and working days taken) of accepted cases whose span touches
+    the changed days; returns how many changed. Each write is a compare-and-set on `version`, so a
+    step that read the case before the correction gets CONFLICT instead of writing old dates back."""
+    spans = (
+        Q(legal_due_date__gte=first_day)
+        | Q(promised_due_date__gte=first_day)
+        | Q(completed_on__gte=first_day)
     )
-    paused = Case.filter(status=CaseStatus.SUPPLEMENT_REQUESTED, accepted_on__lt=last_day)
+    touched = Case.filter(accepted_on__isnull=False, accepted_on__lt=last_day).filter(
+        spans | Q(status=CaseStatus.SUPPLEMENT_REQUESTED)
+    )
     changed = 0
-    ids = set(await touched.values_list("id", flat=True)) | set(await paused.values_list("id", flat=True))
-    for case in await Case.filter(id__in=sorted(ids)) if ids else []:
+    for case_id in await touched.order_by("id").values_list("id", flat=True):
+        changed += await _recompute(case_id, revision_id)
+    return changed
+
+
+async def _recompute(case_id: int, revision_id: int, attempts: int = 5) -> int:
+    for _ in range(attempts):
+        case = await Case.get(id=case_id)
         item = await Item.get(id=case.item_id)
         workdays = await deadlines.calendar_for(case.accepted_on)
-        events = await history(case.id)
-        if workflow.recompute_due_dates(case, item, workdays, events):
-            changed += 1
-        case.calendar_revision_id = revision_id
-        await Case.filter(id=case.id).update(
+        moved = workflow.recompute_due_dates(case, item, workdays, await history(case.id))
+        written = await Case.filter(id=case.id, version=case.version).update(
             legal_due_date=case.legal_due_date,
             promised_due_date=case.promised_due_date,
             due_dates_estimated=case.due_dates_estimated,
             working_days_taken=case.working_days_taken,
+            paused_working_days=case.paused_working_days,
             calendar_revision_id=revision_id,
+            version=case.version + 1,
         )
-    return changed
+        if written:
+            return int(moved)
+    raise DomainError("CONFLICT", f"case {case.number} kept changing; recompute the calendar again")

@@ -11,7 +11,7 @@ Basis (documented in docs/workflow.md): a case belongs to the period in which it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -262,7 +262,8 @@ async def rating_stats(scope: Q, period: Period, by: RatingDimension, as_of: dat
 
 
 def _start(day: date, plus_days: int = 0) -> datetime:
-    return datetime.combine(day + timedelta(days=plus_days), time(0), tzinfo=BEIJING)
+    # Compared in UTC: SQLite compares the stored text, and every timestamp is stored in UTC.
+    return datetime.combine(day + timedelta(days=plus_days), time(0), tzinfo=BEIJING).astimezone(UTC)
 
 
 async def service_report(

@@ -32,7 +32,7 @@ class Place(StrEnum):
     HOLDER_NOT_HANDLER = "HOLDER_NOT_HANDLER"  # holds the papers of a case handled elsewhere (代办)
     DESTINATION = "DESTINATION"  # handles the case whose papers are on their way to it
     ENDS = "ENDS"  # handles the case or received the application (hands the result over)
-    INVOLVED = "INVOLVED"  # any of the above
+    INVOLVED = "INVOLVED"  # any of the above, while the papers are not on the road
 
 
 PLACE_TEXT = {
@@ -42,7 +42,8 @@ PLACE_TEXT = {
     Place.HOLDER_NOT_HANDLER: "the organization holding the papers of a case handled elsewhere",
     Place.DESTINATION: "the handling organization, for papers on their way to it",
     Place.ENDS: "the handling organization or the one the application was filed at",
-    Place.INVOLVED: "an organization the case was filed at, is handled at or whose papers it holds",
+    Place.INVOLVED: "an organization the case was filed at, is handled at or whose papers it holds "
+    "(not while an agency batch carries them)",
 }
 
 ANY_POWER = frozenset(Power)
@@ -160,7 +161,8 @@ def at_place(place: Place, case: Case, organization_id: int | None) -> bool:
         Place.HOLDER_NOT_HANDLER: organization_id == holder != handler,
         Place.DESTINATION: holder is None and organization_id == handler,
         Place.ENDS: organization_id in (handler, case.submitted_at_organization_id),
-        Place.INVOLVED: organization_id in (handler, holder, case.submitted_at_organization_id),
+        Place.INVOLVED: holder is not None
+        and organization_id in (handler, holder, case.submitted_at_organization_id),
     }[place]
 
 
@@ -254,13 +256,15 @@ def _proxy_declare(case: Case, item: Item, move: Move, workdays, history) -> Non
 def _accept(case: Case, item: Item, move: Move, workdays, history) -> None:
     case.accepted_at = move.when
     case.accepted_on = deadlines.local_date(move.when)
+    # The limits promised at acceptance stay the case's, whatever later becomes of the item.
+    case.legal_limit_days, case.promised_limit_days = item.legal_limit_days, item.promised_limit_days
     _set_due_dates(case, item, workdays, [])
 
 
 def _set_due_dates(case: Case, item: Item, workdays, case_pauses: list[Pause]) -> None:
-    due = deadlines.due_dates(
-        case.accepted_on, item.legal_limit_days, item.promised_limit_days, workdays, case_pauses
-    )
+    legal = case.legal_limit_days if case.legal_limit_days is not None else item.legal_limit_days
+    promised = case.promised_limit_days if case.promised_limit_days is not None else item.promised_limit_days
+    due = deadlines.due_dates(case.accepted_on, legal, promised, workdays, case_pauses)
     case.legal_due_date, case.promised_due_date, case.due_dates_estimated = (
         due.legal,
         due.promised,
@@ -333,11 +337,13 @@ def recompute_due_dates(case: Case, item: Item, workdays, history: Sequence[Case
     """Due dates of an accepted case on the given calendar (after a correction); True if they changed."""
     if case.accepted_on is None:
         return False
-    before = (case.legal_due_date, case.promised_due_date, case.due_dates_estimated)
+    before = (case.legal_due_date, case.promised_due_date, case.due_dates_estimated, case.working_days_taken)
     closed = [(s, e) for s, e in pauses(history) if e is not None]
     _set_due_dates(case, item, workdays, closed)
+    case.paused_working_days = sum(deadlines.working_days_between(s, e, workdays) for s, e in closed)
     if case.completed_on is not None:
         case.working_days_taken = deadlines.working_days_between(
             case.accepted_on, case.completed_on, workdays, closed
         )
-    return before != (case.legal_due_date, case.promised_due_date, case.due_dates_estimated)
+    after = (case.legal_due_date, case.promised_due_date, case.due_dates_estimated, case.working_days_taken)
+    return before != after

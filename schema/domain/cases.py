@@ -49,6 +49,11 @@ async def audited(
     return result
 
 
+def secret(info: strawberry.Info) -> str:
+    """The server's secret key, which keys the stored hashes of query codes."""
+    return info.context["settings"].secret_key
+
+
 def now(info: strawberry.Info) -> dt.datetime:
     """The request's time, from the app's clock (tests move it)."""
     clock = info.context.get("clock") or time.time
@@ -243,7 +248,7 @@ class CaseVerbs:
                 info,
                 AuditAction.CREATE,
                 verbs.case_node,
-                lambda: case_service.submit(application, organization_id, filed_by, now(info)),
+                lambda: case_service.submit(application, organization_id, filed_by, now(info), secret(info)),
                 model_of=lambda filed: filed.case,
             )
             return SubmitCasePayload(case=filed.case, query_code=filed.query_code)
@@ -344,7 +349,7 @@ class CaseVerbs:
         async def rate(root, info, number, query_code, level, reason=""):
             await _lookup_budget(info)
             case = await Case.get_or_none(number=number.strip())
-            if not case_service.query_code_matches(case, number.strip(), query_code):
+            if not case_service.query_code_matches(case, number.strip(), query_code, secret(info)):
                 raise DomainError("NOT_FOUND", "no case has this number and query code", field="number")
             rating = await audited(
                 info,

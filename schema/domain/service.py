@@ -20,7 +20,7 @@ from api.services import calendar as calendar_service
 from api.services import cases as case_service
 from api.services import deadlines, stats, workflow
 from api.services.pii import mask_name
-from schema.domain.cases import CalendarExceptionInput, CalendarImport, _lookup_budget, now
+from schema.domain.cases import CalendarExceptionInput, CalendarImport, _lookup_budget, now, secret
 from schema.generator.access import request_access
 from schema.generator.resolvers import REQUIRED, resolver
 from schema.generator.scalars import graphql_enum
@@ -108,14 +108,32 @@ class WorkflowStep:
     place: str = strawberry.field(description="Where the actor's organization must stand")
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # what working-day arithmetic is asked about
+
+
+def _judged_on(as_of: dt.date | None, info: strawberry.Info) -> dt.date:
+    """The day overdue and due-soon are judged on: the given one (within reason) or today."""
+    if as_of is None:
+        return deadlines.local_date(now(info))
+    if not FIRST_YEAR <= as_of.year <= LAST_YEAR:
+        raise DomainError(
+            "VALIDATION_FAILED", f"asOf must fall in the years {FIRST_YEAR} to {LAST_YEAR}", field="asOf"
+        )
+    return as_of
+
+
 def _rate(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-async def _labels(model, type_name: str, keys: list[str | None]) -> dict[str, tuple[str, str]]:
+async def _labels(model, type_name: str, keys: list[str | None], readable=None) -> dict[str, tuple[str, str]]:
+    """Global ids and names of the keys' rows; with `readable`, names only of rows the caller reads."""
     ids = [int(k) for k in keys if k and k.isdigit()]
-    names = dict(await model.filter(id__in=ids).values_list("id", "name")) if ids else {}
-    return {str(pk): (to_global_id(type_name, pk), name) for pk, name in names.items()}
+    rows = model.filter(id__in=ids) if readable is None else model.filter(readable, id__in=ids)
+    names = dict(await rows.values_list("id", "name")) if ids else {}
+    out = {str(pk): (to_global_id(type_name, pk), None) for pk in ids}
+    out.update({str(pk): (to_global_id(type_name, pk), name) for pk, name in names.items()})
+    return out
 
 
 class ServiceQueries:
@@ -160,7 +178,7 @@ class ServiceQueries:
         async def resolve(root, info, by=stats.Dimension.TOTAL, from_=None, to=None, as_of=None, soon_days=3):
             access = await request_access(info)
             scope = access.rows(node)
-            today = as_of or deadlines.local_date(now(info))
+            today = _judged_on(as_of, info)
             if not 0 <= soon_days <= MAX_SOON_DAYS:
                 raise DomainError(
                     "VALIDATION_FAILED", f"soonDays must be 0 to {MAX_SOON_DAYS}", field="soonDays"
@@ -209,7 +227,7 @@ class ServiceQueries:
             access = await request_access(info)
             if not 1 <= first <= MAX_OVERDUE:
                 raise DomainError("VALIDATION_FAILED", f"first must be 1 to {MAX_OVERDUE}", field="first")
-            today = as_of or deadlines.local_date(now(info))
+            today = _judged_on(as_of, info)
             soon = None
             if due_within_days is not None:
                 if not 0 <= due_within_days <= MAX_SOON_DAYS:
@@ -243,7 +261,7 @@ class ServiceQueries:
 
         async def resolve(root, info, by=stats.RatingDimension.TOTAL, from_=None, to=None, as_of=None):
             access = await request_access(info)
-            today = as_of or deadlines.local_date(now(info))
+            today = _judged_on(as_of, info)
             rows = await stats.rating_stats(
                 access.rows(node), stats.Period(from_, to), stats.RatingDimension(by), today
             )
@@ -253,7 +271,15 @@ class ServiceQueries:
             elif by == stats.RatingDimension.ITEM:
                 labels = await _labels(Item, "Item", [r.key for r in rows])
             elif by == stats.RatingDimension.STAFF:
-                labels = await _labels(Staff, "Staff", [r.key for r in rows])
+                # A staff member's name only for callers who may read that staff record.
+                staff_node = self.registry.node(Staff)
+                readable = access.rows(staff_node) if access.can(staff_node, Op.READ) else None
+                keys = [r.key for r in rows]
+                labels = (
+                    await _labels(Staff, "Staff", keys, readable)
+                    if readable is not None
+                    else {k: (to_global_id("Staff", int(k)), None) for k in keys if k}
+                )
             return [
                 RatingStatsRow(
                     key=labels.get(r.key, (r.key,))[0] if r.key else None,
@@ -287,7 +313,7 @@ class ServiceQueries:
             await _lookup_budget(info)
             number = number.strip()
             case = await Case.get_or_none(number=number) if len(number) <= 32 else None
-            if not case_service.query_code_matches(case, number, query_code):
+            if not case_service.query_code_matches(case, number, query_code, secret(info)):
                 # The same answer for a wrong code and a missing case: numbers are not secrets, codes are.
                 raise DomainError("NOT_FOUND", "no case has this number and query code", field="number")
             events = (

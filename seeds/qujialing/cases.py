@@ -3,7 +3,8 @@
 Every case moves through the workflow's state machine (api/services/workflow.py: the same checks,
 due dates and events as a live case), in memory, and is then written in bulk. As the article
 reports, every case is completed within its promised limit (办结率 and 限时办结率 100%); a few wait
-for supplementary papers (补正), their clocks paused.
+for supplementary papers (补正), their clocks paused. These cases predate Sanji's query codes, so
+they have none: the public lookup serves cases filed through the platform.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import random
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from api.models.case import (
     AgencyBatch,
@@ -68,7 +69,10 @@ class CaseFactory:
         self.batches: dict[tuple[str, int, date], tuple[Organization, int, Staff, datetime, datetime]] = {}
 
     def at(self, day: date, minute: int) -> datetime:
-        return datetime.combine(day, time(8, 30), tzinfo=BEIJING) + timedelta(minutes=minute)
+        """A moment of a working day, Beijing time, stored in UTC like every live timestamp."""
+        return (datetime.combine(day, time(8, 30), tzinfo=BEIJING) + timedelta(minutes=minute)).astimezone(
+            UTC
+        )
 
     def after(self, day: date, working_days: int) -> date:
         return deadlines.add_working_days(day, working_days, self.workdays)[0]
@@ -120,9 +124,6 @@ class CaseFactory:
             submitted_at_organization_id=filed_at.id,
             handling_organization_id=handling_id,
             status=CaseStatus.SUBMITTED,
-            query_code_hash=case_service.query_code_hash(
-                number, case_service.new_query_code(self.rng.choice)
-            ),
             **self.applicant(item, company),
         )
         draft = Draft(case, item)
@@ -134,7 +135,7 @@ class CaseFactory:
         if draft.item.promised_limit_days == 0 or self.rng.random() >= SUPPLEMENT_SHARE:
             return when
         self.step(draft, CaseAction.REQUEST_SUPPLEMENT, org, when, comment="请补充提交申请材料复印件")
-        resumed = self.at(self.after(when.date(), self.rng.randint(1, 4)), 60)
+        resumed = self.at(self.after(deadlines.local_date(when), self.rng.randint(1, 4)), 60)
         self.step(draft, CaseAction.RESUME, org, resumed, comment="申请人已补齐材料")
         return resumed
 
@@ -142,7 +143,7 @@ class CaseFactory:
         """Review, decide, complete and deliver within the promised limit."""
         case, item = draft.case, draft.item
         earliest = self.maybe_pause(draft, org, earliest)
-        start = earliest.date()
+        start = deadlines.local_date(earliest)
         promised = item.promised_limit_days
         done_on = self.after(start, self.rng.randint(0, promised)) if promised else start
         done_on = min(done_on, case.promised_due_date)
