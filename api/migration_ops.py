@@ -111,7 +111,8 @@ async def carry_cases_forward(apps, schema_editor) -> None:
         )
 
     await client.execute_script(
-        f"UPDATE service_case SET accepted_on = {local.format(column='accepted_at')}, "
+        "UPDATE service_case SET paused_working_days = 0, "
+        f"accepted_on = {local.format(column='accepted_at')}, "
         f"completed_on = {local.format(column='completed_at')}, "
         f"held_by_id = CASE WHEN {has('RECEIVE')} THEN handling_organization_id "
         f"WHEN {has('DISPATCH')} THEN NULL ELSE submitted_at_organization_id END"
@@ -169,6 +170,7 @@ async def open_rectifications(apps, schema_editor) -> None:
     from api.services.deadlines import add_working_days
 
     client = schema_editor.client
+    await client.execute_script("UPDATE evaluation SET rectification_response = '', follow_up = ''")
     dialect = "sqlite" if schema_editor.DIALECT == "sqlite" else "postgres"
     local = LOCAL_DATE_SQL[dialect].format(column="rated_at")
     _, rows = await client.execute_query(f"SELECT id, {local} AS rated_on FROM evaluation WHERE score <= 2")

@@ -65,7 +65,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Case',
             name='paused_working_days',
-            field=fields.IntField(default=0),
+            field=fields.IntField(null=True),
         ),
         ops.AddField(
             model_name='Case',
@@ -85,7 +85,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Evaluation',
             name='follow_up',
-            field=fields.TextField(default='', unique=False),
+            field=fields.TextField(null=True, unique=False),
         ),
         ops.AddField(
             model_name='Evaluation',
@@ -95,7 +95,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Evaluation',
             name='rectification_response',
-            field=fields.TextField(default='', unique=False),
+            field=fields.TextField(null=True, unique=False),
         ),
         ops.AddField(
             model_name='Evaluation',
@@ -109,6 +109,21 @@ class Migration(migrations.Migration):
         ),
         ops.RunPython(carry_cases_forward),
         ops.RunPython(open_rectifications),
+        ops.AlterField(
+            model_name='Case',
+            name='paused_working_days',
+            field=fields.IntField(default=0),
+        ),
+        ops.AlterField(
+            model_name='Evaluation',
+            name='follow_up',
+            field=fields.TextField(default='', unique=False),
+        ),
+        ops.AlterField(
+            model_name='Evaluation',
+            name='rectification_response',
+            field=fields.TextField(default='', unique=False),
+        ),
         ops.AddConstraint(
             model_name='Evaluation',
             constraint=CheckConstraint(check='(score <= 2) = (rectification_due_date IS NOT NULL)', name='ck_evaluation_rectification'),
