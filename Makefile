@@ -39,7 +39,9 @@ test-postgres: install
 		echo "SANJI_TEST_POSTGRES_URL is not set: skipping the PostgreSQL run"; \
 	fi
 
-test: lint test-sqlite test-postgres
+# The two suites run side by side (one core each); each one's output is printed whole when it ends.
+test: lint
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

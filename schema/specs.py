@@ -329,6 +329,8 @@ EXPOSURES = [
             "held_by": "Organization holding the papers; null while an agency batch carries them (材料所在)",
             "status_before_pause": "State to return to when a supplement pause ends",
             "accepted_on": "Day of acceptance, Beijing time (受理日期)",
+            "legal_limit_days": "The item's legal limit when the case was accepted, working days (法定时限)",
+            "promised_limit_days": "The item's promised limit when the case was accepted (承诺时限)",
             "completed_on": "Day of completion, Beijing time (办结日期)",
             "working_days_taken": "Working days from acceptance to completion, pauses left out (用时)",
             "paused_working_days": "Working days paused for supplementary papers (补正天数)",

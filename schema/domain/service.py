@@ -126,14 +126,7 @@ def _rate(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-async def _labels(model, type_name: str, keys: list[str | None], readable=None) -> dict[str, tuple[str, str]]:
-    """Global ids and names of the keys' rows; with `readable`, names only of rows the caller reads."""
-    ids = [int(k) for k in keys if k and k.isdigit()]
-    rows = model.filter(id__in=ids) if readable is None else model.filter(readable, id__in=ids)
-    names = dict(await rows.values_list("id", "name")) if ids else {}
-    out = {str(pk): (to_global_id(type_name, pk), None) for pk in ids}
-    out.update({str(pk): (to_global_id(type_name, pk), name) for pk, name in names.items()})
-    return out
+LABELLED = {"ORGANIZATION": (Organization, "Organization"), "ITEM": (Item, "Item"), "STAFF": (Staff, "Staff")}
 
 
 class ServiceQueries:
@@ -172,6 +165,22 @@ class ServiceQueries:
             ),
         }
 
+    async def _labels(
+        self, access, dimension: str, keys: list[str | None]
+    ) -> dict[str, tuple[str, str | None]]:
+        """Row keys as global ids with names, for rows per organization, item or staff member; a
+        staff member's name only for callers who may read that staff record."""
+        if dimension not in LABELLED:
+            return {}
+        model, type_name = LABELLED[dimension]
+        ids = [int(k) for k in keys if k and k.isdigit()]
+        rows = model.filter(id__in=ids)
+        if model is Staff:
+            node = self.registry.node(Staff)
+            rows = rows.filter(access.rows(node)) if access.can(node, Op.READ) else rows.filter(id__in=[])
+        names = dict(await rows.values_list("id", "name")) if ids else {}
+        return {str(pk): (to_global_id(type_name, pk), names.get(pk)) for pk in ids}
+
     def _service_stats(self):
         node = self.case_node
 
@@ -185,15 +194,11 @@ class ServiceQueries:
                 )
             soon = deadlines.add_working_days(today, soon_days, await deadlines.calendar_for(today))[0]
             rows = await stats.service_stats(scope, stats.Period(from_, to), stats.Dimension(by), today, soon)
-            labels = {}
-            if by == stats.Dimension.ORGANIZATION:
-                labels = await _labels(Organization, "Organization", [r.key for r in rows])
-            elif by == stats.Dimension.ITEM:
-                labels = await _labels(Item, "Item", [r.key for r in rows])
+            labels = await self._labels(access, str(by), [r.key for r in rows])
             return [
                 ServiceStatsRow(
-                    key=labels.get(r.key, (r.key,))[0] if r.key else None,
-                    label=labels[r.key][1] if r.key in labels else None,
+                    key=labels.get(r.key, (r.key, None))[0],
+                    label=labels.get(r.key, (r.key, None))[1],
                     accepted=r.accepted,
                     completed=r.completed,
                     completed_on_time=r.completed_on_time,
@@ -265,25 +270,11 @@ class ServiceQueries:
             rows = await stats.rating_stats(
                 access.rows(node), stats.Period(from_, to), stats.RatingDimension(by), today
             )
-            labels = {}
-            if by == stats.RatingDimension.ORGANIZATION:
-                labels = await _labels(Organization, "Organization", [r.key for r in rows])
-            elif by == stats.RatingDimension.ITEM:
-                labels = await _labels(Item, "Item", [r.key for r in rows])
-            elif by == stats.RatingDimension.STAFF:
-                # A staff member's name only for callers who may read that staff record.
-                staff_node = self.registry.node(Staff)
-                readable = access.rows(staff_node) if access.can(staff_node, Op.READ) else None
-                keys = [r.key for r in rows]
-                labels = (
-                    await _labels(Staff, "Staff", keys, readable)
-                    if readable is not None
-                    else {k: (to_global_id("Staff", int(k)), None) for k in keys if k}
-                )
+            labels = await self._labels(access, str(by), [r.key for r in rows])
             return [
                 RatingStatsRow(
-                    key=labels.get(r.key, (r.key,))[0] if r.key else None,
-                    label=labels[r.key][1] if r.key in labels else None,
+                    key=labels.get(r.key, (r.key, None))[0],
+                    label=labels.get(r.key, (r.key, None))[1],
                     ratings=r.ratings,
                     average_score=_rate(r.average_score),
                     very_satisfied=r.by_level[5],
