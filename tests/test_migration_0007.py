@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import shutil
-from datetime import date
+from datetime import UTC, date, datetime
 
 from api import db
-from api.models.case import Case, CaseStatus, Evaluation
+from api.models.case import Case, CaseAction, CaseStatus, Evaluation
+from api.services import cases
+from api.services.workflow import Actor, Move
 from api.settings import Settings
 from tests.test_migrations import MIGRATIONS
 
@@ -70,6 +72,21 @@ def old_rows() -> list[str]:
     statements.append(insert("item", ITEM))
     statements.append(
         insert(
+            "item_assignment",
+            {
+                "id": 1,
+                "item_id": 1,
+                "organization_id": 2,
+                "power": "FULL",
+                "legal_basis": "通知",
+                "effective_from": "2017-05-01",
+                "active": True,
+                "created_at": NOW,
+            },
+        )
+    )
+    statements.append(
+        insert(
             "guide_revision",
             {
                 "id": 1,
@@ -83,7 +100,6 @@ def old_rows() -> list[str]:
             },
         )
     )
-    event_id = 0
     for case_id, status, filed, handled, accepted, completed, events in CASES:
         statements.append(
             insert(
@@ -114,12 +130,10 @@ def old_rows() -> list[str]:
             )
         )
         for hour, (action, before, after) in enumerate(events):
-            event_id += 1
             statements.append(
                 insert(
                     "case_event",
                     {
-                        "id": event_id,
                         "case_id": case_id,
                         "action": action,
                         "from_status": before,
@@ -172,3 +186,13 @@ async def test_cases_from_before_the_workflow_are_carried_forward(empty_url, tmp
     )
     # The bad rating got its rectification, 15 working days after 7 March.
     assert rating.rectification_due_date == date(2018, 3, 28)
+
+    # The paused case goes on through the workflow like any other.
+    async with db.database(settings):
+        clerk = Actor("CLERK", 2, None, "王五")
+        resumed = await cases.perform(
+            3, Move(CaseAction.RESUME, clerk, datetime(2018, 3, 5, 1, tzinfo=UTC)), 1
+        )
+    # Paused from the day after 1 March through 5 March: Fri 2 and Mon 5 March are not counted.
+    assert (resumed.status, resumed.paused_working_days) == (CaseStatus.PRE_REVIEWED, 2)
+    assert (resumed.promised_due_date, resumed.due_dates_estimated) == (date(2018, 3, 12), True)

@@ -281,9 +281,10 @@ def _request_supplement(case: Case, item: Item, move: Move, workdays, history) -
 def _resume(case: Case, item: Item, move: Move, workdays, history) -> None:
     case_pauses = pauses(history)
     resumed_on = deadlines.local_date(move.when)
-    start = case_pauses[-1][0]
-    case_pauses[-1] = (start, resumed_on)
-    case.status, case.status_before_pause = case.status_before_pause, None
+    if case_pauses and case_pauses[-1][1] is None:
+        case_pauses[-1] = (case_pauses[-1][0], resumed_on)
+    # else: a pause whose request left no event (cases from before the workflow): nothing to skip
+    case.status, case.status_before_pause = case.status_before_pause or S.ACCEPTED, None
     case.paused_working_days = sum(deadlines.working_days_between(s, e, workdays) for s, e in case_pauses)
     _set_due_dates(case, item, workdays, case_pauses)
 
