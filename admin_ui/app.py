@@ -1,20 +1,37 @@
-"""Admin UI home: coverage of halls and rooms, fetched from the API over GraphQL."""
+"""Sanji admin app: sign-in, then the pages the user's role may use (the others are not shown)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import streamlit as st
 
-from admin_ui.api_client import ApiError, api_url, graphql
-from admin_ui.i18n import LANGUAGES, t, tier_label
+from admin_ui import session
+from admin_ui.api_client import api_url
+from admin_ui.i18n import LANGUAGES, role_label, t
+from admin_ui.pages import coverage, dashboard, sign_in
 
-COVERAGE_QUERY = """
-query Coverage {
-  coverage {
-    tier total built standardized underConstruction planned
-    rate builtOrUnderConstructionRate formula
-  }
-}
-"""
+EVERYONE = ("ADMIN", "SUPERVISOR", "CLERK", "AGENT", "INTEGRATOR")
+
+
+@dataclass(frozen=True)
+class Page:
+    key: str
+    title: dict[str, str]
+    render: Callable[[], None]
+    roles: tuple[str, ...]
+
+
+PAGES = (
+    Page("coverage", {"zh": "🗺️ 覆盖地图", "en": "🗺️ Coverage map"}, coverage.render, EVERYONE),
+    Page(
+        "dashboard",
+        {"zh": "📊 办件统计", "en": "📊 Service dashboard"},
+        dashboard.render,
+        ("ADMIN", "SUPERVISOR", "CLERK", "AGENT"),
+    ),
+)
 
 
 def main() -> None:
@@ -22,35 +39,19 @@ def main() -> None:
     lang = st.sidebar.radio(
         "语言 / Language", list(LANGUAGES), format_func=LANGUAGES.__getitem__, key="lang", horizontal=True
     )
-    st.title(t("title", lang))
-    st.caption(t("subtitle", lang))
-    st.sidebar.caption(f"{t('api_at', lang)}: {api_url()}")
-    st.header(t("coverage", lang))
-    try:
-        rows = graphql(COVERAGE_QUERY)["coverage"]
-    except ApiError as error:
-        st.error(f"{t('api_error', lang)}: {error} ({error.code})")
+    auth = session.current()
+    if auth is None:
+        st.sidebar.caption(f"{t('api_at', lang)}: {api_url()}")
+        sign_in.render()
         return
-    for column, row in zip(st.columns(len(rows)), rows, strict=True):
-        with column:
-            _tier_card(row, lang)
-    st.caption(t("note_rate", lang))
-
-
-def _tier_card(row: dict, lang: str) -> None:
-    rate = "-" if row["rate"] is None else f"{row['rate']:.1%}"
-    st.subheader(tier_label(row["tier"], lang))
-    st.metric(t("rate", lang), rate, help=row["formula"])
-    st.markdown(
-        f"- {t('total', lang)}: **{row['total']}**\n"
-        f"- {t('built', lang)}: **{row['built']}** ({t('standardized', lang)} {row['standardized']})\n"
-        f"- {t('under_construction', lang)}: **{row['underConstruction']}**\n"
-        f"- {t('planned', lang)}: **{row['planned']}**"
+    allowed = {page.key: page for page in PAGES if auth.role in page.roles}
+    choice = st.sidebar.radio(
+        t("pages", lang), list(allowed), format_func=lambda k: allowed[k].title[lang], key="page"
     )
-    with_construction = row["builtOrUnderConstructionRate"]
-    if with_construction is not None:
-        st.caption(f"{t('with_construction', lang)}: {with_construction:.1%}")
-    st.code(f"{t('formula', lang)}: {row['formula']}", language=None)
+    st.sidebar.markdown(f"{t('signed_in_as', lang)}: **{auth.username}** ({role_label(auth.role, lang)})")
+    st.sidebar.button(t("sign_out", lang), key="sign_out", on_click=session.sign_out)
+    st.sidebar.caption(f"{t('api_at', lang)}: {api_url()}")
+    allowed[choice].render()
 
 
 main()

@@ -20,10 +20,28 @@ TEXTS: dict[str, dict[str, str]] = {
     "api_error": {"zh": "无法从接口获取数据", "en": "Could not load data from the API"},
     "api_at": {"zh": "接口地址", "en": "API"},
     "language": {"zh": "语言", "en": "Language"},
+    "sign_in": {"zh": "登录", "en": "Sign in"},
+    "sign_out": {"zh": "退出登录", "en": "Sign out"},
+    "username": {"zh": "用户名", "en": "User name"},
+    "password": {"zh": "密码", "en": "Password"},
+    "signed_in_as": {"zh": "当前用户", "en": "Signed in as"},
+    "sign_in_first": {"zh": "请先登录。", "en": "Please sign in first."},
+    "sign_in_failed": {"zh": "登录失败", "en": "Sign-in failed"},
+    "not_for_role": {"zh": "角色 {role} 无权使用此页面。", "en": "Role {role} may not use this page."},
+    "pages": {"zh": "功能", "en": "Pages"},
     "note_rate": {
         "zh": "覆盖率 = 已建成（含已标准化）÷ 总数，由数据实时计算。",
         "en": "Rate = built (including standardized) ÷ total, computed from the data.",
     },
+}
+
+ROLE_LABELS: dict[str, dict[str, str]] = {
+    "ADMIN": {"zh": "管理员", "en": "Administrator"},
+    "SUPERVISOR": {"zh": "督查员", "en": "Supervisor"},
+    "CLERK": {"zh": "窗口工作人员", "en": "Clerk"},
+    "AGENT": {"zh": "代办员", "en": "Agent"},
+    "INTEGRATOR": {"zh": "对接平台", "en": "Integrator"},
+    "PUBLIC": {"zh": "公众", "en": "Public"},
 }
 
 TIER_LABELS: dict[str, dict[str, str]] = {
@@ -33,11 +51,33 @@ TIER_LABELS: dict[str, dict[str, str]] = {
     "ROOM": {"zh": "便民服务室", "en": "Rooms"},
 }
 
+STATUS_LABELS: dict[str, dict[str, str]] = {
+    "PLANNED": {"zh": "规划中", "en": "Planned"},
+    "UNDER_CONSTRUCTION": {"zh": "在建", "en": "Under construction"},
+    "BUILT": {"zh": "已建成", "en": "Built"},
+    "STANDARDIZED": {"zh": "已标准化", "en": "Standardized"},
+}
+
 LANGUAGES = {"zh": "中文", "en": "English"}
 
 
 def t(key: str, lang: str) -> str:
     return TEXTS[key][lang]
+
+
+def add(texts: dict[str, dict[str, str]]) -> None:
+    """A page's own texts join the table (one key, one meaning: a clash is a bug)."""
+    for key, value in texts.items():
+        if TEXTS.setdefault(key, value) != value:
+            raise ValueError(f"UI text {key!r} is defined twice with different words")
+
+
+def status_label(status: str, lang: str) -> str:
+    return STATUS_LABELS.get(status, {}).get(lang, status)
+
+
+def role_label(role: str, lang: str) -> str:
+    return ROLE_LABELS.get(role, {}).get(lang, role)
 
 
 def tier_label(tier: str, lang: str) -> str:

@@ -14,6 +14,8 @@ import httpx
 import pytest_asyncio
 from streamlit.testing.v1 import AppTest
 
+from tests.conftest import DEMO_PASSWORD
+
 UI_SCRIPT = str(Path(__file__).resolve().parent.parent / "admin_ui" / "app.py")
 
 
@@ -53,36 +55,144 @@ async def api_url(seeded_url: str) -> AsyncIterator[str]:
         server.wait(timeout=10)
 
 
-def run_home(url: str, lang: str | None = None) -> AppTest:
+PAGES = Path(UI_SCRIPT).parent / "pages"
+
+
+def signed_in(url: str, username: str):
+    """The session a sign-in on the page would leave (token and role from the real API)."""
+    from admin_ui.session import ME, Auth
+
+    response = httpx.post(f"{url}/auth/token", data={"username": username, "password": DEMO_PASSWORD})
+    token = response.json()["access_token"]
+    me = graphql_at(url, ME, token)["myPermissions"]
+    return Auth(username, token, me["role"], me["organizationId"])
+
+
+def graphql_at(url: str, query: str, token: str | None = None) -> dict:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.post(f"{url}/graphql", json={"query": query}, headers=headers).json()["data"]
+
+
+def run(url: str, script: str, auth=None, lang: str | None = None, steps=()) -> AppTest:
+    """Run a page (or the whole app) against the API at `url`, as `auth`, then apply `steps`."""
     os.environ["SANJI_API_URL"] = url
     try:
-        app = AppTest.from_file(UI_SCRIPT, default_timeout=30)
-        app.run()
+        app = AppTest.from_file(script, default_timeout=30)
+        if auth is not None:
+            app.session_state["auth"] = auth
         if lang:
-            app.sidebar.radio(key="lang").set_value(lang).run()
+            app.session_state["lang"] = lang
+        app.run()
+        for step in steps:
+            step(app)
+            app.run()
         return app
     finally:
         del os.environ["SANJI_API_URL"]
 
 
-async def test_home_page_shows_coverage_fetched_over_graphql(api_url):
-    app = await asyncio.to_thread(run_home, api_url)
+async def test_the_app_opens_on_sign_in_and_refuses_a_wrong_password(api_url):
+    def wrong(app):
+        app.text_input(key="username").input("admin")
+        app.text_input(key="password").input("not-the-password")
+        app.button[0].click()
+
+    app = await asyncio.to_thread(run, api_url, UI_SCRIPT, None, None, [wrong])
     assert not app.exception
     assert app.title[0].value == "三级政务服务平台"
+    assert "登录失败" in app.error[0].value and "invalid_grant" in app.error[0].value
+    assert app.session_state["auth"] is None if "auth" in app.session_state else True
+
+
+async def test_signing_in_shows_the_role_and_its_pages_and_signing_out_ends_it(api_url):
+    def sign_in(app):
+        app.text_input(key="username").input("supervisor")
+        app.text_input(key="password").input(DEMO_PASSWORD)
+        app.button[0].click()
+
+    app = await asyncio.to_thread(run, api_url, UI_SCRIPT, None, None, [sign_in])
+    assert not app.exception, app.exception
+    assert app.session_state["auth"].role == "SUPERVISOR"
+    assert any("**supervisor** (督查员)" in md.value for md in app.sidebar.markdown)
+    assert app.title[0].value == "平台覆盖率"  # the first page the role may use
+    app.sidebar.button(key="sign_out").click().run()
+    assert app.session_state["auth"] is None
+    assert app.button[0].label == "登录"
+
+
+async def test_coverage_page_shows_rates_map_tree_and_unplaced_rooms(api_url):
+    auth = await asyncio.to_thread(signed_in, api_url, "supervisor")
+    app = await asyncio.to_thread(run, api_url, str(PAGES / "coverage.py"), auth)
+    assert not app.exception, app.exception
     assert [(m.label, m.value) for m in app.metric] == [("覆盖率", "100.0%"), ("覆盖率", "81.6%")]
-    codes = [c.value for c in app.code]
-    assert "计算公式: built 31 / total 38 = 81.6%" in codes
-    assert any("**38**" in md.value and "**7**" in md.value for md in app.markdown)
+    assert "计算公式: built 31 / total 38 = 81.6%" in [c.value for c in app.code]
+    assert len(app.get("plotly_chart")) == 1
+    unplaced = app.dataframe[0].value  # listed, not hidden: the district itself and three rooms
+    assert list(unplaced["code"]) == ["QJL", "QJL-H1-R07", "QJL-H4-R02", "QJL-H4-R07"]
+    tree = app.markdown[-1].value
+    assert tree.count("· 便民服务室 ·") == 38 and tree.count("· 便民服务大厅") == 4
+    assert tree.count("在建") == 7
 
 
-async def test_home_page_switches_to_english(api_url):
-    app = await asyncio.to_thread(run_home, api_url, "en")
-    assert app.title[0].value == "Sanji three-tier service platform"
-    assert [s.value for s in app.subheader] == ["Halls", "Rooms"]
+async def test_coverage_page_filters_by_hall(api_url):
+    auth = await asyncio.to_thread(signed_in, api_url, "admin")
+
+    def first_hall(app):
+        app.selectbox(key="hall").select_index(1)
+
+    app = await asyncio.to_thread(run, api_url, str(PAGES / "coverage.py"), auth, None, [first_hall])
+    assert not app.exception, app.exception
+    in_hall = app.markdown[-1].value
+    assert in_hall.startswith("- 🔵 第一办事处便民服务大厅")
+    assert 0 < in_hall.count("· 便民服务室 ·") < 38 and "· 政务服务中心" not in in_hall
 
 
-async def test_home_page_explains_an_unreachable_api():
-    app = await asyncio.to_thread(run_home, f"http://127.0.0.1:{free_port()}")
+async def test_coverage_page_in_english(api_url):
+    auth = await asyncio.to_thread(signed_in, api_url, "admin")
+    app = await asyncio.to_thread(run, api_url, str(PAGES / "coverage.py"), auth, "en")
+    assert app.title[0].value == "Coverage"
+    assert [s.value for s in app.subheader][:2] == ["Halls", "Rooms"]
+
+
+async def test_a_page_explains_an_unreachable_api():
+    from admin_ui.session import Auth
+
+    auth = Auth("admin", "token", "ADMIN", None)
+    app = await asyncio.to_thread(run, f"http://127.0.0.1:{free_port()}", str(PAGES / "coverage.py"), auth)
     assert not app.exception
-    assert "无法从接口获取数据" in app.error[0].value
-    assert "UNREACHABLE" in app.error[0].value
+    assert "无法从接口获取数据" in app.error[0].value and "UNREACHABLE" in app.error[0].value
+
+
+async def test_a_page_asks_for_sign_in_without_a_session(api_url):
+    app = await asyncio.to_thread(run, api_url, str(PAGES / "coverage.py"))
+    assert not app.exception
+    assert app.warning[0].value == "请先登录。"
+
+
+async def test_dashboard_shows_the_fixture_rates_and_a_cases_timeline(api_url):
+    auth = await asyncio.to_thread(signed_in, api_url, "supervisor")
+    number = graphql_at(
+        api_url, "{ cases(first: 1, orderBy: [{number: ASC}]) { nodes { number } } }", auth.token
+    )["cases"]["nodes"][0]["number"]
+
+    def by_tier(app):
+        app.selectbox(key="by").select("TIER")
+
+    def look_up(app):
+        app.text_input(key="case_number").input(number)
+
+    app = await asyncio.to_thread(run, api_url, str(PAGES / "dashboard.py"), auth, None, [by_tier, look_up])
+    assert not app.exception, app.exception
+    metrics = {m.label: m.value for m in app.metric}
+    assert (metrics["办结率"], metrics["限时办结率"], metrics["超期"]) == ("100.0%", "100.0%", "0")
+    tiers = app.dataframe[0].value
+    assert list(tiers["层级"]) == ["政务服务中心", "便民服务大厅"]
+    assert app.info[0].value == "当前没有超期或即将到期的办件。"
+    timeline = app.dataframe[-1].value
+    assert list(timeline["step"])[:2] == ["SUBMIT", "ACCEPT"] and number in app.markdown[-1].value
+
+
+async def test_the_dashboard_is_hidden_from_integrators(api_url):
+    auth = await asyncio.to_thread(signed_in, api_url, "integrator")
+    app = await asyncio.to_thread(run, api_url, str(PAGES / "dashboard.py"), auth)
+    assert app.warning[0].value == "角色 INTEGRATOR 无权使用此页面。"

@@ -26,7 +26,9 @@ from schema.generator.resolvers import REQUIRED, resolver
 from schema.generator.scalars import graphql_enum
 from schema.ids import to_global_id
 
-StatsDimension = strawberry.enum(stats.Dimension, description="What serviceStats rows are per")
+StatsDimension = strawberry.enum(
+    stats.Dimension, name="StatsDimension", description="What serviceStats rows are per"
+)
 RatingDimension = strawberry.enum(stats.RatingDimension, description="What ratingStats rows are per")
 Status = graphql_enum(CaseStatus)
 Action = graphql_enum(CaseAction)

@@ -1,0 +1,197 @@
+"""覆盖地图 Coverage map: per-tier rates with their formulas, a tile-free map, the tree, by hall."""
+
+from __future__ import annotations
+
+import json
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from admin_ui import session
+from admin_ui.api_client import ApiError
+from admin_ui.i18n import add, status_label, t, tier_label
+
+add(
+    {
+        "map": {"zh": "组织分布图", "en": "Map of the organizations"},
+        "tree": {"zh": "组织树", "en": "Organization tree"},
+        "filter_hall": {"zh": "按大厅筛选", "en": "Filter by hall"},
+        "all_halls": {"zh": "全部", "en": "All"},
+        "no_coordinates": {"zh": "未标注坐标的组织", "en": "Organizations without coordinates"},
+        "outline": {"zh": "辖区边界（GeoJSON，可选）", "en": "District outline (GeoJSON, optional)"},
+        "bad_outline": {"zh": "无法读取边界文件", "en": "Cannot read the outline file"},
+        "longitude": {"zh": "经度", "en": "Longitude"},
+        "latitude": {"zh": "纬度", "en": "Latitude"},
+    }
+)
+
+COVERAGE = """
+{ coverage { tier total built standardized underConstruction planned rate
+             builtOrUnderConstructionRate formula } }
+"""
+ORGANIZATIONS = """
+{ organizations(first: 500, orderBy: [{code: ASC}]) {
+    nodes { id code name tier constructionStatus longitude latitude parent { id } } } }
+"""
+# One colour per tier and construction status, shared by the map and the tree.
+COLOURS = {
+    "CENTER": "#c0392b",
+    "HALL": "#2471a3",
+    ("ROOM", "STANDARDIZED"): "#1e8449",
+    ("ROOM", "BUILT"): "#52be80",
+    ("ROOM", "UNDER_CONSTRUCTION"): "#f39c12",
+    ("ROOM", "PLANNED"): "#aab7b8",
+}
+DOTS = {"#c0392b": "🔴", "#2471a3": "🔵", "#1e8449": "🟢", "#52be80": "🟩", "#f39c12": "🟠", "#aab7b8": "⚪"}
+
+
+def colour(org: dict) -> str:
+    return COLOURS.get(org["tier"]) or COLOURS.get((org["tier"], org["constructionStatus"]), "#7f8c8d")
+
+
+def legend(org: dict, lang: str) -> str:
+    if org["tier"] == "ROOM" and org["constructionStatus"]:
+        return f"{tier_label('ROOM', lang)} · {status_label(org['constructionStatus'], lang)}"
+    return tier_label(org["tier"], lang)
+
+
+def render() -> None:
+    session.require()
+    lang = session.lang()
+    st.title(t("coverage", lang))
+    try:
+        rows = session.query(COVERAGE)["coverage"]
+        organizations = session.query(ORGANIZATIONS)["organizations"]["nodes"]
+    except ApiError as error:
+        session.show_error(error)
+        return
+    for column, row in zip(st.columns(len(rows)), rows, strict=True):
+        with column:
+            _tier_card(row, lang)
+    st.caption(t("note_rate", lang))
+
+    halls = [o for o in organizations if o["tier"] == "HALL"]
+    choice = st.selectbox(
+        t("filter_hall", lang),
+        [None, *(h["id"] for h in halls)],
+        format_func=lambda i: (
+            t("all_halls", lang) if i is None else next(h["name"] for h in halls if h["id"] == i)
+        ),
+        key="hall",
+    )
+    shown = _in_hall(organizations, choice)
+    outline = st.file_uploader(t("outline", lang), type=["geojson", "json"], key="outline")
+    st.subheader(t("map", lang))
+    st.plotly_chart(_map(shown, _outline(outline, lang), lang), key="coverage_map")
+    missing = [o for o in shown if o["longitude"] is None or o["latitude"] is None]
+    if missing:
+        st.subheader(f"{t('no_coordinates', lang)} ({len(missing)})")
+        st.dataframe(
+            [{"code": o["code"], "name": o["name"], "tier": legend(o, lang)} for o in missing],
+            hide_index=True,
+        )
+    st.subheader(t("tree", lang))
+    st.markdown(_tree(shown, lang))
+
+
+def _tier_card(row: dict, lang: str) -> None:
+    rate = "-" if row["rate"] is None else f"{row['rate']:.1%}"
+    st.subheader(tier_label(row["tier"], lang))
+    st.metric(t("rate", lang), rate, help=row["formula"])
+    st.markdown(
+        f"- {t('total', lang)}: **{row['total']}**\n"
+        f"- {t('built', lang)}: **{row['built']}** ({t('standardized', lang)} {row['standardized']})\n"
+        f"- {t('under_construction', lang)}: **{row['underConstruction']}**\n"
+        f"- {t('planned', lang)}: **{row['planned']}**"
+    )
+    with_construction = row["builtOrUnderConstructionRate"]
+    if with_construction is not None:
+        st.caption(f"{t('with_construction', lang)}: {with_construction:.1%}")
+    st.code(f"{t('formula', lang)}: {row['formula']}", language=None)
+
+
+def _in_hall(organizations: list[dict], hall_id: str | None) -> list[dict]:
+    if hall_id is None:
+        return organizations
+    return [o for o in organizations if o["id"] == hall_id or (o["parent"] or {}).get("id") == hall_id]
+
+
+def _outline(upload, lang: str) -> list[list[tuple[float, float]]]:
+    """Rings of (longitude, latitude) from an uploaded GeoJSON polygon or multipolygon."""
+    if upload is None:
+        return []
+    try:
+        data = json.loads(upload.getvalue().decode("utf-8"))
+        features = data.get("features") or [data]
+        rings = []
+        for feature in features:
+            geometry = feature.get("geometry") or feature
+            polygons = (
+                geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+            )
+            rings += [[(float(x), float(y)) for x, y, *_ in ring] for polygon in polygons for ring in polygon]
+        return rings
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        st.error(f"{t('bad_outline', lang)}: {error}")
+        return []
+
+
+def _map(organizations: list[dict], rings, lang: str) -> go.Figure:
+    """Points on longitude/latitude over a blank background: no tile server, works on an intranet."""
+    figure = go.Figure()
+    for ring in rings:
+        figure.add_trace(
+            go.Scatter(
+                x=[x for x, _ in ring],
+                y=[y for _, y in ring],
+                mode="lines",
+                line={"color": "#566573"},
+                showlegend=False,
+            )
+        )
+    placed = [o for o in organizations if o["longitude"] is not None and o["latitude"] is not None]
+    groups: dict[str, list[dict]] = {}
+    for org in placed:
+        groups.setdefault(legend(org, lang), []).append(org)
+    for name, members in groups.items():
+        figure.add_trace(
+            go.Scatter(
+                x=[o["longitude"] for o in members],
+                y=[o["latitude"] for o in members],
+                mode="markers",
+                name=f"{name} ({len(members)})",
+                marker={"color": colour(members[0]), "size": 14 if members[0]["tier"] != "ROOM" else 9},
+                text=[o["name"] for o in members],
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
+    figure.update_layout(
+        plot_bgcolor="white",
+        xaxis={"title": t("longitude", lang), "showgrid": False},
+        yaxis={"title": t("latitude", lang), "showgrid": False, "scaleanchor": "x"},
+        height=520,
+        margin={"l": 40, "r": 10, "t": 10, "b": 40},
+    )
+    return figure
+
+
+def _tree(organizations: list[dict], lang: str) -> str:
+    """Center → halls → rooms as an indented list, each marked with its map colour."""
+    ids = {o["id"] for o in organizations}
+    children: dict[str | None, list[dict]] = {}
+    for org in organizations:
+        parent = (org["parent"] or {}).get("id")
+        children.setdefault(parent if parent in ids else None, []).append(org)
+    lines: list[str] = []
+
+    def walk(parent: str | None, depth: int) -> None:
+        for org in children.get(parent, []):
+            lines.append(f"{'  ' * depth}- {DOTS.get(colour(org), '•')} {org['name']} · {legend(org, lang)}")
+            walk(org["id"], depth + 1)
+
+    walk(None, 0)
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # run on its own (tests); the app imports render()
+    render()

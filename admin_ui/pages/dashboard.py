@@ -1,0 +1,217 @@
+"""办件统计 Service dashboard: 办结率, 限时办结率, overdue and due-soon cases, trips saved,
+satisfaction, by tier / organization / item / month, with a case's timeline on demand."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from admin_ui import session
+from admin_ui.api_client import ApiError
+from admin_ui.i18n import add, t, tier_label
+
+add(
+    {
+        "dashboard": {"zh": "办件统计", "en": "Service dashboard"},
+        "period_from": {"zh": "受理日期自", "en": "Accepted from"},
+        "period_to": {"zh": "至", "en": "to"},
+        "group_by": {"zh": "统计维度", "en": "Rows per"},
+        "accepted": {"zh": "受理", "en": "Accepted"},
+        "completed": {"zh": "办结", "en": "Completed"},
+        "completion_rate": {"zh": "办结率", "en": "Completion rate"},
+        "on_time_rate": {"zh": "限时办结率", "en": "On-time rate"},
+        "overdue": {"zh": "超期", "en": "Overdue"},
+        "due_soon": {"zh": "即将到期", "en": "Due soon"},
+        "trips_saved": {"zh": "少跑次数", "en": "Trips saved"},
+        "avg_days": {"zh": "平均用时（工作日）", "en": "Average working days"},
+        "satisfaction": {"zh": "满意率", "en": "Satisfaction"},
+        "overdue_cases": {"zh": "超期及即将到期办件", "en": "Overdue and soon-due cases"},
+        "none_overdue": {"zh": "当前没有超期或即将到期的办件。", "en": "No case is overdue or due soon."},
+        "timeline": {"zh": "办理过程", "en": "Timeline"},
+        "case_number": {"zh": "办件编号", "en": "Case number"},
+        "no_case": {
+            "zh": "没有这个编号的办件（或不在您的范围内）。",
+            "en": "No such case in your area.",
+        },
+        "basis": {
+            "zh": "按受理日期统计：办结率 = 办结 ÷ 受理；限时办结率 = 按承诺时限办结 ÷ 办结。",
+            "en": "By acceptance date: completion = completed ÷ accepted; "
+            "on time = completed by the promised date ÷ completed.",
+        },
+    }
+)
+
+DIMENSIONS = {
+    "TIER": {"zh": "层级", "en": "Tier"},
+    "ORGANIZATION": {"zh": "承办单位", "en": "Organization"},
+    "ITEM": {"zh": "事项", "en": "Item"},
+    "TAG": {"zh": "三办标签", "en": "三办 tag"},
+    "MONTH": {"zh": "月份", "en": "Month"},
+}
+FIGURES = """key label accepted completed completedOnTime completionRate onTimeRate overdue dueSoon
+             tripsSaved averageWorkingDays"""
+STATS = f"""query($by: StatsDimension!, $from: Date, $to: Date) {{
+  total: serviceStats(from: $from, to: $to) {{ {FIGURES} }}
+  rows: serviceStats(by: $by, from: $from, to: $to) {{ {FIGURES} }}
+  ratings: ratingStats(from: $from, to: $to) {{ ratings satisfactionRate }}
+}}"""
+OVERDUE = """{
+  overdue: overdueCases(first: 100) {
+    id number status promisedDueDate item { name } handlingOrganization { name } }
+  soon: overdueCases(dueWithinDays: 3, first: 100) {
+    id number status promisedDueDate item { name } handlingOrganization { name } }
+}"""
+TIMELINE = """query($number: String!) { cases(where: {number: {eq: $number}}, first: 1) { nodes {
+  number status promisedDueDate item { name }
+  events(orderBy: [{occurredAt: ASC}]) {
+    nodes { action toStatus actorName occurredAt comment organization { name } } }
+} } }"""
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def render() -> None:
+    session.require("ADMIN", "SUPERVISOR", "CLERK", "AGENT")
+    lang = session.lang()
+    st.title(t("dashboard", lang))
+    left, middle, right = st.columns(3)
+    start = left.date_input(t("period_from", lang), value=None, key="from")
+    end = middle.date_input(t("period_to", lang), value=None, key="to")
+    by = right.selectbox(
+        t("group_by", lang), list(DIMENSIONS), format_func=lambda d: DIMENSIONS[d][lang], key="by"
+    )
+    variables = {"by": by, "from": _iso(start), "to": _iso(end)}
+    try:
+        with st.spinner("…"):
+            data = session.query(STATS, variables)
+            late = session.query(OVERDUE)
+    except ApiError as error:
+        session.show_error(error)
+        return
+    (total,) = data["total"] or [None]
+    _headline(total, data["ratings"], lang)
+    st.caption(t("basis", lang))
+    _by_dimension(data["rows"], by, lang)
+    _overdue(late, lang)
+    _timeline(lang)
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _headline(total: dict | None, ratings: list[dict], lang: str) -> None:
+    total = total or {}
+    cells = st.columns(6)
+    cells[0].metric(t("accepted", lang), total.get("accepted", 0))
+    cells[1].metric(t("completion_rate", lang), percent(total.get("completionRate")))
+    cells[2].metric(t("on_time_rate", lang), percent(total.get("onTimeRate")))
+    cells[3].metric(t("overdue", lang), total.get("overdue", 0))
+    cells[4].metric(t("trips_saved", lang), total.get("tripsSaved", 0))
+    satisfaction = ratings[0]["satisfactionRate"] if ratings else None
+    cells[5].metric(t("satisfaction", lang), percent(satisfaction))
+
+
+def _label(row: dict, by: str, lang: str) -> str:
+    if by == "TIER" and row["key"]:
+        return tier_label(row["key"], lang)
+    return row["label"] or row["key"] or "-"
+
+
+def _by_dimension(rows: list[dict], by: str, lang: str) -> None:
+    table = [
+        {
+            DIMENSIONS[by][lang]: _label(r, by, lang),
+            t("accepted", lang): r["accepted"],
+            t("completed", lang): r["completed"],
+            t("completion_rate", lang): percent(r["completionRate"]),
+            t("on_time_rate", lang): percent(r["onTimeRate"]),
+            t("overdue", lang): r["overdue"],
+            t("due_soon", lang): r["dueSoon"],
+            t("avg_days", lang): r["averageWorkingDays"],
+            t("trips_saved", lang): r["tripsSaved"],
+        }
+        for r in rows
+    ]
+    figure = go.Figure(
+        [
+            go.Bar(
+                name=t("accepted", lang),
+                x=[_label(r, by, lang) for r in rows],
+                y=[r["accepted"] for r in rows],
+            ),
+            go.Bar(
+                name=t("completed", lang),
+                x=[_label(r, by, lang) for r in rows],
+                y=[r["completed"] for r in rows],
+            ),
+        ]
+    )
+    figure.update_layout(barmode="group", height=360, margin={"l": 30, "r": 10, "t": 10, "b": 30})
+    st.plotly_chart(figure, key="by_dimension")
+    st.dataframe(table, hide_index=True)
+
+
+def _overdue(late: dict, lang: str) -> None:
+    st.subheader(t("overdue_cases", lang))
+    rows = [(t("overdue", lang), c) for c in late["overdue"]] + [
+        (t("due_soon", lang), c) for c in late["soon"]
+    ]
+    if not rows:
+        st.info(t("none_overdue", lang))
+        return
+    st.dataframe(
+        [
+            {
+                "": kind,
+                t("case_number", lang): c["number"],
+                "item": c["item"]["name"],
+                "organization": c["handlingOrganization"]["name"],
+                "due": c["promisedDueDate"],
+            }
+            for kind, c in rows
+        ],
+        hide_index=True,
+    )
+
+
+def _timeline(lang: str) -> None:
+    st.subheader(t("timeline", lang))
+    number = st.text_input(t("case_number", lang), key="case_number").strip()
+    if not number:
+        return
+    try:
+        found = session.query(TIMELINE, {"number": number})["cases"]["nodes"]
+    except ApiError as error:
+        session.show_error(error)
+        return
+    if not found:
+        st.warning(t("no_case", lang))
+        return
+    case = found[0]
+    st.markdown(
+        f"**{case['number']}** · {case['item']['name']} · {case['status']} · {case['promisedDueDate'] or ''}"
+    )
+    st.dataframe(
+        [
+            {
+                "time": e["occurredAt"],
+                "step": e["action"],
+                "state": e["toStatus"],
+                "where": e["organization"]["name"],
+                "who": e["actorName"],
+                "comment": e["comment"],
+            }
+            for e in case["events"]["nodes"]
+        ],
+        hide_index=True,
+        key="timeline_table",
+    )
+
+
+if __name__ == "__main__":  # run on its own (tests); the app imports render()
+    render()
