@@ -1,0 +1,89 @@
+"""Running admin UI pages against a real API server (a `sanji serve` process on a fixture copy)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest_asyncio
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import DEMO_PASSWORD
+
+UI_SCRIPT = str(Path(__file__).resolve().parent.parent / "admin_ui" / "app.py")
+PAGES = Path(UI_SCRIPT).parent / "pages"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest_asyncio.fixture
+async def api_url(seeded_url: str) -> AsyncIterator[str]:
+    port = free_port()
+    env = {**os.environ, "SANJI_DATABASE_URL": seeded_url}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as http:
+            for _ in range(150):
+                if server.poll() is not None:
+                    raise RuntimeError(f"sanji serve exited: {server.stderr.read().decode()}")
+                try:
+                    if (await http.get(f"{url}/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                raise RuntimeError("sanji serve did not become healthy")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def signed_in(url: str, username: str):
+    """The session a sign-in on the page would leave (token and role from the real API)."""
+    from admin_ui.session import ME, Auth
+
+    response = httpx.post(f"{url}/auth/token", data={"username": username, "password": DEMO_PASSWORD})
+    token = response.json()["access_token"]
+    me = graphql_at(url, ME, token)["myPermissions"]
+    return Auth(username, token, me["role"], me["organizationId"])
+
+
+def graphql_at(url: str, query: str, token: str | None = None) -> dict:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.post(f"{url}/graphql", json={"query": query}, headers=headers).json()["data"]
+
+
+def run(url: str, script: str, auth=None, lang: str | None = None, steps=()) -> AppTest:
+    """Run a page (or the whole app) against the API at `url`, as `auth`, then apply `steps`."""
+    os.environ["SANJI_API_URL"] = url
+    try:
+        app = AppTest.from_file(script, default_timeout=30)
+        if auth is not None:
+            app.session_state["auth"] = auth
+        if lang:
+            app.session_state["lang"] = lang
+        app.run()
+        for step in steps:
+            step(app)
+            app.run()
+        return app
+    finally:
+        del os.environ["SANJI_API_URL"]
