@@ -2,36 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import importlib
 
 import streamlit as st
 
 from admin_ui import session
 from admin_ui.api_client import api_url
 from admin_ui.i18n import LANGUAGES, role_label, t
-from admin_ui.pages import coverage, dashboard, sign_in
-
-EVERYONE = ("ADMIN", "SUPERVISOR", "CLERK", "AGENT", "INTEGRATOR")
-
-
-@dataclass(frozen=True)
-class Page:
-    key: str
-    title: dict[str, str]
-    render: Callable[[], None]
-    roles: tuple[str, ...]
-
-
-PAGES = (
-    Page("coverage", {"zh": "🗺️ 覆盖地图", "en": "🗺️ Coverage map"}, coverage.render, EVERYONE),
-    Page(
-        "dashboard",
-        {"zh": "📊 办件统计", "en": "📊 Service dashboard"},
-        dashboard.render,
-        ("ADMIN", "SUPERVISOR", "CLERK", "AGENT"),
-    ),
-)
+from admin_ui.navigation import pages_for
+from admin_ui.views import sign_in
 
 
 def main() -> None:
@@ -44,14 +23,14 @@ def main() -> None:
         st.sidebar.caption(f"{t('api_at', lang)}: {api_url()}")
         sign_in.render()
         return
-    allowed = {page.key: page for page in PAGES if auth.role in page.roles}
+    allowed = {page.key: page for page in pages_for(auth.role)}
     choice = st.sidebar.radio(
-        t("pages", lang), list(allowed), format_func=lambda k: allowed[k].title[lang], key="page"
+        t("pages", lang), list(allowed), format_func=lambda key: allowed[key].title[lang], key="page"
     )
     st.sidebar.markdown(f"{t('signed_in_as', lang)}: **{auth.username}** ({role_label(auth.role, lang)})")
     st.sidebar.button(t("sign_out", lang), key="sign_out", on_click=session.sign_out)
     st.sidebar.caption(f"{t('api_at', lang)}: {api_url()}")
-    allowed[choice].render()
+    importlib.import_module(f"admin_ui.views.{choice}").render()
 
 
 main()

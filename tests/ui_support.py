@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import DEMO_PASSWORD
 
 UI_SCRIPT = str(Path(__file__).resolve().parent.parent / "admin_ui" / "app.py")
-PAGES = Path(UI_SCRIPT).parent / "pages"
+PAGES = Path(UI_SCRIPT).parent / "views"
 
 
 def free_port() -> int:

@@ -132,7 +132,9 @@ def _by_dimension(rows: list[dict], by: str, lang: str) -> None:
             t("on_time_rate", lang): percent(r["onTimeRate"]),
             t("overdue", lang): r["overdue"],
             t("due_soon", lang): r["dueSoon"],
-            t("avg_days", lang): r["averageWorkingDays"],
+            t("avg_days", lang): None
+            if r["averageWorkingDays"] is None
+            else round(r["averageWorkingDays"], 2),
             t("trips_saved", lang): r["tripsSaved"],
         }
         for r in rows

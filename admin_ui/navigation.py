@@ -1,0 +1,28 @@
+"""The admin app's pages, their titles and the roles that may use each (the others are not shown)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EVERYONE = ("ADMIN", "SUPERVISOR", "CLERK", "AGENT", "INTEGRATOR")
+
+
+@dataclass(frozen=True)
+class Page:
+    key: str  # module in admin_ui/views/, with a render() function
+    title: dict[str, str]
+    roles: tuple[str, ...]
+
+
+PAGES = (
+    Page("coverage", {"zh": "覆盖地图", "en": "Coverage map"}, EVERYONE),
+    Page(
+        "dashboard",
+        {"zh": "办件统计", "en": "Service dashboard"},
+        ("ADMIN", "SUPERVISOR", "CLERK", "AGENT"),
+    ),
+)
+
+
+def pages_for(role: str) -> list[Page]:
+    return [page for page in PAGES if role in page.roles]
