@@ -16,11 +16,13 @@ class Page:
 
 PAGES = (
     Page("coverage", {"zh": "覆盖地图", "en": "Coverage map"}, EVERYONE),
+    Page("delegation", {"zh": "事项下放", "en": "Item delegation"}, ("ADMIN",)),
+    Page("rooms", {"zh": "便民服务室建设", "en": "Room construction"}, ("ADMIN", "SUPERVISOR")),
     Page(
-        "dashboard",
-        {"zh": "办件统计", "en": "Service dashboard"},
-        ("ADMIN", "SUPERVISOR", "CLERK", "AGENT"),
+        "dashboard", {"zh": "办件统计", "en": "Service dashboard"}, ("ADMIN", "SUPERVISOR", "CLERK", "AGENT")
     ),
+    Page("catalogue", {"zh": "事项目录", "en": "Catalogue and guides"}, EVERYONE),
+    Page("browser", {"zh": "数据浏览", "en": "Data browser"}, EVERYONE),
 )
 
 

@@ -1,0 +1,288 @@
+"""The models a GraphQL schema exposes, read from its introspection: lists, filters, order, CRUD inputs.
+
+Nothing here knows a model by name: a `<Type>Connection` list field of Query is a model, its `where`
+and `orderBy` arguments give the filters and sort keys, and `create<Type>` / `update<Type>` mutations
+give the forms. Values typed into widgets become GraphQL variables here too.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+TYPE_REF = "kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } }"
+INTROSPECTION = f"""query BrowserIntrospection {{ __schema {{
+  queryType {{ name }} mutationType {{ name }}
+  types {{
+    kind name description
+    fields {{ name description args {{ name defaultValue type {{ {TYPE_REF} }} }} type {{ {TYPE_REF} }} }}
+    inputFields {{ name description defaultValue type {{ {TYPE_REF} }} }}
+    enumValues {{ name description }}
+  }}
+}} }}"""
+LEAF_KINDS = ("SCALAR", "ENUM")
+COMBINATORS = ("and", "or", "not")
+INTEGERS = ("Int", "BigInt")
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A type reference unwrapped: the named type, and whether it is required and a list."""
+
+    name: str
+    kind: str
+    required: bool
+    is_list: bool
+    sdl: str  # as written in a variable definition, e.g. "[Tier!]"
+
+    @property
+    def leaf(self) -> bool:
+        return self.kind in LEAF_KINDS
+
+
+@dataclass(frozen=True)
+class Field:
+    """A leaf field of an object (a column) or of an input (a form field or a filter operator)."""
+
+    name: str
+    description: str
+    ref: Ref
+    choices: tuple[str, ...] = ()  # enum values
+    required: bool = False  # an input field that must be given
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A filterable field (or a to-one relation's id): its path in `where` and its operators."""
+
+    path: tuple[str, ...]
+    operators: tuple[Field, ...]
+
+    @property
+    def label(self) -> str:
+        return ".".join(self.path)
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    arguments: dict[str, Ref]  # e.g. {"id": ID!, "input": CreateWindowInput!}
+    fields: tuple[Field, ...]  # the input's fields that take plain values
+    nested: tuple[str, ...]  # input fields taking other inputs (nested creates), not offered here
+
+
+@dataclass(frozen=True)
+class Model:
+    plural: str
+    type_name: str
+    description: str
+    arguments: dict[str, Ref]
+    columns: tuple[Field, ...]
+    filters: tuple[Filter, ...]
+    order_fields: tuple[str, ...]
+    directions: tuple[str, ...]
+    create: Mutation | None
+    update: Mutation | None
+
+
+def ref(raw: dict) -> Ref:
+    required = raw["kind"] == "NON_NULL"
+    inner = raw["ofType"] if required else raw
+    is_list = inner["kind"] == "LIST"
+    named = inner
+    while named.get("ofType"):
+        named = named["ofType"]
+    return Ref(named["name"], named["kind"], required, is_list, _sdl(raw))
+
+
+def _sdl(raw: dict) -> str:
+    if raw["kind"] == "NON_NULL":
+        return f"{_sdl(raw['ofType'])}!"
+    if raw["kind"] == "LIST":
+        return f"[{_sdl(raw['ofType'])}]"
+    return raw["name"]
+
+
+class Schema:
+    """The introspected schema, by type name."""
+
+    def __init__(self, data: dict) -> None:
+        self.types = {t["name"]: t for t in data["types"]}
+        self.query = self.types[data["queryType"]["name"]]
+        mutation = data.get("mutationType")
+        self.mutation = self.types[mutation["name"]] if mutation else {"fields": []}
+
+    def field(self, raw: dict, required: bool = False) -> Field:
+        kind = ref(raw["type"])
+        choices = tuple(v["name"] for v in self.types[kind.name].get("enumValues") or ())
+        return Field(raw["name"], raw.get("description") or "", kind, choices, required)
+
+    def models(self) -> list[Model]:
+        found = []
+        for raw in self.query["fields"]:
+            kind = ref(raw["type"])
+            if kind.kind == "OBJECT" and not kind.is_list and kind.name.endswith("Connection"):
+                model = self._model(raw)
+                if model is not None:
+                    found.append(model)
+        return found
+
+    def _model(self, raw: dict) -> Model | None:
+        connection = self.types[ref(raw["type"]).name]
+        nodes = next((f for f in connection["fields"] or () if f["name"] == "nodes"), None)
+        if nodes is None:
+            return None
+        node = self.types[ref(nodes["type"]).name]
+        arguments = {a["name"]: ref(a["type"]) for a in raw["args"]}
+        order = self.types.get(arguments["orderBy"].name) if "orderBy" in arguments else None
+        order_fields = [f for f in (order or {}).get("inputFields") or () if ref(f["type"]).leaf]
+        directions = self.field(order_fields[0]).choices if order_fields else ()
+        return Model(
+            plural=raw["name"],
+            type_name=node["name"],
+            description=node.get("description") or "",
+            arguments=arguments,
+            columns=tuple(self._columns(node)),
+            filters=tuple(self._filters(node, arguments.get("where"))),
+            order_fields=tuple(f["name"] for f in order_fields),
+            directions=directions,
+            create=self._mutation(f"create{node['name']}"),
+            update=self._mutation(f"update{node['name']}"),
+        )
+
+    def _columns(self, node: dict) -> list[Field]:
+        return [
+            self.field(f)
+            for f in node["fields"]
+            if ref(f["type"]).leaf
+            and not ref(f["type"]).is_list
+            and not any(ref(a["type"]).required for a in f["args"])
+        ]
+
+    def _filters(self, node: dict, where: Ref | None) -> list[Filter]:
+        if where is None:
+            return []
+        to_one = {f["name"] for f in node["fields"] if ref(f["type"]).kind == "OBJECT" and not f["args"]}
+        found = []
+        for raw in self.types[where.name]["inputFields"] or ():
+            if raw["name"] in COMBINATORS:
+                continue
+            operators = self._operators(ref(raw["type"]))
+            if operators:
+                found.append(Filter((raw["name"],), operators))
+            elif raw["name"] in to_one:  # a to-one relation: offer its id
+                nested = self.types[ref(raw["type"]).name]["inputFields"] or ()
+                id_filter = next((f for f in nested if f["name"] == "id"), None)
+                if id_filter is not None and self._operators(ref(id_filter["type"])):
+                    found.append(Filter((raw["name"], "id"), self._operators(ref(id_filter["type"]))))
+        return found
+
+    def _operators(self, kind: Ref) -> tuple[Field, ...]:
+        """The operators of a filter input (one whose fields all take values); none for other inputs."""
+        fields = self.types[kind.name].get("inputFields") if kind.kind == "INPUT_OBJECT" else None
+        if not fields or not all(ref(f["type"]).leaf for f in fields):
+            return ()
+        return tuple(self.field(f) for f in fields)
+
+    def _mutation(self, name: str) -> Mutation | None:
+        raw = next((f for f in self.mutation["fields"] or () if f["name"] == name), None)
+        if raw is None or "input" not in {a["name"] for a in raw["args"]}:
+            return None
+        arguments = {a["name"]: ref(a["type"]) for a in raw["args"]}
+        inputs = self.types[arguments["input"].name]["inputFields"] or ()
+        fields = tuple(
+            self.field(f, required=ref(f["type"]).required and f.get("defaultValue") is None)
+            for f in inputs
+            if ref(f["type"]).leaf
+        )
+        nested = tuple(f["name"] for f in inputs if not ref(f["type"]).leaf)
+        return Mutation(name, arguments, fields, nested)
+
+
+def list_query(model: Model) -> str:
+    wanted = [a for a in ("where", "orderBy", "first", "after") if a in model.arguments]
+    definitions = ", ".join(f"${a}: {model.arguments[a].sdl}" for a in wanted)
+    passed = ", ".join(f"{a}: ${a}" for a in wanted)
+    columns = " ".join(c.name for c in model.columns)
+    return (
+        f"query({definitions}) {{ {model.plural}({passed}) {{ totalCount "
+        f"pageInfo {{ hasNextPage endCursor }} nodes {{ {columns} }} }} }}"
+    )
+
+
+def mutation_document(mutation: Mutation, selection: str) -> str:
+    definitions = ", ".join(f"${a}: {kind.sdl}" for a, kind in mutation.arguments.items())
+    passed = ", ".join(f"{a}: ${a}" for a in mutation.arguments)
+    return f"mutation({definitions}) {{ {mutation.name}({passed}) {{ {selection} }} }}"
+
+
+def where(conditions: list[tuple[Filter, str, Any]]) -> dict | None:
+    """`where` for (filter, operator, value) conditions; each field at most once, so all must hold."""
+    out: dict = {}
+    for flt, operator, value in conditions:
+        level = out
+        for step in flt.path:
+            level = level.setdefault(step, {})
+        level[operator] = value
+    return out or None
+
+
+def convert(kind: Ref, raw: Any) -> Any:
+    """A widget's value as a GraphQL variable value; None when nothing was filled in.
+
+    Raises ValueError for a value the type cannot take.
+    """
+    if _empty(raw):
+        return None
+    if kind.is_list:
+        items = raw.split(",") if isinstance(raw, str) else raw
+        return [_one(kind, item) for item in items if not _empty(item)] or None
+    return _one(kind, raw)
+
+
+def _empty(raw: Any) -> bool:
+    if isinstance(raw, str):
+        return not raw.strip()
+    return raw is None or (isinstance(raw, list | tuple) and not raw)
+
+
+def _one(kind: Ref, raw: Any) -> Any:
+    if isinstance(raw, str) and kind.name != "String":
+        raw = raw.strip()
+    if kind.name in INTEGERS:
+        if isinstance(raw, float) and not raw.is_integer():
+            raise ValueError(f"{raw} is not a whole number")
+        return int(raw)
+    if kind.name == "Float":
+        return float(raw)
+    if kind.name == "Boolean":
+        if isinstance(raw, str):
+            if raw.lower() not in ("true", "false"):
+                raise ValueError(f"{raw!r} is neither true nor false")
+            return raw.lower() == "true"
+        return bool(raw)
+    if kind.name == "Date":
+        return raw.isoformat() if isinstance(raw, dt.date) else dt.date.fromisoformat(raw).isoformat()
+    if kind.name == "DateTime":
+        return raw.isoformat() if isinstance(raw, dt.datetime) else dt.datetime.fromisoformat(raw).isoformat()
+    if kind.name == "JSON" and isinstance(raw, str):
+        return json.loads(raw)
+    return raw
+
+
+def cell(value: Any) -> Any:
+    """A value as a table shows it: nested JSON as text."""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
+
+
+def csv_text(columns: list[str], rows: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if row.get(c) is None else cell(row.get(c)) for c in columns])
+    return out.getvalue()

@@ -1,0 +1,343 @@
+"""事项目录 Catalogue and guides: the items with filters, an item's guide revisions and their materials,
+each revision's material changes against the one before (added, removed, kept); administrators edit an
+item's promised time limit and phones."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import streamlit as st
+
+from admin_ui import session
+from admin_ui.api_client import ApiError
+from admin_ui.i18n import add, t
+
+add(
+    {
+        "catalogue_title": {"zh": "事项目录", "en": "Catalogue and guides"},
+        "catalogue_type": {"zh": "事项类型", "en": "Item type"},
+        "catalogue_source": {"zh": "权力来源", "en": "Source of authority"},
+        "catalogue_tag": {"zh": "三办标签", "en": "三办 tag"},
+        "catalogue_search": {"zh": "按名称搜索", "en": "Search by name"},
+        "catalogue_all": {"zh": "全部", "en": "All"},
+        "catalogue_count": {"zh": "共 {n} 个事项", "en": "{n} items"},
+        "catalogue_truncated": {
+            "zh": "仅显示前 {shown} 个，请缩小筛选范围。",
+            "en": "Only the first {shown} are shown: narrow the filters.",
+        },
+        "catalogue_none": {"zh": "没有符合条件的事项。", "en": "No item matches."},
+        "catalogue_item": {"zh": "事项", "en": "Item"},
+        "catalogue_name": {"zh": "名称", "en": "Name"},
+        "catalogue_legal_days": {"zh": "法定时限（工作日）", "en": "Legal limit (working days)"},
+        "catalogue_promised_days": {"zh": "承诺时限（工作日）", "en": "Promised limit (working days)"},
+        "catalogue_consult_phone": {"zh": "咨询电话", "en": "Consultation phone"},
+        "catalogue_complaint_phone": {"zh": "监督投诉电话", "en": "Complaint phone"},
+        "catalogue_in_force": {"zh": "在用", "en": "In force"},
+        "catalogue_guide": {"zh": "服务指南", "en": "Service guide"},
+        "catalogue_no_guide": {"zh": "该事项尚无服务指南。", "en": "This item has no guide yet."},
+        "catalogue_revision": {"zh": "第 {n} 版 · {day} 起施行", "en": "Revision {n} · in force from {day}"},
+        "catalogue_conditions": {"zh": "受理条件", "en": "Conditions"},
+        "catalogue_process": {"zh": "办理流程", "en": "Process"},
+        "catalogue_diff": {
+            "zh": "申请材料：{old} → {new}（新增 {added}，取消 {removed}，保留 {kept}）",
+            "en": "Materials: {old} → {new} ({added} added, {removed} removed, {kept} kept)",
+        },
+        "catalogue_first": {"zh": "申请材料：{n} 项（首版）", "en": "Materials: {n} (first revision)"},
+        "catalogue_change": {"zh": "变化", "en": "Change"},
+        "catalogue_added": {"zh": "新增", "en": "added"},
+        "catalogue_removed": {"zh": "取消", "en": "removed"},
+        "catalogue_kept": {"zh": "保留", "en": "kept"},
+        "catalogue_position": {"zh": "序号", "en": "No."},
+        "catalogue_material": {"zh": "材料名称", "en": "Material"},
+        "catalogue_form": {"zh": "形式", "en": "Form"},
+        "catalogue_copies": {"zh": "份数", "en": "Copies"},
+        "catalogue_required": {"zh": "必要", "en": "Required"},
+        "catalogue_material_source": {"zh": "来源", "en": "Source"},
+        "catalogue_yes": {"zh": "是", "en": "yes"},
+        "catalogue_no": {"zh": "否", "en": "no"},
+        "catalogue_edit": {"zh": "修改时限与电话", "en": "Edit the limit and phones"},
+        "catalogue_save": {"zh": "保存", "en": "Save"},
+        "catalogue_admins_edit": {"zh": "只有管理员可以修改事项。", "en": "Only administrators edit items."},
+        "catalogue_over_legal": {
+            "zh": "承诺时限应在 0 到法定时限（{legal} 个工作日）之间。",
+            "en": "The promised limit must be between 0 and the legal limit ({legal} working days).",
+        },
+        "catalogue_bad_phone": {
+            "zh": "“{field}”应为不超过 20 个字符的电话号码：数字，可含 + ( ) - 和空格。",
+            "en": "“{field}” must be a phone number of at most 20 characters: digits, + ( ) - and spaces.",
+        },
+        "catalogue_unchanged": {"zh": "没有需要保存的修改。", "en": "Nothing to save."},
+        "catalogue_saved": {"zh": "已保存 {item} 的修改。", "en": "Changes to {item} saved."},
+    }
+)
+
+TYPES = {
+    "LICENSING": {"zh": "行政许可", "en": "Licensing"},
+    "PUNISHMENT": {"zh": "行政处罚", "en": "Punishment"},
+    "ENFORCEMENT": {"zh": "行政强制", "en": "Enforcement"},
+    "LEVY": {"zh": "行政征收", "en": "Levy"},
+    "BENEFIT": {"zh": "行政给付", "en": "Benefit"},
+    "INSPECTION": {"zh": "行政检查", "en": "Inspection"},
+    "CONFIRMATION": {"zh": "行政确认", "en": "Confirmation"},
+    "REWARD": {"zh": "行政奖励", "en": "Reward"},
+    "ADJUDICATION": {"zh": "行政裁决", "en": "Adjudication"},
+    "OTHER_POWER": {"zh": "其他行政权力", "en": "Other power"},
+    "PUBLIC_SERVICE": {"zh": "公共服务", "en": "Public service"},
+}
+SOURCES = {
+    "DELEGATED_BY_CITY": {"zh": "市级下放", "en": "Delegated by the city"},
+    "ENTRUSTED_BY_COUNTY": {"zh": "县级委托", "en": "Entrusted by the county"},
+    "OWN": {"zh": "本级", "en": "Own"},
+}
+TAGS = {
+    "tagImmediate": {"zh": "马上办", "en": "Immediate"},
+    "tagOnline": {"zh": "网上办", "en": "Online"},
+    "tagOneVisit": {"zh": "一次办", "en": "One visit"},
+}
+FORMS = {
+    "ORIGINAL": {"zh": "原件", "en": "Original"},
+    "COPY": {"zh": "复印件", "en": "Copy"},
+    "ORIGINAL_AND_COPY": {"zh": "原件及复印件", "en": "Original and copy"},
+    "ELECTRONIC": {"zh": "电子材料", "en": "Electronic"},
+}
+PAGE = 500
+ITEMS = f"""query($where: ItemWhere) {{ items(first: {PAGE}, where: $where, orderBy: [{{code: ASC}}]) {{
+  totalCount nodes {{ id code name type source legalLimitDays promisedLimitDays {" ".join(TAGS)}
+                     consultPhone complaintPhone inForce }} }} }}"""
+GUIDE = """query($id: ID!) { item(id: $id) {
+  id code name legalLimitDays promisedLimitDays consultPhone complaintPhone
+  guideRevisions(first: 100, orderBy: [{revision: ASC}]) { nodes {
+    revision effectiveFrom conditions process changeNote
+    materials(first: 500, orderBy: [{position: ASC}]) { nodes { position name form copies required source } }
+  } } } }"""
+UPDATE = """mutation($id: ID!, $input: UpdateItemInput!) {
+  updateItem(id: $id, input: $input) { id promisedLimitDays consultPhone complaintPhone } }"""
+PHONE = re.compile(r"(?=.*[0-9])[0-9+()\- ]{1,20}")  # digits, with + ( ) - and spaces
+PHONES = {"consultPhone": "catalogue_consult_phone", "complaintPhone": "catalogue_complaint_phone"}
+FLASH = "catalogue_flash"
+
+
+def label(table: dict[str, dict[str, str]], key: str, lang: str) -> str:
+    return table.get(key, {}).get(lang, key)
+
+
+def render() -> None:
+    auth = session.require()
+    lang = session.lang()
+    st.title(t("catalogue_title", lang))
+    _flash()
+    where = _filters(lang)
+    try:
+        found = session.query(ITEMS, {"where": where})["items"]
+    except ApiError as error:
+        session.show_error(error)
+        return
+    items = found["nodes"]
+    st.caption(t("catalogue_count", lang).format(n=found["totalCount"]))
+    if found["totalCount"] > len(items):
+        st.caption(t("catalogue_truncated", lang).format(shown=len(items)))
+    if not items:
+        st.info(t("catalogue_none", lang))
+        return
+    st.dataframe([_item_row(i, lang) for i in items], hide_index=True, key="catalogue_items")
+    names = {i["id"]: f"{i['name']} ({i['code']})" for i in items}
+    chosen = st.selectbox(
+        t("catalogue_item", lang), list(names), format_func=lambda i: names.get(i, i), key="catalogue_item"
+    )
+    try:
+        item = session.query(GUIDE, {"id": chosen})["item"]
+    except ApiError as error:
+        session.show_error(error)
+        return
+    _guide(item, lang)
+    if auth.role == "ADMIN":
+        _edit_form(item, lang)
+    else:
+        st.caption(t("catalogue_admins_edit", lang))
+
+
+def _flash() -> None:
+    """The outcome of the last edit, kept across the rerun its callback caused."""
+    kind, message = st.session_state.pop(FLASH, (None, None))
+    if kind == "error":
+        session.show_error(message)
+    elif kind:
+        getattr(st, kind)(message)
+
+
+def _filters(lang: str) -> dict[str, Any]:
+    every = t("catalogue_all", lang)
+    columns = st.columns(4)
+    kind = columns[0].selectbox(
+        t("catalogue_type", lang),
+        [None, *TYPES],
+        format_func=lambda k: every if k is None else label(TYPES, k, lang),
+        key="catalogue_type",
+    )
+    source = columns[1].selectbox(
+        t("catalogue_source", lang),
+        [None, *SOURCES],
+        format_func=lambda k: every if k is None else label(SOURCES, k, lang),
+        key="catalogue_source",
+    )
+    tag = columns[2].selectbox(
+        t("catalogue_tag", lang),
+        [None, *TAGS],
+        format_func=lambda k: every if k is None else label(TAGS, k, lang),
+        key="catalogue_tag",
+    )
+    text = columns[3].text_input(t("catalogue_search", lang), key="catalogue_search").strip()
+    where: dict[str, Any] = {}
+    if kind:
+        where["type"] = {"eq": kind}
+    if source:
+        where["source"] = {"eq": source}
+    if tag:
+        where[tag] = {"eq": True}
+    if text:
+        where["name"] = {"icontains": text}
+    return where
+
+
+def _item_row(item: dict, lang: str) -> dict[str, Any]:
+    tags = [label(TAGS, tag, lang) for tag in TAGS if item[tag]]
+    return {
+        "code": item["code"],
+        t("catalogue_name", lang): item["name"],
+        t("catalogue_type", lang): label(TYPES, item["type"], lang),
+        t("catalogue_source", lang): label(SOURCES, item["source"], lang),
+        t("catalogue_tag", lang): "、".join(tags) if lang == "zh" else ", ".join(tags),
+        t("catalogue_legal_days", lang): item["legalLimitDays"],
+        t("catalogue_promised_days", lang): item["promisedLimitDays"],
+        t("catalogue_consult_phone", lang): item["consultPhone"],
+        t("catalogue_complaint_phone", lang): item["complaintPhone"],
+        t("catalogue_in_force", lang): t("catalogue_yes" if item["inForce"] else "catalogue_no", lang),
+    }
+
+
+def material_diff(before: list[dict], after: list[dict]) -> dict[str, list[str]]:
+    """Materials of a revision against the previous one, by name: added, removed and kept, in list order."""
+    old = [m["name"].strip() for m in before]
+    new = [m["name"].strip() for m in after]
+    return {
+        "added": [n for n in new if n not in old],
+        "removed": [n for n in old if n not in new],
+        "kept": [n for n in new if n in old],
+    }
+
+
+def _guide(item: dict, lang: str) -> None:
+    st.subheader(f"{t('catalogue_guide', lang)} · {item['name']}")
+    st.markdown(
+        f"- {t('catalogue_legal_days', lang)}: **{item['legalLimitDays']}** · "
+        f"{t('catalogue_promised_days', lang)}: **{item['promisedLimitDays']}**\n"
+        f"- {t('catalogue_consult_phone', lang)}: {item['consultPhone'] or '-'} · "
+        f"{t('catalogue_complaint_phone', lang)}: {item['complaintPhone'] or '-'}"
+    )
+    revisions = item["guideRevisions"]["nodes"]
+    if not revisions:
+        st.info(t("catalogue_no_guide", lang))
+        return
+    previous = [None, *revisions[:-1]]
+    for number, (revision, before) in reversed(list(enumerate(zip(revisions, previous, strict=True)))):
+        heading = t("catalogue_revision", lang).format(n=revision["revision"], day=revision["effectiveFrom"])
+        with st.expander(heading, expanded=number == len(revisions) - 1):
+            _revision(revision, before, lang)
+
+
+def _revision(revision: dict, before: dict | None, lang: str) -> None:
+    if revision["changeNote"]:
+        st.caption(revision["changeNote"])
+    st.markdown(
+        f"**{t('catalogue_conditions', lang)}**: {revision['conditions'] or '-'}\n\n"
+        f"**{t('catalogue_process', lang)}**: {revision['process'] or '-'}"
+    )
+    materials = revision["materials"]["nodes"]
+    if before is None:
+        st.markdown(f"**{t('catalogue_first', lang).format(n=len(materials))}**")
+    else:
+        old = before["materials"]["nodes"]
+        diff = material_diff(old, materials)
+        counts = {change: len(names) for change, names in diff.items()}
+        st.markdown(f"**{t('catalogue_diff', lang).format(old=len(old), new=len(materials), **counts)}**")
+        st.dataframe(
+            [
+                {
+                    t("catalogue_change", lang): t(f"catalogue_{change}", lang),
+                    t("catalogue_material", lang): n,
+                }
+                for change in ("removed", "added", "kept")
+                for n in diff[change]
+            ],
+            hide_index=True,
+            key=f"catalogue_diff_{revision['revision']}",
+        )
+    st.dataframe(
+        [
+            {
+                t("catalogue_position", lang): m["position"],
+                t("catalogue_material", lang): m["name"],
+                t("catalogue_form", lang): label(FORMS, m["form"], lang),
+                t("catalogue_copies", lang): m["copies"],
+                t("catalogue_required", lang): t("catalogue_yes" if m["required"] else "catalogue_no", lang),
+                t("catalogue_material_source", lang): m["source"],
+            }
+            for m in materials
+        ],
+        hide_index=True,
+        key=f"catalogue_materials_{revision['revision']}",
+    )
+
+
+def _edit_form(item: dict, lang: str) -> None:
+    state = st.session_state
+    if state.get("catalogue_edit_for") != item["id"]:  # another item chosen: start from its values
+        state["catalogue_edit_for"] = item["id"]
+        state["catalogue_promised"] = item["promisedLimitDays"]
+        for field, key in PHONES.items():
+            state[key] = item[field]
+    st.subheader(t("catalogue_edit", lang))
+    with st.form("catalogue_edit_form"):
+        st.number_input(t("catalogue_promised_days", lang), min_value=0, step=1, key="catalogue_promised")
+        for key in PHONES.values():
+            st.text_input(t(key, lang), key=key)
+        st.form_submit_button(
+            t("catalogue_save", lang), key="catalogue_edit_submit", on_click=_save, args=(item, lang)
+        )
+
+
+def edit_problem(item: dict, promised: int, phones: dict[str, str], lang: str) -> str | None:
+    """Why these values may not be saved, on the page, before the API is asked; None when they may."""
+    if not 0 <= promised <= item["legalLimitDays"]:
+        return t("catalogue_over_legal", lang).format(legal=item["legalLimitDays"])
+    for field, value in phones.items():
+        if not PHONE.fullmatch(value):
+            return t("catalogue_bad_phone", lang).format(field=t(PHONES[field], lang))
+    return None
+
+
+def _save(item: dict, lang: str) -> None:
+    state = st.session_state
+    promised = int(state["catalogue_promised"])
+    phones = {field: state[key].strip() for field, key in PHONES.items()}
+    problem = edit_problem(item, promised, phones, lang)
+    if problem:
+        state[FLASH] = ("warning", problem)
+        return
+    changes = {field: value for field, value in phones.items() if value != item[field]}
+    if promised != item["promisedLimitDays"]:
+        changes["promisedLimitDays"] = promised
+    if not changes:
+        state[FLASH] = ("info", t("catalogue_unchanged", lang))
+        return
+    try:
+        session.query(UPDATE, {"id": item["id"], "input": changes})
+    except ApiError as error:
+        state[FLASH] = ("error", error)
+        return
+    state[FLASH] = ("success", t("catalogue_saved", lang).format(item=item["name"]))
+
+
+if __name__ == "__main__":  # run on its own (tests); the app imports render()
+    render()
