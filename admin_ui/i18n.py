@@ -58,6 +58,34 @@ STATUS_LABELS: dict[str, dict[str, str]] = {
     "STANDARDIZED": {"zh": "已标准化", "en": "Standardized"},
 }
 
+ITEM_TYPE_LABELS: dict[str, dict[str, str]] = {
+    "LICENSING": {"zh": "行政许可", "en": "Licensing"},
+    "PUNISHMENT": {"zh": "行政处罚", "en": "Punishment"},
+    "ENFORCEMENT": {"zh": "行政强制", "en": "Enforcement"},
+    "LEVY": {"zh": "行政征收", "en": "Levy"},
+    "BENEFIT": {"zh": "行政给付", "en": "Benefit"},
+    "INSPECTION": {"zh": "行政检查", "en": "Inspection"},
+    "CONFIRMATION": {"zh": "行政确认", "en": "Confirmation"},
+    "REWARD": {"zh": "行政奖励", "en": "Reward"},
+    "ADJUDICATION": {"zh": "行政裁决", "en": "Adjudication"},
+    "OTHER_POWER": {"zh": "其他行政权力", "en": "Other power"},
+    "PUBLIC_SERVICE": {"zh": "公共服务", "en": "Public service"},
+}
+
+SOURCE_LABELS: dict[str, dict[str, str]] = {
+    "DELEGATED_BY_CITY": {"zh": "市级下放", "en": "Delegated by the city"},
+    "ENTRUSTED_BY_COUNTY": {"zh": "县级委托", "en": "Entrusted by the county"},
+    "OWN": {"zh": "本级", "en": "Own"},
+}
+
+# 三办 tags, with the item field that carries each.
+TAG_LABELS: dict[str, dict[str, str]] = {
+    "IMMEDIATE": {"zh": "马上办", "en": "Immediate"},
+    "ONLINE": {"zh": "网上办", "en": "Online"},
+    "ONE_VISIT": {"zh": "一次办", "en": "One visit"},
+}
+TAG_FIELDS = {"IMMEDIATE": "tagImmediate", "ONLINE": "tagOnline", "ONE_VISIT": "tagOneVisit"}
+
 LANGUAGES = {"zh": "中文", "en": "English"}
 
 
@@ -70,6 +98,11 @@ def add(texts: dict[str, dict[str, str]]) -> None:
     for key, value in texts.items():
         if TEXTS.setdefault(key, value) != value:
             raise ValueError(f"UI text {key!r} is defined twice with different words")
+
+
+def label(table: dict[str, dict[str, str]], key: str, lang: str) -> str:
+    """An enum value's label from one of the tables above (the value itself when it has none)."""
+    return table.get(key, {}).get(lang, key)
 
 
 def status_label(status: str, lang: str) -> str:

@@ -6,10 +6,7 @@ import asyncio
 import csv
 import datetime as dt
 import io
-import os
 import secrets
-import subprocess
-import sys
 import uuid
 
 import httpx
@@ -19,7 +16,7 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 
 from admin_ui.introspection import Filter, Ref, convert, where
 from admin_ui.session import Auth
-from tests.ui_support import PAGES, api_url, free_port, graphql_at, run, signed_in
+from tests.ui_support import PAGES, api_url, graphql_at, run, serving_api, signed_in
 
 __all__ = ["api_url"]  # the fixture, used by name
 
@@ -256,35 +253,8 @@ def test_widget_values_become_variables_of_their_graphql_type():
 @pytest_asyncio.fixture
 async def production_url(fresh_url: str):
     """A production server (introspection off) on a migrated database without demo users."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "SANJI_DATABASE_URL": fresh_url,
-        "SANJI_ENV": "production",
-        "SANJI_SECRET_KEY": secrets.token_hex(32),
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient() as http:
-            for _ in range(150):
-                if server.poll() is not None:
-                    pytest.fail(f"sanji serve exited: {server.stderr.read().decode()}")
-                try:
-                    if (await http.get(f"{url}/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
+    async with serving_api(fresh_url, SANJI_ENV="production", SANJI_SECRET_KEY=secrets.token_hex(32)) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 async def test_without_introspection_the_page_says_it_needs_it(production_url):

@@ -8,13 +8,15 @@ import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 import pytest_asyncio
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import DB_KIND, DEMO_PASSWORD
 
 UI_SCRIPT = str(Path(__file__).resolve().parent.parent / "admin_ui" / "app.py")
 PAGES = Path(UI_SCRIPT).parent / "views"
@@ -26,13 +28,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest_asyncio.fixture
-async def api_url(seeded_url: str) -> AsyncIterator[str]:
+@asynccontextmanager
+async def serving_api(database_url: str, **env: str) -> AsyncIterator[str]:
+    """`sanji serve` on a free port over `database_url` (with extra SANJI_* settings), until done."""
     port = free_port()
-    env = {**os.environ, "SANJI_DATABASE_URL": seeded_url}
     server = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
-        env=env,
+        env={**os.environ, "SANJI_DATABASE_URL": database_url, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -54,6 +56,19 @@ async def api_url(seeded_url: str) -> AsyncIterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest_asyncio.fixture
+async def api_url(seeded_url: str) -> AsyncIterator[str]:
+    """The API on a private copy of the fixture.
+
+    The admin UI reaches data only through the API, whose own tests run on both databases; its
+    pages are tested once, on SQLite, to keep CI within its budget.
+    """
+    if DB_KIND != "sqlite":
+        pytest.skip("admin UI pages are tested against the API on SQLite")
+    async with serving_api(seeded_url) as url:
+        yield url
 
 
 def signed_in(url: str, username: str):

@@ -11,7 +11,7 @@ import streamlit as st
 
 from admin_ui import session
 from admin_ui.api_client import ApiError
-from admin_ui.i18n import add, t
+from admin_ui.i18n import ITEM_TYPE_LABELS, SOURCE_LABELS, TAG_FIELDS, TAG_LABELS, add, label, t
 
 add(
     {
@@ -72,29 +72,8 @@ add(
     }
 )
 
-TYPES = {
-    "LICENSING": {"zh": "行政许可", "en": "Licensing"},
-    "PUNISHMENT": {"zh": "行政处罚", "en": "Punishment"},
-    "ENFORCEMENT": {"zh": "行政强制", "en": "Enforcement"},
-    "LEVY": {"zh": "行政征收", "en": "Levy"},
-    "BENEFIT": {"zh": "行政给付", "en": "Benefit"},
-    "INSPECTION": {"zh": "行政检查", "en": "Inspection"},
-    "CONFIRMATION": {"zh": "行政确认", "en": "Confirmation"},
-    "REWARD": {"zh": "行政奖励", "en": "Reward"},
-    "ADJUDICATION": {"zh": "行政裁决", "en": "Adjudication"},
-    "OTHER_POWER": {"zh": "其他行政权力", "en": "Other power"},
-    "PUBLIC_SERVICE": {"zh": "公共服务", "en": "Public service"},
-}
-SOURCES = {
-    "DELEGATED_BY_CITY": {"zh": "市级下放", "en": "Delegated by the city"},
-    "ENTRUSTED_BY_COUNTY": {"zh": "县级委托", "en": "Entrusted by the county"},
-    "OWN": {"zh": "本级", "en": "Own"},
-}
-TAGS = {
-    "tagImmediate": {"zh": "马上办", "en": "Immediate"},
-    "tagOnline": {"zh": "网上办", "en": "Online"},
-    "tagOneVisit": {"zh": "一次办", "en": "One visit"},
-}
+TYPES, SOURCES = ITEM_TYPE_LABELS, SOURCE_LABELS
+TAGS = {TAG_FIELDS[tag]: words for tag, words in TAG_LABELS.items()}  # keyed by the item field
 FORMS = {
     "ORIGINAL": {"zh": "原件", "en": "Original"},
     "COPY": {"zh": "复印件", "en": "Copy"},
@@ -116,10 +95,6 @@ UPDATE = """mutation($id: ID!, $input: UpdateItemInput!) {
 PHONE = re.compile(r"(?=.*[0-9])[0-9+()\- ]{1,20}")  # digits, with + ( ) - and spaces
 PHONES = {"consultPhone": "catalogue_consult_phone", "complaintPhone": "catalogue_complaint_phone"}
 FLASH = "catalogue_flash"
-
-
-def label(table: dict[str, dict[str, str]], key: str, lang: str) -> str:
-    return table.get(key, {}).get(lang, key)
 
 
 def render() -> None:

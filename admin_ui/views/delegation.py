@@ -13,7 +13,7 @@ import streamlit as st
 
 from admin_ui import session
 from admin_ui.api_client import ApiError
-from admin_ui.i18n import add, t, tier_label
+from admin_ui.i18n import ITEM_TYPE_LABELS, SOURCE_LABELS, TAG_FIELDS, TAG_LABELS, add, t, tier_label
 
 WORDS = {  # this page's texts: (Chinese, English)
     "dg_title": ("事项下放", "Item delegation"),
@@ -95,17 +95,7 @@ POWERS = {  # short labels for the matrix, full ones for the choice
     "AGENCY_ONLY": ({"zh": "代办", "en": "Agency"}, {"zh": "代办（收件转报）", "en": "Agency only"}),
 }
 DELEGATED = {"FULL", "ACCEPT_AND_PRE_REVIEW"}
-TYPES = labels(
-    "LICENSING 行政许可 Licensing; PUNISHMENT 行政处罚 Punishment; ENFORCEMENT 行政强制 Enforcement; "
-    "LEVY 行政征收 Levy; BENEFIT 行政给付 Benefit; INSPECTION 行政检查 Inspection; "
-    "CONFIRMATION 行政确认 Confirmation; REWARD 行政奖励 Reward; ADJUDICATION 行政裁决 Adjudication; "
-    "OTHER_POWER 其他行政权力 Other power; PUBLIC_SERVICE 公共服务 Public service"
-)
-SOURCES = labels(
-    "DELEGATED_BY_CITY 市级下放 By the city; ENTRUSTED_BY_COUNTY 县级委托 By the county; OWN 本级 Own"
-)
-TAGS = labels("IMMEDIATE 马上办 Immediate; ONLINE 网上办 Online; ONE_VISIT 一次办 One visit")
-TAG_FIELDS = {"IMMEDIATE": "tagImmediate", "ONLINE": "tagOnline", "ONE_VISIT": "tagOneVisit"}
+TYPES, SOURCES, TAGS = ITEM_TYPE_LABELS, SOURCE_LABELS, TAG_LABELS
 TIERS = ("HALL", "ROOM", "CENTER")
 ACTIONS = labels("CREATE 新增 Create; UPDATE 修改/撤销 Update/revoke; DELETE 删除 Delete")
 
