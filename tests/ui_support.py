@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import subprocess
-import sys
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
+import uvicorn
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import DB_KIND, DEMO_PASSWORD
@@ -30,32 +30,31 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def serving_api(database_url: str, **env: str) -> AsyncIterator[str]:
-    """`sanji serve` on a free port over `database_url` (with extra SANJI_* settings), until done."""
+    """The API (uvicorn, as `sanji serve` runs it) on a free port over `database_url`, with extra
+    SANJI_* settings, in a thread of this process: its own event loop, no interpreter start-up."""
+    from api.app import create_app
+    from api.settings import Settings
+
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
-        env={**os.environ, "SANJI_DATABASE_URL": database_url, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    settings = Settings.from_env({**os.environ, "SANJI_DATABASE_URL": database_url, **env})
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
-    url = f"http://127.0.0.1:{port}"
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
     try:
-        async with httpx.AsyncClient() as http:
-            for _ in range(150):
-                if server.poll() is not None:
-                    raise RuntimeError(f"sanji serve exited: {server.stderr.read().decode()}")
-                try:
-                    if (await http.get(f"{url}/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-            else:
-                raise RuntimeError("sanji serve did not become healthy")
-        yield url
+        for _ in range(300):
+            if server.started:
+                break
+            if not thread.is_alive():
+                raise RuntimeError("the API server stopped while starting")
+            await asyncio.sleep(0.05)
+        else:
+            raise RuntimeError("the API server did not start")
+        yield f"http://127.0.0.1:{port}"
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.should_exit = True
+        await asyncio.to_thread(thread.join, 10)
 
 
 @pytest_asyncio.fixture
