@@ -159,14 +159,10 @@ async def submit(
         )
     power = await power_of(organization_id, item.id, today)
     handling = await route(organization_id, item.id, today) if power is not None else organization_id
-    revision = await GuideRevision.filter(item_id=item.id, effective_from__lte=today).order_by(
-        "-effective_from"
-    )
-    revision = (
-        revision[0]
-        if revision
-        else await GuideRevision.filter(item_id=item.id).order_by("effective_from").first()
-    )
+    # The guide in force that day; an item whose first guide starts later uses that first one.
+    revisions = GuideRevision.filter(item_id=item.id)
+    revision = await revisions.filter(effective_from__lte=today).order_by("-effective_from").first()
+    revision = revision or await revisions.order_by("effective_from").first()
     if revision is None:
         raise DomainError("VALIDATION_FAILED", "the item has no service guide yet", field="item")
     prefix = await district_code(organization_id)

@@ -21,10 +21,9 @@ from tortoise.functions import Avg, Count, Sum
 from api.models.case import Case, CaseStatus, Evaluation
 from api.models.item import Item
 from api.services.deadlines import BEIJING
+from api.services.workflow import RUNNING
 
-OPEN_CLOCK = [
-    s.value for s in (CaseStatus.ACCEPTED, CaseStatus.PRE_REVIEWED, CaseStatus.REVIEWED, CaseStatus.DECIDED)
-]
+OPEN_CLOCK = [s.value for s in RUNNING]  # open cases whose clock runs (not paused, not closed)
 TAGS = {"IMMEDIATE": "tag_immediate", "ONLINE": "tag_online", "ONE_VISIT": "tag_one_visit"}
 
 
@@ -122,7 +121,7 @@ async def service_stats(scope: Q, period: Period, by: Dimension, as_of: date, so
 
 async def _grouped(cases, key: str | None, expression, as_of: date, soon: date) -> list[dict[str, Any]]:
     open_clock = Q(status__in=OPEN_CLOCK)
-    query = cases.annotate(
+    figures = dict(
         accepted=Count("id"),
         completed=Count("id", _filter=Q(completed_on__isnull=False)),
         completed_on_time=Count("id", _filter=Q(completed_on__lte=F("promised_due_date"))),
@@ -135,17 +134,7 @@ async def _grouped(cases, key: str | None, expression, as_of: date, soon: date) 
         trips_saved=Sum("trips_saved"),
         average_working_days=FloatAvg("working_days_taken"),
     )
-    names = [
-        "accepted",
-        "completed",
-        "completed_on_time",
-        "completed_late",
-        "overdue_open",
-        "due_soon",
-        "paused",
-        "trips_saved",
-        "average_working_days",
-    ]
+    query, names = cases.annotate(**figures), list(figures)
     if key is None:
         return await query.values(*names)
     if expression is not None:
@@ -218,7 +207,7 @@ async def rating_stats(scope: Q, period: Period, by: RatingDimension, as_of: dat
     if period.last_day is not None:
         ratings = ratings.filter(rated_at__lt=_start(period.last_day, 1))
     open_ = Q(rectification_due_date__isnull=False, rectified_at__isnull=True)
-    query = ratings.annotate(
+    figures = dict(
         ratings=Count("id"),
         average_score=FloatAvg("score"),
         bad=Count("id", _filter=Q(score__lte=2)),
@@ -227,15 +216,7 @@ async def rating_stats(scope: Q, period: Period, by: RatingDimension, as_of: dat
         rectifications_closed=Count("id", _filter=Q(rectified_at__isnull=False)),
         **{f"level_{n}": Count("id", _filter=Q(score=n)) for n in range(1, 6)},
     )
-    names = [
-        "ratings",
-        "average_score",
-        "bad",
-        "rectifications_open",
-        "rectifications_overdue",
-        "rectifications_closed",
-    ]
-    names += [f"level_{n}" for n in range(1, 6)]
+    query, names = ratings.annotate(**figures), list(figures)
     key = RATING_KEYS.get(by)
     if key is None:
         rows = await query.values(*names)

@@ -15,7 +15,6 @@ from api.auth.permissions import Op
 from api.errors import DomainError
 from api.models.audit import AuditAction
 from api.models.case import AgencyBatch, ApplicantType, Case, CaseAction, Channel, Decision, Evaluation
-from api.models.item import Item
 from api.models.org import Organization
 from api.models.staff import Staff
 from api.models.user import User
@@ -420,7 +419,3 @@ async def _lookup_budget(info: strawberry.Info) -> None:
         request = info.context["request"]
         clock = info.context.get("clock") or time.time
         await enforce("lookup", None, client_ip(request.scope), limit, now=clock)
-
-
-async def item_name(item_id: int) -> str:
-    return await Item.filter(id=item_id).first().values_list("name", flat=True) or ""

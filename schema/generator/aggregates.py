@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 from tortoise.expressions import RawSQL
-from tortoise.functions import Avg, Count, Max, Min, Sum
+from tortoise.functions import Count, Max, Min, Sum
 
 from api.errors import DomainError
+from api.services.stats import FloatAvg
 from schema.generator.access import request_access
 from schema.generator.filters import compile_where, operator_input
 from schema.generator.pagination import SortDirection
@@ -42,12 +43,6 @@ class DateBucket(StrEnum):
     WEEK = "WEEK"
     MONTH = "MONTH"
     YEAR = "YEAR"
-
-
-class FloatAvg(Avg):
-    """AVG returned as the database gives it (not cast back to the column's integer type)."""
-
-    populate_field_object = False
 
 
 @dataclass(frozen=True)
