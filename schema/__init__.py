@@ -15,6 +15,7 @@ from api.db import APP_LABEL, use_context
 from api.models import MODEL_MODULES
 from schema.audit import PiiReadAudit
 from schema.domain.cases import CaseVerbs
+from schema.domain.catalogue import catalogue_fields
 from schema.domain.coverage import CoverageQuery
 from schema.domain.service import ServiceQueries, calendar_fields
 from schema.errors import DomainErrors, SanjiSchema
@@ -39,8 +40,10 @@ def create_schema(
     registry = Registry(EXPOSURES if exposures is None else exposures).build()
     query_fields = {**registry.query_fields(), **ServiceQueries(registry).fields()}
     query = type("Query", (CoverageQuery,), {"__annotations__": {}, **query_fields})
+    builder = MutationBuilder(registry)
     mutation_fields = {
-        **MutationBuilder(registry).fields(),
+        **builder.fields(),
+        **catalogue_fields(registry, builder),
         **CaseVerbs(registry).fields(),
         **calendar_fields(registry),
     }

@@ -109,26 +109,56 @@ async def test_an_assignment_made_on_the_page_reaches_the_api(api_url):
     assert list(history["操作"])[:2] == ["新增", "新增"] and history["操作人"][0].startswith("ADMIN #")
 
 
-async def test_revoking_sends_one_request_and_shows_in_the_history(api_url):
-    auth = await asyncio.to_thread(signed_in, api_url, "admin")
-    before = graphql_at(api_url, AT_HALL_ONE, auth.token)["itemAssignments"]
-    targets = [a["id"] for a in before["nodes"] if a["power"] == "FULL"][:2]
-
+def picking(targets: list[str]):
     def pick(app):
         for target in targets:
             app.multiselect(key="dg_revoke_ids").select(target)
 
-    def revoke(app):
+    return pick
+
+
+async def test_revoking_previews_then_revokes_in_one_call_and_shows_in_the_history(api_url):
+    auth = await asyncio.to_thread(signed_in, api_url, "admin")
+    before = graphql_at(api_url, AT_HALL_ONE, auth.token)["itemAssignments"]
+    targets = [a["id"] for a in before["nodes"] if a["power"] == "FULL"][:2]
+    seen = {}
+
+    def preview(app):
+        seen["preview"] = frame(app, "依据")
+        seen["button"] = app.button(key="dg_revoke").label
         app.button(key="dg_revoke").click()
 
-    app = await asyncio.to_thread(run, api_url, PAGE, auth, None, [pick, revoke])
+    app = await asyncio.to_thread(run, api_url, PAGE, auth, None, [picking(targets), preview])
     assert not app.exception, app.exception
+    assert seen["button"] == "确认撤销（2 条，全部成功或全部不生效）"
+    bases = {a["id"]: a["legalBasis"] for a in before["nodes"]}
+    assert list(seen["preview"]["依据"]) == [bases[t] for t in targets]
+    assert len(set(seen["preview"]["组织"])) == 1 and set(seen["preview"]["权限"]) == {"全权办理"}
     assert app.success[0].value == "已撤销 2 条分配。"
     after = graphql_at(api_url, AT_HALL_ONE, auth.token)["itemAssignments"]
     assert after["totalCount"] == before["totalCount"] - 2
     assert not {a["id"] for a in after["nodes"]} & set(targets)
     assert list(frame(app, "下放事项数")["下放事项数"]) == [69, 71, 71, 71]
     assert list(frame(app, "操作人")["操作"])[:2] == ["修改/撤销", "修改/撤销"]
+    assert not app.multiselect(key="dg_revoke_ids").value  # the picks were cleared
+
+
+async def test_a_revocation_refused_for_one_assignment_revokes_none(api_url):
+    auth = await asyncio.to_thread(signed_in, api_url, "admin")
+    before = graphql_at(api_url, AT_HALL_ONE, auth.token)["itemAssignments"]
+    first, second = [a["id"] for a in before["nodes"] if a["power"] == "FULL"][:2]
+
+    def meanwhile_and_confirm(app):  # another administrator revokes the second one first
+        graphql_at(api_url, f'mutation {{ revokeItemAssignments(ids: ["{second}"]) {{ id }} }}', auth.token)
+        app.button(key="dg_revoke").click()
+
+    steps = [picking([first, second]), meanwhile_and_confirm]
+    app = await asyncio.to_thread(run, api_url, PAGE, auth, None, steps)
+    assert not app.exception, app.exception
+    assert "ids[1]" in app.error[0].value and "INVALID_TRANSITION" in app.error[0].value
+    after = graphql_at(api_url, AT_HALL_ONE, auth.token)["itemAssignments"]
+    assert after["totalCount"] == before["totalCount"] - 1  # only the other administrator's
+    assert first in {a["id"] for a in after["nodes"]}
 
 
 async def test_a_clerk_is_refused_by_the_page_and_by_the_api(api_url):

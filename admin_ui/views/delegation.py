@@ -63,13 +63,10 @@ WORDS = {  # this page's texts: (Chinese, English)
     "dg_created": ("已新增 {n} 条分配。", "{n} assignments created."),
     "dg_revoke_title": ("撤销分配", "Revoke assignments"),
     "dg_revoke_pick": ("有效分配（当前矩阵）", "Active assignments (of the matrix)"),
-    "dg_revoke_note": (
-        "所选撤销在一次请求中发送，但每一项单独校验、单独生效：若有一项被拒绝，"
-        "其余项可能已撤销，请以重新加载后的矩阵为准。",
-        "The revocations go in one request, but each is checked and applied separately: if one is "
-        "refused the others may have gone through; the reloaded matrix shows the outcome.",
-    ),
-    "dg_revoke": ("撤销所选", "Revoke selected"),
+    "dg_revoke_preview": ("将撤销以下 {n} 条分配：", "These {n} assignments will be revoked:"),
+    "dg_basis_col": ("依据", "Legal basis"),
+    "dg_from_col": ("生效日期", "Effective from"),
+    "dg_revoke": ("确认撤销（{n} 条，全部成功或全部不生效）", "Revoke {n} (all or none)"),
     "dg_revoked": ("已撤销 {n} 条分配。", "{n} assignments revoked."),
     "dg_history": ("变更记录（最近 50 条）", "History (latest 50)"),
     "dg_when": ("时间", "When"),
@@ -111,6 +108,7 @@ ASSIGNMENTS = f"""query($where: ItemAssignmentWhere, $after: String) {{
     id power legalBasis effectiveFrom revokedAt active item {{ {ITEM} }} organization {{ {ORG} }} }} }} }}"""
 CREATE = """mutation($inputs: [CreateItemAssignmentInput!]!) {
   createItemAssignments(inputs: $inputs) { id } }"""
+REVOKE = """mutation($ids: [ID!]!) { revokeItemAssignments(ids: $ids) { id } }"""
 HISTORY = """{ auditEntries(where: {objectType: {eq: "ItemAssignment"}}, orderBy: [{occurredAt: DESC}],
   first: 50) { nodes { occurredAt action actorName actorRole actorUserId objectId before after } } }"""
 
@@ -369,7 +367,7 @@ def _send(text: str, variables: dict, done: str) -> bool:
 def _revoke(active: list[dict], lang: str) -> None:
     st.subheader(t("dg_revoke_title", lang))
     by_id = {a["id"]: a for a in active}
-    st.multiselect(
+    picked = st.multiselect(
         t("dg_revoke_pick", lang),
         list(by_id),
         format_func=lambda a: (
@@ -378,24 +376,31 @@ def _revoke(active: list[dict], lang: str) -> None:
         ),
         key="dg_revoke_ids",
     )
-    st.caption(t("dg_revoke_note", lang))
-    st.button(t("dg_revoke", lang), key="dg_revoke", on_click=_send_revocations, args=(lang,))
+    if not picked:
+        return
+    st.caption(t("dg_revoke_preview", lang).format(n=len(picked)))
+    rows = [
+        {
+            t("dg_code", lang): a["item"]["code"],
+            t("dg_item", lang): a["item"]["name"],
+            t("dg_organization", lang): a["organization"]["name"],
+            t("dg_power", lang): POWERS[a["power"]][1][lang],
+            t("dg_basis_col", lang): a["legalBasis"],
+            t("dg_from_col", lang): a["effectiveFrom"],
+        }
+        for a in (by_id[i] for i in picked)
+    ]
+    st.dataframe(rows, hide_index=True)
+    st.button(
+        t("dg_revoke", lang).format(n=len(picked)), key="dg_revoke", on_click=_send_revocations, args=(lang,)
+    )
 
 
 def _send_revocations(lang: str) -> None:
-    """One document with an aliased updateItemAssignment per assignment (each checked on its own)."""
+    """The picked assignments as ONE revokeItemAssignments call: the API revokes all of them or none."""
     ids = st.session_state.get("dg_revoke_ids") or []
-    if not ids:
-        return
-    params = ", ".join(f"$id{n}: ID!" for n in range(len(ids)))
-    fields = " ".join(
-        f"r{n}: updateItemAssignment(id: $id{n}, input: {{revokedAt: $at}}) {{ id active }}"
-        for n in range(len(ids))
-    )
-    variables = {f"id{n}": i for n, i in enumerate(ids)}
-    variables["at"] = dt.datetime.now(dt.UTC).isoformat()
-    document = f"mutation($at: DateTime!, {params}) {{ {fields} }}"
-    _send(document, variables, t("dg_revoked", lang).format(n=len(ids)))
+    if ids and _send(REVOKE, {"ids": ids}, t("dg_revoked", lang).format(n=len(ids))):
+        st.session_state["dg_revoke_ids"] = []
 
 
 def _history(data: dict, lang: str) -> None:
