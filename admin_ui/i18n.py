@@ -84,6 +84,36 @@ TAG_LABELS: dict[str, dict[str, str]] = {
     "ONLINE": {"zh": "网上办", "en": "Online"},
     "ONE_VISIT": {"zh": "一次办", "en": "One visit"},
 }
+CASE_STATUS_LABELS: dict[str, dict[str, str]] = {
+    "SUBMITTED": {"zh": "已申请", "en": "Submitted"},
+    "ACCEPTED": {"zh": "已受理", "en": "Accepted"},
+    "REJECTED": {"zh": "不予受理", "en": "Rejected"},
+    "PRE_REVIEWED": {"zh": "已初审", "en": "Pre-reviewed"},
+    "SUPPLEMENT_REQUESTED": {"zh": "待补正", "en": "Awaiting papers"},
+    "REVIEWED": {"zh": "已审查", "en": "Reviewed"},
+    "DECIDED": {"zh": "已决定", "en": "Decided"},
+    "COMPLETED": {"zh": "已办结", "en": "Completed"},
+    "DELIVERED": {"zh": "已送达", "en": "Delivered"},
+    "WITHDRAWN": {"zh": "已撤回", "en": "Withdrawn"},
+}
+
+CASE_ACTION_LABELS: dict[str, dict[str, str]] = {
+    "SUBMIT": {"zh": "申请", "en": "Submit"},
+    "ACCEPT": {"zh": "受理", "en": "Accept"},
+    "REJECT": {"zh": "不予受理", "en": "Reject"},
+    "PRE_REVIEW": {"zh": "初审", "en": "Pre-review"},
+    "REQUEST_SUPPLEMENT": {"zh": "补正告知", "en": "Request papers"},
+    "RESUME": {"zh": "补正后续办", "en": "Resume"},
+    "REVIEW": {"zh": "审查", "en": "Review"},
+    "DECIDE": {"zh": "决定", "en": "Decide"},
+    "COMPLETE": {"zh": "办结", "en": "Complete"},
+    "DELIVER": {"zh": "送达", "en": "Deliver"},
+    "WITHDRAW": {"zh": "撤回", "en": "Withdraw"},
+    "DISPATCH": {"zh": "专人代办送出", "en": "Carry up"},
+    "RECEIVE": {"zh": "接收代办件", "en": "Receive"},
+    "PROXY_DECLARE": {"zh": "代为申报", "en": "Declare for the company"},
+}
+
 TAG_FIELDS = {"IMMEDIATE": "tagImmediate", "ONLINE": "tagOnline", "ONE_VISIT": "tagOneVisit"}
 
 LANGUAGES = {"zh": "中文", "en": "English"}

@@ -88,27 +88,61 @@ async def test_a_page_asks_for_sign_in_without_a_session(api_url):
     assert app.warning[0].value == "请先登录。"
 
 
-async def test_dashboard_shows_the_fixture_rates_and_a_cases_timeline(api_url):
+async def test_dashboard_shows_the_fixture_rates_and_a_clicked_cases_timeline(api_url):
     auth = await asyncio.to_thread(signed_in, api_url, "supervisor")
-    number = graphql_at(
-        api_url, "{ cases(first: 1, orderBy: [{number: ASC}]) { nodes { number } } }", auth.token
-    )["cases"]["nodes"][0]["number"]
+    query = """{ cases(first: 2, orderBy: [{submittedAt: DESC}, {number: DESC}]) { totalCount
+                 nodes { number events { totalCount } } } }"""
+    cases = graphql_at(api_url, query, auth.token)["cases"]
 
     def by_tier(app):
         app.selectbox(key="by").select("TIER")
 
-    def look_up(app):
-        app.text_input(key="case_number").input(number)
+    def click(row: int):
+        def step(app):
+            app.session_state["recent_table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
 
-    app = await asyncio.to_thread(run, api_url, str(PAGES / "dashboard.py"), auth, None, [by_tier, look_up])
+        return step
+
+    app = await asyncio.to_thread(run, api_url, str(PAGES / "dashboard.py"), auth, None, [by_tier, click(1)])
     assert not app.exception, app.exception
     metrics = {m.label: m.value for m in app.metric}
     assert (metrics["办结率"], metrics["限时办结率"], metrics["超期"]) == ("100.0%", "100.0%", "0")
     tiers = app.dataframe[0].value
     assert list(tiers["层级"]) == ["政务服务中心", "便民服务大厅"]
     assert app.info[0].value == "当前没有超期或即将到期的办件。"
+    recent = app.dataframe[1].value
+    assert list(recent["办件编号"])[:2] == [c["number"] for c in cases["nodes"]]
+    assert f"共 {cases['totalCount']} 件，显示最近申请的 50 件。" in [c.value for c in app.caption]
+    picked = cases["nodes"][1]
     timeline = app.dataframe[-1].value
-    assert list(timeline["step"])[:2] == ["SUBMIT", "ACCEPT"] and number in app.markdown[-1].value
+    assert len(timeline) == picked["events"]["totalCount"] and picked["number"] in app.markdown[-1].value
+    assert list(timeline["环节"])[:2] == ["申请", "受理"]
+
+
+async def test_dashboard_filters_cases_and_a_new_click_replaces_the_timeline(api_url):
+    auth = await asyncio.to_thread(signed_in, api_url, "supervisor")
+    query = """{ cases(first: 1, where: {status: {eq: DELIVERED}}, orderBy: [{number: ASC}]) {
+                 nodes { number } } }"""
+    number = graphql_at(api_url, query, auth.token)["cases"]["nodes"][0]["number"]
+
+    def select(row: int):
+        def step(app):
+            app.session_state["recent_table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+
+        return step
+
+    def search(app):  # the browser clears the selection when the table's rows change
+        app.text_input(key="recent_number").input(number)
+        app.selectbox(key="recent_status").select("DELIVERED")
+        app.session_state["recent_table"] = {"selection": {"rows": [], "columns": [], "cells": []}}
+
+    app = await asyncio.to_thread(
+        run, api_url, str(PAGES / "dashboard.py"), auth, "en", [select(0), search, select(0)]
+    )
+    assert not app.exception, app.exception
+    assert list(app.dataframe[1].value["Case number"]) == [number]
+    assert number in app.markdown[-1].value and "Delivered" in app.markdown[-1].value
+    assert list(app.dataframe[-1].value["Step"])[-1] == "Deliver"
 
 
 async def test_the_dashboard_is_hidden_from_integrators(api_url):

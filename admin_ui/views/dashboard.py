@@ -4,13 +4,14 @@ satisfaction, by tier / organization / item / month, with a case's timeline on d
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import plotly.graph_objects as go
 import streamlit as st
 
 from admin_ui import session
 from admin_ui.api_client import ApiError
-from admin_ui.i18n import add, t, tier_label
+from admin_ui.i18n import CASE_ACTION_LABELS, CASE_STATUS_LABELS, add, label, t, tier_label
 
 add(
     {
@@ -31,6 +32,27 @@ add(
         "none_overdue": {"zh": "当前没有超期或即将到期的办件。", "en": "No case is overdue or due soon."},
         "timeline": {"zh": "办理过程", "en": "Timeline"},
         "case_number": {"zh": "办件编号", "en": "Case number"},
+        "case_item": {"zh": "事项", "en": "Item"},
+        "case_handler": {"zh": "承办单位", "en": "Handled by"},
+        "case_status": {"zh": "状态", "en": "State"},
+        "case_submitted": {"zh": "申请时间", "en": "Submitted"},
+        "case_due": {"zh": "承诺办结日", "en": "Promised by"},
+        "recent_cases": {"zh": "办件查询", "en": "Cases"},
+        "recent_count": {
+            "zh": "共 {n} 件，显示最近申请的 {shown} 件。",
+            "en": "{n} cases; the {shown} submitted last are shown.",
+        },
+        "pick_hint": {
+            "zh": "点击表格中的一行，查看该办件的办理过程。",
+            "en": "Click a row to see that case's timeline.",
+        },
+        "any_status": {"zh": "全部状态", "en": "Any state"},
+        "event_time": {"zh": "时间（北京时间）", "en": "Time (Beijing)"},
+        "event_step": {"zh": "环节", "en": "Step"},
+        "event_state": {"zh": "办理后状态", "en": "State after"},
+        "event_where": {"zh": "办理单位", "en": "Where"},
+        "event_who": {"zh": "经办人", "en": "By"},
+        "event_comment": {"zh": "意见", "en": "Comment"},
         "no_case": {
             "zh": "没有这个编号的办件（或不在您的范围内）。",
             "en": "No such case in your area.",
@@ -57,17 +79,21 @@ STATS = f"""query($by: StatsDimension!, $from: Date, $to: Date) {{
   rows: serviceStats(by: $by, from: $from, to: $to) {{ {FIGURES} }}
   ratings: ratingStats(from: $from, to: $to) {{ ratings satisfactionRate }}
 }}"""
-OVERDUE = """{
-  overdue: overdueCases(first: 100) {
-    id number status promisedDueDate item { name } handlingOrganization { name } }
-  soon: overdueCases(dueWithinDays: 3, first: 100) {
-    id number status promisedDueDate item { name } handlingOrganization { name } }
-}"""
+CASE = "id number status submittedAt promisedDueDate item { name } handlingOrganization { name }"
+OVERDUE = f"""{{
+  overdue: overdueCases(first: 100) {{ {CASE} }}
+  soon: overdueCases(dueWithinDays: 3, first: 100) {{ {CASE} }}
+}}"""
+RECENT = f"""query($where: CaseWhere) {{
+  cases(first: 50, where: $where, orderBy: [{{submittedAt: DESC}}, {{number: DESC}}]) {{
+    totalCount nodes {{ {CASE} }} }} }}"""
 TIMELINE = """query($number: String!) { cases(where: {number: {eq: $number}}, first: 1) { nodes {
   number status promisedDueDate item { name }
   events(orderBy: [{occurredAt: ASC}]) {
     nodes { action toStatus actorName occurredAt comment organization { name } } }
 } } }"""
+BEIJING = ZoneInfo("Asia/Shanghai")
+PICKED = "dashboard_picked"  # the case number a table row click chose, until another click
 
 
 def percent(value: float | None) -> str:
@@ -97,6 +123,7 @@ def render() -> None:
     st.caption(t("basis", lang))
     _by_dimension(data["rows"], by, lang)
     _overdue(late, lang)
+    _recent(lang)
     _timeline(lang)
 
 
@@ -166,24 +193,68 @@ def _overdue(late: dict, lang: str) -> None:
     if not rows:
         st.info(t("none_overdue", lang))
         return
-    st.dataframe(
-        [
-            {
-                "": kind,
-                t("case_number", lang): c["number"],
-                "item": c["item"]["name"],
-                "organization": c["handlingOrganization"]["name"],
-                "due": c["promisedDueDate"],
-            }
-            for kind, c in rows
-        ],
-        hide_index=True,
+    _case_table([c for _, c in rows], lang, "overdue_table", [kind for kind, _ in rows])
+
+
+def _recent(lang: str) -> None:
+    st.subheader(t("recent_cases", lang))
+    left, right = st.columns(2)
+    text = left.text_input(t("case_number", lang), key="recent_number").strip()
+    status = right.selectbox(
+        t("case_status", lang),
+        [None, *CASE_STATUS_LABELS],
+        format_func=lambda s: t("any_status", lang) if s is None else label(CASE_STATUS_LABELS, s, lang),
+        key="recent_status",
     )
+    where: dict = {}
+    if text:
+        where["number"] = {"contains": text}
+    if status:
+        where["status"] = {"eq": status}
+    try:
+        found = session.query(RECENT, {"where": where})["cases"]
+    except ApiError as error:
+        session.show_error(error)
+        return
+    st.caption(t("recent_count", lang).format(n=found["totalCount"], shown=len(found["nodes"])))
+    _case_table(found["nodes"], lang, "recent_table")
+
+
+def _case_table(cases: list[dict], lang: str, key: str, kinds: list[str] | None = None) -> None:
+    """Cases as a table; clicking a row opens that case's timeline below."""
+    st.caption(t("pick_hint", lang))
+    rows = [
+        {
+            **({"": kinds[n]} if kinds else {}),
+            t("case_number", lang): c["number"],
+            t("case_item", lang): c["item"]["name"],
+            t("case_handler", lang): c["handlingOrganization"]["name"],
+            t("case_status", lang): label(CASE_STATUS_LABELS, c["status"], lang),
+            t("case_submitted", lang): _local(c["submittedAt"]),
+            t("case_due", lang): c["promisedDueDate"],
+        }
+        for n, c in enumerate(cases)
+    ]
+    event = st.dataframe(rows, hide_index=True, key=key, on_select="rerun", selection_mode="single-row")
+    # A click is a change of the selection while the same cases are shown; a selection carried
+    # over to other cases (after a filter changed) opens nothing.
+    now = ([c["number"] for c in cases], list(event.selection.rows))
+    before = st.session_state.get(f"{key}_seen")
+    st.session_state[f"{key}_seen"] = now
+    if before is not None and before[0] == now[0] and before[1] != now[1] and now[1]:
+        st.session_state[PICKED] = now[0][now[1][0]]
+
+
+def _local(moment: str | None) -> str:
+    """An API timestamp (UTC) as Beijing time, to the minute."""
+    if not moment:
+        return ""
+    return dt.datetime.fromisoformat(moment).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
 
 
 def _timeline(lang: str) -> None:
     st.subheader(t("timeline", lang))
-    number = st.text_input(t("case_number", lang), key="case_number").strip()
+    number = st.session_state.get(PICKED)
     if not number:
         return
     try:
@@ -196,22 +267,24 @@ def _timeline(lang: str) -> None:
         return
     case = found[0]
     st.markdown(
-        f"**{case['number']}** · {case['item']['name']} · {case['status']} · {case['promisedDueDate'] or ''}"
+        f"**{case['number']}** · {case['item']['name']} · {label(CASE_STATUS_LABELS, case['status'], lang)}"
+        f" · {t('case_due', lang)} {case['promisedDueDate'] or '-'}"
     )
     st.dataframe(
         [
             {
-                "time": e["occurredAt"],
-                "step": e["action"],
-                "state": e["toStatus"],
-                "where": e["organization"]["name"],
-                "who": e["actorName"],
-                "comment": e["comment"],
+                t("event_time", lang): _local(e["occurredAt"]),
+                t("event_step", lang): label(CASE_ACTION_LABELS, e["action"], lang),
+                t("event_state", lang): label(CASE_STATUS_LABELS, e["toStatus"], lang)
+                if e["toStatus"]
+                else "",
+                t("event_where", lang): e["organization"]["name"],
+                t("event_who", lang): e["actorName"],
+                t("event_comment", lang): e["comment"],
             }
             for e in case["events"]["nodes"]
         ],
         hide_index=True,
-        key="timeline_table",
     )
 
 
