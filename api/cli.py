@@ -414,6 +414,7 @@ def ui(
     command = [sys.executable, "-m", "streamlit", "run", str(script)]
     command += ["--server.address", host or s.ui_host, "--server.port", str(port or s.ui_port)]
     command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    command += ["--client.toolbarMode", "minimal"]  # no "Deploy" button on an intranet app
     env = {**os.environ, "SANJI_API_URL": s.api_url}
     raise typer.Exit(subprocess.call(command, env=env))
 

@@ -231,7 +231,7 @@ def _case_table(cases: list[dict], lang: str, key: str, kinds: list[str] | None 
             t("case_handler", lang): c["handlingOrganization"]["name"],
             t("case_status", lang): label(CASE_STATUS_LABELS, c["status"], lang),
             t("case_submitted", lang): _local(c["submittedAt"]),
-            t("case_due", lang): c["promisedDueDate"],
+            t("case_due", lang): c["promisedDueDate"] or "-",
         }
         for n, c in enumerate(cases)
     ]

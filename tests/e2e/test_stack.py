@@ -154,3 +154,28 @@ def test_admin_signs_in_and_opens_every_page_in_chromium(stack, browser):
         assert EXPECTED.get(page.key, "") in body, f"{page.key}: {EXPECTED[page.key]!r} not shown"
         assert browser.find_elements(By.CSS_SELECTOR, "h1"), f"{page.key}: no title"
         browser.save_screenshot(str(SCREENSHOTS / f"{page.key}.png"))
+        if page.key == "dashboard":
+            clicked_row_opens_the_timeline(browser)
+
+
+def clicked_row_opens_the_timeline(browser) -> None:
+    """A real click on the first row of the dashboard's case list shows that case's timeline."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    def body() -> str:
+        return browser.find_element(By.CSS_SELECTOR, "body").text
+
+    assert "承诺办结日 " not in body()  # no timeline yet
+    tables = browser.find_elements(By.CSS_SELECTOR, '[data-testid="stDataFrame"]')
+    cases = tables[1]  # after the per-dimension table (no overdue case on the fixture)
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", cases)
+    width, height = cases.size["width"], cases.size["height"]
+    # The row-selection column is the first; the first row lies under the header (both ~35 px).
+    ActionChains(browser).move_to_element_with_offset(
+        cases, -width // 2 + 18, -height // 2 + 52
+    ).click().perform()
+    settled(browser)
+    no_page_error(browser, "dashboard timeline")
+    assert "承诺办结日 " in body(), "a clicked case row did not open its timeline"
+    browser.save_screenshot(str(SCREENSHOTS / "dashboard-timeline.png"))
