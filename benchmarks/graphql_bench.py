@@ -2,7 +2,7 @@
 
 Both sides answer over HTTP through the same ASGI stack in one process, on the same database
 connection, and must return the same JSON before they are timed. The simple list is then timed
-with the request rate limiter off and on. Writes docs/benchmarks.md.
+with the request rate limiter off and on. Writes its section of docs/benchmarks.md.
 
     .venv/bin/python benchmarks/graphql_bench.py [--seconds 10] [--concurrency 8] [--database-url URL]
 """
@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -32,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from api import db  # noqa: E402
 from api.app import create_app  # noqa: E402
 from api.settings import Settings  # noqa: E402
+from benchmarks import machine, today, write_section  # noqa: E402
 
 SIMPLE = """{ organizations(first: 20, where: {tier: {eq: ROOM}}, orderBy: [{code: ASC}]) {
   nodes { code name constructionStatus } } }"""
@@ -235,20 +233,17 @@ async def limiter_rows(url: str, unlimited: httpx.AsyncClient, args) -> list[dic
 
 def write_report(results: list[dict], args, url: str | None) -> None:
     command = "python benchmarks/graphql_bench.py " + " ".join(sys.argv[1:])
-    machine = (
-        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
-    )
     database = "PostgreSQL" if (url or "").startswith("postgres") else "SQLite (file)"
     lines = [
-        "# Benchmarks",
+        "## Generated GraphQL against hand-written SQL",
         "",
         "Generated GraphQL against hand-written SQL returning the same JSON, both over HTTP through the",
         "same ASGI stack in one process (httpx ASGITransport), on the Qujialing fixture. GraphQL is",
         "asked as the center's clerk, so every list and aggregate carries the area condition, and",
         "each request also checks the session and reads the organization tree (two small statements).",
         "",
-        f"- date: {dt.date.today().isoformat()}",
-        f"- machine: {machine}",
+        f"- date: {today()}",
+        f"- machine: {machine()}",
         f"- database: {database}",
         f"- command: `{command}`",
         f"- load: {args.concurrency} concurrent clients for {args.seconds:g} s per row",
@@ -269,11 +264,8 @@ def write_report(results: list[dict], args, url: str | None) -> None:
         "",
         "The last two rows time the simple list with the request rate limiter off and on (each request",
         "counted by one upsert in `rate_counter`, none refused), one after the other in the same run.",
-        "",
     ]
-    target = ROOT / "docs" / "benchmarks.md"
-    target.write_text("\n".join(lines), encoding="utf-8")
-    print(f"wrote {target}")
+    write_section("graphql", lines)
 
 
 def main() -> None:

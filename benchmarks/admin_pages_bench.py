@@ -1,0 +1,143 @@
+"""How long each admin page takes to build on the Qujialing fixture, signed in as the administrator.
+
+The API runs as `sanji serve` does (its own process, on a migrated and seeded SQLite file); each
+page's script runs under Streamlit's AppTest in this process, which times the whole script: its
+GraphQL calls over HTTP, the JSON, the tables and charts. Two figures per page, side by side:
+a first view (a new session) and a rerun (the same session, as after a click). The GraphQL
+requests per view are counted. Writes its section of docs/benchmarks.md.
+
+    .venv/bin/python benchmarks/admin_pages_bench.py [--views 5] [--reruns 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from admin_ui.navigation import pages_for  # noqa: E402
+from benchmarks import machine, today, write_section  # noqa: E402
+from tests.ui_support import PAGES, free_port, signed_in  # noqa: E402
+
+CLI = [sys.executable, "-m", "api.cli"]
+
+
+class Counted:
+    """httpx.post, counting the GraphQL requests the pages send."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.post = httpx.post
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        return self.post(*args, **kwargs)
+
+
+def start_api(database: Path) -> tuple[subprocess.Popen, str]:
+    env = {**os.environ, "SANJI_DATABASE_URL": f"sqlite://{database}", "SANJI_RATE_LIMIT_PER_MINUTE": "0"}
+    for step in (["db", "upgrade"], ["seed", "qujialing"]):
+        subprocess.run([*CLI, *step], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    port = free_port()
+    process = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the API did not start")
+
+
+def time_page(script: str, auth, views: int, reruns: int, counter: Counted) -> dict:
+    from streamlit.testing.v1 import AppTest
+
+    first, again, requests = [], [], []
+    for _ in range(views):
+        app = AppTest.from_file(script, default_timeout=120)
+        app.session_state["auth"] = auth
+        counter.calls = 0
+        started = time.perf_counter()
+        app.run()
+        first.append(time.perf_counter() - started)
+        requests.append(counter.calls)
+        if app.exception:
+            raise RuntimeError(f"{script}: {app.exception}")
+        for _ in range(reruns if len(first) == 1 else 0):
+            started = time.perf_counter()
+            app.run()
+            again.append(time.perf_counter() - started)
+    return {
+        "first": statistics.median(first) * 1000,
+        "first_max": max(first) * 1000,
+        "rerun": statistics.median(again) * 1000,
+        "requests": max(requests),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--views", type=int, default=5, help="first views (new sessions) per page")
+    parser.add_argument("--reruns", type=int, default=5, help="reruns of the first session per page")
+    args = parser.parse_args()
+    counter = Counted()
+    httpx.post = counter
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        process, url = start_api(Path(tmp) / "sanji.db")
+        os.environ["SANJI_API_URL"] = url
+        try:
+            auth = signed_in(url, "admin")
+            for page in pages_for("ADMIN"):
+                script = str(PAGES / f"{page.key}.py")
+                result = time_page(script, auth, args.views, args.reruns, counter)
+                rows.append({"page": f"{page.title['zh']} {page.title['en']}", **result})
+                print(rows[-1], flush=True)
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+    lines = [
+        "## Admin pages on the fixture",
+        "",
+        "Each page of the admin app built by its script under Streamlit's AppTest, signed in as the",
+        "administrator (who sees every page and the whole district), against the API running as",
+        "`sanji serve` runs it (its own process, SQLite file with the Qujialing fixture). The time",
+        "covers the whole script: its GraphQL calls over HTTP, the tables and charts (not the",
+        "browser's drawing). A first view is a new session; a rerun is the same session again, as",
+        "after a click.",
+        "",
+        f"- date: {today()}",
+        f"- machine: {machine()}",
+        f"- command: `{' '.join(['python benchmarks/admin_pages_bench.py', *sys.argv[1:]])}`",
+        f"- {args.views} first views and {args.reruns} reruns per page; medians",
+        "",
+        "| page | first view ms | slowest first view ms | rerun ms | GraphQL requests per view |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r['page']} | {r['first']:.0f} | {r['first_max']:.0f} | {r['rerun']:.0f} | {r['requests']} |"
+        for r in rows
+    ]
+    write_section("admin-pages", lines)
+
+
+if __name__ == "__main__":
+    main()
