@@ -11,6 +11,7 @@ from api.models.item import GuideRevision, Item, ItemAssignment, Material, Windo
 from api.models.org import Organization, Window
 from api.models.staff import DutyShift, Staff
 from api.services import calendar as calendar_service
+from api.services import guides
 from api.services.pii import PiiKind
 from schema.generator.spec import MUTATIONS, Exposure
 
@@ -222,13 +223,14 @@ EXPOSURES = [
         update=("effective_from", "conditions", "process", "change_note"),
         nested_create=("materials",),
         mutations=MUTATIONS,
+        after_write=guides.revision_written,
         descriptions={
             "item": "Item (事项)",
-            "revision": "Revision number (版本号)",
-            "effective_from": "In force from (生效日期)",
+            "revision": "Revision number (版本号): a new one is the item's latest + 1 (the first is 1)",
+            "effective_from": "In force from (生效日期): in revision order, never before an earlier one",
             "conditions": "Conditions of acceptance (受理条件)",
             "process": "Handling process (办理流程)",
-            "change_note": "What changed (修订说明)",
+            "change_note": "What changed (修订说明): required from revision 2 on",
             "materials": "Application materials (申请材料)",
         },
     ),
@@ -241,9 +243,11 @@ EXPOSURES = [
         create=("guide_revision", "position", "name", "form", "copies", "required", "source"),
         update=("position", "name", "form", "copies", "required", "source"),
         mutations=MUTATIONS,
+        after_write=guides.material_written,
         descriptions={
             "guide_revision": "Guide revision (指南版本)",
             "position": "Position in the list (序号)",
+            "name": "Name (材料名称), listed once per revision",
             "form": "Form (材料形式)",
             "copies": "Copies (份数)",
             "required": "Required (必要)",

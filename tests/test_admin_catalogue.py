@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 from admin_ui.session import Auth
+from admin_ui.views.guide_editor import draft_problem
 from tests.ui_support import PAGES, api_url, graphql_at, run, signed_in
 
 __all__ = ["api_url"]  # the fixture, used by name
@@ -154,3 +156,243 @@ async def test_a_non_admin_edit_is_refused_and_changes_nothing(api_url):
     assert error.startswith("无法从接口获取数据") and "role CLERK may not change items" in error
     assert "FORBIDDEN" in error and not app.success
     assert await asyncio.to_thread(item, api_url, clerk.token, "建设用地规划许可证核发") == before
+
+
+def revisions(url: str, token: str, item_id: str) -> list[dict]:
+    """An item's guide revisions, oldest first, with their materials in order, as the API has them."""
+    fields = "position name form copies required source"
+    materials = f"materials(first: 500, orderBy: [{{position: ASC}}]) {{ nodes {{ {fields} }} }}"
+    query = f"""{{ item(id: "{item_id}") {{ guideRevisions(first: 100, orderBy: [{{revision: ASC}}]) {{
+        nodes {{ revision effectiveFrom conditions process changeNote {materials} }} }} }} }}"""
+    return graphql_at(url, query, token)["item"]["guideRevisions"]["nodes"]
+
+
+def draft(note: str, **edits):
+    """Fill the change note and seed the materials editor with edits (AppTest cannot type into it)."""
+
+    def step(app):
+        app.text_input(key="guide_change_note").input(note)
+        app.session_state["guide_materials"] = {
+            "edited_rows": {},
+            "added_rows": [],
+            "deleted_rows": [],
+            **edits,
+        }
+
+    return step
+
+
+def publish(app):
+    app.button(key="guide_publish").click()
+
+
+async def test_an_admin_publishes_the_next_guide_revision_with_its_materials(api_url):
+    auth = await asyncio.to_thread(signed_in, api_url, "admin")
+    permit = await asyncio.to_thread(item, api_url, auth.token, "建设用地规划许可证核发")
+    before = await asyncio.to_thread(revisions, api_url, auth.token, permit["id"])
+    latest = before[-1]["materials"]["nodes"]
+    assert [r["revision"] for r in before] == [1, 2] and len(latest) == 5
+    added = {"name": "建设项目用地预审与选址意见书", "form": "COPY", "copies": 2}
+    seen = {}
+
+    def preview(app):
+        seen["preview"] = [m.value for m in app.markdown if m.value.startswith("**预览")]
+        seen["diff"] = diffs(app)[-1]  # the editor's preview comes after the revisions
+        publish(app)
+
+    steps = [
+        choose(permit["id"]),
+        draft(
+            "取消现场踏勘记录，增加用地预审意见",
+            edited_rows={0: {"copies": 2}},
+            deleted_rows=[2],
+            added_rows=[added],
+        ),
+        preview,
+    ]
+    app = await asyncio.to_thread(run, api_url, CATALOGUE, auth, None, steps)
+    assert not app.exception, app.exception
+    assert seen == {"preview": ["**预览：第 3 版**"], "diff": "申请材料：5 → 5（新增 1，取消 1，保留 4）"}
+
+    after = await asyncio.to_thread(revisions, api_url, auth.token, permit["id"])
+    assert [r["revision"] for r in after] == [1, 2, 3]
+    published = after[-1]
+    kept = [{k: m[k] for k in ("name", "form", "copies", "required", "source")} for m in latest]
+    del kept[2]
+    kept[0]["copies"] = 2
+    expected = [*kept, {**added, "required": True, "source": ""}]
+    assert published["materials"]["nodes"] == [{"position": n, **m} for n, m in enumerate(expected, start=1)]
+    assert published["changeNote"] == "取消现场踏勘记录，增加用地预审意见"
+    assert published["effectiveFrom"] == dt.date.today().isoformat()
+    assert [published[k] for k in ("conditions", "process")] == [
+        before[-1][k] for k in ("conditions", "process")
+    ]
+
+    # The page read the item again: the new revision heads the list, and the editor starts from it.
+    assert app.success[0].value == "已发布 建设用地规划许可证核发 的第 3 版服务指南。"
+    assert app.expander[0].label == f"第 3 版 · {dt.date.today().isoformat()} 起施行"
+    assert diffs(app) == [
+        "申请材料：5 → 5（新增 1，取消 1，保留 4）",
+        PERMITS["建设用地规划许可证核发"],
+        "申请材料：8 项（首版）",
+        "申请材料：5 → 5（新增 0，取消 0，保留 5）",
+    ]
+    assert [m.value for m in app.markdown if m.value.startswith("**预览")] == ["**预览：第 4 版**"]
+    assert app.text_input(key="guide_change_note").value == ""
+
+
+async def test_an_invalid_guide_revision_is_refused_on_the_page_and_creates_nothing(api_url):
+    auth = await asyncio.to_thread(signed_in, api_url, "admin")
+    permit = await asyncio.to_thread(item, api_url, auth.token, "建设用地规划许可证核发")
+    before = await asyncio.to_thread(revisions, api_url, auth.token, permit["id"])
+    first = before[-1]["materials"]["nodes"][0]["name"]
+    warnings = []
+
+    def refused(app):
+        publish(app)
+        app.run()
+        warnings.append([w.value for w in app.warning])
+
+    def too_early(app):
+        app.date_input(key="guide_effective_from").set_value(dt.date(2017, 5, 31))
+
+    steps = [
+        choose(permit["id"]),
+        draft("", added_rows=[{"name": "新材料"}]),
+        refused,
+        draft("重复的材料", added_rows=[{"name": f" {first} "}]),
+        refused,
+        draft("全部删除", deleted_rows=[0, 1, 2, 3, 4]),
+        refused,
+        draft("过早施行"),
+        too_early,
+        refused,
+    ]
+    app = await asyncio.to_thread(run, api_url, CATALOGUE, auth, None, steps)
+    assert not app.exception, app.exception
+    assert warnings == [
+        ["请填写修订说明。"],
+        [f"材料“{first}”重复列出。"],
+        ["服务指南至少要有一项申请材料。"],
+        ["生效日期不能早于第 2 版的生效日期（2017-06-01）。"],
+    ]
+    assert not app.success and not app.error
+    assert await asyncio.to_thread(revisions, api_url, auth.token, permit["id"]) == before
+
+
+def test_each_guide_rule_has_its_message_in_both_languages():
+    latest = {"revision": 2, "effectiveFrom": "2017-06-01"}
+    day = dt.date(2017, 6, 1)
+    material = {"name": "申请表", "form": "ORIGINAL", "copies": 1, "required": True, "source": ""}
+    cases = [
+        ("", [material], day, "Write a change note."),
+        ("note", [], day, "A guide needs at least one application material."),
+        ("note", [{**material, "name": ""}], day, "Material 1 has no name."),
+        ("note", [material, material], day, "Material “申请表” is listed twice."),
+        (
+            "note",
+            [{**material, "copies": -1}],
+            day,
+            "The copies of “申请表” must be a whole number, 0 or more.",
+        ),
+        (
+            "note",
+            [material],
+            dt.date(2017, 5, 31),
+            "The revision cannot come into force before revision 2 (2017-06-01).",
+        ),
+        ("note", [{**material, "copies": 0}], day, None),
+    ]
+    assert [draft_problem(note, materials, when, latest, "en") for note, materials, when, _ in cases] == [
+        message for *_, message in cases
+    ]
+    no_guide_yet = None  # a first revision may come into force on any day
+    assert draft_problem("首版", [material], dt.date(2000, 1, 1), no_guide_yet, "zh") is None
+    assert draft_problem("note", [{**material, "copies": -1}], day, latest, "zh") == (
+        "材料“申请表”的份数应为不小于 0 的整数。"
+    )
+
+
+async def test_a_guide_revision_refused_by_the_api_shows_its_code_and_creates_nothing(api_url):
+    clerk = await asyncio.to_thread(signed_in, api_url, "clerk")
+    admin = await asyncio.to_thread(signed_in, api_url, "admin")
+    permit = await asyncio.to_thread(item, api_url, clerk.token, "建设用地规划许可证核发")
+    before = await asyncio.to_thread(revisions, api_url, clerk.token, permit["id"])
+
+    # A session whose role no longer matches its token (changed since sign-in): the API decides.
+    stale = Auth("clerk", clerk.token, "ADMIN", clerk.organization_id)
+    steps = [choose(permit["id"]), draft("新版", added_rows=[{"name": "新材料"}]), publish]
+    app = await asyncio.to_thread(run, api_url, CATALOGUE, stale, None, steps)
+    assert not app.exception, app.exception
+    error = app.error[0].value
+    assert error.startswith("无法从接口获取数据") and "FORBIDDEN" in error and not app.success
+    assert await asyncio.to_thread(revisions, api_url, clerk.token, permit["id"]) == before
+
+    # Another administrator publishes revision 3 while this one is still editing it.
+    def meanwhile(app):
+        other = f"""itemId: "{permit["id"]}", revision: 3, effectiveFrom: "2020-01-01",
+            changeNote: "另一位管理员", materials: [{{position: 1, name: "申请表"}}]"""
+        graphql_at(
+            api_url, f"mutation {{ createGuideRevision(input: {{{other}}}) {{ revision }} }}", admin.token
+        )
+        publish(app)
+
+    refused = {}
+
+    def start_again(app):
+        refused["error"] = app.error[0].value
+        refused["notice"] = app.info[0].value
+        app.button(key="guide_restart").click()
+
+    steps = [choose(permit["id"]), draft("新版", added_rows=[{"name": "新材料"}]), meanwhile, start_again]
+    app = await asyncio.to_thread(run, api_url, CATALOGUE, admin, None, steps)
+    assert not app.exception, app.exception
+    assert "another GuideRevision already has this item + revision" in refused["error"]
+    assert "(CONFLICT)" in refused["error"] and refused["notice"] == "此草稿开始编辑后，已有第 3 版发布。"
+    after = await asyncio.to_thread(revisions, api_url, admin.token, permit["id"])
+    assert [(r["revision"], r["changeNote"]) for r in after[2:]] == [(3, "另一位管理员")]
+    # Started again from the revision published meanwhile: the draft is for revision 4.
+    assert [m.value for m in app.markdown if m.value.startswith("**预览")] == ["**预览：第 4 版**"]
+    assert diffs(app)[-1] == "申请材料：1 → 1（新增 0，取消 0，保留 1）" and not app.info
+
+
+async def test_a_new_item_gets_its_first_guide_from_an_empty_editor_in_english(api_url):
+    auth = await asyncio.to_thread(signed_in, api_url, "admin")
+    new = """mutation { createItem(input: {code: "TEST-GUIDE-1", name: "Test item without a guide",
+        type: LICENSING, source: OWN, department: "Test bureau", caseKind: PROMISED, legalLimitDays: 20,
+        promisedLimitDays: 5}) { id name } }"""
+    bare = (await asyncio.to_thread(graphql_at, api_url, new, auth.token))["createItem"]
+    forms = {}
+
+    def first_revision(app):
+        forms["rows"] = len(app.data_editor(key="guide_materials").value)
+        draft("First guide", added_rows=[{"name": "Application form"}, {"name": "ID card", "form": "COPY"}])(
+            app
+        )
+        app.text_area(key="guide_conditions").input("Residents of the district")
+
+    def preview(app):
+        forms["preview"] = [m.value for m in app.markdown if m.value.startswith("**Preview")]
+        forms["diff"] = app.markdown[-1].value
+        publish(app)
+
+    steps = [choose(bare["id"], bare["name"]), first_revision, preview]
+    app = await asyncio.to_thread(run, api_url, CATALOGUE, auth, "en", steps)
+    assert not app.exception, app.exception
+    assert forms == {
+        "rows": 0,
+        "preview": ["**Preview: revision 1**"],
+        "diff": "**Materials: 2 (first revision)**",
+    }
+    assert app.success[0].value == f"Revision 1 of the guide of {bare['name']} published."
+    (published,) = await asyncio.to_thread(revisions, api_url, auth.token, bare["id"])
+    assert [published["revision"], published["conditions"], published["process"]] == [
+        1,
+        "Residents of the district",
+        "",
+    ]
+    given = [("Application form", "ORIGINAL"), ("ID card", "COPY")]  # the rest from a new row's defaults
+    assert published["materials"]["nodes"] == [
+        {"position": n, "name": name, "form": form, "copies": 1, "required": True, "source": ""}
+        for n, (name, form) in enumerate(given, start=1)
+    ]

@@ -437,7 +437,7 @@ UPDATES: dict[str, dict[str, Any]] = {
     "DutyShift": {"period": "MORNING"},
     "Item": {"department": "新部门"},
     "GuideRevision": {"changeNote": "修订"},
-    "Material": {"name": "新材料"},
+    "Material": {"source": "新来源"},  # names are unique within a revision
     "ItemAssignment": {"legalBasis": "新依据"},
     "Funding": {"note": "新备注"},
     "CalendarDay": {"holidayName": "测试日"},
@@ -551,7 +551,13 @@ async def _input(type_name: str, org_id: int, n: int, refs: dict[str, Any]) -> d
         }
     if type_name == "GuideRevision":
         item = to_global_id("Item", refs["item"].pk)
-        return {"itemId": item, "revision": 2000 + n, "effectiveFrom": "2019-01-01"}
+        latest = await GuideRevision.filter(item=refs["item"]).order_by("-revision").first()
+        return {
+            "itemId": item,
+            "revision": latest.revision + 1,
+            "effectiveFrom": "2019-01-01",
+            "changeNote": "新版",
+        }
     if type_name == "Material":
         revision = to_global_id("GuideRevision", refs["revision"].pk)
         return {"guideRevisionId": revision, "position": 2000 + n, "name": f"新材料{n}"}

@@ -1,6 +1,6 @@
 """事项目录 Catalogue and guides: the items with filters, an item's guide revisions and their materials,
 each revision's material changes against the one before (added, removed, kept); administrators edit an
-item's promised time limit and phones."""
+item's promised time limit and phones, and publish its next guide revision (views/guide_editor.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import streamlit as st
 from admin_ui import session
 from admin_ui.api_client import ApiError
 from admin_ui.i18n import ITEM_TYPE_LABELS, SOURCE_LABELS, TAG_FIELDS, TAG_LABELS, add, label, t
+from admin_ui.views import guide_editor
+from admin_ui.views.guide_editor import FORMS
 
 add(
     {
@@ -37,23 +39,7 @@ add(
         "catalogue_guide": {"zh": "服务指南", "en": "Service guide"},
         "catalogue_no_guide": {"zh": "该事项尚无服务指南。", "en": "This item has no guide yet."},
         "catalogue_revision": {"zh": "第 {n} 版 · {day} 起施行", "en": "Revision {n} · in force from {day}"},
-        "catalogue_conditions": {"zh": "受理条件", "en": "Conditions"},
-        "catalogue_process": {"zh": "办理流程", "en": "Process"},
-        "catalogue_diff": {
-            "zh": "申请材料：{old} → {new}（新增 {added}，取消 {removed}，保留 {kept}）",
-            "en": "Materials: {old} → {new} ({added} added, {removed} removed, {kept} kept)",
-        },
-        "catalogue_first": {"zh": "申请材料：{n} 项（首版）", "en": "Materials: {n} (first revision)"},
-        "catalogue_change": {"zh": "变化", "en": "Change"},
-        "catalogue_added": {"zh": "新增", "en": "added"},
-        "catalogue_removed": {"zh": "取消", "en": "removed"},
-        "catalogue_kept": {"zh": "保留", "en": "kept"},
         "catalogue_position": {"zh": "序号", "en": "No."},
-        "catalogue_material": {"zh": "材料名称", "en": "Material"},
-        "catalogue_form": {"zh": "形式", "en": "Form"},
-        "catalogue_copies": {"zh": "份数", "en": "Copies"},
-        "catalogue_required": {"zh": "必要", "en": "Required"},
-        "catalogue_material_source": {"zh": "来源", "en": "Source"},
         "catalogue_yes": {"zh": "是", "en": "yes"},
         "catalogue_no": {"zh": "否", "en": "no"},
         "catalogue_edit": {"zh": "修改时限与电话", "en": "Edit the limit and phones"},
@@ -74,12 +60,6 @@ add(
 
 TYPES, SOURCES = ITEM_TYPE_LABELS, SOURCE_LABELS
 TAGS = {TAG_FIELDS[tag]: words for tag, words in TAG_LABELS.items()}  # keyed by the item field
-FORMS = {
-    "ORIGINAL": {"zh": "原件", "en": "Original"},
-    "COPY": {"zh": "复印件", "en": "Copy"},
-    "ORIGINAL_AND_COPY": {"zh": "原件及复印件", "en": "Original and copy"},
-    "ELECTRONIC": {"zh": "电子材料", "en": "Electronic"},
-}
 PAGE = 500
 ITEMS = f"""query($where: ItemWhere) {{ items(first: {PAGE}, where: $where, orderBy: [{{code: ASC}}]) {{
   totalCount nodes {{ id code name type source legalLimitDays promisedLimitDays {" ".join(TAGS)}
@@ -128,12 +108,13 @@ def render() -> None:
     _guide(item, lang)
     if auth.role == "ADMIN":
         _edit_form(item, lang)
+        _guide_editor(item, lang)
     else:
         st.caption(t("catalogue_admins_edit", lang))
 
 
 def _flash() -> None:
-    """The outcome of the last edit, kept across the rerun its callback caused."""
+    """The outcome of the last edit or publication, kept across the rerun that followed it."""
     kind, message = st.session_state.pop(FLASH, (None, None))
     if kind == "error":
         session.show_error(message)
@@ -191,17 +172,6 @@ def _item_row(item: dict, lang: str) -> dict[str, Any]:
     }
 
 
-def material_diff(before: list[dict], after: list[dict]) -> dict[str, list[str]]:
-    """Materials of a revision against the previous one, by name: added, removed and kept, in list order."""
-    old = [m["name"].strip() for m in before]
-    new = [m["name"].strip() for m in after]
-    return {
-        "added": [n for n in new if n not in old],
-        "removed": [n for n in old if n not in new],
-        "kept": [n for n in new if n in old],
-    }
-
-
 def _guide(item: dict, lang: str) -> None:
     st.subheader(f"{t('catalogue_guide', lang)} · {item['name']}")
     st.markdown(
@@ -225,44 +195,34 @@ def _revision(revision: dict, before: dict | None, lang: str) -> None:
     if revision["changeNote"]:
         st.caption(revision["changeNote"])
     st.markdown(
-        f"**{t('catalogue_conditions', lang)}**: {revision['conditions'] or '-'}\n\n"
-        f"**{t('catalogue_process', lang)}**: {revision['process'] or '-'}"
+        f"**{t('guide_conditions', lang)}**: {revision['conditions'] or '-'}\n\n"
+        f"**{t('guide_process', lang)}**: {revision['process'] or '-'}"
     )
     materials = revision["materials"]["nodes"]
-    if before is None:
-        st.markdown(f"**{t('catalogue_first', lang).format(n=len(materials))}**")
-    else:
-        old = before["materials"]["nodes"]
-        diff = material_diff(old, materials)
-        counts = {change: len(names) for change, names in diff.items()}
-        st.markdown(f"**{t('catalogue_diff', lang).format(old=len(old), new=len(materials), **counts)}**")
-        st.dataframe(
-            [
-                {
-                    t("catalogue_change", lang): t(f"catalogue_{change}", lang),
-                    t("catalogue_material", lang): n,
-                }
-                for change in ("removed", "added", "kept")
-                for n in diff[change]
-            ],
-            hide_index=True,
-            key=f"catalogue_diff_{revision['revision']}",
-        )
+    old = before["materials"]["nodes"] if before else None
+    guide_editor.show_changes(old, materials, lang, f"catalogue_diff_{revision['revision']}")
     st.dataframe(
         [
             {
                 t("catalogue_position", lang): m["position"],
-                t("catalogue_material", lang): m["name"],
-                t("catalogue_form", lang): label(FORMS, m["form"], lang),
-                t("catalogue_copies", lang): m["copies"],
-                t("catalogue_required", lang): t("catalogue_yes" if m["required"] else "catalogue_no", lang),
-                t("catalogue_material_source", lang): m["source"],
+                t("guide_material", lang): m["name"],
+                t("guide_form", lang): label(FORMS, m["form"], lang),
+                t("guide_copies", lang): m["copies"],
+                t("guide_required", lang): t("catalogue_yes" if m["required"] else "catalogue_no", lang),
+                t("guide_source", lang): m["source"],
             }
             for m in materials
         ],
         hide_index=True,
         key=f"catalogue_materials_{revision['revision']}",
     )
+
+
+def _guide_editor(item: dict, lang: str) -> None:
+    published = guide_editor.render(item, lang)
+    if published:  # read the item again: the new revision heads the list
+        st.session_state[FLASH] = ("success", published)
+        st.rerun()
 
 
 def _edit_form(item: dict, lang: str) -> None:

@@ -187,8 +187,8 @@ def parse_notice(text: str) -> tuple[int, list[DayOff]]:
     return years.pop(), entries
 
 
-async def day_corrected(day: CalendarDay) -> None:
-    """An admin created or changed one day: it is theirs now (a package reload keeps it)."""
+async def day_corrected(day: CalendarDay, created: bool) -> None:
+    """An admin created or changed one day (either way): it is theirs now (a package reload keeps it)."""
     if day.source != CalendarSource.ADMIN:
         day.source = CalendarSource.ADMIN
         await CalendarDay.filter(id=day.id).update(source=CalendarSource.ADMIN)

@@ -250,7 +250,7 @@ class MutationBuilder:
         await _save(node, obj)
         await _still_in_area(node, obj.pk, writer.access)
         if node.exposure.after_write is not None:
-            await node.exposure.after_write(obj)
+            await node.exposure.after_write(obj, True)
         await audit_write(AuditAction.CREATE, writer.actor, node, obj.pk, after=audit_snapshot(node, obj))
         for relation in self._nested(node):
             child = self.registry.node(relation.model)
@@ -277,7 +277,7 @@ class MutationBuilder:
         await _save(node, obj)
         await _still_in_area(node, pk, writer.access)
         if node.exposure.after_write is not None:
-            await node.exposure.after_write(obj)
+            await node.exposure.after_write(obj, False)
         await audit_write(
             AuditAction.UPDATE, writer.actor, node, pk, before=before, after=audit_snapshot(node, obj)
         )

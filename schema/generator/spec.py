@@ -90,9 +90,10 @@ class Exposure:
     access: Access = ADMIN_ONLY  # who may read and write which rows and fields (api/auth/permissions.py)
     pii: dict[str, PiiKind] = field(default_factory=dict)  # personal data: masked unless access.clear_roles
     name: str | None = None
-    # A domain rule to run after a generated create or update, in its transaction (e.g. a calendar
-    # correction recomputes the due dates it touches).
-    after_write: Callable[[Model], Awaitable[None]] | None = None
+    # A domain rule to run after a generated create or update, in its transaction, given the object
+    # and whether it was just created (e.g. a calendar correction recomputes the due dates it
+    # touches; a guide revision must be the item's next one). Raising DomainError undoes the write.
+    after_write: Callable[[Model, bool], Awaitable[None]] | None = None
 
     @property
     def type_name(self) -> str:
