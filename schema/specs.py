@@ -8,7 +8,7 @@ from api.models.calendar import CalendarDay, CalendarRevision
 from api.models.case import AgencyBatch, AgencyBatchCase, Case, CaseEvent, Evaluation
 from api.models.funding import STANDARDIZATION_CHECKS, Funding, RoomInspection
 from api.models.item import GuideRevision, Item, ItemAssignment, Material, WindowItem
-from api.models.org import Organization, Window
+from api.models.org import AreaOutline, Organization, Window
 from api.models.staff import DutyShift, Staff
 from api.services import calendar as calendar_service
 from api.services import guides
@@ -132,6 +132,22 @@ EXPOSURES = [
         update=("name", "description"),
         mutations=MUTATIONS,
         descriptions={"window_items": "Items served at this window (窗口事项)"},
+    ),
+    Exposure(
+        AreaOutline,
+        "The outline of an organization's area (辖区边界), GeoJSON drawn on the coverage map",
+        plural="areaOutlines",
+        access=Access(reads(ADMIN=grant(R, C, U, D)), scope=("organization",)),
+        relations=("organization",),
+        create=("organization", "name", "geojson"),
+        update=("name", "geojson"),
+        mutations=MUTATIONS,
+        descriptions={
+            "organization": "Whose area it is (the district, a sub-district)",
+            "name": "Where the outline came from, e.g. the file name",
+            "geojson": "A GeoJSON Polygon or MultiPolygon (bare, a Feature or a FeatureCollection) in "
+            "longitude/latitude, up to 2 MB",
+        },
     ),
     Exposure(
         Staff,

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import plotly.graph_objects as go
 import streamlit as st
 
 from admin_ui import session
 from admin_ui.api_client import ApiError
 from admin_ui.i18n import add, status_label, t, tier_label
+from api.services.outlines import outline_rings
 
 add(
     {
@@ -18,8 +17,21 @@ add(
         "filter_hall": {"zh": "按大厅筛选", "en": "Filter by hall"},
         "all_halls": {"zh": "全部", "en": "All"},
         "no_coordinates": {"zh": "未标注坐标的组织", "en": "Organizations without coordinates"},
-        "outline": {"zh": "辖区边界（GeoJSON，可选）", "en": "District outline (GeoJSON, optional)"},
+        "outline": {"zh": "辖区边界文件（GeoJSON）", "en": "Outline file (GeoJSON)"},
         "bad_outline": {"zh": "无法读取边界文件", "en": "Cannot read the outline file"},
+        "outlines": {"zh": "辖区边界", "en": "Area outlines"},
+        "outlines_help": {
+            "zh": "上传的边界保存在平台中，辖区内的用户都能在地图上看到；每个组织一份，再次上传即替换。",
+            "en": "An uploaded outline is stored for everyone in the area to see on the map; one per "
+            "organization, uploading again replaces it.",
+        },
+        "outline_for": {"zh": "边界所属组织", "en": "Outline of"},
+        "outline_save": {"zh": "保存边界", "en": "Save the outline"},
+        "outline_need_file": {"zh": "请先选择 GeoJSON 文件。", "en": "Choose a GeoJSON file first."},
+        "outline_saved": {"zh": "已保存{org}的辖区边界。", "en": "The outline of {org} is saved."},
+        "outline_delete": {"zh": "删除{org}的边界", "en": "Delete the outline of {org}"},
+        "outline_deleted": {"zh": "已删除{org}的辖区边界。", "en": "The outline of {org} is deleted."},
+        "outline_stored": {"zh": "已保存：{names}", "en": "Stored: {names}"},
         "longitude": {"zh": "经度", "en": "Longitude"},
         "latitude": {"zh": "纬度", "en": "Latitude"},
     }
@@ -33,6 +45,13 @@ ORGANIZATIONS = """
 { organizations(first: 500, orderBy: [{code: ASC}]) {
     nodes { id code name tier constructionStatus longitude latitude parent { id } } } }
 """
+OUTLINES = """{ areaOutlines(first: 100) { nodes { id name geojson organization { id name } } } }"""
+CREATE_OUTLINE = """mutation($input: CreateAreaOutlineInput!) { createAreaOutline(input: $input) { id } }"""
+UPDATE_OUTLINE = """mutation($id: ID!, $input: UpdateAreaOutlineInput!) {
+  updateAreaOutline(id: $id, input: $input) { id } }"""
+DELETE_OUTLINE = """mutation($id: ID!) { deleteAreaOutline(id: $id) { id } }"""
+OUTLINE_TIERS = ("REGION", "CENTER", "HALL")  # areas drawn as outlines (rooms are points)
+FLASH = "coverage_flash"
 # One colour per tier and construction status, shared by the map and the tree.
 COLOURS = {
     "CENTER": "#c0392b",
@@ -56,12 +75,14 @@ def legend(org: dict, lang: str) -> str:
 
 
 def render() -> None:
-    session.require()
+    auth = session.require()
     lang = session.lang()
     st.title(t("coverage", lang))
+    _flash()
     try:
         rows = session.query(COVERAGE)["coverage"]
         organizations = session.query(ORGANIZATIONS)["organizations"]["nodes"]
+        outlines = session.query(OUTLINES)["areaOutlines"]["nodes"]
     except ApiError as error:
         session.show_error(error)
         return
@@ -80,9 +101,8 @@ def render() -> None:
         key="hall",
     )
     shown = _in_hall(organizations, choice)
-    outline = st.file_uploader(t("outline", lang), type=["geojson", "json"], key="outline")
     st.subheader(t("map", lang))
-    st.plotly_chart(_map(shown, _outline(outline, lang), lang), key="coverage_map")
+    st.plotly_chart(_map(shown, _rings(outlines, lang), lang), key="coverage_map")
     missing = [o for o in shown if o["longitude"] is None or o["latitude"] is None]
     if missing:
         st.subheader(f"{t('no_coordinates', lang)} ({len(missing)})")
@@ -92,6 +112,8 @@ def render() -> None:
         )
     st.subheader(t("tree", lang))
     st.markdown(_tree(shown, lang))
+    if auth.role == "ADMIN":
+        _manage_outlines(organizations, outlines, lang)
 
 
 def _tier_card(row: dict, lang: str) -> None:
@@ -116,24 +138,74 @@ def _in_hall(organizations: list[dict], hall_id: str | None) -> list[dict]:
     return [o for o in organizations if o["id"] == hall_id or (o["parent"] or {}).get("id") == hall_id]
 
 
-def _outline(upload, lang: str) -> list[list[tuple[float, float]]]:
-    """Rings of (longitude, latitude) from an uploaded GeoJSON polygon or multipolygon."""
-    if upload is None:
-        return []
+def _rings(outlines: list[dict], lang: str) -> list[list[tuple[float, float]]]:
+    """Every stored outline's rings (the API checked them when they were saved)."""
+    rings = []
+    for outline in outlines:
+        try:
+            rings += outline_rings(outline["geojson"])
+        except ValueError as error:
+            st.error(f"{t('bad_outline', lang)} ({outline['organization']['name']}): {error}")
+    return rings
+
+
+def _flash() -> None:
+    kind, message = st.session_state.pop(FLASH, (None, None))
+    if kind == "error":
+        session.show_error(message)
+    elif kind:
+        getattr(st, kind)(message)
+
+
+def _manage_outlines(organizations: list[dict], outlines: list[dict], lang: str) -> None:
+    """Administrators store an area's outline for everyone (one per organization) or delete it."""
+    st.subheader(t("outlines", lang))
+    st.caption(t("outlines_help", lang))
+    areas = {o["id"]: o["name"] for o in organizations if o["tier"] in OUTLINE_TIERS}
+    stored = {o["organization"]["id"]: o for o in outlines}
+    if stored:
+        names = "、".join(f"{o['organization']['name']}（{o['name'] or '-'}）" for o in outlines)
+        st.caption(t("outline_stored", lang).format(names=names))
+    st.selectbox(t("outline_for", lang), list(areas), format_func=areas.get, key="outline_for")
+    st.file_uploader(t("outline", lang), type=["geojson", "json"], key="outline")
+    st.button(t("outline_save", lang), key="outline_save", on_click=_save_outline, args=(areas, stored, lang))
+    for org_id, outline in stored.items():
+        st.button(
+            t("outline_delete", lang).format(org=outline["organization"]["name"]),
+            key=f"outline_delete_{org_id}",
+            on_click=_write_outline,
+            args=(DELETE_OUTLINE, {"id": outline["id"]}, t("outline_deleted", lang), outline["organization"]),
+        )
+
+
+def _save_outline(areas: dict, stored: dict, lang: str) -> None:
+    state = st.session_state
+    org_id, upload = state.get("outline_for"), state.get("outline")
+    if upload is None or org_id is None:
+        state[FLASH] = ("warning", t("outline_need_file", lang))
+        return
     try:
-        data = json.loads(upload.getvalue().decode("utf-8"))
-        features = data.get("features") or [data]
-        rings = []
-        for feature in features:
-            geometry = feature.get("geometry") or feature
-            polygons = (
-                geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
-            )
-            rings += [[(float(x), float(y)) for x, y, *_ in ring] for polygon in polygons for ring in polygon]
-        return rings
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
-        st.error(f"{t('bad_outline', lang)}: {error}")
-        return []
+        text = upload.getvalue().decode("utf-8")
+        outline_rings(text)  # said here in the user's language; the API checks it again
+    except (UnicodeDecodeError, ValueError) as error:
+        state[FLASH] = ("warning", f"{t('bad_outline', lang)}: {error}")
+        return
+    fields = {"name": upload.name[:100], "geojson": text}
+    org = {"id": org_id, "name": areas[org_id]}
+    if org_id in stored:
+        query, variables = UPDATE_OUTLINE, {"id": stored[org_id]["id"], "input": fields}
+    else:
+        query, variables = CREATE_OUTLINE, {"input": {"organizationId": org_id, **fields}}
+    _write_outline(query, variables, t("outline_saved", lang), org)
+
+
+def _write_outline(query: str, variables: dict, done: str, org: dict) -> None:
+    try:
+        session.query(query, variables)
+    except ApiError as error:
+        st.session_state[FLASH] = ("error", error)
+        return
+    st.session_state[FLASH] = ("success", done.format(org=org["name"]))
 
 
 def _map(organizations: list[dict], rings, lang: str) -> go.Figure:

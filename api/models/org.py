@@ -9,6 +9,7 @@ from tortoise.migrations.constraints import CheckConstraint
 from tortoise.models import Model
 
 from api.errors import DomainError
+from api.services.outlines import outline_rings
 
 
 class Tier(StrEnum):
@@ -217,4 +218,28 @@ class Window(Model):
                 f"windows exist at a CENTER or a HALL, not at a {org.tier}",
                 field="organization",
             )
+        await super().save(*args, **kwargs)
+
+
+class AreaOutline(Model):
+    """The outline of an organization's area (辖区边界) as GeoJSON, drawn on the coverage map."""
+
+    id = fields.IntField(primary_key=True)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name="outlines", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=100, default="")
+    geojson = fields.TextField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "area_outline"
+        unique_together = (("organization",),)
+
+    async def save(self, *args, **kwargs) -> None:
+        try:
+            outline_rings(self.geojson)
+        except ValueError as error:
+            raise DomainError("VALIDATION_FAILED", str(error), field="geojson") from None
         await super().save(*args, **kwargs)
