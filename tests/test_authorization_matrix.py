@@ -11,6 +11,7 @@ wrongful refusal) and is listed in the failure.
 from __future__ import annotations
 
 import itertools
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -24,7 +25,7 @@ from api.auth.permissions import PUBLIC, Grant, Op, key_allows
 from api.models.case import AgencyBatch, AgencyBatchCase, Case, CaseEvent, Evaluation
 from api.models.funding import Funding, FundingPurpose, RoomInspection
 from api.models.item import GuideRevision, Item, ItemAssignment, Material, Power, WindowItem
-from api.models.org import ConstructionStatus, Organization, OrgKind, Tier, Window
+from api.models.org import AreaOutline, ConstructionStatus, Organization, OrgKind, Tier, Window
 from api.models.staff import DutyShift, Staff
 from api.services.identifiers import id_number_check_char
 from api.settings import Settings
@@ -180,6 +181,7 @@ async def other_district() -> dict[str, Any]:
         source="示例",
     )
     await RoomInspection.create(organization=room, inspected_on=date(2018, 1, 2), inspector_name="检查员")
+    await AreaOutline.create(organization=hall, geojson=OUTLINE)
     return {"item": item, "revision": revision}
 
 
@@ -430,7 +432,9 @@ def _snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
 
+OUTLINE = json.dumps({"type": "Polygon", "coordinates": [[[112, 30], [113, 30], [113, 31], [112, 30]]]})
 UPDATES: dict[str, dict[str, Any]] = {
+    "AreaOutline": {"name": "新边界"},
     "Organization": {"address": "新地址"},
     "Window": {"name": "新窗口名"},
     "Staff": {"position": "新岗位"},
@@ -495,6 +499,9 @@ async def make_object(type_name: str, org_id: int, n: int, refs: dict[str, Any])
         return await CalendarDay.create(
             day=date.fromordinal(date(2090, 1, 1).toordinal() + n), is_workday=True
         )
+    if type_name == "AreaOutline":  # one per organization: this one replaces the last
+        await AreaOutline.filter(organization=org).delete()
+        return await AreaOutline.create(organization=org, geojson=OUTLINE)
     raise AssertionError(f"no builder for {type_name}")
 
 
@@ -583,6 +590,9 @@ async def _input(type_name: str, org_id: int, n: int, refs: dict[str, Any]) -> d
     if type_name == "CalendarDay":
         day = date.fromordinal(date(2080, 1, 1).toordinal() + n)
         return {"day": day.isoformat(), "isWorkday": True}
+    if type_name == "AreaOutline":
+        await AreaOutline.filter(organization_id=org_id).delete()  # one per organization
+        return {"organizationId": gid, "name": f"边界{n}", "geojson": OUTLINE}
     raise AssertionError(f"no input for {type_name}")
 
 
