@@ -40,10 +40,9 @@ def create_schema(
     registry = Registry(EXPOSURES if exposures is None else exposures).build()
     query_fields = {**registry.query_fields(), **ServiceQueries(registry).fields()}
     query = type("Query", (CoverageQuery,), {"__annotations__": {}, **query_fields})
-    builder = MutationBuilder(registry)
     mutation_fields = {
-        **builder.fields(),
-        **catalogue_fields(registry, builder),
+        **MutationBuilder(registry).fields(),
+        **catalogue_fields(registry),
         **CaseVerbs(registry).fields(),
         **calendar_fields(registry),
     }

@@ -11,7 +11,7 @@ from api.models.item import GuideRevision, Item, ItemAssignment, Material, Windo
 from api.models.org import AreaOutline, Organization, Window
 from api.models.staff import DutyShift, Staff
 from api.services import calendar as calendar_service
-from api.services import guides
+from api.services import catalogue, guides
 from api.services.pii import PiiKind
 from schema.generator.spec import MUTATIONS, Exposure
 
@@ -279,14 +279,15 @@ EXPOSURES = [
         ),
         relations=("item", "organization"),
         create=("item", "organization", "power", "legal_basis", "effective_from"),
-        update=("power", "legal_basis", "revoked_at"),
+        update=("power", "legal_basis"),
         mutations=frozenset({"create", "update"}),
+        after_write=catalogue.assignment_written,
         descriptions={
             "item": "Item (事项)",
             "power": "Power of the organization over the item (权限)",
             "legal_basis": "Legal basis document (依据文件)",
             "effective_from": "In force from (生效日期)",
-            "revoked_at": "When the assignment was revoked (撤销时间)",
+            "revoked_at": "When the assignment was revoked (撤销时间), by revokeItemAssignments",
             "active": "True while in force; null once revoked (有效)",
         },
     ),

@@ -166,10 +166,12 @@ async def test_revoking_an_assignment_keeps_its_history_and_frees_the_pair(writa
         row = await ItemAssignment.filter(organization__code="QJL-H1").first()
         assignment_id = to_global_id("ItemAssignment", row.pk)
         item_id, org = to_global_id("Item", row.item_id), to_global_id("Organization", row.organization_id)
-    revoke = """mutation($id: ID!) {
-                  updateItemAssignment(id: $id, input: {revokedAt: "2018-03-01T09:00:00+08:00"}) {
-                    active revokedAt } }"""
-    assert (await api.data(revoke, {"id": assignment_id}))["updateItemAssignment"]["active"] is None
+    revoke = """mutation($id: ID!) { revokeItemAssignments(ids: [$id]) { active revokedAt } }"""
+    assert (await api.data(revoke, {"id": assignment_id}))["revokeItemAssignments"][0]["active"] is None
+    change = """mutation($id: ID!) { updateItemAssignment(id: $id, input: {legalBasis: "改写"}) { id } }"""
+    error = await api.error(change, {"id": assignment_id})  # a revoked assignment is history
+    assert error["extensions"]["code"] == "INVALID_TRANSITION"
+    assert error["message"].startswith("the assignment was revoked at ")
     again = """mutation($input: CreateItemAssignmentInput!) {
                  createItemAssignment(input: $input) { power active } }"""
     data = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest_asyncio
@@ -111,3 +112,20 @@ async def test_only_administrators_revoke(served):
         assert error["extensions"]["code"] == "FORBIDDEN", error
     assert all(active is True for active, _ in (await states(url, ids)).values())
     assert await audit_count(url) == 0
+
+
+async def test_racing_revocations_of_one_assignment_succeed_once(served):
+    client, url = served
+    first, other = await client.sign_in("admin"), await client.sign_in("admin")
+    a, b = await hall_assignments(url, n=2)
+    answers = await asyncio.gather(first(REVOKE, {"ids": [a, b]}), other(REVOKE, {"ids": [b, a]}))
+    codes = sorted(body["errors"][0]["extensions"]["code"] if "errors" in body else "OK" for body in answers)
+    assert codes == ["INVALID_TRANSITION", "OK"]  # no deadlock, no second stamp
+    assert await audit_count(url) == 2
+
+
+async def test_the_role_is_checked_before_the_ids(served):
+    client, _ = served
+    clerk = await client.sign_in("hall_clerk")
+    error = await clerk.error(REVOKE, {"ids": [to_global_id("ItemAssignment", 999_999)]})
+    assert error["extensions"]["code"] == "FORBIDDEN"

@@ -1,4 +1,5 @@
-"""Catalogue figures: items and guides per type and source, and what each tier handles."""
+"""Catalogue figures (items and guides per type and source, what each tier handles) and the rule
+that keeps revoked item assignments as they were."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from tortoise.expressions import Subquery
 from tortoise.functions import Count
 
+from api.errors import DomainError
 from api.models.item import GuideRevision, Item, ItemAssignment, ItemType, Power
 from api.models.org import Organization, Tier
 from api.services.coverage import subtree_ids
@@ -83,3 +85,12 @@ async def catalogue_counts(root_id: int | None = None) -> CatalogueCounts:
 async def _grouped(query, field: str) -> dict[str, int]:
     rows = await query.annotate(n=Count("id")).group_by(field).values(field, "n")
     return {str(row[field]): row["n"] for row in rows}
+
+
+async def assignment_written(assignment: ItemAssignment, created: bool) -> None:
+    """A revoked assignment is history: its power and basis stay as they were when it was revoked."""
+    if not created and assignment.revoked_at is not None:
+        raise DomainError(
+            "INVALID_TRANSITION",
+            f"the assignment was revoked at {assignment.revoked_at.isoformat()}: assign the item again",
+        )

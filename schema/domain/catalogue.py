@@ -1,26 +1,35 @@
-"""Catalogue verbs: revoking item assignments (撤销下放) together, in one transaction."""
+"""Catalogue verbs: revoking item assignments (撤销下放) together, in one transaction.
+
+Revocation is one-way and only happens here (the generated update does not set `revokedAt`): each
+assignment is stamped with a compare-and-set (`... WHERE revoked_at IS NULL`), so two revocations
+racing for one assignment cannot both succeed, in ascending id order, so two calls naming the
+same assignments in different orders cannot deadlock.
+"""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import strawberry
 from tortoise.transactions import in_transaction
 
+from api.auth.permissions import Op
 from api.errors import DomainError
+from api.models.audit import AuditAction
 from api.models.item import ItemAssignment
 from schema.domain.cases import now
 from schema.generator.access import request_access
-from schema.generator.mutations import MAX_BULK, MutationBuilder, SignedIn, Writer, request_actor
+from schema.generator.mutations import MAX_BULK, SignedIn, audit_snapshot, audit_write, request_actor
 from schema.generator.resolvers import REQUIRED, resolver
 from schema.ids import from_global_id
 
 
-def catalogue_fields(registry, builder: MutationBuilder) -> dict[str, Any]:
+def catalogue_fields(registry) -> dict[str, Any]:
     node = registry.node(ItemAssignment)
 
     async def resolve(root, info, ids):
+        access = await request_access(info)
+        access.require(node, Op.UPDATE)
         if not ids:
             raise DomainError("VALIDATION_FAILED", "name at least one assignment to revoke", field="ids")
         if len(ids) > MAX_BULK:
@@ -29,26 +38,35 @@ def catalogue_fields(registry, builder: MutationBuilder) -> dict[str, Any]:
         for index, pk in enumerate(keys):
             if pk in keys[:index]:
                 raise DomainError("VALIDATION_FAILED", f"ids[{index}] names an assignment twice", field="ids")
-        writer = Writer(request_actor(info), await request_access(info))
-        change = SimpleNamespace(revoked_at=now(info))  # the generated update's input, one field set
+        at, actor = now(info), request_actor(info)
         async with in_transaction():
-            revoked = []
-            for index, (global_id, pk) in enumerate(zip(ids, keys, strict=True)):
+            for index in sorted(range(len(keys)), key=keys.__getitem__):
+                pk, what = keys[index], f"ItemAssignment {ids[index]}"
                 try:
-                    await writer.access.check_in_area(node, pk, f"ItemAssignment {global_id}", "ids")
-                    current = await ItemAssignment.get(id=pk)
-                    if current.revoked_at is not None:
+                    await access.check_in_area(node, pk, what, "ids")
+                    before = await ItemAssignment.get(id=pk)
+                    stamped = await ItemAssignment.filter(id=pk, revoked_at__isnull=True).update(
+                        revoked_at=at, active=None
+                    )
+                    if not stamped:
+                        current = await ItemAssignment.get(id=pk)
                         raise DomainError(
                             "INVALID_TRANSITION",
-                            f"ItemAssignment {global_id} was already revoked at "
-                            f"{current.revoked_at.isoformat()}",
-                            field="ids",
+                            f"{what} was already revoked at {current.revoked_at.isoformat()}",
                         )
-                    # The generated update: the same grants, area check and audit entry.
-                    revoked.append(await builder.update(node, pk, change, writer))
                 except DomainError as error:
                     raise DomainError(error.code, f"ids[{index}]: {error.message}", field="ids") from error
-        return revoked
+                after = await ItemAssignment.get(id=pk)
+                await audit_write(
+                    AuditAction.UPDATE,
+                    actor,
+                    node,
+                    pk,
+                    before=audit_snapshot(node, before),
+                    after=audit_snapshot(node, after),
+                )
+            revoked = {a.pk: a for a in await ItemAssignment.filter(id__in=keys)}
+        return [revoked[pk] for pk in keys]
 
     return {
         "revoke_item_assignments": strawberry.field(

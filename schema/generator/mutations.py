@@ -272,9 +272,12 @@ class MutationBuilder:
         values = await self._values(node, data, node.exposure.update, granted, writer.access)
         for name, value in values.items():
             setattr(obj, name, value)
+        changed = list(values)
         if version is not None:
             obj.version = version + 1
-        await _save(node, obj)
+            changed.append("version")
+        # Only the columns given are written: a concurrent change to other columns stays.
+        await _save(node, obj, [*changed, *_auto_now(node)])
         await _still_in_area(node, pk, writer.access)
         if node.exposure.after_write is not None:
             await node.exposure.after_write(obj, False)
@@ -387,9 +390,13 @@ async def _still_in_area(node: ModelNode, pk: int, access: RequestAccess) -> Non
         )
 
 
-async def _save(node: ModelNode, obj) -> None:
+def _auto_now(node: ModelNode) -> list[str]:
+    return [name for name, f in node.model._meta.fields_map.items() if getattr(f, "auto_now", False)]
+
+
+async def _save(node: ModelNode, obj, update_fields: list[str] | None = None) -> None:
     try:
-        await obj.save()
+        await obj.save(update_fields=update_fields)
     except IntegrityError as error:
         raise integrity_error(error, node) from None
     except ValidationError as error:  # a field's own validator (length, required, enum)
