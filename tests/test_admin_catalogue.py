@@ -396,3 +396,24 @@ async def test_a_new_item_gets_its_first_guide_from_an_empty_editor_in_english(a
         {"position": n, "name": name, "form": form, "copies": 1, "required": True, "source": ""}
         for n, (name, form) in enumerate(given, start=1)
     ]
+
+
+async def test_a_run_that_hides_the_editor_does_not_blank_the_draft(api_url):
+    auth = await asyncio.to_thread(signed_in, api_url, "admin")
+    permit = await asyncio.to_thread(item, api_url, auth.token, "建设用地规划许可证核发")
+    latest = (await asyncio.to_thread(revisions, api_url, auth.token, permit["id"]))[-1]
+    assert latest["conditions"] and latest["process"]
+
+    def search(text: str):
+        def step(app):
+            app.text_input(key="catalogue_search").input(text)
+
+        return step
+
+    # The editor is drawn, then a search that matches nothing hides it for a run, then it is back.
+    steps = [search("建设用地规划许可证核发"), search("没有这个事项"), search("建设用地规划许可证核发")]
+    app = await asyncio.to_thread(run, api_url, CATALOGUE, auth, None, steps)
+    assert not app.exception, app.exception
+    assert app.text_area(key="guide_conditions").value == latest["conditions"]
+    assert app.text_area(key="guide_process").value == latest["process"]
+    assert app.number_input(key="catalogue_promised").value == permit["promisedLimitDays"]

@@ -227,7 +227,8 @@ def _guide_editor(item: dict, lang: str) -> None:
 
 def _edit_form(item: dict, lang: str) -> None:
     state = st.session_state
-    if state.get("catalogue_edit_for") != item["id"]:  # another item chosen: start from its values
+    # Another item chosen, or the fields dropped by a run that did not draw them: start from its values.
+    if state.get("catalogue_edit_for") != item["id"] or "catalogue_promised" not in state:
         state["catalogue_edit_for"] = item["id"]
         state["catalogue_promised"] = item["promisedLimitDays"]
         for field, key in PHONES.items():

@@ -77,6 +77,7 @@ CREATE = """mutation($input: CreateGuideRevisionInput!) {
   createGuideRevision(input: $input) { id revision } }"""
 EDITOR = "guide_materials"
 EDIT_FOR = "guide_edit_for"
+DRAFT = ("guide_conditions", "guide_process", "guide_change_note", "guide_effective_from")
 
 
 def material_diff(before: list[dict], after: list[dict]) -> dict[str, list[str]]:
@@ -194,16 +195,26 @@ def _start(item: dict, revisions: list[dict]) -> dict | None:
     by_number = {r["revision"]: r for r in revisions}
     held = state.get(EDIT_FOR)
     if held and held[0] == item["id"] and (held[1] == 0 or held[1] in by_number):
-        return by_number.get(held[1])
+        if all(key in state for key in DRAFT):
+            return by_number.get(held[1])
+        # Streamlit dropped the fields (a run that did not draw them): fill them again from the
+        # draft's own starting revision, so nothing is published with blank conditions or process.
+        return _fill(by_number.get(held[1]))
     latest = revisions[-1] if revisions else None
     state[EDIT_FOR] = (item["id"], latest["revision"] if latest else 0)
-    state["guide_conditions"] = latest["conditions"] if latest else ""
-    state["guide_process"] = latest["process"] if latest else ""
+    return _fill(latest)
+
+
+def _fill(base: dict | None) -> dict | None:
+    """The draft's fields as they start from `base` (None: an item with no guide yet)."""
+    state = st.session_state
+    state["guide_conditions"] = base["conditions"] if base else ""
+    state["guide_process"] = base["process"] if base else ""
     state["guide_change_note"] = ""
     today = dt.date.today()
-    state["guide_effective_from"] = max(today, _day(latest)) if latest else today
+    state["guide_effective_from"] = max(today, _day(base)) if base else today
     state.pop(EDITOR, None)  # the edits made to the previous starting point
-    return latest
+    return base
 
 
 def _outdated(newest: int, lang: str) -> None:
