@@ -124,22 +124,32 @@ async def test_dashboard_filters_cases_and_a_new_click_replaces_the_timeline(api
     query = """{ cases(first: 1, where: {status: {eq: DELIVERED}}, orderBy: [{number: ASC}]) {
                  nodes { number } } }"""
     number = graphql_at(api_url, query, auth.token)["cases"]["nodes"][0]["number"]
+    query = "{ cases(first: 1, orderBy: [{submittedAt: DESC}, {number: DESC}]) { nodes { number } } }"
+    latest = graphql_at(api_url, query, auth.token)["cases"]["nodes"][0]["number"]
+    assert latest != number
+    timelines = []
 
-    def select(row: int):
+    def select(*rows: int):
         def step(app):
-            app.session_state["recent_table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+            app.session_state["recent_table"] = {
+                "selection": {"rows": list(rows), "columns": [], "cells": []}
+            }
 
         return step
 
-    def search(app):  # the browser clears the selection when the table's rows change
+    def search(app):  # the selection of row 0 stays while the rows change: it opens nothing
+        timelines.append(app.markdown[-1].value)
         app.text_input(key="recent_number").input(number)
         app.selectbox(key="recent_status").select("DELIVERED")
-        app.session_state["recent_table"] = {"selection": {"rows": [], "columns": [], "cells": []}}
 
-    app = await asyncio.to_thread(
-        run, api_url, str(PAGES / "dashboard.py"), auth, "en", [select(0), search, select(0)]
-    )
+    def clear_and_see(app):
+        timelines.append(app.markdown[-1].value)
+        select()(app)
+
+    steps = [select(0), search, clear_and_see, select(0)]
+    app = await asyncio.to_thread(run, api_url, str(PAGES / "dashboard.py"), auth, "en", steps)
     assert not app.exception, app.exception
+    assert latest in timelines[0] and latest in timelines[1]  # still the first click's case
     assert list(app.dataframe[1].value["Case number"]) == [number]
     assert number in app.markdown[-1].value and "Delivered" in app.markdown[-1].value
     assert list(app.dataframe[-1].value["Step"])[-1] == "Deliver"

@@ -236,13 +236,15 @@ def _case_table(cases: list[dict], lang: str, key: str, kinds: list[str] | None 
         for n, c in enumerate(cases)
     ]
     event = st.dataframe(rows, hide_index=True, key=key, on_select="rerun", selection_mode="single-row")
-    # A click is a change of the selection while the same cases are shown; a selection carried
-    # over to other cases (after a filter changed) opens nothing.
-    now = ([c["number"] for c in cases], list(event.selection.rows))
+    # A click changes the selection; its row index refers to the rows the browser showed, which
+    # are those of the previous run (the list may have changed since). A selection carried over
+    # to other rows (a filter changed) opens nothing.
+    shown = [c["number"] for c in cases]
+    picked = list(event.selection.rows)
     before = st.session_state.get(f"{key}_seen")
-    st.session_state[f"{key}_seen"] = now
-    if before is not None and before[0] == now[0] and before[1] != now[1] and now[1]:
-        st.session_state[PICKED] = now[0][now[1][0]]
+    st.session_state[f"{key}_seen"] = (shown, picked)
+    if before is not None and picked and picked != before[1] and picked[0] < len(before[0]):
+        st.session_state[PICKED] = before[0][picked[0]]
 
 
 def _local(moment: str | None) -> str:
