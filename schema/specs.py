@@ -11,7 +11,7 @@ from api.models.item import GuideRevision, Item, ItemAssignment, Material, Windo
 from api.models.org import AreaOutline, Organization, Window
 from api.models.staff import DutyShift, Staff
 from api.services import calendar as calendar_service
-from api.services import catalogue, guides
+from api.services import catalogue, guides, outlines
 from api.services.pii import PiiKind
 from schema.generator.spec import MUTATIONS, Exposure
 
@@ -137,11 +137,18 @@ EXPOSURES = [
         AreaOutline,
         "The outline of an organization's area (辖区边界), GeoJSON drawn on the coverage map",
         plural="areaOutlines",
-        access=Access(reads(ADMIN=grant(R, C, U, D)), scope=("organization",)),
+        access=Access(
+            reads(everywhere=True, ADMIN=grant(R, C, U, D)),  # like the directory: maps for everyone
+            scope=("organization",),
+        ),
         relations=("organization",),
         create=("organization", "name", "geojson"),
         update=("name", "geojson"),
+        filterable=("organization", "name", "created_at", "updated_at"),
+        sortable=("organization", "name", "created_at", "updated_at"),
+        aggregatable=("created_at", "updated_at"),
         mutations=MUTATIONS,
+        after_write=outlines.outline_written,
         descriptions={
             "organization": "Whose area it is (the district, a sub-district)",
             "name": "Where the outline came from, e.g. the file name",

@@ -49,6 +49,15 @@ def test_rings_come_from_polygons_multipolygons_features_and_collections():
             json.dumps({"type": "Polygon", "coordinates": [[[p[1], p[0] * 2] for p in SQUARE]]}),
             "position 30.8, 225.0 is not a longitude/latitude",
         ),
+        (
+            json.dumps({"type": "Polygon", "coordinates": [[[1], [2], [3], [1]]]}),
+            "position [1] is not a longitude and a latitude",
+        ),
+        (
+            json.dumps({"type": "Polygon", "coordinates": []}),
+            "the outline has no ring: give the polygon's coordinates",
+        ),
+        (feature_collection(), "the FeatureCollection has no features"),
     ],
 )
 def test_what_is_not_an_outline_is_named(text, message):
@@ -68,6 +77,9 @@ async def test_an_administrator_stores_the_district_outline_for_the_area(writabl
     assert seen["totalCount"] == 1 and outline_rings(seen["nodes"][0]["geojson"]) == [
         [tuple(p) for p in SQUARE]
     ]
+    for username in ("hall_clerk", "agent"):  # staff below the district see its outline too
+        below = await api.sign_in(username)
+        assert (await below.data(LIST))["areaOutlines"]["totalCount"] == 1
     error = await api.error(CREATE, {"input": data})  # one outline per organization: update it
     assert error["extensions"] == {"code": "CONFLICT", "field": "organization"}
     error = await supervisor.error(CREATE, {"input": {**data, "organizationId": await org_id(url, "QJL-H1")}})

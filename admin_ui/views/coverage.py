@@ -45,7 +45,8 @@ ORGANIZATIONS = """
 { organizations(first: 500, orderBy: [{code: ASC}]) {
     nodes { id code name tier constructionStatus longitude latitude parent { id } } } }
 """
-OUTLINES = """{ areaOutlines(first: 100) { nodes { id name geojson organization { id name } } } }"""
+OUTLINES = """{ areaOutlines(first: 100, orderBy: [{createdAt: ASC}]) {
+  nodes { id name geojson organization { id name } } } }"""
 CREATE_OUTLINE = """mutation($input: CreateAreaOutlineInput!) { createAreaOutline(input: $input) { id } }"""
 UPDATE_OUTLINE = """mutation($id: ID!, $input: UpdateAreaOutlineInput!) {
   updateAreaOutline(id: $id, input: $input) { id } }"""

@@ -9,7 +9,6 @@ from tortoise.migrations.constraints import CheckConstraint
 from tortoise.models import Model
 
 from api.errors import DomainError
-from api.services.outlines import outline_rings
 
 
 class Tier(StrEnum):
@@ -236,10 +235,3 @@ class AreaOutline(Model):
     class Meta:
         table = "area_outline"
         unique_together = (("organization",),)
-
-    async def save(self, *args, **kwargs) -> None:
-        try:
-            outline_rings(self.geojson)
-        except ValueError as error:
-            raise DomainError("VALIDATION_FAILED", str(error), field="geojson") from None
-        await super().save(*args, **kwargs)

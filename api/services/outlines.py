@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import geojson
 
+from api.errors import DomainError
+
 MAX_BYTES = 2_000_000  # a district outline, simplified for a map, is far smaller
 POLYGONS = ("Polygon", "MultiPolygon")
 
@@ -29,6 +31,8 @@ def outline_rings(text: str) -> list[list[tuple[float, float]]]:
     geometries = [feature.get("geometry") for feature in data.get("features", [])] or [
         data.get("geometry", data)
     ]
+    if "features" in data and not data["features"]:
+        raise ValueError("the FeatureCollection has no features")
     rings: list[list[tuple[float, float]]] = []
     for index, geometry in enumerate(geometries):
         kind = (geometry or {}).get("type")
@@ -39,11 +43,23 @@ def outline_rings(text: str) -> list[list[tuple[float, float]]]:
         for polygon in polygons:
             for ring in polygon:
                 rings.append([_position(p) for p in ring])
+    if not rings:
+        raise ValueError("the outline has no ring: give the polygon's coordinates")
     return rings
 
 
 def _position(position) -> tuple[float, float]:
+    if not isinstance(position, list | tuple) or len(position) < 2:
+        raise ValueError(f"position {position} is not a longitude and a latitude")
     longitude, latitude = float(position[0]), float(position[1])
     if not (-180 <= longitude <= 180 and -90 <= latitude <= 90):
         raise ValueError(f"position {longitude}, {latitude} is not a longitude/latitude")
     return longitude, latitude
+
+
+async def outline_written(outline, created: bool) -> None:
+    """After a generated create or update of an AreaOutline: its GeoJSON must be a polygon outline."""
+    try:
+        outline_rings(outline.geojson)
+    except ValueError as error:
+        raise DomainError("VALIDATION_FAILED", str(error), field="geojson") from None
