@@ -24,9 +24,11 @@ def write_section(name: str, lines: list[str]) -> None:
     begin, end = f"<!-- begin {name} -->", f"<!-- end {name} -->"
     text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else "# Benchmarks\n"
     section = "\n".join([begin, *lines, end])
-    if begin in text and end in text:
+    if begin in text and end in text.split(begin, 1)[1]:
         head, rest = text.split(begin, 1)
         text = head + section + rest.split(end, 1)[1]
+    elif begin in text or end in text:
+        raise SystemExit(f"{REPORT}: the markers of the {name} section are broken; mend them by hand")
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     REPORT.write_text(text, encoding="utf-8")

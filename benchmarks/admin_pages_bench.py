@@ -88,16 +88,18 @@ def time_page(script: str, auth, views: int, reruns: int, counter: Counted) -> d
     return {
         "first": statistics.median(first) * 1000,
         "first_max": max(first) * 1000,
-        "rerun": statistics.median(again) * 1000,
+        "rerun": statistics.median(again) * 1000 if again else float("nan"),
         "requests": max(requests),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--views", type=int, default=5, help="first views (new sessions) per page")
+    parser.add_argument("--views", type=int, default=5, help="first views (new sessions) per page, ≥ 1")
     parser.add_argument("--reruns", type=int, default=5, help="reruns of the first session per page")
     args = parser.parse_args()
+    if args.views < 1 or args.reruns < 0:
+        parser.error("--views must be at least 1 and --reruns at least 0")
     counter = Counted()
     httpx.post = counter
     rows = []

@@ -84,6 +84,9 @@ async def test_a_later_revision_says_what_changed(writable):
     item, _ = await permit(url)
     error = await api.error(CREATE, {"input": revision(item, 3, changeNote="  ")})
     assert error["extensions"] == {"code": "VALIDATION_FAILED", "field": "changeNote"}
+    _, revisions = await permit(url)
+    error = await api.error(UPDATE, {"id": revisions[2], "input": {"changeNote": ""}})
+    assert error["extensions"] == {"code": "VALIDATION_FAILED", "field": "changeNote"}
 
 
 async def test_a_material_listed_twice_undoes_the_whole_revision(writable):

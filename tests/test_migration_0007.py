@@ -160,9 +160,14 @@ def old_rows() -> list[str]:
     return statements
 
 
+def after_0006(folder: str, names: list[str]) -> list[str]:
+    """The migrations package as it was at 0006: later migrations and caches left out."""
+    return [n for n in names if n == "__pycache__" or (n[:4].isdigit() and int(n[:4]) > 6)]
+
+
 async def test_cases_from_before_the_workflow_are_carried_forward(empty_url, tmp_path, monkeypatch):
     package = tmp_path / "sanji_until_0006"
-    shutil.copytree(MIGRATIONS, package, ignore=shutil.ignore_patterns("__pycache__", "0007_*"))
+    shutil.copytree(MIGRATIONS, package, ignore=after_0006)
     monkeypatch.syspath_prepend(str(tmp_path))
     settings = Settings(database_url=empty_url)
     await db.upgrade(settings, migrations_module="sanji_until_0006")

@@ -21,10 +21,10 @@ async def revision_written(revision: GuideRevision, created: bool) -> None:
             raise DomainError(
                 "VALIDATION_FAILED", f"the next revision of this item is {expected} ({now})", field="revision"
             )
-        if revision.revision > 1 and not revision.change_note.strip():
-            raise DomainError(
-                "VALIDATION_FAILED", "say what changed since the previous revision", field="change_note"
-            )
+    if revision.revision > 1 and not revision.change_note.strip():
+        raise DomainError(
+            "VALIDATION_FAILED", "say what changed since the previous revision", field="change_note"
+        )
     day = revision.effective_from
     earlier = (
         await others.filter(revision__lt=revision.revision, effective_from__gt=day)
