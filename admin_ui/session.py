@@ -93,6 +93,16 @@ def show_error(error: ApiError) -> None:
     st.error(f"{t('api_error', lang())}: {error} ({error.code or 'ERROR'})")
 
 
+def show_flash(key: str) -> None:
+    """The outcome a write's callback left under `key` as (kind, message), shown once on the rerun
+    that followed it; an error is an ApiError, shown with its code."""
+    kind, message = st.session_state.pop(key, (None, None))
+    if kind == "error":
+        show_error(message)
+    elif kind:
+        getattr(st, kind)(message)
+
+
 def _bearer(auth: Auth) -> dict[str, str]:
     return {"Authorization": f"Bearer {auth.token}"}
 

@@ -81,7 +81,7 @@ def render() -> None:
     auth = session.require()
     lang = session.lang()
     st.title(t("catalogue_title", lang))
-    _flash()
+    session.show_flash(FLASH)
     where = _filters(lang)
     try:
         found = session.query(ITEMS, {"where": where})["items"]
@@ -111,15 +111,6 @@ def render() -> None:
         _guide_editor(item, lang)
     else:
         st.caption(t("catalogue_admins_edit", lang))
-
-
-def _flash() -> None:
-    """The outcome of the last edit or publication, kept across the rerun that followed it."""
-    kind, message = st.session_state.pop(FLASH, (None, None))
-    if kind == "error":
-        session.show_error(message)
-    elif kind:
-        getattr(st, kind)(message)
 
 
 def _filters(lang: str) -> dict[str, Any]:

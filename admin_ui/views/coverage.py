@@ -79,7 +79,7 @@ def render() -> None:
     auth = session.require()
     lang = session.lang()
     st.title(t("coverage", lang))
-    _flash()
+    session.show_flash(FLASH)
     try:
         rows = session.query(COVERAGE)["coverage"]
         organizations = session.query(ORGANIZATIONS)["organizations"]["nodes"]
@@ -148,14 +148,6 @@ def _rings(outlines: list[dict], lang: str) -> list[list[tuple[float, float]]]:
         except ValueError as error:
             st.error(f"{t('bad_outline', lang)} ({outline['organization']['name']}): {error}")
     return rings
-
-
-def _flash() -> None:
-    kind, message = st.session_state.pop(FLASH, (None, None))
-    if kind == "error":
-        session.show_error(message)
-    elif kind:
-        getattr(st, kind)(message)
 
 
 def _manage_outlines(organizations: list[dict], outlines: list[dict], lang: str) -> None:

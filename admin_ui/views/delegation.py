@@ -135,11 +135,7 @@ def render() -> None:
     lang = session.lang()
     st.title(t("dg_title", lang))
     st.info(t("dg_three_unified", lang))
-    flash, text, code = st.session_state.pop("dg_flash", (None, None, None))
-    if flash == "error":
-        session.show_error(ApiError(text, code))
-    elif flash:
-        st.success(text)
+    session.show_flash("dg_flash")
     tier, kind, source, tag = _filters(lang)
     try:
         data = _load(auth.username, tier, lang)
@@ -358,9 +354,9 @@ def _send(text: str, variables: dict, done: str) -> bool:
     try:
         session.query(text, variables)
     except ApiError as error:
-        st.session_state["dg_flash"] = ("error", str(error), error.code)
+        st.session_state["dg_flash"] = ("error", error)
         return False
-    st.session_state["dg_flash"] = ("success", done, None)
+    st.session_state["dg_flash"] = ("success", done)
     return True
 
 

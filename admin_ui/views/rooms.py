@@ -112,7 +112,7 @@ def render() -> None:
     session.require("ADMIN", "SUPERVISOR")
     lang = session.lang()
     st.title(t("rooms_title", lang))
-    _flash()
+    session.show_flash(FLASH)
     try:
         rooms = _load()
     except ApiError as error:
@@ -156,15 +156,6 @@ def _load() -> list[dict]:
         room["dutyPublished"] = len(published.get(room["id"], ()))
         room["fundingFen"] = funding.get(room["code"], 0)
     return rooms
-
-
-def _flash() -> None:
-    """The outcome of the last form, kept across the rerun its callback caused."""
-    kind, message = st.session_state.pop(FLASH, (None, None))
-    if kind == "error":
-        session.show_error(message)
-    elif kind:
-        getattr(st, kind)(message)
 
 
 def _headline(rooms: list[dict], lang: str) -> None:
