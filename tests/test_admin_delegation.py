@@ -139,7 +139,7 @@ async def test_revoking_previews_then_revokes_in_one_call_and_shows_in_the_histo
     assert after["totalCount"] == before["totalCount"] - 2
     assert not {a["id"] for a in after["nodes"]} & set(targets)
     assert list(frame(app, "下放事项数")["下放事项数"]) == [69, 71, 71, 71]
-    assert list(frame(app, "操作人")["操作"])[:2] == ["修改/撤销", "修改/撤销"]
+    assert list(frame(app, "操作人")["操作"])[:2] == ["撤销", "撤销"]
     assert not app.multiselect(key="dg_revoke_ids").value  # the picks were cleared
 
 

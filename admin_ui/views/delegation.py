@@ -3,8 +3,6 @@ assign (one all-or-none call), revoke, the audit history, and an Excel export.""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import io
 
@@ -14,6 +12,7 @@ import streamlit as st
 from admin_ui import session
 from admin_ui.api_client import ApiError
 from admin_ui.i18n import ITEM_TYPE_LABELS, SOURCE_LABELS, TAG_FIELDS, TAG_LABELS, add, t, tier_label
+from admin_ui.views import delegation_history
 
 WORDS = {  # this page's texts: (Chinese, English)
     "dg_title": ("事项下放", "Item delegation"),
@@ -68,19 +67,8 @@ WORDS = {  # this page's texts: (Chinese, English)
     "dg_from_col": ("生效日期", "Effective from"),
     "dg_revoke": ("确认撤销（{n} 条，全部成功或全部不生效）", "Revoke {n} (all or none)"),
     "dg_revoked": ("已撤销 {n} 条分配。", "{n} assignments revoked."),
-    "dg_history": ("变更记录（最近 50 条）", "History (latest 50)"),
-    "dg_when": ("时间", "When"),
-    "dg_who": ("操作人", "Who"),
-    "dg_action": ("操作", "Action"),
-    "dg_what": ("对象", "What"),
 }
 add({key: {"zh": zh, "en": en} for key, (zh, en) in WORDS.items()})
-
-
-def labels(text: str) -> dict[str, dict[str, str]]:
-    """Enum labels written "KEY 中文 English; …", as {KEY: {"zh": 中文, "en": English}}."""
-    entries = (entry.strip().split(" ", 2) for entry in text.split(";"))
-    return {key: {"zh": zh, "en": en} for key, zh, en in entries}
 
 
 POWERS = {  # short labels for the matrix, full ones for the choice
@@ -94,7 +82,6 @@ POWERS = {  # short labels for the matrix, full ones for the choice
 DELEGATED = {"FULL", "ACCEPT_AND_PRE_REVIEW"}
 TYPES, SOURCES, TAGS = ITEM_TYPE_LABELS, SOURCE_LABELS, TAG_LABELS
 TIERS = ("HALL", "ROOM", "CENTER")
-ACTIONS = labels("CREATE 新增 Create; UPDATE 修改/撤销 Update/revoke; DELETE 删除 Delete")
 
 ITEM = "id code name type source tagImmediate tagOnline tagOneVisit"
 ORG = "id code name tier"
@@ -109,8 +96,6 @@ ASSIGNMENTS = f"""query($where: ItemAssignmentWhere, $after: String) {{
 CREATE = """mutation($inputs: [CreateItemAssignmentInput!]!) {
   createItemAssignments(inputs: $inputs) { id } }"""
 REVOKE = """mutation($ids: [ID!]!) { revokeItemAssignments(ids: $ids) { id } }"""
-HISTORY = """{ auditEntries(where: {objectType: {eq: "ItemAssignment"}}, orderBy: [{occurredAt: DESC}],
-  first: 50) { nodes { occurredAt action actorName actorRole actorUserId objectId before after } } }"""
 
 
 def fetch_all(text: str, variables: dict | None = None, what: str = "") -> list[dict]:
@@ -164,7 +149,7 @@ def render() -> None:
     )
     _assign(data, lang)
     _revoke(shown, lang)
-    _history(data, lang)
+    delegation_history.render(data, lang)
 
 
 def _filters(lang: str) -> tuple:
@@ -397,47 +382,6 @@ def _send_revocations(lang: str) -> None:
     ids = st.session_state.get("dg_revoke_ids") or []
     if ids and _send(REVOKE, {"ids": ids}, t("dg_revoked", lang).format(n=len(ids))):
         st.session_state["dg_revoke_ids"] = []
-
-
-def _history(data: dict, lang: str) -> None:
-    st.subheader(t("dg_history", lang))
-    try:
-        entries = session.query(HISTORY)["auditEntries"]["nodes"]
-    except ApiError as error:
-        session.show_error(error)
-        return
-    codes = {_pk(x["id"]): x["code"] for x in (*data["items"], *data["organizations"])}
-
-    def what(entry: dict) -> str:  # item @ organization · power; ✗ once revoked
-        row = entry["after"] or entry["before"] or {}
-        item = codes.get(("Item", row.get("item_id")), "?")
-        org = codes.get(("Organization", row.get("organization_id")), "?")
-        return f"#{entry['objectId']} {item} @ {org} · {row.get('power')}" + (
-            "" if row.get("active") else " ✗"
-        )
-
-    st.dataframe(
-        [
-            {
-                t("dg_when", lang): e["occurredAt"],
-                t("dg_who", lang): e["actorName"] or f"{e['actorRole']} #{e['actorUserId']}",
-                t("dg_action", lang): ACTIONS[e["action"]][lang] if e["action"] in ACTIONS else e["action"],
-                t("dg_what", lang): what(e),
-            }
-            for e in entries
-        ],
-        hide_index=True,
-        key="dg_history_table",
-    )
-
-
-def _pk(global_id: str) -> tuple[str, int] | str:
-    """("Item", 7) for the Relay id of Item 7, to name the objects of the audit log."""
-    try:
-        kind, number = base64.b64decode(global_id).decode().rsplit(":", 1)
-        return kind, int(number)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return global_id
 
 
 if __name__ == "__main__":  # run on its own (tests); the app imports render()
