@@ -77,3 +77,32 @@ async def test_a_refusal_by_the_api_is_shown_with_its_code(api_url):
     assert not app.exception, app.exception
     assert app.error[0].value == "无法从接口获取数据: role CLERK may not create areaOutlines (FORBIDDEN)"
     assert graphql_at(api_url, STORED, admin.token)["areaOutlines"]["nodes"] == []
+
+
+async def test_deleting_an_outline_asks_first(api_url):
+    admin = await asyncio.to_thread(signed_in, api_url, "admin")
+    district = district_id(api_url, admin.token)
+    seen = {}
+
+    def ask(app):
+        app.button(key=f"outline_delete_{district}").click()
+
+    def cancel(app):
+        seen["question"] = app.warning[0].value
+        app.button(key="outline_confirm_no").click()
+
+    def ask_again(app):
+        seen["kept"] = graphql_at(api_url, STORED, admin.token)["areaOutlines"]["nodes"]
+        ask(app)
+
+    def confirm(app):
+        app.button(key="outline_confirm_yes").click()
+
+    steps = [upload(district, OUTLINE.encode()), ask, cancel, ask_again, confirm]
+    app = await asyncio.to_thread(run, api_url, COVERAGE, admin, None, steps)
+    assert not app.exception, app.exception
+    assert seen["question"] == "确定删除屈家岭管理区的辖区边界吗？辖区内所有用户的地图上都将不再显示。"
+    assert len(seen["kept"]) == 1  # cancelled: still there
+    assert app.success[0].value == "已删除屈家岭管理区的辖区边界。"
+    assert graphql_at(api_url, STORED, admin.token)["areaOutlines"]["nodes"] == []
+    assert outline_traces(app) == []

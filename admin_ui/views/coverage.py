@@ -31,6 +31,12 @@ add(
         "outline_saved": {"zh": "已保存{org}的辖区边界。", "en": "The outline of {org} is saved."},
         "outline_delete": {"zh": "删除{org}的边界", "en": "Delete the outline of {org}"},
         "outline_deleted": {"zh": "已删除{org}的辖区边界。", "en": "The outline of {org} is deleted."},
+        "outline_confirm": {
+            "zh": "确定删除{org}的辖区边界吗？辖区内所有用户的地图上都将不再显示。",
+            "en": "Delete the outline of {org}? It disappears from everyone's map.",
+        },
+        "outline_confirm_yes": {"zh": "确认删除", "en": "Delete"},
+        "outline_confirm_no": {"zh": "取消", "en": "Cancel"},
         "outline_stored": {"zh": "已保存：{names}", "en": "Stored: {names}"},
         "longitude": {"zh": "经度", "en": "Longitude"},
         "latitude": {"zh": "纬度", "en": "Latitude"},
@@ -53,6 +59,7 @@ UPDATE_OUTLINE = """mutation($id: ID!, $input: UpdateAreaOutlineInput!) {
 DELETE_OUTLINE = """mutation($id: ID!) { deleteAreaOutline(id: $id) { id } }"""
 OUTLINE_TIERS = ("REGION", "CENTER", "HALL")  # areas drawn as outlines (rooms are points)
 FLASH = "coverage_flash"
+CONFIRM = "outline_confirm_delete"  # the outline whose deletion waits for a second click
 # One colour per tier and construction status, shared by the map and the tree.
 COLOURS = {
     "CENTER": "#c0392b",
@@ -163,11 +170,29 @@ def _manage_outlines(organizations: list[dict], outlines: list[dict], lang: str)
     st.file_uploader(t("outline", lang), type=["geojson", "json"], key="outline")
     st.button(t("outline_save", lang), key="outline_save", on_click=_save_outline, args=(areas, stored, lang))
     for org_id, outline in stored.items():
-        st.button(
-            t("outline_delete", lang).format(org=outline["organization"]["name"]),
-            key=f"outline_delete_{org_id}",
+        org = outline["organization"]
+        if st.session_state.get(CONFIRM) != outline["id"]:  # first click: ask, second: delete
+            st.button(
+                t("outline_delete", lang).format(org=org["name"]),
+                key=f"outline_delete_{org_id}",
+                on_click=st.session_state.__setitem__,
+                args=(CONFIRM, outline["id"]),
+            )
+            continue
+        st.warning(t("outline_confirm", lang).format(org=org["name"]))
+        left, right = st.columns(2)
+        left.button(
+            t("outline_confirm_yes", lang),
+            key="outline_confirm_yes",
+            type="primary",
             on_click=_write_outline,
-            args=(DELETE_OUTLINE, {"id": outline["id"]}, t("outline_deleted", lang), outline["organization"]),
+            args=(DELETE_OUTLINE, {"id": outline["id"]}, t("outline_deleted", lang), org),
+        )
+        right.button(
+            t("outline_confirm_no", lang),
+            key="outline_confirm_no",
+            on_click=st.session_state.pop,
+            args=(CONFIRM,),
         )
 
 
@@ -193,6 +218,7 @@ def _save_outline(areas: dict, stored: dict, lang: str) -> None:
 
 
 def _write_outline(query: str, variables: dict, done: str, org: dict) -> None:
+    st.session_state.pop(CONFIRM, None)
     try:
         session.query(query, variables)
     except ApiError as error:
