@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
+import tortoise.backends.sqlite.executor  # noqa: F401  (registers its adapters; ours replaces one)
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.context import TortoiseContext, _current_context
 from tortoise.migrations import operations as ops
@@ -18,6 +21,18 @@ from api.errors import DomainError
 from api.migration_ops import restore_sqlite_indexes
 from api.models import MODEL_MODULES
 from api.settings import Settings
+
+
+def sqlite_timestamp(value: dt.datetime) -> str:
+    """SQLite keeps timestamps as text and compares them as text, so every aware one is stored in
+    UTC (Tortoise stores `auto_now` times in local time): a filter in any offset then compares
+    right. PostgreSQL keeps instants (timestamptz) and needs nothing."""
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC)
+    return value.isoformat(" ")
+
+
+sqlite3.register_adapter(dt.datetime, sqlite_timestamp)
 
 APP_LABEL = "models"
 MIGRATIONS_MODULE = "migrations"

@@ -8,6 +8,8 @@ rebuilt table keeps column-level UNIQUE but drops multi-column, one-to-one and p
 
 from __future__ import annotations
 
+import datetime as dt
+
 from tortoise.fields.relational import OneToOneFieldInstance
 
 
@@ -192,3 +194,44 @@ def _as_date(value):
     from datetime import date
 
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+async def utc_timestamps_on_sqlite(apps, schema_editor) -> None:
+    """SQLite compares timestamps as text: rewrite every stored one with an offset in UTC (the
+    instant is unchanged), as everything is stored from now on (api/db.py). The audit log's
+    append-only triggers are lifted for this rewrite only and put back."""
+    if schema_editor.DIALECT != "sqlite":
+        return
+    client = schema_editor.client
+    _, tables = await client.execute_query(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    )
+    for table in (row["name"] for row in tables):
+        _, columns = await client.execute_query(f'PRAGMA table_info("{table}")')
+        stamped = [c["name"] for c in columns if str(c["type"]).upper() in ("TIMESTAMP", "DATETIME")]
+        for column in stamped:
+            _, rows = await client.execute_query(
+                f'SELECT rowid AS r, "{column}" AS v FROM "{table}" '
+                f'WHERE "{column}" IS NOT NULL AND "{column}" NOT LIKE \'%+00:00\''
+            )
+            changes = [(_utc_text(row["v"]), row["r"]) for row in rows]
+            changes = [(text, rowid) for text, rowid in changes if text is not None]
+            if not changes:
+                continue
+            if table == "audit_entry":
+                await client.execute_script("DROP TRIGGER IF EXISTS audit_entry_no_update")
+            for text, rowid in changes:
+                await client.execute_query(
+                    f'UPDATE "{table}" SET "{column}" = ? WHERE rowid = ?', [text, rowid]
+                )
+            if table == "audit_entry":
+                for statement in APPEND_ONLY_SQL["sqlite"]:
+                    await client.execute_script(statement)
+
+
+def _utc_text(value) -> str | None:
+    """A stored timestamp with an offset, in UTC as SQLite keeps it; None when it has no offset."""
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        return None
+    return moment.astimezone(dt.UTC).isoformat(" ")
