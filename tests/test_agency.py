@@ -60,3 +60,53 @@ async def test_waiting_papers_are_grouped_by_destination_and_closed_cases_stay_b
         assert (await hall_clerk.error(receive))["extensions"]["code"] == "FORBIDDEN"
         await clerk.data(receive)
         assert (await clerk.error(receive))["extensions"]["code"] == "INVALID_TRANSITION"
+
+
+UNBATCH = 'mutation {{ unbatchCases(id: "{b}", cases: [{c}]) {{ id batchCases {{ totalCount }} }} }}'
+
+
+async def test_cases_come_out_of_a_batch_before_it_sets_off(seeded_url):
+    from api import db
+    from api.models.audit import AuditEntry
+    from api.models.case import AgencyBatch
+    from api.settings import Settings
+    from schema.ids import from_global_id
+
+    async with serving(seeded_url) as anonymous:
+        agent, hall_clerk = [await anonymous.sign_in(n) for n in ("agent", "hall_clerk")]
+        relief = await item_id(agent, "GG-005")
+        first, second = [(await agent.data(FILE.format(item=relief)))["submitCase"]["case"] for _ in range(2)]
+        (batch,) = (await agent.data(BATCH))["batchCases"]
+        assert batch["batchCases"]["totalCount"] == 2
+
+        error = await hall_clerk.error(UNBATCH.format(b=batch["id"], c=f'"{first["id"]}"'))
+        assert error["extensions"]["code"] == "FORBIDDEN", error  # the room's batch: only it changes it
+
+        kept = (await agent.data(UNBATCH.format(b=batch["id"], c=f'"{first["id"]}"')))["unbatchCases"]
+        assert kept == {"id": batch["id"], "batchCases": {"totalCount": 1}}
+        error = await agent.error(UNBATCH.format(b=batch["id"], c=f'"{first["id"]}"'))
+        assert error["extensions"] == {"code": "VALIDATION_FAILED", "field": "cases"}  # out already
+
+        (again,) = (await agent.data(BATCH))["batchCases"]  # it waits to be batched again
+        assert again["id"] != batch["id"] and again["batchCases"]["totalCount"] == 1
+
+        # The last case out: the empty batch is gone.
+        assert (await agent.data(UNBATCH.format(b=batch["id"], c=f'"{second["id"]}"')))[
+            "unbatchCases"
+        ] is None
+        async with db.database(Settings(database_url=seeded_url)):
+            assert not await AgencyBatch.exists(id=from_global_id(batch["id"], "AgencyBatch"))
+            entries = await AuditEntry.filter(object_type="AgencyBatch", detail__startswith="taken out")
+        assert [e.action for e in entries] == ["UPDATE", "DELETE"]
+
+        carrier = (
+            await agent.data(
+                '{ staffMembers(where: {organization: {code: {eq: "QJL-H1-R01"}}}, first: 1) '
+                "{ nodes { id } } }"
+            )
+        )["staffMembers"]["nodes"][0]["id"]
+        await agent.data(
+            f'mutation {{ dispatchBatch(id: "{again["id"]}", carrierId: "{carrier}") {{ id }} }}'
+        )
+        error = await agent.error(UNBATCH.format(b=again["id"], c=f'"{first["id"]}"'))
+        assert error["extensions"] == {"code": "INVALID_TRANSITION", "field": "batch"}

@@ -142,6 +142,37 @@ async def receive(batch_id: int, actor: Actor, when: datetime) -> AgencyBatch:
         return batch
 
 
+async def unbatch(batch_id: int, case_ids: list[int], actor: Actor) -> tuple[AgencyBatch, bool, list[str]]:
+    """Take cases out of a batch that has not set off (they wait to be batched again); a batch left
+    with no case is deleted. Returns the batch, whether it was deleted, and the numbers taken out."""
+    if not case_ids:
+        raise DomainError("VALIDATION_FAILED", "name the cases to take out of the batch", field="cases")
+    async with in_transaction():
+        batch = await _batch(batch_id)
+        if batch.origin_id != actor.organization_id:
+            raise DomainError("FORBIDDEN", "only the batch's origin changes it", field="batch")
+        # Lock the batch while it is still at home: a dispatch at the same moment waits for this
+        # change or, if it came first, leaves nothing to change (PostgreSQL; SQLite has one writer).
+        home = await AgencyBatch.filter(id=batch.id, dispatched_at__isnull=True).select_for_update().first()
+        if home is None:
+            raise DomainError(
+                "INVALID_TRANSITION",
+                f"batch {batch.number} has set off: its cases travel with it",
+                field="batch",
+            )
+        inside = dict(await AgencyBatchCase.filter(batch_id=batch.id).values_list("case_id", "case__number"))
+        strangers = sorted(set(case_ids) - set(inside))
+        if strangers:
+            raise DomainError(
+                "VALIDATION_FAILED", f"cases {strangers} are not in batch {batch.number}", field="cases"
+            )
+        await AgencyBatchCase.filter(batch_id=batch.id, case_id__in=sorted(set(case_ids))).delete()
+        emptied = not await AgencyBatchCase.exists(batch_id=batch.id)
+        if emptied:
+            await AgencyBatch.filter(id=batch.id).delete()
+        return batch, emptied, sorted(inside[i] for i in set(case_ids))
+
+
 async def _drop_unmovable(batch: AgencyBatch) -> None:
     """Cases that cannot travel any more (withdrawn, rejected, waiting for papers) stay behind and
     leave the batch; a batch with nothing left does not set off."""

@@ -304,7 +304,42 @@ class CaseVerbs:
                 info, AuditAction.UPDATE, verbs.batch_node, lambda: agency.receive(pk, actor, now(info))
             )
 
+        async def unbatch(root, info, id, cases):
+            access = await request_access(info)
+            access.require(verbs.case_node, Op.UPDATE)
+            pk = from_global_id(id, "AgencyBatch")
+            await access.check_in_area(verbs.batch_node, pk, f"AgencyBatch {id}", "id")
+            case_ids = [from_global_id(global_id, "Case", field="cases") for global_id in cases]
+            actor = await actor_for(info, access)
+            async with in_transaction():
+                batch, emptied, numbers = await agency.unbatch(pk, case_ids, actor)
+                change = {"before": audit_snapshot(verbs.batch_node, batch)}
+                if not emptied:
+                    change["after"] = change["before"]
+                await audit_write(
+                    AuditAction.DELETE if emptied else AuditAction.UPDATE,
+                    request_actor(info),
+                    verbs.batch_node,
+                    pk,
+                    detail=f"taken out: {', '.join(numbers)}"[:200],
+                    **change,
+                )
+            return None if emptied else batch
+
         return {
+            "unbatch_cases": strawberry.field(
+                resolver=resolver(
+                    unbatch,
+                    batch_type | None,
+                    {
+                        "id": (strawberry.ID, REQUIRED, "Global id of a batch that has not set off"),
+                        "cases": (list[strawberry.ID], REQUIRED, "Cases to take out of it"),
+                    },
+                ),
+                name="unbatchCases",
+                description="Take cases out of a batch before it sets off (they wait to be batched "
+                "again); the batch, or null when it was left empty and deleted",
+            ),
             "batch_cases": strawberry.field(
                 resolver=resolver(
                     group,
