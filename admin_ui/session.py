@@ -103,6 +103,18 @@ def show_flash(key: str) -> None:
         getattr(st, kind)(message)
 
 
+def write(key: str, text: str, variables: dict, done: str) -> bool:
+    """A write from a widget's callback; its outcome (`done`, or the API's refusal) is left under
+    `key` for show_flash on the rerun that follows. True when the API accepted it."""
+    try:
+        query(text, variables)
+    except ApiError as error:
+        st.session_state[key] = ("error", error)
+        return False
+    st.session_state[key] = ("success", done)
+    return True
+
+
 def _bearer(auth: Auth) -> dict[str, str]:
     return {"Authorization": f"Bearer {auth.token}"}
 

@@ -17,6 +17,12 @@ async def item_id(client, code: str) -> str:
     ]["nodes"][0]["id"]
 
 
+async def room_carrier(client) -> str:
+    """A staff member of the agent's room (QJL-H1-R01), who carries its batches."""
+    query = '{ staffMembers(where: {organization: {code: {eq: "QJL-H1-R01"}}}, first: 1) { nodes { id } } }'
+    return (await client.data(query))["staffMembers"]["nodes"][0]["id"]
+
+
 async def test_waiting_papers_are_grouped_by_destination_and_closed_cases_stay_behind(seeded_url):
     async with serving(seeded_url) as anonymous:
         agent, hall_clerk, clerk = [await anonymous.sign_in(n) for n in ("agent", "hall_clerk", "clerk")]
@@ -31,12 +37,7 @@ async def test_waiting_papers_are_grouped_by_destination_and_closed_cases_stay_b
         error = await agent.error(BATCH)  # nothing is waiting any more
         assert (error["extensions"]["code"], error["extensions"]["field"]) == ("VALIDATION_FAILED", "cases")
 
-        carrier = (
-            await agent.data(
-                '{ staffMembers(where: {organization: {code: {eq: "QJL-H1-R01"}}}, first: 1) '
-                "{ nodes { id } } }"
-            )
-        )["staffMembers"]["nodes"][0]["id"]
+        carrier = await room_carrier(agent)
         # The applicant withdraws before the carrier leaves: that batch has nothing left to carry.
         await agent.data(
             f'mutation {{ withdrawCase(id: "{for_hall["id"]}", version: {for_hall["version"]}, '
@@ -99,12 +100,7 @@ async def test_cases_come_out_of_a_batch_before_it_sets_off(seeded_url):
             entries = await AuditEntry.filter(object_type="AgencyBatch", detail__startswith="taken out")
         assert [e.action for e in entries] == ["UPDATE", "DELETE"]
 
-        carrier = (
-            await agent.data(
-                '{ staffMembers(where: {organization: {code: {eq: "QJL-H1-R01"}}}, first: 1) '
-                "{ nodes { id } } }"
-            )
-        )["staffMembers"]["nodes"][0]["id"]
+        carrier = await room_carrier(agent)
         await agent.data(
             f'mutation {{ dispatchBatch(id: "{again["id"]}", carrierId: "{carrier}") {{ id }} }}'
         )

@@ -258,12 +258,8 @@ def _save(item: dict, lang: str) -> None:
     if not changes:
         state[FLASH] = ("info", t("catalogue_unchanged", lang))
         return
-    try:
-        session.query(UPDATE, {"id": item["id"], "input": changes})
-    except ApiError as error:
-        state[FLASH] = ("error", error)
-        return
-    state[FLASH] = ("success", t("catalogue_saved", lang).format(item=item["name"]))
+    done = t("catalogue_saved", lang).format(item=item["name"])
+    session.write(FLASH, UPDATE, {"id": item["id"], "input": changes}, done)
 
 
 if __name__ == "__main__":  # run on its own (tests); the app imports render()

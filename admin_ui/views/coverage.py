@@ -219,12 +219,7 @@ def _save_outline(areas: dict, stored: dict, lang: str) -> None:
 
 def _write_outline(query: str, variables: dict, done: str, org: dict) -> None:
     st.session_state.pop(CONFIRM, None)
-    try:
-        session.query(query, variables)
-    except ApiError as error:
-        st.session_state[FLASH] = ("error", error)
-        return
-    st.session_state[FLASH] = ("success", done.format(org=org["name"]))
+    session.write(FLASH, query, variables, done.format(org=org["name"]))
 
 
 def _map(organizations: list[dict], rings, lang: str) -> go.Figure:

@@ -336,13 +336,7 @@ def _create(lang: str) -> None:
 def _send(text: str, variables: dict, done: str) -> bool:
     """A write; its outcome is shown on the next run, which reads the matrix again whatever happened."""
     st.session_state["dg_cache"] = {}
-    try:
-        session.query(text, variables)
-    except ApiError as error:
-        st.session_state["dg_flash"] = ("error", error)
-        return False
-    st.session_state["dg_flash"] = ("success", done)
-    return True
+    return session.write("dg_flash", text, variables, done)
 
 
 def _revoke(active: list[dict], lang: str) -> None:

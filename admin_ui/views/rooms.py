@@ -323,12 +323,9 @@ def _record(by_id: dict[str, dict], lang: str) -> None:
         "notes": state["rooms_notes"].strip(),
         **{check: bool(state[f"rooms_check_{check}"]) for check in CHECKS},
     }
-    try:
-        session.query(INSPECT, {"input": data})
-    except ApiError as error:
-        state[FLASH] = ("error", error)
-        return
-    state[FLASH] = ("success", t("rooms_inspection_saved", lang).format(room=room["name"]))
+    session.write(
+        FLASH, INSPECT, {"input": data}, t("rooms_inspection_saved", lang).format(room=room["name"])
+    )
 
 
 def _status_form(by_id: dict[str, dict], lang: str) -> None:
@@ -388,15 +385,8 @@ def _change(by_id: dict[str, dict], lang: str) -> None:
     if problem:
         state[FLASH] = ("warning", problem)
         return
-    try:
-        session.query(UPDATE, {"id": room["id"], "input": status_input(status, day)})
-    except ApiError as error:
-        state[FLASH] = ("error", error)
-        return
-    state[FLASH] = (
-        "success",
-        t("rooms_status_saved", lang).format(room=room["name"], status=status_label(status, lang)),
-    )
+    done = t("rooms_status_saved", lang).format(room=room["name"], status=status_label(status, lang))
+    session.write(FLASH, UPDATE, {"id": room["id"], "input": status_input(status, day)}, done)
 
 
 if __name__ == "__main__":  # run on its own (tests); the app imports render()

@@ -39,6 +39,7 @@ def catalogue_fields(registry) -> dict[str, Any]:
             if pk in keys[:index]:
                 raise DomainError("VALIDATION_FAILED", f"ids[{index}] names an assignment twice", field="ids")
         at, actor = now(info), request_actor(info)
+        revoked: dict[int, ItemAssignment] = {}
         async with in_transaction():
             for index in sorted(range(len(keys)), key=keys.__getitem__):
                 pk, what = keys[index], f"ItemAssignment {ids[index]}"
@@ -56,7 +57,7 @@ def catalogue_fields(registry) -> dict[str, Any]:
                         )
                 except DomainError as error:
                     raise DomainError(error.code, f"ids[{index}]: {error.message}", field="ids") from error
-                after = await ItemAssignment.get(id=pk)
+                after = revoked[pk] = await ItemAssignment.get(id=pk)
                 await audit_write(
                     AuditAction.UPDATE,
                     actor,
@@ -65,7 +66,6 @@ def catalogue_fields(registry) -> dict[str, Any]:
                     before=audit_snapshot(node, before),
                     after=audit_snapshot(node, after),
                 )
-            revoked = {a.pk: a for a in await ItemAssignment.filter(id__in=keys)}
         return [revoked[pk] for pk in keys]
 
     return {
