@@ -141,10 +141,15 @@ async def test_the_csv_export_holds_the_rows_of_the_page(api_url, monkeypatch):
     assert rows[0]["name"] == shown["name"][0] and {r["tier"] for r in rows} == {"ROOM"}
 
 
+def first_room(url: str) -> str:
+    """The global id of room QJL-H1-R01."""
+    found = graphql_at(url, '{ organizations(where: {code: {eq: "QJL-H1-R01"}}) { nodes { id } } }')
+    return found["organizations"]["nodes"][0]["id"]
+
+
 async def test_an_admin_creates_and_updates_a_funding_through_the_generated_forms(api_url):
     auth = await asyncio.to_thread(signed_in, api_url, "admin")
-    room = graphql_at(api_url, '{ organizations(where: {code: {eq: "QJL-H1-R01"}}) { nodes { id } } }')
-    room_id = room["organizations"]["nodes"][0]["id"]
+    room_id = first_room(api_url)
     source = f"browser test {uuid.uuid4().hex[:8]}"
     app = await asyncio.to_thread(
         run, api_url, BROWSER, auth, None, [choose("fundings"), fill_funding(room_id, source)]
@@ -179,8 +184,7 @@ async def test_an_admin_creates_and_updates_a_funding_through_the_generated_form
 async def test_a_clerk_is_refused_the_create_with_the_apis_message_and_nothing_is_written(api_url):
     clerk = await asyncio.to_thread(signed_in, api_url, "clerk")
     admin = await asyncio.to_thread(signed_in, api_url, "admin")
-    room = graphql_at(api_url, '{ organizations(where: {code: {eq: "QJL-H1-R01"}}) { nodes { id } } }')
-    room_id = room["organizations"]["nodes"][0]["id"]
+    room_id = first_room(api_url)
     source = f"browser test {uuid.uuid4().hex[:8]}"
     app = await asyncio.to_thread(
         run, api_url, BROWSER, clerk, None, [choose("fundings"), fill_funding(room_id, source)]
