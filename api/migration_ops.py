@@ -230,8 +230,8 @@ async def utc_timestamps_on_sqlite(apps, schema_editor) -> None:
 
 
 def _utc_text(value) -> str | None:
-    """A stored timestamp with an offset, in UTC as SQLite keeps it; None when it has no offset."""
+    """A stored timestamp with an offset, as SQLite keeps it from now on; None when it has no offset."""
+    from api.db import sqlite_timestamp  # api.db imports this module: the one rule, read late
+
     moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
-    if moment.tzinfo is None:
-        return None
-    return moment.astimezone(dt.UTC).isoformat(" ")
+    return None if moment.tzinfo is None else sqlite_timestamp(moment)
