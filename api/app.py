@@ -20,7 +20,7 @@ from tortoise.context import TortoiseContext
 
 from api.auth.http import CallerAuth, logout, token_endpoint
 from api.auth.ratelimit import Clock, RateLimit
-from api.db import pending_migrations, tortoise_config, use_context
+from api.db import migrations_on_disk, tortoise_config, unapplied, use_context
 from api.services.users import demo_users
 from api.settings import Settings
 from schema import GRAPHIQL_DIR, create_schema
@@ -86,8 +86,9 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
         with use_context(ctx):
             await ctx.init(config=tortoise_config(settings.database_url, timezone=settings.timezone))
             app.state.tortoise = ctx
+            app.state.migrations = migrations_on_disk()  # the code does not change while it runs
             try:
-                pending = await pending_migrations(ctx)
+                pending = await unapplied(ctx, app.state.migrations)
                 if pending:
                     log.warning("database has unapplied migrations: %s; run `sanji db upgrade`", pending)
                 if settings.is_production and await demo_users():
@@ -104,8 +105,7 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
     async def healthz(request: Request) -> Response:
         try:
             ctx: TortoiseContext = request.app.state.tortoise
-            await ctx.db().execute_query("SELECT 1")
-            pending = await pending_migrations(ctx)
+            pending = await unapplied(ctx, request.app.state.migrations)
         except Exception as exc:  # any driver error means the database is not usable
             log.exception("health check failed")
             body = {"status": "error", "database": "unreachable"}

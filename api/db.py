@@ -15,6 +15,7 @@ from tortoise.migrations import operations as ops
 from tortoise.migrations.autodetector import MigrationAutodetector
 from tortoise.migrations.constraints import CheckConstraint
 from tortoise.migrations.executor import MigrationExecutor
+from tortoise.migrations.loader import MigrationLoader
 from tortoise.migrations.recorder import MigrationRecorder
 
 from api.errors import DomainError
@@ -125,10 +126,22 @@ async def upgrade(
 
 async def pending_migrations(ctx: TortoiseContext) -> list[str]:
     """Names of migrations on disk that the open database has not applied."""
-    config = tortoise_config("sqlite://:memory:")["apps"]
-    executor = MigrationExecutor(ctx.db(), config)
-    plan = await executor.plan(None)
-    return [f"{step.migration.app_label}.{step.migration.name}" for step in plan if not step.backward]
+    return await unapplied(ctx, migrations_on_disk())
+
+
+def migrations_on_disk() -> list[str]:
+    """Names of the migrations the code carries, in order: a server reads them once at start."""
+    loader = MigrationLoader(tortoise_config("sqlite://:memory:")["apps"], MigrationRecorder(None))
+    loader.load_disk()
+    return sorted(f"{key.app_label}.{key.name}" for key in loader.disk_migrations)
+
+
+async def unapplied(ctx: TortoiseContext, on_disk: list[str]) -> list[str]:
+    """Which of `on_disk` the database has not applied; a database error is raised, not hidden."""
+    applied = set(await applied_migrations(ctx))
+    if not applied:  # the recorder reads "no table" and "no database" alike as none applied
+        await ctx.db().execute_query("SELECT 1")
+    return [name for name in on_disk if name not in applied]
 
 
 async def applied_migrations(ctx: TortoiseContext) -> list[str]:

@@ -22,7 +22,7 @@ from schema.errors import DomainErrors, SanjiSchema
 from schema.generator.mutations import MutationBuilder
 from schema.generator.registry import Registry
 from schema.generator.scalars import SCALAR_MAP
-from schema.limits import LimitedParserCache, Limits, MaskUnexpected, QueryLimits
+from schema.limits import LimitedParsing, Limits, MaskUnexpected, QueryLimits
 from schema.specs import EXPOSURES
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
@@ -54,14 +54,14 @@ def create_schema(
             *([MaskUnexpected] if production else []),  # first in, last out: sees every code set
             DomainErrors,
             PiiReadAudit,
-            lambda: LimitedParserCache(limits.max_tokens),
+            lambda: LimitedParsing(limits),  # and the document's shape, before validation
             *(
                 [lambda: AddValidationRules([NoSchemaIntrospectionCustomRule])]
                 if not limits.introspection
                 else []
             ),
             lambda: ValidationCache(maxsize=512),
-            lambda: QueryLimits(limits),  # after validation: refuses valid but over-limit queries
+            lambda: QueryLimits(limits),  # after validation: refuses valid but over-budget queries
         ],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )

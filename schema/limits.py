@@ -1,10 +1,16 @@
-"""Query limits checked before execution: tokens, depth, aliases and a cost budget (OWASP GraphQL).
+"""Query limits (OWASP GraphQL), each refusal one GraphQL error with a stable `extensions.code`.
 
-Each refusal is one GraphQL error with a stable `extensions.code`.
+Two stages. Right after parsing, before graphql-core validates anything, the document's shape is
+measured in one linear pass: fields in all, selections in one selection set, root fields, aliases
+and depth. Validation (overlapping-field checks above all) grows faster than linearly with these,
+so bounding them bounds its time. After validation, the cost budget is checked against the schema.
+Fragments are measured once each, however often they are spread: a chain of fragments that each
+spread the next twice costs no more to measure than to read.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import uuid
@@ -26,11 +32,13 @@ from graphql import (
     VariableNode,
     Visitor,
     get_named_type,
+    parse,
     visit,
 )
-from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
+from strawberry.extensions import MaskErrors, SchemaExtension
 
 from schema.generator.pagination import DEFAULT_PAGE_SIZE
+from schema.query_shape import Breadth, Shape, lexical_breadth
 
 _SUGGESTION = re.compile(r" Did you mean .*\?$")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -40,6 +48,10 @@ log = logging.getLogger("sanji.graphql")
 @dataclass(frozen=True)
 class Limits:
     max_tokens: int = 5000
+    max_fields: int = 500  # field selections written in the whole document
+    max_selections: int = 200  # fields and fragments in one selection set
+    max_root_fields: int = 50  # selections at the top of one operation
+    max_overlap_work: int = 2000  # comparisons of same-named fields validation would make
     max_depth: int = 12
     max_aliases: int = 30
     max_cost: int = 200_000  # items a query may ask for: page sizes multiplied along each path
@@ -47,14 +59,58 @@ class Limits:
     suggestions: bool = True
 
 
+def breadth_refusal(breadth: Breadth, limits: Limits) -> GraphQLError | None:
+    if breadth.fields > limits.max_fields:
+        return _error(
+            f"the query selects {breadth.fields:,} fields; at most {limits.max_fields:,}", "QUERY_TOO_BROAD"
+        )
+    if breadth.widest > limits.max_selections:
+        return _error(
+            f"a selection set holds {breadth.widest:,} selections; at most {limits.max_selections}",
+            "QUERY_TOO_BROAD",
+        )
+    if breadth.roots > limits.max_root_fields:
+        return _error(
+            f"the operation selects {breadth.roots:,} root fields; at most {limits.max_root_fields}",
+            "QUERY_TOO_BROAD",
+        )
+    return None
+
+
+def shape_refusal(document: DocumentNode, limits: Limits) -> GraphQLError | None:
+    """The first structural limit the parsed document breaks, measured without the schema, or None."""
+    shape = Shape(document)
+    refusal = breadth_refusal(shape.breadth, limits)
+    if refusal is not None:
+        return refusal
+    if shape.aliases > limits.max_aliases:
+        return _error(
+            f"the query uses {shape.aliases} aliases; at most {limits.max_aliases}", "TOO_MANY_ALIASES"
+        )
+    try:
+        depth = shape.depth()
+        work = shape.overlap_work(limits.max_overlap_work)
+    except RecursionError:  # fragments spread inside one another hundreds of times
+        return _error("fragments are spread inside one another too deeply", "QUERY_TOO_DEEP")
+    if depth > limits.max_depth:
+        return _error(f"the query is {depth} levels deep; at most {limits.max_depth}", "QUERY_TOO_DEEP")
+    if work > limits.max_overlap_work:
+        return _error(
+            f"the query repeats fields so often that checking they agree would take over "
+            f"{limits.max_overlap_work:,} comparisons: select each field once",
+            "QUERY_TOO_BROAD",
+        )
+    return None
+
+
 class QueryLimits(SchemaExtension):
-    """Refuses over-limit documents before execution; in production hides schema hints too."""
+    """Refuses over-budget documents before execution; in production hides schema hints too."""
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
 
     def on_validate(self) -> Iterator[None]:
-        # Runs after ValidationCache has validated: refuse a valid but over-limit query.
+        # Runs after ValidationCache has validated: refuse a valid but over-budget query.
         context = self.execution_context
         if not context.pre_execution_errors and context.graphql_document is not None:
             refusal = self._refusal(context)
@@ -75,26 +131,12 @@ class QueryLimits(SchemaExtension):
             return _error(
                 "text cannot hold U+0000 or an unpaired surrogate (U+D800 to U+DFFF)", "VALIDATION_FAILED"
             )
-        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-        aliases = sum(_aliases(d.selection_set) for d in document.definitions if hasattr(d, "selection_set"))
-        if aliases > self.limits.max_aliases:
-            return _error(
-                f"the query uses {aliases} aliases; at most {self.limits.max_aliases}", "TOO_MANY_ALIASES"
-            )
-        schema = context.schema._schema
-        variables = context.variables or {}
-        for operation in operations:
-            root = schema.get_root_type(operation.operation)
-            depth = _depth(operation.selection_set, fragments, set())
-            if depth > self.limits.max_depth:
+        cost = _Cost(context.schema._schema, document, context.variables or {})
+        for operation in cost.operations:
+            total = cost.of(operation.selection_set, cost.schema.get_root_type(operation.operation))
+            if total > self.limits.max_cost:
                 return _error(
-                    f"the query is {depth} levels deep; at most {self.limits.max_depth}", "QUERY_TOO_DEEP"
-                )
-            cost = _cost(schema, operation.selection_set, root, fragments, variables, 1, set())
-            if cost > self.limits.max_cost:
-                return _error(
-                    f"the query may return {cost:,} items (page sizes multiplied along each path); "
+                    f"the query may return {total:,} items (page sizes multiplied along each path); "
                     f"the budget is {self.limits.max_cost:,}",
                     "QUERY_TOO_COSTLY",
                 )
@@ -130,65 +172,50 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
-def _aliases(selection_set: SelectionSetNode | None) -> int:
-    if selection_set is None:
-        return 0
-    count = 0
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode) and selection.alias is not None:
-            count += 1
-        count += _aliases(getattr(selection, "selection_set", None))
-    return count
+class _Cost:
+    """Items a selection may return: each list field counts its page size times its parents'.
 
+    The count is linear in the multiplier its parents give, so a fragment's count per item is
+    computed once and multiplied wherever it is spread.
+    """
 
-def _depth(selection_set: SelectionSetNode | None, fragments, seen: set[str]) -> int:
-    if selection_set is None:
-        return 0
-    deepest = 0
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            deepest = max(deepest, 1 + _depth(selection.selection_set, fragments, seen))
-        elif isinstance(selection, InlineFragmentNode):
-            deepest = max(deepest, _depth(selection.selection_set, fragments, seen))
-        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
-            fragment = fragments.get(selection.name.value)
+    def __init__(self, schema, document: DocumentNode, variables: dict) -> None:
+        self.schema = schema
+        self.variables = variables
+        self.operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        self.fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        self._fragment_costs: dict[str, int] = {}
+
+    def of(self, selection_set: SelectionSetNode | None, parent_type) -> int:
+        if selection_set is None or parent_type is None:
+            return 0
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                found = getattr(parent_type, "fields", {}).get(selection.name.value)
+                if found is None:
+                    continue
+                inner = self.of(selection.selection_set, get_named_type(found.type))
+                size = _page_size(selection, found, self.variables)
+                total += size * (1 + inner) if size else inner
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                inline_type = self.schema.get_type(condition.name.value) if condition else parent_type
+                total += self.of(selection.selection_set, inline_type)
+            elif isinstance(selection, FragmentSpreadNode):
+                total += self._fragment(selection.name.value)
+        return total
+
+    def _fragment(self, name: str) -> int:
+        if name not in self._fragment_costs:
+            self._fragment_costs[name] = 0  # a cycle adds nothing (validation refuses it anyway)
+            fragment = self.fragments.get(name)
             if fragment is not None:
-                deepest = max(
-                    deepest, _depth(fragment.selection_set, fragments, seen | {selection.name.value})
-                )
-    return deepest
-
-
-def _cost(schema, selection_set, parent_type, fragments, variables, multiplier: int, seen: set[str]) -> int:
-    """Items a selection may return: each list field counts its page size times its parents'."""
-    if selection_set is None or parent_type is None:
-        return 0
-    total = 0
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            field = getattr(parent_type, "fields", {}).get(selection.name.value)
-            if field is None:
-                continue
-            child_type = get_named_type(field.type)
-            size = _page_size(selection, field, variables)
-            inner = multiplier * size if size else multiplier
-            total += inner if size else 0
-            total += _cost(schema, selection.selection_set, child_type, fragments, variables, inner, seen)
-        elif isinstance(selection, InlineFragmentNode):
-            condition = selection.type_condition
-            fragment_type = schema.get_type(condition.name.value) if condition else parent_type
-            total += _cost(
-                schema, selection.selection_set, fragment_type, fragments, variables, multiplier, seen
-            )
-        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
-            fragment = fragments.get(selection.name.value)
-            if fragment is not None:
-                fragment_type = schema.get_type(fragment.type_condition.name.value)
-                seen_more = seen | {selection.name.value}
-                total += _cost(
-                    schema, fragment.selection_set, fragment_type, fragments, variables, multiplier, seen_more
-                )
-    return total
+                fragment_type = self.schema.get_type(fragment.type_condition.name.value)
+                self._fragment_costs[name] = self.of(fragment.selection_set, fragment_type)
+        return self._fragment_costs[name]
 
 
 def _page_size(node: FieldNode, field, variables: dict) -> int:
@@ -206,25 +233,45 @@ def _page_size(node: FieldNode, field, variables: dict) -> int:
     return size if isinstance(size, int) and size > 0 else DEFAULT_PAGE_SIZE
 
 
-class LimitedParserCache(ParserCache):
-    """Cached parsing with a token limit; syntax errors and the limit get their codes."""
+class LimitedParsing(SchemaExtension):
+    """Parsing with a token limit, then the document's shape checked, both cached per query text.
 
-    def __init__(self, max_tokens: int, maxsize: int = 512) -> None:
-        super().__init__(maxsize=maxsize)
-        self.max_tokens = max_tokens
+    Takes the place of strawberry's ParserCache; syntax errors and each limit get their codes."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
 
     def on_parse(self) -> Iterator[None]:
-        self.execution_context.parse_options["max_tokens"] = self.max_tokens
-        try:
-            yield from super().on_parse()
-        except GraphQLError as error:
-            if "tokens" in error.message:
-                raise GraphQLError(
-                    f"the query has more than {self.max_tokens} tokens",
-                    extensions={"code": "QUERY_TOO_LARGE"},
-                ) from error
-            error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_PARSE_FAILED"}
-            raise
+        context = self.execution_context
+        document, refusal = _parse_checked(context.query, self.limits)
+        if refusal is not None:  # a fresh error per request: an error collects request state
+            raise GraphQLError(
+                refusal.message,
+                source=refusal.source,
+                positions=refusal.positions,
+                extensions=dict(refusal.extensions or {}),
+            )
+        context.graphql_document = document
+        yield
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_checked(query: str, limits: Limits) -> tuple[DocumentNode | None, GraphQLError | None]:
+    """The parsed document, or the refusal of its text (too many tokens, bad syntax, bad shape)."""
+    refusal = breadth_refusal(lexical_breadth(query), limits)
+    if refusal is not None:  # refused before parsing, which costs many times more than counting
+        return None, refusal
+    try:
+        document = parse(query, max_tokens=limits.max_tokens)
+    except GraphQLError as error:
+        if "tokens" in error.message:
+            return None, _error(f"the query has more than {limits.max_tokens} tokens", "QUERY_TOO_LARGE")
+        error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_PARSE_FAILED"}
+        return None, error
+    refusal = shape_refusal(document, limits)
+    # A refused document is not kept: hundreds of big trees in the cache would slow every
+    # garbage collection of the process.
+    return (None, refusal) if refusal is not None else (document, None)
 
 
 class MaskUnexpected(MaskErrors):

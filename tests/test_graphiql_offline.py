@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import re
 
-import httpx
-
-from api.app import create_app
-from api.settings import Env, Settings
+from api.settings import Env
+from tests.conftest import serving
 
 ASSET = re.compile(r'(?:src|href)="([^"]+)"')
 
@@ -37,11 +35,10 @@ async def test_the_licences_ship_with_the_assets(api):
         assert response.status_code == 200 and "MIT" in response.text
 
 
-async def test_production_serves_no_ide(fixture_url):
-    app = create_app(Settings(database_url=fixture_url, env=Env.PRODUCTION, secret_key="s" * 40))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-        page = await http.get("/graphql", headers={"Accept": "text/html"})
-        asset = await http.get("/graphiql-assets/graphiql.min.js")
+async def test_production_serves_no_ide(fresh_url):
+    # Inside the app's lifespan: the request budget counts in the database, as it does when served.
+    async with serving(fresh_url, env=Env.PRODUCTION, secret_key="s" * 40) as api:
+        page = await api.http.get("/graphql", headers={"Accept": "text/html"})
+        asset = await api.http.get("/graphiql-assets/graphiql.min.js")
     assert page.status_code != 200 or "GraphiQL" not in page.text
     assert asset.status_code == 404

@@ -37,6 +37,46 @@ async def test_and_or_not_nest_to_any_depth(api):
     assert (await api.data(query))["organizations"]["totalCount"] == 14  # 10 villages + 4 communities
 
 
+ORGANIZATIONS = "query($where: OrganizationWhere) { organizations(where: $where) { totalCount } }"
+
+
+async def test_a_filter_of_a_hundred_alternatives_is_one_flat_condition(api):
+    rooms = [{"code": {"eq": f"QJL-H{h}-R{r:02d}"}} for h in range(1, 5) for r in range(1, 26)]
+    assert len(rooms) == 100
+    data = await api.data(ORGANIZATIONS, {"where": {"or": rooms}})
+    assert data["organizations"]["totalCount"] == 38
+
+
+@pytest.mark.parametrize(
+    ("where", "field", "message"),
+    [
+        ({"or": [{"code": {"eq": "x"}}] * 101}, "where.or", "`or` holds 101 conditions; at most 100"),
+        ({"and": [{"code": {"eq": "x"}}] * 500}, "where.and", "`and` holds 500 conditions; at most 100"),
+        (
+            {"code": {"in": [f"c{i}" for i in range(40_000)]}},
+            "where.code",
+            "code: at most 1,000 values in a list, got 40,000",
+        ),
+        ({"id": {"notIn": ["x"] * 1001}}, "where.id", "id: at most 1,000 values in a list, got 1,001"),
+    ],
+    ids=["or", "and", "in", "id notIn"],
+)
+async def test_filters_beyond_what_a_statement_takes_are_refused(api, where, field, message):
+    error = await api.error(ORGANIZATIONS, {"where": where})
+    assert error["extensions"] == {"code": "VALIDATION_FAILED", "field": field}
+    assert error["message"] == message
+
+
+async def test_filters_nest_at_most_sixteen_levels(api):
+    where: dict = {"tier": {"eq": "ROOM"}}
+    for _ in range(15):
+        where = {"and": [where]}
+    assert (await api.data(ORGANIZATIONS, {"where": where}))["organizations"]["totalCount"] == 38
+    error = await api.error(ORGANIZATIONS, {"where": {"and": [where]}})
+    assert error["extensions"] == {"code": "VALIDATION_FAILED", "field": "where"}
+    assert "more than 16 levels" in error["message"]
+
+
 async def test_null_filters_and_text_operators(api):
     no_coordinates = "{ organizations(where: {tier: {eq: ROOM}, longitude: {isNull: true}}) { totalCount } }"
     assert (await api.data(no_coordinates))["organizations"]["totalCount"] == 3

@@ -59,6 +59,11 @@ _SCALARS = {
     "bool": (bool, "Boolean"),
 }
 _FILTER_INPUTS: dict[Any, type] = {}
+# Bounds that keep a filter's SQL within what both databases take (SQLite binds at most 32,766
+# values in a statement, asyncpg 32,767) and its compilation within Python's stack.
+MAX_VALUES = 1000  # in one `in` or `notIn` list
+MAX_ALTERNATIVES = 100  # conditions in one `and` or `or` list
+MAX_WHERE_DEPTH = 16  # and/or/not and relation levels
 
 
 def operator_input(kind: str, enum: type[Enum] | None = None) -> type:
@@ -115,6 +120,12 @@ def scalar_conditions(path: str, scalar: ScalarField, condition: Any) -> list[Q]
         value = getattr(condition, op, None)
         if value is None:
             continue
+        if isinstance(value, list) and len(value) > MAX_VALUES:
+            raise DomainError(
+                "VALIDATION_FAILED",
+                f"{to_camel_case(scalar.name)}: at most {MAX_VALUES:,} values in a list, got {len(value):,}",
+                field=f"where.{scalar.name}",
+            )
         if op in ORDERED and op != "is_null":
             for item in value if isinstance(value, list) else [value]:
                 _check_fits(scalar, item)
@@ -152,6 +163,13 @@ def id_conditions(type_name: str, condition: Any) -> list[Q]:
     def pk(value: str) -> int:
         return from_global_id(value, type_name, field="where.id")
 
+    for values in (condition.in_, condition.not_in):
+        if values is not None and len(values) > MAX_VALUES:
+            raise DomainError(
+                "VALIDATION_FAILED",
+                f"id: at most {MAX_VALUES:,} values in a list, got {len(values):,}",
+                field="where.id",
+            )
     out = []
     if condition.eq is not None:
         out.append(Q(id=pk(condition.eq)))
@@ -162,14 +180,20 @@ def id_conditions(type_name: str, condition: Any) -> list[Q]:
     return out
 
 
-def compile_where(node: Node, where: Any, access: RequestAccess) -> Q:
+def compile_where(node: Node, where: Any, access: RequestAccess, depth: int = 1) -> Q:
     """Compile a `<Model>Where` value into one Q; relations become subqueries (no row duplication).
 
     A condition on a relation sees only the related rows the caller may read: a filter must not
-    reveal what a list would not show.
+    reveal what a list would not show. `depth` counts the `and`/`or`/`not`/relation levels so far.
     """
     if where is None:
         return Q()
+    if depth > MAX_WHERE_DEPTH:
+        raise DomainError(
+            "VALIDATION_FAILED",
+            f"the filter nests and/or/not and relations more than {MAX_WHERE_DEPTH} levels deep",
+            field="where",
+        )
     parts: list[Q] = []
     if where.id is not None:
         parts += id_conditions(node.exposure.type_name, where.id)
@@ -181,24 +205,31 @@ def compile_where(node: Node, where: Any, access: RequestAccess) -> Q:
         sub = getattr(where, relation.name, None)
         if sub is not None:
             target = node.registry.node(relation.model)
-            inner = target.model.filter(access.rows(target), compile_where(target, sub, access))
+            inner = target.model.filter(access.rows(target), compile_where(target, sub, access, depth + 1))
             inner = inner.values("id")
             parts.append(Q(**{f"{relation.column}__in": Subquery(inner)}))
     for relation in node.backward:
         sub = getattr(where, relation.name, None)
         if sub is not None:
             target = node.registry.node(relation.model)
-            inner = target.model.filter(access.rows(target), compile_where(target, sub, access))
+            inner = target.model.filter(access.rows(target), compile_where(target, sub, access, depth + 1))
             inner = inner.values(relation.column)
             parts.append(Q(id__in=Subquery(inner)))
     if where.and_:
-        parts += [compile_where(node, w, access) for w in where.and_]
+        parts += [compile_where(node, w, access, depth + 1) for w in _bounded(where.and_, "and")]
     if where.or_:
-        alternatives = [compile_where(node, w, access) for w in where.or_]
-        combined = alternatives[0]
-        for alternative in alternatives[1:]:
-            combined = combined | alternative
-        parts.append(combined)
+        alternatives = [compile_where(node, w, access, depth + 1) for w in _bounded(where.or_, "or")]
+        parts.append(Q(*alternatives, join_type=Q.OR))
     if where.not_ is not None:
-        parts.append(~compile_where(node, where.not_, access))
+        parts.append(~compile_where(node, where.not_, access, depth + 1))
     return Q(*parts) if parts else Q()
+
+
+def _bounded(conditions: list, name: str) -> list:
+    if len(conditions) > MAX_ALTERNATIVES:
+        raise DomainError(
+            "VALIDATION_FAILED",
+            f"`{name}` holds {len(conditions):,} conditions; at most {MAX_ALTERNATIVES}",
+            field=f"where.{name}",
+        )
+    return conditions
