@@ -1,60 +1,164 @@
-"""Area outlines (辖区边界) for the coverage map: GeoJSON polygons, checked with the `geojson` package
-and read as rings of (longitude, latitude) to draw. No ORM here: the admin app draws with it too."""
+"""Area outlines (辖区边界) for the coverage map: GeoJSON polygons, checked against RFC 7946 (ring rules
+from the `geojson` package) and for validity with shapely, and read as rings of (longitude, latitude)
+to draw. No ORM here: the admin app draws with it too."""
 
 from __future__ import annotations
 
-import geojson
+import json
+import math
+import re
+from itertools import accumulate
+
+import shapely
+from geojson.geometry import check_polygon
+from shapely.geometry import shape
 
 from api.errors import DomainError
 
 MAX_BYTES = 2_000_000  # a district outline, simplified for a map, is far smaller
+# A FeatureCollection of MultiPolygons nests 8 deep (collection, features, feature, geometry,
+# coordinates, polygon, ring, position); 8 more leave room for nested properties. The bound is checked
+# before parsing because json recurses per level: 5,000 levels raise RecursionError, not a refusal.
+MAX_DEPTH = 16
 POLYGONS = ("Polygon", "MultiPolygon")
+GEOMETRIES = ("Point", "MultiPoint", "LineString", "MultiLineString", *POLYGONS, "GeometryCollection")
+STRING = re.compile(r'"(?:[^"\\]|\\.)*"?', re.DOTALL)  # unclosed: to the end, so each byte is read once
+NOT_BRACKET = re.compile(r"[^][{}]+")
+REASON = re.compile(r"(.+)\[(\S+) (\S+)(?: \S+)?\]")  # GEOS: "Self-intersection[0.5 0.5]"
+Rings = list[list[tuple[float, float]]]
 
 
-def outline_rings(text: str) -> list[list[tuple[float, float]]]:
+def outline_rings(text: str) -> Rings:
     """The rings of a GeoJSON Polygon or MultiPolygon (bare, as a Feature or in a FeatureCollection).
 
-    Raises ValueError saying what is wrong: not JSON, not GeoJSON, no polygon, an invalid ring
-    (fewer than 4 positions, not closed) or a position off the globe.
+    Raises ValueError saying what is wrong and where: not JSON, nested too deep, not GeoJSON, no
+    polygon, an invalid ring (fewer than 4 positions, not closed, crossing itself, a hole outside its
+    shell) or a position that is not numbers on the globe.
     """
     if len(text.encode("utf-8")) > MAX_BYTES:
         raise ValueError(f"the outline is over {MAX_BYTES // 1_000_000} MB: simplify it first")
+    if _depth(text) > MAX_DEPTH:
+        raise ValueError(f"the outline nests arrays and objects more than {MAX_DEPTH} deep")
     try:
-        data = geojson.loads(text)
+        # not geojson.loads: its object hook raises TypeError on a member of the wrong type
+        data = json.loads(text, parse_constant=_not_a_number)
     except ValueError as error:
         raise ValueError(f"not JSON: {error}") from None
-    if not isinstance(data, geojson.base.GeoJSON):
-        raise ValueError("not GeoJSON: give a Polygon, MultiPolygon, Feature or FeatureCollection")
-    if not data.is_valid:
-        problems = data.errors()
-        raise ValueError(f"invalid GeoJSON: {problems if isinstance(problems, str) else problems[0]}")
-    geometries = [feature.get("geometry") for feature in data.get("features", [])] or [
-        data.get("geometry", data)
-    ]
-    if "features" in data and not data["features"]:
-        raise ValueError("the FeatureCollection has no features")
-    rings: list[list[tuple[float, float]]] = []
-    for index, geometry in enumerate(geometries):
-        kind = (geometry or {}).get("type")
-        if kind not in POLYGONS:
-            where = f"feature {index + 1}" if "features" in data else "the outline"
-            raise ValueError(f"{where} is a {kind or 'feature without geometry'}, not a polygon")
-        polygons = geometry["coordinates"] if kind == "MultiPolygon" else [geometry["coordinates"]]
-        for polygon in polygons:
-            for ring in polygon:
-                rings.append([_position(p) for p in ring])
+    rings: Rings = []
+    for feature, geometry in _geometries(data):
+        rings += _geometry_rings(feature, geometry)
     if not rings:
         raise ValueError("the outline has no ring: give the polygon's coordinates")
     return rings
 
 
+def _depth(text: str) -> int:
+    """How deep arrays and objects nest, counting brackets outside strings."""
+    brackets = NOT_BRACKET.sub("", STRING.sub("", text))
+    return max(accumulate(1 if bracket in "[{" else -1 for bracket in brackets), default=0)
+
+
+def _not_a_number(constant: str):
+    raise ValueError(f"Number {constant!r} is not JSON compliant")
+
+
+def _geometries(data) -> list[tuple[int | None, object]]:
+    """Each geometry with the number of its feature (None when the outline is not a collection)."""
+    kind = data.get("type") if isinstance(data, dict) else None
+    if kind == "FeatureCollection":
+        features = data.get("features")
+        if not isinstance(features, list):
+            raise ValueError("the FeatureCollection's features are not an array")
+        if not features:
+            raise ValueError("the FeatureCollection has no features")
+        return [(number, _feature_geometry(number, f)) for number, f in enumerate(features, 1)]
+    if kind == "Feature":
+        return [(None, _feature_geometry(None, data))]
+    if kind in GEOMETRIES:
+        return [(None, data)]
+    raise ValueError("not GeoJSON: give a Polygon, MultiPolygon, Feature or FeatureCollection")
+
+
+def _feature_geometry(feature: int | None, data) -> object:
+    where = _where(feature)
+    if not isinstance(data, dict) or data.get("type") != "Feature":
+        raise ValueError(f"{where} is not a Feature object")
+    if not isinstance(data.get("properties", {}), dict | None):
+        raise ValueError(f"the properties of {where} are not an object")
+    if data.get("geometry") is None:
+        raise ValueError(f"{where} is a feature without geometry, not a polygon")
+    return data["geometry"]
+
+
+def _geometry_rings(feature: int | None, geometry) -> Rings:
+    kind = geometry.get("type") if isinstance(geometry, dict) else None
+    if kind not in GEOMETRIES:
+        raise ValueError(f"the geometry of {_where(feature)} is not a GeoJSON geometry")
+    if kind not in POLYGONS:
+        raise ValueError(f"{_where(feature)} is a {kind}, not a polygon")
+    coordinates = geometry.get("coordinates")
+    polygons = coordinates if kind == "MultiPolygon" else [coordinates]
+    if not isinstance(polygons, list):
+        raise ValueError("invalid GeoJSON: a MultiPolygon's coordinates must be a list of polygons")
+    label = "" if feature is None else f"{_where(feature)}, "
+    shapes, rings = [], []
+    for number, polygon in enumerate(polygons, 1):
+        polygon_rings = _polygon_rings(polygon)
+        if polygon_rings:
+            shapes.append(shape({"type": "Polygon", "coordinates": polygon_rings}))
+            _valid(f"{label}polygon {number}", shapes[-1])
+        rings += polygon_rings
+    if len(shapes) > 1:  # valid parts may still overlap
+        _valid(f"{label}the MultiPolygon", shapely.MultiPolygon(shapes))
+    return rings
+
+
+def _polygon_rings(polygon) -> Rings:
+    problem = check_polygon(polygon)  # rings of arrays, at least 4 positions, closed
+    if problem:
+        raise ValueError(f"invalid GeoJSON: {problem}")
+    return [[_position(position) for position in ring] for ring in polygon]
+
+
 def _position(position) -> tuple[float, float]:
-    if not isinstance(position, list | tuple) or len(position) < 2:
-        raise ValueError(f"position {position} is not a longitude and a latitude")
-    longitude, latitude = float(position[0]), float(position[1])
+    numbers = position if isinstance(position, list) else []
+    if len(numbers) not in (2, 3) or not all(_is_number(n) for n in numbers):
+        raise ValueError(f"position {_shown(position)} is not a longitude and a latitude")
+    longitude, latitude, *_ = [_finite(position, n) for n in numbers]  # an altitude must be finite too
     if not (-180 <= longitude <= 180 and -90 <= latitude <= 90):
         raise ValueError(f"position {longitude}, {latitude} is not a longitude/latitude")
     return longitude, latitude
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)  # JSON true is not 1
+
+
+def _finite(position: list, number: int | float) -> float:
+    try:
+        value = float(number)
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value):  # 1e400 parses as inf
+        raise ValueError(f"position {_shown(position)} has a number too large to be a coordinate")
+    return value
+
+
+def _shown(value) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+def _valid(label: str, geometry) -> None:
+    reason = shapely.is_valid_reason(geometry)
+    if reason != "Valid Geometry":
+        found = REASON.fullmatch(reason)
+        where = f" at or near ({found[2]}, {found[3]})" if found else ""
+        raise ValueError(f"{label}: {found[1] if found else reason}{where}")
+
+
+def _where(feature: int | None) -> str:
+    return "the outline" if feature is None else f"feature {feature}"
 
 
 async def outline_written(outline, created: bool) -> None:
