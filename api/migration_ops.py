@@ -83,6 +83,12 @@ async def make_audit_log_append_only(apps, schema_editor) -> None:
         await schema_editor.client.execute_script(statement)
 
 
+async def keep_audit_log_append_only(apps, schema_editor) -> None:
+    """After a change to the audit log's columns: SQLite rebuilt the table, losing its triggers."""
+    if schema_editor.DIALECT == "sqlite":
+        await make_audit_log_append_only(apps, schema_editor)
+
+
 async def keep_write_keys_writing(apps, schema_editor) -> None:
     """Keys made before scopes existed keep their rights: --write keys read and write everything."""
     await schema_editor.client.execute_script(

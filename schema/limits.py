@@ -37,11 +37,11 @@ from graphql import (
 )
 from strawberry.extensions import MaskErrors, SchemaExtension
 
+from api.text import UNSTORABLE_MESSAGE, storable
 from schema.generator.pagination import DEFAULT_PAGE_SIZE
 from schema.query_shape import Breadth, Shape, lexical_breadth
 
 _SUGGESTION = re.compile(r" Did you mean .*\?$")
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 log = logging.getLogger("sanji.graphql")
 
 
@@ -128,9 +128,7 @@ class QueryLimits(SchemaExtension):
     def _refusal(self, context) -> GraphQLError | None:
         document = context.graphql_document
         if _has_unstorable_text(document, context.variables):
-            return _error(
-                "text cannot hold U+0000 or an unpaired surrogate (U+D800 to U+DFFF)", "VALIDATION_FAILED"
-            )
+            return _error(UNSTORABLE_MESSAGE, "VALIDATION_FAILED")
         cost = _Cost(context.schema._schema, document, context.variables or {})
         for operation in cost.operations:
             total = cost.of(operation.selection_set, cost.schema.get_root_type(operation.operation))
@@ -154,11 +152,11 @@ def _has_unstorable_text(document: DocumentNode, variables: Any) -> bool:
         found = False
 
         def enter_string_value(self, node: StringValueNode, *_args) -> None:
-            self.found = self.found or bool(_UNSTORABLE.search(node.value))
+            self.found = self.found or not storable(node.value)
 
     literals = Literals()
     visit(document, literals)
-    return literals.found or any(_UNSTORABLE.search(text) for text in _strings(variables))
+    return literals.found or not all(storable(text) for text in _strings(variables))
 
 
 def _strings(value: Any) -> Iterator[str]:

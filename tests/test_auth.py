@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from typer.testing import CliRunner
 
 from api import db
 from api.app import create_app  # noqa: F401 - the app under test is served by the fixtures
 from api.cli import app as cli
+from api.models.audit import AuditAction, AuditEntry
 from api.models.user import ApiKey, LoginThrottle, User
 from api.settings import Settings
 from tests.conftest import DEMO_PASSWORD, serving
@@ -48,30 +50,100 @@ async def test_unknown_names_are_locked_too_without_revealing_anything(seeded_ur
     }
 
 
+async def refresh(api, refresh_token: str):
+    return await api.http.post(
+        "/auth/token", data={"grant_type": "refresh_token", "refresh_token": refresh_token}
+    )
+
+
 async def test_refresh_rotates_and_logout_ends_the_session(seeded_url):
     async with serving(seeded_url) as api:
         first = (await token(api)).json()
-        bearer = {"Authorization": f"Bearer {first['access_token']}"}
-        assert (await api.http.post("/graphql", json={"query": ME}, headers=bearer)).status_code == 200
-
-        renewed = await api.http.post(
-            "/auth/token", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
-        )
+        renewed = await refresh(api, first["refresh_token"])
         assert renewed.status_code == 200
-        reused = await api.http.post(
-            "/auth/token", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
-        )
-        assert reused.status_code == 401
+        bearer = {"Authorization": f"Bearer {renewed.json()['access_token']}"}
+        assert (await api.http.post("/graphql", json={"query": ME}, headers=bearer)).status_code == 200
 
         assert (await api.http.post("/auth/logout", headers=bearer)).status_code == 204
         refused = await api.http.post("/graphql", json={"query": ME}, headers=bearer)
         assert refused.status_code == 401
         assert refused.json()["errors"][0]["message"] == "this session has ended; sign in again"
-        later = renewed.json()["refresh_token"]
-        again = await api.http.post(
-            "/auth/token", data={"grant_type": "refresh_token", "refresh_token": later}
+        assert (await refresh(api, renewed.json()["refresh_token"])).status_code == 401
+
+
+async def test_a_reused_refresh_token_ends_its_whole_session(seeded_url):
+    async with serving(seeded_url) as api:
+        stolen = (await token(api)).json()["refresh_token"]
+        thief = (await refresh(api, stolen)).json()  # the thief exchanges it first
+        reused = await refresh(api, stolen)  # then its owner shows it again
+        assert reused.status_code == 401
+        assert reused.json() == {
+            "error": "invalid_grant",
+            "error_description": "this refresh token was already used, so its session has ended; "
+            "sign in again",
+        }
+        bearer = {"Authorization": f"Bearer {thief['access_token']}"}
+        refused = await api.http.post("/graphql", json={"query": ME}, headers=bearer)
+        assert refused.json()["errors"][0]["message"] == "this session has ended; sign in again"
+        assert (await refresh(api, thief["refresh_token"])).status_code == 401
+        assert (await token(api)).status_code == 200  # signing in again starts a new session
+    async with db.database(Settings(database_url=seeded_url)):
+        entry = await AuditEntry.get(action=AuditAction.REFRESH_REUSED)
+        assert entry.object_type == "AuthSession" and entry.actor_user_id is not None
+
+
+async def test_of_ten_refreshes_racing_with_one_token_exactly_one_wins(seeded_url):
+    async with serving(seeded_url) as api:
+        shared = (await token(api)).json()["refresh_token"]
+        answers = await asyncio.gather(*(refresh(api, shared) for _ in range(10)))
+    assert sorted(a.status_code for a in answers) == [200] + [401] * 9, [a.text for a in answers]
+
+
+async def test_failed_sign_ins_at_the_same_moment_all_count(seeded_url):
+    async with serving(seeded_url) as api:
+        answers = await asyncio.gather(*(token(api, password=f"wrong-{i}") for i in range(12)))
+        assert {a.status_code for a in answers} <= {401, 429}
+    async with db.database(Settings(database_url=seeded_url)):
+        by_name = await LoginThrottle.get(username="clerk")
+        by_address = await LoginThrottle.get(username="ip:127.0.0.1")
+    assert (by_name.failures, by_address.failures) == (12, 12)
+    assert by_name.locked_until is not None
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("username=adm%00in&password=x", "application/x-www-form-urlencoded"),
+        ('{"username": "adm\\ud800in", "password": "x"}', "application/json"),
+        ('{"username": "admin", "password": "p\\u0000w"}', "application/json"),
+    ],
+    ids=["NUL in a form", "lone surrogate in JSON", "NUL in the password"],
+)
+async def test_a_sign_in_with_text_no_database_can_hold_is_refused_and_counted(
+    seeded_url, body, content_type
+):
+    async with serving(seeded_url) as api:
+        answer = await api.http.post("/auth/token", content=body, headers={"Content-Type": content_type})
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "error": "invalid_request",
+        "error_description": "username and password: text cannot hold U+0000 or an unpaired surrogate "
+        "(U+D800 to U+DFFF)",
+    }
+    async with db.database(Settings(database_url=seeded_url)):
+        failed = await AuditEntry.get(action=AuditAction.SIGN_IN_FAILED)
+        assert (await LoginThrottle.get(username="ip:127.0.0.1")).failures == 1
+    assert failed.actor_name in ("adm\\u0000in", "adm\\ud800in", "admin")
+
+
+async def test_a_refresh_token_no_database_can_hold_is_refused(seeded_url):
+    async with serving(seeded_url) as api:
+        body = '{"grant_type": "refresh_token", "refresh_token": "x\\ud800"}'
+        answer = await api.http.post(
+            "/auth/token", content=body, headers={"Content-Type": "application/json"}
         )
-        assert again.status_code == 401
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "invalid_request"
 
 
 async def test_a_deactivated_user_is_refused_at_once(seeded_url):

@@ -266,4 +266,7 @@ async def test_an_integrator_signed_in_with_a_password_only_reads(api):
         'mutation { createCalendarDay(input: {day: "2031-01-01", isWorkday: false}) { day } }'
     )
     assert error["extensions"]["code"] == "FORBIDDEN"
-    assert "write:calendarDays" in error["message"]
+    assert error["message"] == (
+        "signed in with a password, an integrator only reads; to create calendarDays, "
+        "call with an API key that has the write:calendarDays scope"
+    )

@@ -16,6 +16,7 @@ from api.services import audit
 from api.services.audit import Actor
 from api.services.users import authenticate
 from api.settings import Settings
+from api.text import UNSTORABLE_MESSAGE, storable
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,8 @@ def token_endpoint(settings: Settings):
                 address = throttle.address_key(_ip(request))
                 try:
                     await throttle.check_not_locked(address)
+                    if not (storable(username) and storable(password)):
+                        raise DomainError("VALIDATION_FAILED", f"username and password: {UNSTORABLE_MESSAGE}")
                     user = await authenticate(username, password)
                 except DomainError as error:
                     if error.code != "ACCOUNT_LOCKED":
@@ -120,12 +123,27 @@ def token_endpoint(settings: Settings):
             elif grant == "refresh_token":
                 if not form.get("refresh_token"):
                     return _oauth_error("invalid_request", "refresh_token is required")
-                issued = await sessions.refresh(settings, form["refresh_token"])
+                if not storable(form["refresh_token"]):
+                    return _oauth_error("invalid_request", f"refresh_token: {UNSTORABLE_MESSAGE}")
+                try:
+                    issued = await sessions.refresh(settings, form["refresh_token"])
+                except sessions.RefreshReused as reused:
+                    who = Actor(user_id=reused.user_id, ip=_ip(request))
+                    await audit.record(
+                        AuditAction.REFRESH_REUSED,
+                        who,
+                        object_type="AuthSession",
+                        object_id=reused.session_id,
+                        detail=reused.message,
+                    )
+                    raise
             else:
                 return _oauth_error("unsupported_grant_type", "use the password or refresh_token grant")
         except DomainError as error:
             if error.code == "ACCOUNT_LOCKED":
                 return _oauth_error("account_locked", error.message, status=429)
+            if error.code == "VALIDATION_FAILED":
+                return _oauth_error("invalid_request", error.message)
             return _oauth_error("invalid_grant", error.message, status=401)
         body = {
             "access_token": issued.access_token,

@@ -7,11 +7,13 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from tortoise.transactions import in_transaction
+
 from api.auth.tokens import TokenClaims, decode_access_token, issue_access_token
 
 __all__ = ["TokenClaims"]
 from api.errors import DomainError
-from api.models.user import AuthSession, User
+from api.models.user import AuthSession, UsedRefreshToken, User
 from api.settings import Settings
 
 REFRESH_DAYS = 7
@@ -23,6 +25,18 @@ class Tokens:
     refresh_token: str
     expires_in: int
     role: str
+
+
+class RefreshReused(DomainError):
+    """A refresh token was shown after it had been exchanged: its session has been ended."""
+
+    def __init__(self, session_id: int, user_id: int) -> None:
+        super().__init__(
+            "REFRESH_TOKEN_REUSED",
+            "this refresh token was already used, so its session has ended; sign in again",
+        )
+        self.session_id = session_id
+        self.user_id = user_id
 
 
 def _hash(token: str) -> str:
@@ -46,24 +60,36 @@ def _tokens(settings: Settings, user: User, session: AuthSession, refresh: str) 
 
 
 async def refresh(settings: Settings, refresh_token: str) -> Tokens:
-    """New tokens for a live session; the used refresh token stops working (rotation)."""
+    """New tokens for a live session; the refresh token shown stops working (rotation).
+
+    The exchange is one compare-and-set, so of requests racing with one token exactly one wins.
+    A token shown again after it was exchanged ends its whole session: either its owner or a
+    thief holds the newer one, and the server cannot tell which (OAuth 2.1 reuse detection).
+    """
     now = datetime.now(UTC)
-    session = await AuthSession.filter(refresh_hash=_hash(refresh_token)).select_related("user").first()
-    if (
-        session is None
-        or session.revoked_at is not None
-        or session.expires_at <= now
-        or not session.user.active
-    ):
-        raise DomainError("UNAUTHENTICATED", "refresh token is not valid; sign in again")
+    presented = _hash(refresh_token)
     new_refresh = secrets.token_urlsafe(32)
-    session.refresh_hash, session.last_used_at = _hash(new_refresh), now
-    await session.save(update_fields=["refresh_hash", "last_used_at"])
-    return _tokens(settings, session.user, session, new_refresh)
+    async with in_transaction():
+        live = AuthSession.filter(
+            refresh_hash=presented, revoked_at=None, expires_at__gt=now, user__active=True
+        )
+        session = await live.select_related("user").first()
+        won = session is not None and await AuthSession.filter(
+            id=session.id, refresh_hash=presented, revoked_at=None
+        ).update(refresh_hash=_hash(new_refresh), last_used_at=now)
+        if won:
+            await UsedRefreshToken.create(session_id=session.id, token_hash=presented, used_at=now)
+    if won:
+        return _tokens(settings, session.user, session, new_refresh)
+    used = await UsedRefreshToken.get_or_none(token_hash=presented).select_related("session")
+    if used is not None and await end(used.session_id):
+        raise RefreshReused(used.session_id, used.session.user_id)
+    raise DomainError("UNAUTHENTICATED", "refresh token is not valid; sign in again")
 
 
-async def end(session_id: int) -> None:
-    await AuthSession.filter(id=session_id, revoked_at=None).update(revoked_at=datetime.now(UTC))
+async def end(session_id: int) -> bool:
+    """End the session; False when it had ended already."""
+    return bool(await AuthSession.filter(id=session_id, revoked_at=None).update(revoked_at=datetime.now(UTC)))
 
 
 async def end_all(user_id: int) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from tortoise.expressions import F
+
 from api.errors import DomainError
 from api.models.user import LoginThrottle
 
@@ -32,14 +34,16 @@ async def check_not_locked(username: str, now: datetime | None = None) -> None:
 
 
 async def record_failure(username: str, now: datetime | None = None, limit: int = MAX_FAILURES) -> None:
+    """Count one failure; each step is one statement, so failures at the same moment all count."""
     now = now or datetime.now(UTC)
-    row, _ = await LoginThrottle.get_or_create(username=_key(username))
-    if row.locked_until is not None and row.locked_until <= now:
-        row.failures, row.locked_until = 0, None  # an expired lock starts a fresh count
-    row.failures += 1
-    if row.failures >= limit:
-        row.locked_until = now + timedelta(minutes=LOCK_MINUTES)
-    await row.save()
+    key = _key(username)
+    await LoginThrottle.get_or_create(username=key)
+    # An expired lock starts a fresh count.
+    await LoginThrottle.filter(username=key, locked_until__lte=now).update(failures=0, locked_until=None)
+    await LoginThrottle.filter(username=key).update(failures=F("failures") + 1)
+    failures = await LoginThrottle.filter(username=key).first().values_list("failures", flat=True)
+    if failures is not None and failures >= limit:
+        await LoginThrottle.filter(username=key).update(locked_until=now + timedelta(minutes=LOCK_MINUTES))
 
 
 async def record_success(username: str) -> None:

@@ -18,6 +18,7 @@ class AuditAction(StrEnum):
     SIGN_IN_FAILED = "SIGN_IN_FAILED"
     SIGN_IN_LOCKED = "SIGN_IN_LOCKED"
     SIGN_OUT = "SIGN_OUT"
+    REFRESH_REUSED = "REFRESH_REUSED"  # a refresh token shown again: its session was ended
     KEY_CREATED = "KEY_CREATED"
     KEY_REVOKED = "KEY_REVOKED"
     READ_PII = "READ_PII"

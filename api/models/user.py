@@ -85,6 +85,20 @@ class AuthSession(Model):
         table = "auth_session"
 
 
+class UsedRefreshToken(Model):
+    """A refresh token already exchanged (hashed): shown again, it ends its session (theft detection)."""
+
+    id = fields.IntField(primary_key=True)
+    session = fields.ForeignKeyField(
+        "models.AuthSession", related_name="used_refresh_tokens", on_delete=fields.CASCADE
+    )
+    token_hash = fields.CharField(max_length=64, unique=True)
+    used_at = fields.DatetimeField()
+
+    class Meta:
+        table = "auth_refresh_used"
+
+
 class ApiKey(Model):
     """An integrator key: shown once, stored hashed, found by its visible prefix, revocable."""
 

@@ -9,6 +9,7 @@ from tortoise.models import Model
 
 from api.jsonable import json_value
 from api.models.audit import AuditAction, AuditEntry
+from api.text import escaped
 
 NEVER_RECORDED = frozenset({"password_hash", "key_hash", "refresh_hash", "query_code_hash"})
 
@@ -50,7 +51,7 @@ def entry(
     return AuditEntry(
         action=action,
         actor_user_id=actor.user_id,
-        actor_name=actor.name[:60],
+        actor_name=escaped(actor.name)[:60],  # a failed sign-in records whatever name was typed
         actor_role=actor.role,
         api_key_prefix=actor.api_key_prefix,
         object_type=object_type,
@@ -58,7 +59,7 @@ def entry(
         before=before,
         after=after,
         ip=actor.ip[:45],
-        detail=detail[:200],
+        detail=escaped(detail)[:200],
     )
 
 

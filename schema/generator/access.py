@@ -46,9 +46,14 @@ class RequestAccess:
             raise DomainError("UNAUTHENTICATED", f"sign in to {_VERBS[op]} {plural}")
         role_grant = node.exposure.access.grant_for(self.caller.role)
         if self.caller.key_scopes is not None and role_grant is not None and op in role_grant.ops:
-            raise DomainError(
-                "FORBIDDEN", f"this API key has no {op.key_scope}:{plural} scope to {_VERBS[op]} {plural}"
-            )
+            scope = f"{op.key_scope}:{plural}"
+            if not self.caller.key_prefix:
+                raise DomainError(
+                    "FORBIDDEN",
+                    f"signed in with a password, an integrator only reads; to {_VERBS[op]} {plural}, "
+                    f"call with an API key that has the {scope} scope",
+                )
+            raise DomainError("FORBIDDEN", f"this API key has no {scope} scope to {_VERBS[op]} {plural}")
         raise DomainError("FORBIDDEN", f"role {self.caller.role} may not {_VERBS[op]} {plural}")
 
     # -- rows
