@@ -17,7 +17,7 @@ import typer
 from api import db
 from api.errors import DomainError
 from api.models.user import Role
-from api.settings import Settings
+from api.settings import Settings, is_loopback
 
 T = TypeVar("T")
 # Plain Click errors: a bad argument reads as one "Error: ..." line, not a drawn box.
@@ -49,6 +49,18 @@ for sub, name in (
 def fail(message: str) -> typer.Exit:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     return typer.Exit(code=1)
+
+
+def warn_if_exposed(s: Settings, host: str) -> None:
+    """One line when dev mode listens beyond this machine: its demo logins are published."""
+    if not s.is_production and not is_loopback(host):
+        typer.secho(
+            f"warning: SANJI_ENV=dev listens on {host}, reachable from the network: the demo users' "
+            "password is published and GraphiQL is open; beyond a developer's machine use "
+            "SANJI_ENV=production",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
 
 
 def settings() -> Settings:
@@ -400,6 +412,7 @@ def serve(
         await _migrated(s, demo_check)
 
     run(check)
+    warn_if_exposed(s, host or s.api_host)
     if s.database_url.startswith("sqlite"):
         # The SQLite driver runs statements on a thread of its own, which must take the GIL back
         # from requests busy in Python several times per statement; at the default 5 ms switch
@@ -415,6 +428,7 @@ def ui(
 ) -> None:
     """Start the admin UI (Streamlit), talking to the API at SANJI_API_URL."""
     s = settings()
+    warn_if_exposed(s, host or s.ui_host)
     script = Path(__file__).resolve().parent.parent / "admin_ui" / "app.py"
     command = [sys.executable, "-m", "streamlit", "run", str(script)]
     command += ["--server.address", host or s.ui_host, "--server.port", str(port or s.ui_port)]

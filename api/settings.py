@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 
 from api.errors import DomainError
 
@@ -16,7 +19,8 @@ class Env(StrEnum):
 
 
 DEFAULT_DEMO_PASSWORD = "sanji-demo"
-_DEV_SECRET = "sanji-dev-secret-not-for-production-use-0123456789"
+DEFAULT_KEY_FILE = ".sanji/secret.key"  # in the working directory, beside the default sanji.db
+MIN_SECRET_LENGTH = 32
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,9 @@ class Settings:
     ui_host: str = "127.0.0.1"
     ui_port: int = 8501
     api_url: str = "http://127.0.0.1:8000"
-    secret_key: str = _DEV_SECRET
+    # Made up for an object built in code (tests); from_env reads it from the environment, or in dev
+    # from the installation's key file, so it is the same after a restart and in every worker.
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(48))
     access_token_minutes: int = 15
     demo_password: str = DEFAULT_DEMO_PASSWORD
     timezone: str = "Asia/Shanghai"
@@ -54,11 +60,14 @@ class Settings:
             raise DomainError(
                 "VALIDATION_FAILED", f"SANJI_ENV must be dev or production, got {mode!r}", field="SANJI_ENV"
             )
-        secret = env.get("SANJI_SECRET_KEY", _DEV_SECRET)
-        if mode == Env.PRODUCTION and (secret == _DEV_SECRET or len(secret) < 32):
+        secret = env.get("SANJI_SECRET_KEY")
+        if secret is None and mode == Env.DEV:
+            secret = installation_key(Path(env.get("SANJI_SECRET_KEY_FILE", DEFAULT_KEY_FILE)))
+        if secret is None or len(secret) < MIN_SECRET_LENGTH:
             raise DomainError(
                 "VALIDATION_FAILED",
-                "SANJI_SECRET_KEY must be set to a random string of 32+ characters in production",
+                f"SANJI_SECRET_KEY must be set to a random string of {MIN_SECRET_LENGTH}+ characters"
+                + (" in production" if mode == Env.PRODUCTION else ""),
                 field="SANJI_SECRET_KEY",
             )
         return cls(
@@ -86,6 +95,52 @@ class Settings:
                 env, "SANJI_RATE_LIMIT_LOOKUP_PER_MINUTE", cls.rate_limit_lookup_per_minute
             ),
         )
+
+
+def installation_key(path: Path) -> str:
+    """The key in `path`, made (random, readable by its owner only) the first time it is asked for.
+
+    Workers starting together agree on one key: each writes its own candidate aside and links it
+    into place, which only the first can do; every one then reads what is there.
+    """
+    try:
+        if not path.exists():
+            _make_key_file(path)
+        key = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise DomainError(
+            "VALIDATION_FAILED", f"cannot keep the key in {path}: {error}", field="SANJI_SECRET_KEY_FILE"
+        ) from None
+    if len(key) < MIN_SECRET_LENGTH:
+        raise DomainError(
+            "VALIDATION_FAILED",
+            f"{path} holds a key of {len(key)} characters, not {MIN_SECRET_LENGTH}+; delete it to make a new "
+            "one (tokens and query codes made with the old key stop working)",
+            field="SANJI_SECRET_KEY_FILE",
+        )
+    return key
+
+
+def _make_key_file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    candidate = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as out:
+        out.write(secrets.token_urlsafe(48) + "\n")
+    try:
+        os.link(candidate, path)
+    except FileExistsError:
+        pass  # another process made it first: its key is the installation's
+    finally:
+        candidate.unlink()
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a bind address is reachable from this machine only."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

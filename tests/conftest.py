@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -27,6 +28,12 @@ from api.settings import Settings
 DB_KIND = os.environ.get("SANJI_TEST_DB", "sqlite")
 POSTGRES_URL = os.environ.get("SANJI_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 DEMO_PASSWORD = "sanji-demo"
+
+
+def pytest_configure(config) -> None:
+    # Dev settings keep the installation's key in a file: the suite's goes in a directory of its own,
+    # not in the working directory (tests/test_settings.py checks the default place).
+    os.environ.setdefault("SANJI_SECRET_KEY_FILE", str(Path(tempfile.mkdtemp()) / "secret.key"))
 
 
 def pytest_report_header(config) -> str:

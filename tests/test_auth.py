@@ -280,3 +280,28 @@ async def test_a_key_reads_at_least_what_the_public_reads(seeded_url):
     assert all(
         n["handlingOrganization"]["code"] and n["item"]["name"] for n in body["data"]["cases"]["nodes"]
     )
+
+
+async def test_tokens_and_query_codes_outlive_a_restart_in_dev(seeded_url, tmp_path):
+    """The dev key comes from the installation's key file: a second server (a restart, or another
+    worker) accepts the first one's token, and the query code it handed out still opens the case."""
+
+    def key() -> str:
+        return Settings.from_env({"SANJI_SECRET_KEY_FILE": str(tmp_path / "secret.key")}).secret_key
+
+    submit = (
+        "mutation($item: ID!) { submitCase(input: {itemId: $item, applicantType: PERSON, "
+        'applicantName: "赵六", applicantIdNumber: "11010519491231002X", applicantPhone: "13800138000"}) '
+        "{ queryCode case { number } } }"
+    )
+    async with serving(seeded_url, secret_key=key()) as first:
+        clerk = await first.sign_in("clerk")
+        item = (await clerk.data('{ items(where: {code: {eq: "XK-004"}}) { nodes { id } } }'))["items"]
+        filed = (await clerk.data(submit, {"item": item["nodes"][0]["id"]}))["submitCase"]
+    async with serving(seeded_url, secret_key=key()) as second:
+        assert "errors" not in await second(ME, token=clerk.token)
+        progress = await second.data(
+            "query($n: String!, $c: String!) { caseProgress(number: $n, queryCode: $c) { number } }",
+            {"n": filed["case"]["number"], "c": filed["queryCode"]},
+        )
+    assert progress["caseProgress"]["number"] == filed["case"]["number"]

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
 from tests.conftest import DB_KIND
+from tests.ui_support import free_port
 
 
 async def sanji(url: str, *args: str, env: dict[str, str] | None = None):
@@ -149,3 +153,28 @@ async def test_calendar_import_enters_a_year_from_the_notice(fresh_url, tmp_path
     notice.write_text("2027-01-01,HOLIDAY,元旦\n2027-02-30,WORKDAY,春节\n", encoding="utf-8")
     line = one_error_line(await sanji(fresh_url, "calendar", "import", str(notice)))
     assert "line 2" in line and "[VALIDATION_FAILED]" in line
+
+
+def started_server_lines(url: str, host: str, **env: str) -> str:
+    """What `sanji serve` prints on stderr until uvicorn says it is up (then it is stopped)."""
+    port = free_port()
+    command = [sys.executable, "-m", "api.cli", "serve", "--host", host, "--port", str(port)]
+    environment = {**os.environ, "SANJI_DATABASE_URL": url, **env}
+    server = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True)
+    lines = []
+    try:
+        for line in server.stderr:
+            lines.append(line)
+            if "Uvicorn running" in line:
+                break
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return "".join(lines)
+
+
+async def test_dev_mode_warns_when_it_listens_beyond_this_machine(fresh_url):
+    exposed = await asyncio.to_thread(started_server_lines, fresh_url, "0.0.0.0")
+    assert "warning: SANJI_ENV=dev listens on 0.0.0.0, reachable from the network" in exposed
+    local = await asyncio.to_thread(started_server_lines, fresh_url, "127.0.0.1")
+    assert "Uvicorn running" in local and "warning" not in local

@@ -1,18 +1,36 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from api.errors import DomainError
-from api.settings import Env, Settings
+from api.settings import DEFAULT_KEY_FILE, Env, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_defaults_use_the_embedded_sqlite_file():
-    settings = Settings.from_env({})
+def from_env(environ: dict[str, str]) -> Settings:
+    """Settings from `environ`, given a key in dev so that no key file is made."""
+    dev = environ.get("SANJI_ENV", "dev") == "dev"
+    return Settings.from_env({"SANJI_SECRET_KEY": "t" * 32, **environ} if dev else environ)
+
+
+@pytest.fixture
+def key_file(tmp_path) -> Path:
+    return tmp_path / "installation" / "secret.key"
+
+
+def test_defaults_use_the_embedded_sqlite_file(key_file):
+    settings = Settings.from_env({"SANJI_SECRET_KEY_FILE": str(key_file)})
     assert settings.database_url == "sqlite://sanji.db"
     assert settings.env == Env.DEV
     assert settings.api_url == "http://127.0.0.1:8000"
 
 
 def test_environment_overrides_are_read():
-    settings = Settings.from_env(
+    settings = from_env(
         {"SANJI_DATABASE_URL": "postgres://u@h/db", "SANJI_API_PORT": "9000", "SANJI_UI_PORT": "9501"}
     )
     assert settings.database_url == "postgres://u@h/db"
@@ -34,24 +52,81 @@ def test_environment_overrides_are_read():
 )
 def test_bad_settings_are_refused_naming_the_variable(environ, field):
     with pytest.raises(DomainError) as error:
-        Settings.from_env(environ)
+        from_env(environ)
     assert error.value.field == field
 
 
 def test_rate_limits_default_to_600_per_caller_and_120_per_address_and_0_turns_them_off():
-    assert Settings.from_env({}).rate_limit_per_minute == 600
-    assert Settings.from_env({}).rate_limit_anonymous_per_minute == 120
-    settings = Settings.from_env(
-        {"SANJI_RATE_LIMIT_PER_MINUTE": "0", "SANJI_RATE_LIMIT_ANONYMOUS_PER_MINUTE": "30"}
-    )
+    assert from_env({}).rate_limit_per_minute == 600
+    assert from_env({}).rate_limit_anonymous_per_minute == 120
+    settings = from_env({"SANJI_RATE_LIMIT_PER_MINUTE": "0", "SANJI_RATE_LIMIT_ANONYMOUS_PER_MINUTE": "30"})
     assert (settings.rate_limit_per_minute, settings.rate_limit_anonymous_per_minute) == (0, 30)
 
 
 def test_a_bad_rate_limit_is_refused_with_a_clear_message():
     with pytest.raises(DomainError) as error:
-        Settings.from_env({"SANJI_RATE_LIMIT_PER_MINUTE": "-5"})
+        from_env({"SANJI_RATE_LIMIT_PER_MINUTE": "-5"})
     assert error.value.code == "VALIDATION_FAILED"
     assert error.value.message == "SANJI_RATE_LIMIT_PER_MINUTE must be 0 (off) or more, got -5"
+
+
+def test_dev_keeps_one_key_per_installation_made_on_first_start(key_file):
+    environ = {"SANJI_SECRET_KEY_FILE": str(key_file)}
+    first = Settings.from_env(environ).secret_key
+    assert len(first) >= 32 and "sanji" not in first
+    assert key_file.read_text().strip() == first
+    assert key_file.stat().st_mode & 0o777 == 0o600  # its owner's only
+    assert Settings.from_env(environ).secret_key == first  # a restart signs with the same key
+    other = Settings.from_env({"SANJI_SECRET_KEY_FILE": str(key_file.with_name("other.key"))})
+    assert other.secret_key != first  # another installation has a key of its own
+
+
+def test_dev_puts_the_key_beside_the_default_database(tmp_path):
+    # The working directory holds sanji.db by default, and so the key.
+    code = "from api.settings import Settings; print(Settings.from_env({}).secret_key)"
+    made = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+    )
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / DEFAULT_KEY_FILE).read_text().strip() == made.stdout.strip()
+
+
+def test_workers_starting_together_agree_on_one_key(key_file):
+    code = "from api.settings import Settings; print(Settings.from_env().secret_key)"
+    environ = {**os.environ, "SANJI_SECRET_KEY_FILE": str(key_file), "PYTHONPATH": str(ROOT)}
+    workers = [
+        subprocess.Popen([sys.executable, "-c", code], env=environ, stdout=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]
+    keys = {worker.communicate(timeout=60)[0].strip() for worker in workers}
+    assert keys == {key_file.read_text().strip()}
+    assert [p.name for p in key_file.parent.iterdir()] == ["secret.key"]  # no candidate left behind
+
+
+def test_a_damaged_key_file_is_refused_with_what_to_do(key_file):
+    key_file.parent.mkdir()
+    key_file.write_text("short\n")
+    with pytest.raises(DomainError) as error:
+        Settings.from_env({"SANJI_SECRET_KEY_FILE": str(key_file)})
+    assert error.value.field == "SANJI_SECRET_KEY_FILE"
+    assert "holds a key of 5 characters, not 32+; delete it" in error.value.message
+
+
+def test_an_explicit_key_wins_over_the_file_and_must_be_long(key_file):
+    environ = {"SANJI_SECRET_KEY_FILE": str(key_file)}
+    assert Settings.from_env({**environ, "SANJI_SECRET_KEY": "k" * 32}).secret_key == "k" * 32
+    assert not key_file.exists()
+    with pytest.raises(DomainError) as error:
+        Settings.from_env({**environ, "SANJI_SECRET_KEY": "short"})
+    assert error.value.field == "SANJI_SECRET_KEY"
+
+
+def test_settings_built_in_code_have_a_key_of_their_own():
+    assert Settings().secret_key != Settings().secret_key
 
 
 def test_production_accepts_a_long_secret():
