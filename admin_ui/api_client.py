@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import time
 from typing import Any
 
 import httpx
+import streamlit as st
+
+from api import client_address
+from api.settings import Settings
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 
@@ -22,8 +28,26 @@ def api_url() -> str:
     return os.environ.get("SANJI_API_URL", DEFAULT_API_URL).rstrip("/")
 
 
+@functools.cache
+def _signing() -> tuple[bytes, client_address.Networks]:
+    """The installation's UI key (the API derives the same) and the proxies before the UI, if any."""
+    settings = Settings.from_env()
+    return client_address.ui_key(settings.secret_key), client_address.networks(settings.trusted_proxies)
+
+
+def client_headers() -> dict[str, str]:
+    """Names the address of the person at the browser to the API, signed so that only the UI can:
+    the API's lockouts, request budgets and audit log then see the person, not the UI's server."""
+    key, trusted = _signing()
+    peer = st.context.ip_address
+    if not isinstance(peer, str):  # None: a browser on this machine
+        peer = "127.0.0.1"
+    address = client_address.forwarded_client(peer, st.context.headers.get("X-Forwarded-For"), trusted)
+    return {client_address.HEADER: client_address.sign(key, address, time.time())}
+
+
 def graphql(query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = {**client_headers(), **({"Authorization": f"Bearer {token}"} if token else {})}
     try:
         response = httpx.post(
             f"{api_url()}/graphql",

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import streamlit as st
 
-from admin_ui.api_client import ApiError, api_url, graphql
+from admin_ui.api_client import ApiError, api_url, client_headers, graphql
 from admin_ui.i18n import t
 
 AUTH_KEY = "auth"
@@ -40,7 +40,10 @@ def sign_in(username: str, password: str) -> Auth:
     """Ask the API for a token with these credentials; the API's refusal is raised as ApiError."""
     try:
         response = httpx.post(
-            f"{api_url()}/auth/token", data={"username": username, "password": password}, timeout=15
+            f"{api_url()}/auth/token",
+            data={"username": username, "password": password},
+            headers=client_headers(),
+            timeout=15,
         )
     except httpx.HTTPError as error:
         raise ApiError(f"{api_url()}: {error}", "UNREACHABLE") from None
@@ -116,7 +119,7 @@ def write(key: str, text: str, variables: dict, done: str) -> bool:
 
 
 def _bearer(auth: Auth) -> dict[str, str]:
-    return {"Authorization": f"Bearer {auth.token}"}
+    return {**client_headers(), "Authorization": f"Bearer {auth.token}"}
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

@@ -20,7 +20,9 @@ from tortoise.context import TortoiseContext
 
 from api.auth.http import CallerAuth, logout, token_endpoint
 from api.auth.ratelimit import Clock, RateLimit
+from api.client_address import networks, ui_key
 from api.db import migrations_on_disk, tortoise_config, unapplied, use_context
+from api.request_guard import BodyGuard, ClientAddress
 from api.services.users import demo_users
 from api.settings import Settings
 from schema import GRAPHIQL_DIR, create_schema
@@ -138,6 +140,7 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
     )
     app.state.settings = settings
     app.add_middleware(DatabaseContext)
+    app.add_middleware(BodyGuard, max_graphql_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -146,4 +149,10 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
             allow_headers=["Authorization", "Content-Type"],
             expose_headers=["Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"],
         )
+    app.add_middleware(  # outermost: everything inside sees the client's real address
+        ClientAddress,
+        trusted=networks(settings.trusted_proxies),
+        ui_key=ui_key(settings.secret_key),
+        clock=clock,
+    )
     return app

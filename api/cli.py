@@ -418,7 +418,11 @@ def serve(
         # from requests busy in Python several times per statement; at the default 5 ms switch
         # interval a health check waited 60-140 ms behind three CPU-bound requests, at 1 ms 22-34.
         sys.setswitchinterval(0.001)
-    uvicorn.run(create_app(s), host=host or s.api_host, port=port or s.api_port, log_level="info")
+    # The app reads forwarded addresses itself, from SANJI_TRUSTED_PROXIES only (uvicorn would
+    # believe any X-Forwarded-For that reaches it from 127.0.0.1).
+    uvicorn.run(
+        create_app(s), host=host or s.api_host, port=port or s.api_port, log_level="info", proxy_headers=False
+    )
 
 
 @app.command()

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
-import tortoise.backends.sqlite.executor  # noqa: F401  (registers its adapters; ours replaces one)
+from pypika_tortoise.enums import SqlTypes
+from pypika_tortoise.functions import Cast, Upper
+from pypika_tortoise.terms import Function, Parameter, Term
+from tortoise import filters
 from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.backends.sqlite.executor import SqliteExecutor  # registers its adapters; ours replaces one
 from tortoise.context import TortoiseContext, _current_context
 from tortoise.migrations import operations as ops
 from tortoise.migrations.autodetector import MigrationAutodetector
@@ -34,6 +39,34 @@ def sqlite_timestamp(value: dt.datetime) -> str:
 
 
 sqlite3.register_adapter(dt.datetime, sqlite_timestamp)
+
+
+# `contains` and `startsWith` mean the same on both databases: case-sensitive. SQLite's LIKE
+# ignores the case of ASCII letters (PostgreSQL's does not) and refuses patterns over 50,000 bytes,
+# so on SQLite they look the text up with instr(), which does neither; `icontains` compares both
+# sides upper-cased (on SQLite, ASCII letters only: Chinese text has no case).
+def _instr(field: Term, value: str, upper: bool = False) -> Term:
+    text, wanted = Cast(field, SqlTypes.VARCHAR), field.wrap_constant(value)
+    return Function("INSTR", Upper(text), Upper(wanted)) if upper else Function("INSTR", text, wanted)
+
+
+SqliteExecutor.FILTER_FUNC_OVERRIDE.update(
+    {
+        filters.contains: lambda field, value: _instr(field, value) > 0,
+        filters.starts_with: lambda field, value: _instr(field, value) == 1,
+        filters.insensitive_contains: lambda field, value: _instr(field, value, upper=True) > 0,
+        filters.insensitive_starts_with: lambda field, value: _instr(field, value, upper=True) == 1,
+    }
+)
+
+
+@functools.cache
+def dialect_sql(template: str, query_class: type) -> str:
+    """A raw statement with the database's own placeholders for its `{}`: `?` on SQLite,
+    `$1, $2, ...` on PostgreSQL (`query_class` is the connection's)."""
+    count = template.count("{}")
+    return template.format(*(Parameter(idx=i).get_sql(query_class.SQL_CONTEXT) for i in range(1, count + 1)))
+
 
 APP_LABEL = "models"
 MIGRATIONS_MODULE = "migrations"

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from api.client_address import networks
 from api.errors import DomainError
 
 
@@ -39,6 +40,8 @@ class Settings:
     demo_password: str = DEFAULT_DEMO_PASSWORD
     timezone: str = "Asia/Shanghai"
     cors_origins: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()  # addresses or networks whose X-Forwarded-For is believed
+    max_body_bytes: int = 4 * 1024 * 1024  # of a request to /graphql (an area outline is up to 2 MB)
     max_query_depth: int = 12
     max_query_cost: int = 200_000
     rate_limit_per_minute: int = 600  # per signed-in user or API key; 0 turns the limit off
@@ -82,6 +85,8 @@ class Settings:
             access_token_minutes=_int(env, "SANJI_ACCESS_TOKEN_MINUTES", cls.access_token_minutes),
             demo_password=env.get("SANJI_DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD),
             cors_origins=tuple(o.strip() for o in env.get("SANJI_CORS_ORIGINS", "").split(",") if o.strip()),
+            trusted_proxies=_networks(env, "SANJI_TRUSTED_PROXIES"),
+            max_body_bytes=_positive(env, "SANJI_MAX_BODY_BYTES", cls.max_body_bytes),
             max_query_depth=_int(env, "SANJI_MAX_QUERY_DEPTH", cls.max_query_depth),
             max_query_cost=_int(env, "SANJI_MAX_QUERY_COST", cls.max_query_cost),
             rate_limit_per_minute=_count(env, "SANJI_RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute),
@@ -143,6 +148,15 @@ def is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    entries = tuple(e.strip() for e in env.get(name, "").split(",") if e.strip())
+    try:
+        networks(entries)
+    except ValueError as error:
+        raise DomainError("VALIDATION_FAILED", f"{name}: {error}", field=name) from None
+    return entries
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw is None:
@@ -159,6 +173,13 @@ def _count(env: Mapping[str, str], name: str, default: int) -> int:
     value = _int(env, name, default)
     if value < 0:
         raise DomainError("VALIDATION_FAILED", f"{name} must be 0 (off) or more, got {value}", field=name)
+    return value
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 1:
+        raise DomainError("VALIDATION_FAILED", f"{name} must be 1 or more, got {value}", field=name)
     return value
 
 

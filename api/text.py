@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from itertools import accumulate
 
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 UNSTORABLE_MESSAGE = "text cannot hold U+0000 or an unpaired surrogate (U+D800 to U+DFFF)"
@@ -15,3 +16,14 @@ def storable(text: str) -> bool:
 def escaped(text: str) -> str:
     """The text with each unstorable character written as its escape (`\\u0000`), e.g. for the audit log."""
     return UNSTORABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"?', re.DOTALL)  # unclosed: to the end, so each byte is read once
+_NOT_BRACKET = re.compile(r"[^][{}]+")
+
+
+def json_depth(text: str) -> int:
+    """How deep arrays and objects nest in JSON text, counting brackets outside strings; read before
+    parsing, since Python's parser recurses once per level and fails past about a thousand."""
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(1 if bracket in "[{" else -1 for bracket in brackets), default=0)

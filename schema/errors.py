@@ -28,6 +28,10 @@ class DomainErrors(SchemaExtension):
                 if "field" in extensions:
                     extensions["field"] = to_camel_case(extensions["field"])
                 error.extensions = {**(error.extensions or {}), **extensions}
+            elif error.path is None and not (error.extensions or {}).get("code"):
+                # Refused before any field ran: variables that do not fit their types (a Date of
+                # 2024-02-30, a DateTime off the calendar), or no operation by the name given.
+                error.extensions = {**(error.extensions or {}), "code": "VALIDATION_FAILED"}
 
 
 class SanjiSchema(strawberry.Schema):

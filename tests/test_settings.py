@@ -48,6 +48,8 @@ def test_environment_overrides_are_read():
         ({"SANJI_ENV": "production"}, "SANJI_SECRET_KEY"),
         ({"SANJI_RATE_LIMIT_PER_MINUTE": "lots"}, "SANJI_RATE_LIMIT_PER_MINUTE"),
         ({"SANJI_RATE_LIMIT_ANONYMOUS_PER_MINUTE": "-1"}, "SANJI_RATE_LIMIT_ANONYMOUS_PER_MINUTE"),
+        ({"SANJI_TRUSTED_PROXIES": "10.0.0.1, proxy.internal"}, "SANJI_TRUSTED_PROXIES"),
+        ({"SANJI_MAX_BODY_BYTES": "0"}, "SANJI_MAX_BODY_BYTES"),
     ],
 )
 def test_bad_settings_are_refused_naming_the_variable(environ, field):
@@ -127,6 +129,12 @@ def test_an_explicit_key_wins_over_the_file_and_must_be_long(key_file):
 
 def test_settings_built_in_code_have_a_key_of_their_own():
     assert Settings().secret_key != Settings().secret_key
+
+
+def test_trusted_proxies_are_addresses_or_networks():
+    settings = from_env({"SANJI_TRUSTED_PROXIES": "10.0.0.5, 10.1.0.0/16,::1"})
+    assert settings.trusted_proxies == ("10.0.0.5", "10.1.0.0/16", "::1")
+    assert from_env({}).trusted_proxies == ()  # no forwarded address is believed by default
 
 
 def test_production_accepts_a_long_secret():

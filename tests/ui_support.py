@@ -38,7 +38,14 @@ async def serving_api(database_url: str, **env: str) -> AsyncIterator[str]:
     port = free_port()
     settings = Settings.from_env({**os.environ, "SANJI_DATABASE_URL": database_url, **env})
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            proxy_headers=False,  # as `sanji serve` runs it
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

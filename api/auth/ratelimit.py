@@ -19,19 +19,18 @@ the GraphQL layer reports as a coded error).
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pypika_tortoise.terms import Parameter
 from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth.http import KeyCaller, client_ip
+from api.db import dialect_sql
 from api.errors import DomainError
 from api.models.user import RateCounter
 from api.settings import Settings
@@ -91,11 +90,11 @@ async def hit(key: str, limit: int, window_seconds: int, *, now: Clock = time.ti
     expires_at = window_start + window_seconds
     connection = RateCounter._meta.db
     rows = await connection.execute_query_dict(
-        _sql(_COUNT, connection.query_class), [key, window_start, expires_at]
+        dialect_sql(_COUNT, connection.query_class), [key, window_start, expires_at]
     )
     count = rows[0]["count"]
     if count == 1:  # the first request of a window: drop every finished window, of every caller
-        await connection.execute_query(_sql(_PURGE, connection.query_class), [int(moment)])
+        await connection.execute_query(dialect_sql(_PURGE, connection.query_class), [int(moment)])
     return Decision(
         allowed=count <= limit,
         limit=limit,
@@ -167,10 +166,3 @@ class RateLimit:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-@functools.cache
-def _sql(template: str, query_class: type) -> str:
-    """The statement with the database's own placeholders: `?` on SQLite, `$1, $2, ...` on PostgreSQL."""
-    count = template.count("{}")
-    return template.format(*(Parameter(idx=i).get_sql(query_class.SQL_CONTEXT) for i in range(1, count + 1)))

@@ -148,6 +148,21 @@ class Case(Model):
         await super().save(*args, **kwargs)
 
 
+class CaseNumberCounter(Model):
+    """The last sequence number given to a case of one district and day (the stem of its numbers).
+
+    `stem` is the district prefix and the local date (`QJL20180427`); a number is the stem and the
+    sequence (`QJL201804270001`). Rows are only touched by api.services.cases.next_number, which
+    takes the next sequence with one atomic UPDATE in the transaction that inserts the case.
+    """
+
+    stem = fields.CharField(max_length=32, primary_key=True)
+    last_sequence = fields.IntField()
+
+    class Meta:
+        table = "case_number_counter"
+
+
 class CaseEvent(Model):
     """One step of a case: who did what, where and when (the audit trail of the workflow)."""
 

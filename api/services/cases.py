@@ -3,6 +3,8 @@
 A step reads the case, applies the state machine (api/services/workflow.py) and writes the case
 back only if nobody changed it meanwhile (`version` compare-and-set), with its event, in the same
 transaction: of two clerks accepting the same case at once exactly one wins, the other gets CONFLICT.
+A submission takes its number from the day's counter row in the transaction that inserts the case,
+so concurrent submissions queue for the number instead of colliding on it.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from datetime import date, datetime
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from api.db import dialect_sql
 from api.errors import DomainError
 from api.models.calendar import CalendarRevision
-from api.models.case import ApplicantType, Case, CaseAction, CaseEvent, CaseStatus, Channel
+from api.models.case import ApplicantType, Case, CaseAction, CaseEvent, CaseNumberCounter, CaseStatus, Channel
 from api.models.item import GuideRevision, Item, ItemAssignment, Power
 from api.models.org import Organization
 from api.services import deadlines, workflow
@@ -26,7 +29,6 @@ from api.services.workflow import Actor, Move
 
 QUERY_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I to misread
 QUERY_CODE_LENGTH = 8
-NUMBER_ATTEMPTS = 5
 # Columns a workflow step may change.
 STEP_COLUMNS = (
     "status",
@@ -50,6 +52,15 @@ STEP_COLUMNS = (
     "calendar_revision_id",
 )
 DUE_DATE_ACTIONS = frozenset({CaseAction.ACCEPT, CaseAction.RESUME})
+# Both run in the submission's transaction (UPDATE ... RETURNING: SQLite 3.35+, PostgreSQL).
+_TAKE_NUMBER = (
+    'UPDATE case_number_counter SET "last_sequence" = "last_sequence" + 1 WHERE "stem" = {} '
+    'RETURNING "last_sequence"'
+)
+_START_COUNTER = (
+    'INSERT INTO case_number_counter ("stem", "last_sequence") VALUES ({}, {}) '
+    'ON CONFLICT ("stem") DO NOTHING'
+)
 
 
 @dataclass(frozen=True)
@@ -115,15 +126,29 @@ async def latest_calendar_revision() -> int | None:
 
 
 async def next_number(prefix: str, day: date) -> str:
+    """The next case number of the district and day; call it in the transaction that inserts the case.
+
+    The counter row's UPDATE is atomic and, on PostgreSQL, holds the row until the transaction
+    ends: concurrent submitters of one district and day wait for each other instead of colliding,
+    and a rolled-back submission gives its number back.
+    """
     stem = f"{prefix}{day:%Y%m%d}"
-    last = (
-        await Case.filter(number__startswith=stem)
-        .order_by("-number")
-        .first()
-        .values_list("number", flat=True)
-    )
-    sequence = int(last[len(stem) :]) + 1 if last and last[len(stem) :].isdigit() else 1
-    return f"{stem}{sequence:04d}"
+    connection = CaseNumberCounter._meta.db
+    take = dialect_sql(_TAKE_NUMBER, connection.query_class)
+    rows = await connection.execute_query_dict(take, [stem])
+    if not rows:  # the day's first number, or a day whose cases were written without the counter
+        start = dialect_sql(_START_COUNTER, connection.query_class)
+        await connection.execute_query(start, [stem, await _highest_sequence(stem)])
+        rows = await connection.execute_query_dict(take, [stem])
+    return f"{stem}{rows[0]['last_sequence']:04d}"
+
+
+async def _highest_sequence(stem: str) -> int:
+    """The highest sequence among the stored numbers of the stem (cases from before the counter,
+    or loaded in bulk like the fixture); 0 when there is none."""
+    numbers = await Case.filter(number__startswith=stem).values_list("number", flat=True)
+    sequences = [int(number[len(stem) :]) for number in numbers if number[len(stem) :].isdigit()]
+    return max(sequences, default=0)
 
 
 async def district_code(organization_id: int) -> str:
@@ -165,9 +190,11 @@ async def submit(
     revision = revision or await revisions.order_by("effective_from").first()
     if revision is None:
         raise DomainError("VALIDATION_FAILED", "the item has no service guide yet", field="item")
+    if not application.applicant_name.strip():
+        raise DomainError("VALIDATION_FAILED", "the applicant's name is required", field="applicant_name")
     prefix = await district_code(organization_id)
     code = new_query_code()
-    for attempt in range(NUMBER_ATTEMPTS):
+    async with in_transaction():
         case = Case(
             number=await next_number(prefix, today),
             item_id=item.id,
@@ -182,24 +209,14 @@ async def submit(
             handling_organization_id=handling,
             status=CaseStatus.SUBMITTED,
         )
-        if not case.applicant_name:
-            raise DomainError("VALIDATION_FAILED", "the applicant's name is required", field="applicant_name")
         event = workflow.apply(
             case, item, Move(CaseAction.SUBMIT, actor, when, application.comment), power, {}
         )
         case.query_code_hash = query_code_hash(case.number, code, secret)
-        try:
-            async with in_transaction():
-                await case.save()
-                event.case_id = case.id
-                await event.save()
-            return Filed(case, code)
-        except DomainError:
-            raise
-        except Exception as error:  # a number taken by a concurrent submission: take the next one
-            if "number" not in str(error) or attempt == NUMBER_ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+        await case.save()
+        event.case_id = case.id
+        await event.save()
+    return Filed(case, code)
 
 
 async def history(case_id: int) -> list[CaseEvent]:

@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import math
 import re
-from itertools import accumulate
 
 import shapely
 from geojson.geometry import check_polygon
 from shapely.geometry import shape
 
 from api.errors import DomainError
+from api.text import json_depth
 
 MAX_BYTES = 2_000_000  # a district outline, simplified for a map, is far smaller
 # A FeatureCollection of MultiPolygons nests 8 deep (collection, features, feature, geometry,
@@ -22,8 +22,6 @@ MAX_BYTES = 2_000_000  # a district outline, simplified for a map, is far smalle
 MAX_DEPTH = 16
 POLYGONS = ("Polygon", "MultiPolygon")
 GEOMETRIES = ("Point", "MultiPoint", "LineString", "MultiLineString", *POLYGONS, "GeometryCollection")
-STRING = re.compile(r'"(?:[^"\\]|\\.)*"?', re.DOTALL)  # unclosed: to the end, so each byte is read once
-NOT_BRACKET = re.compile(r"[^][{}]+")
 REASON = re.compile(r"(.+)\[(\S+) (\S+)(?: \S+)?\]")  # GEOS: "Self-intersection[0.5 0.5]"
 Rings = list[list[tuple[float, float]]]
 
@@ -37,7 +35,7 @@ def outline_rings(text: str) -> Rings:
     """
     if len(text.encode("utf-8")) > MAX_BYTES:
         raise ValueError(f"the outline is over {MAX_BYTES // 1_000_000} MB: simplify it first")
-    if _depth(text) > MAX_DEPTH:
+    if json_depth(text) > MAX_DEPTH:
         raise ValueError(f"the outline nests arrays and objects more than {MAX_DEPTH} deep")
     try:
         # not geojson.loads: its object hook raises TypeError on a member of the wrong type
@@ -50,12 +48,6 @@ def outline_rings(text: str) -> Rings:
     if not rings:
         raise ValueError("the outline has no ring: give the polygon's coordinates")
     return rings
-
-
-def _depth(text: str) -> int:
-    """How deep arrays and objects nest, counting brackets outside strings."""
-    brackets = NOT_BRACKET.sub("", STRING.sub("", text))
-    return max(accumulate(1 if bracket in "[{" else -1 for bracket in brackets), default=0)
 
 
 def _not_a_number(constant: str):

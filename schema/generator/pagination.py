@@ -6,6 +6,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -17,9 +18,12 @@ from tortoise.queryset import QuerySet
 
 from api.errors import DomainError
 from api.jsonable import json_value
+from api.text import json_depth, storable
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
+MAX_CURSOR_LENGTH = 4096  # base64 text: a few sort keys and an id take far less
+MAX_TEXT_KEY = 1000  # characters of a text sort key in a cursor
 
 
 @strawberry.enum(description="Sort direction; NULLS_FIRST/NULLS_LAST say where missing values go")
@@ -132,12 +136,18 @@ def encode_cursor(values: list[Any]) -> str:
 
 
 def decode_cursor(cursor: str, keys: list[SortKey], field: str) -> list[Any]:
+    """The sort-key values a cursor carries, each of its key's type; anything else is refused."""
     try:
-        raw = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError("length")
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        if json_depth(text) != 1:  # one flat list: nesting would only cost the decoder
+            raise ValueError("shape")
+        raw = json.loads(text, parse_constant=_not_a_number)
         if not isinstance(raw, list) or len(raw) != len(keys):
             raise ValueError("shape")
-        return [_typed(v, key.kind) for v, key in zip(raw, keys, strict=True)]
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        return [_typed(v, key) for v, key in zip(raw, keys, strict=True)]
+    except (ValueError, TypeError, binascii.Error, UnicodeError, OverflowError, ArithmeticError):
         raise DomainError(
             "VALIDATION_FAILED",
             f"`{field}` is not a cursor of this list with this ordering",
@@ -201,19 +211,42 @@ def page_info(cursors: list[str], page: PageRequest, more: bool) -> PageInfo:
     )
 
 
-def _typed(value: Any, kind: str) -> Any:
+def _not_a_number(constant: str) -> Any:
+    raise ValueError(constant)
+
+
+def _typed(value: Any, key: SortKey) -> Any:
+    """The value as the column's type would hold it; ValueError for anything a row could not hold."""
     if value is None:
+        if not key.nullable:
+            raise ValueError("null")
         return None
+    kind = key.kind
+    if kind in ("int", "bigint"):
+        if type(value) is not int or not -(2**63) <= value < 2**63:
+            raise ValueError("integer")
+        return value
+    if kind == "float":
+        if type(value) not in (int, float) or not math.isfinite(value):
+            raise ValueError("number")
+        return float(value)
+    if kind == "bool":
+        if type(value) is not bool:
+            raise ValueError("boolean")
+        return value
+    if type(value) is not str or len(value) > MAX_TEXT_KEY or not storable(value):
+        raise ValueError("text")
     if kind == "datetime":
-        return dt.datetime.fromisoformat(value)
+        moment = dt.datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError("naive")
+        moment.astimezone(dt.UTC)  # OverflowError at the ends of the calendar
+        return moment
     if kind == "date":
         return dt.date.fromisoformat(value)
     if kind == "decimal":
-        return Decimal(value)
-    if kind in ("int", "bigint"):
-        return int(value)
-    if kind == "float":
-        return float(value)
-    if kind == "bool":
-        return bool(value)
-    return str(value)
+        number = Decimal(value)
+        if not number.is_finite():
+            raise ValueError("decimal")
+        return number
+    return value

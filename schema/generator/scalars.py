@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import Enum
 from typing import Any, NewType
 
+import dateutil.parser
 import strawberry
 
 from schema.glossary import ENUM_DESCRIPTIONS
@@ -16,7 +18,31 @@ BIG_INT_SCALAR = strawberry.scalar(
     serialize=int,
     parse_value=lambda value: _parse_big_int(value),
 )
-SCALAR_MAP = {BigInt: BIG_INT_SCALAR}
+
+
+def _instant(value: Any) -> dt.datetime:
+    """An ISO 8601 date and time that is a real instant: one an offset cannot push off the calendar."""
+    if not isinstance(value, str):
+        raise ValueError(f"DateTime cannot represent {value!r}: give ISO 8601 text")
+    try:
+        moment = dateutil.parser.isoparse(value)
+    except (ValueError, OverflowError) as error:
+        raise ValueError(f"DateTime cannot represent {value!r}: {error}") from None
+    if moment.tzinfo is not None:
+        try:
+            moment.astimezone(dt.UTC)
+        except OverflowError:
+            raise ValueError(f"DateTime {value!r} is outside years 1 to 9999 once taken to UTC") from None
+    return moment
+
+
+DATE_TIME_SCALAR = strawberry.scalar(
+    name="DateTime",
+    description="Date with time (isoformat)",
+    serialize=lambda value: value.isoformat(),
+    parse_value=_instant,
+)
+SCALAR_MAP = {BigInt: BIG_INT_SCALAR, dt.datetime: DATE_TIME_SCALAR}
 
 
 def _parse_big_int(value: Any) -> int:
