@@ -28,10 +28,18 @@ def api_url() -> str:
     return os.environ.get("SANJI_API_URL", DEFAULT_API_URL).rstrip("/")
 
 
-@functools.cache
+SIGNING_SETTINGS = ("SANJI_ENV", "SANJI_SECRET_KEY", "SANJI_SECRET_KEY_FILE", "SANJI_TRUSTED_PROXIES")
+
+
 def _signing() -> tuple[bytes, client_address.Networks]:
     """The installation's UI key (the API derives the same) and the proxies before the UI, if any."""
-    settings = Settings.from_env()
+    return _signing_for(tuple(os.environ.get(name) for name in SIGNING_SETTINGS))
+
+
+@functools.lru_cache(maxsize=4)
+def _signing_for(values: tuple[str | None, ...]) -> tuple[bytes, client_address.Networks]:
+    environ = {name: value for name, value in zip(SIGNING_SETTINGS, values, strict=True) if value is not None}
+    settings = Settings.from_env(environ)
     return client_address.ui_key(settings.secret_key), client_address.networks(settings.trusted_proxies)
 
 

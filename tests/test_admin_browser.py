@@ -255,9 +255,12 @@ def test_widget_values_become_variables_of_their_graphql_type():
 
 
 @pytest_asyncio.fixture
-async def production_url(fresh_url: str):
-    """A production server (introspection off) on a migrated database without demo users."""
-    async with serving_api(fresh_url, SANJI_ENV="production", SANJI_SECRET_KEY=secrets.token_hex(32)) as url:
+async def production_url(fresh_url: str, monkeypatch):
+    """A production server (introspection off) on a migrated database without demo users; the
+    admin UI runs in the same environment (it signs its user's address with the same key)."""
+    monkeypatch.setenv("SANJI_ENV", "production")
+    monkeypatch.setenv("SANJI_SECRET_KEY", secrets.token_hex(32))
+    async with serving_api(fresh_url) as url:
         yield url
 
 
