@@ -15,25 +15,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest_asyncio
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.routing import Mount, Route
 
 from api.client_address import HEADER
 from tests.conftest import GraphQLClient, serving
+from tests.test_fuzz import FUZZ
 
-FUZZ = settings(
-    max_examples=400,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    print_blob=False,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]
 CONTENT_TYPES = [
     None,
@@ -150,7 +139,7 @@ async def test_every_route_takes_every_shape_of_body(client):
                     check(response, path, f"{method} {path} {content_type} {body[:60]!r}")
 
 
-@FUZZ
+@settings(FUZZ, max_examples=400)
 @given(data=st.data())
 async def test_no_route_fails_on_any_body(client, data):
     api, paths = client
