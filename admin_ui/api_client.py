@@ -11,7 +11,7 @@ import httpx
 import streamlit as st
 
 from api import client_address
-from api.settings import Settings
+from api.settings import ui_signing
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 
@@ -28,30 +28,34 @@ def api_url() -> str:
     return os.environ.get("SANJI_API_URL", DEFAULT_API_URL).rstrip("/")
 
 
-SIGNING_SETTINGS = ("SANJI_ENV", "SANJI_SECRET_KEY", "SANJI_SECRET_KEY_FILE", "SANJI_TRUSTED_PROXIES")
-
-
-def _signing() -> tuple[bytes, client_address.Networks]:
-    """The installation's UI key (the API derives the same) and the proxies before the UI, if any."""
-    return _signing_for(tuple(os.environ.get(name) for name in SIGNING_SETTINGS))
+SIGNING_SETTINGS = (
+    "SANJI_ENV",
+    "SANJI_UI_CLIENT_KEY",
+    "SANJI_SECRET_KEY",
+    "SANJI_SECRET_KEY_FILE",
+    "XDG_CONFIG_HOME",
+    "SANJI_UI_TRUSTED_PROXIES",
+)
 
 
 @functools.lru_cache(maxsize=4)
-def _signing_for(values: tuple[str | None, ...]) -> tuple[bytes, client_address.Networks]:
-    environ = {name: value for name, value in zip(SIGNING_SETTINGS, values, strict=True) if value is not None}
-    settings = Settings.from_env(environ)
-    return client_address.ui_key(settings.secret_key), client_address.networks(settings.trusted_proxies)
+def _signing(values: tuple[str | None, ...]) -> tuple[str | None, client_address.Networks]:
+    return ui_signing({name: value for name, value in zip(SIGNING_SETTINGS, values, strict=True) if value})
 
 
 def client_headers() -> dict[str, str]:
-    """Names the address of the person at the browser to the API, signed so that only the UI can:
-    the API's lockouts, request budgets and audit log then see the person, not the UI's server."""
-    key, trusted = _signing()
+    """Names the address of the person at the browser to the API, signed with the UI client key:
+    the API's lockouts, request budgets and audit log then see the person, not the UI's server.
+    Without a key (production with no SANJI_UI_CLIENT_KEY) nothing is claimed."""
+    key, trusted = _signing(tuple(os.environ.get(name) for name in SIGNING_SETTINGS))
+    if key is None:
+        return {}
     peer = st.context.ip_address
     if not isinstance(peer, str):  # None: a browser on this machine
         peer = "127.0.0.1"
-    address = client_address.forwarded_client(peer, st.context.headers.get("X-Forwarded-For"), trusted)
-    return {client_address.HEADER: client_address.sign(key, address, time.time())}
+    forwarded = client_address.forwarded_client(peer, st.context.headers.get("X-Forwarded-For"), trusted)
+    named = client_address.address(forwarded)
+    return {client_address.HEADER: client_address.sign(key, named, time.time())} if named else {}
 
 
 def graphql(query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> dict[str, Any]:

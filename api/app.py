@@ -20,7 +20,7 @@ from tortoise.context import TortoiseContext
 
 from api.auth.http import CallerAuth, logout, token_endpoint
 from api.auth.ratelimit import Clock, RateLimit
-from api.client_address import networks, ui_key
+from api.client_address import networks
 from api.db import migrations_on_disk, tortoise_config, unapplied, use_context
 from api.request_guard import BodyGuard, ClientAddress
 from api.services.users import demo_users
@@ -152,7 +152,7 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
     app.add_middleware(  # outermost: everything inside sees the client's real address
         ClientAddress,
         trusted=networks(settings.trusted_proxies),
-        ui_key=ui_key(settings.secret_key),
+        ui_key=settings.ui_client_key,
         clock=clock,
     )
     return app

@@ -36,7 +36,12 @@ class ClientAddress:
     """Sets the client address from a trusted proxy's X-Forwarded-For or the admin UI's signed claim."""
 
     def __init__(
-        self, app: ASGIApp, *, trusted: client_address.Networks, ui_key: bytes, clock: Callable[[], float]
+        self,
+        app: ASGIApp,
+        *,
+        trusted: client_address.Networks,
+        ui_key: str | None,
+        clock: Callable[[], float],
     ) -> None:
         self.app = app
         self.trusted = trusted
@@ -87,34 +92,46 @@ class BodyGuard:
         if body is None:
             await self._too_large(path, limit)(scope, receive, send)
             return
-        problem = self._problem(scope, headers, body)
+        problem, parsed = self._check(scope, headers, body)
         if problem is not None:
             status, code, message = problem
             await refusal(path, status, code, message)(scope, receive, send)
             return
+        if parsed is not None:  # read once: the token endpoint takes it from here
+            scope = {**scope, "sanji.json": parsed, "headers": _plain_json(scope["headers"])}
         await self.app(scope, _replay(body, receive), send)
 
     @staticmethod
     def _too_large(path: str, limit: int) -> JSONResponse:
         return refusal(path, 413, "REQUEST_TOO_LARGE", f"the request body is over {limit:,} bytes")
 
-    def _problem(self, scope: Scope, headers: Headers, body: bytes) -> tuple[int, str, str] | None:
+    @staticmethod
+    def _check(
+        scope: Scope, headers: Headers, body: bytes
+    ) -> tuple[tuple[int, str, str] | None, dict | None]:
+        """What is wrong with the body, or the JSON object it holds (on the routes that read JSON)."""
         path = scope["path"]
         if scope["method"] != "POST" or path not in ("/graphql", "/auth/token"):
-            return None
-        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type != "application/json":
+            return None, None
+        if media_type(headers) != "application/json":
             if path == "/graphql":
-                return 415, "UNSUPPORTED_MEDIA_TYPE", "send the operation as application/json"
-            return None  # the form encoding OAuth clients use
+                return (415, "UNSUPPORTED_MEDIA_TYPE", "send the operation as application/json"), None
+            return None, None  # the form encoding OAuth clients use
         found = _json_object(body)
         if isinstance(found, str):
-            return 400, "BAD_REQUEST_BODY", found
-        if path == "/graphql":
-            problem = _operation_problem(found)
-            if problem is not None:
-                return 400, "BAD_REQUEST_BODY", problem
-        return None
+            return (400, "BAD_REQUEST_BODY", found), None
+        problem = _operation_problem(found) if path == "/graphql" else None
+        return ((400, "BAD_REQUEST_BODY", problem), None) if problem else (None, found)
+
+
+def media_type(headers: Headers) -> str:
+    """The body's media type, without parameters and in lower case (`Application/JSON` is JSON)."""
+    return headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _plain_json(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The headers with the content type spelled as strawberry expects it."""
+    return [(k, b"application/json") if k == b"content-type" else (k, v) for k, v in headers]
 
 
 async def _read(receive: Receive, limit: int) -> bytes | None:

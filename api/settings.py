@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from api.client_address import networks
+from api.client_address import Networks, derived_key, networks
 from api.errors import DomainError
 
 
@@ -20,7 +20,6 @@ class Env(StrEnum):
 
 
 DEFAULT_DEMO_PASSWORD = "sanji-demo"
-DEFAULT_KEY_FILE = ".sanji/secret.key"  # in the working directory, beside the default sanji.db
 MIN_SECRET_LENGTH = 32
 
 
@@ -41,6 +40,7 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     cors_origins: tuple[str, ...] = ()
     trusted_proxies: tuple[str, ...] = ()  # addresses or networks whose X-Forwarded-For is believed
+    ui_client_key: str | None = None  # shared with the admin UI, which signs its users' addresses
     max_body_bytes: int = 4 * 1024 * 1024  # of a request to /graphql (an area outline is up to 2 MB)
     max_query_depth: int = 12
     max_query_cost: int = 200_000
@@ -65,7 +65,7 @@ class Settings:
             )
         secret = env.get("SANJI_SECRET_KEY")
         if secret is None and mode == Env.DEV:
-            secret = installation_key(Path(env.get("SANJI_SECRET_KEY_FILE", DEFAULT_KEY_FILE)))
+            secret = installation_key(_key_file(env))
         if secret is None or len(secret) < MIN_SECRET_LENGTH:
             raise DomainError(
                 "VALIDATION_FAILED",
@@ -86,6 +86,7 @@ class Settings:
             demo_password=env.get("SANJI_DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD),
             cors_origins=tuple(o.strip() for o in env.get("SANJI_CORS_ORIGINS", "").split(",") if o.strip()),
             trusted_proxies=_networks(env, "SANJI_TRUSTED_PROXIES"),
+            ui_client_key=ui_client_key(env, secret),
             max_body_bytes=_positive(env, "SANJI_MAX_BODY_BYTES", cls.max_body_bytes),
             max_query_depth=_int(env, "SANJI_MAX_QUERY_DEPTH", cls.max_query_depth),
             max_query_cost=_int(env, "SANJI_MAX_QUERY_COST", cls.max_query_cost),
@@ -100,6 +101,43 @@ class Settings:
                 env, "SANJI_RATE_LIMIT_LOOKUP_PER_MINUTE", cls.rate_limit_lookup_per_minute
             ),
         )
+
+
+def ui_client_key(env: Mapping[str, str], secret: str | None = None) -> str | None:
+    """The key the admin UI signs its users' addresses with, and the API checks them with.
+
+    SANJI_UI_CLIENT_KEY when set (production: the same on the API and the UI, which then needs no
+    other secret); in dev, derived from the secret key; otherwise None (no claim is taken).
+    """
+    explicit = env.get("SANJI_UI_CLIENT_KEY")
+    if explicit is not None:
+        if len(explicit) < MIN_SECRET_LENGTH:
+            raise DomainError(
+                "VALIDATION_FAILED",
+                f"SANJI_UI_CLIENT_KEY must be a random string of {MIN_SECRET_LENGTH}+ characters",
+                field="SANJI_UI_CLIENT_KEY",
+            )
+        return explicit
+    if env.get("SANJI_ENV", Env.DEV.value) != Env.DEV.value:
+        return None
+    if secret is None:
+        secret = env.get("SANJI_SECRET_KEY") or installation_key(_key_file(env))
+    return derived_key(secret)
+
+
+def ui_signing(env: Mapping[str, str]) -> tuple[str | None, Networks]:
+    """What the admin UI signs with: the UI client key, and the proxies in front of the UI itself
+    (SANJI_UI_TRUSTED_PROXIES), whose X-Forwarded-For names the person at the browser."""
+    return ui_client_key(env), networks(_networks(env, "SANJI_UI_TRUSTED_PROXIES"))
+
+
+def _key_file(env: Mapping[str, str]) -> Path:
+    """SANJI_SECRET_KEY_FILE, else the user's configuration directory (XDG): the same key from
+    whatever directory a command is started in."""
+    if env.get("SANJI_SECRET_KEY_FILE"):
+        return Path(env["SANJI_SECRET_KEY_FILE"])
+    config = env.get("XDG_CONFIG_HOME")
+    return (Path(config) if config else Path.home() / ".config") / "sanji" / "secret.key"
 
 
 def installation_key(path: Path) -> str:

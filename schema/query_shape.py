@@ -36,16 +36,17 @@ Groups = dict[str, list[FieldNode]]  # fields of one selection set (fragments me
 
 # GraphQL's lexical grammar, as far as braces and selections go: strings and comments (which may
 # hold braces), the spread, names, and the punctuators; numbers, commas and white space are skipped.
+# An unclosed string runs to the end of its line (a block string: of the text), so that each
+# character is read once: a pattern that must find the closing quote would read on from every quote.
 _TOKENS = re.compile(
-    r'"""(?:\\"""|(?!""")[\s\S])*"""'  # block string
-    r'|"(?:\\.|[^"\\\n\r])*"'  # string
+    r'"""(?:\\"""|(?!""")[\s\S])*(?:"""|\Z)'  # block string
+    r'|"(?:\\.|[^"\\\n\r])*"?'  # string
     r"|#[^\n\r]*"  # comment
     r"|\.\.\."
     r"|[_A-Za-z][_0-9A-Za-z]*"
     r"|[(){}:@]"
 )
 _NOT_A_FIELD_AFTER = frozenset({"...", "@", ":"})  # a fragment's name, a directive, an alias's field
-_DEFINITIONS = frozenset({"query", "mutation", "subscription", "fragment"})
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,8 @@ def lexical_breadth(text: str) -> Breadth:
     fields = widest = roots = 0
     parens = 0
     open_sets: list[list[int]] = []  # per open selection set: [selections, is an operation's top]
-    definition = ""
+    definition = ""  # the keyword that began the definition being read ("" for a bare `{`)
+    starting = True  # the next token at the top level begins a definition
     before = previous = ""
     for match in _TOKENS.finditer(text):
         token = match.group()
@@ -76,15 +78,18 @@ def lexical_breadth(text: str) -> Breadth:
         elif token == "(":
             parens = 1
         elif token == "{":
+            if starting:
+                definition, starting = "", False
             open_sets.append([0, not open_sets and definition != "fragment"])
         elif token == "}":
             if open_sets:
                 count, top = open_sets.pop()
                 widest = max(widest, count)
                 roots = max(roots, count) if top else roots
-                definition = definition if open_sets else ""
+                starting = not open_sets
         elif not open_sets:
-            definition = token if token in _DEFINITIONS else definition
+            if starting:  # a fragment named `query`, or `on subscription`, begins nothing
+                definition, starting = token, False
         elif token == "...":
             open_sets[-1][0] += 1
         elif (

@@ -11,6 +11,7 @@ from hypothesis_graphql import nodes
 
 from schema import SDL_PATH
 from schema.query_shape import Breadth, Shape, lexical_breadth
+from tests.test_graphql_limits import deadline
 
 SDL = SDL_PATH.read_text(encoding="utf-8")
 SCALARS = {
@@ -39,16 +40,21 @@ TRICKY = [
     { x , y, z { on } ... on T { a } ...G }
     mutation { m(input: {list: [{a: "{"}]}) { ok } }""",
     "{" + " ".join("organizations { totalCount }" for _ in range(300)) + "}",
+    # Keywords as names: a fragment called `query`, a type condition `on subscription`, a directive.
+    "fragment query on Query { a b c } { ...query } fragment F on subscription @query { d e }"
+    " query fragment { f }",
 ]
 
 
-@pytest.mark.parametrize("query", TRICKY, ids=["introspection", "strings and fragments", "repeated"])
+@pytest.mark.parametrize(
+    "query", TRICKY, ids=["introspection", "strings and fragments", "repeated", "keywords as names"]
+)
 def test_tokens_give_the_breadth_of_the_tree(query):
     assert lexical_breadth(query) == Shape(graphql.parse(query)).breadth
 
 
 @settings(
-    max_examples=150, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+    max_examples=100, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
 )
 @given(
     query=hypothesis_graphql.queries(SDL, custom_scalars=SCALARS)
@@ -61,3 +67,19 @@ def test_tokens_give_the_breadth_of_the_tree_for_generated_operations(query):
 def test_breadth_of_a_known_document():
     query = "query { a: organizations { nodes { id ...F } } items { totalCount } } fragment F on X { b c }"
     assert lexical_breadth(query) == Breadth(fields=7, widest=2, roots=2)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{ a(x: "' + '\\"' * 200_000,  # a string that never closes, full of escaped quotes
+        '{ a(x: """' + '\\"""' * 100_000,  # a block string that never closes
+        '"' * 400_000,
+    ],
+    ids=["unclosed string", "unclosed block string", "quotes"],
+)
+def test_counting_reads_each_character_once(text):
+    # Linear: these megabyte texts take milliseconds; a pattern that backtracked to find each
+    # closing quote took 13 s at 80 KB and would take hours here.
+    with deadline(20, "counting the breadth of an unclosed string"):
+        lexical_breadth(text)

@@ -113,3 +113,28 @@ async def test_a_form_post_to_graphql_is_refused_as_the_wrong_media_type(api):
         "UNSUPPORTED_MEDIA_TYPE",
         "send the operation as application/json",
     )
+
+
+async def test_the_media_type_is_read_without_regard_to_case(api):
+    answer = await api.http.post(
+        "/graphql", content=b'{"query": "{ __typename }"}', headers={"Content-Type": "Application/JSON"}
+    )
+    assert answer.json() == {"data": {"__typename": "Query"}}
+    signed = await api.http.post(
+        "/auth/token",
+        content=b'{"username": "admin", "password": "sanji-demo"}',
+        headers={"Content-Type": "APPLICATION/JSON; charset=utf-8"},
+    )
+    assert signed.status_code == 200, signed.text
+
+
+async def test_a_sign_in_body_of_another_json_type_is_not_read_as_json(api):
+    deep = b"[" * 20_000 + b"]" * 20_000
+    answer = await api.http.post(
+        "/auth/token", content=deep, headers={"Content-Type": "application/json-seq"}
+    )
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "error": "invalid_request",
+        "error_description": "username and password are required",
+    }

@@ -28,6 +28,8 @@ CONTENT_TYPES = [
     None,
     "application/json",
     "application/json; charset=utf-8",
+    "Application/JSON",
+    "application/json-seq",
     "application/x-www-form-urlencoded",
     "multipart/form-data; boundary=sanji",
     "text/plain",
@@ -132,7 +134,12 @@ async def test_every_route_takes_every_shape_of_body(client):
     api, paths = client
     for path, _ in paths:
         for method in METHODS:
-            for content_type in ("application/json", "application/x-www-form-urlencoded", None):
+            for content_type in (
+                "application/json",
+                "application/json-seq",
+                "application/x-www-form-urlencoded",
+                None,
+            ):
                 for body in SHAPES:
                     sent = {"Content-Type": content_type} if content_type else {}
                     response = await api.http.request(method, path, content=body, headers=sent)

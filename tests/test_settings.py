@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from api.errors import DomainError
-from api.settings import DEFAULT_KEY_FILE, Env, Settings
+from api.settings import Env, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,18 +83,23 @@ def test_dev_keeps_one_key_per_installation_made_on_first_start(key_file):
     assert other.secret_key != first  # another installation has a key of its own
 
 
-def test_dev_puts_the_key_beside_the_default_database(tmp_path):
-    # The working directory holds sanji.db by default, and so the key.
-    code = "from api.settings import Settings; print(Settings.from_env({}).secret_key)"
-    made = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-    )
-    assert made.returncode == 0, made.stderr
-    assert (tmp_path / DEFAULT_KEY_FILE).read_text().strip() == made.stdout.strip()
+def test_dev_keeps_the_key_in_the_users_configuration_whatever_the_working_directory(tmp_path):
+    code = "from api.settings import Settings; print(Settings.from_env().secret_key)"
+    environ = {k: v for k, v in os.environ.items() if k != "SANJI_SECRET_KEY_FILE"}
+    environ |= {"PYTHONPATH": str(ROOT), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    keys = set()
+    for directory in ("one", "two"):
+        (tmp_path / directory).mkdir()
+        made = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=tmp_path / directory,
+            env=environ,
+            capture_output=True,
+            text=True,
+        )
+        assert made.returncode == 0, made.stderr
+        keys.add(made.stdout.strip())
+    assert keys == {(tmp_path / "config" / "sanji" / "secret.key").read_text().strip()}
 
 
 def test_workers_starting_together_agree_on_one_key(key_file):

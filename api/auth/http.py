@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.auth import apikeys, sessions, throttle
 from api.errors import DomainError
 from api.models.audit import AuditAction
+from api.request_guard import media_type
 from api.services import audit
 from api.services.audit import Actor
 from api.services.users import authenticate
@@ -179,15 +180,13 @@ def _ip(request: Request) -> str:
 
 
 async def _credentials(request: Request) -> dict[str, str]:
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("application/json"):
-        try:
-            body = await request.json()
-        except ValueError:
-            return {}
-        return {k: str(v) for k, v in body.items()} if isinstance(body, dict) else {}
+    """The form's fields, or the JSON object's text members (read and checked by BodyGuard)."""
+    if "sanji.json" in request.scope:
+        return {k: v for k, v in request.scope["sanji.json"].items() if isinstance(v, str)}
+    if media_type(request.headers) == "application/json":
+        return {}  # a JSON body the guard did not pass on (it refuses those)
     form = await request.form()
-    return {k: str(v) for k, v in form.items()}
+    return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
 def _oauth_error(code: str, description: str, status: int = 400) -> JSONResponse:
