@@ -127,7 +127,7 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
         routes=[
             Route("/", index),
             Route("/healthz", healthz),
-            Route("/auth/token", token_endpoint(settings), methods=["POST"]),
+            Route("/auth/token", token_endpoint(settings, clock), methods=["POST"]),
             Route("/auth/logout", CallerAuth(request_response(logout), settings), methods=["POST"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             *(

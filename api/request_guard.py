@@ -9,7 +9,6 @@ deep or not one object. Each refusal has a code and the route's own shape: OAuth
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import client_address
-from api.text import json_depth
+from api.text import TooDeep, strict_json
 
 SMALL_BODY = 64 * 1024  # every route but /graphql: sign-in forms and nothing else
 MAX_JSON_DEPTH = 64  # a filter of 16 and/or/not levels is 32 JSON levels inside the variables
@@ -170,19 +169,15 @@ def _json_object(body: bytes) -> dict | str:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
         return f"the body is not UTF-8 (byte {error.start})"
-    if json_depth(text) > MAX_JSON_DEPTH:
-        return f"the body nests arrays and objects more than {MAX_JSON_DEPTH} deep"
     try:
-        value = json.loads(text, parse_constant=_not_json)
+        value = strict_json(text, MAX_JSON_DEPTH)
+    except TooDeep as error:
+        return f"the body {error}"
     except ValueError as error:
         return f"the body is not JSON: {error}"
     if not isinstance(value, dict):
         return f"the body must be a JSON object, not {_kind(value)}"
     return value
-
-
-def _not_json(constant: str) -> Any:
-    raise ValueError(f"{constant} is not a JSON number")
 
 
 def _operation_problem(body: dict) -> str | None:

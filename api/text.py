@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from itertools import accumulate
+from typing import Any
 
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 UNSTORABLE_MESSAGE = "text cannot hold U+0000 or an unpaired surrogate (U+D800 to U+DFFF)"
@@ -27,3 +29,20 @@ def json_depth(text: str) -> int:
     parsing, since Python's parser recurses once per level and fails past about a thousand."""
     brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
     return max(accumulate(1 if bracket in "[{" else -1 for bracket in brackets), default=0)
+
+
+class TooDeep(ValueError):
+    """JSON nested deeper than its reader allows."""
+
+
+def strict_json(text: str, max_depth: int) -> Any:
+    """JSON as RFC 8259 has it (no NaN or Infinity), nested at most `max_depth` deep.
+
+    TooDeep when it nests deeper (checked before parsing), ValueError for anything else wrong."""
+    if json_depth(text) > max_depth:
+        raise TooDeep(f"nests arrays and objects more than {max_depth} deep")
+    return json.loads(text, parse_constant=_not_a_number)
+
+
+def _not_a_number(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules, ValidationCache
+from strawberry.extensions import AddValidationRules
 from strawberry.schema.config import StrawberryConfig
 from tortoise import Tortoise
 from tortoise.context import TortoiseContext
@@ -22,7 +22,7 @@ from schema.errors import DomainErrors, SanjiSchema
 from schema.generator.mutations import MutationBuilder
 from schema.generator.registry import Registry
 from schema.generator.scalars import SCALAR_MAP
-from schema.limits import LimitedParsing, Limits, MaskUnexpected, QueryLimits
+from schema.limits import CachedValidation, LimitedParsing, Limits, MaskUnexpected, QueryLimits
 from schema.specs import EXPOSURES
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
@@ -60,7 +60,7 @@ def create_schema(
                 if not limits.introspection
                 else []
             ),
-            lambda: ValidationCache(maxsize=512),
+            CachedValidation,
             lambda: QueryLimits(limits),  # after validation: refuses valid but over-budget queries
         ],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),

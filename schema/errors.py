@@ -16,8 +16,21 @@ from api.errors import DomainError
 log = logging.getLogger("sanji.graphql")
 
 
+def code_of(error: GraphQLError) -> str | None:
+    """The code an error answers with, or None for an unexpected failure."""
+    if isinstance(error.original_error, DomainError):
+        return error.original_error.code
+    if (error.extensions or {}).get("code"):
+        return error.extensions["code"]
+    if error.path is None and error.message.startswith("Variable '$"):
+        # graphql-core's refusal of a variable that does not fit its type (a Date of 2024-02-30,
+        # a DateTime off the calendar, a missing required one), before any field ran.
+        return "VALIDATION_FAILED"
+    return None
+
+
 class DomainErrors(SchemaExtension):
-    """Give every error raised as a DomainError its code (and field) in `extensions`."""
+    """Give every refusal its code (and a DomainError its field) in `extensions`."""
 
     def on_execute(self) -> Iterator[None]:
         yield
@@ -28,10 +41,8 @@ class DomainErrors(SchemaExtension):
                 if "field" in extensions:
                     extensions["field"] = to_camel_case(extensions["field"])
                 error.extensions = {**(error.extensions or {}), **extensions}
-            elif error.path is None and not (error.extensions or {}).get("code"):
-                # Refused before any field ran: variables that do not fit their types (a Date of
-                # 2024-02-30, a DateTime off the calendar), or no operation by the name given.
-                error.extensions = {**(error.extensions or {}), "code": "VALIDATION_FAILED"}
+            elif code := code_of(error):
+                error.extensions = {**(error.extensions or {}), "code": code}
 
 
 class SanjiSchema(strawberry.Schema):
@@ -40,13 +51,10 @@ class SanjiSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
+        # Errors are processed before DomainErrors copies their codes into extensions.
         unexpected = []
         for error in errors:
-            # Errors are processed before DomainErrors copies a DomainError's code into extensions.
-            original = error.original_error
-            code = (error.extensions or {}).get("code")
-            if isinstance(original, DomainError):
-                code = original.code
+            code = code_of(error)
             if code:
                 log.info("refused: %s [%s]", error.message, code)
             else:

@@ -1,11 +1,11 @@
 """Query limits (OWASP GraphQL), each refusal one GraphQL error with a stable `extensions.code`.
 
-Two stages. Right after parsing, before graphql-core validates anything, the document's shape is
-measured in one linear pass: fields in all, selections in one selection set, root fields, aliases
-and depth. Validation (overlapping-field checks above all) grows faster than linearly with these,
-so bounding them bounds its time. After validation, the cost budget is checked against the schema.
-Fragments are measured once each, however often they are spread: a chain of fragments that each
-spread the next twice costs no more to measure than to read.
+Three stages. Before parsing, the breadth is counted from the tokens (fields, selections in one
+selection set, root fields): parsing a broad document costs more than refusing it. After parsing,
+before graphql-core validates anything: aliases, depth, root fields brought by fragments, and the
+comparisons validation's overlap check would make (see schema.query_shape), since validation
+grows faster than the document. After validation, the cost budget is checked against the schema.
+Fragments are measured once each, however often they are spread.
 """
 
 from __future__ import annotations
@@ -36,11 +36,13 @@ from graphql import (
     visit,
 )
 from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.schema.schema import validate_document
 
 from api.text import UNSTORABLE_MESSAGE, storable
 from schema.generator.pagination import DEFAULT_PAGE_SIZE
 from schema.query_shape import Breadth, Shape, lexical_breadth
 
+CACHED_QUERY_CHARS = 64 * 1024  # longer query texts are neither kept parsed nor kept validated
 _SUGGESTION = re.compile(r" Did you mean .*\?$")
 log = logging.getLogger("sanji.graphql")
 
@@ -88,10 +90,17 @@ def shape_refusal(document: DocumentNode, limits: Limits) -> GraphQLError | None
             f"the query uses {shape.aliases} aliases; at most {limits.max_aliases}", "TOO_MANY_ALIASES"
         )
     try:
+        roots = shape.root_fields()
         depth = shape.depth()
         work = shape.overlap_work(limits.max_overlap_work)
     except RecursionError:  # fragments spread inside one another hundreds of times
         return _error("fragments are spread inside one another too deeply", "QUERY_TOO_DEEP")
+    if roots > limits.max_root_fields:
+        return _error(
+            f"the operation selects {roots:,} root fields, its fragments' included; "
+            f"at most {limits.max_root_fields}",
+            "QUERY_TOO_BROAD",
+        )
     if depth > limits.max_depth:
         return _error(f"the query is {depth} levels deep; at most {limits.max_depth}", "QUERY_TOO_DEEP")
     if work > limits.max_overlap_work:
@@ -253,8 +262,29 @@ class LimitedParsing(SchemaExtension):
         yield
 
 
-@functools.lru_cache(maxsize=512)
 def _parse_checked(query: str, limits: Limits) -> tuple[DocumentNode | None, GraphQLError | None]:
+    # Only small texts are kept: 512 cached texts of megabytes each (long string literals) would
+    # hold gigabytes. A big query is parsed each time and kept nowhere.
+    return (_parse_cached if len(query) <= CACHED_QUERY_CHARS else _parse)(query, limits)
+
+
+class CachedValidation(SchemaExtension):
+    """strawberry's ValidationCache, for the documents of the parse cache only."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        small = len(context.query or "") <= CACHED_QUERY_CHARS
+        validate = _validate_cached if small else validate_document
+        context.pre_execution_errors = validate(
+            context.schema._schema, context.graphql_document, context.validation_rules
+        )
+        yield
+
+
+_validate_cached = functools.lru_cache(maxsize=512)(validate_document)
+
+
+def _parse(query: str, limits: Limits) -> tuple[DocumentNode | None, GraphQLError | None]:
     """The parsed document, or the refusal of its text (too many tokens, bad syntax, bad shape)."""
     refusal = breadth_refusal(lexical_breadth(query), limits)
     if refusal is not None:  # refused before parsing, which costs many times more than counting
@@ -270,6 +300,9 @@ def _parse_checked(query: str, limits: Limits) -> tuple[DocumentNode | None, Gra
     # A refused document is not kept: hundreds of big trees in the cache would slow every
     # garbage collection of the process.
     return (None, refusal) if refusal is not None else (document, None)
+
+
+_parse_cached = functools.lru_cache(maxsize=512)(_parse)
 
 
 class MaskUnexpected(MaskErrors):

@@ -171,6 +171,12 @@ class Shape:
             self._depths[name] = self._depth(fragment.selection_set) if fragment else 0
         return self._depths[name]
 
+    def root_fields(self) -> int:
+        """The most root fields of an operation, those its fragments bring included (each once)."""
+        return max(
+            (sum(map(len, self._grouped(o.selection_set).values())) for o in self.operations), default=0
+        )
+
     # -- overlap work
     def overlap_work(self, budget: int) -> int:
         """Field comparisons validation would make (weighted by argument size), counted up to

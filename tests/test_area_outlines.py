@@ -101,7 +101,7 @@ def test_rings_come_from_polygons_multipolygons_features_and_collections():
         ),
         (
             '{"type": "Polygon", "coordinates": [[[NaN, 0], [1, 0], [1, 1], [NaN, 0]]]}',
-            "not JSON: Number 'NaN' is not JSON compliant",
+            "not JSON: NaN is not a JSON number",
         ),
         (json.dumps(BOW_TIE), "polygon 1: Self-intersection at or near (0.5, 0.5)"),
         (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from api import db
 from api.app import create_app  # noqa: F401 - the app under test is served by the fixtures
 from api.cli import app as cli
 from api.models.audit import AuditAction, AuditEntry
-from api.models.user import ApiKey, LoginThrottle, User
+from api.models.user import ApiKey, AuthSession, LoginThrottle, UsedRefreshToken, User
 from api.settings import Settings
 from tests.conftest import DEMO_PASSWORD, serving
 
@@ -71,10 +72,22 @@ async def test_refresh_rotates_and_logout_ends_the_session(seeded_url):
         assert (await refresh(api, renewed.json()["refresh_token"])).status_code == 401
 
 
+class Clock:
+    """The app's clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
 async def test_a_reused_refresh_token_ends_its_whole_session(seeded_url):
-    async with serving(seeded_url) as api:
+    clock = Clock()
+    async with serving(seeded_url, clock=clock) as api:
         stolen = (await token(api)).json()["refresh_token"]
         thief = (await refresh(api, stolen)).json()  # the thief exchanges it first
+        clock.now += 11  # past the grace for a client's own race
         reused = await refresh(api, stolen)  # then its owner shows it again
         assert reused.status_code == 401
         assert reused.json() == {
@@ -92,11 +105,19 @@ async def test_a_reused_refresh_token_ends_its_whole_session(seeded_url):
         assert entry.object_type == "AuthSession" and entry.actor_user_id is not None
 
 
-async def test_of_ten_refreshes_racing_with_one_token_exactly_one_wins(seeded_url):
+async def test_of_ten_refreshes_racing_with_one_token_exactly_one_wins_and_keeps_the_session(seeded_url):
     async with serving(seeded_url) as api:
         shared = (await token(api)).json()["refresh_token"]
         answers = await asyncio.gather(*(refresh(api, shared) for _ in range(10)))
-    assert sorted(a.status_code for a in answers) == [200] + [401] * 9, [a.text for a in answers]
+        assert sorted(a.status_code for a in answers) == [200] + [401] * 9, [a.text for a in answers]
+        (won,) = [a.json() for a in answers if a.status_code == 200]
+        lost = {a.json()["error_description"] for a in answers if a.status_code == 401}
+        assert lost == {
+            "this refresh token was exchanged a moment ago; use the tokens that exchange returned"
+        }
+        bearer = {"Authorization": f"Bearer {won['access_token']}"}  # the losers ended nothing
+        assert "errors" not in (await api.http.post("/graphql", json={"query": ME}, headers=bearer)).json()
+        assert (await refresh(api, won["refresh_token"])).status_code == 200
 
 
 async def test_failed_sign_ins_at_the_same_moment_all_count(seeded_url):
@@ -305,3 +326,20 @@ async def test_tokens_and_query_codes_outlive_a_restart_in_dev(seeded_url, tmp_p
             {"n": filed["case"]["number"], "c": filed["queryCode"]},
         )
     assert progress["caseProgress"]["number"] == filed["case"]["number"]
+
+
+async def test_used_refresh_tokens_go_with_their_session(seeded_url):
+    async with serving(seeded_url) as api:
+        first = (await token(api)).json()
+        renewed = (await refresh(api, first["refresh_token"])).json()
+        second = (await token(api, username="admin")).json()
+        await refresh(api, second["refresh_token"])
+        async with db.database(Settings(database_url=seeded_url)):
+            assert await UsedRefreshToken.all().count() == 2
+            admin = await AuthSession.filter(user__username="admin").first()
+            await AuthSession.filter(id=admin.id).update(expires_at=datetime.now(UTC) - timedelta(days=1))
+        bearer = {"Authorization": f"Bearer {renewed['access_token']}"}
+        assert (await api.http.post("/auth/logout", headers=bearer)).status_code == 204  # ends clerk's
+        await token(api, username="supervisor")  # a sign-in sweeps what expired sessions left
+    async with db.database(Settings(database_url=seeded_url)):
+        assert await UsedRefreshToken.all().count() == 0

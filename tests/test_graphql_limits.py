@@ -140,6 +140,20 @@ async def test_broad_queries_are_refused_on_their_shape(api, validations, query,
     assert validations == []
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ ... { " + "__typename " * 26 + "} " + "__typename " * 25 + "}",
+        "{ ...F } fragment F on Query { " + "__typename " * 51 + "}",
+    ],
+    ids=["inline fragment", "named fragment"],
+)
+async def test_root_fields_brought_by_fragments_count_too(api, query):
+    error = await api.error(query)
+    assert error["extensions"] == {"code": "QUERY_TOO_BROAD"}
+    assert error["message"].startswith("the operation selects 51 root fields, its fragments' included")
+
+
 async def test_each_fragment_is_measured_once_however_often_it_is_spread(admin_api):
     # Each fragment spreads the one before twice: 2^40 paths through the document, one field.
     fragments = ["fragment F0 on Query { coverage { tier total } }"] + [
@@ -258,3 +272,19 @@ async def test_text_no_database_can_store_is_refused(api, body):
     response = await api.http.post("/graphql", content=body, headers={"Content-Type": "application/json"})
     (error,) = response.json()["errors"]
     assert error["extensions"] == {"code": "VALIDATION_FAILED"}
+
+
+async def test_long_query_texts_are_not_kept_in_the_caches(api):
+    from schema.limits import _parse_cached, _validate_cached
+
+    # 100 KB of text in one string literal: a few tokens, a megabyte-sized cache entry if kept.
+    long = '{ windows(where: {name: {contains: "' + "x" * 100_000 + '"}}) { totalCount } }'
+    parsed, validated = _parse_cached.cache_info().currsize, _validate_cached.cache_info().currsize
+    assert (await api.data(long))["windows"]["totalCount"] == 0
+    assert (_parse_cached.cache_info().currsize, _validate_cached.cache_info().currsize) == (
+        parsed,
+        validated,
+    )
+    short = '{ windows(where: {name: {eq: "cached"}}) { totalCount } }'
+    await api.data(short)
+    assert _parse_cached.cache_info().currsize > 0

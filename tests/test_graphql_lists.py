@@ -58,8 +58,13 @@ async def test_a_filter_of_a_hundred_alternatives_is_one_flat_condition(api):
             "code: at most 1,000 values in a list, got 40,000",
         ),
         ({"id": {"notIn": ["x"] * 1001}}, "where.id", "id: at most 1,000 values in a list, got 1,001"),
+        (
+            {"and": [{"code": {"in": [f"c{i}" for i in range(1000)]}}] * 40},  # past asyncpg's 32,767
+            "where",
+            "the filter holds 40,000 values; at most 5,000",
+        ),
     ],
-    ids=["or", "and", "in", "id notIn"],
+    ids=["or", "and", "in", "id notIn", "whole filter"],
 )
 async def test_filters_beyond_what_a_statement_takes_are_refused(api, where, field, message):
     error = await api.error(ORGANIZATIONS, {"where": where})

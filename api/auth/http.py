@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -81,8 +84,10 @@ class CallerAuth:
         await self.app(scope, receive, send)
 
 
-def token_endpoint(settings: Settings):
-    """OAuth2 token endpoint: the password grant starts a session, the refresh grant renews it."""
+def token_endpoint(settings: Settings, clock: Callable[[], float] = time.time):
+    """OAuth2 token endpoint: the password grant starts a session, the refresh grant renews it.
+
+    `clock` (epoch seconds) dates refresh exchanges."""
 
     async def token(request: Request) -> Response:
         from api.auth.ratelimit import RateLimited, enforce  # here: ratelimit imports this module
@@ -127,7 +132,8 @@ def token_endpoint(settings: Settings):
                 if not storable(form["refresh_token"]):
                     return _oauth_error("invalid_request", f"refresh_token: {UNSTORABLE_MESSAGE}")
                 try:
-                    issued = await sessions.refresh(settings, form["refresh_token"])
+                    now = datetime.fromtimestamp(clock(), UTC)
+                    issued = await sessions.refresh(settings, form["refresh_token"], now)
                 except sessions.RefreshReused as reused:
                     who = Actor(user_id=reused.user_id, ip=_ip(request))
                     await audit.record(
@@ -170,7 +176,8 @@ async def logout(request: Request) -> Response:
 
 
 def client_ip(scope: Scope) -> str:
-    """The calling address as the server sees it (behind a proxy: what uvicorn was told to trust)."""
+    """The client's address (behind a trusted proxy or the admin UI: the one they name, see
+    api.client_address)."""
     client = scope.get("client")
     return client[0] if client else ""
 

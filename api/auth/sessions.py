@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
 from api.auth.tokens import TokenClaims, decode_access_token, issue_access_token
@@ -17,6 +18,7 @@ from api.models.user import AuthSession, UsedRefreshToken, User
 from api.settings import Settings
 
 REFRESH_DAYS = 7
+REUSE_GRACE = timedelta(seconds=10)  # a token shown again this soon is a race, not a theft
 
 
 @dataclass(frozen=True)
@@ -44,11 +46,15 @@ def _hash(token: str) -> str:
 
 
 async def start(settings: Settings, user: User, client: str = "") -> Tokens:
+    now = datetime.now(UTC)
+    # Sign-ins are rare enough to sweep what expired sessions left: their used tokens protect nothing.
+    expired = Subquery(AuthSession.filter(expires_at__lte=now).values("id"))
+    await UsedRefreshToken.filter(session_id__in=expired).delete()
     refresh = secrets.token_urlsafe(32)
     session = await AuthSession.create(
         user=user,
         refresh_hash=_hash(refresh),
-        expires_at=datetime.now(UTC) + timedelta(days=REFRESH_DAYS),
+        expires_at=now + timedelta(days=REFRESH_DAYS),
         client=client[:200],
     )
     return _tokens(settings, user, session, refresh)
@@ -59,14 +65,16 @@ def _tokens(settings: Settings, user: User, session: AuthSession, refresh: str) 
     return Tokens(access, refresh, lifetime, user.role.value)
 
 
-async def refresh(settings: Settings, refresh_token: str) -> Tokens:
+async def refresh(settings: Settings, refresh_token: str, now: datetime | None = None) -> Tokens:
     """New tokens for a live session; the refresh token shown stops working (rotation).
 
     The exchange is one compare-and-set, so of requests racing with one token exactly one wins.
     A token shown again after it was exchanged ends its whole session: either its owner or a
-    thief holds the newer one, and the server cannot tell which (OAuth 2.1 reuse detection).
+    thief holds the newer one, and the server cannot tell which (OAuth 2.1 reuse detection). Within
+    REUSE_GRACE of the exchange it is only refused: a client that sent the same refresh twice at
+    once (two tabs, a retry) would otherwise sign itself out with the winner's new tokens.
     """
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     presented = _hash(refresh_token)
     new_refresh = secrets.token_urlsafe(32)
     async with in_transaction():
@@ -82,18 +90,30 @@ async def refresh(settings: Settings, refresh_token: str) -> Tokens:
     if won:
         return _tokens(settings, session.user, session, new_refresh)
     used = await UsedRefreshToken.get_or_none(token_hash=presented).select_related("session")
+    if used is not None and now - used.used_at <= REUSE_GRACE:
+        raise DomainError(
+            "UNAUTHENTICATED",
+            "this refresh token was exchanged a moment ago; use the tokens that exchange returned",
+        )
     if used is not None and await end(used.session_id):
         raise RefreshReused(used.session_id, used.session.user_id)
     raise DomainError("UNAUTHENTICATED", "refresh token is not valid; sign in again")
 
 
 async def end(session_id: int) -> bool:
-    """End the session; False when it had ended already."""
-    return bool(await AuthSession.filter(id=session_id, revoked_at=None).update(revoked_at=datetime.now(UTC)))
+    """End the session; False when it had ended already. Its used refresh tokens go: an ended
+    session has nothing left for them to protect."""
+    ended = await AuthSession.filter(id=session_id, revoked_at=None).update(revoked_at=datetime.now(UTC))
+    await UsedRefreshToken.filter(session_id=session_id).delete()
+    return bool(ended)
 
 
 async def end_all(user_id: int) -> int:
-    return await AuthSession.filter(user_id=user_id, revoked_at=None).update(revoked_at=datetime.now(UTC))
+    ended = await AuthSession.filter(user_id=user_id, revoked_at=None).update(revoked_at=datetime.now(UTC))
+    await UsedRefreshToken.filter(
+        session_id__in=Subquery(AuthSession.filter(user_id=user_id).values("id"))
+    ).delete()
+    return ended
 
 
 async def verify(settings: Settings, token: str) -> TokenClaims:

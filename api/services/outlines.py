@@ -13,7 +13,7 @@ from geojson.geometry import check_polygon
 from shapely.geometry import shape
 
 from api.errors import DomainError
-from api.text import json_depth
+from api.text import TooDeep, strict_json
 
 MAX_BYTES = 2_000_000  # a district outline, simplified for a map, is far smaller
 # A FeatureCollection of MultiPolygons nests 8 deep (collection, features, feature, geometry,
@@ -35,11 +35,11 @@ def outline_rings(text: str) -> Rings:
     """
     if len(text.encode("utf-8")) > MAX_BYTES:
         raise ValueError(f"the outline is over {MAX_BYTES // 1_000_000} MB: simplify it first")
-    if json_depth(text) > MAX_DEPTH:
-        raise ValueError(f"the outline nests arrays and objects more than {MAX_DEPTH} deep")
     try:
         # not geojson.loads: its object hook raises TypeError on a member of the wrong type
-        data = json.loads(text, parse_constant=_not_a_number)
+        data = strict_json(text, MAX_DEPTH)
+    except TooDeep as error:
+        raise ValueError(f"the outline {error}") from None
     except ValueError as error:
         raise ValueError(f"not JSON: {error}") from None
     rings: Rings = []
@@ -48,10 +48,6 @@ def outline_rings(text: str) -> Rings:
     if not rings:
         raise ValueError("the outline has no ring: give the polygon's coordinates")
     return rings
-
-
-def _not_a_number(constant: str):
-    raise ValueError(f"Number {constant!r} is not JSON compliant")
 
 
 def _geometries(data) -> list[tuple[int | None, object]]:

@@ -62,6 +62,7 @@ _FILTER_INPUTS: dict[Any, type] = {}
 # Bounds that keep a filter's SQL within what both databases take (SQLite binds at most 32,766
 # values in a statement, asyncpg 32,767) and its compilation within Python's stack.
 MAX_VALUES = 1000  # in one `in` or `notIn` list
+MAX_FILTER_VALUES = 5000  # in the whole filter: each becomes a bound parameter of one statement
 MAX_ALTERNATIVES = 100  # conditions in one `and` or `or` list
 MAX_WHERE_DEPTH = 16  # and/or/not and relation levels
 
@@ -222,7 +223,24 @@ def compile_where(node: Node, where: Any, access: RequestAccess, depth: int = 1)
         parts.append(Q(*alternatives, join_type=Q.OR))
     if where.not_ is not None:
         parts.append(~compile_where(node, where.not_, access, depth + 1))
+    if depth == 1 and (count := _values(where)) > MAX_FILTER_VALUES:  # each list passed its own bound
+        raise DomainError(
+            "VALIDATION_FAILED",
+            f"the filter holds {count:,} values; at most {MAX_FILTER_VALUES:,}",
+            field="where",
+        )
     return Q(*parts) if parts else Q()
+
+
+def _values(value: Any) -> int:
+    """How many values a filter input holds (each list item and each scalar counts one)."""
+    if value is None:
+        return 0
+    if isinstance(value, list):
+        return sum(max(1, _values(item)) for item in value)
+    if hasattr(value, "__dict__") and not isinstance(value, Enum):
+        return sum(_values(item) for item in vars(value).values())
+    return 1
 
 
 def _bounded(conditions: list, name: str) -> list:
