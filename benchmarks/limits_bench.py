@@ -233,6 +233,11 @@ def write_report(rows: list[dict], args) -> None:
         "The last rows time graphql-core's validation of the same documents in the benchmark's own",
         "process: what each such request cost the server before its shape was checked first (the",
         "probe measured 5–13 s of CPU per request on a busier machine).",
+        "",
+        "The probe's query is refused from its tokens, before parsing. The repeated relations fit the",
+        "token and breadth limits and are refused only once parsed, for the comparisons validation",
+        "would make: graphql-core's parser is most of that refusal's time, so three of them at once",
+        "keep the event loop busier than three of the probe's.",
     ]
     write_section("limits", lines)
 
