@@ -25,7 +25,7 @@ from api.db import migrations_on_disk, tortoise_config, unapplied, use_context
 from api.request_guard import BodyGuard, ClientAddress
 from api.services.users import demo_users
 from api.settings import Settings
-from schema import GRAPHIQL_DIR, create_schema
+from schema import GRAPHIQL_DIR, app_schema
 from schema.limits import Limits
 
 log = logging.getLogger("sanji.api")
@@ -42,7 +42,7 @@ class SanjiGraphQL(GraphQL):
             suggestions=not settings.is_production,
         )
         super().__init__(
-            create_schema(limits=limits, production=settings.is_production),
+            app_schema(limits, settings.is_production),
             graphql_ide=None if settings.is_production else "graphiql",
             allow_queries_via_get=False,
         )

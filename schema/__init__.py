@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import strawberry
@@ -65,6 +66,13 @@ def create_schema(
         ],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )
+
+
+@functools.lru_cache(maxsize=4)
+def app_schema(limits: Limits, production: bool) -> SanjiSchema:
+    """The schema of the declared models under these limits, built once per process: building
+    takes over a second of CPU, and every app (each worker, each test's server) serves the same."""
+    return create_schema(limits=limits, production=production)
 
 
 def export_sdl(schema: strawberry.Schema | None = None) -> str:
