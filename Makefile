@@ -1,27 +1,36 @@
 # Sanji: `make run` starts the platform on the Qujialing fixture; `make test` runs the whole suite.
+SHELL := /bin/bash
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: install run test test-sqlite test-postgres lint format schema clean
+.PHONY: install install-test run test test-sqlite test-postgres lint format schema clean
 
-$(STAMP): pyproject.toml
+# What running needs; the test tools (pytest, ruff, schemathesis, selenium...) come with `make test`.
+$(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
 
-install: $(STAMP)
+$(TEST_STAMP): $(RUN_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(RUN_STAMP)
+
+install-test: $(TEST_STAMP)
 
 run: install
 	$(BIN)/sanji run
 
-lint: install
+lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: install
+format: install-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
@@ -29,19 +38,20 @@ schema: install
 	$(BIN)/sanji schema export
 
 # Each database runs in its own pytest process: one process must not switch Tortoise between them.
-test-sqlite: install
-	SANJI_TEST_DB=sqlite $(BIN)/pytest -q
+# Their lines are prefixed with the database, so both runs' progress shows as it goes.
+test-sqlite: install-test
+	@set -o pipefail; SANJI_TEST_DB=sqlite $(BIN)/pytest -q 2>&1 | sed -u 's/^/[sqlite]   /'
 
-test-postgres: install
+test-postgres: install-test
 	@if [ -n "$$SANJI_TEST_POSTGRES_URL" ]; then \
-		SANJI_TEST_DB=postgres $(BIN)/pytest -q; \
+		set -o pipefail; SANJI_TEST_DB=postgres $(BIN)/pytest -q 2>&1 | sed -u 's/^/[postgres] /'; \
 	else \
 		echo "SANJI_TEST_POSTGRES_URL is not set: skipping the PostgreSQL run"; \
 	fi
 
-# The two suites run side by side (one core each); each one's output is printed whole when it ends.
+# The two suites run side by side (one core each).
 test: lint
-	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
+	@$(MAKE) --no-print-directory -j2 --output-sync=line test-sqlite test-postgres
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -36,6 +36,16 @@ def pytest_configure(config) -> None:
     os.environ.setdefault("SANJI_SECRET_KEY_FILE", str(Path(tempfile.mkdtemp()) / "secret.key"))
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """A test that touches no database runs once, in the SQLite process, not again on PostgreSQL."""
+    if DB_KIND != "postgres":
+        return
+    once = pytest.mark.skip(reason="touches no database: it runs once, with the SQLite suite")
+    for item in items:
+        if "databases" not in getattr(item, "fixturenames", ()):  # every database fixture needs it
+            item.add_marker(once)
+
+
 def pytest_report_header(config) -> str:
     return f"sanji test database: {DB_KIND}"
 
