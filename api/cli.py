@@ -99,18 +99,31 @@ async def _migrated(s: Settings, work: Callable[[], Awaitable[T]]) -> T:
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Apply every pending migration."""
+    """Apply every pending migration, then copy every year chinese-calendar knows into the calendar
+    (days an admin corrected or imported are kept; due dates the new days touch are recomputed)."""
+    import chinese_calendar
+    from tortoise.transactions import in_transaction
+
+    from api.services.calendar import load_years, package_years
+
     s = settings()
 
     def progress(event: str, app_label: str, name: str) -> None:
         if event == "apply_done":
             typer.echo(f"  applied {app_label}.{name}")
 
-    async def work() -> None:
+    async def work():
         await db.upgrade(s, progress)
+        async with db.database(s), in_transaction():
+            return await load_years(package_years())
 
-    run(work)
+    loaded = run(work)
     typer.echo(f"database is up to date ({db.redact_url(s.database_url)})")
+    typer.echo(
+        f"calendar: chinese-calendar {chinese_calendar.__version__} knows "
+        f"{loaded.years[0]}-{loaded.years[-1]}, {loaded.days_written} day(s) written, "
+        f"{loaded.cases_recomputed} case(s) recomputed"
+    )
 
 
 @db_app.command("makemigrations")
@@ -280,6 +293,33 @@ def calendar_import(
         f"calendar {year}: {len(days)} listed day(s), {changed} day(s) changed, "
         f"{recomputed} case(s) recomputed"
     )
+
+
+@calendar_app.command("status")
+def calendar_status(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="The day whose year and next year are listed (YYYY-MM-DD)")
+    ] = None,
+) -> None:
+    """One line per year: official (chinese-calendar), imported from a notice, entered by an admin,
+    or estimated (weekdays and statutory holidays, no make-up workdays)."""
+    from datetime import UTC, datetime
+
+    import chinese_calendar
+
+    from api.services import deadlines
+    from api.services.calendar import package_years, year_statuses
+
+    s = settings()
+    today = _day(as_of, "--as-of") or deadlines.local_date(datetime.now(UTC))
+    statuses = run(lambda: _migrated(s, lambda: year_statuses(today)))
+    known = package_years()
+    typer.echo(
+        f"working-day calendar as of {today} (Beijing time); "
+        f"chinese-calendar {chinese_calendar.__version__} knows {known[0]}-{known[-1]}"
+    )
+    for status in statuses:
+        typer.echo(f"{status.year}  {status.kind.value:<9}  {status.describe()}")
 
 
 @apikey_app.command("create")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import StrEnum
 
 import chinese_calendar
 
@@ -31,16 +33,65 @@ def package_days(year: int) -> list[tuple[date, bool, str | None]]:
     return days
 
 
+def package_years() -> range:
+    """The years chinese-calendar knows (the bounds it checks every date against)."""
+    known = chinese_calendar.holidays.keys()
+    return range(min(known).year, max(known).year + 1)
+
+
 async def load_year(year: int) -> int:
     """Copy `year` into the calendar table; days an admin corrected or imported are kept.
 
     Returns the rows written; a change is recorded as a calendar revision and the due dates of
     cases it touches are recomputed."""
-    days = package_days(year)
+    return (await load_years(range(year, year + 1))).days_written
+
+
+@dataclass(frozen=True)
+class Loaded:
+    years: range
+    days_written: int
+    cases_recomputed: int
+
+
+async def load_years(years: range) -> Loaded:
+    """Copy `years` from chinese-calendar in one read and bulk writes; days an admin corrected or
+    imported are kept. Each run of consecutive years that changed is one calendar revision, whose
+    span bounds the cases recomputed (one span 2004-2026 would recompute every case there is)."""
+    plans = {year: package_days(year) for year in years}
     existing = {
         row.day: row
-        for row in await CalendarDay.filter(day__gte=date(year, 1, 1), day__lte=date(year, 12, 31))
+        for row in await CalendarDay.filter(
+            day__gte=date(years.start, 1, 1), day__lte=date(years.stop - 1, 12, 31)
+        )
     }
+    new_rows, changed, written = [], [], {}
+    for year, days in plans.items():
+        year_new, year_changed = _package_changes(days, existing)
+        new_rows += year_new
+        changed += year_changed
+        if year_new or year_changed:
+            written[year] = len(year_new) + len(year_changed)
+    if new_rows:
+        await CalendarDay.bulk_create(new_rows, batch_size=500)
+    if changed:
+        await CalendarDay.bulk_update(changed, fields=["is_workday", "holiday_name"], batch_size=500)
+    recomputed = 0
+    for first, last in _runs(sorted(written)):
+        span = f"{first}" if first == last else f"{first}-{last}"
+        recomputed += await revise(
+            CalendarSource.PACKAGE,
+            [date(first, 1, 1), date(last, 12, 31)],
+            sum(written[year] for year in range(first, last + 1)),
+            f"chinese-calendar {chinese_calendar.__version__}: {span}",
+        )
+    return Loaded(years, len(new_rows) + len(changed), recomputed)
+
+
+def _package_changes(
+    days: list[tuple[date, bool, str | None]], existing: dict[date, CalendarDay]
+) -> tuple[list[CalendarDay], list[CalendarDay]]:
+    """Rows to insert and package rows to update; rows an admin or a notice wrote are left alone."""
     new_rows, changed = [], []
     for day, is_workday, name in days:
         row = existing.get(day)
@@ -54,19 +105,18 @@ async def load_year(year: int) -> int:
         ):
             row.is_workday, row.holiday_name = is_workday, name
             changed.append(row)
-    if new_rows:
-        await CalendarDay.bulk_create(new_rows, batch_size=500)
-    if changed:
-        await CalendarDay.bulk_update(changed, fields=["is_workday", "holiday_name"], batch_size=500)
-    written = len(new_rows) + len(changed)
-    if written:
-        await revise(
-            CalendarSource.PACKAGE,
-            [d for d, *_ in days],
-            written,
-            f"chinese-calendar {chinese_calendar.__version__}: {year}",
-        )
-    return written
+    return new_rows, changed
+
+
+def _runs(years: list[int]) -> list[tuple[int, int]]:
+    """Sorted years as runs of consecutive ones: [2004, 2005, 2019] -> [(2004, 2005), (2019, 2019)]."""
+    runs: list[tuple[int, int]] = []
+    for year in years:
+        if runs and runs[-1][1] == year - 1:
+            runs[-1] = (runs[-1][0], year)
+        else:
+            runs.append((year, year))
+    return runs
 
 
 @dataclass(frozen=True)
@@ -194,3 +244,80 @@ async def day_corrected(day: CalendarDay, created: bool) -> None:
         await CalendarDay.filter(id=day.id).update(source=CalendarSource.ADMIN)
     name = f"{day.day}: {'workday' if day.is_workday else 'day off'}"
     await revise(CalendarSource.ADMIN, [day.day], 1, f"corrected {name}")
+
+
+class YearKind(StrEnum):
+    OFFICIAL = "official"  # copied from chinese-calendar
+    IMPORTED = "imported"  # from a State Council notice
+    ENTERED = "entered"  # every day entered by an admin
+    ESTIMATED = "estimated"  # days missing: weekdays and statutory holidays (deadlines.estimated_workday)
+
+
+@dataclass(frozen=True)
+class YearStatus:
+    """Where the days of one year in the calendar table come from."""
+
+    year: int
+    package: int
+    imported: int
+    admin: int
+
+    @property
+    def days(self) -> int:
+        return (date(self.year + 1, 1, 1) - date(self.year, 1, 1)).days
+
+    @property
+    def missing(self) -> int:
+        return self.days - self.package - self.imported - self.admin
+
+    @property
+    def package_knows(self) -> bool:
+        return self.year in package_years()
+
+    @property
+    def kind(self) -> YearKind:
+        if self.missing:
+            return YearKind.ESTIMATED
+        if self.imported:
+            return YearKind.IMPORTED
+        return YearKind.OFFICIAL if self.package else YearKind.ENTERED
+
+    def describe(self) -> str:
+        """Where the year's days come from, in one line (`sanji calendar status`)."""
+        corrected = f", {self.admin} corrected by an admin" if self.admin else ""
+        if self.kind == YearKind.OFFICIAL:
+            return f"{self.package} days from chinese-calendar {chinese_calendar.__version__}{corrected}"
+        if self.kind == YearKind.IMPORTED:
+            return f"{self.imported} days from a State Council notice{corrected}"
+        if self.kind == YearKind.ENTERED:
+            return f"{self.admin} days entered by an admin"
+        held = self.days - self.missing
+        rest = f"{held} of {self.days} days in the table, the rest: " if held else ""
+        if self.package_knows:
+            return (
+                f"{rest}weekdays and statutory holidays until `sanji db upgrade` copies it from the package"
+            )
+        return (
+            f"{rest}weekdays and statutory holidays, no make-up workdays (调休) can be foreseen; "
+            "import the State Council notice when it is out: sanji calendar import FILE"
+        )
+
+
+async def year_statuses(today: date) -> list[YearStatus]:
+    """Every year the package knows or the table holds days of, and `today`'s year and the next."""
+    counts: dict[int, Counter] = {}
+    for day, source in await CalendarDay.all().values_list("day", "source"):
+        counts.setdefault(day.year, Counter())[CalendarSource(source)] += 1
+    years = sorted({*package_years(), *counts, today.year, today.year + 1})
+    statuses = []
+    for year in years:
+        found = counts.get(year, Counter())
+        statuses.append(
+            YearStatus(
+                year,
+                package=found[CalendarSource.PACKAGE],
+                imported=found[CalendarSource.IMPORT],
+                admin=found[CalendarSource.ADMIN],
+            )
+        )
+    return statuses
