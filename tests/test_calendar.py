@@ -40,6 +40,6 @@ async def test_an_unknown_year_is_refused_with_a_clear_code(fresh_db):
     assert not await CalendarDay.filter(day__gte=date(2027, 1, 1)).exists()
 
 
-def test_days_missing_from_the_calendar_fall_back_to_weekdays_and_say_so():
+def test_days_missing_from_the_calendar_are_estimated_and_say_so():
     due, estimated = add_working_days(date(2027, 1, 1), 3, {})
     assert (due, estimated) == (date(2027, 1, 6), True)

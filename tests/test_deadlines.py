@@ -93,7 +93,7 @@ async def test_a_year_the_package_lacks_is_estimated_until_the_notice_is_importe
         case = accepted["acceptCase"]
         limit = item["promisedLimitDays"]
         assert limit >= 3
-        # 2027 is not in chinese-calendar yet: the weekday rule, and the case says so.
+        # 2027 is not in chinese-calendar yet: estimated (weekdays, statutory holidays), and the case says so.
         assert case["dueDatesEstimated"] is True
         estimated = case["promisedDueDate"]
 
