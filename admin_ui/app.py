@@ -1,15 +1,20 @@
-"""Sanji admin app: sign-in, then the pages the user's role may use (the others are not shown)."""
+"""Sanji admin app: sign-in, then the pages the user's role may use, each at its own address.
+
+`streamlit run admin_ui/app.py` (what `sanji ui` does) finds `app` at the bottom and serves this
+script through st.App, beside the routes that keep a sign-in's cookie (admin_ui.session.ROUTES);
+each session runs the script itself, as __main__.
+"""
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 
 import streamlit as st
 
-from admin_ui import session
+from admin_ui import navigation, session
 from admin_ui.api_client import api_url
 from admin_ui.i18n import LANGUAGES, role_label, t
-from admin_ui.navigation import pages_for
 from admin_ui.views import sign_in
 
 
@@ -20,17 +25,39 @@ def main() -> None:
     )
     auth = session.current()
     if auth is None:
+        # Every page is known (and hidden) while signed out, so that the address a link asked for
+        # is still the page shown once the sign-in succeeds.
+        st.navigation(pages(navigation.PAGES, lang), position="hidden")
         st.sidebar.caption(f"{t('api_at', lang)}: {api_url()}")
+        session.sync_browser()
         sign_in.render()
         return
-    allowed = {page.key: page for page in pages_for(auth.role)}
-    choice = st.sidebar.radio(
-        t("pages", lang), list(allowed), format_func=lambda key: allowed[key].title[lang], key="page"
-    )
+    page = st.navigation(pages(navigation.pages_for(auth.role), lang))
     st.sidebar.markdown(f"{t('signed_in_as', lang)}: **{auth.username}** ({role_label(auth.role, lang)})")
     st.sidebar.button(t("sign_out", lang), key="sign_out", on_click=session.sign_out)
     st.sidebar.caption(f"{t('api_at', lang)}: {api_url()}")
-    importlib.import_module(f"admin_ui.views.{choice}").render()
+    session.sync_browser()
+    # What a role is told right after sign-in, above every page, goes here.
+    page.run()
+    if session.current() is None:  # the sign-in ended during the page (its renewal was refused)
+        st.rerun()
 
 
-main()
+def pages(listed: tuple[navigation.Page, ...] | list[navigation.Page], lang: str) -> list[st.Page]:
+    return [st.Page(view(page.key), title=page.title[lang], url_path=page.key) for page in listed]
+
+
+def view(key: str) -> Callable[[], None]:
+    """The page's render(), its module imported when first shown."""
+
+    def render() -> None:
+        importlib.import_module(f"admin_ui.views.{key}").render()
+
+    render.__name__ = key
+    return render
+
+
+if __name__ == "__main__":
+    main()
+else:  # imported by `streamlit run` (uvicorn) to serve the app
+    app = st.App(__file__, routes=session.ROUTES)

@@ -1,4 +1,4 @@
-"""The admin app's pages, their titles and the roles that may use each (the others are not shown)."""
+"""The admin app's pages, their titles and the roles that may reach each (no one else sees them)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ EVERYONE = ("ADMIN", "SUPERVISOR", "CLERK", "AGENT", "INTEGRATOR")
 
 @dataclass(frozen=True)
 class Page:
-    key: str  # module in admin_ui/views/, with a render() function
+    key: str  # module in admin_ui/views/ with a render() function, and the page's address (/key)
     title: dict[str, str]
     roles: tuple[str, ...]
 

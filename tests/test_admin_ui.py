@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import asyncio
 
+from admin_ui.navigation import PAGES as APP_PAGES
+from admin_ui.navigation import pages_for
 from tests.conftest import DEMO_PASSWORD
-from tests.ui_support import PAGES, UI_SCRIPT, api_url, free_port, graphql_at, run, signed_in
+from tests.ui_support import (
+    PAGES,
+    UI_SCRIPT,
+    api_url,
+    free_port,
+    graphql_at,
+    opened_at,
+    run,
+    signed_in,
+    signing_in,
+)
 
 __all__ = ["api_url"]  # the fixture, used by name
 
@@ -159,3 +171,48 @@ async def test_the_dashboard_is_hidden_from_integrators(api_url):
     auth = await asyncio.to_thread(signed_in, api_url, "integrator")
     app = await asyncio.to_thread(run, api_url, str(PAGES / "dashboard.py"), auth)
     assert app.warning[0].value == "角色 INTEGRATOR 无权使用此页面。"
+
+
+async def test_a_page_link_opened_signed_out_asks_for_sign_in_then_shows_that_page(api_url):
+    seen = {}
+
+    def asked(app):
+        seen["title"] = app.title[0].value
+        signing_in("supervisor")(app)
+
+    app = await asyncio.to_thread(run, api_url, UI_SCRIPT, None, None, [asked], "rooms")
+    assert not app.exception, app.exception
+    assert seen["title"] == "三级政务服务平台" and not app.error  # the sign-in form came first
+    assert app.session_state["auth"].role == "SUPERVISOR"
+    assert app.title[0].value == "便民服务室建设"  # then the page the link named, not the first one
+
+
+def titles_by_address(url: str, username: str) -> tuple[dict[str, str], object]:
+    """Signed in as `username`, the title shown at each page's address, in one browser session."""
+    keys = [page.key for page in APP_PAGES]
+    titles: dict[str, str] = {}
+
+    def visit(key: str, previous: str | None):
+        def step(app):
+            if previous:
+                titles[previous] = app.title[0].value
+            opened_at(key)(app)
+
+        return step
+
+    steps = [signing_in(username)] + [
+        visit(key, before) for before, key in zip([None, *keys[:-1]], keys, strict=True)
+    ]
+    app = run(url, UI_SCRIPT, steps=steps)
+    titles[keys[-1]] = app.title[0].value
+    return titles, app
+
+
+async def test_each_role_reaches_only_its_own_pages_by_their_addresses(api_url):
+    first = "平台覆盖率"  # the first page's title, shown instead at an address the role may not use
+    for username, role in (("supervisor", "SUPERVISOR"), ("hall_clerk", "CLERK")):
+        titles, app = await asyncio.to_thread(titles_by_address, api_url, username)
+        assert not app.exception, app.exception
+        allowed = {page.key for page in pages_for(role)}
+        assert titles["coverage"] == first and "coverage" in allowed
+        assert {key for key, title in titles.items() if title != first} == allowed - {"coverage"}, role

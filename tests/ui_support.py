@@ -6,8 +6,9 @@ import asyncio
 import os
 import socket
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import httpx
@@ -15,6 +16,7 @@ import pytest
 import pytest_asyncio
 import uvicorn
 from streamlit.testing.v1 import AppTest
+from streamlit.util import calc_hash
 
 from tests.conftest import DB_KIND, DEMO_PASSWORD
 
@@ -92,8 +94,11 @@ def graphql_at(url: str, query: str, token: str | None = None) -> dict:
     return httpx.post(f"{url}/graphql", json={"query": query}, headers=headers).json()["data"]
 
 
-def run(url: str, script: str, auth=None, lang: str | None = None, steps=()) -> AppTest:
-    """Run a page (or the whole app) against the API at `url`, as `auth`, then apply `steps`."""
+def run(
+    url: str, script: str, auth=None, lang: str | None = None, steps=(), at: str | None = None
+) -> AppTest:
+    """Run a page (or the whole app) against the API at `url`, as `auth`, then apply `steps`;
+    `at`: the app opened at that page's address (/at), as a link opened in a new tab opens it."""
     os.environ["SANJI_API_URL"] = url
     try:
         app = AppTest.from_file(script, default_timeout=30)
@@ -101,6 +106,8 @@ def run(url: str, script: str, auth=None, lang: str | None = None, steps=()) -> 
             app.session_state["auth"] = auth
         if lang:
             app.session_state["lang"] = lang
+        if at is not None:
+            opened_at(at)(app)
         app.run()
         for step in steps:
             step(app)
@@ -108,3 +115,44 @@ def run(url: str, script: str, auth=None, lang: str | None = None, steps=()) -> 
         return app
     finally:
         del os.environ["SANJI_API_URL"]
+
+
+def signing_in(username: str, password: str = DEMO_PASSWORD):
+    """A step: the sign-in form filled in and sent."""
+
+    def step(app: AppTest) -> None:
+        app.text_input(key="username").input(username)
+        app.text_input(key="password").input(password)
+        app.button[0].click()
+
+    return step
+
+
+def opened_at(url_path: str):
+    """A step: the next runs ask for the page at /url_path, as the browser does for that address.
+
+    AppTest.switch_page reaches file pages only; the app's pages are render() functions, which a
+    browser asks for by the hash Streamlit derives from their url_path (st.Page._script_hash)."""
+
+    def step(app: AppTest) -> None:
+        app._page_hash = calc_hash(url_path)
+
+    return step
+
+
+@contextmanager
+def counting_requests() -> Iterator[Counter]:
+    """The requests the admin UI sends to the API meanwhile, by path (on its pooled client)."""
+    from admin_ui.api_client import http_client
+
+    counts: Counter = Counter()
+    hooks = http_client().event_hooks["request"]
+
+    def count(request: httpx.Request) -> None:
+        counts[request.url.path] += 1
+
+    hooks.append(count)
+    try:
+        yield counts
+    finally:
+        hooks.remove(count)

@@ -1,4 +1,4 @@
-"""Sign-in: the API checks the name and password and gives this browser session its token."""
+"""Sign-in: the API checks the name and password and gives this browser its sign-in."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ def render() -> None:
     lang = session.lang()
     st.title(t("title", lang))
     st.caption(t("subtitle", lang))
+    notice = st.session_state.get(session.NOTICE_KEY)
+    if notice:
+        st.info(t(notice, lang))
     with st.form("sign_in"):
         username = st.text_input(t("username", lang), key="username")
         password = st.text_input(t("password", lang), type="password", key="password")
@@ -23,7 +26,7 @@ def render() -> None:
         except ApiError as error:
             st.error(f"{t('sign_in_failed', lang)}: {error} ({error.code or 'ERROR'})")
             return
-        st.rerun()
+        st.rerun()  # the page the address asks for, now signed in
 
 
 if __name__ == "__main__":  # run on its own (tests); the app imports render()
