@@ -29,6 +29,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "sign_in_failed": {"zh": "登录失败", "en": "Sign-in failed"},
     "not_for_role": {"zh": "角色 {role} 无权使用此页面。", "en": "Role {role} may not use this page."},
     "pages": {"zh": "功能", "en": "Pages"},
+    "code": {"zh": "编码", "en": "Code"},
+    "name": {"zh": "名称", "en": "Name"},
+    "choose_one": {"zh": "请选择", "en": "Choose one"},
+    "choose_many": {"zh": "请选择（可多选）", "en": "Choose one or more"},
+    "yes": {"zh": "是", "en": "yes"},
+    "no": {"zh": "否", "en": "no"},
     "note_rate": {
         "zh": "覆盖率 = 已建成（含已标准化）÷ 总数，由数据实时计算。",
         "en": "Rate = built (including standardized) ÷ total, computed from the data.",
@@ -112,6 +118,109 @@ CASE_ACTION_LABELS: dict[str, dict[str, str]] = {
     "DISPATCH": {"zh": "专人代办送出", "en": "Carry up"},
     "RECEIVE": {"zh": "接收代办件", "en": "Receive"},
     "PROXY_DECLARE": {"zh": "代为申报", "en": "Declare for the company"},
+}
+
+POWER_LABELS: dict[str, dict[str, str]] = {
+    "FULL": {"zh": "全权办理", "en": "Full handling"},
+    "ACCEPT_AND_PRE_REVIEW": {"zh": "受理+初审", "en": "Accept, pre-review"},
+    "AGENCY_ONLY": {"zh": "代办（收件转报）", "en": "Agency only"},
+}
+
+MATERIAL_FORM_LABELS: dict[str, dict[str, str]] = {
+    "ORIGINAL": {"zh": "原件", "en": "Original"},
+    "COPY": {"zh": "复印件", "en": "Copy"},
+    "ORIGINAL_AND_COPY": {"zh": "原件及复印件", "en": "Original and copy"},
+    "ELECTRONIC": {"zh": "电子材料", "en": "Electronic"},
+}
+
+# The other enums of the API, for the data browser (each value's label, once).
+OTHER_ENUM_LABELS: dict[str, dict[str, dict[str, str]]] = {
+    "OrgKind": {
+        "DISTRICT": {"zh": "管理区", "en": "District"},
+        "ADMINISTRATION": {"zh": "行政审批局", "en": "Administration"},
+        "SUB_DISTRICT": {"zh": "办事处", "en": "Sub-district"},
+        "TEAM": {"zh": "队", "en": "Team"},
+        "VILLAGE": {"zh": "村", "en": "Village"},
+        "COMMUNITY": {"zh": "社区", "en": "Community"},
+    },
+    "CaseKind": {
+        "IMMEDIATE": {"zh": "即办件", "en": "Immediate"},
+        "PROMISED": {"zh": "承诺件", "en": "Promised"},
+    },
+    "ApplicantType": {"PERSON": {"zh": "自然人", "en": "Person"}, "COMPANY": {"zh": "法人", "en": "Company"}},
+    "Channel": {
+        "COUNTER": {"zh": "窗口", "en": "Counter"},
+        "ONLINE": {"zh": "网上", "en": "Online"},
+        "AGENCY": {"zh": "代办", "en": "Agency"},
+        "PROACTIVE_AGENCY": {"zh": "受理+代办", "en": "Proactive agency"},
+    },
+    "Decision": {"APPROVED": {"zh": "准予", "en": "Approved"}, "DENIED": {"zh": "不予", "en": "Denied"}},
+    "FundingPurpose": {
+        "HALL_CONSTRUCTION": {"zh": "大厅建设", "en": "Hall construction"},
+        "REWARD_SUBSIDY": {"zh": "以奖代补", "en": "Reward for subsidy"},
+        "NETWORK_PLATFORM": {"zh": "一网平台", "en": "One-network platform"},
+        "OTHER": {"zh": "其他", "en": "Other"},
+    },
+    "DutyPeriod": {
+        "FULL_DAY": {"zh": "全天", "en": "Full day"},
+        "MORNING": {"zh": "上午", "en": "Morning"},
+        "AFTERNOON": {"zh": "下午", "en": "Afternoon"},
+    },
+    "CalendarSource": {
+        "PACKAGE": {"zh": "日历软件包", "en": "Calendar package"},
+        "ADMIN": {"zh": "管理员更正", "en": "Administrator"},
+        "IMPORT": {"zh": "导入通知", "en": "Imported notice"},
+    },
+    "AuditAction": {
+        "CREATE": {"zh": "新增", "en": "Create"},
+        "UPDATE": {"zh": "修改", "en": "Update"},
+        "DELETE": {"zh": "删除", "en": "Delete"},
+        "SIGN_IN": {"zh": "登录", "en": "Sign-in"},
+        "SIGN_IN_FAILED": {"zh": "登录失败", "en": "Failed sign-in"},
+        "SIGN_IN_LOCKED": {"zh": "登录锁定", "en": "Sign-in locked"},
+        "SIGN_OUT": {"zh": "退出登录", "en": "Sign-out"},
+        "REFRESH_REUSED": {"zh": "令牌重复使用", "en": "Refresh token reused"},
+        "KEY_CREATED": {"zh": "创建密钥", "en": "Key created"},
+        "KEY_REVOKED": {"zh": "吊销密钥", "en": "Key revoked"},
+        "READ_PII": {"zh": "查看个人信息", "en": "Personal data read"},
+    },
+    "SortDirection": {
+        "ASC": {"zh": "升序", "en": "Ascending"},
+        "DESC": {"zh": "降序", "en": "Descending"},
+        "ASC_NULLS_FIRST": {"zh": "升序（空值在前）", "en": "Ascending, empty first"},
+        "ASC_NULLS_LAST": {"zh": "升序（空值在后）", "en": "Ascending, empty last"},
+        "DESC_NULLS_FIRST": {"zh": "降序（空值在前）", "en": "Descending, empty first"},
+        "DESC_NULLS_LAST": {"zh": "降序（空值在后）", "en": "Descending, empty last"},
+    },
+}
+
+ENUM_LABELS: dict[str, dict[str, dict[str, str]]] = {  # by the GraphQL enum's name
+    "Tier": TIER_LABELS,
+    "ConstructionStatus": STATUS_LABELS,
+    "ItemType": ITEM_TYPE_LABELS,
+    "ItemSource": SOURCE_LABELS,
+    "CaseStatus": CASE_STATUS_LABELS,
+    "CaseAction": CASE_ACTION_LABELS,
+    "Power": POWER_LABELS,
+    "MaterialForm": MATERIAL_FORM_LABELS,
+    **OTHER_ENUM_LABELS,
+}
+
+# Chinese terms the schema's descriptions do not give (they are in English only there), by type or
+# Type.field; the rest come from the descriptions themselves (admin_ui/labels.py).
+SCHEMA_TERMS: dict[str, str] = {
+    "Organization": "组织",  # its description names the tiers' terms, not its own
+    "AgencyBatchCase": "批次中的办件",
+    "WindowItem": "窗口事项",
+    "AreaOutline.name": "来源文件",
+    "AreaOutline.geojson": "边界（GeoJSON）",
+    "AreaOutline.organization": "所属组织",
+    "Case.statusBeforePause": "暂停前状态",
+    "CalendarRevision.source": "来源",
+    "CalendarRevision.firstDay": "起始日期",
+    "CalendarRevision.lastDay": "截止日期",
+    "CalendarRevision.daysChanged": "变更天数",
+    "CalendarRevision.description": "说明",
 }
 
 TAG_FIELDS = {"IMMEDIATE": "tagImmediate", "ONLINE": "tagOnline", "ONE_VISIT": "tagOneVisit"}

@@ -1,18 +1,26 @@
 """The models a GraphQL schema exposes, read from its introspection: lists, filters, order, CRUD inputs.
 
 Nothing here knows a model by name: a `<Type>Connection` list field of Query is a model, its `where`
-and `orderBy` arguments give the filters and sort keys, and `create<Type>` / `update<Type>` mutations
-give the forms. Values typed into widgets become GraphQL variables here too.
+and `orderBy` arguments give the filters and sort keys, its to-one relations are shown by a field of
+the related object that names it, and `create<Type>` / `update<Type>` mutations give the forms. Values
+typed into widgets become GraphQL variables here too. Where the API answers no introspection
+(production), the same description comes from the SDL shipped with the `schema` package.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import importlib.util
 import io
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from graphql import build_schema, introspection_from_schema
+
+from admin_ui.formatting import DISTRICT
 
 TYPE_REF = "kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } }"
 INTROSPECTION = f"""query BrowserIntrospection {{ __schema {{
@@ -27,6 +35,7 @@ INTROSPECTION = f"""query BrowserIntrospection {{ __schema {{
 LEAF_KINDS = ("SCALAR", "ENUM")
 COMBINATORS = ("and", "or", "not")
 INTEGERS = ("Int", "BigInt")
+NAMING = ("name", "number", "code", "revision", "title")  # a field that names an object, by preference
 
 
 @dataclass(frozen=True)
@@ -56,15 +65,39 @@ class Field:
 
 
 @dataclass(frozen=True)
-class Filter:
-    """A filterable field (or a to-one relation's id): its path in `where` and its operators."""
+class Step:
+    """A field on a filter's path, with the type it belongs to (labels come from both)."""
 
-    path: tuple[str, ...]
+    owner: str
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A filterable field, or a to-one relation by the field that names the related object (else
+    its id): its path in `where` and its operators."""
+
+    steps: tuple[Step, ...]
     operators: tuple[Field, ...]
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return tuple(step.name for step in self.steps)
 
     @property
     def label(self) -> str:
         return ".".join(self.path)
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A to-one relation, shown by the field that names the related object instead of its global id."""
+
+    name: str
+    description: str
+    type_name: str
+    naming: str  # the related object's field, e.g. "name"
 
 
 @dataclass(frozen=True)
@@ -82,6 +115,8 @@ class Model:
     description: str
     arguments: dict[str, Ref]
     columns: tuple[Field, ...]
+    relations: tuple[Relation, ...]
+    naming: str | None  # the field that names a row, e.g. "code"; None when it has none
     filters: tuple[Filter, ...]
     order_fields: tuple[str, ...]
     directions: tuple[str, ...]
@@ -105,6 +140,16 @@ def _sdl(raw: dict) -> str:
     if raw["kind"] == "LIST":
         return f"[{_sdl(raw['ofType'])}]"
     return raw["name"]
+
+
+def shipped_schema() -> dict:
+    """The `__schema` of the SDL committed with the `schema` package, as introspection answers it
+    (located without importing the package, which would bring the server's libraries)."""
+    spec = importlib.util.find_spec("schema")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the schema package is not installed")
+    sdl = Path(next(iter(spec.submodule_search_locations)), "schema.graphql").read_text(encoding="utf-8")
+    return introspection_from_schema(build_schema(sdl))["__schema"]
 
 
 class Schema:
@@ -141,12 +186,15 @@ class Schema:
         order = self.types.get(arguments["orderBy"].name) if "orderBy" in arguments else None
         order_fields = [f for f in (order or {}).get("inputFields") or () if ref(f["type"]).leaf]
         directions = self.field(order_fields[0]).choices if order_fields else ()
+        columns = tuple(self._columns(node))
         return Model(
             plural=raw["name"],
             type_name=node["name"],
             description=node.get("description") or "",
             arguments=arguments,
-            columns=tuple(self._columns(node)),
+            columns=columns,
+            relations=tuple(self._relations(node)),
+            naming=_naming(c.name for c in columns),
             filters=tuple(self._filters(node, arguments.get("where"))),
             order_fields=tuple(f["name"] for f in order_fields),
             directions=directions,
@@ -163,22 +211,39 @@ class Schema:
             and not any(ref(a["type"]).required for a in f["args"])
         ]
 
+    def _to_one(self, node: dict) -> dict[str, dict]:
+        return {f["name"]: f for f in node["fields"] if ref(f["type"]).kind == "OBJECT" and not f["args"]}
+
+    def _relations(self, node: dict) -> list[Relation]:
+        found = []
+        for name, raw in self._to_one(node).items():
+            related = self.types[ref(raw["type"]).name]
+            naming = _naming(c.name for c in self._columns(related))
+            if naming:
+                found.append(Relation(name, raw.get("description") or "", related["name"], naming))
+        return found
+
     def _filters(self, node: dict, where: Ref | None) -> list[Filter]:
         if where is None:
             return []
-        to_one = {f["name"] for f in node["fields"] if ref(f["type"]).kind == "OBJECT" and not f["args"]}
+        to_one, described = self._to_one(node), {f["name"]: f for f in node["fields"]}
         found = []
         for raw in self.types[where.name]["inputFields"] or ():
             if raw["name"] in COMBINATORS:
                 continue
+            step = Step(
+                node["name"], raw["name"], (described.get(raw["name"]) or raw).get("description") or ""
+            )
             operators = self._operators(ref(raw["type"]))
             if operators:
-                found.append(Filter((raw["name"],), operators))
-            elif raw["name"] in to_one:  # a to-one relation: offer its id
-                nested = self.types[ref(raw["type"]).name]["inputFields"] or ()
-                id_filter = next((f for f in nested if f["name"] == "id"), None)
-                if id_filter is not None and self._operators(ref(id_filter["type"])):
-                    found.append(Filter((raw["name"], "id"), self._operators(ref(id_filter["type"]))))
+                found.append(Filter((step,), operators))
+            elif raw["name"] in to_one:  # a to-one relation: by the field that names it, else its id
+                related = self.types[ref(to_one[raw["name"]]["type"]).name]
+                nested = {f["name"]: f for f in self.types[ref(raw["type"]).name]["inputFields"] or ()}
+                named = _naming(n for n in nested if self._operators(ref(nested[n]["type"]))) or "id"
+                if named in nested and self._operators(ref(nested[named]["type"])):
+                    inner = Step(related["name"], named, nested[named].get("description") or "")
+                    found.append(Filter((step, inner), self._operators(ref(nested[named]["type"]))))
         return found
 
     def _operators(self, kind: Ref) -> tuple[Field, ...]:
@@ -203,11 +268,18 @@ class Schema:
         return Mutation(name, arguments, fields, nested)
 
 
+def _naming(names) -> str | None:
+    names = set(names)
+    return next((n for n in NAMING if n in names), None)
+
+
 def list_query(model: Model) -> str:
     wanted = [a for a in ("where", "orderBy", "first", "after") if a in model.arguments]
     definitions = ", ".join(f"${a}: {model.arguments[a].sdl}" for a in wanted)
     passed = ", ".join(f"{a}: ${a}" for a in wanted)
-    columns = " ".join(c.name for c in model.columns)
+    columns = " ".join(
+        [c.name for c in model.columns] + [f"{r.name} {{ {r.naming} }}" for r in model.relations]
+    )
     return (
         f"query({definitions}) {{ {model.plural}({passed}) {{ totalCount "
         f"pageInfo {{ hasNextPage endCursor }} nodes {{ {columns} }} }} }}"
@@ -268,15 +340,12 @@ def _one(kind: Ref, raw: Any) -> Any:
     if kind.name == "Date":
         return raw.isoformat() if isinstance(raw, dt.date) else dt.date.fromisoformat(raw).isoformat()
     if kind.name == "DateTime":
-        return raw.isoformat() if isinstance(raw, dt.datetime) else dt.datetime.fromisoformat(raw).isoformat()
+        moment = raw if isinstance(raw, dt.datetime) else dt.datetime.fromisoformat(raw)
+        # A time typed without its zone is the district's, as the pages show times.
+        return (moment if moment.tzinfo else moment.replace(tzinfo=DISTRICT)).isoformat()
     if kind.name == "JSON" and isinstance(raw, str):
         return json.loads(raw)
     return raw
-
-
-def cell(value: Any) -> Any:
-    """A value as a table shows it: nested JSON as text."""
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
 
 
 def csv_text(columns: list[str], rows: list[dict]) -> str:
@@ -284,5 +353,5 @@ def csv_text(columns: list[str], rows: list[dict]) -> str:
     writer = csv.writer(out)
     writer.writerow(columns)
     for row in rows:
-        writer.writerow(["" if row.get(c) is None else cell(row.get(c)) for c in columns])
+        writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
     return out.getvalue()

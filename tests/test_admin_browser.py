@@ -14,8 +14,11 @@ import pytest
 import pytest_asyncio
 from streamlit.runtime.media_file_manager import MediaFileManager
 
-from admin_ui.introspection import Filter, Ref, convert, where
-from admin_ui.session import Auth
+from admin_ui.introspection import Filter, Ref, Step, convert, where
+from api import db
+from api.models.user import User
+from api.settings import Settings
+from tests.conftest import DB_KIND
 from tests.ui_support import PAGES, api_url, graphql_at, run, serving_api, signed_in
 
 __all__ = ["api_url"]  # the fixture, used by name
@@ -62,14 +65,17 @@ def rooms_sorted_by_code(first: int):
     return [choose("organizations"), step, value]
 
 
-def codes(app) -> list[str]:
-    return list(app.dataframe[0].value["code"])
+CODE = {"zh": "编码", "en": "Unique code"}  # the code's column, titled from the schema's description
 
 
-def fill_funding(organization_id: str, source: str):
-    def step(app):
+def codes(app, lang: str = "zh") -> list[str]:
+    return list(app.dataframe[0].value[CODE[lang]])
+
+
+def fill_funding(organization_code: str, source: str):
+    def step(app):  # the organization by its code: the form finds its id
         key = "browser_create_Funding"
-        app.text_input(key=f"{key}_organizationId").input(organization_id)
+        app.text_input(key=f"{key}_organizationId").input(organization_code)
         app.number_input(key=f"{key}_amountFen").set_value(1_250_000)
         app.selectbox(key=f"{key}_purpose").select("HALL_CONSTRUCTION")
         app.date_input(key=f"{key}_grantedOn").set_value(dt.date(2025, 3, 15))
@@ -84,12 +90,13 @@ async def test_the_model_list_is_every_connection_the_schema_offers(api_url):
     app = await asyncio.to_thread(run, api_url, BROWSER, auth)
     assert not app.exception, app.exception
     assert app.title[0].value == "数据浏览"
-    models = app.selectbox(key="browser_model").options
+    models = list(app.session_state["browser_schema"])  # introspected once, kept for the session
     assert models == await asyncio.to_thread(connection_fields, api_url, auth.token)
     assert {"organizations", "items", "cases", "calendarDays"} <= set(models)
-    assert list(app.session_state["browser_schema"]) == models  # introspected once, kept for the session
+    shown = app.selectbox(key="browser_model").options  # each model by its Chinese term
+    assert len(shown) == len(models) and {"组织", "政务服务事项", "办件", "工作日历"} <= set(shown)
     columns = set(app.dataframe[0].value.columns)
-    assert {"id", "code", "name", "tier", "constructionStatus"} <= columns and "parent" not in columns
+    assert {"编码", "名称", "层级", "建设状态", "上级组织"} <= columns and "id" not in columns
 
 
 async def test_filtering_rooms_shows_their_total_and_pages_through_them(api_url):
@@ -106,7 +113,7 @@ async def test_filtering_rooms_shows_their_total_and_pages_through_them(api_url)
     assert not first.exception, first.exception
     assert first.metric[0].value == "38"
     assert len(codes(first)) == 20 and codes(first) == sorted(codes(first))
-    assert set(first.dataframe[0].value["tier"]) == {"ROOM"}
+    assert set(first.dataframe[0].value["层级"]) == {"便民服务室"}
     assert first.button(key="browser_previous").disabled
 
     second = await asyncio.to_thread(run, api_url, BROWSER, auth, None, [*steps, next_page])
@@ -136,15 +143,30 @@ async def test_the_csv_export_holds_the_rows_of_the_page(api_url, monkeypatch):
     assert mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     shown = app.dataframe[0].value
-    assert [r["code"] for r in rows] == list(shown["code"]) and len(rows) == 7
-    assert list(rows[0]) == list(shown.columns)
-    assert rows[0]["name"] == shown["name"][0] and {r["tier"] for r in rows} == {"ROOM"}
+    assert [r["Unique code"] for r in rows] == codes(app, "en") and len(rows) == 7
+    assert list(rows[0]) == list(shown.columns)  # the table as shown
+    assert rows[0]["Name"] == shown["Name"][0] and {r["Tier"] for r in rows} == {"Rooms"}
+
+
+ROOM = "QJL-H1-R01"
 
 
 def first_room(url: str) -> str:
     """The global id of room QJL-H1-R01."""
-    found = graphql_at(url, '{ organizations(where: {code: {eq: "QJL-H1-R01"}}) { nodes { id } } }')
+    found = graphql_at(url, f'{{ organizations(where: {{code: {{eq: "{ROOM}"}}}}) {{ nodes {{ id }} }} }}')
     return found["organizations"]["nodes"][0]["id"]
+
+
+def only_source(source: str):
+    """The browse page narrowed to the fundings of this source."""
+
+    def step(app):
+        app.multiselect(key="browser_Funding_filters").select("source")
+
+    def value(app):
+        app.text_input(key="browser_Funding_value_source").input(source)
+
+    return [step, value]
 
 
 async def test_an_admin_creates_and_updates_a_funding_through_the_generated_forms(api_url):
@@ -152,7 +174,7 @@ async def test_an_admin_creates_and_updates_a_funding_through_the_generated_form
     room_id = first_room(api_url)
     source = f"browser test {uuid.uuid4().hex[:8]}"
     app = await asyncio.to_thread(
-        run, api_url, BROWSER, auth, None, [choose("fundings"), fill_funding(room_id, source)]
+        run, api_url, BROWSER, auth, None, [choose("fundings"), fill_funding(ROOM, source)]
     )
     assert not app.exception, app.exception
     assert not app.error, [e.value for e in app.error]
@@ -165,17 +187,20 @@ async def test_an_admin_creates_and_updates_a_funding_through_the_generated_form
         "2025-03-15",
     )
     assert funding["organization"]["id"] == room_id and funding["note"] == ""
-    assert app.success[0].value == f"已新建 Funding：{funding['id']}"
+    assert app.success[0].value == "已新建资金。"
     assert app.metric[0].value == str(
         graphql_at(api_url, "{ fundings { totalCount } }", auth.token)["fundings"]["totalCount"]
     )
 
-    def update(app):
-        app.text_input(key="browser_update_Funding_id").input(funding["id"])
+    def update(app):  # the record picked among the rows shown, by their values
+        picker = app.selectbox(key="browser_update_Funding_id")
+        assert picker.options == ["第 1 行 · 1250000 · 大厅建设 · 2025-03-15"]
+        picker.select(funding["id"])
         app.text_input(key="browser_update_Funding_note").input("checked")
         app.button(key="browser_update_Funding_submit").click()
 
-    app = await asyncio.to_thread(run, api_url, BROWSER, auth, None, [choose("fundings"), update])
+    steps = [choose("fundings"), *only_source(source), update]
+    app = await asyncio.to_thread(run, api_url, BROWSER, auth, None, steps)
     assert not app.exception and not app.error, [e.value for e in app.error]
     after = fundings_from(api_url, source, auth.token)["nodes"][0]
     assert after == {**funding, "note": "checked"}  # only the field filled in changed
@@ -187,7 +212,7 @@ async def test_a_clerk_is_refused_the_create_with_the_apis_message_and_nothing_i
     room_id = first_room(api_url)
     source = f"browser test {uuid.uuid4().hex[:8]}"
     app = await asyncio.to_thread(
-        run, api_url, BROWSER, clerk, None, [choose("fundings"), fill_funding(room_id, source)]
+        run, api_url, BROWSER, clerk, None, [choose("fundings"), fill_funding(ROOM, source)]
     )
     assert not app.exception, app.exception
     refusal = call(
@@ -240,13 +265,15 @@ def test_widget_values_become_variables_of_their_graphql_type():
     assert convert(kind("BigInt"), 1_250_000.0) == 1_250_000
     assert convert(kind("Date"), dt.date(2025, 3, 15)) == "2025-03-15"
     assert convert(kind("DateTime"), " 2025-03-15T09:30:00+08:00 ") == "2025-03-15T09:30:00+08:00"
+    assert convert(kind("DateTime"), "2025-03-15 09:30") == "2025-03-15T09:30:00+08:00"  # the district's
     assert convert(kind("Int", is_list=True), "3, 5,,") == [3, 5]
     assert convert(kind("Boolean"), False) is False
     assert [convert(kind("String"), v) for v in (None, "", "  ", [])] == [None] * 4
     for name, bad in (("DateTime", "next tuesday"), ("Int", 2.5), ("Boolean", "maybe")):
         with pytest.raises(ValueError):
             convert(kind(name), bad)
-    tier, parent = Filter(("tier",), ()), Filter(("parent", "id"), ())
+    tier = Filter((Step("Organization", "tier", ""),), ())
+    parent = Filter((Step("Organization", "parent", ""), Step("Organization", "id", "")), ())
     assert where([(tier, "in", ["HALL", "ROOM"]), (parent, "eq", "T3JnOjE=")]) == {
         "tier": {"in": ["HALL", "ROOM"]},
         "parent": {"id": {"eq": "T3JnOjE="}},
@@ -255,22 +282,26 @@ def test_widget_values_become_variables_of_their_graphql_type():
 
 
 @pytest_asyncio.fixture
-async def production_url(fresh_url: str, monkeypatch):
-    """A production server (introspection off) on a migrated database without demo users; the
-    admin UI runs in the same environment (it signs its user's address with the same key)."""
+async def production_seeded_url(seeded_url: str, monkeypatch):
+    """A production server (introspection off) on the fixture, its people no longer demo users (which
+    production refuses); the admin UI runs in the same environment."""
+    if DB_KIND != "sqlite":
+        pytest.skip("admin UI pages are tested against the API on SQLite")
+    async with db.database(Settings(database_url=seeded_url)):
+        await User.filter(is_demo=True).update(is_demo=False)
     monkeypatch.setenv("SANJI_ENV", "production")
     monkeypatch.setenv("SANJI_SECRET_KEY", secrets.token_hex(32))
-    async with serving_api(fresh_url) as url:
+    async with serving_api(seeded_url) as url:
         yield url
 
 
-async def test_without_introspection_the_page_says_it_needs_it(production_url):
-    auth = Auth("someone", "", "ADMIN", None)  # no token: the refusal comes before any sign-in check
-    app = await asyncio.to_thread(run, production_url, BROWSER, auth, "en")
+async def test_in_production_the_data_browser_reads_the_shipped_schema(production_seeded_url):
+    auth = await asyncio.to_thread(signed_in, production_seeded_url, "supervisor")
+    app = await asyncio.to_thread(run, production_seeded_url, BROWSER, auth)
     assert not app.exception, app.exception
-    assert app.error[0].value.startswith("The data browser needs GraphQL introspection")
-    assert app.error[1].value.endswith("(INTROSPECTION_DISABLED)")
-    assert not app.selectbox and "browser_schema" not in app.session_state
+    assert not app.error, [e.value for e in app.error]
+    assert app.selectbox(key="browser_model").options[0] == "组织"
+    assert app.metric[0].value == "44" and "层级" in app.dataframe[0].value.columns
 
 
 async def test_an_unusable_filter_value_is_explained_and_not_sent(api_url):
@@ -286,7 +317,7 @@ async def test_an_unusable_filter_value_is_explained_and_not_sent(api_url):
     app = await asyncio.to_thread(run, api_url, BROWSER, auth, "en", [choose("cases"), filter_on, since])
     assert not app.exception, app.exception
     assert [e.value for e in app.error] == [
-        "Cannot use the value of submittedAt: Invalid isoformat string: 'yesterday'"
+        "Cannot use the value of Submitted: Invalid isoformat string: 'yesterday'"
     ]
     assert not app.metric and not app.dataframe  # no list was asked for
     assert [i.value for i in app.info] == [

@@ -8,6 +8,7 @@ import datetime as dt
 from admin_ui.session import Auth
 from admin_ui.views.guide_editor import draft_problem
 from tests.ui_support import PAGES, api_url, graphql_at, run, signed_in
+from tests.ui_texts import district_today
 
 __all__ = ["api_url"]  # the fixture, used by name
 
@@ -223,14 +224,14 @@ async def test_an_admin_publishes_the_next_guide_revision_with_its_materials(api
     expected = [*kept, {**added, "required": True, "source": ""}]
     assert published["materials"]["nodes"] == [{"position": n, **m} for n, m in enumerate(expected, start=1)]
     assert published["changeNote"] == "取消现场踏勘记录，增加用地预审意见"
-    assert published["effectiveFrom"] == dt.date.today().isoformat()
+    assert published["effectiveFrom"] == district_today().isoformat()  # the district's day
     assert [published[k] for k in ("conditions", "process")] == [
         before[-1][k] for k in ("conditions", "process")
     ]
 
     # The page read the item again: the new revision heads the list, and the editor starts from it.
     assert app.success[0].value == "已发布 建设用地规划许可证核发 的第 3 版服务指南。"
-    assert app.expander[0].label == f"第 3 版 · {dt.date.today().isoformat()} 起施行"
+    assert app.expander[0].label == f"第 3 版 · {district_today().isoformat()} 起施行"
     assert diffs(app) == [
         "申请材料：5 → 5（新增 1，取消 1，保留 4）",
         PERMITS["建设用地规划许可证核发"],

@@ -106,7 +106,7 @@ async def test_an_assignment_made_on_the_page_reaches_the_api(api_url):
     assert {a["legalBasis"] for a in made.values()} == {"管委会关于下放事项的通知（测试）"}
     assert list(frame(app, "下放事项数")["下放事项数"]) == [73, 71, 71, 71]  # the matrix was read again
     history = frame(app, "操作人")
-    assert list(history["操作"])[:2] == ["新增", "新增"] and history["操作人"][0].startswith("ADMIN #")
+    assert list(history["操作"])[:2] == ["新增", "新增"] and history["操作人"][0] == "admin（管理员）"
 
 
 def picking(targets: list[str]):

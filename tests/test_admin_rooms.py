@@ -8,6 +8,7 @@ import json
 
 from admin_ui.session import Auth
 from tests.ui_support import PAGES, api_url, graphql_at, run, signed_in
+from tests.ui_texts import district_today
 
 __all__ = ["api_url"]  # the fixture, used by name
 
@@ -61,7 +62,7 @@ async def test_the_page_lists_the_38_rooms_the_7_under_construction_and_what_eac
         "{ nodes { code } } }",
         auth.token,
     )["organizations"]["nodes"]
-    assert sorted(building["code"]) == sorted(o["code"] for o in under_construction) and len(building) == 7
+    assert sorted(building["编码"]) == sorted(o["code"] for o in under_construction) and len(building) == 7
     # 7 not built, 7 built but short of some of the six checks; the 24 standardized rooms lack nothing
     assert len(lacking) == 14
     assert lacking["尚缺"].str.contains("尚未建成").sum() == 7
@@ -96,7 +97,7 @@ async def test_an_inspection_recorded_by_the_supervisor_is_in_the_api(api_url):
         "六项复查全部达到",
     )
     assert all(latest[check] for check in CHECKS)
-    row = table(app, "rooms").set_index("code").loc["QJL-H1-R04"]
+    row = table(app, "rooms").set_index("编码").loc["QJL-H1-R04"]
     assert row["检查日期"] == "2018-03-01" and row["事项及人员"] == "✓"
     assert before["name"] not in set(table(app, "lacking")["便民服务室"])
 
@@ -105,7 +106,7 @@ async def test_a_room_built_without_a_date_or_in_the_future_is_refused_and_nothi
     auth = await asyncio.to_thread(signed_in, api_url, "supervisor")
     before = await asyncio.to_thread(room, api_url, auth.token, "QJL-H1-R09")
     assert before["constructionStatus"] == "UNDER_CONSTRUCTION"
-    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    tomorrow = district_today() + dt.timedelta(days=1)  # the district's, as the page judges it
 
     first_refusal = []
 

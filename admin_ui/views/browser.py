@@ -1,9 +1,9 @@
 """数据浏览 Data browser: every model the API exposes, listed, filtered, sorted, paged, exported and
-edited through its generated mutations, all built from the schema's introspection (no per-model code)."""
+edited through its generated mutations, all built from the schema's introspection (no per-model code);
+fields and values are labelled from the schema's descriptions, relations by what names them."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
@@ -11,22 +11,24 @@ import streamlit as st
 
 from admin_ui import session
 from admin_ui.api_client import ApiError
+from admin_ui.formatting import dataframe
 from admin_ui.i18n import add, t
 from admin_ui.introspection import (
-    INTEGERS,
     INTROSPECTION,
     Field,
     Filter,
     Model,
-    Mutation,
     Schema,
-    cell,
     convert,
     csv_text,
     list_query,
-    mutation_document,
+    shipped_schema,
     where,
 )
+from admin_ui.labels import enum_label, type_label
+from admin_ui.records import field_label, filter_label, headers, table
+from admin_ui.views import browser_forms
+from admin_ui.views.browser_forms import widget
 
 add(
     {
@@ -36,12 +38,10 @@ add(
             "zh": "接口没有公开任何可浏览的对象。",
             "en": "The API exposes no model to browse.",
         },
-        "browser_needs_introspection": {
-            "zh": "数据浏览依赖 GraphQL 内省（introspection），而本接口已关闭内省（生产环境的默认设置）。"
-            "请在开发或测试环境中使用本页面，或使用其他功能页面。",
-            "en": "The data browser needs GraphQL introspection, which this API has turned off "
-            "(as production does). Use this page against a development or test server, "
-            "or use the other pages.",
+        "browser_shipped_schema": {
+            "zh": "接口已关闭内省（生产环境的默认设置），本页按随程序发布的接口定义显示。",
+            "en": "The API answers no introspection (as in production): this page follows the schema "
+            "shipped with the program.",
         },
         "browser_browse": {"zh": "浏览", "en": "Browse"},
         "browser_create": {"zh": "新建", "en": "Create"},
@@ -59,42 +59,11 @@ add(
         "browser_next": {"zh": "下一页", "en": "Next page"},
         "browser_empty": {"zh": "没有符合条件的记录。", "en": "No record matches."},
         "browser_csv": {"zh": "导出本页 CSV", "en": "Export this page (CSV)"},
-        "browser_bad_value": {"zh": "无法使用 {field} 的值", "en": "Cannot use the value of {field}"},
-        "browser_no_create": {
-            "zh": "接口不提供新建此对象。",
-            "en": "The API offers no create for this model.",
-        },
-        "browser_no_update": {
-            "zh": "接口不提供修改此对象。",
-            "en": "The API offers no update for this model.",
-        },
-        "browser_nested": {
-            "zh": "嵌套输入（{fields}）请通过接口提交。",
-            "en": "Nested inputs ({fields}) are sent through the API directly.",
-        },
-        "browser_required": {"zh": "* 为必填项", "en": "* required"},
-        "browser_missing": {"zh": "请填写必填项：{fields}", "en": "Please fill in: {fields}"},
-        "browser_nothing": {"zh": "没有填写要修改的字段。", "en": "No field to change was filled in."},
-        "browser_record_id": {"zh": "记录 id", "en": "Record id"},
-        "browser_record_id_help": {
-            "zh": "从“浏览”中复制记录的 id；只发送填写了的字段。",
-            "en": "Copy the record's id from Browse; only the fields filled in are sent.",
-        },
-        "browser_submit_create": {"zh": "新建", "en": "Create"},
-        "browser_submit_update": {"zh": "保存修改", "en": "Save changes"},
-        "browser_created": {"zh": "已新建 {type}：{id}", "en": "Created {type} {id}"},
-        "browser_updated": {"zh": "已修改 {type}：{id}", "en": "Updated {type} {id}"},
-        "browser_yes": {"zh": "是", "en": "yes"},
-        "browser_no": {"zh": "否", "en": "no"},
-        "browser_list_help": {"zh": "多个值用逗号分隔", "en": "Separate values with commas"},
-        "browser_datetime_help": {
-            "zh": "ISO 格式，例如 2025-01-31T09:30:00+08:00",
-            "en": "ISO format, e.g. 2025-01-31T09:30:00+08:00",
-        },
     }
 )
 
 SCHEMA_KEY = "browser_schema"
+SHIPPED_KEY = "browser_schema_shipped"  # True when the models came from the shipped SDL
 PAGES_KEY = "browser_pages"
 OPERATORS = {
     "eq": "=",
@@ -110,7 +79,6 @@ OPERATORS = {
     "icontains": {"zh": "包含（不分大小写）", "en": "contains (any case)"},
     "startsWith": {"zh": "开头是", "en": "starts with"},
 }
-FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
 
 
 def render() -> None:
@@ -123,31 +91,42 @@ def render() -> None:
     if not models:
         st.info(t("browser_no_models", lang))
         return
-    plural = st.selectbox(t("browser_model", lang), list(models), key="browser_model")
+    plural = st.selectbox(
+        t("browser_model", lang),
+        list(models),
+        format_func=lambda p: type_label(models[p].type_name, models[p].description, lang),
+        placeholder=t("choose_one", lang),
+        key="browser_model",
+    )
     model = models[plural]
-    st.caption(" · ".join(filter(None, (model.type_name, model.description))))
+    if st.session_state.get(SHIPPED_KEY):
+        st.caption(t("browser_shipped_schema", lang))
+    if lang == "en" and model.description:
+        st.caption(model.description)
     browse, create, update = st.tabs(
         [t("browser_browse", lang), t("browser_create", lang), t("browser_update", lang)]
     )
-    # Changes first, so the list below already shows them (tabs display in their own order).
-    with create:
-        _form(model, model.create, "create", lang)
-    with update:
-        _form(model, model.update, "update", lang)
+    # The forms write in their buttons' callbacks, before this run: the list below shows the change.
     with browse:
-        _browse(model, lang)
+        rows = _browse(model, lang)
+    with create:
+        browser_forms.render(model, model.create, "create", models, [], lang)
+    with update:
+        browser_forms.render(model, model.update, "update", models, rows, lang)
 
 
 def _models(lang: str) -> dict[str, Model] | None:
-    """The exposed models by list field, from one introspection query per session."""
+    """The exposed models by list field, from one introspection query per session; from the SDL
+    shipped with the program where the API answers no introspection (production)."""
     if st.session_state.get(SCHEMA_KEY) is None:
         try:
             data = session.query(INTROSPECTION)["__schema"]
         except ApiError as error:
-            if error.code == "INTROSPECTION_DISABLED":
-                st.error(t("browser_needs_introspection", lang))
-            session.show_error(error)
-            return None
+            if error.code != "INTROSPECTION_DISABLED":
+                session.show_error(error)
+                return None
+            data = shipped_schema()
+            st.session_state[SHIPPED_KEY] = True
         st.session_state[SCHEMA_KEY] = {m.plural: m for m in Schema(data).models()}
     return st.session_state[SCHEMA_KEY]
 
@@ -155,19 +134,28 @@ def _models(lang: str) -> dict[str, Model] | None:
 # Browse: filters, order, paging, table and CSV.
 
 
-def _browse(model: Model, lang: str) -> None:
+def _browse(model: Model, lang: str) -> list[dict]:
+    """The page of rows shown (as the API gave them), for the update form to pick from."""
     key = f"browser_{model.type_name}"
     conditions = _conditions(model, key, lang)
     if conditions is None:
-        return
+        return []
+    columns = {c.name: c for c in model.columns}
     left, right, size = st.columns([2, 2, 1])
     field = left.selectbox(
         t("browser_order_by", lang),
         [None, *model.order_fields],
-        format_func=lambda f: t("browser_default_order", lang) if f is None else f,
+        format_func=lambda f: t("browser_default_order", lang) if f is None else _order_label(model, f, lang),
+        placeholder=t("choose_one", lang),
         key=f"{key}_order",
     )
-    direction = right.selectbox(t("browser_direction", lang), model.directions, key=f"{key}_direction")
+    direction = right.selectbox(
+        t("browser_direction", lang),
+        model.directions,
+        format_func=lambda d: enum_label("SortDirection", d, lang),
+        placeholder=t("choose_one", lang),
+        key=f"{key}_direction",
+    )
     first = size.number_input(t("browser_first", lang), min_value=1, value=20, step=1, key=f"{key}_first")
     variables = {
         "where": where(conditions),
@@ -180,18 +168,22 @@ def _browse(model: Model, lang: str) -> None:
         page = session.query(list_query(model), variables)[model.plural]
     except ApiError as error:
         session.show_error(error)
-        return
-    rows, columns = page["nodes"], [c.name for c in model.columns]
+        return []
+    rows = page["nodes"]
+    shown_rows = table(model, rows, lang)
     start = len(cursors) * variables["first"]
     st.metric(t("browser_total", lang), page["totalCount"])
     if rows:
         info = t("browser_page", lang).format(page=len(cursors) + 1, start=start + 1, end=start + len(rows))
         st.caption(info)
-        st.dataframe(
-            [{c: cell(row.get(c)) for c in columns} for row in rows],
+        titles = headers(model, lang)
+        dataframe(
+            shown_rows,
             hide_index=True,
             column_config={
-                c.name: st.column_config.Column(help=c.description or None) for c in model.columns
+                title: st.column_config.Column(help=columns[name].description or None)
+                for name, title in titles.items()
+                if name in columns
             },
             key=f"{key}_table",
         )
@@ -214,45 +206,61 @@ def _browse(model: Model, lang: str) -> None:
     )
     export.download_button(
         t("browser_csv", lang),
-        csv_text(columns, rows).encode("utf-8-sig"),  # with a BOM, so spreadsheet programs read the Chinese
+        # The table as shown, with a BOM so spreadsheet programs read the Chinese.
+        csv_text(list(headers(model, lang).values()), shown_rows).encode("utf-8-sig"),
         file_name=f"{model.plural}-{len(cursors) + 1}.csv",
         mime="text/csv",
         key="browser_csv",
         on_click="ignore",
         disabled=not rows,
     )
+    return rows
+
+
+def _order_label(model: Model, name: str, lang: str) -> str:
+    column = next((c for c in model.columns if c.name == name), None)
+    return field_label(model, column, lang) if column else name
 
 
 def _conditions(model: Model, key: str, lang: str) -> list[tuple[Filter, str, Any]] | None:
     """The filter rows chosen: a condition and a value per field; None when a value is unusable."""
     filters = {f.label: f for f in model.filters}
-    chosen = st.multiselect(t("browser_filter_on", lang), list(filters), key=f"{key}_filters")
+    chosen = st.multiselect(
+        t("browser_filter_on", lang),
+        list(filters),
+        format_func=lambda f: filter_label(filters[f], lang),
+        placeholder=t("choose_many", lang),
+        key=f"{key}_filters",
+    )
     conditions, usable = [], True
-    for label in chosen:
-        flt = filters[label]
+    for name in chosen:
+        flt = filters[name]
+        label = filter_label(flt, lang)
         operators = {o.name: o for o in flt.operators}
         left, right = st.columns([1, 2])
         operator = left.selectbox(
             f"{label} · {t('browser_operator', lang)}",
             list(operators),
             format_func=lambda o: _operator(o, lang),
-            key=f"{key}_op_{label}",
+            placeholder=t("choose_one", lang),
+            key=f"{key}_op_{name}",
         )
         with right:
-            raw = _widget(
+            raw = widget(
                 operators[operator],
                 f"{label} · {t('browser_value', lang)}",
                 _value_key(key, flt, operators[operator]),
                 lang,
+                flt.steps[-1].description,
             )
         try:
-            value = convert(operators[operator].ref, raw)
+            converted = convert(operators[operator].ref, raw)
         except ValueError as error:
             st.error(f"{t('browser_bad_value', lang).format(field=label)}: {error}")
             usable = False
             continue
-        if value is not None:
-            conditions.append((flt, operator, value))
+        if converted is not None:
+            conditions.append((flt, operator, converted))
     return conditions if usable else None
 
 
@@ -267,7 +275,7 @@ def _value_key(key: str, flt: Filter, operator: Field) -> str:
 
 def _operator(name: str, lang: str) -> str:
     label = OPERATORS.get(name, name)
-    return f"{label[lang] if isinstance(label, dict) else label} ({name})"
+    return label[lang] if isinstance(label, dict) else label
 
 
 def _cursors(model: Model, variables: dict) -> list[str]:
@@ -285,100 +293,6 @@ def _turn(cursor: str | None) -> None:
     pages = st.session_state[PAGES_KEY]
     cursors = pages["cursors"]
     st.session_state[PAGES_KEY] = {**pages, "cursors": cursors[:-1] if cursor is None else [*cursors, cursor]}
-
-
-# Create and update: a widget per input field, by its GraphQL type.
-
-
-def _form(model: Model, mutation: Mutation | None, kind: str, lang: str) -> None:
-    if mutation is None:
-        st.info(t(f"browser_no_{kind}", lang))
-        return
-    key = f"browser_{kind}_{model.type_name}"
-    with st.form(key):
-        record = None
-        if "id" in mutation.arguments:
-            record = st.text_input(
-                f"{t('browser_record_id', lang)} *",
-                key=f"{key}_id",
-                help=t("browser_record_id_help", lang),
-            )
-        raws = {
-            f.name: _widget(f, f"{f.name} *" if f.required else f.name, f"{key}_{f.name}", lang)
-            for f in mutation.fields
-        }
-        st.caption(t("browser_required", lang))
-        submitted = st.form_submit_button(t(f"browser_submit_{kind}", lang), key=f"{key}_submit")
-    if mutation.nested:
-        st.caption(t("browser_nested", lang).format(fields=", ".join(mutation.nested)))
-    if submitted:
-        _submit(model, mutation, kind, record, raws, lang)
-
-
-def _submit(model: Model, mutation: Mutation, kind: str, record: str | None, raws: dict, lang: str) -> None:
-    values = {}
-    for field in mutation.fields:
-        try:
-            value = convert(field.ref, raws[field.name])
-        except ValueError as error:
-            st.error(f"{t('browser_bad_value', lang).format(field=field.name)}: {error}")
-            return
-        if value is not None:
-            values[field.name] = value  # only what was filled in
-    missing = [f.name for f in mutation.fields if f.required and f.name not in values]
-    if record is not None and not record.strip():
-        missing.insert(0, "id")
-    if missing:
-        st.error(t("browser_missing", lang).format(fields=", ".join(missing)))
-        return
-    if kind == "update" and not values:
-        st.warning(t("browser_nothing", lang))
-        return
-    variables: dict[str, Any] = {"input": values}
-    if record is not None:
-        variables["id"] = record.strip()
-    selection = "id" if any(c.name == "id" for c in model.columns) else "__typename"
-    try:
-        result = session.query(mutation_document(mutation, selection), variables)[mutation.name]
-    except ApiError as error:
-        session.show_error(error)
-        return
-    st.success(t(f"browser_{kind}d", lang).format(type=model.type_name, id=result.get("id", "")))
-
-
-def _widget(field: Field, label: str, key: str, lang: str) -> Any:
-    """The widget for a value of this GraphQL type; its raw value (None or "" when left empty)."""
-    kind, help_text = field.ref, field.description or None
-    if kind.is_list and field.choices:
-        return st.multiselect(label, field.choices, key=key, help=help_text)
-    if kind.is_list:
-        return st.text_input(label, key=key, help=_help(help_text, t("browser_list_help", lang)))
-    if field.choices:
-        return st.selectbox(label, field.choices, index=None, key=key, help=help_text)
-    if kind.name == "Boolean":
-        return st.selectbox(
-            label,
-            [True, False],
-            index=None,
-            format_func=lambda b: t("browser_yes" if b else "browser_no", lang),
-            key=key,
-            help=help_text,
-        )
-    if kind.name in INTEGERS:
-        return st.number_input(label, value=None, step=1, key=key, help=help_text)
-    if kind.name == "Float":
-        return st.number_input(label, value=None, format="%.6f", key=key, help=help_text)
-    if kind.name == "Date":
-        return st.date_input(
-            label, value=None, min_value=FIRST_DAY, max_value=LAST_DAY, key=key, help=help_text
-        )
-    if kind.name == "DateTime":
-        return st.text_input(label, key=key, help=_help(help_text, t("browser_datetime_help", lang)))
-    return st.text_input(label, key=key, help=help_text)
-
-
-def _help(description: str | None, hint: str) -> str:
-    return f"{description} ({hint})" if description else hint
 
 
 if __name__ == "__main__":  # run on its own (tests); the app imports render()

@@ -11,9 +11,18 @@ import streamlit as st
 
 from admin_ui import session
 from admin_ui.api_client import ApiError
-from admin_ui.i18n import ITEM_TYPE_LABELS, SOURCE_LABELS, TAG_FIELDS, TAG_LABELS, add, label, t
+from admin_ui.formatting import dataframe, shown
+from admin_ui.i18n import (
+    ITEM_TYPE_LABELS,
+    MATERIAL_FORM_LABELS,
+    SOURCE_LABELS,
+    TAG_FIELDS,
+    TAG_LABELS,
+    add,
+    label,
+    t,
+)
 from admin_ui.views import guide_editor
-from admin_ui.views.guide_editor import FORMS
 
 add(
     {
@@ -95,10 +104,14 @@ def render() -> None:
     if not items:
         st.info(t("catalogue_none", lang))
         return
-    st.dataframe([_item_row(i, lang) for i in items], hide_index=True, key="catalogue_items")
+    dataframe([_item_row(i, lang) for i in items], hide_index=True, key="catalogue_items")
     names = {i["id"]: f"{i['name']} ({i['code']})" for i in items}
     chosen = st.selectbox(
-        t("catalogue_item", lang), list(names), format_func=lambda i: names.get(i, i), key="catalogue_item"
+        t("catalogue_item", lang),
+        list(names),
+        format_func=lambda i: names.get(i, i),
+        placeholder=t("choose_one", lang),
+        key="catalogue_item",
     )
     try:
         item = session.query(GUIDE, {"id": chosen})["item"]
@@ -120,18 +133,21 @@ def _filters(lang: str) -> dict[str, Any]:
         t("catalogue_type", lang),
         [None, *TYPES],
         format_func=lambda k: every if k is None else label(TYPES, k, lang),
+        placeholder=t("choose_one", lang),
         key="catalogue_type",
     )
     source = columns[1].selectbox(
         t("catalogue_source", lang),
         [None, *SOURCES],
         format_func=lambda k: every if k is None else label(SOURCES, k, lang),
+        placeholder=t("choose_one", lang),
         key="catalogue_source",
     )
     tag = columns[2].selectbox(
         t("catalogue_tag", lang),
         [None, *TAGS],
         format_func=lambda k: every if k is None else label(TAGS, k, lang),
+        placeholder=t("choose_one", lang),
         key="catalogue_tag",
     )
     text = columns[3].text_input(t("catalogue_search", lang), key="catalogue_search").strip()
@@ -150,15 +166,15 @@ def _filters(lang: str) -> dict[str, Any]:
 def _item_row(item: dict, lang: str) -> dict[str, Any]:
     tags = [label(TAGS, tag, lang) for tag in TAGS if item[tag]]
     return {
-        "code": item["code"],
+        t("code", lang): item["code"],
         t("catalogue_name", lang): item["name"],
         t("catalogue_type", lang): label(TYPES, item["type"], lang),
         t("catalogue_source", lang): label(SOURCES, item["source"], lang),
-        t("catalogue_tag", lang): "、".join(tags) if lang == "zh" else ", ".join(tags),
+        t("catalogue_tag", lang): shown("、".join(tags) if lang == "zh" else ", ".join(tags)),
         t("catalogue_legal_days", lang): item["legalLimitDays"],
         t("catalogue_promised_days", lang): item["promisedLimitDays"],
-        t("catalogue_consult_phone", lang): item["consultPhone"],
-        t("catalogue_complaint_phone", lang): item["complaintPhone"],
+        t("catalogue_consult_phone", lang): shown(item["consultPhone"]),
+        t("catalogue_complaint_phone", lang): shown(item["complaintPhone"]),
         t("catalogue_in_force", lang): t("catalogue_yes" if item["inForce"] else "catalogue_no", lang),
     }
 
@@ -168,8 +184,8 @@ def _guide(item: dict, lang: str) -> None:
     st.markdown(
         f"- {t('catalogue_legal_days', lang)}: **{item['legalLimitDays']}** · "
         f"{t('catalogue_promised_days', lang)}: **{item['promisedLimitDays']}**\n"
-        f"- {t('catalogue_consult_phone', lang)}: {item['consultPhone'] or '-'} · "
-        f"{t('catalogue_complaint_phone', lang)}: {item['complaintPhone'] or '-'}"
+        f"- {t('catalogue_consult_phone', lang)}: {shown(item['consultPhone'])} · "
+        f"{t('catalogue_complaint_phone', lang)}: {shown(item['complaintPhone'])}"
     )
     revisions = item["guideRevisions"]["nodes"]
     if not revisions:
@@ -186,21 +202,21 @@ def _revision(revision: dict, before: dict | None, lang: str) -> None:
     if revision["changeNote"]:
         st.caption(revision["changeNote"])
     st.markdown(
-        f"**{t('guide_conditions', lang)}**: {revision['conditions'] or '-'}\n\n"
-        f"**{t('guide_process', lang)}**: {revision['process'] or '-'}"
+        f"**{t('guide_conditions', lang)}**: {shown(revision['conditions'])}\n\n"
+        f"**{t('guide_process', lang)}**: {shown(revision['process'])}"
     )
     materials = revision["materials"]["nodes"]
     old = before["materials"]["nodes"] if before else None
     guide_editor.show_changes(old, materials, lang, f"catalogue_diff_{revision['revision']}")
-    st.dataframe(
+    dataframe(
         [
             {
                 t("catalogue_position", lang): m["position"],
                 t("guide_material", lang): m["name"],
-                t("guide_form", lang): label(FORMS, m["form"], lang),
+                t("guide_form", lang): label(MATERIAL_FORM_LABELS, m["form"], lang),
                 t("guide_copies", lang): m["copies"],
                 t("guide_required", lang): t("catalogue_yes" if m["required"] else "catalogue_no", lang),
-                t("guide_source", lang): m["source"],
+                t("guide_source", lang): shown(m["source"]),
             }
             for m in materials
         ],

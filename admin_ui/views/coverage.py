@@ -1,12 +1,14 @@
-"""覆盖地图 Coverage map: per-tier rates with their formulas, a tile-free map, the tree, by hall."""
+"""覆盖地图 Coverage map: per-tier rates with their formulas first, then a tile-free map, the tree,
+by hall."""
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from admin_ui import session
 from admin_ui.api_client import ApiError
+from admin_ui.charts import laid_out
+from admin_ui.formatting import MISSING, dataframe, percent
 from admin_ui.i18n import add, status_label, t, tier_label
 from api.services.outlines import outline_rings
 
@@ -40,6 +42,7 @@ add(
         "outline_stored": {"zh": "已保存：{names}", "en": "Stored: {names}"},
         "longitude": {"zh": "经度", "en": "Longitude"},
         "latitude": {"zh": "纬度", "en": "Latitude"},
+        "org_kind": {"zh": "类别", "en": "Kind"},
     }
 )
 
@@ -69,7 +72,12 @@ COLOURS = {
     ("ROOM", "UNDER_CONSTRUCTION"): "#f39c12",
     ("ROOM", "PLANNED"): "#aab7b8",
 }
-DOTS = {"#c0392b": "🔴", "#2471a3": "🔵", "#1e8449": "🟢", "#52be80": "🟩", "#f39c12": "🟠", "#aab7b8": "⚪"}
+# A dot drawn by the browser in the map's colour: an emoji would need a colour-emoji font, which many
+# office machines lack (they show a box).
+DOT = (
+    '<span aria-hidden="true" style="display:inline-block;width:0.75em;height:0.75em;'
+    'border-radius:50%;background:{colour};vertical-align:-0.05em"></span>'
+)
 
 
 def colour(org: dict) -> str:
@@ -87,10 +95,9 @@ def render() -> None:
     lang = session.lang()
     st.title(t("coverage", lang))
     session.show_flash(FLASH)
+    # The figures first, on their own query: they show while the map's data and charting load.
     try:
         rows = session.query(COVERAGE)["coverage"]
-        organizations = session.query(ORGANIZATIONS)["organizations"]["nodes"]
-        outlines = session.query(OUTLINES)["areaOutlines"]["nodes"]
     except ApiError as error:
         session.show_error(error)
         return
@@ -98,6 +105,12 @@ def render() -> None:
         with column:
             _tier_card(row, lang)
     st.caption(t("note_rate", lang))
+    try:
+        organizations = session.query(ORGANIZATIONS)["organizations"]["nodes"]
+        outlines = session.query(OUTLINES)["areaOutlines"]["nodes"]
+    except ApiError as error:
+        session.show_error(error)
+        return
 
     halls = [o for o in organizations if o["tier"] == "HALL"]
     choice = st.selectbox(
@@ -106,6 +119,7 @@ def render() -> None:
         format_func=lambda i: (
             t("all_halls", lang) if i is None else next(h["name"] for h in halls if h["id"] == i)
         ),
+        placeholder=t("choose_one", lang),
         key="hall",
     )
     shown = _in_hall(organizations, choice)
@@ -114,20 +128,26 @@ def render() -> None:
     missing = [o for o in shown if o["longitude"] is None or o["latitude"] is None]
     if missing:
         st.subheader(f"{t('no_coordinates', lang)} ({len(missing)})")
-        st.dataframe(
-            [{"code": o["code"], "name": o["name"], "tier": legend(o, lang)} for o in missing],
+        dataframe(
+            [
+                {
+                    t("code", lang): o["code"],
+                    t("name", lang): o["name"],
+                    t("org_kind", lang): legend(o, lang),
+                }
+                for o in missing
+            ],
             hide_index=True,
         )
     st.subheader(t("tree", lang))
-    st.markdown(_tree(shown, lang))
+    st.markdown(_tree(shown, lang), unsafe_allow_html=True)
     if auth.role == "ADMIN":
         _manage_outlines(organizations, outlines, lang)
 
 
 def _tier_card(row: dict, lang: str) -> None:
-    rate = "-" if row["rate"] is None else f"{row['rate']:.1%}"
     st.subheader(tier_label(row["tier"], lang))
-    st.metric(t("rate", lang), rate, help=row["formula"])
+    st.metric(t("rate", lang), percent(row["rate"]), help=row["formula"])
     st.markdown(
         f"- {t('total', lang)}: **{row['total']}**\n"
         f"- {t('built', lang)}: **{row['built']}** ({t('standardized', lang)} {row['standardized']})\n"
@@ -164,9 +184,15 @@ def _manage_outlines(organizations: list[dict], outlines: list[dict], lang: str)
     areas = {o["id"]: o["name"] for o in organizations if o["tier"] in OUTLINE_TIERS}
     stored = {o["organization"]["id"]: o for o in outlines}
     if stored:
-        names = "、".join(f"{o['organization']['name']}（{o['name'] or '-'}）" for o in outlines)
+        names = "、".join(f"{o['organization']['name']}（{o['name'] or MISSING}）" for o in outlines)
         st.caption(t("outline_stored", lang).format(names=names))
-    st.selectbox(t("outline_for", lang), list(areas), format_func=areas.get, key="outline_for")
+    st.selectbox(
+        t("outline_for", lang),
+        list(areas),
+        format_func=areas.get,
+        placeholder=t("choose_one", lang),
+        key="outline_for",
+    )
     st.file_uploader(t("outline", lang), type=["geojson", "json"], key="outline")
     st.button(t("outline_save", lang), key="outline_save", on_click=_save_outline, args=(areas, stored, lang))
     for org_id, outline in stored.items():
@@ -222,8 +248,10 @@ def _write_outline(query: str, variables: dict, done: str, org: dict) -> None:
     session.write(FLASH, query, variables, done.format(org=org["name"]))
 
 
-def _map(organizations: list[dict], rings, lang: str) -> go.Figure:
+def _map(organizations: list[dict], rings, lang: str):
     """Points on longitude/latitude over a blank background: no tile server, works on an intranet."""
+    import plotly.graph_objects as go  # here, not at the top: the figures above show before it loads
+
     figure = go.Figure()
     for ring in rings:
         figure.add_trace(
@@ -251,14 +279,13 @@ def _map(organizations: list[dict], rings, lang: str) -> go.Figure:
                 hovertemplate="%{text}<extra></extra>",
             )
         )
-    figure.update_layout(
+    return laid_out(
+        figure,
+        520,
         plot_bgcolor="white",
         xaxis={"title": t("longitude", lang), "showgrid": False},
         yaxis={"title": t("latitude", lang), "showgrid": False, "scaleanchor": "x"},
-        height=520,
-        margin={"l": 40, "r": 10, "t": 10, "b": 40},
     )
-    return figure
 
 
 def _tree(organizations: list[dict], lang: str) -> str:
@@ -272,7 +299,9 @@ def _tree(organizations: list[dict], lang: str) -> str:
 
     def walk(parent: str | None, depth: int) -> None:
         for org in children.get(parent, []):
-            lines.append(f"{'  ' * depth}- {DOTS.get(colour(org), '•')} {org['name']} · {legend(org, lang)}")
+            lines.append(
+                f"{'  ' * depth}- {DOT.format(colour=colour(org))} {org['name']} · {legend(org, lang)}"
+            )
             walk(org["id"], depth + 1)
 
     walk(None, 0)

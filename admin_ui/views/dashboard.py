@@ -4,13 +4,14 @@ satisfaction, by tier / organization / item / month, with a case's timeline on d
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import plotly.graph_objects as go
 import streamlit as st
 
 from admin_ui import session
 from admin_ui.api_client import ApiError
+from admin_ui.charts import laid_out
+from admin_ui.formatting import MISSING, dataframe, due_date, local_time, percent, shown
 from admin_ui.i18n import CASE_ACTION_LABELS, CASE_STATUS_LABELS, add, label, t, tier_label
 
 add(
@@ -37,6 +38,7 @@ add(
         "case_status": {"zh": "状态", "en": "State"},
         "case_submitted": {"zh": "申请时间", "en": "Submitted"},
         "case_due": {"zh": "承诺办结日", "en": "Promised by"},
+        "case_late": {"zh": "情况", "en": "Status"},
         "recent_cases": {"zh": "办件查询", "en": "Cases"},
         "recent_count": {
             "zh": "共 {n} 件，显示最近申请的 {shown} 件。",
@@ -79,7 +81,8 @@ STATS = f"""query($by: StatsDimension!, $from: Date, $to: Date) {{
   rows: serviceStats(by: $by, from: $from, to: $to) {{ {FIGURES} }}
   ratings: ratingStats(from: $from, to: $to) {{ ratings satisfactionRate }}
 }}"""
-CASE = "id number status submittedAt promisedDueDate item { name } handlingOrganization { name }"
+CASE = """id number status submittedAt promisedDueDate dueDatesEstimated item { name }
+  handlingOrganization { name }"""
 OVERDUE = f"""{{
   overdue: overdueCases(first: 100) {{ {CASE} }}
   soon: overdueCases(dueWithinDays: 3, first: 100) {{ {CASE} }}
@@ -88,16 +91,11 @@ RECENT = f"""query($where: CaseWhere) {{
   cases(first: 50, where: $where, orderBy: [{{submittedAt: DESC}}, {{number: DESC}}]) {{
     totalCount nodes {{ {CASE} }} }} }}"""
 TIMELINE = """query($number: String!) { cases(where: {number: {eq: $number}}, first: 1) { nodes {
-  number status promisedDueDate item { name }
+  number status promisedDueDate dueDatesEstimated item { name }
   events(orderBy: [{occurredAt: ASC}]) {
     nodes { action toStatus actorName occurredAt comment organization { name } } }
 } } }"""
-BEIJING = ZoneInfo("Asia/Shanghai")
 PICKED = "dashboard_picked"  # the case number a table row click chose, until another click
-
-
-def percent(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1%}"
 
 
 def render() -> None:
@@ -105,10 +103,14 @@ def render() -> None:
     lang = session.lang()
     st.title(t("dashboard", lang))
     left, middle, right = st.columns(3)
-    start = left.date_input(t("period_from", lang), value=None, key="from")
-    end = middle.date_input(t("period_to", lang), value=None, key="to")
+    start = left.date_input(t("period_from", lang), value=None, format="YYYY-MM-DD", key="from")
+    end = middle.date_input(t("period_to", lang), value=None, format="YYYY-MM-DD", key="to")
     by = right.selectbox(
-        t("group_by", lang), list(DIMENSIONS), format_func=lambda d: DIMENSIONS[d][lang], key="by"
+        t("group_by", lang),
+        list(DIMENSIONS),
+        format_func=lambda d: DIMENSIONS[d][lang],
+        placeholder=t("choose_one", lang),
+        key="by",
     )
     variables = {"by": by, "from": _iso(start), "to": _iso(end)}
     try:
@@ -146,7 +148,7 @@ def _headline(total: dict | None, ratings: list[dict], lang: str) -> None:
 def _label(row: dict, by: str, lang: str) -> str:
     if by == "TIER" and row["key"]:
         return tier_label(row["key"], lang)
-    return row["label"] or row["key"] or "-"
+    return row["label"] or row["key"] or MISSING
 
 
 def _by_dimension(rows: list[dict], by: str, lang: str) -> None:
@@ -180,9 +182,8 @@ def _by_dimension(rows: list[dict], by: str, lang: str) -> None:
             ),
         ]
     )
-    figure.update_layout(barmode="group", height=360, margin={"l": 30, "r": 10, "t": 10, "b": 30})
-    st.plotly_chart(figure, key="by_dimension")
-    st.dataframe(table, hide_index=True)
+    st.plotly_chart(laid_out(figure, 360, barmode="group"), key="by_dimension")
+    dataframe(table, hide_index=True)
 
 
 def _overdue(late: dict, lang: str) -> None:
@@ -204,6 +205,7 @@ def _recent(lang: str) -> None:
         t("case_status", lang),
         [None, *CASE_STATUS_LABELS],
         format_func=lambda s: t("any_status", lang) if s is None else label(CASE_STATUS_LABELS, s, lang),
+        placeholder=t("choose_one", lang),
         key="recent_status",
     )
     where: dict = {}
@@ -225,17 +227,17 @@ def _case_table(cases: list[dict], lang: str, key: str, kinds: list[str] | None 
     st.caption(t("pick_hint", lang))
     rows = [
         {
-            **({"": kinds[n]} if kinds else {}),
+            **({t("case_late", lang): kinds[n]} if kinds else {}),
             t("case_number", lang): c["number"],
             t("case_item", lang): c["item"]["name"],
             t("case_handler", lang): c["handlingOrganization"]["name"],
             t("case_status", lang): label(CASE_STATUS_LABELS, c["status"], lang),
-            t("case_submitted", lang): _local(c["submittedAt"]),
-            t("case_due", lang): c["promisedDueDate"] or "-",
+            t("case_submitted", lang): local_time(c["submittedAt"]),
+            t("case_due", lang): due_date(c["promisedDueDate"], c["dueDatesEstimated"], lang),
         }
         for n, c in enumerate(cases)
     ]
-    event = st.dataframe(rows, hide_index=True, key=key, on_select="rerun", selection_mode="single-row")
+    event = dataframe(rows, hide_index=True, key=key, on_select="rerun", selection_mode="single-row")
     # A click changes the selection; its row index refers to the rows the browser showed, which
     # are those of the previous run (the list may have changed since). A selection carried over
     # to other rows (a filter changed) opens nothing.
@@ -245,13 +247,6 @@ def _case_table(cases: list[dict], lang: str, key: str, kinds: list[str] | None 
     st.session_state[f"{key}_seen"] = (shown, picked)
     if before is not None and picked and picked != before[1] and picked[0] < len(before[0]):
         st.session_state[PICKED] = before[0][picked[0]]
-
-
-def _local(moment: str | None) -> str:
-    """An API timestamp (UTC) as Beijing time, to the minute."""
-    if not moment:
-        return ""
-    return dt.datetime.fromisoformat(moment).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
 
 
 def _timeline(lang: str) -> None:
@@ -270,19 +265,19 @@ def _timeline(lang: str) -> None:
     case = found[0]
     st.markdown(
         f"**{case['number']}** · {case['item']['name']} · {label(CASE_STATUS_LABELS, case['status'], lang)}"
-        f" · {t('case_due', lang)} {case['promisedDueDate'] or '-'}"
+        f" · {t('case_due', lang)} {due_date(case['promisedDueDate'], case['dueDatesEstimated'], lang)}"
     )
-    st.dataframe(
+    dataframe(
         [
             {
-                t("event_time", lang): _local(e["occurredAt"]),
+                t("event_time", lang): local_time(e["occurredAt"]),
                 t("event_step", lang): label(CASE_ACTION_LABELS, e["action"], lang),
                 t("event_state", lang): label(CASE_STATUS_LABELS, e["toStatus"], lang)
                 if e["toStatus"]
-                else "",
+                else MISSING,
                 t("event_where", lang): e["organization"]["name"],
-                t("event_who", lang): e["actorName"],
-                t("event_comment", lang): e["comment"],
+                t("event_who", lang): shown(e["actorName"]),
+                t("event_comment", lang): shown(e["comment"]),
             }
             for e in case["events"]["nodes"]
         ],

@@ -3,7 +3,6 @@ assign (one all-or-none call), revoke, the audit history, and an Excel export.""
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 
 import openpyxl
@@ -11,7 +10,17 @@ import streamlit as st
 
 from admin_ui import session
 from admin_ui.api_client import ApiError
-from admin_ui.i18n import ITEM_TYPE_LABELS, SOURCE_LABELS, TAG_FIELDS, TAG_LABELS, add, t, tier_label
+from admin_ui.formatting import dataframe, district_today, shown
+from admin_ui.i18n import (
+    ITEM_TYPE_LABELS,
+    POWER_LABELS,
+    SOURCE_LABELS,
+    TAG_FIELDS,
+    TAG_LABELS,
+    add,
+    t,
+    tier_label,
+)
 from admin_ui.views import delegation_history
 
 WORDS = {  # this page's texts: (Chinese, English)
@@ -71,14 +80,12 @@ WORDS = {  # this page's texts: (Chinese, English)
 add({key: {"zh": zh, "en": en} for key, (zh, en) in WORDS.items()})
 
 
-POWERS = {  # short labels for the matrix, full ones for the choice
-    "FULL": ({"zh": "全办", "en": "Full"}, {"zh": "全权办理", "en": "Full handling"}),
-    "ACCEPT_AND_PRE_REVIEW": (
-        {"zh": "受理初审", "en": "Pre-review"},
-        {"zh": "受理+初审", "en": "Accept, pre-review"},
-    ),
-    "AGENCY_ONLY": ({"zh": "代办", "en": "Agency"}, {"zh": "代办（收件转报）", "en": "Agency only"}),
+SHORT_POWERS = {  # for the matrix's cells
+    "FULL": {"zh": "全办", "en": "Full"},
+    "ACCEPT_AND_PRE_REVIEW": {"zh": "受理初审", "en": "Pre-review"},
+    "AGENCY_ONLY": {"zh": "代办", "en": "Agency"},
 }
+POWERS = {power: (short, POWER_LABELS[power]) for power, short in SHORT_POWERS.items()}  # short, full
 DELEGATED = {"FULL", "ACCEPT_AND_PRE_REVIEW"}
 TYPES, SOURCES, TAGS = ITEM_TYPE_LABELS, SOURCE_LABELS, TAG_LABELS
 TIERS = ("HALL", "ROOM", "CENTER")
@@ -135,9 +142,9 @@ def render() -> None:
     matrix, counts = _matrix(items, orgs, cells, lang), _counts(orgs, shown, lang)
     st.subheader(f"{t('dg_matrix', lang)} · {tier_label(tier, lang)}")
     st.caption("; ".join(f"{s[lang]} = {f[lang]}" for s, f in POWERS.values()))
-    st.dataframe(matrix, hide_index=True, key="dg_matrix_table")
+    dataframe(matrix, hide_index=True, key="dg_matrix_table")
     st.subheader(t("dg_counts", lang))
-    st.dataframe(counts, hide_index=True, key="dg_counts_table")
+    dataframe(counts, hide_index=True, key="dg_counts_table")
     st.caption(t("dg_delegated_note", lang))
     st.download_button(
         t("dg_export", lang),
@@ -155,7 +162,11 @@ def render() -> None:
 def _filters(lang: str) -> tuple:
     row = st.columns(5)
     tier = row[0].selectbox(
-        t("dg_tier", lang), TIERS, format_func=lambda x: tier_label(x, lang), key="dg_tier"
+        t("dg_tier", lang),
+        TIERS,
+        format_func=lambda x: tier_label(x, lang),
+        placeholder=t("choose_one", lang),
+        key="dg_tier",
     )
     kind, source, tag = (
         _any_of(column, name, table, lang)
@@ -172,7 +183,11 @@ def _any_of(column, name: str, table: dict, lang: str) -> str | None:
     """A filter: everything (None) or one value of an enum."""
     everything = t("dg_all", lang)
     return column.selectbox(
-        t(name, lang), [None, *table], format_func=lambda x: table[x][lang] if x else everything, key=name
+        t(name, lang),
+        [None, *table],
+        format_func=lambda x: table[x][lang] if x else everything,
+        placeholder=t("choose_one", lang),
+        key=name,
     )
 
 
@@ -253,19 +268,27 @@ def _assign(data: dict, lang: str) -> None:
         t("dg_items", lang),
         list(items),
         format_func=lambda i: f"{items[i]['code']} {items[i]['name']}",
+        placeholder=t("choose_many", lang),
         key="dg_items",
     )
     targets = st.multiselect(
         t("dg_targets", lang),
         list(orgs),
         format_func=lambda o: f"{orgs[o]['name']} · {tier_label(orgs[o]['tier'], lang)}",
+        placeholder=t("choose_many", lang),
         key="dg_targets",
     )
     power = st.selectbox(
-        t("dg_power", lang), list(POWERS), format_func=lambda p: POWERS[p][1][lang], key="dg_power"
+        t("dg_power", lang),
+        list(POWERS),
+        format_func=lambda p: POWERS[p][1][lang],
+        placeholder=t("choose_one", lang),
+        key="dg_power",
     )
     basis = st.text_input(t("dg_basis", lang), key="dg_basis").strip()
-    start = st.date_input(t("dg_effective", lang), value=dt.date.today(), key="dg_effective")
+    start = st.date_input(
+        t("dg_effective", lang), value=district_today(), format="YYYY-MM-DD", key="dg_effective"
+    )
     signature = (tuple(chosen), tuple(targets), power, basis, start.isoformat() if start else None)
     if st.button(t("dg_preview", lang), key="dg_preview"):
         if not (chosen and targets and basis and start):
@@ -290,9 +313,7 @@ def _assign(data: dict, lang: str) -> None:
         (t(c, lang), items[i]["code"], items[i]["name"], orgs[o]["name"], POWERS[p][1][lang])
         for c, i, o, p in rows
     ]
-    st.dataframe(
-        [dict(zip(head, row, strict=True)) for row in table], hide_index=True, key="dg_preview_table"
-    )
+    dataframe([dict(zip(head, row, strict=True)) for row in table], hide_index=True, key="dg_preview_table")
     if not plan["new"]:
         st.info(t("dg_nothing_new", lang))
     else:
@@ -349,6 +370,7 @@ def _revoke(active: list[dict], lang: str) -> None:
             f"{by_id[a]['item']['code']} {by_id[a]['item']['name']} @ {by_id[a]['organization']['name']}"
             f" · {POWERS[by_id[a]['power']][0][lang]}"
         ),
+        placeholder=t("choose_many", lang),
         key="dg_revoke_ids",
     )
     if not picked:
@@ -360,12 +382,12 @@ def _revoke(active: list[dict], lang: str) -> None:
             t("dg_item", lang): a["item"]["name"],
             t("dg_organization", lang): a["organization"]["name"],
             t("dg_power", lang): POWERS[a["power"]][1][lang],
-            t("dg_basis_col", lang): a["legalBasis"],
-            t("dg_from_col", lang): a["effectiveFrom"],
+            t("dg_basis_col", lang): shown(a["legalBasis"]),
+            t("dg_from_col", lang): shown(a["effectiveFrom"]),
         }
         for a in (by_id[i] for i in picked)
     ]
-    st.dataframe(rows, hide_index=True)
+    dataframe(rows, hide_index=True)
     st.button(
         t("dg_revoke", lang).format(n=len(picked)), key="dg_revoke", on_click=_send_revocations, args=(lang,)
     )

@@ -1,5 +1,6 @@
 """The item delegation page's history: the latest changes to item assignments from the audit log,
-each naming the item, the organization and the power, and whether it assigned, changed or revoked."""
+each naming the item, the organization and the power, whether it assigned, changed or revoked, who
+did it and when (the district's time)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import streamlit as st
 
 from admin_ui import session
 from admin_ui.api_client import ApiError
-from admin_ui.i18n import add, label, t
+from admin_ui.formatting import MISSING, dataframe, local_time
+from admin_ui.i18n import POWER_LABELS, add, label, role_label, t
 
 add(
     {
@@ -19,6 +21,8 @@ add(
         "dg_who": {"zh": "操作人", "en": "Who"},
         "dg_action": {"zh": "操作", "en": "Action"},
         "dg_what": {"zh": "对象", "en": "What"},
+        "dg_key": {"zh": "接口密钥 {prefix}…", "en": "API key {prefix}…"},
+        "dg_user": {"zh": "用户 {id}", "en": "user {id}"},
     }
 )
 ACTIONS = {
@@ -28,30 +32,39 @@ ACTIONS = {
     "DELETE": {"zh": "删除", "en": "Deleted"},
 }
 HISTORY = """{ auditEntries(where: {objectType: {eq: "ItemAssignment"}}, orderBy: [{occurredAt: DESC}],
-  first: 50) { nodes { occurredAt action actorName actorRole actorUserId objectId before after } } }"""
+  first: 50) { nodes { occurredAt action actorName actorRole actorUserId apiKeyPrefix before after } } }"""
+# A write records its user's id, not the name; a sign-in records both. The API has no list of users
+# (nor a name on a write's entry), so the names come from the sign-ins of the same audit log.
+USERNAMES = """query($ids: [Int!]) { auditEntriesAggregate(
+  where: {action: {eq: SIGN_IN}, actorUserId: {in: $ids}},
+  groupBy: [{field: ACTOR_USER_ID}, {field: ACTOR_NAME}]) { groups { keys { actorUserId actorName } } } }"""
 
 
 def render(data: dict, lang: str) -> None:
-    """`data` holds the page's items and organizations, to name the objects by their codes."""
+    """`data` holds the page's items and organizations, to name the objects of the log."""
     st.subheader(t("dg_history", lang))
     try:
         entries = session.query(HISTORY)["auditEntries"]["nodes"]
+        ids = sorted({e["actorUserId"] for e in entries if e["actorUserId"] is not None})
+        groups = session.query(USERNAMES, {"ids": ids})["auditEntriesAggregate"]["groups"] if ids else []
     except ApiError as error:
         session.show_error(error)
         return
-    codes = {_pk(x["id"]): x["code"] for x in (*data["items"], *data["organizations"])}
+    usernames = {g["keys"]["actorUserId"]: g["keys"]["actorName"] for g in groups}
+    items = {_pk(x["id"]): f"{x['code']} {x['name']}" for x in data["items"]}
+    organizations = {_pk(x["id"]): x["name"] for x in data["organizations"]}
 
     def what(entry: dict) -> str:  # item @ organization · power
         row = entry["after"] or entry["before"] or {}
-        item = codes.get(("Item", row.get("item_id")), "?")
-        org = codes.get(("Organization", row.get("organization_id")), "?")
-        return f"#{entry['objectId']} {item} @ {org} · {row.get('power')}"
+        item = items.get(("Item", row.get("item_id")), MISSING)
+        org = organizations.get(("Organization", row.get("organization_id")), MISSING)
+        return f"{item} @ {org} · {label(POWER_LABELS, row.get('power') or MISSING, lang)}"
 
-    st.dataframe(
+    dataframe(
         [
             {
-                t("dg_when", lang): e["occurredAt"],
-                t("dg_who", lang): e["actorName"] or f"{e['actorRole']} #{e['actorUserId']}",
+                t("dg_when", lang): local_time(e["occurredAt"]),
+                t("dg_who", lang): who(e, usernames, lang),
                 t("dg_action", lang): label(ACTIONS, _action(e), lang),
                 t("dg_what", lang): what(e),
             }
@@ -60,6 +73,21 @@ def render(data: dict, lang: str) -> None:
         hide_index=True,
         key="dg_history_table",
     )
+
+
+def who(entry: dict, usernames: dict[int, str], lang: str) -> str:
+    """The person by the name they sign in with, and their role: admin（管理员）; an API key by its
+    prefix; a user with no sign-in in the log as "user 7", so a role never stands for a person."""
+    user, role = entry["actorUserId"], role_label(entry["actorRole"], lang) if entry["actorRole"] else ""
+    if user is not None:
+        name = usernames.get(user) or t("dg_user", lang).format(id=user)
+    elif entry["apiKeyPrefix"]:
+        name = t("dg_key", lang).format(prefix=entry["apiKeyPrefix"])
+    else:
+        name = entry["actorName"] or MISSING  # the command line, or whoever the log names
+    if not role:
+        return name
+    return f"{name}（{role}）" if lang == "zh" else f"{name} ({role})"
 
 
 def _action(entry: dict) -> str:

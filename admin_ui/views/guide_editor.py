@@ -11,7 +11,8 @@ import streamlit as st
 
 from admin_ui import session
 from admin_ui.api_client import ApiError
-from admin_ui.i18n import add, label, t
+from admin_ui.formatting import dataframe, district_today
+from admin_ui.i18n import MATERIAL_FORM_LABELS, add, label, t
 
 add(
     {
@@ -64,12 +65,7 @@ add(
     }
 )
 
-FORMS = {
-    "ORIGINAL": {"zh": "原件", "en": "Original"},
-    "COPY": {"zh": "复印件", "en": "Copy"},
-    "ORIGINAL_AND_COPY": {"zh": "原件及复印件", "en": "Original and copy"},
-    "ELECTRONIC": {"zh": "电子材料", "en": "Electronic"},
-}
+FORMS = MATERIAL_FORM_LABELS
 # A new row starts with the API's defaults; its cells left empty take them too.
 NEW_MATERIAL = {"name": "", "form": "ORIGINAL", "copies": 1, "required": True, "source": ""}
 DTYPES = {"name": "string", "form": "object", "copies": "Int64", "required": "boolean", "source": "string"}
@@ -99,7 +95,7 @@ def show_changes(before: list[dict] | None, after: list[dict], lang: str, key: s
     diff = material_diff(before, after)
     counts = {change: len(names) for change, names in diff.items()}
     st.markdown(f"**{t('guide_diff', lang).format(old=len(before), new=len(after), **counts)}**")
-    st.dataframe(
+    dataframe(
         [
             {t("guide_change", lang): t(f"guide_{change}", lang), t("guide_material", lang): n}
             for change in ("removed", "added", "kept")
@@ -123,7 +119,7 @@ def render(item: dict, lang: str) -> str | None:
     st.text_area(t("guide_process", lang), key="guide_process")
     note_column, day_column = st.columns([3, 1])
     note_column.text_input(t("guide_change_note", lang), key="guide_change_note")
-    day_column.date_input(t("guide_effective_from", lang), key="guide_effective_from")
+    day_column.date_input(t("guide_effective_from", lang), format="YYYY-MM-DD", key="guide_effective_from")
     st.markdown(f"**{t('guide_materials', lang)}**")
     before = base["materials"]["nodes"] if base else None
     rows = st.data_editor(
@@ -211,7 +207,7 @@ def _fill(base: dict | None) -> dict | None:
     state["guide_conditions"] = base["conditions"] if base else ""
     state["guide_process"] = base["process"] if base else ""
     state["guide_change_note"] = ""
-    today = dt.date.today()
+    today = district_today()
     state["guide_effective_from"] = max(today, _day(base)) if base else today
     state.pop(EDITOR, None)  # the edits made to the previous starting point
     return base

@@ -12,6 +12,8 @@ import streamlit as st
 
 from admin_ui import session
 from admin_ui.api_client import ApiError
+from admin_ui.charts import laid_out
+from admin_ui.formatting import MISSING, dataframe, district_today, shown
 from admin_ui.i18n import STATUS_LABELS, add, status_label, t
 
 add(
@@ -120,7 +122,7 @@ def render() -> None:
         return
     _headline(rooms, lang)
     st.subheader(f"{t('rooms_list', lang)} ({len(rooms)})")
-    st.dataframe([_row(r, lang) for r in rooms], hide_index=True, key="rooms_table")
+    dataframe([_row(r, lang) for r in rooms], hide_index=True, key="rooms_table")
     _missing(rooms, lang)
     _building(rooms, lang)
     _progress(rooms, lang)
@@ -169,7 +171,7 @@ def _headline(rooms: list[dict], lang: str) -> None:
 
 
 def _mark(value: bool | None) -> str:
-    return "—" if value is None else ("✓" if value else "✗")
+    return MISSING if value is None else ("✓" if value else "✗")
 
 
 def _yuan(fen: int) -> str:
@@ -180,14 +182,14 @@ def _yuan(fen: int) -> str:
 def _row(room: dict, lang: str) -> dict[str, Any]:
     latest = room["latest"] or {}
     return {
-        "code": room["code"],
+        t("code", lang): room["code"],
         t("rooms_room", lang): room["name"],
-        t("rooms_hall", lang): room["hall"],
+        t("rooms_hall", lang): shown(room["hall"]),
         t("rooms_status", lang): status_label(room["constructionStatus"], lang),
-        t("rooms_started_on", lang): room["constructionStartedOn"],
-        t("rooms_built_on", lang): room["builtOn"],
-        t("rooms_standardized_on", lang): room["standardizedOn"],
-        t("rooms_inspected_on", lang): latest.get("inspectedOn"),
+        t("rooms_started_on", lang): shown(room["constructionStartedOn"]),
+        t("rooms_built_on", lang): shown(room["builtOn"]),
+        t("rooms_standardized_on", lang): shown(room["standardizedOn"]),
+        t("rooms_inspected_on", lang): shown(latest.get("inspectedOn")),
         **{label[lang]: _mark(latest.get(check)) for check, label in CHECKS.items()},
         t("rooms_duty_staff", lang): room["dutyStaff"],
         t("rooms_published", lang): room["dutyPublished"],
@@ -212,7 +214,7 @@ def _missing(rooms: list[dict], lang: str) -> None:
     rows = [
         {
             t("rooms_room", lang): r["name"],
-            t("rooms_hall", lang): r["hall"],
+            t("rooms_hall", lang): shown(r["hall"]),
             t("rooms_status", lang): status_label(r["constructionStatus"], lang),
             t("rooms_lacks", lang): "、".join(missing) if lang == "zh" else "; ".join(missing),
         }
@@ -221,7 +223,7 @@ def _missing(rooms: list[dict], lang: str) -> None:
     ]
     st.subheader(f"{t('rooms_missing', lang)} ({len(rows)})")
     if rows:
-        st.dataframe(rows, hide_index=True, key="rooms_missing_table")
+        dataframe(rows, hide_index=True, key="rooms_missing_table")
     else:
         st.success(t("rooms_none_missing", lang))
 
@@ -232,13 +234,13 @@ def _building(rooms: list[dict], lang: str) -> None:
     if not building:
         st.info(t("rooms_none_building", lang))
         return
-    st.dataframe(
+    dataframe(
         [
             {
-                "code": r["code"],
+                t("code", lang): r["code"],
                 t("rooms_room", lang): r["name"],
-                t("rooms_hall", lang): r["hall"],
-                t("rooms_started_on", lang): r["constructionStartedOn"],
+                t("rooms_hall", lang): shown(r["hall"]),
+                t("rooms_started_on", lang): shown(r["constructionStartedOn"]),
             }
             for r in building
         ],
@@ -275,9 +277,14 @@ def _progress(rooms: list[dict], lang: str) -> None:
             go.Scatter(x=months, y=standardized, mode="lines+markers", name=t("standardized", lang)),
         ]
     )
-    figure.add_hline(y=len(rooms), line_dash="dot", annotation_text=f"{t('total', lang)} {len(rooms)}")
-    figure.update_layout(height=340, margin={"l": 30, "r": 10, "t": 10, "b": 30}, xaxis={"type": "category"})
-    st.plotly_chart(figure, key="rooms_progress_chart")
+    # The total's label at the line's left end: the toolbar shows over the chart's top right corner.
+    figure.add_hline(
+        y=len(rooms),
+        line_dash="dot",
+        annotation_text=f"{t('total', lang)} {len(rooms)}",
+        annotation_position="top left",
+    )
+    st.plotly_chart(laid_out(figure, 340, xaxis={"type": "category"}), key="rooms_progress_chart")
     undated = sum(r["constructionStatus"] in BUILT and not r["builtOn"] for r in rooms)
     if undated:
         st.caption(t("rooms_undated", lang).format(n=undated))
@@ -287,7 +294,8 @@ def _room_picker(by_id: dict[str, dict], key: str, lang: str) -> None:
     st.selectbox(
         t("rooms_room", lang),
         list(by_id),
-        format_func=lambda i: f"{by_id[i]['name']} · {by_id[i]['hall']}",
+        format_func=lambda i: f"{by_id[i]['name']} · {shown(by_id[i]['hall'])}",
+        placeholder=t("choose_one", lang),
         key=key,
     )
 
@@ -298,7 +306,12 @@ def _inspection_form(by_id: dict[str, dict], lang: str) -> None:
         _room_picker(by_id, "rooms_inspect_room", lang)
         for check, label in CHECKS.items():
             st.checkbox(label[lang], key=f"rooms_check_{check}")
-        st.date_input(t("rooms_inspected_on", lang), key="rooms_inspected_on")
+        st.date_input(
+            t("rooms_inspected_on", lang),
+            value=district_today(),
+            format="YYYY-MM-DD",
+            key="rooms_inspected_on",
+        )
         st.text_input(t("rooms_inspector", lang), key="rooms_inspector")
         st.text_area(t("rooms_notes", lang), key="rooms_notes")
         st.form_submit_button(
@@ -311,7 +324,7 @@ def _record(by_id: dict[str, dict], lang: str) -> None:
     room, day = by_id[state["rooms_inspect_room"]], state["rooms_inspected_on"]
     inspector = state["rooms_inspector"].strip()
     problem = "rooms_need_inspector" if not inspector else "rooms_need_day" if day is None else None
-    if problem is None and day > dt.date.today():
+    if problem is None and day > district_today():
         problem = "rooms_future"
     if problem:
         state[FLASH] = ("warning", t(problem, lang))
@@ -336,9 +349,10 @@ def _status_form(by_id: dict[str, dict], lang: str) -> None:
             t("rooms_new_status", lang),
             list(STATUS_LABELS),
             format_func=lambda s: status_label(s, lang),
+            placeholder=t("choose_one", lang),
             key="rooms_new_status",
         )
-        st.date_input(t("rooms_status_date", lang), value=None, key="rooms_status_date")
+        st.date_input(t("rooms_status_date", lang), value=None, format="YYYY-MM-DD", key="rooms_status_date")
         st.caption(t("rooms_status_help", lang))
         st.form_submit_button(
             t("rooms_save", lang), key="rooms_status_submit", on_click=_change, args=(by_id, lang)
@@ -381,7 +395,7 @@ def _change(by_id: dict[str, dict], lang: str) -> None:
     state = st.session_state
     room = by_id[state["rooms_status_room"]]
     status, day = state["rooms_new_status"], state["rooms_status_date"]
-    problem = status_problem(room, status, day, lang, dt.date.today())
+    problem = status_problem(room, status, day, lang, district_today())
     if problem:
         state[FLASH] = ("warning", problem)
         return
