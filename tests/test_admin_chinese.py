@@ -22,6 +22,7 @@ from tests.ui_texts import (
     DISTRICT,
     LOCAL_TIME,
     another_local_day,
+    chinese_labels,
     district_today,
     elements,
     leftovers,
@@ -261,3 +262,15 @@ async def test_date_inputs_start_on_the_districts_day(api_url):
         district_today(), latest or district_today()
     )
     assert leftovers(app) == {}
+
+
+async def test_the_english_switch_labels_every_page_in_english(api_url):
+    auth = await asyncio.to_thread(signed_in, api_url, "admin")
+    names = graphql_at(api_url, "{ organizations(first: 500) { nodes { name } } }", auth.token)
+    organizations = frozenset(o["name"] for o in names["organizations"]["nodes"])  # the matrix's columns
+    shown = {}
+    for page in ("coverage", "rooms", "dashboard", "delegation", "catalogue", "browser"):
+        app = await asyncio.to_thread(run, api_url, str(PAGES / f"{page}.py"), auth, "en")
+        assert not app.exception, (page, app.exception)
+        shown[page] = chinese_labels(app, organizations)
+    assert shown == {page: [] for page in shown}

@@ -121,6 +121,23 @@ def _chinese(text: str) -> bool:
     return bool(re.search("[\u4e00-\u9fff]", text))
 
 
+def chinese_labels(app: AppTest, data: frozenset[str] = frozenset()) -> list[str]:
+    """The page's own words that are Chinese: widget labels and placeholders, metric labels, the
+    title and the tables' column titles, but the `data` some titles are made of (organization names).
+    The term 三办 is kept in English too ("三办 tag")."""
+    words = []
+    for element in elements(app):
+        if element.type == "title":
+            words.append(str(element.value))
+        elif element.type == "dataframe":
+            words += [str(c) for c in element.value.columns if c not in data]
+        elif element.type == "metric" or hasattr(element, "label"):
+            words.append(element.label)
+        if element.type in SELECTS:
+            words.append(element.proto.placeholder or "(Streamlit's own placeholder)")
+    return [w for w in words if _chinese(w.replace("三办", "")) or w.startswith("(Streamlit")]
+
+
 def district_today() -> date:
     return datetime.now(DISTRICT).date()
 
