@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -156,3 +160,39 @@ def counting_requests() -> Iterator[Counter]:
         yield counts
     finally:
         hooks.remove(count)
+
+
+@contextmanager
+def serving_ui(api: str, **env: str) -> Iterator[str]:
+    """The admin UI as `sanji ui` runs it (its own process: `streamlit run admin_ui/app.py`, served
+    through st.App with the sign-in routes) on a free port, talking to the API at `api`."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "ui", "--port", str(port)],
+        env={**os.environ, "SANJI_API_URL": api, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own group: streamlit runs as a child of `sanji ui`
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while not _answers(f"{url}/_stcore/health"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the admin UI did not start (exit code {process.poll()})")
+            time.sleep(0.2)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
