@@ -15,6 +15,9 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from admin_ui.introspection import Schema, shipped_schema
+from admin_ui.labels import CJK, chinese_term, english_words, enum_label, type_label
+from admin_ui.records import headers
 from admin_ui.session import Auth
 from tests.conftest import DB_KIND, DEMO_PASSWORD, serving
 from tests.ui_support import PAGES, api_url, graphql_at, run, serving_api, signed_in
@@ -274,3 +277,29 @@ async def test_the_english_switch_labels_every_page_in_english(api_url):
         assert not app.exception, (page, app.exception)
         shown[page] = chinese_labels(app, organizations)
     assert shown == {page: [] for page in shown}
+
+
+def test_labels_are_read_from_descriptions_in_both_languages():
+    assert chinese_term("Amount in fen (金额, 分)") == "金额（分）"
+    assert chinese_term("Kind: 办事处, 队, 村 or 社区 (类型)") == "类型"
+    assert chinese_term("统一阵地: a fixed place") == "统一阵地"
+    assert chinese_term("Whose area it is (the district, a sub-district)") is None
+    assert english_words("Kind: 办事处, 队, 村 or 社区 (类型)", "kind") == "Kind"
+    assert english_words("统一阵地: a fixed place", "fixedPlace") == "A fixed place"
+    assert english_words("Legal due date, stored (法定办结日期)", "legalDueDate") == "Legal due date"
+    assert english_words("", "statusBeforePause") == "Status before pause"
+
+
+def test_every_field_model_and_enum_value_of_the_shipped_schema_has_a_chinese_label():
+    models = Schema(shipped_schema()).models()
+    missing = [type_label(m.type_name, m.description, "zh") for m in models]
+    missing = [label for label in missing if not CJK.search(label)]
+    for model in models:
+        missing += [t for t in headers(model, "zh").values() if not CJK.search(t)]
+        missing += [
+            f"{c.ref.name}.{value}"
+            for c in model.columns
+            for value in c.choices
+            if not CJK.search(enum_label(c.ref.name, value, "zh"))
+        ]
+    assert missing == []

@@ -31,6 +31,8 @@ add(
         "satisfaction": {"zh": "满意率", "en": "Satisfaction"},
         "overdue_cases": {"zh": "超期及即将到期办件", "en": "Overdue and soon-due cases"},
         "none_overdue": {"zh": "当前没有超期或即将到期的办件。", "en": "No case is overdue or due soon."},
+        "no_stats": {"zh": "所选期间没有受理的办件。", "en": "No case was accepted in this period."},
+        "no_cases": {"zh": "没有符合条件的办件。", "en": "No case matches."},
         "timeline": {"zh": "办理过程", "en": "Timeline"},
         "case_number": {"zh": "办件编号", "en": "Case number"},
         "case_item": {"zh": "事项", "en": "Item"},
@@ -152,6 +154,9 @@ def _label(row: dict, by: str, lang: str) -> str:
 
 
 def _by_dimension(rows: list[dict], by: str, lang: str) -> None:
+    if not rows:
+        st.info(t("no_stats", lang))
+        return
     table = [
         {
             DIMENSIONS[by][lang]: _label(r, by, lang),
@@ -224,6 +229,9 @@ def _recent(lang: str) -> None:
 
 def _case_table(cases: list[dict], lang: str, key: str, kinds: list[str] | None = None) -> None:
     """Cases as a table; clicking a row opens that case's timeline below."""
+    if not cases:
+        st.info(t("no_cases", lang))
+        return
     st.caption(t("pick_hint", lang))
     rows = [
         {

@@ -43,6 +43,7 @@ WORDS = {  # this page's texts: (Chinese, English)
     "dg_code": ("编码", "Code"),
     "dg_item": ("事项", "Item"),
     "dg_organization": ("组织", "Organization"),
+    "dg_no_matrix": ("没有符合筛选条件的已下放事项。", "No assigned item matches the filters."),
     "dg_delegated": ("下放事项数", "Delegated"),
     "dg_agency": ("代办事项数", "Agency only"),
     "dg_total": ("合计", "Total"),
@@ -142,7 +143,10 @@ def render() -> None:
     matrix, counts = _matrix(items, orgs, cells, lang), _counts(orgs, shown, lang)
     st.subheader(f"{t('dg_matrix', lang)} · {tier_label(tier, lang)}")
     st.caption("; ".join(f"{s[lang]} = {f[lang]}" for s, f in POWERS.values()))
-    dataframe(matrix, hide_index=True, key="dg_matrix_table")
+    if matrix:
+        dataframe(matrix, hide_index=True, key="dg_matrix_table")
+    else:
+        st.info(t("dg_no_matrix", lang))
     st.subheader(t("dg_counts", lang))
     dataframe(counts, hide_index=True, key="dg_counts_table")
     st.caption(t("dg_delegated_note", lang))

@@ -23,6 +23,7 @@ add(
         "dg_what": {"zh": "对象", "en": "What"},
         "dg_key": {"zh": "接口密钥 {prefix}…", "en": "API key {prefix}…"},
         "dg_user": {"zh": "用户 {id}", "en": "user {id}"},
+        "dg_no_history": {"zh": "还没有变更记录。", "en": "No change recorded yet."},
     }
 )
 ACTIONS = {
@@ -49,6 +50,9 @@ def render(data: dict, lang: str) -> None:
         groups = session.query(USERNAMES, {"ids": ids})["auditEntriesAggregate"]["groups"] if ids else []
     except ApiError as error:
         session.show_error(error)
+        return
+    if not entries:
+        st.info(t("dg_no_history", lang))
         return
     usernames = {g["keys"]["actorUserId"]: g["keys"]["actorName"] for g in groups}
     items = {_pk(x["id"]): f"{x['code']} {x['name']}" for x in data["items"]}
