@@ -6,6 +6,7 @@ import asyncio
 
 from admin_ui.navigation import PAGES as APP_PAGES
 from admin_ui.navigation import pages_for
+from admin_ui.views.coverage import COLOURS
 from tests.conftest import DEMO_PASSWORD
 from tests.ui_support import (
     PAGES,
@@ -59,7 +60,7 @@ async def test_coverage_page_shows_rates_map_tree_and_unplaced_rooms(api_url):
     assert "计算公式: built 31 / total 38 = 81.6%" in [c.value for c in app.code]
     assert len(app.get("plotly_chart")) == 1
     unplaced = app.dataframe[0].value  # listed, not hidden: the district itself and three rooms
-    assert list(unplaced["code"]) == ["QJL", "QJL-H1-R07", "QJL-H4-R02", "QJL-H4-R07"]
+    assert list(unplaced["编码"]) == ["QJL", "QJL-H1-R07", "QJL-H4-R02", "QJL-H4-R07"]
     tree = app.markdown[-1].value
     assert tree.count("· 便民服务室 ·") == 38 and tree.count("· 便民服务大厅") == 4
     assert tree.count("在建") == 7
@@ -74,7 +75,9 @@ async def test_coverage_page_filters_by_hall(api_url):
     app = await asyncio.to_thread(run, api_url, str(PAGES / "coverage.py"), auth, None, [first_hall])
     assert not app.exception, app.exception
     in_hall = app.markdown[-1].value
-    assert in_hall.startswith("- 🔵 第一办事处便民服务大厅")
+    hall_line = in_hall.splitlines()[0]  # the hall first, with the map's hall colour drawn as a dot
+    assert hall_line.startswith("- <span") and hall_line.endswith("</span> 第一办事处便民服务大厅 · 便民服务大厅")
+    assert f"background:{COLOURS['HALL']}" in hall_line
     assert 0 < in_hall.count("· 便民服务室 ·") < 38 and "· 政务服务中心" not in in_hall
 
 

@@ -114,7 +114,9 @@ def render() -> None:
         key="catalogue_item",
     )
     try:
-        item = session.query(GUIDE, {"id": chosen})["item"]
+        # An administrator edits what is read here: read it fresh, so that a revision or a change
+        # another administrator made meanwhile shows before this one publishes over it.
+        item = session.query(GUIDE, {"id": chosen}, fresh=auth.role == "ADMIN")["item"]
     except ApiError as error:
         session.show_error(error)
         return
