@@ -76,7 +76,8 @@ async def test_coverage_page_filters_by_hall(api_url):
     assert not app.exception, app.exception
     in_hall = app.markdown[-1].value
     hall_line = in_hall.splitlines()[0]  # the hall first, with the map's hall colour drawn as a dot
-    assert hall_line.startswith("- <span") and hall_line.endswith("</span> 第一办事处便民服务大厅 · 便民服务大厅")
+    assert hall_line.startswith("- <span")
+    assert hall_line.endswith("</span> 第一办事处便民服务大厅 · 便民服务大厅")
     assert f"background:{COLOURS['HALL']}" in hall_line
     assert 0 < in_hall.count("· 便民服务室 ·") < 38 and "· 政务服务中心" not in in_hall
 
