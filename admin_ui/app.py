@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from admin_ui import navigation, session
+from admin_ui import calendar_notice, navigation, session
 from admin_ui.api_client import api_url
 from admin_ui.i18n import LANGUAGES, role_label, t
 from admin_ui.views import sign_in
@@ -37,7 +37,7 @@ def main() -> None:
     st.sidebar.button(t("sign_out", lang), key="sign_out", on_click=session.sign_out)
     st.sidebar.caption(f"{t('api_at', lang)}: {api_url()}")
     session.sync_browser()
-    # What a role is told right after sign-in, above every page, goes here.
+    calendar_notice.render()  # above every page, for an administrator: an estimated calendar year
     page.run()
     if session.current() is None:  # the sign-in ended during the page (its renewal was refused)
         st.rerun()

@@ -16,7 +16,7 @@ __all__ = ["api_url"]  # the fixture, used by name
 
 
 def notice(today: str) -> None:
-    """The banner alone, as app.py will call it, judged on `today` (the AppTest script)."""
+    """The banner alone, as app.py calls it, judged on `today` (the AppTest script)."""
     import datetime
 
     from admin_ui import calendar_notice
@@ -73,3 +73,27 @@ async def test_no_banner_while_this_year_and_the_next_are_in_the_table(api_url):
     app = await asyncio.to_thread(run_notice, api_url, auth, "2017-06-01")  # the fixture's 2017-2018
     assert not app.exception, app.exception
     assert len(app.warning) == 0
+
+
+async def test_the_app_shows_the_banner_above_every_page_an_administrator_opens(api_url, seeded_url):
+    """Through app.py, on the real date: next year's days removed, so it is estimated whatever the
+    holiday package knows; the banner heads the first page and the page below it still renders."""
+    import datetime
+    from zoneinfo import ZoneInfo
+
+    from api.models.calendar import CalendarDay
+    from tests.ui_support import UI_SCRIPT, run
+
+    today = datetime.datetime.now(ZoneInfo(Settings.timezone)).date()
+    async with db.database(Settings(database_url=seeded_url)):
+        await load_year(today.year)
+        await CalendarDay.filter(day__gte=datetime.date(today.year + 1, 1, 1)).delete()
+    admin = await asyncio.to_thread(signed_in, api_url, "admin")
+    app = await asyncio.to_thread(run, api_url, UI_SCRIPT, admin)
+    assert not app.exception, app.exception
+    assert app.warning[0].value.startswith(f"{today.year + 1} 年的工作日历是预估的")
+    assert app.title[0].value == "平台覆盖率"  # the page under the banner
+    clerk = await asyncio.to_thread(signed_in, api_url, "clerk")
+    app = await asyncio.to_thread(run, api_url, UI_SCRIPT, clerk)
+    assert not app.exception, app.exception
+    assert not [w for w in app.warning if "工作日历" in w.value]
