@@ -8,56 +8,16 @@ signing out forgets it, and the old cookie value no longer signs anyone in.
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import time
-
-import pytest
 
 from admin_ui import session
 from admin_ui.navigation import pages_for
-from tests.conftest import DB_KIND, DEMO_PASSWORD
+from tests.conftest import DEMO_PASSWORD
+from tests.e2e.conftest import NEEDS_CHROMIUM, until
 from tests.ui_support import api_url, serving_ui
 
 __all__ = ["api_url"]  # the fixture, used by name
 
-CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-REQUIRED = os.environ.get("SANJI_REQUIRE_E2E") == "1"
-
-pytestmark = [
-    pytest.mark.skipif(DB_KIND != "sqlite", reason="admin UI pages are tested against the API on SQLite"),
-    pytest.mark.skipif(
-        not (CHROMIUM and DRIVER) and not REQUIRED,
-        reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
-    ),
-]
-
-
-@pytest.fixture
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1440,1000"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-def until(check, what: str, seconds: float = 30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"not within {seconds} s: {what}")
+pytestmark = NEEDS_CHROMIUM
 
 
 def headings(driver) -> list[str]:
@@ -74,6 +34,14 @@ def sign_in_form(driver):
     from selenium.webdriver.common.by import By
 
     return driver.find_elements(By.CSS_SELECTOR, 'input[aria-label="用户名"]')
+
+
+def sign_out_button(driver):
+    """The sidebar's sign-out button, once drawn (the page's heading may come first)."""
+    from selenium.webdriver.common.by import By
+
+    buttons = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebar"] button')
+    return next((button for button in buttons if button.text == "退出登录"), None)
 
 
 def our_cookie(driver) -> dict | None:
@@ -108,12 +76,7 @@ def scenario(ui: str, driver) -> None:
     until(lambda: shows(driver, "办件统计"), "the dashboard in a new tab")
     assert not sign_in_form(driver)
 
-    sign_out = next(
-        b
-        for b in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebar"] button')
-        if b.text == "退出登录"
-    )
-    sign_out.click()
+    until(lambda: sign_out_button(driver), "the sign-out button in the sidebar").click()
     until(lambda: sign_in_form(driver), "the sign-in form after signing out")
     until(lambda: our_cookie(driver) is None, "the cookie forgotten")
     driver.add_cookie({k: cookie[k] for k in ("name", "value", "path", "httpOnly", "sameSite")})
