@@ -28,6 +28,8 @@ from api.settings import Settings
 DB_KIND = os.environ.get("SANJI_TEST_DB", "sqlite")
 POSTGRES_URL = os.environ.get("SANJI_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 DEMO_PASSWORD = "sanji-demo"
+# The admin UI's fixtures (an API server per test or one shared, the UI's own server): tests/ui_support.py.
+pytest_plugins = ["tests.ui_support"]
 
 
 def pytest_configure(config) -> None:

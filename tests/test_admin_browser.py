@@ -19,9 +19,7 @@ from api import db
 from api.models.user import User
 from api.settings import Settings
 from tests.conftest import DB_KIND
-from tests.ui_support import PAGES, api_url, graphql_at, run, serving_api, signed_in
-
-__all__ = ["api_url"]  # the fixture, used by name
+from tests.ui_support import PAGES, graphql_at, run, serving_api, signed_in
 
 BROWSER = str(PAGES / "browser.py")
 CONNECTIONS = "{ __schema { queryType { fields { name type { kind name ofType { kind name } } } } } }"
@@ -85,13 +83,13 @@ def fill_funding(organization_code: str, source: str):
     return step
 
 
-async def test_the_model_list_is_every_connection_the_schema_offers(api_url):
-    auth = await asyncio.to_thread(signed_in, api_url, "supervisor")
-    app = await asyncio.to_thread(run, api_url, BROWSER, auth)
+async def test_the_model_list_is_every_connection_the_schema_offers(shared_api_url):
+    auth = await asyncio.to_thread(signed_in, shared_api_url, "supervisor")
+    app = await asyncio.to_thread(run, shared_api_url, BROWSER, auth)
     assert not app.exception, app.exception
     assert app.title[0].value == "数据浏览"
     models = list(app.session_state["browser_schema"])  # introspected once, kept for the session
-    assert models == await asyncio.to_thread(connection_fields, api_url, auth.token)
+    assert models == await asyncio.to_thread(connection_fields, shared_api_url, auth.token)
     assert {"organizations", "items", "cases", "calendarDays"} <= set(models)
     shown = app.selectbox(key="browser_model").options  # each model by its Chinese term
     assert len(shown) == len(models) and {"组织", "政务服务事项", "办件", "工作日历"} <= set(shown)
@@ -99,8 +97,8 @@ async def test_the_model_list_is_every_connection_the_schema_offers(api_url):
     assert {"编码", "名称", "层级", "建设状态", "上级组织"} <= columns and "id" not in columns
 
 
-async def test_filtering_rooms_shows_their_total_and_pages_through_them(api_url):
-    auth = await asyncio.to_thread(signed_in, api_url, "clerk")
+async def test_filtering_rooms_shows_their_total_and_pages_through_them(shared_api_url):
+    auth = await asyncio.to_thread(signed_in, shared_api_url, "clerk")
 
     def next_page(app):
         app.button(key="browser_next").click()
@@ -109,24 +107,26 @@ async def test_filtering_rooms_shows_their_total_and_pages_through_them(api_url)
         app.button(key="browser_previous").click()
 
     steps = rooms_sorted_by_code(20)
-    first = await asyncio.to_thread(run, api_url, BROWSER, auth, None, steps)
+    first = await asyncio.to_thread(run, shared_api_url, BROWSER, auth, None, steps)
     assert not first.exception, first.exception
     assert first.metric[0].value == "38"
     assert len(codes(first)) == 20 and codes(first) == sorted(codes(first))
     assert set(first.dataframe[0].value["层级"]) == {"便民服务室"}
     assert first.button(key="browser_previous").disabled
 
-    second = await asyncio.to_thread(run, api_url, BROWSER, auth, None, [*steps, next_page])
+    second = await asyncio.to_thread(run, shared_api_url, BROWSER, auth, None, [*steps, next_page])
     assert second.metric[0].value == "38"
     assert len(codes(second)) == 18 and codes(second)[0] > codes(first)[-1]
     assert second.button(key="browser_next").disabled
     assert "第 2 页：第 21–38 条" in [c.value for c in second.caption]
 
-    back = await asyncio.to_thread(run, api_url, BROWSER, auth, None, [*steps, next_page, previous_page])
+    back = await asyncio.to_thread(
+        run, shared_api_url, BROWSER, auth, None, [*steps, next_page, previous_page]
+    )
     assert codes(back) == codes(first)
 
 
-async def test_the_csv_export_holds_the_rows_of_the_page(api_url, monkeypatch):
+async def test_the_csv_export_holds_the_rows_of_the_page(shared_api_url, monkeypatch):
     files = []
     add = MediaFileManager.add
 
@@ -135,8 +135,8 @@ async def test_the_csv_export_holds_the_rows_of_the_page(api_url, monkeypatch):
         return add(self, data, mimetype, *args, **kwargs)
 
     monkeypatch.setattr(MediaFileManager, "add", recording)
-    auth = await asyncio.to_thread(signed_in, api_url, "agent")
-    app = await asyncio.to_thread(run, api_url, BROWSER, auth, "en", rooms_sorted_by_code(7))
+    auth = await asyncio.to_thread(signed_in, shared_api_url, "agent")
+    app = await asyncio.to_thread(run, shared_api_url, BROWSER, auth, "en", rooms_sorted_by_code(7))
     assert not app.exception, app.exception
     assert app.download_button(key="browser_csv").label == "Export this page (CSV)"
     data, mimetype = files[-1]
@@ -236,9 +236,9 @@ async def test_a_clerk_is_refused_the_create_with_the_apis_message_and_nothing_i
     assert fundings_from(api_url, source, admin.token)["totalCount"] == 0
 
 
-async def test_every_model_lists_for_an_administrator(api_url):
-    auth = await asyncio.to_thread(signed_in, api_url, "admin")
-    models = await asyncio.to_thread(connection_fields, api_url, auth.token)
+async def test_every_model_lists_for_an_administrator(shared_api_url):
+    auth = await asyncio.to_thread(signed_in, shared_api_url, "admin")
+    models = await asyncio.to_thread(connection_fields, shared_api_url, auth.token)
     seen = {}
 
     def record(app):  # what the previous run showed
@@ -252,7 +252,7 @@ async def test_every_model_lists_for_an_administrator(api_url):
 
         return step
 
-    app = await asyncio.to_thread(run, api_url, BROWSER, auth, None, [visit(m) for m in models[1:]])
+    app = await asyncio.to_thread(run, shared_api_url, BROWSER, auth, None, [visit(m) for m in models[1:]])
     record(app)
     assert list(seen) == models
     assert {model: shown for model, shown in seen.items() if shown != ([], [], "总条数")} == {}
@@ -304,8 +304,8 @@ async def test_in_production_the_data_browser_reads_the_shipped_schema(productio
     assert app.metric[0].value == "44" and "层级" in app.dataframe[0].value.columns
 
 
-async def test_an_unusable_filter_value_is_explained_and_not_sent(api_url):
-    auth = await asyncio.to_thread(signed_in, api_url, "integrator")
+async def test_an_unusable_filter_value_is_explained_and_not_sent(shared_api_url):
+    auth = await asyncio.to_thread(signed_in, shared_api_url, "integrator")
 
     def filter_on(app):
         app.multiselect(key="browser_Case_filters").select("submittedAt")
@@ -314,7 +314,9 @@ async def test_an_unusable_filter_value_is_explained_and_not_sent(api_url):
         app.selectbox(key="browser_Case_op_submittedAt").select("gte")
         app.text_input(key="browser_Case_value_submittedAt").input("yesterday")
 
-    app = await asyncio.to_thread(run, api_url, BROWSER, auth, "en", [choose("cases"), filter_on, since])
+    app = await asyncio.to_thread(
+        run, shared_api_url, BROWSER, auth, "en", [choose("cases"), filter_on, since]
+    )
     assert not app.exception, app.exception
     assert [e.value for e in app.error] == [
         "Cannot use the value of Submitted: Invalid isoformat string: 'yesterday'"

@@ -7,10 +7,8 @@ import datetime as dt
 
 from admin_ui.session import Auth
 from admin_ui.views.guide_editor import draft_problem
-from tests.ui_support import PAGES, api_url, graphql_at, run, signed_in
+from tests.ui_support import PAGES, graphql_at, run, signed_in
 from tests.ui_texts import district_today
-
-__all__ = ["api_url"]  # the fixture, used by name
 
 CATALOGUE = str(PAGES / "catalogue.py")
 # The three planning/construction permits of the article, with their material reductions.
@@ -49,9 +47,11 @@ def diffs(app) -> list[str]:
     return [m.value.strip("*") for m in app.markdown if m.value.startswith("**申请材料：")]
 
 
-async def test_the_three_permits_show_their_material_reductions(api_url):
-    auth = await asyncio.to_thread(signed_in, api_url, "agent")  # any signed-in role reads the catalogue
-    ids = {name: (await asyncio.to_thread(item, api_url, auth.token, name))["id"] for name in PERMITS}
+async def test_the_three_permits_show_their_material_reductions(shared_api_url):
+    auth = await asyncio.to_thread(
+        signed_in, shared_api_url, "agent"
+    )  # any signed-in role reads the catalogue
+    ids = {name: (await asyncio.to_thread(item, shared_api_url, auth.token, name))["id"] for name in PERMITS}
     names = list(PERMITS)
     seen = {}
 
@@ -63,7 +63,7 @@ async def test_the_three_permits_show_their_material_reductions(api_url):
         return step
 
     steps = [choose(ids[names[0]]), then(names[0], names[1]), then(names[1], names[2])]
-    app = await asyncio.to_thread(run, api_url, CATALOGUE, auth, None, steps)
+    app = await asyncio.to_thread(run, shared_api_url, CATALOGUE, auth, None, steps)
     assert not app.exception, app.exception
     seen[names[2]] = diffs(app)
     # newest revision first: its diff against revision 1, then revision 1 on its own
@@ -78,13 +78,13 @@ async def test_the_three_permits_show_their_material_reductions(api_url):
     assert app.caption[-1].value == "只有管理员可以修改事项。" and not app.button
 
 
-async def test_filters_by_type_source_tag_and_name_agree_with_the_api(api_url):
-    auth = await asyncio.to_thread(signed_in, api_url, "clerk")
+async def test_filters_by_type_source_tag_and_name_agree_with_the_api(shared_api_url):
+    auth = await asyncio.to_thread(signed_in, shared_api_url, "clerk")
 
     def public_service(app):
         app.selectbox(key="catalogue_type").select("PUBLIC_SERVICE")
 
-    app = await asyncio.to_thread(run, api_url, CATALOGUE, auth, None, [public_service])
+    app = await asyncio.to_thread(run, shared_api_url, CATALOGUE, auth, None, [public_service])
     assert not app.exception, app.exception
     assert app.caption[0].value == "共 128 个事项"
     assert set(app.dataframe[0].value["事项类型"]) == {"公共服务"}
@@ -95,9 +95,11 @@ async def test_filters_by_type_source_tag_and_name_agree_with_the_api(api_url):
         app.selectbox(key="catalogue_tag").select("tagOnline")
         app.text_input(key="catalogue_search").input("许可")
 
-    app = await asyncio.to_thread(run, api_url, CATALOGUE, auth, None, [licensing_from_the_city_online])
+    app = await asyncio.to_thread(
+        run, shared_api_url, CATALOGUE, auth, None, [licensing_from_the_city_online]
+    )
     expected = graphql_at(
-        api_url,
+        shared_api_url,
         "{ items(where: {type: {eq: LICENSING}, source: {eq: DELEGATED_BY_CITY}, tagOnline: {eq: true}, "
         'name: {contains: "许可"}}) { totalCount } }',
         auth.token,
@@ -110,7 +112,7 @@ async def test_filters_by_type_source_tag_and_name_agree_with_the_api(api_url):
     def nothing(app):
         app.text_input(key="catalogue_search").input("没有这样的事项")
 
-    app = await asyncio.to_thread(run, api_url, CATALOGUE, auth, None, [nothing])
+    app = await asyncio.to_thread(run, shared_api_url, CATALOGUE, auth, None, [nothing])
     assert app.info[0].value == "没有符合条件的事项。"
 
 

@@ -20,7 +20,7 @@ from admin_ui.labels import CJK, chinese_term, english_words, enum_label, type_l
 from admin_ui.records import headers
 from admin_ui.session import Auth
 from tests.conftest import DB_KIND, DEMO_PASSWORD, serving
-from tests.ui_support import PAGES, api_url, graphql_at, run, serving_api, signed_in
+from tests.ui_support import PAGES, graphql_at, run, serving_api, signed_in
 from tests.ui_texts import (
     DISTRICT,
     LOCAL_TIME,
@@ -30,8 +30,6 @@ from tests.ui_texts import (
     elements,
     leftovers,
 )
-
-__all__ = ["api_url"]  # the fixture, used by name
 
 COVERAGE, ROOMS, DASHBOARD = (str(PAGES / f"{page}.py") for page in ("coverage", "rooms", "dashboard"))
 DELEGATION, BROWSER, CATALOGUE = (
@@ -62,9 +60,9 @@ def frame(app, column: str):
     return next(df.value for df in app.dataframe if column in df.value.columns)
 
 
-async def test_the_coverage_page_draws_its_markers_and_keeps_its_legend_clear(api_url):
-    auth = await asyncio.to_thread(signed_in, api_url, "admin")
-    app = await asyncio.to_thread(run, api_url, COVERAGE, auth)
+async def test_the_coverage_page_draws_its_markers_and_keeps_its_legend_clear(shared_api_url):
+    auth = await asyncio.to_thread(signed_in, shared_api_url, "admin")
+    app = await asyncio.to_thread(run, shared_api_url, COVERAGE, auth)
     assert not app.exception, app.exception
     assert leftovers(app) == {}
     tree = app.markdown[-1].value
@@ -96,10 +94,10 @@ async def test_the_coverage_figures_show_before_and_without_the_maps_data(seeded
     assert order.index("metric") < order.index("code") < order.index("error")
 
 
-async def test_the_rooms_page_shows_a_dash_for_missing_dates_and_its_legend_under_the_chart(api_url):
-    auth = await asyncio.to_thread(signed_in, api_url, "admin")
+async def test_the_rooms_page_shows_a_dash_for_missing_dates_and_its_legend_under_the_chart(shared_api_url):
+    auth = await asyncio.to_thread(signed_in, shared_api_url, "admin")
     with another_local_day():
-        app = await asyncio.to_thread(run, api_url, ROOMS, auth)
+        app = await asyncio.to_thread(run, shared_api_url, ROOMS, auth)
     assert not app.exception, app.exception
     assert leftovers(app) == {}
     rooms = frame(app, "建成日期")
@@ -207,13 +205,13 @@ async def test_the_dashboard_marks_an_estimated_due_date_in_its_tables_and_the_t
     assert list(frame(english, "Case number")["Promised by"]) == [f"{case['promisedDueDate']} (estimated)"]
 
 
-async def test_the_data_browser_labels_fields_and_values_and_names_relations(api_url):
-    auth = await asyncio.to_thread(signed_in, api_url, "admin")
+async def test_the_data_browser_labels_fields_and_values_and_names_relations(shared_api_url):
+    auth = await asyncio.to_thread(signed_in, shared_api_url, "admin")
 
     def organizations(app):
         app.selectbox(key="browser_model").select("organizations")
 
-    app = await asyncio.to_thread(run, api_url, BROWSER, auth, None, [organizations])
+    app = await asyncio.to_thread(run, shared_api_url, BROWSER, auth, None, [organizations])
     assert not app.exception, app.exception
     assert leftovers(app) == {}
     rows = app.dataframe[0].value
@@ -227,7 +225,7 @@ async def test_the_data_browser_labels_fields_and_values_and_names_relations(api
     def cases(app):
         app.selectbox(key="browser_model").select("cases")
 
-    app = await asyncio.to_thread(run, api_url, BROWSER, auth, None, [cases])
+    app = await asyncio.to_thread(run, shared_api_url, BROWSER, auth, None, [cases])
     assert not app.exception, app.exception
     assert leftovers(app) == {}
     rows = app.dataframe[0].value
@@ -245,21 +243,21 @@ async def test_the_data_browser_labels_fields_and_values_and_names_relations(api
         "已撤回",
     }
 
-    english = await asyncio.to_thread(run, api_url, BROWSER, auth, "en", [organizations])
+    english = await asyncio.to_thread(run, shared_api_url, BROWSER, auth, "en", [organizations])
     rows = english.dataframe[0].value
     assert {"Unique code", "Name", "Tier", "Organization directly above"} <= set(rows.columns)
     assert english.selectbox(key="browser_model").options[0] == "Organization"
 
 
-async def test_date_inputs_start_on_the_districts_day(api_url):
-    auth = await asyncio.to_thread(signed_in, api_url, "admin")
+async def test_date_inputs_start_on_the_districts_day(shared_api_url):
+    auth = await asyncio.to_thread(signed_in, shared_api_url, "admin")
 
-    first = graphql_at(api_url, FIRST_ITEMS_GUIDES, auth.token)["items"]["nodes"][0]
+    first = graphql_at(shared_api_url, FIRST_ITEMS_GUIDES, auth.token)["items"]["nodes"][0]
     latest = max(
         (date.fromisoformat(r["effectiveFrom"]) for r in first["guideRevisions"]["nodes"]), default=None
     )
     with another_local_day():
-        app = await asyncio.to_thread(run, api_url, CATALOGUE, auth)
+        app = await asyncio.to_thread(run, shared_api_url, CATALOGUE, auth)
     assert not app.exception, app.exception
     assert app.date_input(key="guide_effective_from").value == max(
         district_today(), latest or district_today()
@@ -267,13 +265,13 @@ async def test_date_inputs_start_on_the_districts_day(api_url):
     assert leftovers(app) == {}
 
 
-async def test_the_english_switch_labels_every_page_in_english(api_url):
-    auth = await asyncio.to_thread(signed_in, api_url, "admin")
-    names = graphql_at(api_url, "{ organizations(first: 500) { nodes { name } } }", auth.token)
+async def test_the_english_switch_labels_every_page_in_english(shared_api_url):
+    auth = await asyncio.to_thread(signed_in, shared_api_url, "admin")
+    names = graphql_at(shared_api_url, "{ organizations(first: 500) { nodes { name } } }", auth.token)
     organizations = frozenset(o["name"] for o in names["organizations"]["nodes"])  # the matrix's columns
     shown = {}
     for page in ("coverage", "rooms", "dashboard", "delegation", "catalogue", "browser"):
-        app = await asyncio.to_thread(run, api_url, str(PAGES / f"{page}.py"), auth, "en")
+        app = await asyncio.to_thread(run, shared_api_url, str(PAGES / f"{page}.py"), auth, "en")
         assert not app.exception, (page, app.exception)
         shown[page] = chinese_labels(app, organizations)
     assert shown == {page: [] for page in shown}

@@ -7,9 +7,7 @@ import asyncio
 import json
 
 from admin_ui.session import Auth
-from tests.ui_support import PAGES, api_url, graphql_at, run, signed_in
-
-__all__ = ["api_url"]  # the fixture, used by name
+from tests.ui_support import PAGES, graphql_at, run, signed_in
 
 COVERAGE = str(PAGES / "coverage.py")
 SQUARE = [[112.5, 30.8], [112.7, 30.8], [112.7, 31.0], [112.5, 31.0], [112.5, 30.8]]

@@ -11,9 +11,7 @@ import openpyxl
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
-from tests.ui_support import PAGES, api_url, graphql_at, run, signed_in
-
-__all__ = ["api_url"]  # the fixture, used by name
+from tests.ui_support import PAGES, graphql_at, run, signed_in
 
 PAGE = str(PAGES / "delegation.py")
 HALLS = [
@@ -36,9 +34,9 @@ def frame(app, column: str):
     return next(df.value for df in app.dataframe if column in df.value.columns)
 
 
-async def test_the_matrix_shows_71_delegated_items_at_each_hall(api_url):
-    auth = await asyncio.to_thread(signed_in, api_url, "admin")
-    app = await asyncio.to_thread(run, api_url, PAGE, auth)
+async def test_the_matrix_shows_71_delegated_items_at_each_hall(shared_api_url):
+    auth = await asyncio.to_thread(signed_in, shared_api_url, "admin")
+    app = await asyncio.to_thread(run, shared_api_url, PAGE, auth)
     assert not app.exception, app.exception
     assert not app.error, [e.value for e in app.error]
     assert app.title[0].value == "事项下放"
@@ -52,8 +50,8 @@ async def test_the_matrix_shows_71_delegated_items_at_each_hall(api_url):
     assert set(matrix[HALLS[0]]) <= {"全办", "受理初审", "代办", ""}
 
 
-async def test_filters_narrow_the_matrix_and_the_counts(api_url):
-    auth = await asyncio.to_thread(signed_in, api_url, "admin")
+async def test_filters_narrow_the_matrix_and_the_counts(shared_api_url):
+    auth = await asyncio.to_thread(signed_in, shared_api_url, "admin")
 
     def public_service(app):
         app.selectbox(key="dg_type").select("PUBLIC_SERVICE")
@@ -61,7 +59,7 @@ async def test_filters_narrow_the_matrix_and_the_counts(api_url):
     def rooms(app):
         app.selectbox(key="dg_tier").select("ROOM")
 
-    app = await asyncio.to_thread(run, api_url, PAGE, auth, "en", [public_service, rooms])
+    app = await asyncio.to_thread(run, shared_api_url, PAGE, auth, "en", [public_service, rooms])
     assert not app.exception, app.exception
     assert app.title[0].value == "Item delegation"
     counts = frame(app, "Delegated")
@@ -217,9 +215,9 @@ def media(monkeypatch) -> list[MemoryMediaFileStorage]:
     return stores
 
 
-async def test_the_excel_export_holds_the_matrix(api_url, media):
-    auth = await asyncio.to_thread(signed_in, api_url, "admin")
-    app = await asyncio.to_thread(run, api_url, PAGE, auth)
+async def test_the_excel_export_holds_the_matrix(shared_api_url, media):
+    auth = await asyncio.to_thread(signed_in, shared_api_url, "admin")
+    app = await asyncio.to_thread(run, shared_api_url, PAGE, auth)
     assert not app.exception, app.exception
     (button,) = app.get("download_button")
     content = media[-1].get_file(PurePosixPath(button.proto.url).name).content

@@ -7,10 +7,8 @@ import datetime as dt
 import json
 
 from admin_ui.session import Auth
-from tests.ui_support import PAGES, api_url, graphql_at, run, signed_in
+from tests.ui_support import PAGES, graphql_at, run, signed_in
 from tests.ui_texts import district_today
-
-__all__ = ["api_url"]  # the fixture, used by name
 
 ROOMS = str(PAGES / "rooms.py")
 CHECKS = ("fixedPlace", "orgChart", "officeEquipment", "itemsAndStaff", "rules", "dutyStaffPublished")
@@ -39,9 +37,9 @@ def change_status(room_id: str, status: str, day: dt.date | None):
     return step
 
 
-async def test_the_page_lists_the_38_rooms_the_7_under_construction_and_what_each_lacks(api_url):
-    auth = await asyncio.to_thread(signed_in, api_url, "supervisor")
-    app = await asyncio.to_thread(run, api_url, ROOMS, auth)
+async def test_the_page_lists_the_38_rooms_the_7_under_construction_and_what_each_lacks(shared_api_url):
+    auth = await asyncio.to_thread(signed_in, shared_api_url, "supervisor")
+    app = await asyncio.to_thread(run, shared_api_url, ROOMS, auth)
     assert not app.exception, app.exception
     assert app.title[0].value == "便民服务室建设"
     metrics = {m.label: m.value for m in app.metric}
@@ -57,7 +55,7 @@ async def test_the_page_lists_the_38_rooms_the_7_under_construction_and_what_eac
     assert (standardized[["统一阵地", "值班人员信息公开"]] == "✓").all().all()
     assert (standardized["已公开"] > 0).all()
     under_construction = graphql_at(
-        api_url,
+        shared_api_url,
         "{ organizations(where: {constructionStatus: {eq: UNDER_CONSTRUCTION}, tier: {eq: ROOM}}) "
         "{ nodes { code } } }",
         auth.token,

@@ -17,9 +17,7 @@ from streamlit.testing.v1 import AppTest
 from admin_ui import session
 from admin_ui.session import HELD_KEY, Auth, Held
 from api.settings import Settings
-from tests.ui_support import UI_SCRIPT, api_url, counting_requests, graphql_at, run, signed_in, signing_in
-
-__all__ = ["api_url"]  # the fixture, used by name
+from tests.ui_support import UI_SCRIPT, counting_requests, graphql_at, run, signed_in, signing_in
 
 
 def expired(token: str) -> str:
@@ -141,8 +139,8 @@ def as_user(url: str, script, auth: Auth, **state) -> tuple[AppTest, int]:
         del os.environ["SANJI_API_URL"]
 
 
-def test_reads_are_cached_for_their_own_user_only(api_url):
-    supervisor, clerk = signed_in(api_url, "supervisor"), signed_in(api_url, "hall_clerk")
+def test_reads_are_cached_for_their_own_user_only(shared_api_url):
+    supervisor, clerk = signed_in(shared_api_url, "supervisor"), signed_in(shared_api_url, "hall_clerk")
 
     def count_cases() -> None:
         import streamlit as st
@@ -151,9 +149,9 @@ def test_reads_are_cached_for_their_own_user_only(api_url):
 
         st.session_state["cases"] = session.query("{ cases { totalCount } }")["cases"]["totalCount"]
 
-    first, asked = as_user(api_url, count_cases, supervisor)
-    again, asked_again = as_user(api_url, count_cases, supervisor)  # a new session of the same user
-    theirs, asked_theirs = as_user(api_url, count_cases, clerk)
+    first, asked = as_user(shared_api_url, count_cases, supervisor)
+    again, asked_again = as_user(shared_api_url, count_cases, supervisor)  # a new session of the same user
+    theirs, asked_theirs = as_user(shared_api_url, count_cases, clerk)
     assert (asked, asked_again, asked_theirs) == (1, 0, 1)
     assert again.session_state["cases"] == first.session_state["cases"]
     assert theirs.session_state["cases"] < first.session_state["cases"]  # the clerk's hall's own

@@ -11,7 +11,6 @@ from tests.conftest import DEMO_PASSWORD
 from tests.ui_support import (
     PAGES,
     UI_SCRIPT,
-    api_url,
     free_port,
     graphql_at,
     opened_at,
@@ -19,8 +18,6 @@ from tests.ui_support import (
     signed_in,
     signing_in,
 )
-
-__all__ = ["api_url"]  # the fixture, used by name
 
 
 async def test_the_app_opens_on_sign_in_and_refuses_a_wrong_password(api_url):
@@ -36,13 +33,13 @@ async def test_the_app_opens_on_sign_in_and_refuses_a_wrong_password(api_url):
     assert app.session_state["auth"] is None if "auth" in app.session_state else True
 
 
-async def test_signing_in_shows_the_role_and_its_pages_and_signing_out_ends_it(api_url):
+async def test_signing_in_shows_the_role_and_its_pages_and_signing_out_ends_it(shared_api_url):
     def sign_in(app):
         app.text_input(key="username").input("supervisor")
         app.text_input(key="password").input(DEMO_PASSWORD)
         app.button[0].click()
 
-    app = await asyncio.to_thread(run, api_url, UI_SCRIPT, None, None, [sign_in])
+    app = await asyncio.to_thread(run, shared_api_url, UI_SCRIPT, None, None, [sign_in])
     assert not app.exception, app.exception
     assert app.session_state["auth"].role == "SUPERVISOR"
     assert any("**supervisor** (督查员)" in md.value for md in app.sidebar.markdown)
@@ -52,9 +49,9 @@ async def test_signing_in_shows_the_role_and_its_pages_and_signing_out_ends_it(a
     assert app.button[0].label == "登录"
 
 
-async def test_coverage_page_shows_rates_map_tree_and_unplaced_rooms(api_url):
-    auth = await asyncio.to_thread(signed_in, api_url, "supervisor")
-    app = await asyncio.to_thread(run, api_url, str(PAGES / "coverage.py"), auth)
+async def test_coverage_page_shows_rates_map_tree_and_unplaced_rooms(shared_api_url):
+    auth = await asyncio.to_thread(signed_in, shared_api_url, "supervisor")
+    app = await asyncio.to_thread(run, shared_api_url, str(PAGES / "coverage.py"), auth)
     assert not app.exception, app.exception
     assert [(m.label, m.value) for m in app.metric] == [("覆盖率", "100.0%"), ("覆盖率", "81.6%")]
     assert "计算公式: built 31 / total 38 = 81.6%" in [c.value for c in app.code]
@@ -66,13 +63,13 @@ async def test_coverage_page_shows_rates_map_tree_and_unplaced_rooms(api_url):
     assert tree.count("在建") == 7
 
 
-async def test_coverage_page_filters_by_hall(api_url):
-    auth = await asyncio.to_thread(signed_in, api_url, "admin")
+async def test_coverage_page_filters_by_hall(shared_api_url):
+    auth = await asyncio.to_thread(signed_in, shared_api_url, "admin")
 
     def first_hall(app):
         app.selectbox(key="hall").select_index(1)
 
-    app = await asyncio.to_thread(run, api_url, str(PAGES / "coverage.py"), auth, None, [first_hall])
+    app = await asyncio.to_thread(run, shared_api_url, str(PAGES / "coverage.py"), auth, None, [first_hall])
     assert not app.exception, app.exception
     in_hall = app.markdown[-1].value
     hall_line = in_hall.splitlines()[0]  # the hall first, with the map's hall colour drawn as a dot
@@ -82,9 +79,9 @@ async def test_coverage_page_filters_by_hall(api_url):
     assert 0 < in_hall.count("· 便民服务室 ·") < 38 and "· 政务服务中心" not in in_hall
 
 
-async def test_coverage_page_in_english(api_url):
-    auth = await asyncio.to_thread(signed_in, api_url, "admin")
-    app = await asyncio.to_thread(run, api_url, str(PAGES / "coverage.py"), auth, "en")
+async def test_coverage_page_in_english(shared_api_url):
+    auth = await asyncio.to_thread(signed_in, shared_api_url, "admin")
+    app = await asyncio.to_thread(run, shared_api_url, str(PAGES / "coverage.py"), auth, "en")
     assert app.title[0].value == "Coverage"
     assert [s.value for s in app.subheader][:2] == ["Halls", "Rooms"]
 
@@ -98,17 +95,17 @@ async def test_a_page_explains_an_unreachable_api():
     assert "无法从接口获取数据" in app.error[0].value and "UNREACHABLE" in app.error[0].value
 
 
-async def test_a_page_asks_for_sign_in_without_a_session(api_url):
-    app = await asyncio.to_thread(run, api_url, str(PAGES / "coverage.py"))
+async def test_a_page_asks_for_sign_in_without_a_session(shared_api_url):
+    app = await asyncio.to_thread(run, shared_api_url, str(PAGES / "coverage.py"))
     assert not app.exception
     assert app.warning[0].value == "请先登录。"
 
 
-async def test_dashboard_shows_the_fixture_rates_and_a_clicked_cases_timeline(api_url):
-    auth = await asyncio.to_thread(signed_in, api_url, "supervisor")
+async def test_dashboard_shows_the_fixture_rates_and_a_clicked_cases_timeline(shared_api_url):
+    auth = await asyncio.to_thread(signed_in, shared_api_url, "supervisor")
     query = """{ cases(first: 2, orderBy: [{submittedAt: DESC}, {number: DESC}]) { totalCount
                  nodes { number events { totalCount } } } }"""
-    cases = graphql_at(api_url, query, auth.token)["cases"]
+    cases = graphql_at(shared_api_url, query, auth.token)["cases"]
 
     def by_tier(app):
         app.selectbox(key="by").select("TIER")
@@ -119,7 +116,9 @@ async def test_dashboard_shows_the_fixture_rates_and_a_clicked_cases_timeline(ap
 
         return step
 
-    app = await asyncio.to_thread(run, api_url, str(PAGES / "dashboard.py"), auth, None, [by_tier, click(1)])
+    app = await asyncio.to_thread(
+        run, shared_api_url, str(PAGES / "dashboard.py"), auth, None, [by_tier, click(1)]
+    )
     assert not app.exception, app.exception
     metrics = {m.label: m.value for m in app.metric}
     assert (metrics["办结率"], metrics["限时办结率"], metrics["超期"]) == ("100.0%", "100.0%", "0")
@@ -135,13 +134,13 @@ async def test_dashboard_shows_the_fixture_rates_and_a_clicked_cases_timeline(ap
     assert list(timeline["环节"])[:2] == ["申请", "受理"]
 
 
-async def test_dashboard_filters_cases_and_a_new_click_replaces_the_timeline(api_url):
-    auth = await asyncio.to_thread(signed_in, api_url, "supervisor")
+async def test_dashboard_filters_cases_and_a_new_click_replaces_the_timeline(shared_api_url):
+    auth = await asyncio.to_thread(signed_in, shared_api_url, "supervisor")
     query = """{ cases(first: 1, where: {status: {eq: DELIVERED}}, orderBy: [{number: ASC}]) {
                  nodes { number } } }"""
-    number = graphql_at(api_url, query, auth.token)["cases"]["nodes"][0]["number"]
+    number = graphql_at(shared_api_url, query, auth.token)["cases"]["nodes"][0]["number"]
     query = "{ cases(first: 1, orderBy: [{submittedAt: DESC}, {number: DESC}]) { nodes { number } } }"
-    latest = graphql_at(api_url, query, auth.token)["cases"]["nodes"][0]["number"]
+    latest = graphql_at(shared_api_url, query, auth.token)["cases"]["nodes"][0]["number"]
     assert latest != number
     timelines = []
 
@@ -163,7 +162,7 @@ async def test_dashboard_filters_cases_and_a_new_click_replaces_the_timeline(api
         select()(app)
 
     steps = [select(0), search, clear_and_see, select(0)]
-    app = await asyncio.to_thread(run, api_url, str(PAGES / "dashboard.py"), auth, "en", steps)
+    app = await asyncio.to_thread(run, shared_api_url, str(PAGES / "dashboard.py"), auth, "en", steps)
     assert not app.exception, app.exception
     assert latest in timelines[0] and latest in timelines[1]  # still the first click's case
     assert list(app.dataframe[1].value["Case number"]) == [number]
@@ -171,20 +170,20 @@ async def test_dashboard_filters_cases_and_a_new_click_replaces_the_timeline(api
     assert list(app.dataframe[-1].value["Step"])[-1] == "Deliver"
 
 
-async def test_the_dashboard_is_hidden_from_integrators(api_url):
-    auth = await asyncio.to_thread(signed_in, api_url, "integrator")
-    app = await asyncio.to_thread(run, api_url, str(PAGES / "dashboard.py"), auth)
+async def test_the_dashboard_is_hidden_from_integrators(shared_api_url):
+    auth = await asyncio.to_thread(signed_in, shared_api_url, "integrator")
+    app = await asyncio.to_thread(run, shared_api_url, str(PAGES / "dashboard.py"), auth)
     assert app.warning[0].value == "角色 INTEGRATOR 无权使用此页面。"
 
 
-async def test_a_page_link_opened_signed_out_asks_for_sign_in_then_shows_that_page(api_url):
+async def test_a_page_link_opened_signed_out_asks_for_sign_in_then_shows_that_page(shared_api_url):
     seen = {}
 
     def asked(app):
         seen["title"] = app.title[0].value
         signing_in("supervisor")(app)
 
-    app = await asyncio.to_thread(run, api_url, UI_SCRIPT, None, None, [asked], "rooms")
+    app = await asyncio.to_thread(run, shared_api_url, UI_SCRIPT, None, None, [asked], "rooms")
     assert not app.exception, app.exception
     assert seen["title"] == "三级政务服务平台" and not app.error  # the sign-in form came first
     assert app.session_state["auth"].role == "SUPERVISOR"
@@ -212,10 +211,10 @@ def titles_by_address(url: str, username: str) -> tuple[dict[str, str], object]:
     return titles, app
 
 
-async def test_each_role_reaches_only_its_own_pages_by_their_addresses(api_url):
+async def test_each_role_reaches_only_its_own_pages_by_their_addresses(shared_api_url):
     first = "平台覆盖率"  # the first page's title, shown instead at an address the role may not use
     for username, role in (("supervisor", "SUPERVISOR"), ("hall_clerk", "CLERK")):
-        titles, app = await asyncio.to_thread(titles_by_address, api_url, username)
+        titles, app = await asyncio.to_thread(titles_by_address, shared_api_url, username)
         assert not app.exception, app.exception
         allowed = {page.key for page in pages_for(role)}
         assert titles["coverage"] == first and "coverage" in allowed

@@ -10,9 +10,7 @@ from streamlit.testing.v1 import AppTest
 from api import db
 from api.services.calendar import load_year
 from api.settings import Settings
-from tests.ui_support import api_url, signed_in
-
-__all__ = ["api_url"]  # the fixture, used by name
+from tests.ui_support import signed_in
 
 
 def notice(today: str) -> None:
@@ -61,9 +59,9 @@ async def test_the_banner_speaks_english_when_asked(api_url, seeded_url):
     assert app.warning[0].value.startswith("The working-day calendar of 2027 is estimated")
 
 
-async def test_a_clerk_sees_no_banner(api_url):
-    auth = await asyncio.to_thread(signed_in, api_url, "clerk")
-    app = await asyncio.to_thread(run_notice, api_url, auth, "2026-12-01")
+async def test_a_clerk_sees_no_banner(shared_api_url):
+    auth = await asyncio.to_thread(signed_in, shared_api_url, "clerk")
+    app = await asyncio.to_thread(run_notice, shared_api_url, auth, "2026-12-01")
     assert not app.exception, app.exception
     assert len(app.warning) == 0
 

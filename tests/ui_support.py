@@ -72,7 +72,7 @@ async def serving_api(database_url: str, **env: str) -> AsyncIterator[str]:
 
 @pytest_asyncio.fixture
 async def api_url(seeded_url: str) -> AsyncIterator[str]:
-    """The API on a private copy of the fixture.
+    """The API on a private copy of the fixture, for a UI test that writes (or breaks) something.
 
     The admin UI reaches data only through the API, whose own tests run on both databases; its
     pages are tested once, on SQLite, to keep CI within its budget.
@@ -80,6 +80,18 @@ async def api_url(seeded_url: str) -> AsyncIterator[str]:
     if DB_KIND != "sqlite":
         pytest.skip("admin UI pages are tested against the API on SQLite")
     async with serving_api(seeded_url) as url:
+        yield url
+
+
+@pytest_asyncio.fixture(scope="session")
+async def shared_api_url(fixture_url: str) -> AsyncIterator[str]:
+    """The API on the session's shared fixture database, for the UI tests that change nothing in
+    it (signing in and out aside): one server for all of them. Request budgets are off, as one
+    address spends them across the whole session (tests/test_rate_limits.py tests them)."""
+    if DB_KIND != "sqlite":
+        pytest.skip("admin UI pages are tested against the API on SQLite")
+    off = {f"SANJI_RATE_LIMIT_{kind}PER_MINUTE": "0" for kind in ("", "ANONYMOUS_", "LOGIN_", "LOOKUP_")}
+    async with serving_api(fixture_url, **off) as url:
         yield url
 
 

@@ -13,9 +13,7 @@ from admin_ui import session
 from admin_ui.navigation import pages_for
 from tests.conftest import DEMO_PASSWORD
 from tests.e2e.conftest import NEEDS_CHROMIUM, until
-from tests.ui_support import api_url, serving_ui
-
-__all__ = ["api_url"]  # the fixture, used by name
+from tests.ui_support import serving_ui
 
 pytestmark = NEEDS_CHROMIUM
 
