@@ -31,6 +31,7 @@ from tests.ui_texts import EMOJI, ISO_TIME, NONE, ROLE_NUMBER
 
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 UPDATE_SCREENSHOTS = os.environ.get("SANJI_UPDATE_SCREENSHOTS") == "1"
+WINDOW_HEIGHT = 2000
 PATIENCE = 120  # seconds a page may take when another process keeps both cores busy
 # Each page's own heading and a figure of the fixture it shows as text once its data is in (tables
 # are drawn on a canvas, out of the DOM's reach: the AppTest tests read what is behind them).
@@ -190,6 +191,7 @@ def leftovers(driver, page: str) -> None:
 def test_admin_signs_in_and_opens_every_page_in_chromium(stack, browser, screenshots):
     from selenium.webdriver.common.by import By
 
+    browser.set_window_size(1440, WINDOW_HEIGHT)  # tall enough for each page's charts in its screenshot
     browser.get(stack)
     until(
         lambda: browser.find_elements(By.CSS_SELECTOR, 'input[aria-label="用户名"]'),
