@@ -195,12 +195,18 @@ def serving_ui(api: str, **env: str) -> Iterator[str]:
             time.sleep(0.2)
         yield url
     finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process)
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """Stops a process started with start_new_session and its children, as Ctrl-C would; killed
+    when it has not ended 20 s later."""
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def _answers(url: str) -> bool:

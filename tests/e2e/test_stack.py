@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ import pytest
 from admin_ui.navigation import pages_for
 from tests.conftest import DEMO_PASSWORD
 from tests.e2e.conftest import NEEDS_CHROMIUM, until
-from tests.ui_support import free_port
+from tests.ui_support import free_port, stop_group
 from tests.ui_texts import EMOJI, ISO_TIME, NONE, ROLE_NUMBER
 
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -110,12 +109,7 @@ def stack(tmp_path):
         wait_for(f"http://127.0.0.1:{ui_port}/_stcore/health", process, 120)
         yield f"http://127.0.0.1:{ui_port}"
     finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process)
 
 
 @pytest.fixture
