@@ -5,11 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from enum import Enum
 from typing import Any, NewType
+from zoneinfo import ZoneInfo
 
 import dateutil.parser
 import strawberry
 
+from api.settings import Settings
 from schema.glossary import ENUM_DESCRIPTIONS
+
+# Every DateTime the API returns, from a query or a mutation alike, is the instant in the district's
+# zone with its offset ("2026-12-01T01:59:27+08:00"): the day part is the district's day.
+DISTRICT_ZONE = ZoneInfo(Settings.timezone)
 
 BigInt = NewType("BigInt", int)
 BIG_INT_SCALAR = strawberry.scalar(
@@ -36,10 +42,21 @@ def _instant(value: Any) -> dt.datetime:
     return moment
 
 
+def _district_time(value: dt.datetime) -> str:
+    """The instant `value` in the district's zone, ISO 8601 with its offset (stored times are UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(DISTRICT_ZONE).isoformat()
+
+
 DATE_TIME_SCALAR = strawberry.scalar(
     name="DateTime",
-    description="Date with time (isoformat)",
-    serialize=lambda value: value.isoformat(),
+    description=(
+        "An instant, ISO 8601. Returned in the district's zone with its offset "
+        "(2026-12-01T09:30:00+08:00), by queries and mutations alike; accepted with any offset "
+        "(a time without one is read in the district's zone)"
+    ),
+    serialize=_district_time,
     parse_value=_instant,
 )
 SCALAR_MAP = {BigInt: BIG_INT_SCALAR, dt.datetime: DATE_TIME_SCALAR}

@@ -1,0 +1,227 @@
+"""One rule for every DateTime the API returns: the instant in the district's zone with its offset
+(+08:00), whether a query reads it or a mutation has just written it.
+
+The schema is walked by introspection, so a type or field added later is held to the rule too: every
+type with DateTime fields is read through its list (and its aggregate's min and max), and every type
+a mutation returns is written, its DateTime fields compared with what a read then gives.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime
+
+import pytest
+
+from tests.conftest import GraphQLClient, serving
+
+DISTRICT_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?\+08:00$")
+
+TYPE_REF = "name kind ofType { name kind ofType { name kind ofType { name kind ofType { name } } } }"
+TYPES = f"""{{ __schema {{
+  queryType {{ fields {{ name type {{ {TYPE_REF} }} }} }}
+  mutationType {{ fields {{ name type {{ {TYPE_REF} }} }} }}
+  types {{ name kind fields {{ name type {{ {TYPE_REF} }} }} }}
+}} }}"""
+
+
+def named(type_ref: dict) -> str:
+    while type_ref.get("ofType"):
+        type_ref = type_ref["ofType"]
+    return type_ref["name"]
+
+
+async def schema_map(client: GraphQLClient) -> dict:
+    return (await client.data(TYPES))["__schema"]
+
+
+def date_time_fields(schema: dict) -> dict[str, list[str]]:
+    """Every object type with DateTime fields, and those fields."""
+    found = {}
+    for kind in schema["types"]:
+        if kind["kind"] != "OBJECT" or kind["name"].startswith("__"):
+            continue
+        fields = [field["name"] for field in kind["fields"] or [] if named(field["type"]) == "DateTime"]
+        if fields:
+            found[kind["name"]] = fields
+    return found
+
+
+def in_district_time(values: list, where: str) -> None:
+    wrong = [value for value in values if value is not None and not DISTRICT_TIME.match(value)]
+    assert not wrong, f"{where}: {wrong} are not district times with +08:00"
+
+
+async def add_outline(admin: GraphQLClient, fields: str = "id") -> dict:
+    """The district's outline (the fixture holds none): a square."""
+    district = await admin.data('{ organizations(where: {code: {eq: "QJL"}}) { nodes { id } } }')
+    square = [[112.9, 30.8], [113.0, 30.8], [113.0, 30.9], [112.9, 30.9], [112.9, 30.8]]
+    outline = {
+        "organizationId": district["organizations"]["nodes"][0]["id"],
+        "geojson": json.dumps({"type": "Polygon", "coordinates": [square]}),
+    }
+    create = "mutation($input: CreateAreaOutlineInput!) { createAreaOutline(input: $input) { %s } }"
+    return (await admin.data(create % fields, {"input": outline}))["createAreaOutline"]
+
+
+async def test_every_date_time_a_query_returns_is_in_the_districts_zone(writable):
+    admin_api, _ = writable
+    await add_outline(admin_api)
+    schema = await schema_map(admin_api)
+    fields = date_time_fields(schema)
+    lists = {
+        named(field["type"]).removesuffix("Connection"): field["name"]
+        for field in schema["queryType"]["fields"]
+        if named(field["type"]).endswith("Connection")
+    }
+    read = set()
+    for type_name, names in fields.items():
+        if type_name not in lists:
+            continue
+        plural, selection = lists[type_name], " ".join(names)
+        body = await admin_api.data(f"{{ {plural}(first: 20) {{ nodes {{ {selection} }} }} }}")
+        values = [node[name] for node in body[plural]["nodes"] for name in names]
+        assert any(values), f"{plural}: the fixture holds no {type_name} with a time to check"
+        in_district_time(values, plural)
+        aggregate = f"{plural}Aggregate"
+        body = await admin_api.data(f"{{ {aggregate} {{ min {{ {selection} }} max {{ {selection} }} }} }}")
+        for side in ("min", "max"):
+            in_district_time(list(body[aggregate][side].values()), f"{aggregate}.{side}")
+        read |= {type_name, f"{type_name}Minimums", f"{type_name}Maximums"}
+    left = set(fields) - read - {"ProgressStep"}  # the public timeline: read in the test below
+    assert not left, f"types with DateTime fields this test does not read: {sorted(left)}"
+
+
+async def submit(clerk: GraphQLClient, fields: str = "id", item_code: str = "XK-003") -> dict:
+    """A case filed now by `clerk` (by default at the center, for a licence it handles)."""
+    item = await clerk.data(f'{{ items(where: {{code: {{eq: "{item_code}"}}}}) {{ nodes {{ id }} }} }}')
+    body = await clerk.data(
+        f"""mutation($item: ID!) {{ submitCase(input: {{itemId: $item, applicantType: PERSON,
+              applicantName: "李四", applicantIdNumber: "11010519491231002X",
+              applicantPhone: "13800138000"}}) {{ queryCode case {{ number version {fields} }} }} }}""",
+        {"item": item["items"]["nodes"][0]["id"]},
+    )
+    return body["submitCase"]
+
+
+async def test_a_mutation_returns_the_times_it_wrote_as_a_read_gives_them(writable):
+    admin, url = writable
+    schema = await schema_map(admin)
+    fields = date_time_fields(schema)
+    mutations = {field["name"] for field in schema["mutationType"]["fields"]}
+    returned = {
+        named(field["type"]) for field in schema["mutationType"]["fields"] if named(field["type"]) in fields
+    }
+    written = set()
+    outline = await add_outline(admin, " ".join(["id", *fields["AreaOutline"]]))
+
+    async def same_as_read(client: GraphQLClient, type_name: str, mutated: dict) -> None:
+        names = fields[type_name]
+        in_district_time([mutated[name] for name in names], f"a mutation returning {type_name}")
+        selection = " ".join(names)
+        body = await client.data(
+            f'{{ node(id: "{mutated["id"]}") {{ ... on {type_name} {{ {selection} }} }} }}'
+        )
+        assert body["node"] == {name: mutated[name] for name in names}, type_name
+        written.add(type_name)
+
+    await same_as_read(admin, "AreaOutline", outline)
+
+    # Each type with an update mutation: its first row, updated with nothing changed.
+    for type_name in sorted(returned):
+        if f"update{type_name}" not in mutations:
+            continue
+        plural = next(
+            field["name"]
+            for field in schema["queryType"]["fields"]
+            if named(field["type"]) == f"{type_name}Connection"
+        )
+        first = (await admin.data(f"{{ {plural}(first: 1) {{ nodes {{ id }} }} }}"))[plural]["nodes"]
+        assert first, f"the fixture holds no {type_name} to update"
+        selection = " ".join(["id", *fields[type_name]])
+        update = f'mutation {{ update{type_name}(id: "{first[0]["id"]}", input: {{}}) {{ {selection} }} }}'
+        await same_as_read(admin, type_name, (await admin.data(update))[f"update{type_name}"])
+
+    async with serving(url) as anonymous:
+        clerk = await anonymous.sign_in("clerk")
+        case_times = " ".join(["id", *fields["Case"]])
+        submitted = await submit(clerk, case_times)
+        await same_as_read(clerk, "Case", submitted["case"])
+        accepted = await clerk.data(
+            f"mutation($id: ID!, $v: Int!) {{ acceptCase(id: $id, version: $v) {{ {case_times} }} }}",
+            {"id": submitted["case"]["id"], "v": submitted["case"]["version"]},
+        )
+        assert accepted["acceptCase"]["acceptedAt"] is not None
+        await same_as_read(clerk, "Case", accepted["acceptCase"])
+        progress = await anonymous.data(
+            """query($n: String!, $c: String!) { caseProgress(number: $n, queryCode: $c) {
+                 timeline { occurredAt } } }""",
+            {"n": submitted["case"]["number"], "c": submitted["queryCode"]},
+        )
+        steps = progress["caseProgress"]["timeline"]
+        assert len(steps) == 2
+        in_district_time([step["occurredAt"] for step in steps], "caseProgress.timeline")
+
+        # The case decided, completed and delivered; rated badly; put right by the supervisor.
+        case = {**accepted["acceptCase"], "version": submitted["case"]["version"] + 1}
+        for verb, extra in (("reviewCase", ""), ("decideCase", ", decision: APPROVED"), ("completeCase", "")):
+            moved = await clerk.data(
+                f'mutation {{ {verb}(id: "{case["id"]}", version: {case["version"]}{extra}) {{ version }} }}'
+            )
+            case["version"] = moved[verb]["version"]
+        await clerk.data(
+            f'mutation {{ deliverCase(id: "{case["id"]}", version: {case["version"]}) {{ id }} }}'
+        )
+        await anonymous.data(
+            """mutation($n: String!, $c: String!) { rateCase(number: $n, queryCode: $c,
+                 level: DISSATISFIED, reason: "等候太久") { level } }""",
+            {"n": submitted["case"]["number"], "c": submitted["queryCode"]},
+        )
+        supervisor = await anonymous.sign_in("supervisor")
+        rated = "query($n: String!) { evaluations(where: {case: {number: {eq: $n}}}) { nodes { id } } }"
+        found = await supervisor.data(rated, {"n": submitted["case"]["number"]})
+        rating = found["evaluations"]["nodes"][0]["id"]
+        rating_times = " ".join(["id", *fields["Evaluation"]])
+        closed = await supervisor.data(
+            f'mutation {{ closeRectification(id: "{rating}", response: "已整改", followUp: "已回访") '
+            f"{{ {rating_times} }} }}"
+        )
+        assert closed["closeRectification"]["rectifiedAt"] is not None
+        await same_as_read(supervisor, "Evaluation", closed["closeRectification"])
+
+        # A room's agent files a hall's case and batches the papers to carry up.
+        agent = await anonymous.sign_in("agent")
+        await submit(agent, item_code="GG-005")
+        batch_times = " ".join(["id", *fields["AgencyBatch"]])
+        batches = await agent.data(f"mutation {{ batchCases {{ {batch_times} }} }}")
+        assert batches["batchCases"]
+        await same_as_read(agent, "AgencyBatch", batches["batchCases"][0])
+
+    room = await admin.data('{ organizations(where: {code: {eq: "QJL-H1-R01"}}) { nodes { id } } }')
+    inspection = {
+        "organizationId": room["organizations"]["nodes"][0]["id"],
+        "inspectedOn": str(date.today()),
+        "inspectorName": "检查员",
+    }
+    selection = " ".join(["id", *fields["RoomInspection"]])
+    create = "mutation($input: CreateRoomInspectionInput!) { createRoomInspection(input: $input) { %s } }"
+    inspected = await admin.data(create % selection, {"input": inspection})
+    await same_as_read(admin, "RoomInspection", inspected["createRoomInspection"])
+
+    left = returned - written
+    assert not left, f"types a mutation returns whose times this test does not write: {sorted(left)}"
+
+
+@pytest.mark.parametrize(
+    "given",
+    ["2026-12-01T01:59:27+08:00", "2026-11-30T17:59:27+00:00", "2026-11-30T17:59:27Z"],
+)
+async def test_a_filter_takes_any_offset_for_the_same_instant(admin_api, given):
+    """What comes back may be sent back as it is, or in UTC: the same instant either way."""
+    query = "query($t: DateTime!) { cases(where: {submittedAt: {lt: $t}}) { totalCount } }"
+    counts = {
+        text: (await admin_api.data(query, {"t": text}))["cases"]["totalCount"]
+        for text in (given, datetime.fromisoformat("2026-12-01T01:59:27+08:00").isoformat())
+    }
+    assert len(set(counts.values())) == 1, counts
