@@ -34,11 +34,12 @@ def _instant(value: Any) -> dt.datetime:
         moment = dateutil.parser.isoparse(value)
     except (ValueError, OverflowError) as error:
         raise ValueError(f"DateTime cannot represent {value!r}: {error}") from None
-    if moment.tzinfo is not None:
-        try:
-            moment.astimezone(dt.UTC)
-        except OverflowError:
-            raise ValueError(f"DateTime {value!r} is outside years 1 to 9999 once taken to UTC") from None
+    if moment.tzinfo is None:  # the district's wall-clock time
+        moment = moment.replace(tzinfo=DISTRICT_ZONE)
+    try:
+        moment.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError(f"DateTime {value!r} is outside years 1 to 9999 once taken to UTC") from None
     return moment
 
 
