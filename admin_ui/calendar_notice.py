@@ -35,7 +35,7 @@ add(
 # Days per year in the calendar table: a year missing any of its days is estimated (as the API's
 # due dates and `sanji calendar status` judge it).
 DAYS_PER_YEAR = """query CalendarDaysPerYear($first: Date!, $last: Date!) {
-  calendarDaysAggregate(where: {day: {gte: $first, lte: $last}}, groupBy: [{field: DAY, bucket: YEAR}]) {
+  calendarDaysAggregate(where: {day: {gte: $first, lte: $last}}, groupBy: [{day: YEAR}]) {
     groups { keys { day } count }
   }
 }"""

@@ -38,7 +38,7 @@ NESTED = """{ organizations(where: {tier: {eq: HALL}}, orderBy: [{code: ASC}]) {
     submittedCases(first: 5, where: {status: {in: [DELIVERED, COMPLETED]}},
                    orderBy: [{submittedAt: DESC}]) {
       nodes { number item { name } } } } } } } }"""
-AGGREGATE = """{ casesAggregate(groupBy: [{field: HANDLING_ORGANIZATION_TIER}, {field: CHANNEL}],
+AGGREGATE = """{ casesAggregate(groupBy: [{handlingOrganizationTier: true}, {channel: true}],
   orderBy: [{handlingOrganizationTier: ASC}, {channel: ASC}]) {
   groups { keys { handlingOrganizationTier channel } count sum { tripsSaved } } } }"""
 

@@ -13,7 +13,7 @@ async def test_176_licensing_items(api):
 
 async def test_items_grouped_by_type(api):
     data = await api.data(
-        "{ itemsAggregate(groupBy: [{field: TYPE}]) { count groups { keys { type } count } } }"
+        "{ itemsAggregate(groupBy: [{type: true}]) { count groups { keys { type } count } } }"
     )
     groups = {g["keys"]["type"]: g["count"] for g in data["itemsAggregate"]["groups"]}
     assert groups == {"LICENSING": 176, "PUBLIC_SERVICE": 128}
@@ -22,7 +22,7 @@ async def test_items_grouped_by_type(api):
 
 async def test_funding_sums_are_exact_integers_in_fen(admin_api):
     data = await admin_api.data(
-        """{ fundingsAggregate(groupBy: [{field: PURPOSE}]) {
+        """{ fundingsAggregate(groupBy: [{purpose: true}]) {
              sum { amountFen } groups { keys { purpose } sum { amountFen } } } }"""
     )
     groups = {g["keys"]["purpose"]: g["sum"]["amountFen"] for g in data["fundingsAggregate"]["groups"]}
@@ -37,8 +37,8 @@ async def test_cases_by_month_and_handling_tier_match_the_rows(admin_api, fixtur
     from api.settings import Settings
 
     data = await admin_api.data(
-        """{ casesAggregate(groupBy: [{field: SUBMITTED_AT, bucket: MONTH},
-                                     {field: HANDLING_ORGANIZATION_TIER}],
+        """{ casesAggregate(groupBy: [{submittedAt: MONTH},
+                                     {handlingOrganizationTier: true}],
                             orderBy: [{submittedAt: ASC}, {handlingOrganizationTier: ASC}]) {
              count groups { keys { submittedAt handlingOrganizationTier } count sum { tripsSaved } } } }"""
     )
@@ -66,7 +66,7 @@ async def test_cases_by_month_and_handling_tier_match_the_rows(admin_api, fixtur
 
 async def test_having_and_ordering_by_an_aggregate(admin_api):
     data = await admin_api.data(
-        """{ casesAggregate(groupBy: [{field: ITEM_TYPE}, {field: CHANNEL}], having: {count: {gte: 100}},
+        """{ casesAggregate(groupBy: [{itemType: true}, {channel: true}], having: {count: {gte: 100}},
                             orderBy: [{count: DESC}]) { groups { keys { itemType channel } count } } }"""
     )
     counts = [g["count"] for g in data["casesAggregate"]["groups"]]
@@ -76,7 +76,7 @@ async def test_having_and_ordering_by_an_aggregate(admin_api):
 
 async def test_week_buckets_start_on_monday(admin_api):
     data = await admin_api.data(
-        """{ casesAggregate(groupBy: [{field: SUBMITTED_AT, bucket: WEEK}], first: 5) {
+        """{ casesAggregate(groupBy: [{submittedAt: WEEK}], first: 5) {
              groups { keys { submittedAt } } } }"""
     )
     import datetime as dt
@@ -85,9 +85,32 @@ async def test_week_buckets_start_on_monday(admin_api):
         assert dt.date.fromisoformat(group["keys"]["submittedAt"]).weekday() == 0
 
 
-async def test_a_bucket_on_a_non_date_field_is_refused(api):
-    error = await api.error("{ itemsAggregate(groupBy: [{field: TYPE, bucket: MONTH}]) { count } }")
-    assert error["extensions"]["code"] == "VALIDATION_FAILED"
+async def test_a_bucket_on_a_non_date_field_is_refused_by_the_schema(api):
+    error = await api.error("{ itemsAggregate(groupBy: [{type: MONTH}]) { count } }")
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "Boolean" in error["message"], error["message"]
+
+
+async def test_each_group_by_element_sets_exactly_one_field_to_a_grouping(api):
+    for group_by, says in (
+        ("[{type: true, source: true}]", "each groupBy element sets exactly one field"),
+        ("[{}]", "each groupBy element sets exactly one field"),
+        ("[{type: false}]", "groupBy {type: false} groups by nothing: leave the element out"),
+    ):
+        error = await api.error(f"{{ itemsAggregate(groupBy: {group_by}) {{ count }} }}")
+        assert error["extensions"] == {"code": "VALIDATION_FAILED", "field": "groupBy"}, group_by
+        assert error["message"] == says
+
+
+async def test_grouping_and_ordering_take_the_same_shape(api):
+    """A list of elements that each set one field: the direction to sort by, or how to group."""
+    data = await api.data(
+        """{ itemsAggregate(groupBy: [{type: true}], orderBy: [{count: DESC}]) {
+               groups { keys { type } count } }
+             items(orderBy: [{type: ASC}, {code: ASC}], first: 1) { nodes { type } } }"""
+    )
+    counts = [group["count"] for group in data["itemsAggregate"]["groups"]]
+    assert counts == sorted(counts, reverse=True) and len(counts) > 1
 
 
 async def test_measures_asked_through_fragments_are_computed(api):
@@ -100,8 +123,8 @@ async def test_measures_asked_through_fragments_are_computed(api):
 
 async def test_a_field_grouped_by_twice_is_refused(api):
     for group_by in (
-        "[{field: TYPE}, {field: TYPE}]",
-        "[{field: CREATED_AT, bucket: YEAR}, {field: CREATED_AT}]",
+        "[{type: true}, {type: true}]",
+        "[{createdAt: YEAR}, {createdAt: MONTH}]",
     ):
         error = await api.error(f"{{ itemsAggregate(groupBy: {group_by}) {{ count }} }}")
         assert error["extensions"] == {"code": "VALIDATION_FAILED", "field": "groupBy"}

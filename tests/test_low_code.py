@@ -80,7 +80,7 @@ async def test_a_spec_alone_gives_the_full_api(fresh_url):
         }
 
         aggregate = await run(
-            """{ noticesAggregate(groupBy: [{field: PINNED}]) {
+            """{ noticesAggregate(groupBy: [{pinned: true}]) {
                  groups { keys { pinned } count sum { views } } } }"""
         )
         groups = {

@@ -67,7 +67,7 @@ async def test_a_filter_through_a_relation_cannot_reveal_rows_the_caller_may_not
     )
     assert {n["code"] for n in data["organizations"]["nodes"]} <= {"QJL-H1-R01", "QJL-H1", "QJL-ZWFW"}
     grouped = await agent.data(
-        "{ casesAggregate(groupBy: [{field: SUBMITTED_AT_ORGANIZATION_CODE}]) { groups { keys "
+        "{ casesAggregate(groupBy: [{submittedAtOrganizationCode: true}]) { groups { keys "
         "{ submittedAtOrganizationCode } } } }"
     )
     codes = {g["keys"]["submittedAtOrganizationCode"] for g in grouped["casesAggregate"]["groups"]}
@@ -206,8 +206,8 @@ async def test_sorting_or_grouping_through_a_relation_needs_reading_all_its_rows
     agent = await api.sign_in("agent")
     for query in (
         "{ evaluations(orderBy: [{staff: {name: ASC}}]) { edges { cursor } } }",
-        "{ evaluationsAggregate(groupBy: [{field: STAFF_NAME}]) { groups { count } } }",
-        "{ agencyBatchCasesAggregate(groupBy: [{field: CASE_STATUS}]) { groups { count } } }",
+        "{ evaluationsAggregate(groupBy: [{staffName: true}]) { groups { count } } }",
+        "{ agencyBatchCasesAggregate(groupBy: [{caseStatus: true}]) { groups { count } } }",
     ):
         error = await agent.error(query)
         assert error["extensions"]["code"] == "FORBIDDEN", query
@@ -215,7 +215,7 @@ async def test_sorting_or_grouping_through_a_relation_needs_reading_all_its_rows
     # Public models sort and group for everyone; an administrator reads all staff of the district.
     assert await agent.data("{ cases(first: 1, orderBy: [{item: {name: ASC}}]) { totalCount } }")
     admin = await api.sign_in("admin")
-    data = await admin.data("{ evaluationsAggregate(groupBy: [{field: STAFF_NAME}]) { count } }")
+    data = await admin.data("{ evaluationsAggregate(groupBy: [{staffName: true}]) { count } }")
     assert data["evaluationsAggregate"]["count"] > 0
 
 

@@ -38,7 +38,7 @@ HISTORY = """{ auditEntries(where: {objectType: {eq: "ItemAssignment"}}, orderBy
 # (nor a name on a write's entry), so the names come from the sign-ins of the same audit log.
 USERNAMES = """query($ids: [Int!]) { auditEntriesAggregate(
   where: {action: {eq: SIGN_IN}, actorUserId: {in: $ids}},
-  groupBy: [{field: ACTOR_USER_ID}, {field: ACTOR_NAME}]) { groups { keys { actorUserId actorName } } } }"""
+  groupBy: [{actorUserId: true}, {actorName: true}]) { groups { keys { actorUserId actorName } } } }"""
 
 
 def render(data: dict, lang: str) -> None:

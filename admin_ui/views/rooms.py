@@ -92,7 +92,7 @@ DUTY = """query($after: String) { duty: dutyShifts(first: 500, after: $after,
     where: {organization: {tier: {eq: ROOM}}}) {
   pageInfo { hasNextPage endCursor } nodes { publishedAt organization { id } staff { id } } } }"""
 FUNDING = """{ fundingsAggregate(where: {organization: {tier: {eq: ROOM}}},
-    groupBy: [{field: ORGANIZATION_CODE}]) { groups { keys { organizationCode } sum { amountFen } } } }"""
+    groupBy: [{organizationCode: true}]) { groups { keys { organizationCode } sum { amountFen } } } }"""
 INSPECT = """mutation($input: CreateRoomInspectionInput!) { createRoomInspection(input: $input) { id } }"""
 UPDATE = """mutation($id: ID!, $input: UpdateOrganizationInput!) {
   updateOrganization(id: $id, input: $input) { id constructionStatus } }"""

@@ -55,12 +55,21 @@ class GroupField:
     relation: type | None = None  # the related model, for keys read through a to-one relation
 
     @property
-    def enum_name(self) -> str:
-        return self.attribute.upper()
-
-    @property
     def bucketed(self) -> bool:
         return self.scalar.kind in ("date", "datetime")
+
+    @property
+    def graphql_name(self) -> str:
+        return to_camel_case(self.attribute)
+
+    def choice_type(self) -> Any:
+        """What a groupBy entry sets for this field: a date bucket for a date or time, else true."""
+        return (DateBucket if self.bucketed else bool) | None
+
+    def describe(self) -> str:
+        if self.bucketed:
+            return f"Group by {self.path} in buckets of this size (in the district's time zone)"
+        return f"true: group by {self.path}"
 
     def key_type(self) -> Any:
         if self.bucketed:
@@ -86,7 +95,7 @@ class Aggregates:
         ]
         self.numeric = [s for s in self.values if s.numeric]
         self.groups = self._group_fields()
-        self.by_enum = {g.enum_name: g for g in self.groups}
+        self.by_attribute = {g.attribute: g for g in self.groups}
 
     def _group_fields(self) -> list[GroupField]:
         node, table = self.node, self.node.model._meta.db_table
@@ -110,19 +119,14 @@ class Aggregates:
     def build(self) -> None:
         name = self.node.exposure.type_name
         plural = self.node.exposure.plural
-        field_enum = Enum(f"{name}GroupField", {g.enum_name: g.enum_name for g in self.groups}, type=str)
-        self.field_enum = strawberry.enum(field_enum, description=f"Fields {plural} can be grouped by")
+        # The same shape as orderBy: a list of entries that each set one field, named as in the keys.
         self.group_by = _input(
             f"{name}GroupBy",
-            f"One grouping key for {plural}",
+            f"One grouping key for {plural}: set exactly one field, as in orderBy "
+            "(`true`, or a date bucket for a date or time field)",
             {
-                "field": (self.field_enum, strawberry.field(description="Field to group by")),
-                "bucket": (
-                    DateBucket | None,
-                    strawberry.field(
-                        default=None, description="Bucket for date and time fields (default DAY)"
-                    ),
-                ),
+                g.attribute: (g.choice_type(), strawberry.field(default=None, description=g.describe()))
+                for g in self.groups
             },
         )
         self.keys = _type(
@@ -190,7 +194,7 @@ class Aggregates:
             access = await request_access(info)
             condition = access.rows(node) & compile_where(node, where, access)
             for choice in group_by or []:
-                group = agg.group_field(choice)
+                group, _bucket = agg.group_field(choice)
                 if group.relation is not None:  # a group key shows the related row's value
                     access.require_all(node.registry.node(group.relation), f"grouping by {group.path}")
             settings = info.context.get("settings")
@@ -265,18 +269,14 @@ class Aggregates:
             )
         keys: dict[str, Any] = {}
         for i, choice in enumerate(group_by):
-            group = self.group_field(choice)
+            group, bucket = self.group_field(choice)
             # The keys of a group have one value per field: a field twice (even bucketed twice) is refused.
             if any(group is seen for seen, _expr in keys.values()):
                 raise DomainError(
-                    "VALIDATION_FAILED", f"groupBy names {group.enum_name} twice", field="groupBy"
-                )
-            if choice.bucket is not None and not group.bucketed:
-                raise DomainError(
-                    "VALIDATION_FAILED", f"{group.path} is not a date field: no bucket", field="groupBy"
+                    "VALIDATION_FAILED", f"groupBy names {group.graphql_name} twice", field="groupBy"
                 )
             if group.bucketed and group.table:
-                keys[f"key{i}"] = (group, RawSQL(_bucket_sql(self.node, group, choice.bucket, timezone)))
+                keys[f"key{i}"] = (group, RawSQL(_bucket_sql(self.node, group, bucket, timezone)))
             else:
                 keys[f"key{i}"] = (group, group.path)
         annotations = {alias: expr for alias, (_g, expr) in keys.items() if not isinstance(expr, str)}
@@ -295,8 +295,22 @@ class Aggregates:
             result.groups.append(SimpleNamespace(keys=SimpleNamespace(**values), **self._measure_values(row)))
         return result
 
-    def group_field(self, choice: Any) -> GroupField:
-        return self.by_enum[choice.field.value if isinstance(choice.field, Enum) else choice.field]
+    def group_field(self, choice: Any) -> tuple[GroupField, DateBucket | None]:
+        """The field a groupBy entry names, and its bucket (date and time fields)."""
+        chosen = [(attribute, value) for attribute, value in vars(choice).items() if value is not None]
+        if len(chosen) != 1:
+            raise DomainError(
+                "VALIDATION_FAILED", "each groupBy element sets exactly one field", field="groupBy"
+            )
+        attribute, value = chosen[0]
+        group = self.by_attribute[attribute]
+        if value is False:
+            raise DomainError(
+                "VALIDATION_FAILED",
+                f"groupBy {{{group.graphql_name}: false}} groups by nothing: leave the element out",
+                field="groupBy",
+            )
+        return group, (DateBucket(value) if group.bucketed else None)
 
     def _group_order(self, order_by: list[Any], keys: dict[str, Any]) -> list[str]:
         terms = []
@@ -316,7 +330,9 @@ class Aggregates:
             elif name in alias_of:
                 column = alias_of[name]
             else:
-                raise DomainError("VALIDATION_FAILED", f"groups are not grouped by {name}", field="orderBy")
+                raise DomainError(
+                    "VALIDATION_FAILED", f"groups are not grouped by {to_camel_case(name)}", field="orderBy"
+                )
             terms.append(f"-{column}" if direction.value.startswith("DESC") else column)
         return terms
 
