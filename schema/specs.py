@@ -11,9 +11,9 @@ from api.models.item import GuideRevision, Item, ItemAssignment, Material, Windo
 from api.models.org import AreaOutline, Organization, Window
 from api.models.staff import DutyShift, Staff
 from api.services import calendar as calendar_service
-from api.services import catalogue, guides, outlines
+from api.services import catalogue, guides, outlines, ratings
 from api.services.pii import PiiKind
-from schema.generator.spec import MUTATIONS, Exposure
+from schema.generator.spec import MUTATIONS, Derived, Exposure
 
 R, C, U, D = Op.READ, Op.CREATE, Op.UPDATE, Op.DELETE
 STAFF_ROLES = ("ADMIN", "SUPERVISOR", "CLERK", "AGENT", "INTEGRATOR")
@@ -423,10 +423,19 @@ EXPOSURES = [
             "rectified_at": "Rectification closed (整改完成)",
             "rectification_response": "What was rectified (整改情况)",
             "follow_up": "How the applicant was followed up (回访情况)",
-            "score": "Score 1-5 (评价等级)",
+            "score": "Score 1-5, the level as a number (评价分值)",
             "reason": "Reason (评价理由)",
             "rated_at": "Rated (评价时间)",
         },
+        derived=(
+            Derived(
+                "level",
+                ratings.Level,
+                lambda rating: ratings.Level(rating.score),
+                reads=("score",),
+                description="Level, as rateCase takes it (评价等级)",
+            ),
+        ),
     ),
     Exposure(
         Funding,

@@ -168,3 +168,18 @@ async def test_an_agent_cannot_touch_another_rooms_case(seeded_url):
             f'mutation {{ withdrawCase(id: "{other_room["id"]}", version: 1, comment: "x") {{ id }} }}'
         )
         assert error["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_a_rating_reads_back_at_the_level_rate_case_takes_with_its_score(admin_api):
+    """Evaluation.level is the Level enum rateCase takes; score stays as its number."""
+    levels = {"VERY_SATISFIED": 5, "SATISFIED": 4, "BASICALLY_SATISFIED": 3, "DISSATISFIED": 2}
+    levels["VERY_DISSATISFIED"] = 1
+    data = await admin_api.data(
+        """{ evaluations(first: 500) { nodes { level score } }
+             cases(first: 5, where: {evaluation: {score: {lte: 3}}}) { nodes { evaluation { level } } } }"""
+    )
+    rows = data["evaluations"]["nodes"]
+    assert rows and all(levels[row["level"]] == row["score"] for row in rows)
+    assert {row["level"] for row in rows} >= {"VERY_SATISFIED", "SATISFIED"}
+    nested = [case["evaluation"]["level"] for case in data["cases"]["nodes"]]  # through the relation
+    assert nested and set(nested) <= {"BASICALLY_SATISFIED", "DISSATISFIED", "VERY_DISSATISFIED"}

@@ -19,7 +19,7 @@ from schema.generator.pagination import PageInfo, PageRequest, SortDirection, So
 from schema.generator.permissions import my_permissions_field
 from schema.generator.resolvers import REQUIRED, flat_fields, resolver
 from schema.generator.scalars import BigInt, graphql_enum
-from schema.generator.spec import Exposure, ForwardRelation, ReverseRelation, ScalarField
+from schema.generator.spec import Derived, Exposure, ForwardRelation, ReverseRelation, ScalarField
 from schema.generator.values import Connection
 from schema.ids import from_global_id, to_global_id, type_of
 
@@ -102,6 +102,13 @@ class ModelNode:
                 _field(obj, scalar.name, None, strawberry.field(resolver=fn, description=description))
             else:
                 _field(obj, scalar.name, field_type(scalar), strawberry.field(description=description))
+        for derived in e.derived:
+            _field(
+                obj,
+                derived.name,
+                None,
+                strawberry.field(resolver=_derived(derived), description=derived.description),
+            )
         for relation in self.forward:
             target = self.registry.node(relation.model)
             returns = target.object_type | None if self.may_be_unreadable(relation) else target.object_type
@@ -273,6 +280,7 @@ class ModelNode:
         columns = {"id"}
         columns |= {s.name for s in self.scalars if to_camel_case(s.name) in names}
         columns |= {r.column for r in self.forward if to_camel_case(r.name) in names}
+        columns |= {c for d in self.exposure.derived if to_camel_case(d.name) in names for c in d.reads}
         return tuple(sorted(columns))
 
     def sort_keys(
@@ -389,6 +397,14 @@ def _reverse_one(relation: ReverseRelation, target: ModelNode, returns: Any):
         return await (await loaders(info)).one_by_parent(target, relation).load(root.pk)
 
     return resolver(resolve, returns)
+
+
+def _derived(derived: Derived):
+    def resolve(root):  # the row; strawberry passes it by this name
+        return derived.compute(root)
+
+    resolve.__annotations__["return"] = derived.returns
+    return resolve
 
 
 def _field(cls: type, name: str, annotation: Any, value: Any) -> None:

@@ -70,6 +70,17 @@ class ReverseRelation:
 
 
 @dataclass(frozen=True)
+class Derived:
+    """A read-only field computed from columns of its own row (a rating's level from its score)."""
+
+    name: str  # snake_case, as model attributes are
+    returns: Any  # its GraphQL type (a strawberry enum or scalar)
+    compute: Callable[[Model], Any]
+    reads: tuple[str, ...]  # the columns it is computed from: loaded whenever it is selected
+    description: str
+
+
+@dataclass(frozen=True)
 class Exposure:
     """What the API exposes of one model; names are model attribute names (snake_case)."""
 
@@ -94,6 +105,7 @@ class Exposure:
     # and whether it was just created (e.g. a calendar correction recomputes the due dates it
     # touches; a guide revision must be the item's next one). Raising DomainError undoes the write.
     after_write: Callable[[Model, bool], Awaitable[None]] | None = None
+    derived: tuple[Derived, ...] = ()
 
     @property
     def type_name(self) -> str:
