@@ -12,10 +12,19 @@ from api.models.org import AreaOutline, Organization, Window
 from api.models.staff import DutyShift, Staff
 from api.services import calendar as calendar_service
 from api.services import catalogue, guides, outlines, ratings
+from api.services.deadlines import local_date
 from api.services.pii import PiiKind
 from schema.generator.spec import MUTATIONS, Derived, Exposure
 
 R, C, U, D = Op.READ, Op.CREATE, Op.UPDATE, Op.DELETE
+
+
+def _in_force(assignment: ItemAssignment, info) -> bool:
+    from schema.domain.cases import now  # the request's clock; domain types import these specs
+
+    return bool(assignment.active) and assignment.effective_from <= local_date(now(info))
+
+
 STAFF_ROLES = ("ADMIN", "SUPERVISOR", "CLERK", "AGENT", "INTEGRATOR")
 
 
@@ -295,8 +304,18 @@ EXPOSURES = [
             "legal_basis": "Legal basis document (依据文件)",
             "effective_from": "In force from (生效日期)",
             "revoked_at": "When the assignment was revoked (撤销时间), by revokeItemAssignments",
-            "active": "True while in force; null once revoked (有效)",
+            "active": "True until revoked, null once revoked (未撤销); it may start later: see inForce",
         },
+        derived=(
+            Derived(
+                "in_force",
+                bool,
+                lambda assignment, info: _in_force(assignment, info),
+                reads=("active", "effective_from"),
+                description="In force today (生效中): not revoked, and effectiveFrom is today or earlier "
+                "(the district's day); cases can be filed for it",
+            ),
+        ),
     ),
     Exposure(
         WindowItem,
@@ -431,7 +450,7 @@ EXPOSURES = [
             Derived(
                 "level",
                 ratings.Level,
-                lambda rating: ratings.Level(rating.score),
+                lambda rating, _info: ratings.Level(rating.score),
                 reads=("score",),
                 description="Level, as rateCase takes it (评价等级)",
             ),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -95,13 +96,40 @@ def query_code_matches(case: Case | None, number: str, code: str, secret: str) -
 
 async def power_of(organization_id: int | None, item_id: int, on: date | None = None) -> Power | None:
     """The organization's power for the item (its assignment in force), or None."""
-    if organization_id is None:
-        return None
-    rows = ItemAssignment.filter(organization_id=organization_id, item_id=item_id, active=True)
+    return (await powers_of([organization_id], item_id, on)).get(organization_id)
+
+
+async def powers_of(
+    organization_ids: Iterable[int | None], item_id: int, on: date | None = None
+) -> dict[int, Power]:
+    """The powers of the organizations that have an assignment in force for the item."""
+    wanted = sorted({o for o in organization_ids if o is not None})
+    if not wanted:
+        return {}
+    rows = ItemAssignment.filter(organization_id__in=wanted, item_id=item_id, active=True)
     if on is not None:
         rows = rows.filter(effective_from__lte=on)
-    found = await rows.first().values_list("power", flat=True)
-    return Power(found) if found else None
+    return {
+        organization: Power(power)
+        for organization, power in await rows.values_list("organization_id", "power")
+    }
+
+
+async def _refuse_before_the_assignment_starts(organization_id: int, item: Item, today: date) -> None:
+    """An assignment that is not revoked but starts later: filing waits for that day, and says so."""
+    starts = (
+        await ItemAssignment.filter(organization_id=organization_id, item_id=item.id, active=True)
+        .order_by("effective_from")
+        .first()
+        .values_list("effective_from", flat=True)
+    )
+    if starts is not None and starts > today:
+        raise DomainError(
+            "FORBIDDEN",
+            f"the assignment of item {item.code} to your organization starts on {starts.isoformat()}: "
+            "cases can be filed for it from that day",
+            field="item",
+        )
 
 
 async def route(organization_id: int, item_id: int, on: date) -> int:
@@ -183,6 +211,8 @@ async def submit(
             field="channel",
         )
     power = await power_of(organization_id, item.id, today)
+    if power is None:
+        await _refuse_before_the_assignment_starts(organization_id, item, today)
     handling = await route(organization_id, item.id, today) if power is not None else organization_id
     # The guide in force that day; an item whose first guide starts later uses that first one.
     revisions = GuideRevision.filter(item_id=item.id)

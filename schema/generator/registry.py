@@ -400,8 +400,8 @@ def _reverse_one(relation: ReverseRelation, target: ModelNode, returns: Any):
 
 
 def _derived(derived: Derived):
-    def resolve(root):  # the row; strawberry passes it by this name
-        return derived.compute(root)
+    def resolve(root, info: strawberry.Info):  # the row; strawberry passes both by these names
+        return derived.compute(root, info)
 
     resolve.__annotations__["return"] = derived.returns
     return resolve

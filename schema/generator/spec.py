@@ -75,7 +75,7 @@ class Derived:
 
     name: str  # snake_case, as model attributes are
     returns: Any  # its GraphQL type (a strawberry enum or scalar)
-    compute: Callable[[Model], Any]
+    compute: Callable[[Model, Any], Any]  # (row, the request's strawberry Info) -> value
     reads: tuple[str, ...]  # the columns it is computed from: loaded whenever it is selected
     description: str
 
