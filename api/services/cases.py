@@ -274,12 +274,15 @@ async def step(case: Case, move: Move) -> CaseEvent:
     """Apply one move to a loaded case and write the case back (inside the caller's transaction)."""
     item = await Item.get(id=case.item_id)
     today = deadlines.local_date(move.when)
-    power = await power_of(move.actor.organization_id, item.id, today)
+    # The case's organizations too: a refusal says who else can move the case when the actor cannot.
+    involved = (case.held_by_id, case.handling_organization_id, case.submitted_at_organization_id)
+    powers = await powers_of((move.actor.organization_id, *involved), item.id, today)
     events = await history(case.id)
     start = case.accepted_on or today
     workdays = await deadlines.calendar_for(min(start, today))
     old_version = case.version
-    event = workflow.apply(case, item, move, power, workdays, events)
+    power = powers.get(move.actor.organization_id)
+    event = workflow.apply(case, item, move, power, workdays, events, powers)
     if move.action in DUE_DATE_ACTIONS:
         case.calendar_revision_id = await latest_calendar_revision()
     case.version = old_version + 1

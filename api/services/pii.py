@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 
@@ -25,3 +26,20 @@ def mask_name(name: str, applicant_type: str = "PERSON") -> str:
     if applicant_type != "PERSON" or not name:
         return name
     return name[0] + "*" * max(1, len(name) - 1)
+
+
+# Identifiers and phones written into free text (a clerk's note): resident ID numbers (18 or the old
+# 15 digits), unified social credit codes, mobile and area-coded landline numbers.
+_IN_TEXT = {
+    PiiKind.ID_NUMBER: re.compile(
+        r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15}|[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10})(?![0-9A-Za-z])"
+    ),
+    PiiKind.PHONE: re.compile(r"(?<!\d)(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?!\d)"),
+}
+
+
+def mask_text(text: str) -> str:
+    """Free text with every ID number, credit code and phone in it masked by the rules above."""
+    for kind, pattern in _IN_TEXT.items():
+        text = pattern.sub(lambda found, kind=kind: mask(found.group(), kind), text)
+    return text

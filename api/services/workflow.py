@@ -3,12 +3,14 @@
 `STEPS` is the whole state machine (drawn in docs/workflow.md). `apply` is its pure core: it checks
 one step against a case, the actor and the actor's power for the item, changes the case in memory
 and returns the step's `CaseEvent`. The database service (api/services/cases.py) and the fixture
-(seeds/qujialing/cases.py) both move cases only through it.
+(seeds/qujialing/cases.py) both move cases only through it. A refusal for the wrong state names the
+steps the same checks let this actor take instead (`open_steps`), or who else can move the case.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -104,6 +106,7 @@ STEPS: tuple[Step, ...] = (
     Step(A.WITHDRAW, OPEN, S.WITHDRAWN, STAFF, ANY_POWER, Place.INVOLVED, "撤回", True),
 )
 BY_ACTION: Mapping[CaseAction, Step] = {step.action: step for step in STEPS}
+MOVES = tuple(step for step in STEPS if step.sources)  # the steps of a case once filed
 
 
 def next_steps(status: CaseStatus | None) -> list[CaseAction]:
@@ -123,33 +126,151 @@ class Actor:
     name: str = ""
 
 
-def refusal(step: Step, case: Case, actor: Actor, power: Power | None) -> DomainError | None:
-    """Why the actor may not take the step now, or None. The state is checked first, then role,
-    power and place."""
+def _declarable(case: Case, history: Sequence[CaseEvent]) -> str | None:
+    if case.channel != Channel.PROACTIVE_AGENCY or case.applicant_type != ApplicantType.COMPANY:
+        return "only a company's proactive-agency case (PROACTIVE_AGENCY) is declared by staff on its behalf"
+    if any(e.action == A.PROXY_DECLARE for e in history):
+        return "already declared"
+    return None
+
+
+# What a step needs of the case itself besides its state (checked like the state: INVALID_TRANSITION).
+CONDITIONS: Mapping[CaseAction, Callable[[Case, Sequence[CaseEvent]], str | None]] = {
+    A.PROXY_DECLARE: _declarable,
+}
+
+
+def _first_failure(
+    step: Step, case: Case, actor: Actor, power: Power | None, history: Sequence[CaseEvent]
+) -> tuple[str, str] | None:
+    """The code and reason of the first check the step fails, or None: the state, the case's own
+    condition, then role, power and place."""
     status = None if step.action == A.SUBMIT else case.status
     if step.sources and status not in step.sources:
-        allowed = ", ".join(next_steps(status)) or "none (the case is closed)"
-        return DomainError(
+        return (
             "INVALID_TRANSITION",
-            f"case {case.number} is {status}; {step.action} is not possible from there. "
-            f"Allowed next steps: {allowed}",
-            field="id",
+            f"case {case.number} is {status}; {step.action} is not possible from there",
         )
+    condition = CONDITIONS.get(step.action)
+    unmet = condition(case, history) if condition else None
+    if unmet:
+        return "INVALID_TRANSITION", f"case {case.number}: {unmet}"
     if actor.role not in step.roles:
-        return DomainError(
+        return (
             "FORBIDDEN",
             f"role {actor.role} may not {step.action} a case (roles: {', '.join(sorted(step.roles))})",
         )
     if power not in step.powers:
         held = f"power {power}" if power else "no assignment"
-        return DomainError(
-            "FORBIDDEN",
-            f"your organization has {held} for this item; {step.action} needs "
-            f"{' or '.join(sorted(step.powers))}",
-        )
+        needed = " or ".join(sorted(step.powers))
+        return "FORBIDDEN", f"your organization has {held} for this item; {step.action} needs {needed}"
     if not at_place(step.place, case, actor.organization_id):
-        return DomainError("FORBIDDEN", f"only {PLACE_TEXT[step.place]} may {step.action} case {case.number}")
+        return "FORBIDDEN", f"only {PLACE_TEXT[step.place]} may {step.action} case {case.number}"
     return None
+
+
+def open_steps(
+    case: Case, actor: Actor, power: Power | None, history: Sequence[CaseEvent] = ()
+) -> list[CaseAction]:
+    """The steps this actor may take on the case now: those that pass every check of `refusal`."""
+    return [s.action for s in MOVES if _first_failure(s, case, actor, power, history) is None]
+
+
+@dataclass(frozen=True)
+class OtherStep:
+    """A step someone else may take on the case now: which roles, at which of its organizations."""
+
+    action: CaseAction
+    roles: tuple[str, ...]
+    organization_id: int
+
+
+def steps_of_others(
+    case: Case, actor: Actor, powers: Mapping[int, Power], history: Sequence[CaseEvent] = ()
+) -> list[OtherStep]:
+    """The steps the staff of the case's organizations may take now (`powers`: each one's power for
+    the item), leaving out the actor's own role at the actor's organization."""
+    organizations = dict.fromkeys(
+        o
+        for o in (case.held_by_id, case.handling_organization_id, case.submitted_at_organization_id)
+        if o is not None
+    )
+    out = []
+    for organization_id, step in itertools.product(organizations, MOVES):
+        power = powers.get(organization_id)
+        roles = tuple(
+            role
+            for role in sorted(step.roles)
+            if (role, organization_id) != (actor.role, actor.organization_id)
+            and _first_failure(step, case, Actor(role, organization_id), power, history) is None
+        )
+        if roles:
+            out.append(OtherStep(step.action, roles, organization_id))
+    return out
+
+
+class InvalidTransition(DomainError):
+    """A step the case cannot take now. The message and `extensions.allowedSteps` name the steps
+    this caller can take instead; `extensions.otherSteps` those that others can take, which the
+    message spells out (who, where) when the caller can take none."""
+
+    def __init__(self, case: Case, reason: str, allowed: list[CaseAction], others: list[OtherStep]) -> None:
+        self.allowed = allowed
+        self.others = [step.action for step in MOVES if any(o.action == step.action for o in others)]
+        if allowed:
+            tail = f"Allowed next steps for you: {', '.join(allowed)}"
+        elif not next_steps(case.status):
+            tail = "The case is closed: no step is possible"
+        elif others:
+            tail = f"You can take no step on it now; others can: {_who_else(case, others)}"
+        else:
+            tail = "You can take no step on it now"
+        super().__init__("INVALID_TRANSITION", f"{reason}. {tail}", field="id")
+
+    def extensions(self) -> dict[str, str | list[str]]:
+        return {
+            **super().extensions(),
+            "allowedSteps": [str(a) for a in self.allowed],
+            "otherSteps": [str(a) for a in self.others],
+        }
+
+
+def _who_else(case: Case, others: list[OtherStep]) -> str:
+    """`ACCEPT, REJECT (CLERK or AGENT of the organization holding the papers); ...`"""
+    groups: dict[tuple[tuple[str, ...], str], list[str]] = {}
+    for other in others:
+        if other.organization_id == case.held_by_id:
+            where = "the organization holding the papers"
+        elif other.organization_id == case.handling_organization_id:
+            where = "the handling organization"
+        else:
+            where = "the organization the application was filed at"
+        groups.setdefault((other.roles, where), []).append(other.action)
+    return "; ".join(
+        f"{', '.join(steps)} ({' or '.join(roles)} of {where})" for (roles, where), steps in groups.items()
+    )
+
+
+def refusal(
+    step: Step,
+    case: Case,
+    actor: Actor,
+    power: Power | None,
+    history: Sequence[CaseEvent] = (),
+    powers: Mapping[int, Power] | None = None,
+) -> DomainError | None:
+    """Why the actor may not take the step now, or None. A step the case cannot take
+    (INVALID_TRANSITION) names the steps the actor can take instead and, given `powers` (the case's
+    organizations' powers for the item), those others can take."""
+    failure = _first_failure(step, case, actor, power, history)
+    if failure is None:
+        return None
+    code, reason = failure
+    if code != "INVALID_TRANSITION":
+        return DomainError(code, reason)
+    allowed = open_steps(case, actor, power, history)
+    others = steps_of_others(case, actor, powers, history) if powers is not None else []
+    return InvalidTransition(case, reason, allowed, others)
 
 
 def at_place(place: Place, case: Case, organization_id: int | None) -> bool:
@@ -196,10 +317,12 @@ def apply(
     power: Power | None,
     workdays: Mapping[date, bool],
     history: Sequence[CaseEvent] = (),
+    powers: Mapping[int, Power] | None = None,
 ) -> CaseEvent:
-    """Take one step on an in-memory case: check it, change the case, return the unsaved event."""
+    """Take one step on an in-memory case: check it, change the case, return the unsaved event.
+    `powers` (the case's organizations' powers for the item) lets a refusal say who else can move it."""
     step = BY_ACTION[move.action]
-    error = refusal(step, case, move.actor, power)
+    error = refusal(step, case, move.actor, power, history, powers)
     if error is not None:
         raise error
     comment = move.comment.strip()
@@ -241,15 +364,6 @@ def _submit(case: Case, item: Item, move: Move, workdays, history) -> None:
 
 
 def _proxy_declare(case: Case, item: Item, move: Move, workdays, history) -> None:
-    if case.channel != Channel.PROACTIVE_AGENCY or case.applicant_type != ApplicantType.COMPANY:
-        raise DomainError(
-            "INVALID_TRANSITION",
-            f"case {case.number}: only a company's proactive-agency case (PROACTIVE_AGENCY) is declared "
-            "by staff on its behalf",
-            field="id",
-        )
-    if any(e.action == A.PROXY_DECLARE for e in history):
-        raise DomainError("INVALID_TRANSITION", f"case {case.number} is already declared", field="id")
     case.trips_saved = max(1, item.visits_required)
 
 

@@ -12,13 +12,13 @@ from tortoise.transactions import in_transaction
 from api.auth.permissions import Op
 from api.errors import DomainError
 from api.models.calendar import CalendarDay
-from api.models.case import Case, CaseAction, CaseEvent, CaseStatus, Evaluation
+from api.models.case import Case, CaseAction, CaseStatus, Evaluation
 from api.models.item import Item
 from api.models.org import Organization
 from api.models.staff import Staff
 from api.services import calendar as calendar_service
 from api.services import cases as case_service
-from api.services import deadlines, stats, workflow
+from api.services import deadlines, progress, stats, workflow
 from api.services.pii import mask_name
 from schema.domain.cases import CalendarExceptionInput, CalendarImport, _lookup_budget, now, secret
 from schema.generator.access import request_access
@@ -85,6 +85,10 @@ class ProgressStep:
     status: Status  # type: ignore[valid-type]
     organization: str = strawberry.field(description="Where it happened")
     occurred_at: dt.datetime
+    to_bring: list[str] | None = strawberry.field(
+        description="For a supplement request (补正告知): what the applicant must bring, one entry each "
+        "as the clerk listed them (staff names left out, personal data masked); null for other steps"
+    )
 
 
 @strawberry.type(description="A case's progress for its applicant (办件查询): nothing more")
@@ -160,7 +164,7 @@ class ServiceQueries:
                 resolver=self._progress(),
                 name="caseProgress",
                 description="Anyone with a case number and its query code: the "
-                "item, state, masked applicant and steps",
+                "item, state, masked applicant and steps (a supplement request with what to bring)",
             ),
             "case_workflow": strawberry.field(
                 resolver=_workflow, name="caseWorkflow", description="The case state machine, as data"
@@ -309,11 +313,6 @@ class ServiceQueries:
             if not case_service.query_code_matches(case, number, query_code, secret(info)):
                 # The same answer for a wrong code and a missing case: numbers are not secrets, codes are.
                 raise DomainError("NOT_FOUND", "no case has this number and query code", field="number")
-            events = (
-                await CaseEvent.filter(case_id=case.id)
-                .order_by("occurred_at", "id")
-                .prefetch_related("organization")
-            )
             return CaseProgress(
                 number=case.number,
                 item=await Item.filter(id=case.item_id).first().values_list("name", flat=True),
@@ -322,12 +321,13 @@ class ServiceQueries:
                 promised_due_date=case.promised_due_date,
                 timeline=[
                     ProgressStep(
-                        action=e.action,
-                        status=e.to_status,
-                        organization=e.organization.name,
-                        occurred_at=e.occurred_at,
+                        action=step.action,
+                        status=step.status,
+                        organization=step.organization,
+                        occurred_at=step.occurred_at,
+                        to_bring=step.to_bring,
                     )
-                    for e in events
+                    for step in await progress.timeline(case)
                 ],
             )
 
