@@ -166,6 +166,12 @@ OTHER_ENUM_LABELS: dict[str, dict[str, dict[str, str]]] = {
         "MORNING": {"zh": "上午", "en": "Morning"},
         "AFTERNOON": {"zh": "下午", "en": "Afternoon"},
     },
+    "CalendarDayKind": {
+        "WORKDAY": {"zh": "工作日", "en": "Workday"},
+        "WEEKEND": {"zh": "周末", "en": "Weekend"},
+        "HOLIDAY": {"zh": "节假日", "en": "Holiday"},
+        "MAKEUP_WORKDAY": {"zh": "调休上班", "en": "Make-up workday"},
+    },
     "CalendarSource": {
         "PACKAGE": {"zh": "日历软件包", "en": "Calendar package"},
         "ADMIN": {"zh": "管理员更正", "en": "Administrator"},

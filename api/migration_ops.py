@@ -241,3 +241,24 @@ def _utc_text(value) -> str | None:
 
     moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
     return None if moment.tzinfo is None else sqlite_timestamp(moment)
+
+
+WEEKEND_SQL = {
+    "sqlite": "strftime('%w', day) IN ('0', '6')",
+    "postgres": "EXTRACT(ISODOW FROM day) >= 6",
+}
+
+
+async def fill_calendar_day_kinds(apps, schema_editor) -> None:
+    """Days stored before kinds existed get theirs by the rule of `api.models.calendar.day_kind`: a
+    weekend day worked is a make-up workday (调休上班), a weekday worked a workday, a weekend day off
+    with no holiday named a weekend, any other day off a holiday."""
+    dialect = "sqlite" if schema_editor.DIALECT == "sqlite" else "postgres"
+    weekend = WEEKEND_SQL[dialect]
+    await schema_editor.client.execute_script(
+        "UPDATE calendar_day SET kind = CASE "
+        f"WHEN is_workday AND {weekend} THEN 'MAKEUP_WORKDAY' "
+        "WHEN is_workday THEN 'WORKDAY' "
+        f"WHEN TRIM(COALESCE(holiday_name, '')) = '' AND {weekend} THEN 'WEEKEND' "
+        "ELSE 'HOLIDAY' END"
+    )

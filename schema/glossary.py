@@ -24,6 +24,9 @@ ENUM_DESCRIPTIONS = {
     "FundingPurpose": "Purpose of funding (资金用途): hall construction, reward-for-subsidy (以奖代补), "
     "one-network platform (一网平台) or other",
     "CalendarSource": "Where a calendar day came from: the chinese-calendar package or an admin",
+    "CalendarDayKind": "Kind of calendar day (日期类型): workday (工作日), weekend (周末: a Saturday or "
+    "Sunday off), holiday (节假日: a statutory holiday, a day off in lieu 调休放假, or another weekday off) "
+    "or make-up workday (调休上班: a Saturday or Sunday worked for a holiday, which holidayName names)",
     "DutyPeriod": "Duty period (值班时段): full day, morning or afternoon",
     "Role": "Role of a user (角色)",
     "AuditAction": "Audited action (审计操作): a write, or a sign-in, sign-out or key event",

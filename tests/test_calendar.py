@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 
 from api.errors import DomainError
-from api.models.calendar import CalendarDay, CalendarSource
+from api.models.calendar import CalendarDay, CalendarDayKind, CalendarSource
 from api.services.calendar import load_year
 from api.services.deadlines import add_working_days, workday_map
 
@@ -26,7 +26,7 @@ async def test_five_working_days_across_national_day_2026(fresh_db):
 async def test_days_an_admin_corrected_survive_a_reload(fresh_db):
     await load_year(2026)
     await CalendarDay.filter(day=date(2026, 10, 9)).update(
-        is_workday=False, holiday_name="本地调整", source=CalendarSource.ADMIN
+        is_workday=False, holiday_name="本地调整", kind=CalendarDayKind.HOLIDAY, source=CalendarSource.ADMIN
     )
     await load_year(2026)
     corrected = await CalendarDay.get(day=date(2026, 10, 9))

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 
 from api import db
-from api.models.calendar import CalendarDay, CalendarRevision, CalendarSource
+from api.models.calendar import CalendarDay, CalendarDayKind, CalendarRevision, CalendarSource
 from api.services.calendar import DayOff, import_year
 from api.settings import Settings
 from tests.conftest import serving
@@ -132,7 +132,9 @@ async def test_calendar_status_says_where_each_year_comes_from(fresh_url, tmp_pa
     notice.write_text("2028-01-01,HOLIDAY,元旦\n", encoding="utf-8")
     assert (await sanji(fresh_url, "calendar", "import", str(notice))).exit_code == 0
     async with db.database(Settings(database_url=fresh_url)):
-        await CalendarDay.filter(day=date(2026, 10, 9)).update(is_workday=False, source=CalendarSource.ADMIN)
+        await CalendarDay.filter(day=date(2026, 10, 9)).update(
+            is_workday=False, kind=CalendarDayKind.HOLIDAY, source=CalendarSource.ADMIN
+        )
         await CalendarDay.create(day=date(2031, 1, 2), is_workday=False, source=CalendarSource.ADMIN)
 
     result = await sanji(fresh_url, "calendar", "status", "--as-of", "2026-12-01")

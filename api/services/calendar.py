@@ -10,7 +10,7 @@ from enum import StrEnum
 import chinese_calendar
 
 from api.errors import DomainError
-from api.models.calendar import CalendarDay, CalendarRevision, CalendarSource
+from api.models.calendar import CalendarDay, CalendarDayKind, CalendarRevision, CalendarSource, day_kind
 
 
 def package_days(year: int) -> list[tuple[date, bool, str | None]]:
@@ -75,7 +75,7 @@ async def load_years(years: range) -> Loaded:
     if new_rows:
         await CalendarDay.bulk_create(new_rows, batch_size=500)
     if changed:
-        await CalendarDay.bulk_update(changed, fields=["is_workday", "holiday_name"], batch_size=500)
+        await CalendarDay.bulk_update(changed, fields=["is_workday", "holiday_name", "kind"], batch_size=500)
     recomputed = 0
     for first, last in _runs(sorted(written)):
         span = f"{first}" if first == last else f"{first}-{last}"
@@ -96,16 +96,27 @@ def _package_changes(
     for day, is_workday, name in days:
         row = existing.get(day)
         if row is None:
-            new_rows.append(
-                CalendarDay(day=day, is_workday=is_workday, holiday_name=name, source=CalendarSource.PACKAGE)
-            )
-        elif row.source == CalendarSource.PACKAGE and (row.is_workday, row.holiday_name) != (
+            new_rows.append(_new_row(day, is_workday, name, CalendarSource.PACKAGE))
+        elif row.source == CalendarSource.PACKAGE and (row.is_workday, row.holiday_name, row.kind) != (
             is_workday,
             name,
+            day_kind(day, is_workday, name),
         ):
             row.is_workday, row.holiday_name = is_workday, name
+            row.derive_kind()
             changed.append(row)
     return new_rows, changed
+
+
+def _new_row(day: date, is_workday: bool, name: str | None, source: CalendarSource) -> CalendarDay:
+    """A row for a bulk insert (which skips `CalendarDay.save`, where the kind is derived)."""
+    return CalendarDay(
+        day=day,
+        is_workday=is_workday,
+        holiday_name=name,
+        kind=day_kind(day, is_workday, name),
+        source=source,
+    )
 
 
 def _runs(years: list[int]) -> list[tuple[int, int]]:
@@ -119,6 +130,9 @@ def _runs(years: list[int]) -> list[tuple[int, int]]:
     return runs
 
 
+HOLIDAY_NAME_LENGTH = CalendarDay._meta.fields_map["holiday_name"].max_length
+
+
 @dataclass(frozen=True)
 class DayOff:
     """One exception to the weekday rule in a State Council notice: a holiday or a make-up workday."""
@@ -126,6 +140,17 @@ class DayOff:
     day: date
     is_workday: bool
     name: str
+
+    def problem(self) -> str | None:
+        """What makes the entry impossible in a notice, if anything."""
+        if not self.name.strip():
+            return f"name the holiday {self.day} belongs to"
+        if len(self.name.strip()) > HOLIDAY_NAME_LENGTH:
+            return f"the name of {self.day}'s holiday is longer than {HOLIDAY_NAME_LENGTH} characters"
+        if self.is_workday and self.day.weekday() < 5:
+            weekday = f"{self.day} is a {self.day:%A}"
+            return f"{weekday}: a make-up workday (调休上班) is a Saturday or Sunday worked"
+        return None
 
 
 async def import_year(year: int, exceptions: list[DayOff]) -> tuple[int, int]:
@@ -147,10 +172,8 @@ async def import_year(year: int, exceptions: list[DayOff]) -> tuple[int, int]:
             raise DomainError(
                 "VALIDATION_FAILED", f"days[{index}]: {entry.day} is listed twice", field="days"
             )
-        if not entry.name.strip():
-            raise DomainError(
-                "VALIDATION_FAILED", f"days[{index}]: name the holiday {entry.day} belongs to", field="days"
-            )
+        if problem := entry.problem():
+            raise DomainError("VALIDATION_FAILED", f"days[{index}]: {problem}", field="days")
         listed[entry.day] = entry
     existing = {
         row.day: row
@@ -162,23 +185,28 @@ async def import_year(year: int, exceptions: list[DayOff]) -> tuple[int, int]:
         entry = listed.get(day)
         is_workday = entry.is_workday if entry else day.weekday() < 5
         name = entry.name.strip() if entry else None
+        kind = day_kind(day, is_workday, name)
         row = existing.get(day)
         if row is None:
-            new_rows.append(
-                CalendarDay(day=day, is_workday=is_workday, holiday_name=name, source=CalendarSource.IMPORT)
-            )
+            new_rows.append(_new_row(day, is_workday, name, CalendarSource.IMPORT))
             changed_days.append(day)
-        elif (row.is_workday, row.holiday_name, row.source) != (is_workday, name, CalendarSource.IMPORT):
+        elif (row.is_workday, row.holiday_name, row.kind, row.source) != (
+            is_workday,
+            name,
+            kind,
+            CalendarSource.IMPORT,
+        ):
             if row.is_workday != is_workday:
                 changed_days.append(day)
-            row.is_workday, row.holiday_name, row.source = is_workday, name, CalendarSource.IMPORT
+            row.is_workday, row.holiday_name, row.kind = is_workday, name, kind
+            row.source = CalendarSource.IMPORT
             updated.append(row)
         day += timedelta(days=1)
     if new_rows:
         await CalendarDay.bulk_create(new_rows, batch_size=500)
     if updated:
         await CalendarDay.bulk_update(
-            updated, fields=["is_workday", "holiday_name", "source"], batch_size=500
+            updated, fields=["is_workday", "holiday_name", "kind", "source"], batch_size=500
         )
     recomputed = 0
     if new_rows or updated:
@@ -202,12 +230,22 @@ async def revise(source: CalendarSource, days: list[date], count: int, descripti
     return await recompute_after_calendar_change(first, last, revision.id)
 
 
-def parse_notice(text: str) -> tuple[int, list[DayOff]]:
-    """A notice file: CSV lines `date,kind,name` with kind HOLIDAY or WORKDAY (调休); `#` comments.
+# The kinds a notice file lists, as calendar days' kinds; WORKDAY is the older spelling of a
+# make-up workday (files written for it still import).
+NOTICE_KINDS = {
+    CalendarDayKind.HOLIDAY.value: CalendarDayKind.HOLIDAY,
+    CalendarDayKind.MAKEUP_WORKDAY.value: CalendarDayKind.MAKEUP_WORKDAY,
+    "WORKDAY": CalendarDayKind.MAKEUP_WORKDAY,
+}
 
-    All dates must fall in one year, which the file is for.
+
+def parse_notice(text: str) -> tuple[int, list[DayOff]]:
+    """A notice file: CSV lines `date,kind,name` with kind HOLIDAY (放假) or MAKEUP_WORKDAY
+    (调休上班, also written WORKDAY); `#` comments. All dates must fall in one year, which the
+    file is for; a line that cannot be read is refused by its number, before anything is written.
     """
     entries: list[DayOff] = []
+    seen: dict[date, int] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
         if not line or line.startswith("#") or line.lower().startswith("date,"):
@@ -222,13 +260,22 @@ def parse_notice(text: str) -> tuple[int, list[DayOff]]:
             raise DomainError(
                 "VALIDATION_FAILED", f"line {number}: {raw_day!r} is not a date (YYYY-MM-DD)", field="file"
             ) from None
-        if kind.upper() not in ("HOLIDAY", "WORKDAY"):
+        if kind.upper() not in NOTICE_KINDS:
             raise DomainError(
                 "VALIDATION_FAILED",
-                f"line {number}: kind must be HOLIDAY or WORKDAY, got {kind!r}",
+                f"line {number}: kind {kind!r} is not one a notice lists: HOLIDAY or MAKEUP_WORKDAY "
+                "(调休上班, also written WORKDAY); every other day follows the weekday rule",
                 field="file",
             )
-        entries.append(DayOff(day, kind.upper() == "WORKDAY", name))
+        entry = DayOff(day, NOTICE_KINDS[kind.upper()] == CalendarDayKind.MAKEUP_WORKDAY, name)
+        if problem := entry.problem():
+            raise DomainError("VALIDATION_FAILED", f"line {number}: {problem}", field="file")
+        if day in seen:
+            raise DomainError(
+                "VALIDATION_FAILED", f"line {number}: {day} is listed on line {seen[day]} too", field="file"
+            )
+        seen[day] = number
+        entries.append(entry)
     years = {e.day.year for e in entries}
     if len(years) != 1:
         raise DomainError(

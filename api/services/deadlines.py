@@ -20,6 +20,7 @@ from chinese_calendar import Holiday
 from lunar_python import Lunar, Solar
 
 from api.errors import DomainError
+from api.models.calendar import CalendarDayKind
 
 # Deadlines run on Beijing time, the legal time of every district.
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -61,9 +62,17 @@ def _day(solar: Solar) -> date:
     return date(solar.getYear(), solar.getMonth(), solar.getDay())
 
 
+def estimated_kind(day: date) -> CalendarDayKind:
+    """A day the calendar table lacks: a statutory holiday, a weekend or a workday. Never a make-up
+    workday (调休上班), nor a day off in lieu: only the year's notice names those."""
+    if day in statutory_holidays(day.year):
+        return CalendarDayKind.HOLIDAY
+    return CalendarDayKind.WEEKEND if day.weekday() >= 5 else CalendarDayKind.WORKDAY
+
+
 def estimated_workday(day: date) -> bool:
     """A day the calendar table lacks: a weekday that is no statutory holiday."""
-    return day.weekday() < 5 and day not in statutory_holidays(day.year)
+    return estimated_kind(day) == CalendarDayKind.WORKDAY
 
 
 def _paused(day: date, pauses: Iterable[Pause]) -> bool:
