@@ -170,7 +170,14 @@ OTHER_ENUM_LABELS: dict[str, dict[str, dict[str, str]]] = {
         "WORKDAY": {"zh": "工作日", "en": "Workday"},
         "WEEKEND": {"zh": "周末", "en": "Weekend"},
         "HOLIDAY": {"zh": "节假日", "en": "Holiday"},
-        "MAKEUP_WORKDAY": {"zh": "调休上班", "en": "Make-up workday"},
+        "WORKDAY_ADJUSTED": {"zh": "调休上班", "en": "Adjusted workday (make-up)"},
+    },
+    "Level": {
+        "VERY_SATISFIED": {"zh": "非常满意", "en": "Very satisfied"},
+        "SATISFIED": {"zh": "满意", "en": "Satisfied"},
+        "BASICALLY_SATISFIED": {"zh": "基本满意", "en": "Basically satisfied"},
+        "DISSATISFIED": {"zh": "不满意", "en": "Dissatisfied"},
+        "VERY_DISSATISFIED": {"zh": "非常不满意", "en": "Very dissatisfied"},
     },
     "CalendarSource": {
         "PACKAGE": {"zh": "日历软件包", "en": "Calendar package"},

@@ -274,7 +274,7 @@ def calendar_load(
 def calendar_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV: date,kind,name per line")],
 ) -> None:
-    """Enter a year from the State Council notice: kind HOLIDAY or MAKEUP_WORKDAY (调休上班; WORKDAY
+    """Enter a year from the State Council notice: kind HOLIDAY or WORKDAY_ADJUSTED (调休上班; WORKDAY
     reads the same) per listed day; other days follow the weekday rule. A line that cannot be right
     is refused by its number before anything is written; stored due dates the change touches are
     recomputed."""

@@ -257,7 +257,7 @@ async def fill_calendar_day_kinds(apps, schema_editor) -> None:
     weekend = WEEKEND_SQL[dialect]
     await schema_editor.client.execute_script(
         "UPDATE calendar_day SET kind = CASE "
-        f"WHEN is_workday AND {weekend} THEN 'MAKEUP_WORKDAY' "
+        f"WHEN is_workday AND {weekend} THEN 'WORKDAY_ADJUSTED' "
         "WHEN is_workday THEN 'WORKDAY' "
         f"WHEN TRIM(COALESCE(holiday_name, '')) = '' AND {weekend} THEN 'WEEKEND' "
         "ELSE 'HOLIDAY' END"

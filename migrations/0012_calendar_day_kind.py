@@ -14,16 +14,16 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='CalendarDay',
             name='kind',
-            field=fields.CharEnumField(null=True, description='WORKDAY: WORKDAY\nWEEKEND: WEEKEND\nHOLIDAY: HOLIDAY\nMAKEUP_WORKDAY: MAKEUP_WORKDAY', enum_type=CalendarDayKind, max_length=16),
+            field=fields.CharEnumField(null=True, description='WORKDAY: WORKDAY\nWEEKEND: WEEKEND\nHOLIDAY: HOLIDAY\nWORKDAY_ADJUSTED: WORKDAY_ADJUSTED', enum_type=CalendarDayKind, max_length=16),
         ),
         ops.RunPython(fill_calendar_day_kinds),
         ops.AlterField(
             model_name='CalendarDay',
             name='kind',
-            field=fields.CharEnumField(description='WORKDAY: WORKDAY\nWEEKEND: WEEKEND\nHOLIDAY: HOLIDAY\nMAKEUP_WORKDAY: MAKEUP_WORKDAY', enum_type=CalendarDayKind, max_length=16),
+            field=fields.CharEnumField(description='WORKDAY: WORKDAY\nWEEKEND: WEEKEND\nHOLIDAY: HOLIDAY\nWORKDAY_ADJUSTED: WORKDAY_ADJUSTED', enum_type=CalendarDayKind, max_length=16),
         ),
         ops.AddConstraint(
             model_name='CalendarDay',
-            constraint=CheckConstraint(check="(kind IN ('WORKDAY', 'MAKEUP_WORKDAY')) = is_workday", name='ck_calendar_day_kind'),
+            constraint=CheckConstraint(check="(kind IN ('WORKDAY', 'WORKDAY_ADJUSTED')) = is_workday", name='ck_calendar_day_kind'),
         ),
     ]

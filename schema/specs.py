@@ -505,7 +505,7 @@ EXPOSURES = [
             "is_workday": "Working day (工作日)",
             "holiday_name": "Holiday the day belongs to (节假日); for a make-up workday, the holiday it "
             "makes up for",
-            "kind": "Kind of day (日期类型): WORKDAY, WEEKEND, HOLIDAY, or MAKEUP_WORKDAY (调休上班) "
+            "kind": "Kind of day (日期类型): WORKDAY, WEEKEND, HOLIDAY, or WORKDAY_ADJUSTED (调休上班) "
             "worked for the holiday holidayName names; follows from isWorkday, the weekday and holidayName",
         },
     ),

@@ -53,7 +53,7 @@ async def test_the_api_tells_a_make_up_workday_from_its_holiday_a_weekend_and_a_
         await load_year(2026)
     assert await read_days(fresh_url, "2026-10-01", "2026-10-10", "2026-10-12", "2026-10-17") == [
         day("HOLIDAY", False, NATIONAL, "2026-10-01"),
-        day("MAKEUP_WORKDAY", True, NATIONAL, "2026-10-10"),  # a Saturday worked for National Day
+        day("WORKDAY_ADJUSTED", True, NATIONAL, "2026-10-10"),  # a Saturday worked for National Day
         day("WORKDAY", True, None, "2026-10-12"),  # a Monday
         day("WEEKEND", False, None, "2026-10-17"),  # an ordinary Saturday
     ]
@@ -61,7 +61,7 @@ async def test_the_api_tells_a_make_up_workday_from_its_holiday_a_weekend_and_a_
     # Integrators can ask for the make-up workdays alone: those the package lists for 2026.
     async with serving(fresh_url) as anonymous:
         found = await anonymous.data(
-            "{ calendarDays(where: {kind: {eq: MAKEUP_WORKDAY}}, orderBy: [{day: ASC}]) "
+            "{ calendarDays(where: {kind: {eq: WORKDAY_ADJUSTED}}, orderBy: [{day: ASC}]) "
             "{ nodes { day holidayName } } }"
         )
     package = [
@@ -78,7 +78,7 @@ async def test_a_notice_file_with_make_up_workdays_is_imported_with_their_kind(f
     notice.write_text(
         "date,kind,name\n"
         "2027-01-01,HOLIDAY,元旦\n"
-        "2027-02-20,MAKEUP_WORKDAY,春节\n"
+        "2027-02-20,WORKDAY_ADJUSTED,春节\n"
         "2027-02-21,workday,春节\n",  # the older spelling, any case, still reads as a make-up workday
         encoding="utf-8",
     )
@@ -88,8 +88,8 @@ async def test_a_notice_file_with_make_up_workdays_is_imported_with_their_kind(f
         fresh_url, "2027-01-01", "2027-02-20", "2027-02-21", "2027-02-22", "2027-02-27"
     ) == [
         day("HOLIDAY", False, "元旦", "2027-01-01"),
-        day("MAKEUP_WORKDAY", True, "春节", "2027-02-20"),
-        day("MAKEUP_WORKDAY", True, "春节", "2027-02-21"),
+        day("WORKDAY_ADJUSTED", True, "春节", "2027-02-20"),
+        day("WORKDAY_ADJUSTED", True, "春节", "2027-02-21"),
         day("WORKDAY", True, None, "2027-02-22"),
         day("WEEKEND", False, None, "2027-02-27"),
     ]
@@ -98,14 +98,14 @@ async def test_a_notice_file_with_make_up_workdays_is_imported_with_their_kind(f
 @pytest.mark.parametrize(
     ("line", "says"),
     [
-        ("2027-02-20,DAYOFF,春节", "kind 'DAYOFF' is not one a notice lists: HOLIDAY or MAKEUP_WORKDAY"),
+        ("2027-02-20,DAYOFF,春节", "kind 'DAYOFF' is not one a notice lists: HOLIDAY or WORKDAY_ADJUSTED"),
         ("2027-02-27,WEEKEND,春节", "kind 'WEEKEND' is not one a notice lists"),
         (
-            "2027-02-22,MAKEUP_WORKDAY,春节",
+            "2027-02-22,WORKDAY_ADJUSTED,春节",
             "2027-02-22 is a Monday: a make-up workday (调休上班) is a Saturday",
         ),
-        ("2027-02-20,MAKEUP_WORKDAY,", "name the holiday 2027-02-20 belongs to"),
-        ("2027-02-20,MAKEUP_WORKDAY," + "节" * 41, "longer than 40 characters"),
+        ("2027-02-20,WORKDAY_ADJUSTED,", "name the holiday 2027-02-20 belongs to"),
+        ("2027-02-20,WORKDAY_ADJUSTED," + "节" * 41, "longer than 40 characters"),
         ("2027-01-01,HOLIDAY,元旦", "2027-01-01 is listed on line 2 too"),
     ],
 )
@@ -113,7 +113,7 @@ async def test_a_notice_line_that_cannot_be_right_is_refused_by_its_number_and_n
     fresh_url, tmp_path, line, says
 ):
     good = tmp_path / "good.csv"
-    good.write_text("date,kind,name\n2027-01-01,HOLIDAY,元旦\n2027-02-20,MAKEUP_WORKDAY,春节\n", "utf-8")
+    good.write_text("date,kind,name\n2027-01-01,HOLIDAY,元旦\n2027-02-20,WORKDAY_ADJUSTED,春节\n", "utf-8")
     assert (await sanji(fresh_url, "calendar", "import", str(good))).exit_code == 0
     before = await stored(fresh_url, date(2027, 1, 1), date(2027, 12, 31))
 
@@ -146,7 +146,7 @@ async def test_import_calendar_refuses_a_make_up_workday_on_a_weekday_and_writes
 
         await admin.data(IMPORT, {"days": [{"day": "2027-02-20", "isWorkday": True, "name": "春节"}]})
         saturday = await anonymous.data(DAYS, {"days": ["2027-02-20"]})
-    assert saturday["calendarDays"]["nodes"] == [day("MAKEUP_WORKDAY", True, "春节", "2027-02-20")]
+    assert saturday["calendarDays"]["nodes"] == [day("WORKDAY_ADJUSTED", True, "春节", "2027-02-20")]
 
 
 async def test_a_corrected_day_takes_the_kind_its_working_status_weekday_and_holiday_give(seeded_url):
@@ -159,7 +159,7 @@ async def test_a_corrected_day_takes_the_kind_its_working_status_weekday_and_hol
         steps = [
             (
                 {"isWorkday": True, "holidayName": "防汛抢险"},
-                day("MAKEUP_WORKDAY", True, "防汛抢险", "2018-03-10"),
+                day("WORKDAY_ADJUSTED", True, "防汛抢险", "2018-03-10"),
             ),
             ({"isWorkday": False}, day("HOLIDAY", False, "防汛抢险", "2018-03-10")),
             ({"holidayName": None}, day("WEEKEND", False, None, "2018-03-10")),
@@ -187,7 +187,7 @@ def test_an_estimated_year_has_holidays_weekends_and_workdays_but_no_make_up_wor
     assert estimated_kind(date(2027, 10, 9)) == CalendarDayKind.WEEKEND  # a Saturday: no notice yet
     assert estimated_kind(date(2027, 10, 11)) == CalendarDayKind.WORKDAY
     days = [date(2027, 1, 1) + timedelta(days=n) for n in range(365)]
-    assert CalendarDayKind.MAKEUP_WORKDAY not in {estimated_kind(d) for d in days}
+    assert CalendarDayKind.WORKDAY_ADJUSTED not in {estimated_kind(d) for d in days}
     assert all(estimated_workday(d) == (estimated_kind(d) == CalendarDayKind.WORKDAY) for d in days)
 
 
@@ -231,11 +231,11 @@ async def test_the_migration_gives_stored_days_their_kind(empty_url, tmp_path, m
     kinds |= {on: rows[on].kind.value for on, _, _ in OLD_DAYS}
     assert kinds == {
         "2026-10-01": "HOLIDAY",
-        "2026-10-10": "MAKEUP_WORKDAY",
+        "2026-10-10": "WORKDAY_ADJUSTED",
         "2026-10-12": "WORKDAY",
         "2026-10-17": "WEEKEND",
         "2031-01-01": "HOLIDAY",
-        "2031-01-04": "MAKEUP_WORKDAY",
+        "2031-01-04": "WORKDAY_ADJUSTED",
         "2031-01-05": "WEEKEND",
         "2031-01-06": "WORKDAY",
     }

@@ -63,7 +63,7 @@ def test_a_notice_file_is_read_strictly():
     for bad, fragment in [
         ("2027-01-01,HOLIDAY", "line 1"),
         ("2027-13-01,HOLIDAY,元旦", "not a date"),
-        ("2027-01-01,OFF,元旦", "HOLIDAY or MAKEUP_WORKDAY"),
+        ("2027-01-01,OFF,元旦", "HOLIDAY or WORKDAY_ADJUSTED"),
         ("2027-01-01,HOLIDAY,元旦\n2028-01-01,HOLIDAY,元旦", "one year"),
     ]:
         with pytest.raises(DomainError) as error:

@@ -20,7 +20,7 @@ class CalendarDayKind(StrEnum):
     WORKDAY = "WORKDAY"  # 工作日: a weekday worked
     WEEKEND = "WEEKEND"  # 周末: a Saturday or Sunday off, no holiday's
     HOLIDAY = "HOLIDAY"  # 节假日: a holiday or a day off in lieu (调休放假), or a weekday off
-    MAKEUP_WORKDAY = "MAKEUP_WORKDAY"  # 调休上班: a Saturday or Sunday worked for the holiday it names
+    WORKDAY_ADJUSTED = "WORKDAY_ADJUSTED"  # 调休上班: a Saturday or Sunday worked for the holiday it names
 
 
 def day_kind(day: date, is_workday: bool, holiday_name: str | None) -> CalendarDayKind:
@@ -30,7 +30,7 @@ def day_kind(day: date, is_workday: bool, holiday_name: str | None) -> CalendarD
     names one; an old correction may not). Migration 0012 fills existing rows by the same rule."""
     weekend = day.weekday() >= 5
     if is_workday:
-        return CalendarDayKind.MAKEUP_WORKDAY if weekend else CalendarDayKind.WORKDAY
+        return CalendarDayKind.WORKDAY_ADJUSTED if weekend else CalendarDayKind.WORKDAY
     named = bool((holiday_name or "").strip())
     return CalendarDayKind.WEEKEND if weekend and not named else CalendarDayKind.HOLIDAY
 
@@ -48,7 +48,7 @@ class CalendarDay(Model):
         table = "calendar_day"
         constraints = (
             CheckConstraint(
-                check="(kind IN ('WORKDAY', 'MAKEUP_WORKDAY')) = is_workday", name="ck_calendar_day_kind"
+                check="(kind IN ('WORKDAY', 'WORKDAY_ADJUSTED')) = is_workday", name="ck_calendar_day_kind"
             ),
         )
 

@@ -234,13 +234,13 @@ async def revise(source: CalendarSource, days: list[date], count: int, descripti
 # make-up workday (files written for it still import).
 NOTICE_KINDS = {
     CalendarDayKind.HOLIDAY.value: CalendarDayKind.HOLIDAY,
-    CalendarDayKind.MAKEUP_WORKDAY.value: CalendarDayKind.MAKEUP_WORKDAY,
-    "WORKDAY": CalendarDayKind.MAKEUP_WORKDAY,
+    CalendarDayKind.WORKDAY_ADJUSTED.value: CalendarDayKind.WORKDAY_ADJUSTED,
+    "WORKDAY": CalendarDayKind.WORKDAY_ADJUSTED,
 }
 
 
 def parse_notice(text: str) -> tuple[int, list[DayOff]]:
-    """A notice file: CSV lines `date,kind,name` with kind HOLIDAY (放假) or MAKEUP_WORKDAY
+    """A notice file: CSV lines `date,kind,name` with kind HOLIDAY (放假) or WORKDAY_ADJUSTED
     (调休上班, also written WORKDAY); `#` comments. All dates must fall in one year, which the
     file is for; a line that cannot be read is refused by its number, before anything is written.
     """
@@ -263,11 +263,11 @@ def parse_notice(text: str) -> tuple[int, list[DayOff]]:
         if kind.upper() not in NOTICE_KINDS:
             raise DomainError(
                 "VALIDATION_FAILED",
-                f"line {number}: kind {kind!r} is not one a notice lists: HOLIDAY or MAKEUP_WORKDAY "
+                f"line {number}: kind {kind!r} is not one a notice lists: HOLIDAY or WORKDAY_ADJUSTED "
                 "(调休上班, also written WORKDAY); every other day follows the weekday rule",
                 field="file",
             )
-        entry = DayOff(day, NOTICE_KINDS[kind.upper()] == CalendarDayKind.MAKEUP_WORKDAY, name)
+        entry = DayOff(day, NOTICE_KINDS[kind.upper()] == CalendarDayKind.WORKDAY_ADJUSTED, name)
         if problem := entry.problem():
             raise DomainError("VALIDATION_FAILED", f"line {number}: {problem}", field="file")
         if day in seen:
