@@ -76,3 +76,26 @@ def test_a_note_becomes_entries_with_identifiers_masked_and_names_replaced():
         "经办人电话 072*****1234",
         "联系工作人员",
     ]
+
+
+def test_identifiers_written_as_people_write_them_are_masked_too():
+    person = Case(
+        applicant_name="王小明",
+        applicant_type=ApplicantType.PERSON,
+        applicant_id_number="11010519491231002X",
+        applicant_phone="13800138000",
+    )
+    note = (
+        "身份证 110105 19491231 002X；手机 138 0013 8000；+8613800138000；138-0013-8000；"
+        "信用代码 91350100m000100y43；银行卡 6222021234567890123；王小明本人到场"
+    )
+    entries = progress.to_bring(note, ["王小"], person)  # a staff name inside the applicant's
+    assert entries == [
+        "身份证 110105**********002X",
+        "手机 138******8000",
+        "+86138****8000",  # the case's own phone, masked where it stands
+        "138******8000",
+        "信用代码 913501********0y43",
+        "银行卡 622202*********0123",
+        "王**本人到场",
+    ]

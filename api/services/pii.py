@@ -28,13 +28,20 @@ def mask_name(name: str, applicant_type: str = "PERSON") -> str:
     return name[0] + "*" * max(1, len(name) - 1)
 
 
-# Identifiers and phones written into free text (a clerk's note): resident ID numbers (18 or the old
-# 15 digits), unified social credit codes, mobile and area-coded landline numbers.
+# Identifiers and phones written into free text (a clerk's note), as people write them: resident ID
+# numbers (18 digits, grouped 6-8-4 or not, or the old 15), unified social credit codes (any case),
+# bank card numbers (16 to 19 digits; masked like an ID number, as banks print them), mobile numbers
+# (with +86 or 86 in front, grouped 3-4-4 or not) and area-coded landlines.
+_SEP = r"[ \-]?"
 _IN_TEXT = {
     PiiKind.ID_NUMBER: re.compile(
-        r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15}|[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10})(?![0-9A-Za-z])"
+        rf"(?<![0-9A-Za-z])(?:\d{{6}}{_SEP}\d{{8}}{_SEP}\d{{3}}[\dXx]|\d{{16,19}}|\d{{15}}"
+        r"|[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10})(?![0-9A-Za-z])",
+        re.IGNORECASE,
     ),
-    PiiKind.PHONE: re.compile(r"(?<!\d)(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?!\d)"),
+    PiiKind.PHONE: re.compile(
+        rf"(?<![\d+])(?:(?:\+?86{_SEP})?1[3-9]\d{_SEP}\d{{4}}{_SEP}\d{{4}}|0\d{{2,3}}-?\d{{7,8}})(?!\d)"
+    ),
 }
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from api.models.case import Case, CaseAction, CaseEvent, CaseStatus
 from api.models.staff import Staff
-from api.services.pii import mask_name, mask_text
+from api.services.pii import PiiKind, mask, mask_name, mask_text
 
 STAFF_NAME_SHOWN_AS = "工作人员"  # a staff member named in a note is shown as "the staff"
 _LIST_SEPARATOR = re.compile(r"[\r\n;；]+")
@@ -49,10 +49,15 @@ async def timeline(case: Case) -> list[PublicStep]:
 def to_bring(note: str, staff_names: Iterable[str], case: Case) -> list[str]:
     """The entries of a supplement request's note (one a line or between semicolons, list markers
     dropped), with staff names replaced and the applicant's personal data masked."""
-    text = _without_names(note, staff_names)
+    text = note
+    # The applicant's own data first, whatever the patterns below would catch: the name (before the
+    # staff names, one of which may lie inside it), then the case's own ID number and phone.
     if case.applicant_name:
         text = text.replace(case.applicant_name, mask_name(case.applicant_name, case.applicant_type))
-    text = mask_text(text)
+    for value, kind in ((case.applicant_id_number, PiiKind.ID_NUMBER), (case.applicant_phone, PiiKind.PHONE)):
+        if value:
+            text = text.replace(value, mask(value, kind))
+    text = mask_text(_without_names(text, staff_names))
     entries = (_MARKER.sub("", part).strip() for part in _LIST_SEPARATOR.split(text))
     return [entry for entry in entries if entry]
 
