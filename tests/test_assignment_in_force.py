@@ -51,10 +51,28 @@ async def test_an_assignment_is_in_force_from_its_first_day_and_filing_waits_for
         count = "query($c: String!) { cases(where: {item: {code: {eq: $c}}}) { totalCount } }"
         before = (await admin.data(count, {"c": code}))["cases"]["totalCount"]
 
+        # Read alone (only its own columns loaded), in a list and through the item's relation.
+        listed = """query($c: String!) {
+          itemAssignments(where: {item: {code: {eq: $c}}, organization: {code: {eq: "QJL-H1"}}}) {
+            nodes { inForce } }
+          items(where: {code: {eq: $c}}) { nodes {
+            assignments(where: {organization: {code: {eq: "QJL-H1"}}}) { nodes { inForce } } } } }"""
+
+        def in_force(data: dict) -> tuple[bool, bool]:
+            nested = data["items"]["nodes"][0]["assignments"]["nodes"]
+            return data["itemAssignments"]["nodes"][0]["inForce"], nested[0]["inForce"]
+
+        assert in_force(await admin.data(listed, {"c": code})) == (False, False)
+
         moment["now"] = datetime(2026, 12, 9, 16, 0, tzinfo=UTC).timestamp()  # 00:00 on the 10th there
         read = f'{{ node(id: "{assignment["id"]}") {{ ... on ItemAssignment {{ inForce }} }} }}'
         assert (await admin.data(read))["node"]["inForce"] is True
+        assert in_force(await admin.data(listed, {"c": code})) == (True, True)
         filed = (await hall_clerk.data(FILE, {"item": item}))["submitCase"]["case"]
         assert filed["handlingOrganization"]["code"] == "QJL-H1"
         assert filed["number"].startswith("QJL20261210")
         assert (await admin.data(count, {"c": code}))["cases"]["totalCount"] == before + 1
+
+        revoke = "mutation($ids: [ID!]!) { revokeItemAssignments(ids: $ids) { active inForce } }"
+        revoked = await admin.data(revoke, {"ids": [assignment["id"]]})
+        assert revoked["revokeItemAssignments"] == [{"active": None, "inForce": False}]

@@ -48,11 +48,13 @@ def examples(document: str) -> list[Example]:
     ]
 
 
-def test_the_documents_hold_examples_to_run():
-    found = {document: len(examples(document)) for document in DOCUMENTS}
-    assert all(found.values()), f"no ```graphql example found in: {found}"
-    text = (ROOT / "docs/workflow.md").read_text(encoding="utf-8")
-    assert text.count("```graphql") == found["docs/workflow.md"], "a graphql block the test cannot read"
+def test_the_documents_hold_examples_to_run_and_each_is_read():
+    for document in DOCUMENTS:
+        text, found = (ROOT / document).read_text(encoding="utf-8"), examples(document)
+        assert found, f"{document}: no ```graphql example"
+        assert text.count("```graphql") == len(found), f"{document}: a graphql block the test cannot read"
+        answers = sum(example.answer is not None for example in found)
+        assert text.count("```json") == answers, f"{document}: a json answer not right after its query"
 
 
 @pytest.mark.parametrize("document", DOCUMENTS)

@@ -181,5 +181,7 @@ async def test_a_rating_reads_back_at_the_level_rate_case_takes_with_its_score(a
     rows = data["evaluations"]["nodes"]
     assert rows and all(levels[row["level"]] == row["score"] for row in rows)
     assert {row["level"] for row in rows} >= {"VERY_SATISFIED", "SATISFIED"}
+    alone = await admin_api.data("{ evaluations(first: 500) { nodes { level } } }")  # score not asked
+    assert [row["level"] for row in alone["evaluations"]["nodes"]] == [row["level"] for row in rows]
     nested = [case["evaluation"]["level"] for case in data["cases"]["nodes"]]  # through the relation
     assert nested and set(nested) <= {"BASICALLY_SATISFIED", "DISSATISFIED", "VERY_DISSATISFIED"}

@@ -211,7 +211,7 @@ async def submit(
             field="channel",
         )
     power = await power_of(organization_id, item.id, today)
-    if power is None:
+    if power is None and actor.role in workflow.BY_ACTION[CaseAction.SUBMIT].roles:
         await _refuse_before_the_assignment_starts(organization_id, item, today)
     handling = await route(organization_id, item.id, today) if power is not None else organization_id
     # The guide in force that day; an item whose first guide starts later uses that first one.

@@ -29,7 +29,6 @@ class Level(IntEnum):
     VERY_DISSATISFIED = 1  # 非常不满意
 
 
-LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 RATEABLE = frozenset({CaseStatus.COMPLETED, CaseStatus.DELIVERED})
 # The step whose staff member is rated: the one who decided the case.
 RATED_STEP = CaseAction.DECIDE

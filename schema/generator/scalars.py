@@ -44,9 +44,10 @@ def _instant(value: Any) -> dt.datetime:
 
 
 def _district_time(value: dt.datetime) -> str:
-    """The instant `value` in the district's zone, ISO 8601 with its offset (stored times are UTC)."""
+    """The instant `value` in the district's zone, ISO 8601 with its offset; a time without a zone is
+    the district's wall-clock time, as it is on input."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
+        value = value.replace(tzinfo=DISTRICT_ZONE)
     return value.astimezone(DISTRICT_ZONE).isoformat()
 
 
