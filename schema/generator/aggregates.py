@@ -21,7 +21,7 @@ from api.errors import DomainError
 from api.services.stats import FloatAvg
 from schema.generator.access import request_access
 from schema.generator.filters import compile_where, operator_input
-from schema.generator.pagination import SortDirection
+from schema.generator.pagination import SortDirection, one_choice
 from schema.generator.resolvers import flat_fields, resolver
 from schema.generator.scalars import BigInt, graphql_enum
 from schema.generator.spec import ScalarField
@@ -297,12 +297,7 @@ class Aggregates:
 
     def group_field(self, choice: Any) -> tuple[GroupField, DateBucket | None]:
         """The field a groupBy entry names, and its bucket (date and time fields)."""
-        chosen = [(attribute, value) for attribute, value in vars(choice).items() if value is not None]
-        if len(chosen) != 1:
-            raise DomainError(
-                "VALIDATION_FAILED", "each groupBy element sets exactly one field", field="groupBy"
-            )
-        attribute, value = chosen[0]
+        attribute, value = one_choice(choice, "groupBy")
         group = self.by_attribute[attribute]
         if value is False:
             raise DomainError(
@@ -319,12 +314,7 @@ class Aggregates:
             for alias, (group, expr) in keys.items()
         }
         for element in order_by:
-            chosen = [(k, v) for k, v in vars(element).items() if v is not None]
-            if len(chosen) != 1:
-                raise DomainError(
-                    "VALIDATION_FAILED", "each orderBy element sets exactly one field", field="orderBy"
-                )
-            name, direction = chosen[0]
+            name, direction = one_choice(element, "orderBy")
             if name.startswith("sum_") or name == "count":
                 column = f"agg_{name}"
             elif name in alias_of:

@@ -245,3 +245,14 @@ def _typed(value: Any, key: SortKey) -> Any:
             raise ValueError("decimal")
         return number
     return value
+
+
+def one_choice(element: Any, argument: str) -> tuple[str, Any]:
+    """The one field an orderBy or groupBy element sets, and its value (a list of such elements keeps
+    their order, which one object's keys would not)."""
+    chosen = [(name, value) for name, value in vars(element).items() if value is not None]
+    if len(chosen) != 1:
+        raise DomainError(
+            "VALIDATION_FAILED", f"each {argument} element sets exactly one field", field=argument
+        )
+    return chosen[0]

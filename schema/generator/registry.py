@@ -15,7 +15,15 @@ from schema.generator.access import RequestAccess, request_access
 from schema.generator.aggregates import Aggregates
 from schema.generator.filters import IDFilter, compile_where, operator_input
 from schema.generator.loaders import ConnectionArgs, Loaders
-from schema.generator.pagination import PageInfo, PageRequest, SortDirection, SortKey, paginate, sort_key
+from schema.generator.pagination import (
+    PageInfo,
+    PageRequest,
+    SortDirection,
+    SortKey,
+    one_choice,
+    paginate,
+    sort_key,
+)
 from schema.generator.permissions import my_permissions_field
 from schema.generator.resolvers import REQUIRED, flat_fields, resolver
 from schema.generator.scalars import BigInt, graphql_enum
@@ -292,12 +300,7 @@ class ModelNode:
         return keys
 
     def _sort_key(self, element: Any, access: RequestAccess, prefix: str, nullable: bool) -> SortKey:
-        chosen = [(name, value) for name, value in vars(element).items() if value is not None]
-        if len(chosen) != 1:
-            raise DomainError(
-                "VALIDATION_FAILED", "each orderBy element sets exactly one field", field="orderBy"
-            )
-        name, value = chosen[0]
+        name, value = one_choice(element, "orderBy")
         relation = next((r for r in self.forward if r.name == name), None)
         if relation is not None:
             target = self.registry.node(relation.model)
