@@ -49,9 +49,10 @@ test-postgres: install-test
 		echo "SANJI_TEST_POSTGRES_URL is not set: skipping the PostgreSQL run"; \
 	fi
 
-# The two suites run side by side (one core each).
+# The two suites run side by side (one core each). Their lines interleave as they come, each
+# prefixed with its database (make's --output-sync would hold a run's output until it ends).
 test: lint
-	@$(MAKE) --no-print-directory -j2 --output-sync=line test-sqlite test-postgres
+	@$(MAKE) --no-print-directory -j2 test-sqlite test-postgres
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
