@@ -44,6 +44,8 @@ def pytest_collection_modifyitems(config, items) -> None:
         return
     once = pytest.mark.skip(reason="touches no database: it runs once, with the SQLite suite")
     for item in items:
+        if item.get_closest_marker("whole_stack"):  # placed by its own mark (tests/e2e/conftest.py)
+            continue
         if "databases" not in getattr(item, "fixturenames", ()):  # every database fixture needs it
             item.add_marker(once)
 

@@ -18,13 +18,20 @@ CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 REQUIRED = os.environ.get("SANJI_REQUIRE_E2E") == "1"
 T = TypeVar("T")
 
-# Every test here: once, with the SQLite run (the admin UI is tested against the API on SQLite).
+# Every test here runs once: with the SQLite run (the admin UI is tested against the API on SQLite),
+# except the whole stack, which makes its own SQLite database and so runs where `make test` puts
+# it (SANJI_TEST_STACK_IN: the PostgreSQL run, which has less to do, when both run side by side).
+STACK_IN = os.environ.get("SANJI_TEST_STACK_IN", "sqlite")
 NEEDS_CHROMIUM = [
-    pytest.mark.skipif(DB_KIND != "sqlite", reason="the admin UI is tested against the API on SQLite"),
     pytest.mark.skipif(
         not (CHROMIUM and DRIVER) and not REQUIRED,
         reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)",
     ),
+]
+ON_SQLITE = pytest.mark.skipif(DB_KIND != "sqlite", reason="the admin UI is tested against the API on SQLite")
+WHOLE_STACK = [
+    pytest.mark.whole_stack,
+    pytest.mark.skipif(DB_KIND != STACK_IN, reason=f"the whole stack runs once, with the {STACK_IN} run"),
 ]
 
 

@@ -12,10 +12,10 @@ import asyncio
 from admin_ui import session
 from admin_ui.navigation import pages_for
 from tests.conftest import DEMO_PASSWORD
-from tests.e2e.conftest import NEEDS_CHROMIUM, until
+from tests.e2e.conftest import NEEDS_CHROMIUM, ON_SQLITE, until
 from tests.ui_support import serving_ui
 
-pytestmark = NEEDS_CHROMIUM
+pytestmark = [*NEEDS_CHROMIUM, ON_SQLITE]
 
 
 def headings(driver) -> list[str]:

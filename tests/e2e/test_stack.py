@@ -24,7 +24,7 @@ import pytest
 
 from admin_ui.navigation import pages_for
 from tests.conftest import DEMO_PASSWORD
-from tests.e2e.conftest import NEEDS_CHROMIUM, until
+from tests.e2e.conftest import NEEDS_CHROMIUM, WHOLE_STACK, until
 from tests.ui_support import free_port, stop_group
 from tests.ui_texts import EMOJI, ISO_TIME, NONE, ROLE_NUMBER
 
@@ -70,7 +70,7 @@ for (const label of root.querySelectorAll('svg text')) shown.push(label.textCont
 return shown.map(line => line.trim()).filter(line => line);
 """
 
-pytestmark = NEEDS_CHROMIUM
+pytestmark = [*NEEDS_CHROMIUM, *WHOLE_STACK]
 
 
 def wait_for(url: str, process: subprocess.Popen, seconds: float = 90) -> None:
