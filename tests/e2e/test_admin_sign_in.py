@@ -19,9 +19,9 @@ pytestmark = [*NEEDS_CHROMIUM, ON_SQLITE]
 
 
 def headings(driver) -> list[str]:
-    from selenium.webdriver.common.by import By
-
-    return [h.text for h in driver.find_elements(By.CSS_SELECTOR, "h1")]
+    """The page's h1 texts, read in one script call (Streamlit may replace an element between a
+    lookup and a read)."""
+    return driver.execute_script("return [...document.querySelectorAll('h1')].map(h => h.innerText);")
 
 
 def shows(driver, title: str) -> bool:
