@@ -1,6 +1,7 @@
 """Descriptions of the API's enums, in English with the Chinese term (one place for them)."""
 
 ENUM_DESCRIPTIONS = {
+    "Level": "The five national levels of 好差评",
     "Tier": "Tier of an organization: region, center (政务服务中心), hall (便民服务大厅) "
     "or room (便民服务室)",
     "OrgKind": "Kind of organization: district (管理区), administration (行政审批局), sub-district (办事处), "

@@ -14,6 +14,7 @@ from api.services import calendar as calendar_service
 from api.services import catalogue, guides, outlines, ratings
 from api.services.deadlines import local_date
 from api.services.pii import PiiKind
+from schema.generator.scalars import graphql_enum
 from schema.generator.spec import MUTATIONS, Derived, Exposure
 
 R, C, U, D = Op.READ, Op.CREATE, Op.UPDATE, Op.DELETE
@@ -449,7 +450,7 @@ EXPOSURES = [
         derived=(
             Derived(
                 "level",
-                ratings.Level,
+                graphql_enum(ratings.Level),
                 lambda rating, _info: ratings.Level(rating.score),
                 reads=("score",),
                 description="Level, as rateCase takes it (评价等级)",

@@ -30,7 +30,7 @@ from schema.ids import from_global_id
 CaseChannel = graphql_enum(Channel)
 CaseDecision = graphql_enum(Decision)
 ApplicantKind = graphql_enum(ApplicantType)
-RatingLevel = strawberry.enum(ratings.Level, description="The five national levels of 好差评")
+RatingLevel = graphql_enum(ratings.Level)  # the one GraphQL enum, also Evaluation.level's (specs)
 
 
 async def audited(
