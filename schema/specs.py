@@ -311,7 +311,7 @@ EXPOSURES = [
             Derived(
                 "in_force",
                 bool,
-                lambda assignment, info: _in_force(assignment, info),
+                _in_force,
                 reads=("active", "effective_from"),
                 description="In force today (生效中): not revoked, and effectiveFrom is today or earlier "
                 "(the district's day); cases can be filed for it",

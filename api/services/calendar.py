@@ -95,28 +95,24 @@ def _package_changes(
     new_rows, changed = [], []
     for day, is_workday, name in days:
         row = existing.get(day)
+        kind = day_kind(day, is_workday, name)
         if row is None:
-            new_rows.append(_new_row(day, is_workday, name, CalendarSource.PACKAGE))
+            new_rows.append(_new_row(day, is_workday, name, kind, CalendarSource.PACKAGE))
         elif row.source == CalendarSource.PACKAGE and (row.is_workday, row.holiday_name, row.kind) != (
             is_workday,
             name,
-            day_kind(day, is_workday, name),
+            kind,
         ):
-            row.is_workday, row.holiday_name = is_workday, name
-            row.derive_kind()
+            row.is_workday, row.holiday_name, row.kind = is_workday, name, kind
             changed.append(row)
     return new_rows, changed
 
 
-def _new_row(day: date, is_workday: bool, name: str | None, source: CalendarSource) -> CalendarDay:
+def _new_row(
+    day: date, is_workday: bool, name: str | None, kind: CalendarDayKind, source: CalendarSource
+) -> CalendarDay:
     """A row for a bulk insert (which skips `CalendarDay.save`, where the kind is derived)."""
-    return CalendarDay(
-        day=day,
-        is_workday=is_workday,
-        holiday_name=name,
-        kind=day_kind(day, is_workday, name),
-        source=source,
-    )
+    return CalendarDay(day=day, is_workday=is_workday, holiday_name=name, kind=kind, source=source)
 
 
 def _runs(years: list[int]) -> list[tuple[int, int]]:
@@ -188,7 +184,7 @@ async def import_year(year: int, exceptions: list[DayOff]) -> tuple[int, int]:
         kind = day_kind(day, is_workday, name)
         row = existing.get(day)
         if row is None:
-            new_rows.append(_new_row(day, is_workday, name, CalendarSource.IMPORT))
+            new_rows.append(_new_row(day, is_workday, name, kind, CalendarSource.IMPORT))
             changed_days.append(day)
         elif (row.is_workday, row.holiday_name, row.kind, row.source) != (
             is_workday,

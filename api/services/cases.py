@@ -275,8 +275,7 @@ async def step(case: Case, move: Move) -> CaseEvent:
     item = await Item.get(id=case.item_id)
     today = deadlines.local_date(move.when)
     # The case's organizations too: a refusal says who else can move the case when the actor cannot.
-    involved = (case.held_by_id, case.handling_organization_id, case.submitted_at_organization_id)
-    powers = await powers_of((move.actor.organization_id, *involved), item.id, today)
+    powers = await powers_of((move.actor.organization_id, *workflow.involved(case)), item.id, today)
     events = await history(case.id)
     start = case.accepted_on or today
     workdays = await deadlines.calendar_for(min(start, today))

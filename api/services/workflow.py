@@ -185,18 +185,20 @@ class OtherStep:
     organization_id: int
 
 
+def involved(case: Case) -> tuple[int, ...]:
+    """The case's organizations, each once: the one holding the papers, the handling one, and the one
+    the application was filed at."""
+    found = (case.held_by_id, case.handling_organization_id, case.submitted_at_organization_id)
+    return tuple(dict.fromkeys(o for o in found if o is not None))
+
+
 def steps_of_others(
     case: Case, actor: Actor, powers: Mapping[int, Power], history: Sequence[CaseEvent] = ()
 ) -> list[OtherStep]:
     """The steps the staff of the case's organizations may take now (`powers`: each one's power for
     the item), leaving out the actor's own role at the actor's organization."""
-    organizations = dict.fromkeys(
-        o
-        for o in (case.held_by_id, case.handling_organization_id, case.submitted_at_organization_id)
-        if o is not None
-    )
     out = []
-    for organization_id, step in itertools.product(organizations, MOVES):
+    for organization_id, step in itertools.product(involved(case), MOVES):
         power = powers.get(organization_id)
         roles = tuple(
             role

@@ -319,16 +319,7 @@ class ServiceQueries:
                 status=case.status,
                 applicant=mask_name(case.applicant_name, case.applicant_type),
                 promised_due_date=case.promised_due_date,
-                timeline=[
-                    ProgressStep(
-                        action=step.action,
-                        status=step.status,
-                        organization=step.organization,
-                        occurred_at=step.occurred_at,
-                        to_bring=step.to_bring,
-                    )
-                    for step in await progress.timeline(case)
-                ],
+                timeline=[ProgressStep(**vars(step)) for step in await progress.timeline(case)],
             )
 
         return resolver(
