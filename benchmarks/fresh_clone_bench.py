@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import machine, today, write_section  # noqa: E402
+from benchmarks.admin_sign_in_bench import browser  # noqa: E402
 from benchmarks.limits_bench import free_port  # noqa: E402
+from tests.ui_support import stop_group  # noqa: E402
 
 TARGET_SECONDS = 180
 MAP = '[data-testid="stPlotlyChart"] .main-svg, [data-testid="stDeckGlJsonChart"] canvas'
@@ -45,17 +46,6 @@ def wait_until(check, process: subprocess.Popen, seconds: float, what: str) -> N
             pass
         time.sleep(0.25)
     raise SystemExit(f"{what}: not within {seconds:.0f} s")
-
-
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1440,1000"):
-        options.add_argument(argument)
-    return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
 
 
 def measure(folder: Path) -> list[tuple[str, float]]:
@@ -118,11 +108,7 @@ def measure(folder: Path) -> list[tuple[str, float]]:
         finally:
             driver.quit()
     finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        stop_group(process)
     return steps
 
 
