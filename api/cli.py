@@ -165,6 +165,58 @@ def seed_qujialing() -> None:
     typer.echo(", ".join(f"{name} {count}" for name, count in report.counts.items()))
 
 
+@seed_app.command("synthetic")
+def seed_synthetic(
+    districts: Annotated[int, typer.Option(min=1, max=999, help="Districts under the province's root")],
+    cases: Annotated[
+        int | None, typer.Option(min=0, help="Cases in all, over two years (default 10,000 per district)")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed: the same arguments give the same rows")] = 0,
+) -> None:
+    """Load a synthetic province into an empty database: a root, N districts of ~270 organizations
+    each, staff and users, the shared catalogue and two years of cases (see seeds/synthetic/README.md)."""
+    from seeds.synthetic import load
+
+    s = settings()
+    with _LoadProgress() as progress:
+        report = run(lambda: _migrated(s, lambda: load(districts, cases, seed, s.demo_password, progress)))
+    typer.echo(", ".join(f"{table} {count:,}" for table, count in report.counts.items()))
+    typer.echo(
+        f"loaded {report.rows:,} rows in {report.seconds:.1f} s ({report.rows / report.seconds:,.0f} rows/s)"
+    )
+    typer.echo(
+        f"sign in with the demo password {s.demo_password!r}: {report.supervisor} (the whole province), "
+        f"{report.district_admin} (one district), {report.hall_clerk} (one hall)"
+    )
+    typer.echo("the province integrator's API key (read:*), store it now, it is not shown again:")
+    typer.echo(report.api_key)
+
+
+class _LoadProgress:
+    """`seed synthetic`'s progress: a line per stage and a bar for the cases (rich comes with typer)."""
+
+    def __enter__(self) -> _LoadProgress:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(
+            TextColumn("  {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+        )
+        self.bar.__enter__()
+        self.task = None
+        return self
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not total:
+            self.bar.console.print(f"  {stage}", markup=False, highlight=False)
+        elif self.task is None:
+            self.task = self.bar.add_task(stage, total=total, completed=done)
+        else:
+            self.bar.update(self.task, completed=done)
+
+    def __exit__(self, *exc) -> None:
+        self.bar.__exit__(*exc)
+
+
 @report_app.command("coverage")
 def report_coverage() -> None:
     """Print coverage per tier with each rate's formula."""
