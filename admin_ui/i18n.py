@@ -136,6 +136,7 @@ MATERIAL_FORM_LABELS: dict[str, dict[str, str]] = {
 # The other enums of the API, for the data browser (each value's label, once).
 OTHER_ENUM_LABELS: dict[str, dict[str, dict[str, str]]] = {
     "OrgKind": {
+        "PROVINCE": {"zh": "省", "en": "Province"},
         "DISTRICT": {"zh": "管理区", "en": "District"},
         "ADMINISTRATION": {"zh": "行政审批局", "en": "Administration"},
         "SUB_DISTRICT": {"zh": "办事处", "en": "Sub-district"},

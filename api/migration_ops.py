@@ -25,6 +25,8 @@ def expected_indexes(model) -> list[tuple[bool, tuple[str, ...]]]:
             wanted.append((True, (field.source_field or f"{name}_id",)))
         elif getattr(field, "index", False) and not field.unique and not field.pk and name in projection:
             wanted.append((False, (projection[name],)))
+    for index in meta.indexes:  # Meta.indexes: several columns, in their order
+        wanted.append((False, tuple(_column(meta, name) for name in index.fields)))
     return wanted
 
 
@@ -262,3 +264,50 @@ async def fill_calendar_day_kinds(apps, schema_editor) -> None:
         f"WHEN TRIM(COALESCE(holiday_name, '')) = '' AND {weekend} THEN 'WEEKEND' "
         "ELSE 'HOLIDAY' END"
     )
+
+
+def organization_paths(rows) -> dict[int, str]:
+    """Each organization's path ("/1/5/23/": the ids from its root down to it) from (id, parent_id)."""
+    parents = {pk: parent for pk, parent in rows}
+    paths: dict[int, str] = {}
+
+    def path_of(pk: int) -> str:
+        chain = []
+        current: int | None = pk
+        while current is not None and current not in paths:
+            chain.append(current)
+            current = parents[current]
+        prefix = paths[current] if current is not None else "/"
+        for step in reversed(chain):
+            prefix = paths[step] = f"{prefix}{step}/"
+        return prefix
+
+    for pk in parents:
+        path_of(pk)
+    return paths
+
+
+async def fill_organization_paths(apps, schema_editor) -> None:
+    """Give every organization its path (the ids from its root down to it)."""
+    client = schema_editor.client
+    _, rows = await client.execute_query("SELECT id, parent_id FROM organization")
+    paths = organization_paths([(row["id"], row["parent_id"]) for row in rows])
+    placeholder = ("?", "?") if schema_editor.DIALECT == "sqlite" else ("$1", "$2")
+    for pk, path in paths.items():
+        await client.execute_query(
+            f"UPDATE organization SET path = {placeholder[0]} WHERE id = {placeholder[1]}", [path, pk]
+        )
+
+
+async def compare_organization_paths_bytewise(apps, schema_editor) -> None:
+    """On PostgreSQL the path column compares bytewise (COLLATE "C"), and has its index.
+
+    An area is one range of paths (`path >= '/1/5/' AND path < '/1/50'`); a locale's collation
+    orders punctuation differently and would break the range. SQLite compares bytewise already.
+    """
+    if schema_editor.DIALECT == "sqlite":
+        return
+    client = schema_editor.client
+    await client.execute_script('ALTER TABLE organization ALTER COLUMN path TYPE VARCHAR(255) COLLATE "C"')
+    # AddField does not build a new column's index on PostgreSQL (SQLite's repair pass does)
+    await client.execute_script('CREATE INDEX IF NOT EXISTS "idx_organization_path" ON organization (path)')

@@ -4,8 +4,8 @@ ENUM_DESCRIPTIONS = {
     "Level": "The five national levels of 好差评",
     "Tier": "Tier of an organization: region, center (政务服务中心), hall (便民服务大厅) "
     "or room (便民服务室)",
-    "OrgKind": "Kind of organization: district (管理区), administration (行政审批局), sub-district (办事处), "
-    "team (队), village (村) or community (社区)",
+    "OrgKind": "Kind of organization: province (省), district (管理区), administration (行政审批局), "
+    "sub-district (办事处), team (队), village (村) or community (社区)",
     "ConstructionStatus": "Construction of a hall or room: planned (规划), under construction (在建), "
     "built (已建成) or standardized (标准化)",
     "ItemType": "National item type (事项类型): 行政许可, 行政处罚, 行政强制, 行政征收, 行政给付, 行政检查, "

@@ -106,6 +106,7 @@ EXPOSURES = [
         update=ORG_WRITABLE,
         nested_create=("children",),
         mutations=MUTATIONS,
+        hidden=("path",),  # kept by the server for area conditions; the tree is `parent`/`children`
         descriptions={
             "tier": "Tier (层级)",
             "kind": "Kind: 办事处, 队, 村 or 社区 (类型)",

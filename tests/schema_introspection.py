@@ -32,6 +32,8 @@ def model_shapes(ctx: TortoiseContext) -> dict[str, TableShape]:
         for name, fld in meta.fields_map.items():
             if isinstance(fld, OneToOneFieldInstance):
                 shape.unique.add(frozenset({fld.source_field or f"{name}_id"}))
+        for index in meta.indexes:
+            shape.indexed.add(frozenset(_column(meta, n) for n in index.fields))
         for together in meta.unique_together:
             shape.unique.add(frozenset(_column(meta, n) for n in together))
         shape.checks = {c.name for c in meta.constraints if isinstance(c, CheckConstraint)}

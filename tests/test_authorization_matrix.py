@@ -27,12 +27,14 @@ from api.models.funding import Funding, FundingPurpose, RoomInspection
 from api.models.item import GuideRevision, Item, ItemAssignment, Material, Power, WindowItem
 from api.models.org import AreaOutline, ConstructionStatus, Organization, OrgKind, Tier, Window
 from api.models.staff import DutyShift, Staff
+from api.models.user import Role
 from api.services.identifiers import id_number_check_char
+from api.services.users import create_user
 from api.settings import Settings
 from schema.generator.spec import Exposure
 from schema.ids import to_global_id
 from schema.specs import EXPOSURES
-from tests.conftest import GraphQLClient, serving
+from tests.conftest import DEMO_PASSWORD, GraphQLClient, serving
 from tests.factories import make_district, make_item
 
 REFUSED = {"UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND"}
@@ -74,6 +76,9 @@ CALLERS = [
     Who("clerk@hall", "CLERK", "QJL-H1", username="hall_clerk"),
     Who("agent@room", "AGENT", "QJL-H1-R01", username="agent"),
     Who("integrator-key@district", "INTEGRATOR", "QJL"),
+    # Above both districts: the same area rule, one level up.
+    Who("supervisor@province", "SUPERVISOR", "PRV", username="province_supervisor"),
+    Who("integrator-key@province", "INTEGRATOR", "PRV"),
 ]
 
 
@@ -185,6 +190,18 @@ async def other_district() -> dict[str, Any]:
     return {"item": item, "revision": revision}
 
 
+async def province_above(*district_codes: str) -> None:
+    """A province root above the districts (moved under it), and a supervisor at the province."""
+    province = await Organization.create(code="PRV", name="示例省", tier=Tier.REGION, kind=OrgKind.PROVINCE)
+    for code in district_codes:
+        district = await Organization.get(code=code)
+        district.parent = province
+        await district.save()
+    await create_user(
+        "province_supervisor", DEMO_PASSWORD, Role.SUPERVISOR, organization_code="PRV", enforce_policy=False
+    )
+
+
 class Matrix:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -201,7 +218,11 @@ class Matrix:
     async def setup(self) -> None:
         async with db.database(Settings(database_url=self.url)):
             self.refs = await other_district()
-            key = await apikeys.create("matrix", "QJL", scopes=KEY_SCOPES)
+            await province_above("QJL", "OD")
+            keys = {
+                code: (await apikeys.create(f"matrix {code}", code, scopes=KEY_SCOPES)).key
+                for code in ("QJL", "PRV")
+            }
             await self.world.load()
             codes = {code: pk for pk, code in self.world.code.items()}
         self.org = codes
@@ -209,7 +230,7 @@ class Matrix:
             who.org_id = codes.get(who.org_code) if who.org_code else None
             who.area = self.world.area(who.org_id)
             if who.role == "INTEGRATOR":
-                who.key = key.key
+                who.key = keys[who.org_code]
         # organizations whose objects are sampled: own, below, beside and in the other district
         self.sample_orgs = [codes[c] for c in ("QJL", "QJL-ZWFW", "QJL-H1", "QJL-H1-R01", "QJL-H2")]
         self.sample_orgs += [codes[c] for c in ("OD", "OD-C", "OD-H", "OD-R")]
@@ -334,8 +355,9 @@ class Matrix:
         if child is not None:
             out["child"] = child
         tier_code = self.world.code[own]
-        other = {"QJL": "OD", "QJL-ZWFW": "OD-C", "QJL-H1": "OD-H", "QJL-H1-R01": "OD-R"}[tier_code]
-        out["other"] = self.org[other]
+        other = {"QJL": "OD", "QJL-ZWFW": "OD-C", "QJL-H1": "OD-H", "QJL-H1-R01": "OD-R"}.get(tier_code)
+        if other is not None:  # a province has nothing beside it
+            out["other"] = self.org[other]
         return out
 
     async def writes(self, api: Caller, who: Who) -> None:
@@ -506,11 +528,14 @@ async def make_object(type_name: str, org_id: int, n: int, refs: dict[str, Any])
 
 
 async def _window_org(org: Organization) -> Organization:
-    """Windows live at a center or a hall: the organization itself or the nearest one above."""
+    """Windows live at a center or a hall: a room's hall, a district's center, a province's first
+    district's center."""
     while org.tier not in (Tier.CENTER, Tier.HALL):
-        org = await Organization.get(id=org.parent_id) if org.parent_id else org
-        if org.tier == Tier.REGION:
-            return await Organization.filter(parent_id=org.id, tier=Tier.CENTER).first()
+        if org.tier != Tier.REGION:
+            org = await Organization.get(id=org.parent_id)
+            continue
+        below = await Organization.filter(parent_id=org.id).order_by("id")
+        org = next((o for o in below if o.tier == Tier.CENTER), below[0])
     return org
 
 

@@ -10,7 +10,6 @@ import pytest
 
 from api import db
 from api.models.audit import AuditEntry
-from api.models.org import Organization
 from api.settings import Settings
 from tests.conftest import DB_KIND
 from tests.test_graphql_mutations import CREATE, org_id, room
@@ -45,9 +44,15 @@ async def test_migration_0009_rewrites_stored_local_times_in_utc(empty_url, tmp_
     await db.upgrade(settings, migrations_module="sanji_until_0008")
     local = "2026-11-27 22:10:00.250000+08:00"  # as Tortoise stored `auto_now` times before
     async with db.database(settings) as ctx:
-        region = await Organization.create(code="TZ", name="时区", tier="REGION", kind="DISTRICT")
-        entry = await AuditEntry.create(action="SIGN_IN", actor_name="测试")
         client = ctx.db()
+        # Written as that schema had it (today's model has columns added since).
+        await client.execute_query(
+            "INSERT INTO organization (code, name, tier, kind, address, duty_phone, created_at, updated_at) "
+            "VALUES ('TZ', '时区', 'REGION', 'DISTRICT', '', '', '', '')"
+        )
+        _, found = await client.execute_query("SELECT id FROM organization WHERE code = 'TZ'")
+        region_pk = found[0]["id"]
+        entry = await AuditEntry.create(action="SIGN_IN", actor_name="测试")
         await client.execute_query(
             "UPDATE organization SET created_at = ?, updated_at = ?", [local, "2026-11-27 09:00:00"]
         )
@@ -64,7 +69,7 @@ async def test_migration_0009_rewrites_stored_local_times_in_utc(empty_url, tmp_
     async with db.database(settings) as ctx:
         client = ctx.db()
         _, rows = await client.execute_query(
-            "SELECT created_at, updated_at FROM organization WHERE id = ?", [region.pk]
+            "SELECT created_at, updated_at FROM organization WHERE id = ?", [region_pk]
         )
         assert (rows[0]["created_at"], rows[0]["updated_at"]) == (
             "2026-11-27 14:10:00.250000+00:00",

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from tortoise.expressions import Q, Subquery
+from tortoise.expressions import Q, RawSQL
 from tortoise.models import Model
 
 from api.errors import DomainError
-from api.models.org import descendants
+from api.models.org import Organization, area_range
 from api.models.user import Role
 
 
@@ -164,33 +164,95 @@ def caller_of(claims: Any) -> Caller:
     )
 
 
-async def area_of(organization_id: int | None) -> frozenset[int] | None:
-    """The organization and all below it; None when that is every organization there is."""
+ONLY_ROOT = (
+    'CASE WHEN "organization"."parent_id" IS NULL AND NOT EXISTS (SELECT 1 FROM organization other '
+    'WHERE other.parent_id IS NULL AND other.id <> "organization"."id") THEN 1 ELSE 0 END'
+)
+
+
+async def area_of(organization_id: int | None) -> str | None:
+    """The caller's area as the path of its organization (see `in_area`).
+
+    None when the organization is the only root (the area is every organization there is); ""
+    (nothing) without an organization or when it no longer exists. Reads one row, never the tree.
+    """
     if organization_id is None:
-        return frozenset()
-    found, total = await descendants(organization_id)
-    return None if len(found) == total else frozenset(found)
+        return ""
+    found = (
+        await Organization.filter(id=organization_id)
+        .annotate(everything=RawSQL(ONLY_ROOT))
+        .values_list("path", "everything")
+    )
+    if not found:
+        return ""
+    path, everything = found[0]
+    return None if everything else path
 
 
-def in_area(model: type[Model], paths: tuple[str, ...], area: frozenset[int] | None) -> Q:
-    """SQL condition: the row reaches an organization of the area along one of the paths."""
+async def area_size(area: str | None) -> int | None:
+    """How many organizations the area holds; None for every organization."""
+    if area is None:
+        return None
+    if not area:
+        return 0
+    low, high = area_range(area)
+    return await Organization.filter(path__gte=low, path__lt=high).count()
+
+
+def in_area(model: type[Model], paths: tuple[str, ...], area: str | None) -> Q:
+    """SQL condition: the row reaches an organization of the area along one of the paths.
+
+    The area is a range of organization paths, so the condition is a subquery over the path index
+    whatever the area's size. Paths through different columns (a case filed at one organization and
+    handled at another) become a UNION of ids, each branch using its column's index: an OR of two
+    IN-subqueries would make PostgreSQL scan the whole table.
+    """
     if area is None or not paths:
         return Q()
-    alternatives = [_path_condition(model, path, area) for path in paths]
-    combined = alternatives[0]
-    for alternative in alternatives[1:]:
-        combined = combined | alternative
-    return combined
+    if not area:
+        return Q(id__in=[])  # matches nothing
+    low, high = area_range(area)
+    organizations = f"SELECT id FROM organization WHERE path >= '{low}' AND path < '{high}'"
+    conditions = _conditions(model, paths, organizations)
+    if len(conditions) == 1:
+        column, subquery = conditions[0]
+        if column is None:  # the organization itself
+            return Q(path__gte=low, path__lt=high)
+        return Q(**{f"{column}__in": RawSQL(f"({subquery})")})
+    return Q(id__in=RawSQL(f"({_ids(model, conditions, organizations)})"))
 
 
-def _path_condition(model: type[Model], path: str, area: frozenset[int]) -> Q:
-    ids = sorted(area) or [0]  # no organization has id 0: an empty area matches nothing
-    head, _, rest = path.partition("__")
-    if head == "id":
-        return Q(id__in=ids)
-    relation = model._meta.fields_map[head]
-    column = relation.source_field
-    if not rest:
-        return Q(**{f"{column}__in": ids})
-    inner = relation.related_model.filter(_path_condition(relation.related_model, rest, area)).values("id")
-    return Q(**{f"{column}__in": Subquery(inner)})
+def _conditions(
+    model: type[Model], paths: tuple[str, ...], organizations: str
+) -> list[tuple[str | None, str]]:
+    """(column, subquery of the ids it must be in) per first step of the paths; None: the row is
+    an organization and its own path decides."""
+    by_head: dict[str, list[str]] = {}
+    for path in paths:
+        head, _, rest = path.partition("__")
+        by_head.setdefault(head, []).append(rest)
+    out: list[tuple[str | None, str]] = []
+    for head, rests in by_head.items():
+        if head == "id":
+            out.append((None, organizations))
+            continue
+        relation = model._meta.fields_map[head]
+        if rests == [""]:
+            out.append((relation.source_field, organizations))
+            continue
+        related = relation.related_model
+        inner = _conditions(related, tuple(r for r in rests if r), organizations)
+        out.append((relation.source_field, _ids(related, inner, organizations)))
+    return out
+
+
+def _ids(model: type[Model], conditions: list[tuple[str | None, str]], organizations: str) -> str:
+    """SELECT of the ids of `model` rows meeting any of the conditions (a UNION of index lookups)."""
+    table = model._meta.db_table
+    branches = []
+    for column, subquery in conditions:
+        if column is None:
+            branches.append(organizations)
+        else:
+            branches.append(f'SELECT id FROM "{table}" WHERE "{column}" IN ({subquery})')
+    return " UNION ".join(branches)

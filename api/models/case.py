@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.migrations.constraints import CheckConstraint
 from tortoise.models import Model
 
@@ -64,7 +65,9 @@ class Case(Model):
 
     id = fields.IntField(primary_key=True)
     number = fields.CharField(max_length=32, unique=True)
-    item = fields.ForeignKeyField("models.Item", related_name="cases", on_delete=fields.RESTRICT)
+    item = fields.ForeignKeyField(
+        "models.Item", related_name="cases", on_delete=fields.RESTRICT, db_index=True
+    )
     guide_revision = fields.ForeignKeyField(
         "models.GuideRevision", related_name="cases", on_delete=fields.RESTRICT
     )
@@ -110,6 +113,12 @@ class Case(Model):
 
     class Meta:
         table = "service_case"
+        # (organization, id): an organization's cases in id order, so a page of `first: N` under
+        # each organization reads N + 1 index entries; also the area condition's lookups.
+        indexes = (
+            Index(fields=("submitted_at_organization_id", "id"), name="idx_case_submitted_at_org_id"),
+            Index(fields=("handling_organization_id", "id"), name="idx_case_handling_org_id"),
+        )
         constraints = (
             CheckConstraint(check="version >= 1", name="ck_case_version"),
             CheckConstraint(check="trips_saved >= 0", name="ck_case_trips_saved"),
@@ -167,7 +176,9 @@ class CaseEvent(Model):
     """One step of a case: who did what, where and when (the audit trail of the workflow)."""
 
     id = fields.IntField(primary_key=True)
-    case = fields.ForeignKeyField("models.Case", related_name="events", on_delete=fields.CASCADE)
+    case = fields.ForeignKeyField(
+        "models.Case", related_name="events", on_delete=fields.CASCADE, db_index=True
+    )
     action = fields.CharEnumField(CaseAction, max_length=24)
     from_status = fields.CharEnumField(CaseStatus, max_length=24, null=True)
     to_status = fields.CharEnumField(CaseStatus, max_length=24)
@@ -176,7 +187,7 @@ class CaseEvent(Model):
     )
     actor_name = fields.CharField(max_length=50, default="")
     organization = fields.ForeignKeyField(
-        "models.Organization", related_name="case_events", on_delete=fields.RESTRICT
+        "models.Organization", related_name="case_events", on_delete=fields.RESTRICT, db_index=True
     )
     occurred_at = fields.DatetimeField()
     comment = fields.TextField(default="")
@@ -222,7 +233,9 @@ class AgencyBatchCase(Model):
 
     id = fields.IntField(primary_key=True)
     batch = fields.ForeignKeyField("models.AgencyBatch", related_name="batch_cases", on_delete=fields.CASCADE)
-    case = fields.ForeignKeyField("models.Case", related_name="batch_cases", on_delete=fields.CASCADE)
+    case = fields.ForeignKeyField(
+        "models.Case", related_name="batch_cases", on_delete=fields.CASCADE, db_index=True
+    )
 
     class Meta:
         table = "agency_batch_case"

@@ -216,7 +216,7 @@ class ItemAssignment(Model):
         "models.Item", related_name="assignments", on_delete=fields.RESTRICT
     )
     organization = fields.ForeignKeyField(
-        "models.Organization", related_name="assignments", on_delete=fields.RESTRICT
+        "models.Organization", related_name="assignments", on_delete=fields.RESTRICT, db_index=True
     )
     power = fields.CharEnumField(Power, max_length=24)
     legal_basis = fields.CharField(max_length=200)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 from tortoise import fields
 from tortoise.migrations.constraints import CheckConstraint
 from tortoise.models import Model
+from tortoise.transactions import in_transaction
 
 from api.errors import DomainError
 
@@ -19,6 +21,7 @@ class Tier(StrEnum):
 
 
 class OrgKind(StrEnum):
+    PROVINCE = "PROVINCE"
     DISTRICT = "DISTRICT"
     ADMINISTRATION = "ADMINISTRATION"
     SUB_DISTRICT = "SUB_DISTRICT"
@@ -42,7 +45,7 @@ ALLOWED_PARENT_TIERS: dict[Tier, frozenset[Tier | None]] = {
     Tier.ROOM: frozenset({Tier.HALL}),
 }
 ALLOWED_KINDS: dict[Tier, frozenset[OrgKind]] = {
-    Tier.REGION: frozenset({OrgKind.DISTRICT}),
+    Tier.REGION: frozenset({OrgKind.PROVINCE, OrgKind.DISTRICT}),
     Tier.CENTER: frozenset({OrgKind.ADMINISTRATION}),
     Tier.HALL: frozenset({OrgKind.SUB_DISTRICT}),
     Tier.ROOM: frozenset({OrgKind.TEAM, OrgKind.VILLAGE, OrgKind.COMMUNITY}),
@@ -60,8 +63,11 @@ class Organization(Model):
     tier = fields.CharEnumField(Tier, max_length=16, db_index=True)
     kind = fields.CharEnumField(OrgKind, max_length=16)
     parent: fields.ForeignKeyNullableRelation[Organization] = fields.ForeignKeyField(
-        "models.Organization", related_name="children", null=True, on_delete=fields.RESTRICT
+        "models.Organization", related_name="children", null=True, on_delete=fields.RESTRICT, db_index=True
     )
+    # The ids from the root down to this organization, "/1/5/23/": an area is one range of paths.
+    # Written only by save() (see Organization.place); never set by hand.
+    path = fields.CharField(max_length=255, default="", db_index=True)
     population = fields.IntField(null=True)
     address = fields.CharField(max_length=200, default="")
     longitude = fields.FloatField(null=True)
@@ -97,10 +103,40 @@ class Organization(Model):
         return f"{self.name} ({self.code})"
 
     async def save(self, *args, **kwargs) -> None:
-        await self.validate_rules()
-        await super().save(*args, **kwargs)
+        """Validate, write, and keep `path` right for this organization and everything below it."""
+        parent = await self.validate_rules()
+        async with in_transaction() as connection:
+            kwargs["using_db"] = connection  # the caller's connection would wait for this transaction
+            before = None
+            if self.id is not None:
+                before = await Organization.filter(id=self.id).first().values_list("path", flat=True)
+            await super().save(*args, **kwargs)
+            await self._place(connection, parent, before)
 
-    async def validate_rules(self) -> None:
+    async def _place(self, connection, parent: Organization | None, before: str | None) -> None:
+        """Write the path; a move rewrites the paths of the whole subtree in one statement.
+
+        The one code path that changes the tree: every area condition reads these paths.
+        """
+        path = f"{parent.path if parent is not None else '/'}{self.id}/"
+        self.path = path
+        if before == path:
+            return
+        mark = "?" if connection.capabilities.dialect == "sqlite" else "${}"
+        p = [mark.format(i) for i in range(1, 5)]
+        if not before:
+            await connection.execute_query(
+                f"UPDATE organization SET path = {p[0]} WHERE id = {p[1]}", [path, self.id]
+            )
+            return
+        low, high = area_range(before)
+        await connection.execute_query(
+            f"UPDATE organization SET path = {p[0]} || substr(path, {p[1]}) "
+            f"WHERE path >= {p[2]} AND path < {p[3]}",
+            [path, len(before) + 1, low, high],
+        )
+
+    async def validate_rules(self) -> Organization | None:
         """Tier/parent/kind/construction rules; raises VALIDATION_FAILED naming the field."""
         if self.kind not in ALLOWED_KINDS[self.tier]:
             allowed = ", ".join(sorted(ALLOWED_KINDS[self.tier]))
@@ -127,9 +163,9 @@ class Organization(Model):
                 f"a {self.tier} has no construction status",
                 field="construction_status",
             )
-        await self._validate_parent()
+        return await self._validate_parent()
 
-    async def _validate_parent(self) -> None:
+    async def _validate_parent(self) -> Organization | None:
         parent = await _get_parent(self.parent_id)
         parent_tier = parent.tier if parent is not None else None
         if parent_tier not in ALLOWED_PARENT_TIERS[self.tier]:
@@ -141,40 +177,35 @@ class Organization(Model):
                 f"its parent must be: {', '.join(allowed)}",
                 field="parent",
             )
-        seen = {self.id} if self.id is not None else set()
-        depth = 0
-        while parent is not None:
-            if parent.id in seen:
-                raise DomainError(
-                    "VALIDATION_FAILED",
-                    f"placing {self.code} under {parent.code} would make a cycle",
-                    field="parent",
-                )
-            seen.add(parent.id)
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise DomainError("VALIDATION_FAILED", "organization tree too deep", field="parent")
-            parent = await _get_parent(parent.parent_id)
+        if parent is None:
+            return None
+        if self.id is not None and f"/{self.id}/" in parent.path:
+            raise DomainError(
+                "VALIDATION_FAILED",
+                f"placing {self.code} under {parent.code} would make a cycle",
+                field="parent",
+            )
+        if parent.path.count("/") > MAX_DEPTH:  # the parent's depth, plus this one
+            raise DomainError("VALIDATION_FAILED", "organization tree too deep", field="parent")
+        return parent
 
 
-async def descendants(root_id: int) -> tuple[set[int], int]:
-    """The organization and every one below it (empty when it does not exist), and how many exist.
+PATH_SHAPE = re.compile(r"/(?:\d+/)+")
 
-    One statement: the tree is small (a district has hundreds of organizations) and walked here.
+
+def area_range(path: str) -> tuple[str, str]:
+    """The paths of an area as a half-open range: every path that starts with `path`.
+
+    "/1/5/" covers "/1/5/" up to (not including) "/1/50": "/" sorts just before "0", bytewise.
     """
-    rows = await Organization.all().values_list("id", "parent_id")
-    children: dict[int | None, list[int]] = {}
-    for pk, parent in rows:
-        children.setdefault(parent, []).append(pk)
-    if root_id not in {pk for pk, _ in rows}:
-        return set(), len(rows)
-    found, todo = {root_id}, [root_id]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found, len(rows)
+    if not PATH_SHAPE.fullmatch(path):
+        raise ValueError(f"not an organization path: {path!r}")
+    return path, path[:-1] + "0"
+
+
+async def subtree(root_id: int) -> str | None:
+    """The path of an organization (its area is every path that starts with it); None if absent."""
+    return await Organization.filter(id=root_id).first().values_list("path", flat=True)
 
 
 async def _get_parent(parent_id: int | None) -> Organization | None:

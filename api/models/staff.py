@@ -23,7 +23,7 @@ class Staff(Model):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=50)
     organization = fields.ForeignKeyField(
-        "models.Organization", related_name="staff", on_delete=fields.RESTRICT
+        "models.Organization", related_name="staff", on_delete=fields.RESTRICT, db_index=True
     )
     window = fields.ForeignKeyField(
         "models.Window", related_name="staff", null=True, on_delete=fields.SET_NULL

@@ -24,7 +24,7 @@ from api.errors import DomainError
 from api.models.calendar import CalendarRevision
 from api.models.case import ApplicantType, Case, CaseAction, CaseEvent, CaseNumberCounter, CaseStatus, Channel
 from api.models.item import GuideRevision, Item, ItemAssignment, Power
-from api.models.org import Organization
+from api.models.org import Organization, OrgKind
 from api.services import deadlines, workflow
 from api.services.workflow import Actor, Move
 
@@ -180,11 +180,15 @@ async def _highest_sequence(stem: str) -> int:
 
 
 async def district_code(organization_id: int) -> str:
-    """The code of the district (the root above the organization): the prefix of its case numbers."""
-    current = await Organization.get(id=organization_id)
-    while current.parent_id is not None:
-        current = await Organization.get(id=current.parent_id)
-    return current.code.replace("-", "")[:12]
+    """The code of the district the organization lies in (the REGION of kind DISTRICT on its path,
+    else its root): the prefix of its case numbers, so numbers stay unique per district."""
+    path = await Organization.get(id=organization_id).values_list("path", flat=True)
+    chain = [int(pk) for pk in path.strip("/").split("/")]
+    rows = await Organization.filter(id__in=chain).values_list("id", "code", "kind")
+    by_id = {pk: (code, kind) for pk, code, kind in rows}
+    districts = [by_id[pk][0] for pk in chain if by_id[pk][1] == OrgKind.DISTRICT]
+    code = districts[-1] if districts else by_id[chain[0]][0]
+    return code.replace("-", "")[:12]
 
 
 @dataclass(frozen=True)

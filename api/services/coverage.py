@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from tortoise.functions import Count
 
 from api.errors import DomainError
-from api.models.org import BUILDABLE_TIERS, ConstructionStatus, Organization, Tier, descendants
+from api.models.org import BUILDABLE_TIERS, ConstructionStatus, Organization, Tier, area_range, subtree
 
 BUILT_STATUSES = frozenset({ConstructionStatus.BUILT, ConstructionStatus.STANDARDIZED})
 
@@ -43,10 +43,11 @@ async def subtree_ids(root_id: int | None) -> list[int] | None:
     """Ids of the root and everything below it; None (meaning all) when no root is given."""
     if root_id is None:
         return None
-    found, _total = await descendants(root_id)
-    if not found:
+    path = await subtree(root_id)
+    if path is None:
         raise DomainError("NOT_FOUND", f"organization {root_id} does not exist", field="root")
-    return sorted(found)
+    low, high = area_range(path)
+    return await Organization.filter(path__gte=low, path__lt=high).order_by("id").values_list("id", flat=True)
 
 
 async def coverage(root_id: int | None = None) -> list[TierCoverage]:

@@ -19,13 +19,13 @@ _VERBS = {Op.READ: "read", Op.CREATE: "create", Op.UPDATE: "change", Op.DELETE: 
 class RequestAccess:
     """The caller of one request and its area, loaded once and then used synchronously."""
 
-    def __init__(self, caller: Caller, area: frozenset[int] | None) -> None:
+    def __init__(self, caller: Caller, area: str | None) -> None:
         self.caller = caller
         self.area = area
 
     @classmethod
     async def load(cls, caller: Caller) -> RequestAccess:
-        area = frozenset() if caller.anonymous else await area_of(caller.organization_id)
+        area = "" if caller.anonymous else await area_of(caller.organization_id)
         return cls(caller, area)
 
     async def refresh(self) -> None:

@@ -9,12 +9,14 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
-from tortoise.expressions import Q
+from tortoise.expressions import Q, RawSQL
 from tortoise.functions import Count
+from tortoise.queryset import QuerySet
 
 from schema.generator.filters import compile_where
 from schema.generator.pagination import (
     PageRequest,
+    SortKey,
     after_condition,
     decode_cursor,
     encode_cursor,
@@ -128,27 +130,22 @@ class Loaders:
     ):
         """The pages of many parents in two statements, whatever their sizes.
 
-        The first reads only the parent key and the sort keys of every matching child and picks each
-        parent's page in order; the second loads the chosen rows.
+        The first reads, per parent, the parent key and the sort keys of at most `size + 1` children
+        (see `first_per_parent`); the second loads the chosen rows.
         """
         page = args.page
         page.validate()
         keys = with_tie_breaker(node.sort_keys(args.order_by, self.access))
         reverse_keys = [k.reversed() for k in keys]
         condition = self.access.rows(node) & compile_where(node, args.where, self.access)
-        query = node.model.filter(condition, **{f"{relation.column}__in": parent_ids})
+        query = node.model.filter(condition)
         if page.after is not None:
             query = query.filter(after_condition(keys, decode_cursor(page.after, keys, "after")))
         if page.before is not None:
             query = query.filter(after_condition(reverse_keys, decode_cursor(page.before, keys, "before")))
-        columns = key_columns(keys)
-        light = await ordered(query, reverse_keys if page.backward else keys).values_list(
-            relation.column, *columns
+        chosen = await first_per_parent(
+            query, relation.column, reverse_keys if page.backward else keys, parent_ids, page.size + 1
         )
-        chosen: dict[int, list[tuple]] = defaultdict(list)
-        for parent_id, *values in light:
-            if len(chosen[parent_id]) <= page.size:
-                chosen[parent_id].append(tuple(values))
         wanted = [values[-1] for rows in chosen.values() for values in rows[: page.size]]
         rows = node.model.filter(id__in=wanted)
         if args.columns is not None:
@@ -196,3 +193,65 @@ class Loaders:
             return [counts.get(key, 0) for key in keys]
 
         return load
+
+
+async def first_per_parent(
+    query: QuerySet, column: str, keys: list[SortKey], parent_ids: list[int], limit: int
+) -> dict[int, list[tuple]]:
+    """Per parent, the sort-key values (ending with the id) of its first `limit` rows in key order.
+
+    Reads at most `limit` rows per parent, not every child of the batch: on PostgreSQL a LATERAL
+    subquery per parent (`ORDER BY ... LIMIT` over the (parent, id) index); on SQLite, which has no
+    LATERAL, ROW_NUMBER() per parent over the batch's rows.
+    """
+    if not parent_ids:
+        return {}
+    columns = key_columns(keys)
+    query._choose_db_if_not_chosen()
+    postgres = query._db.capabilities.dialect == "postgres"
+    if postgres:
+        inner = ordered(query.filter(**{column: RawSQL('"_parent"."id"')}), keys).limit(limit)
+        select = inner.values_list(column, *columns)
+        sql, params = _parameterized(select)
+        sql = (
+            f'SELECT "_page".* FROM unnest(${len(params) + 1}::int[]) AS "_parent"("id") CROSS JOIN LATERAL '
+            f'(SELECT "_in".*, ROW_NUMBER() OVER () AS "_rn" FROM ({sql}) AS "_in") AS "_page"'
+        )
+        params = [*params, sorted(set(parent_ids))]
+    else:
+        select = ordered(query.filter(**{f"{column}__in": sorted(set(parent_ids))}), keys).values_list(
+            column, *columns
+        )
+        sql, params = _parameterized(select)
+        order = ", ".join(_window_order(i + 1, key) for i, key in enumerate(keys))
+        sql = (
+            f'SELECT * FROM (SELECT "_in".*, ROW_NUMBER() OVER (PARTITION BY "_in"."0" ORDER BY {order}) '
+            f'AS "_rn" FROM ({sql}) AS "_in") WHERE "_rn" <= {limit:d}'
+        )
+    _, rows = await select._db.execute_query(sql, params)
+    decoders = [
+        (name, select.resolve_to_python_value(select.model, field)) for name, field in select.fields.items()
+    ]
+    chosen: dict[int, list[tuple[int, tuple]]] = defaultdict(list)
+    for row in rows:
+        parent, *values = (decode(row[name]) for name, decode in decoders)
+        chosen[parent].append((row["_rn"], tuple(values)))
+    return {parent: [values for _, values in sorted(found)] for parent, found in chosen.items()}
+
+
+def _parameterized(select) -> tuple[str, list[Any]]:
+    select._make_query()
+    sql, params = select.query.get_parameterized_sql()
+    return sql, list(params)
+
+
+def _window_order(position: int, key: SortKey) -> str:
+    """The ORDER BY term of the key read back from the inner query's column `position`, with the
+    NULL placement `ordered` makes explicit."""
+    column = f'"_in"."{position}"'
+    direction = "DESC" if key.descending else "ASC"
+    terms = []
+    if key.nullable:
+        terms.append(f"CASE WHEN {column} IS NULL THEN 1 ELSE 0 END {'DESC' if key.nulls_first else 'ASC'}")
+    terms.append(f"{column} {direction}")
+    return ", ".join(terms)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
-from api.auth.permissions import ROLE_DESCRIPTIONS, Grant, Op
+from api.auth.permissions import ROLE_DESCRIPTIONS, Grant, Op, area_size
 from schema.generator.access import RequestAccess, request_access
 from schema.generator.resolvers import resolver
 
@@ -100,7 +100,7 @@ def my_permissions_field(registry: Registry):
                 if caller.organization_id is not None
                 else None
             ),
-            area_size=None if access.area is None else len(access.area),
+            area_size=await area_size(access.area),
             api_key_scopes=sorted(caller.key_scopes) if caller.key_scopes is not None else None,
             models=[model_permission(node, access) for node in registry.nodes.values()],
         )
