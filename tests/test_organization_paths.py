@@ -17,6 +17,7 @@ from api.auth.permissions import area_of, in_area
 from api.errors import DomainError
 from api.models.org import ConstructionStatus, Organization, OrgKind, Tier
 from api.models.staff import Staff
+from api.services.cases import district_code
 from api.settings import Settings
 from schema.ids import to_global_id
 from tests.conftest import DB_KIND, serving
@@ -100,6 +101,9 @@ async def test_a_province_above_the_districts_reads_them_all(fresh_db):
     assert await staff_codes_in_area_of("A") == {"A-R"}
     assert await staff_codes_in_area_of("B") == {"B-R"}
     assert await staff_codes_in_area_of("P") == {"A-R", "B-R"}
+    # case numbers keep their district's prefix, not the province's
+    assert await district_code((await Organization.get(code="B-R")).pk) == "B"
+    assert await district_code(province.pk) == "P"  # above every district: its own root
 
 
 async def test_a_cycle_is_refused_and_nothing_moves(fresh_db):
