@@ -8,12 +8,16 @@ round of PostGraphile, a round of SQL, in a rotating order, with N concurrent cl
 warm-up; and one request at a time, alternating, for the "alone" latency. Writes a section of
 docs/benchmarks.md per database (its --label).
 
+Sanji is asked as a user who reads every case (the root organization's ADMIN or SUPERVISOR: the
+fixture's `admin`, the synthetic province's `province_supervisor`), as the clerk of the first hall
+(`hall_clerk`, `d001_h01_clerk`) and anonymously; --admin-user and --clerk-user name others.
+
 PostGraphile is installed with npm into a cache folder (never into the repository) when
 --install-peer asks or when it is missing there; without node and npm it is skipped and Sanji and
 SQL are still timed.
 
     .venv/bin/python benchmarks/peer_bench.py --database-url postgres://postgres@127.0.0.1:5432/DB
-        [--label fixture] [--seconds 5] [--rounds 3] [--concurrency 8] [--install-peer]
+        [--label fixture] [--seconds 5] [--rounds 3] [--concurrency 8] [--install-peer] [--skip-peer]
 """
 
 from __future__ import annotations
@@ -101,6 +105,13 @@ SQL_COUNT = (
     "AND submitted_at >= $1 AND submitted_at < $2"
 )
 
+# Sanji's callers unless named: one who reads every case, and the clerk of the first hall.
+USER_AT = "SELECT u.username FROM app_user u JOIN organization o ON o.id = u.organization_id WHERE u.active"
+ROOT_READER = (
+    f"{USER_AT} AND o.parent_id IS NULL AND u.role IN ('ADMIN', 'SUPERVISOR') ORDER BY u.role, u.username"
+)
+HALL_CLERK = f"{USER_AT} AND o.tier = 'HALL' AND u.role = 'CLERK' ORDER BY o.code, u.username"
+
 
 # --- what each side returns, in one comparable shape ---------------------------------------------
 
@@ -165,6 +176,10 @@ async def inspect(args, pool: asyncpg.Pool) -> Facts:
         deep_row = (args.page - 1) * PAGE_SIZE
         if cases <= deep_row:
             raise SystemExit(f"the database holds {cases} cases: page {args.page} needs more than {deep_row}")
+        args.admin_user = args.admin_user or await conn.fetchval(ROOT_READER)
+        args.clerk_user = args.clerk_user or await conn.fetchval(HALL_CLERK)
+        if args.admin_user is None or args.clerk_user is None:
+            raise SystemExit("no administrator or supervisor at the root, or no hall clerk: name them")
         clerk = await conn.fetchrow(
             "SELECT o.path, o.name FROM app_user u JOIN organization o ON o.id = u.organization_id "
             "WHERE u.username = $1",
@@ -679,7 +694,8 @@ def write_report(args, facts: Facts, versions: dict | None, results: list[tuple[
         *paragraph(
             "The same reads from Sanji as `sanji serve` runs it (one uvicorn worker) and from PostGraphile 4 "
             "(its command, one Node process, with the connection-filter and pg-aggregates plugins, query log "
-            "off), each in its own process against the same PostgreSQL database, and from hand-written SQL "
+            "off), each in its own process against the same PostgreSQL database with its default pool of "
+            "connections (Sanji's Tortoise 5, PostGraphile 10), and from hand-written SQL "
             "(asyncpg in the benchmark's process: no HTTP, no JSON). Every query returned the same rows on "
             "every side before it was timed. The sides take turns, round by round in a rotating order, after "
             'a warm-up; "alone" is one request at a time, the sides alternating. The load client (Python, '
@@ -739,9 +755,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per side and query")
     parser.add_argument("--page", type=int, default=200, help="the deep page (of 20 cases)")
-    parser.add_argument("--admin-user", default="admin", help="a Sanji user who reads every case")
+    parser.add_argument(
+        "--admin-user", help="a Sanji user who reads every case (default: the root's ADMIN or SUPERVISOR)"
+    )
     parser.add_argument("--admin-password", default=password)
-    parser.add_argument("--clerk-user", default="hall_clerk", help="a Sanji CLERK of a hall")
+    parser.add_argument("--clerk-user", help="a Sanji CLERK of a hall (default: the first hall's, by code)")
     parser.add_argument("--clerk-password", default=password)
     parser.add_argument("--peer-dir", type=Path, default=cache / "sanji-bench" / "postgraphile")
     parser.add_argument("--install-peer", action="store_true", help="(re)install PostGraphile with npm")
