@@ -6,10 +6,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from api.models.item import GuideRevision, ItemSource, ItemType, Power
+from api.models.item import GuideRevision, Item, ItemSource, ItemType, Power
 from seeds.qujialing.loader import AGENCY_BASIS, HALL_BASIS, ROOM_BASIS, _catalogue
 from seeds.qujialing.names import NameMaker
-from seeds.synthetic.timeline import FIRST_DAY, SET_UP_ON, Clock, moment
+from seeds.synthetic.timeline import FIRST_DAY, SET_UP_ON, Clock, moment, set_up_at
 from seeds.synthetic.tree import District
 
 CENTER_BASIS = {
@@ -44,6 +44,9 @@ class Facts:
 async def load_catalogue(seed: int) -> list[Facts]:
     """Write the fixture's catalogue (items, guide revisions, materials) and return its facts."""
     items = await _catalogue(None, NameMaker(random.Random(f"sanji-synthetic:{seed}:catalogue")))
+    # Written at the set-up moment like every synthetic row, not when the loader ran.
+    await Item.all().update(created_at=set_up_at(), updated_at=set_up_at())
+    await GuideRevision.all().update(created_at=set_up_at())
     # Every revision of the fixture starts in 2017, long before the span: the latest is in force.
     in_force = dict(
         await GuideRevision.filter(effective_from__lte=FIRST_DAY)

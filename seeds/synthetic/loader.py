@@ -13,8 +13,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 
 from tortoise.transactions import in_transaction
 
@@ -145,15 +147,21 @@ async def _load(writer, report: Report, total: int, seed: int, password: str, sa
 
 
 def _outputs(tree: Tree, shared: Shared, workers: int) -> Iterator[Output]:
-    """Each district's rows in district order, whichever process made them."""
+    """Each district's rows in district order, whichever process made them; at most two districts
+    per worker wait in memory for their COPY."""
     if workers <= 1:
         start_worker(shared)
         yield from map(generate, tree.districts)
         return
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    todo = iter(tree.districts)
     with context.Pool(workers, initializer=start_worker, initargs=(shared,)) as pool:
-        yield from pool.imap(generate, tree.districts)
+        pending = deque(pool.apply_async(generate, (d,)) for d in islice(todo, 2 * workers))
+        while pending:
+            output = pending.popleft().get()
+            pending.extend(pool.apply_async(generate, (d,)) for d in islice(todo, 1))
+            yield output
 
 
 def _refuse_crowded_days(tree: Tree, clock: Clock) -> None:

@@ -5,7 +5,7 @@ the same few thousand questions."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from api.services import deadlines
 
@@ -15,6 +15,11 @@ SET_UP_ON = date(2024, 6, 3)  # organizations, staff and assignments exist befor
 OPENS = 8 * 60 + 30  # 08:30, Beijing time: minute 0 of a working day in the fixture's schedule
 DAY = 24 * 60
 BEIJING_OFFSET = 8 * 60  # Asia/Shanghai has no daylight saving
+
+
+def set_up_at() -> datetime:
+    """The moment rows that exist before the span were written (the tree, the catalogue)."""
+    return datetime.combine(SET_UP_ON, time(9, 0), tzinfo=deadlines.BEIJING)
 
 
 def moment(day: date, minute: int) -> int:
