@@ -171,11 +171,13 @@ async def test_applicants_and_staff_have_valid_identifiers(province_url):
         assert normalize_id_number(number) == number and normalize_phone(phone) == phone
 
 
-async def test_the_same_seed_gives_the_same_rows(databases, migrated_template, province_url):
+async def test_the_same_seed_gives_the_same_rows_made_here_or_in_worker_processes(
+    databases, migrated_template, province_url
+):
     name = await databases.create(template=migrated_template)
     try:
         async with db.database(Settings(database_url=databases.url(name))):
-            await load(DISTRICTS, CASES, SEED, DEMO_PASSWORD)
+            await load(DISTRICTS, CASES, SEED, DEMO_PASSWORD, workers=2)
         again = await _dump(databases.url(name))
     finally:
         await databases.drop(name)

@@ -39,14 +39,11 @@ class PostgresWriter:
     def __init__(self, transaction) -> None:
         self.transaction = transaction
         self.restore: list[str] = []
-        self.tables: list[str] = []
 
     async def prepare(self, bulk_tables: tuple[str, ...]) -> None:
         async with self.transaction.acquire_connection() as raw:
-            await raw.execute(
-                "SET LOCAL maintenance_work_mem = '1GB'; SET LOCAL work_mem = '256MB'; "
-                "SET LOCAL synchronous_commit = off"
-            )
+            # Memory for the index builds and the foreign-key checks at the end.
+            await raw.execute("SET LOCAL maintenance_work_mem = '1GB'; SET LOCAL work_mem = '256MB'")
             constraints = await raw.fetch(_CONSTRAINTS, list(bulk_tables))
             indexes = await raw.fetch(_PLAIN_INDEXES, list(bulk_tables))
             for row in [*indexes, *constraints]:
@@ -60,8 +57,6 @@ class PostgresWriter:
                 await raw.execute(_restart_sequence(table))
 
     async def write(self, table: str, data: bytes) -> None:
-        if table not in self.tables:
-            self.tables.append(table)
         async with self.transaction.acquire_connection() as raw:
             await raw.copy_to_table(
                 table, source=io.BytesIO(data), columns=list(COLUMNS[table]), format="text"
@@ -74,7 +69,6 @@ class PostgresWriter:
                 await raw.execute(statement)
             for table in NUMBERED_HERE:
                 await raw.execute(_restart_sequence(table))
-            await raw.execute(f"ANALYZE {', '.join(self.tables)}")
 
 
 def _restart_sequence(table: str) -> str:

@@ -3,11 +3,7 @@
 The schedule is the fixture's (seeds/qujialing/cases.py: cases at the center's windows and the
 halls, papers carried up from rooms in agency batches, pauses for supplements, decisions, ratings),
 with a few open, late and withdrawn cases, cut at the data set's last day: a step after it has not
-happened yet. Each step is checked against the workflow's state machine (its sources and targets
-are read from api.services.workflow.STEPS) and changes the case as `workflow.apply` would; applying
-every step through `workflow.apply` itself costs ~25 µs (it builds a model per event), which for
-a province's six million events is minutes, so this module mirrors its effects on plain slots and
-seeds/synthetic/verify.py replays stored cases through `workflow.apply` to prove they agree.
+happened yet. Each step goes through seeds/synthetic/steps.py, the workflow's steps on plain slots.
 
 Runs in worker processes: plain data in, rows (or PostgreSQL COPY text) out.
 """
@@ -16,13 +12,10 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
 
-from api.models.case import ApplicantType, CaseAction, CaseStatus, Channel, Decision
+from api.models.case import CaseAction, CaseStatus, Channel, Decision
 from api.models.item import Power
-from api.services.identifiers import USCC_ALPHABET, id_number_check_char, uscc_check_char
-from api.services.workflow import STEPS
 from seeds.qujialing.cases import (
     BAD_REASONS,
     CENTER_AGENCY_SHARE,
@@ -33,8 +26,9 @@ from seeds.qujialing.cases import (
     SCORES,
     SUPPLEMENT_SHARE,
 )
-from seeds.qujialing.names import COMPANY_TRADES, COMPANY_WORDS, GIVEN, SURNAMES
+from seeds.synthetic.applicants import Applicants
 from seeds.synthetic.catalogue import Facts, Plan, assignments
+from seeds.synthetic.steps import END, Draft, take
 from seeds.synthetic.tables import copy_text
 from seeds.synthetic.timeline import DAY, END_DAY, FIRST_DAY, OPENS, Clock
 from seeds.synthetic.tree import District, Place
@@ -45,13 +39,7 @@ HALL_SHARE = 0.45
 HALL_AGENCY_SHARE = 0.08  # of hall cases: a licence carried to the center
 LATE_SHARE = 0.03  # completed after the promised due date (限时办结率 below 100%)
 WITHDRAW_SHARE = 0.2  # of paused cases: the applicant withdraws instead of bringing the papers
-COMPANIES = 400  # per district; companies apply again and again
 PAUSE_AFTER = 5  # minutes between a step and the supplement request that follows it
-END = END_DAY.toordinal()
-BIRTHDAYS = (date(1959, 1, 1).toordinal(), date(2006, 12, 31).toordinal())  # applicants are adults
-# The state machine as plain strings: the states a step starts from and the state it leads to.
-SOURCES = {step.action: frozenset(s.value for s in step.sources) for step in STEPS}
-TARGET = {step.action: step.target.value if step.target else None for step in STEPS}
 COUNTER = Channel.COUNTER.value
 
 
@@ -103,42 +91,6 @@ def generate(district: District) -> Output:
     return Output(district.index, district.cases, tables, counts)
 
 
-@dataclass(slots=True)
-class Draft:
-    """A case being moved; the slots are its columns (times as minutes, days as ordinals)."""
-
-    id: int
-    number: str
-    item: Facts
-    filed_at: int
-    handler: int
-    channel: str
-    applicant: tuple[str, str, str, str]  # type, name, id number, phone
-    status: str | None = None
-    decision: str | None = None
-    submitted_at: int = 0
-    accepted_at: int | None = None
-    accepted_on: int | None = None
-    legal_due: int | None = None
-    promised_due: int | None = None
-    estimated: bool = False
-    completed_at: int | None = None
-    completed_on: int | None = None
-    delivered_at: int | None = None
-    taken: int | None = None
-    trips_saved: int = 0
-    held_by: int | None = None
-    before_pause: str | None = None
-    paused_days: int = 0
-    paused_on: int = 0
-    pauses: list[tuple[int, int]] = field(default_factory=list)
-    limits: tuple[int, int] | None = None
-    last: int = 0
-    steps: int = 0
-    stopped: bool = False  # the next step falls after the data set's last day
-    decider: int | None = None  # staff id of who decided: the person a rating rates
-
-
 class DistrictCases:
     def __init__(self, district: District, shared: Shared) -> None:
         self.d, self.shared, self.clock, self.plan = district, shared, shared.clock, shared.plan
@@ -152,8 +104,7 @@ class DistrictCases:
         self.event_rows: list[tuple] = []
         self.batch_case_rows: list[tuple] = []
         self.rating_rows: list[tuple] = []
-        self.area = f"42{district.index % 100:02d}{district.index // 100 % 100:02d}"
-        self.companies = [self.company() for _ in range(COMPANIES)]
+        self.applicants = Applicants(self.rng, district.index, district.name)
 
     def run(self) -> None:
         """Cases on working days of the span, ids and numbers in the order of their days."""
@@ -273,11 +224,7 @@ class DistrictCases:
         if self.sequence[day] > 9999:
             raise ValueError(f"district {self.d.code}: more than 9999 cases on one day")
         company = channel == Channel.PROACTIVE_AGENCY or (item.licensing and rng.random() < 0.4)
-        if company:
-            name, credit = rng.choice(self.companies)
-            applicant = (ApplicantType.COMPANY.value, name, credit, self.phone())
-        else:
-            applicant = (ApplicantType.PERSON.value, self.person(), self.id_number(), self.phone())
+        applicant = self.applicants.applicant(company)
         number = f"{self.d.code}{self.clock.digits(day)}{self.sequence[day]:04d}"
         case = Draft(self.next_id, number, item, filed_at, handler, channel, applicant)
         self.next_id += 1
@@ -294,68 +241,28 @@ class DistrictCases:
         decision: Decision | None = None,
         batch: int | None = None,
     ) -> bool:
-        """Take one step as `workflow.apply` does (verify.py proves it); False once cut off."""
-        if case.stopped or when // DAY > END:
-            case.stopped = True
-            return False
+        """Take one step and write its event; False once the case is cut off at the last day."""
         before = case.status
-        if action != A.SUBMIT and before not in SOURCES[action]:
-            raise AssertionError(f"{case.number}: {action} from {before}")
-        day, item = when // DAY, case.item
-        if action == A.SUBMIT:
-            case.submitted_at, case.held_by = when, case.filed_at
-            if case.handler != case.filed_at:
-                case.trips_saved = max(1, item.visits)
-                if case.channel == COUNTER:
-                    case.channel = Channel.AGENCY.value
-        elif action == A.PROXY_DECLARE:
-            case.trips_saved = max(1, item.visits)
-        elif action == A.ACCEPT:
-            case.accepted_at, case.accepted_on, case.limits = when, day, (item.legal, item.promised)
-            case.legal_due, case.promised_due, case.estimated = self.clock.due(day, item.legal, item.promised)
-        elif action == A.REQUEST_SUPPLEMENT:
-            case.before_pause, case.paused_on = before, day
-        elif action == A.RESUME:
-            case.pauses.append((case.paused_on, day))
-            case.status, case.before_pause = case.before_pause or S.ACCEPTED.value, None
-            case.paused_days = sum(self.clock.between(s, e) for s, e in case.pauses)
-            legal, promised = case.limits
-            due = self.clock.paused_due(case.accepted_on, legal, promised, case.pauses)
-            case.legal_due, case.promised_due, case.estimated = due
-        elif action == A.DISPATCH:
-            case.held_by = None
-        elif action == A.RECEIVE:
-            case.held_by = org
-        elif action == A.DECIDE:
-            case.decision = decision.value
-        elif action == A.COMPLETE:
-            case.completed_at, case.completed_on = when, day
-            case.taken = self.clock.between(case.accepted_on, day, case.pauses)
-        elif action == A.DELIVER:
-            case.delivered_at = when
-        target = TARGET[action]
-        if target is not None:
-            case.status = target
+        if not take(case, action, org, when, self.clock, decision):
+            return False
         people = self.people[org]
         person = people[self.rng.randrange(len(people))] if len(people) > 1 else people[0]
         if action == A.DECIDE:
             case.decider = person.staff_id
         stamp = self.clock.stamp(when)
-        self.event_rows.append(
-            (
-                case.id,
-                action.value,
-                before,
-                case.status,
-                person.user_id,
-                person.name,
-                org,
-                stamp,
-                comment,
-                batch,
-            )
+        event = (
+            case.id,
+            action.value,
+            before,
+            case.status,
+            person.user_id,
+            person.name,
+            org,
+            stamp,
+            comment,
+            batch,
         )
-        case.last, case.steps = when, case.steps + 1
+        self.event_rows.append(event)
         return True
 
     def write(self, case: Draft) -> None:
@@ -441,25 +348,3 @@ class DistrictCases:
         return [
             (f"{self.d.code}{self.clock.digits(day)}", last) for day, last in sorted(self.sequence.items())
         ]
-
-    # Applicants: names, ID numbers (GB 11643), phones, companies with credit codes (GB 32100).
-
-    def person(self) -> str:
-        rng = self.rng
-        given = rng.choice(GIVEN) if rng.random() < 0.5 else rng.choice(GIVEN) + rng.choice(GIVEN)
-        return rng.choice(SURNAMES) + given
-
-    def id_number(self) -> str:
-        rng = self.rng
-        born = self.clock.digits(rng.randint(*BIRTHDAYS))
-        first17 = f"{self.area}{born}{rng.randint(1, 999):03d}"
-        return first17 + id_number_check_char(first17)
-
-    def phone(self) -> str:
-        return f"1{self.rng.choice('3578')}{self.rng.randrange(1_000_000_000):09d}"
-
-    def company(self) -> tuple[str, str]:
-        rng = self.rng
-        body = "91" + self.area + "".join(rng.choice(USCC_ALPHABET) for _ in range(9))
-        name = f"{self.d.name}{''.join(rng.sample(COMPANY_WORDS, 2))}{rng.choice(COMPANY_TRADES)}有限公司"
-        return name, body + uscc_check_char(body)

@@ -15,6 +15,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -35,7 +36,7 @@ from seeds.synthetic.cases import Output, Shared, generate, start_worker
 from seeds.synthetic.catalogue import Plan, load_catalogue
 from seeds.synthetic.tables import BULK_TABLES, DISTRICT_TABLES, TREE_TABLES, copy_text
 from seeds.synthetic.timeline import END_DAY, FIRST_DAY, Clock
-from seeds.synthetic.tree import PROVINCE_CODE, PROVINCE_SUPERVISOR, Tree, build, share_cases
+from seeds.synthetic.tree import PROVINCE_CODE, PROVINCE_SUPERVISOR, District, Tree, build, share_cases
 
 CASES_PER_DISTRICT = 10_000  # the default of --cases: a province of 100 districts has a million
 MAX_DISTRICTS = 999  # district codes D001…D999 keep batch numbers within their 32 characters
@@ -93,7 +94,7 @@ async def load(
                 PostgresWriter(transaction), report, total, seed, demo_password, say, workers, copy=True
             )
         say("VACUUM ANALYZE (visibility map for index-only scans)", 0, 0)
-        await connection.execute_script(f"VACUUM ANALYZE {', '.join(BULK_TABLES)}")
+        await connection.execute_script(f"VACUUM ANALYZE {', '.join((*TREE_TABLES, *BULK_TABLES))}")
     report.seconds = time.perf_counter() - started
     return report
 
@@ -111,34 +112,30 @@ async def _refuse_unless_empty() -> None:
 
 async def _load(writer, report: Report, total: int, seed: int, password: str, say, workers: int, copy: bool):
     say("calendar and catalogue", 0, 0)
-    known = calendar_service.package_years()
-    years = range(max(FIRST_DAY.year, known.start), min(END_DAY.year + 1, known.stop))
-    await calendar_service.load_years(years)
-    workdays = await deadlines.workday_map(FIRST_DAY, END_DAY + deadlines.CALENDAR_MARGIN)
-    clock = Clock(workdays)
+    clock = await _calendar()
     items = await load_catalogue(seed)
     report.counts["item"] = len(items)
-    say("organizations, staff and users", 0, 0)
-    first = {table: await _next_id(table) for table in ("organization", "staff", "app_user")}
-    tree = build(report.districts, seed, first, hash_password(password), clock)
-    share_cases(tree, total, seed, await _next_id("service_case"), await _next_id("agency_batch"))
-    _refuse_crowded_days(tree, clock)
-    await writer.prepare(BULK_TABLES)
-    for table in TREE_TABLES:
-        rows = tree.rows[table]
-        await writer.write(table, copy_text(rows) if copy else rows)
-        report.counts[table] = len(rows)
-    report.api_key = await _province_key()
-    _name_examples(report, tree)
-    revision = await latest_calendar_revision()
-    shared = Shared(tuple(items), Plan.of(items), clock, revision, seed, copy)
-    done = 0
-    for output in _outputs(tree, shared, workers):
-        for table in DISTRICT_TABLES:
-            await writer.write(table, output.tables[table])
-            report.counts[table] = report.counts.get(table, 0) + output.counts[table]
-        done += output.cases
-        say("cases", done, total)
+    shared = Shared(tuple(items), Plan.of(items), clock, await latest_calendar_revision(), seed, copy)
+    with _generator(shared, workers) as generate_all:  # worker processes start while the tree is built
+        say("organizations, staff and users", 0, 0)
+        first = {table: await _next_id(table) for table in ("organization", "staff", "app_user")}
+        tree = build(report.districts, seed, first, hash_password(password), clock)
+        share_cases(tree, total, seed, await _next_id("service_case"), await _next_id("agency_batch"))
+        _refuse_crowded_days(tree, clock)
+        await writer.prepare(BULK_TABLES)
+        for table in TREE_TABLES:
+            rows = tree.rows[table]
+            await writer.write(table, copy_text(rows) if copy else rows)
+            report.counts[table] = len(rows)
+        report.api_key = await _province_key()
+        _name_examples(report, tree)
+        done = 0
+        for output in generate_all(tree.districts):
+            for table in DISTRICT_TABLES:
+                await writer.write(table, output.tables[table])
+                report.counts[table] = report.counts.get(table, 0) + output.counts[table]
+            done += output.cases
+            say("cases", done, total)
     await writer.finish(lambda statement: say(statement, 0, 0))
     say(f"replaying {REPLAYED} cases through the workflow", 0, 0)
     problems = await verify.replay(_sample(tree))
@@ -146,22 +143,37 @@ async def _load(writer, report: Report, total: int, seed: int, password: str, sa
         raise DomainError("CONSTRAINT", f"{len(problems)} replayed case(s) differ, e.g. {problems[0]}")
 
 
-def _outputs(tree: Tree, shared: Shared, workers: int) -> Iterator[Output]:
-    """Each district's rows in district order, whichever process made them; at most two districts
-    per worker wait in memory for their COPY."""
+async def _calendar() -> Clock:
+    """The span's years in the calendar table (as `sanji db upgrade` loads them), and its clock."""
+    known = calendar_service.package_years()
+    await calendar_service.load_years(
+        range(max(FIRST_DAY.year, known.start), min(END_DAY.year + 1, known.stop))
+    )
+    return Clock(await deadlines.workday_map(FIRST_DAY, END_DAY + deadlines.CALENDAR_MARGIN))
+
+
+@contextmanager
+def _generator(shared: Shared, workers: int) -> Iterator[Callable[[list[District]], Iterator[Output]]]:
+    """Generates districts' rows in district order: here, or in worker processes."""
     if workers <= 1:
         start_worker(shared)
-        yield from map(generate, tree.districts)
+        yield lambda districts: map(generate, districts)
         return
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    todo = iter(tree.districts)
     with context.Pool(workers, initializer=start_worker, initargs=(shared,)) as pool:
-        pending = deque(pool.apply_async(generate, (d,)) for d in islice(todo, 2 * workers))
-        while pending:
-            output = pending.popleft().get()
-            pending.extend(pool.apply_async(generate, (d,)) for d in islice(todo, 1))
-            yield output
+        yield lambda districts: _in_order(pool, districts, workers)
+
+
+def _in_order(pool, districts: list[District], workers: int) -> Iterator[Output]:
+    """Each district's rows as its worker finishes, in district order; at most two districts per
+    worker wait in memory for their COPY."""
+    todo = iter(districts)
+    pending = deque(pool.apply_async(generate, (d,)) for d in islice(todo, 2 * workers))
+    while pending:
+        output = pending.popleft().get()
+        pending.extend(pool.apply_async(generate, (d,)) for d in islice(todo, 1))
+        yield output
 
 
 def _refuse_crowded_days(tree: Tree, clock: Clock) -> None:
