@@ -193,7 +193,8 @@ def seed_synthetic(
 
 
 class _LoadProgress:
-    """`seed synthetic`'s progress: a line per stage and a bar for the cases (rich comes with typer)."""
+    """`seed synthetic`'s progress: a line per stage and a bar for the cases (rich comes with typer).
+    The display starts with the first stage, so a refusal before it prints its one line alone."""
 
     def __enter__(self) -> _LoadProgress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -201,11 +202,12 @@ class _LoadProgress:
         self.bar = Progress(
             TextColumn("  {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
         )
-        self.bar.__enter__()
         self.task = None
         return self
 
     def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.bar.live.is_started:
+            self.bar.start()
         if not total:
             self.bar.console.print(f"  {stage}", markup=False, highlight=False)
         elif self.task is None:
@@ -214,7 +216,8 @@ class _LoadProgress:
             self.bar.update(self.task, completed=done)
 
     def __exit__(self, *exc) -> None:
-        self.bar.__exit__(*exc)
+        if self.bar.live.is_started:
+            self.bar.stop()
 
 
 @report_app.command("coverage")

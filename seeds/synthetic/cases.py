@@ -14,7 +14,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 
-from api.models.case import CaseAction, CaseStatus, Channel, Decision
+from api.models.case import CaseAction, Channel, Decision
 from api.models.item import Power
 from seeds.qujialing.cases import (
     BAD_REASONS,
@@ -33,7 +33,7 @@ from seeds.synthetic.tables import copy_text
 from seeds.synthetic.timeline import DAY, END_DAY, FIRST_DAY, OPENS, Clock
 from seeds.synthetic.tree import District, Place
 
-A, S = CaseAction, CaseStatus
+A = CaseAction
 CENTER_SHARE = 0.35  # of a district's cases; halls take HALL_SHARE, rooms the rest
 HALL_SHARE = 0.45
 HALL_AGENCY_SHARE = 0.08  # of hall cases: a licence carried to the center
@@ -63,10 +63,11 @@ class Output:
     counts: dict[str, int]
 
 
-_shared: Shared | None = None
+_shared: Shared | None = None  # one per worker process, set by start_worker
 
 
 def start_worker(shared: Shared) -> None:
+    """The worker pool's initializer (and the loader's, when it generates in its own process)."""
     global _shared
     _shared = shared
 
@@ -92,6 +93,8 @@ def generate(district: District) -> Output:
 
 
 class DistrictCases:
+    """One district's cases, generated in order from the district's own random stream."""
+
     def __init__(self, district: District, shared: Shared) -> None:
         self.d, self.shared, self.clock, self.plan = district, shared, shared.clock, shared.plan
         self.rng = random.Random(f"sanji-synthetic:{shared.seed}:district:{district.index}")

@@ -85,7 +85,7 @@ class Builder:
         self.tree = Tree()
         self.created = clock.stamp(moment(SET_UP_ON, 30))
         self.paths: dict[int, str] = {}
-        self.phone = 5_200_000
+        self.duty_phone = 5_200_000
 
     def take(self, table: str) -> int:
         pk = self.next[table]
@@ -97,12 +97,12 @@ class Builder:
     ) -> int:
         pk = self.take("organization")
         self.paths[pk] = f"{self.paths[parent] if parent else '/'}{pk}/"
-        self.phone += 17
+        self.duty_phone += 17
         status, *days = extra.get("construction", (None, None, None, None))
         construction = (status, *(day.isoformat() if day else None for day in days))
         self.tree.rows["organization"].append(
             (pk, code, name, tier.value, kind.value, parent, self.paths[pk], extra.get("population"),
-             extra.get("address", ""), extra.get("lon"), extra.get("lat"), f"0724-{self.phone:07d}",
+             extra.get("address", ""), extra.get("lon"), extra.get("lat"), f"0724-{self.duty_phone:07d}",
              *construction, self.created, self.created)
         )  # fmt: skip
         return pk
