@@ -83,7 +83,7 @@ class Case(Model):
     handling_organization = fields.ForeignKeyField(
         "models.Organization", related_name="handled_cases", on_delete=fields.RESTRICT
     )
-    status = fields.CharEnumField(CaseStatus, max_length=24, db_index=True)
+    status = fields.CharEnumField(CaseStatus, max_length=24)  # indexed with submitted_at (Meta)
     decision = fields.CharEnumField(Decision, max_length=10, null=True)
     accepted_at = fields.DatetimeField(null=True)
     legal_due_date = fields.DateField(null=True)
@@ -118,6 +118,8 @@ class Case(Model):
         indexes = (
             Index(fields=("submitted_at_organization_id", "id"), name="idx_case_submitted_at_org_id"),
             Index(fields=("handling_organization_id", "id"), name="idx_case_handling_org_id"),
+            # counts by status over a period (and per status alone): an index-only scan
+            Index(fields=("status", "submitted_at"), name="idx_case_status_submitted_at"),
         )
         constraints = (
             CheckConstraint(check="version >= 1", name="ck_case_version"),
