@@ -15,6 +15,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
@@ -159,9 +160,12 @@ def _generator(shared: Shared, workers: int) -> Iterator[Callable[[list[District
         start_worker(shared)
         yield lambda districts: map(generate, districts)
         return
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    with context.Pool(workers, initializer=start_worker, initargs=(shared,)) as pool:
+    # spawn: nothing of this process (its threads, event loop, database connections) is copied;
+    # an executor (not multiprocessing.Pool) fails with BrokenProcessPool if a worker dies,
+    # where a Pool would wait for its result forever (seen once in CI, under both test suites).
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker, initargs=(shared,))
+    with pool:
         yield lambda districts: _in_order(pool, districts, workers)
 
 
@@ -169,10 +173,10 @@ def _in_order(pool, districts: list[District], workers: int) -> Iterator[Output]
     """Each district's rows as its worker finishes, in district order; at most two districts per
     worker wait in memory for their COPY."""
     todo = iter(districts)
-    pending = deque(pool.apply_async(generate, (d,)) for d in islice(todo, 2 * workers))
+    pending = deque(pool.submit(generate, d) for d in islice(todo, 2 * workers))
     while pending:
-        output = pending.popleft().get()
-        pending.extend(pool.apply_async(generate, (d,)) for d in islice(todo, 1))
+        output = pending.popleft().result()
+        pending.extend(pool.submit(generate, d) for d in islice(todo, 1))
         yield output
 
 
