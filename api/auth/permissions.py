@@ -22,7 +22,7 @@ from tortoise.expressions import Q, RawSQL
 from tortoise.models import Model
 
 from api.errors import DomainError
-from api.models.org import Organization, area_range
+from api.models.org import Organization, area_range, within
 from api.models.user import Role
 
 
@@ -195,8 +195,7 @@ async def area_size(area: str | None) -> int | None:
         return None
     if not area:
         return 0
-    low, high = area_range(area)
-    return await Organization.filter(path__gte=low, path__lt=high).count()
+    return await Organization.filter(within(area)).count()
 
 
 def in_area(model: type[Model], paths: tuple[str, ...], area: str | None) -> Q:
@@ -217,7 +216,7 @@ def in_area(model: type[Model], paths: tuple[str, ...], area: str | None) -> Q:
     if len(conditions) == 1:
         column, subquery = conditions[0]
         if column is None:  # the organization itself
-            return Q(path__gte=low, path__lt=high)
+            return within(area)
         return Q(**{f"{column}__in": RawSQL(f"({subquery})")})
     return Q(id__in=RawSQL(f"({_ids(model, conditions, organizations)})"))
 

@@ -6,6 +6,7 @@ import re
 from enum import StrEnum
 
 from tortoise import fields
+from tortoise.expressions import Q
 from tortoise.migrations.constraints import CheckConstraint
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
@@ -66,7 +67,7 @@ class Organization(Model):
         "models.Organization", related_name="children", null=True, on_delete=fields.RESTRICT, db_index=True
     )
     # The ids from the root down to this organization, "/1/5/23/": an area is one range of paths.
-    # Written only by save() (see Organization.place); never set by hand.
+    # Written only by save() (see Organization._place); never set by hand.
     path = fields.CharField(max_length=255, default="", db_index=True)
     population = fields.IntField(null=True)
     address = fields.CharField(max_length=200, default="")
@@ -201,6 +202,12 @@ def area_range(path: str) -> tuple[str, str]:
     if not PATH_SHAPE.fullmatch(path):
         raise ValueError(f"not an organization path: {path!r}")
     return path, path[:-1] + "0"
+
+
+def within(path: str) -> Q:
+    """The organizations of the area of `path` (it and every one below it): one path-index range."""
+    low, high = area_range(path)
+    return Q(path__gte=low, path__lt=high)
 
 
 async def subtree(root_id: int) -> str | None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from tortoise.functions import Count
 
 from api.errors import DomainError
-from api.models.org import BUILDABLE_TIERS, ConstructionStatus, Organization, Tier, area_range, subtree
+from api.models.org import BUILDABLE_TIERS, ConstructionStatus, Organization, Tier, subtree, within
 
 BUILT_STATUSES = frozenset({ConstructionStatus.BUILT, ConstructionStatus.STANDARDIZED})
 
@@ -46,8 +46,7 @@ async def subtree_ids(root_id: int | None) -> list[int] | None:
     path = await subtree(root_id)
     if path is None:
         raise DomainError("NOT_FOUND", f"organization {root_id} does not exist", field="root")
-    low, high = area_range(path)
-    return await Organization.filter(path__gte=low, path__lt=high).order_by("id").values_list("id", flat=True)
+    return await Organization.filter(within(path)).order_by("id").values_list("id", flat=True)
 
 
 async def coverage(root_id: int | None = None) -> list[TierCoverage]:
