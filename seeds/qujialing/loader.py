@@ -108,7 +108,7 @@ async def load(demo_password: str, progress: Progress | None = None) -> SeedRepo
         say("users")
         users = await _users(orgs, staff, demo_password)
         say("catalogue and guides")
-        items = await _catalogue(orgs[CENTER_CODE], names)
+        items = await load_catalogue_items(names)
         say("assignments")
         await _assignments(orgs, items, windows, users["admin"])
         say("inspections, duty roster and funding")
@@ -212,7 +212,8 @@ async def _users(orgs, staff, demo_password: str) -> dict[str, User]:
     return users
 
 
-async def _catalogue(center: Organization, names: NameMaker) -> dict[str, Item]:
+async def load_catalogue_items(names: NameMaker) -> dict[str, Item]:
+    """The shared catalogue (catalogue.json): items, their guides and materials, by item code."""
     entries = json.loads(CATALOGUE.read_text(encoding="utf-8"))["items"]
     credit = names.credit_code("11")  # the administrative approval bureau's code (illustrative)
     items: dict[str, Item] = {}

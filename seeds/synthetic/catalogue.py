@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 
 from api.models.item import GuideRevision, Item, ItemSource, ItemType, Power
-from seeds.qujialing.loader import AGENCY_BASIS, HALL_BASIS, ROOM_BASIS, _catalogue
+from seeds.qujialing.loader import AGENCY_BASIS, HALL_BASIS, ROOM_BASIS, load_catalogue_items
 from seeds.qujialing.names import NameMaker
 from seeds.synthetic.timeline import FIRST_DAY, SET_UP_ON, Clock, moment, set_up_at
 from seeds.synthetic.tree import District
@@ -43,7 +43,7 @@ class Facts:
 
 async def load_catalogue(seed: int) -> list[Facts]:
     """Write the fixture's catalogue (items, guide revisions, materials) and return its facts."""
-    items = await _catalogue(None, NameMaker(random.Random(f"sanji-synthetic:{seed}:catalogue")))
+    items = await load_catalogue_items(NameMaker(random.Random(f"sanji-synthetic:{seed}:catalogue")))
     # Written at the set-up moment like every synthetic row, not when the loader ran.
     await Item.all().update(created_at=set_up_at(), updated_at=set_up_at())
     await GuideRevision.all().update(created_at=set_up_at())
