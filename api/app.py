@@ -26,6 +26,7 @@ from api.request_guard import BodyGuard, ClientAddress
 from api.services.users import demo_users
 from api.settings import Settings
 from schema import GRAPHIQL_DIR, app_schema
+from schema.generator.execution import COMPILED_READS, encode_response
 from schema.limits import Limits
 
 log = logging.getLogger("sanji.api")
@@ -61,7 +62,11 @@ class SanjiGraphQL(GraphQL):
             "settings": self.settings,
             "clock": self.clock,
             "claims": request.scope.get("sanji.claims"),
+            COMPILED_READS: self.settings.compiled_reads,
         }
+
+    def encode_json(self, data: Any) -> str:
+        return encode_response(data)
 
 
 class DatabaseContext:

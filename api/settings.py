@@ -48,6 +48,9 @@ class Settings:
     rate_limit_anonymous_per_minute: int = 120  # per client address; 0 turns the limit off
     rate_limit_login_per_minute: int = 60  # POST /auth/token per client address; 0 turns it off
     rate_limit_lookup_per_minute: int = 20  # caseProgress and rateCase per address; 0 turns it off
+    # Generated reads run as one SQL statement per root field (schema/generator/compiler.py);
+    # false runs every field on the resolvers, the reference the compiled path is tested against.
+    compiled_reads: bool = True
 
     @property
     def is_production(self) -> bool:
@@ -100,6 +103,7 @@ class Settings:
             rate_limit_lookup_per_minute=_count(
                 env, "SANJI_RATE_LIMIT_LOOKUP_PER_MINUTE", cls.rate_limit_lookup_per_minute
             ),
+            compiled_reads=_flag(env, "SANJI_COMPILED_READS", cls.compiled_reads),
         )
 
 
@@ -205,6 +209,16 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise DomainError(
             "VALIDATION_FAILED", f"{name} must be an integer, got {raw!r}", field=name
         ) from None
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = {"1": True, "true": True, "on": True, "0": False, "false": False, "off": False}.get(raw.lower())
+    if value is None:
+        raise DomainError("VALIDATION_FAILED", f"{name} must be true or false, got {raw!r}", field=name)
+    return value
 
 
 def _count(env: Mapping[str, str], name: str, default: int) -> int:

@@ -20,6 +20,7 @@ from schema.domain.catalogue import catalogue_fields
 from schema.domain.coverage import CoverageQuery
 from schema.domain.service import ServiceQueries, calendar_fields
 from schema.errors import DomainErrors, SanjiSchema
+from schema.generator.execution import executor_for
 from schema.generator.mutations import MutationBuilder
 from schema.generator.registry import Registry
 from schema.generator.scalars import SCALAR_MAP
@@ -48,7 +49,7 @@ def create_schema(
         **calendar_fields(registry),
     }
     mutation = type("Mutation", (), {"__annotations__": {}, **mutation_fields})
-    return SanjiSchema(
+    schema = SanjiSchema(
         query=strawberry.type(query, description=QUERY_DESCRIPTION),
         mutation=strawberry.type(mutation, description="Changes: generated CRUD and domain verbs"),
         extensions=[
@@ -65,7 +66,10 @@ def create_schema(
             lambda: QueryLimits(limits),  # after validation: refuses valid but over-budget queries
         ],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        execution_context_class=executor_for(registry),
     )
+    schema.registry = registry  # the models behind the generated fields
+    return schema
 
 
 @functools.lru_cache(maxsize=4)

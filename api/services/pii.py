@@ -11,11 +11,16 @@ class PiiKind(StrEnum):
     PHONE = "PHONE"
 
 
+def visible_head(kind: PiiKind) -> int:
+    """How many leading characters a masked value keeps (the last 4 are kept too)."""
+    return 6 if kind == PiiKind.ID_NUMBER else 3
+
+
 def mask(value: str | None, kind: PiiKind) -> str | None:
     """ID numbers keep their first 6 and last 4 characters, phones their first 3 and last 4."""
     if value is None:
         return None
-    head = 6 if kind == PiiKind.ID_NUMBER else 3
+    head = visible_head(kind)
     if len(value) <= head + 4:
         return "*" * len(value)
     return value[:head] + "*" * (len(value) - head - 4) + value[-4:]

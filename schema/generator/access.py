@@ -106,7 +106,11 @@ class RequestAccess:
 
 async def request_access(info: strawberry.Info) -> RequestAccess:
     """The access of the current request, loaded on first use and then shared by every resolver."""
-    context = info.context
+    return await context_access(info.context)
+
+
+async def context_access(context: dict) -> RequestAccess:
+    """The access of the request whose GraphQL context this is (loaded once per request)."""
     found = context.get("access")
     if found is None:
         caller = context.get("caller") or caller_of(context.get("claims"))

@@ -1,0 +1,641 @@
+"""Compiled reads: one SQL statement per generated root field, its JSON built by the database.
+
+The resolver path (registry.py, loaders.py) walks a read field by field: strawberry and
+graphql-core call a resolver per value, Tortoise builds an object per row. For the generated reads
+(`<plural>`, `<model>(id)`, `node` and the relations, connections, counts and page info under them)
+this module builds instead one SQL statement whose single value is the field's JSON text:
+PostgreSQL with `json_build_object`/`json_agg` over correlated subqueries, SQLite with
+`json_object`/`json_group_array` (rows ordered in the subquery it aggregates, as SQLite 3.40 has no
+ORDER BY inside an aggregate).
+
+Both paths share every rule that decides *which* rows and values a caller gets: the row conditions
+(`RequestAccess.rows`), filters (`compile_where`), sort keys and cursors (pagination.py), page-size
+checks, column rules and masking. The conditions and the page query of each level are Tortoise
+querysets rendered to SQL, and this module only wraps them. Anything it cannot compile, and every
+refusal (a bad cursor, a forbidden relation, a page too large), raises `Fallback`: that root field
+then runs on the resolver path, which answers with the one canonical result or error.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import contextlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from graphql import GraphQLObjectType, get_named_type
+from graphql.execution.collect_fields import collect_subfields
+from graphql.execution.values import get_argument_values
+from strawberry.types.arguments import convert_arguments
+from strawberry.utils.str_converters import to_camel_case
+from tortoise.expressions import RawSQL
+from tortoise.queryset import QuerySet
+
+from api.services.pii import PiiKind, mask, visible_head
+from schema.generator.filters import compile_where
+from schema.generator.pagination import (
+    PageRequest,
+    SortKey,
+    after_condition,
+    decode_cursor,
+    key_columns,
+    ordered,
+    with_tie_breaker,
+)
+from schema.generator.scalars import DISTRICT_ZONE, _district_time
+from schema.ids import from_global_id, to_global_id, type_of
+
+if TYPE_CHECKING:
+    from schema.generator.access import RequestAccess
+    from schema.generator.registry import ModelNode, Registry
+
+# Outcomes of root fields since the process started, by (field name, outcome): "compiled",
+# "fallback: <reason>" (an unsupported selection or a refusal the resolver path answers), "error"
+# (a compiled statement failed unexpectedly; the resolver path answered).
+COUNTERS: collections.Counter[tuple[str, str]] = collections.Counter()
+# SQLite's parser stack (YYSTACKDEPTH 100 in the library Python ships) overflows a few subqueries
+# deep: relations nested deeper than this run on the resolvers there (the query depth limit of 12
+# allows about six through connections); PostgreSQL has no such bound.
+SQLITE_MAX_NESTING = 6
+MAX_OBJECT_KEYS = 50  # json_build_object takes at most 100 arguments on PostgreSQL
+PII_KEY = "__sanji_pii__"  # beside an object whose personal data is read in clear; removed before sending
+
+_MARK = "\x01"  # a bound parameter, numbered when the statement is finished
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\$(\d+)|\?")
+
+
+class Fallback(Exception):
+    """The root field runs on the resolver path; the reason is counted."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Sql:
+    """SQL text with `_MARK` where each parameter goes, and the parameters in text order."""
+
+    text: str = ""
+    params: list[Any] = field(default_factory=list)
+
+    def __add__(self, other: Sql | str) -> Sql:
+        if isinstance(other, str):
+            return Sql(self.text + other, self.params)
+        return Sql(self.text + other.text, [*self.params, *other.params])
+
+    def __radd__(self, other: str) -> Sql:
+        return Sql(other + self.text, self.params)
+
+
+def join(parts: list[Sql | str], separator: str = ",") -> Sql:
+    out = Sql()
+    for i, part in enumerate(parts):
+        out = out + (separator if i else "") + part
+    return out
+
+
+def queryset_sql(query: QuerySet) -> Sql:
+    """The statement Tortoise would run for `query`, its placeholders made position-free."""
+    query._choose_db_if_not_chosen()
+    query._make_query()
+    text, params = query.query.get_parameterized_sql()
+    params = list(params)
+    ordered_params: list[Any] = []
+    positional = iter(params)
+
+    def mark(found: re.Match) -> str:
+        token = found.group(0)
+        if token[0] in "'\"":
+            return token
+        ordered_params.append(params[int(found.group(1)) - 1] if found.group(1) else next(positional))
+        return _MARK
+
+    return Sql(_TOKENS.sub(mark, text), ordered_params)
+
+
+def finish(statement: Sql, postgres: bool) -> tuple[str, list[Any]]:
+    pieces = statement.text.split(_MARK)
+    if postgres:
+        text = "".join(p + (f"${i + 1}" if i < len(pieces) - 1 else "") for i, p in enumerate(pieces))
+    else:
+        text = "?".join(pieces)
+    return text, statement.params
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def ident(*names: str) -> str:
+    return ".".join('"' + n.replace('"', '""') + '"' for n in names)
+
+
+class Dialect:
+    """The JSON and formatting expressions of one database."""
+
+    def __init__(self, postgres: bool) -> None:
+        self.postgres = postgres
+        self.zone = DISTRICT_ZONE.key
+
+    def obj(self, pairs: list[tuple[str, Sql | str]]) -> Sql:
+        if len(pairs) > MAX_OBJECT_KEYS:
+            raise Fallback(f"more than {MAX_OBJECT_KEYS} fields in one object")
+        function = "json_build_object" if self.postgres else "json_object"
+        return function + "(" + join([literal(k) + "," + v for k, v in pairs]) + ")"
+
+    def json_column(self, column: str) -> str:
+        """A column holding JSON, as a JSON value (SQLite forgets across subqueries that it is JSON)."""
+        return column if self.postgres else f"json({column})"
+
+    def boolean(self, condition: str) -> str:
+        if self.postgres:
+            return f"({condition})"
+        return f"json(CASE WHEN {condition} THEN 'true' ELSE 'false' END)"
+
+    def bool_literal(self, value: bool) -> str:
+        if self.postgres:
+            return "true" if value else "false"
+        return f"json('{'true' if value else 'false'}')"
+
+    def least(self, a: str, b: str) -> str:
+        return f"least({a},{b})" if self.postgres else f"min({a},{b})"
+
+    def aggregate(self, element: Sql, order: str, condition: str) -> Sql:
+        """The JSON array of `element` over the rows meeting `condition`, in `order`."""
+        if self.postgres:
+            return (
+                "coalesce(json_agg(" + element + f" ORDER BY {order}) FILTER (WHERE {condition}),'[]'::json)"
+            )
+        # The rows arrive in the order of the subquery they come from (see `Compiler.connection`).
+        return "json_group_array(" + element + f") FILTER (WHERE {condition})"
+
+    def value(self, column: str, kind: str, enum: Any = None) -> str:
+        """A column's value as the API returns it (the rules of schema/generator/scalars.py)."""
+        if kind == "datetime":
+            return self.district_time(column)
+        if kind == "enum":
+            pairs = [(m.value, m.name) for m in enum]
+            if all(str(v) == n for v, n in pairs):
+                return column
+            whens = " ".join(f"WHEN {literal(str(v))} THEN {literal(n)}" for v, n in pairs)
+            return f"CASE {column} {whens} END"
+        if kind == "bool" and not self.postgres:
+            return (
+                f"CASE WHEN {column} IS NULL THEN NULL WHEN {column} THEN json('true') ELSE json('false') END"
+            )
+        if kind == "json" and not self.postgres:
+            return f"json({column})"
+        if kind == "decimal":
+            return f"CAST({column} AS TEXT)"
+        return column
+
+    def district_time(self, column: str) -> str:
+        if not self.postgres:
+            return f"sanji_time({column})"
+        local = f"({column} AT TIME ZONE {literal(self.zone)})"
+        offset = f"({local} - ({column} AT TIME ZONE 'UTC'))"
+        return (
+            f"CASE WHEN {column} IS NULL THEN NULL ELSE to_char({local},'YYYY-MM-DD\"T\"HH24:MI:SS')"
+            f" || CASE WHEN extract(microseconds FROM {column})::bigint % 1000000 = 0 THEN ''"
+            f" ELSE '.' || to_char({local},'US') END"
+            f" || CASE WHEN {offset} < interval '0' THEN '-' ELSE '+' END"
+            f" || to_char(abs(extract(epoch FROM {offset}))::int / 3600,'FM00') || ':'"
+            f" || to_char(abs(extract(epoch FROM {offset}))::int % 3600 / 60,'FM00')"
+            f" || CASE WHEN abs(extract(epoch FROM {offset}))::int % 60 = 0 THEN ''"
+            f" ELSE ':' || to_char(abs(extract(epoch FROM {offset}))::int % 60,'FM00') END END"
+        )
+
+    def global_id(self, type_name: str, column: str) -> str:
+        if not self.postgres:
+            return f"sanji_global_id({literal(type_name)},{column})"
+        return f"encode(convert_to({literal(type_name + ':')} || {column},'UTF8'),'base64')"
+
+    def mask(self, column: str, kind: PiiKind) -> str:
+        head = visible_head(kind)
+        if not self.postgres:
+            return f"sanji_mask({column},{head})"
+        n = f"char_length({column})"
+        return (
+            f"CASE WHEN {column} IS NULL THEN NULL WHEN {n} <= {head + 4} THEN repeat('*',{n})"
+            f" ELSE left({column},{head}) || repeat('*',{n} - {head + 4}) || right({column},4) END"
+        )
+
+    def cursor(self, values: list[tuple[str, str]]) -> str:
+        """The cursor of a row from its sort-key columns and kinds (what `encode_cursor` reads back)."""
+        items = []
+        for column, kind in values:
+            if kind in ("decimal", "datetime") or (kind == "bool" and not self.postgres):
+                column = self.value(column, kind)  # as the row's value encodes: district time, text
+            items.append(column)
+        if self.postgres:
+            # The text encode_cursor writes: no spaces, a NULL as null.
+            members = " || ',' || ".join(f"coalesce(to_json({item})::text,'null')" for item in items)
+            text = f"'[' || {members} || ']'"
+            return f"translate(encode(convert_to({text},'UTF8'),'base64'),E'+/\\n','-_')"
+        return f"sanji_cursor(json_array({','.join(items)}))"
+
+
+# -- SQLite: the formatting rules as functions of the connection, the same Python code as the resolvers
+
+
+def _sqlite_time(text: str | None) -> str | None:
+    if text is None:
+        return None
+    from datetime import datetime
+
+    return _district_time(datetime.fromisoformat(text))
+
+
+def _sqlite_global_id(type_name: str, pk: int | None) -> str | None:
+    return None if pk is None else to_global_id(type_name, pk)
+
+
+def _sqlite_mask(value: str | None, head: int) -> str | None:
+    kind = PiiKind.ID_NUMBER if head == visible_head(PiiKind.ID_NUMBER) else PiiKind.PHONE
+    return mask(value, kind)
+
+
+def _sqlite_cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+SQLITE_FUNCTIONS = {
+    "sanji_time": (1, _sqlite_time),
+    "sanji_global_id": (2, _sqlite_global_id),
+    "sanji_mask": (2, _sqlite_mask),
+    "sanji_cursor": (1, _sqlite_cursor),
+}
+
+
+async def prepare_sqlite(client: Any) -> None:
+    """Give the SQLite connection the functions compiled statements call (once per connection)."""
+    async with client.acquire_connection() as connection:
+        if getattr(connection, "_sanji_functions", False):
+            return
+        for name, (arity, function) in SQLITE_FUNCTIONS.items():
+            await connection.create_function(name, arity, function, deterministic=True)
+        connection._sanji_functions = True
+
+
+# -- the compiler
+
+
+@dataclass
+class Selection:
+    """What graphql-core knows of the operation: enough to collect fields and read arguments."""
+
+    schema: Any  # GraphQLSchema
+    fragments: Any
+    variable_values: Any
+    operation: Any
+    scalar_registry: Any
+    config: Any
+
+    def subfields(self, return_type: Any, details: list) -> dict[str, list]:
+        named = get_named_type(return_type)
+        if not isinstance(named, GraphQLObjectType):
+            raise Fallback(f"{named} is not an object type")
+        collected = collect_subfields(
+            self.schema, self.fragments, self.variable_values, self.operation, named, details
+        )
+        if collected.new_defer_usages:
+            raise Fallback("@defer")
+        return collected.grouped_field_set
+
+    def arguments(self, field_def: Any, details: list) -> dict[str, Any]:
+        raw = get_argument_values(
+            field_def, details[0].node, self.variable_values, details[0].fragment_variable_values
+        )
+        definition = field_def.extensions.get("strawberry-definition")
+        if definition is None:
+            raise Fallback("a field without a strawberry definition")
+        return convert_arguments(raw, definition.arguments, self.scalar_registry, self.config)
+
+
+@dataclass
+class Compiled:
+    statement: Sql
+    clear_pii: bool  # objects carry PII_KEY: whose personal data the statement reads in clear
+
+
+class Compiler:
+    """Compiles one root field for one request's caller."""
+
+    def __init__(self, registry: Registry, access: RequestAccess, selection: Selection, postgres: bool):
+        self.registry = registry
+        self.access = access
+        self.selection = selection
+        self.sql = Dialect(postgres)
+        self.aliases = 0
+        self.depth = 0
+        self.clear_pii = False
+
+    @contextlib.contextmanager
+    def deeper(self) -> Iterator[None]:
+        """One more level of subqueries inside subqueries: SQLite's parser takes only a few."""
+        self.depth += 1
+        if not self.sql.postgres and self.depth > SQLITE_MAX_NESTING:
+            raise Fallback(f"SQLite parses at most {SQLITE_MAX_NESTING} levels of nested relations")
+        try:
+            yield
+        finally:
+            self.depth -= 1
+
+    def alias(self, prefix: str) -> str:
+        self.aliases += 1
+        return f"_{prefix}{self.aliases}"
+
+    # -- roots
+    def root(self, parent_type: GraphQLObjectType, details: list) -> Compiled:
+        name = details[0].node.name.value
+        field_def = parent_type.fields[name]
+        args = self.selection.arguments(field_def, details)
+        node = self._node_of_list(name)
+        if node is not None:
+            value = self.connection(node, field_def, details, args, None)
+        elif name == "node":
+            type_name = type_of(args["id"])
+            node = self.registry.by_type.get(type_name)
+            if node is None:
+                raise Fallback("node of an unknown type")
+            pk = from_global_id(args["id"], type_name)
+            runtime = self.selection.schema.get_type(type_name)
+            value = self.lookup(node, runtime, details, pk)
+        else:
+            node = self._node_of_lookup(name)
+            if node is None:
+                raise Fallback(f"{name} is not a generated read")
+            pk = from_global_id(args["id"], node.exposure.type_name)
+            value = self.lookup(node, field_def.type, details, pk)
+        text = "(" + value + ")" + ("::text" if self.sql.postgres else "")
+        return Compiled("SELECT coalesce(" + text + ",'null')", self.clear_pii)
+
+    def _node_of_list(self, name: str) -> ModelNode | None:
+        return next((n for n in self.registry.nodes.values() if n.exposure.plural == name), None)
+
+    def _node_of_lookup(self, name: str) -> ModelNode | None:
+        return next((n for n in self.registry.nodes.values() if n.exposure.singular == name), None)
+
+    def lookup(self, node: ModelNode, return_type: Any, details: list, pk: int) -> Sql:
+        rows = node.model.filter(self.access.rows(node), id=pk)
+        return self.one(node, return_type, details, rows)
+
+    def one(self, node: ModelNode, return_type: Any, details: list, rows: QuerySet) -> Sql:
+        """`SELECT <object> FROM (<rows>) AS r`: the object of the first row, NULL without one."""
+        alias, inner = self.alias("r"), self.alias("s")
+        element, columns, extras = self.object(node, return_type, details, alias, inner)
+        source = queryset_sql(rows.limit(1).values(*sorted(columns)))
+        return "SELECT " + element + " FROM (" + with_columns(inner, source, extras) + f") AS {alias}"
+
+    # -- objects
+    def object(
+        self, node: ModelNode, return_type: Any, details: list, alias: str, inner: str
+    ) -> tuple[Sql, set[str], list[tuple[str, Sql]]]:
+        """The JSON object of a row of `alias`, the columns of the row it reads, and the columns to
+        compute beside them in the subquery `inner` that `alias` selects from: the relations' JSON.
+
+        A relation's subquery is a column of the rows' subquery rather than an argument of the
+        object's JSON functions: SQLite's parser then takes twice the depth of relations.
+        """
+        fields = self.selection.subfields(return_type, details)
+        object_type = get_named_type(return_type)
+        columns = {"id"}
+        pairs: list[tuple[str, Sql | str]] = []
+        extras: list[tuple[str, Sql]] = []
+        clear: list[str] = []
+        by_name = _members(node)
+
+        def relation(key: str, subquery: Sql) -> None:
+            name = self.alias("j")
+            extras.append((name, "(" + subquery + ")"))
+            pairs.append((key, self.sql.json_column(ident(alias, name))))
+
+        for key, group in fields.items():
+            name = group[0].node.name.value
+            if name == "__typename":
+                pairs.append((key, literal(object_type.name)))
+                continue
+            kind, member = by_name.get(name, (None, None))
+            if name == "id":
+                pairs.append((key, self.sql.global_id(node.exposure.type_name, ident(alias, "id"))))
+            elif kind == "scalar":
+                columns.add(member.name)
+                pairs.append((key, self._scalar(node, member, ident(alias, member.name), clear)))
+            elif kind == "forward":
+                columns.add(member.column)
+                target = self.registry.node(member.model)
+                rows = target.model.filter(self.access.rows(target), id=RawSQL(ident(inner, member.column)))
+                with self.deeper():
+                    relation(key, self.one(target, object_type.fields[name].type, group, rows))
+            elif kind == "reverse_one":
+                target = self.registry.node(member.model)
+                rows = target.model.filter(
+                    self.access.rows(target), **{member.column: RawSQL(ident(inner, "id"))}
+                )
+                with self.deeper():
+                    relation(key, self.one(target, object_type.fields[name].type, group, rows))
+            elif kind == "reverse":
+                target = self.registry.node(member.model)
+                field_def = object_type.fields[name]
+                args = self.selection.arguments(field_def, group)
+                with self.deeper():
+                    relation(
+                        key,
+                        self.connection(target, field_def, group, args, (member.column, ident(inner, "id"))),
+                    )
+            else:
+                raise Fallback(f"{object_type.name}.{name} is computed in Python")
+        if clear:
+            self.clear_pii = True
+            # A field is audited only when it holds a value, as the resolver does.
+            names = ",".join(f"CASE WHEN {ident(alias, n)} IS NOT NULL THEN {literal(n)} END" for n in clear)
+            array = "json_build_array" if self.sql.postgres else "json_array"
+            pairs.append(
+                (PII_KEY, f"{array}({literal(node.exposure.type_name)},{ident(alias, 'id')},{names})")
+            )
+        return self.sql.obj(pairs), columns, extras
+
+    def _scalar(self, node: ModelNode, scalar: Any, column: str, clear: list[str]) -> str:
+        kind = node.exposure.pii.get(scalar.name)
+        if kind is None:
+            return self.sql.value(column, scalar.kind, scalar.enum)
+        if self.access.sees_pii(node):
+            clear.append(scalar.name)
+            return column
+        return self.sql.mask(column, kind)
+
+    # -- connections
+    def connection(
+        self,
+        node: ModelNode,
+        field_def: Any,
+        details: list,
+        args: dict[str, Any],
+        parent: tuple[str, str] | None,
+    ) -> Sql:
+        """`SELECT <connection JSON> FROM <the page's rows>`; `parent` is (the foreign-key column,
+        the parent row's id) for a relation's connection."""
+        page = PageRequest(args.get("first"), args.get("after"), args.get("last"), args.get("before"))
+        page.validate()
+        where, order_by = args.get("where"), args.get("order_by")
+        condition = self.access.rows(node) & compile_where(node, where, self.access)
+        keys = with_tie_breaker(node.sort_keys(order_by, self.access))
+        reverse_keys = [k.reversed() for k in keys]
+        rows = node.model.filter(condition)
+        if parent is not None:
+            rows = rows.filter(**{parent[0]: RawSQL(parent[1])})
+        counted = rows
+        if page.after is not None:
+            rows = rows.filter(after_condition(keys, decode_cursor(page.after, keys, "after")))
+        if page.before is not None:
+            rows = rows.filter(after_condition(reverse_keys, decode_cursor(page.before, keys, "before")))
+
+        alias, inner = self.alias("c"), self.alias("t")
+        extras: list[tuple[str, Sql]] = []
+        size = page.size
+        connection_type = get_named_type(field_def.type)
+        fields = self.selection.subfields(field_def.type, details)
+        columns: set[str] = {"id"}
+        wants_cursor = False
+        reads_rows = False  # whether the JSON aggregates the page's rows (else it needs none of them)
+        pairs: list[tuple[str, Sql | str]] = []
+        in_page = f"{ident(alias, '_rn')} <= {size:d}"
+        order = _order(alias, keys)
+        for key, group in fields.items():
+            name = group[0].node.name.value
+            if name == "__typename":
+                pairs.append((key, literal(connection_type.name)))
+            elif name == "totalCount":
+                count = queryset_sql(counted.values("id"))
+                pairs.append((key, "(SELECT count(*) FROM (" + count + f") AS {self.alias('n')})"))
+            elif name == "nodes":
+                element, used, more_columns = self.object(
+                    node, connection_type.fields["nodes"].type, group, alias, inner
+                )
+                columns |= used
+                extras += more_columns
+                reads_rows = True
+                pairs.append((key, self.sql.aggregate(element, order, in_page)))
+            elif name == "edges":
+                edge_type = get_named_type(connection_type.fields["edges"].type)
+                edge_pairs: list[tuple[str, Sql | str]] = []
+                for edge_key, edge_group in self.selection.subfields(edge_type, group).items():
+                    edge_name = edge_group[0].node.name.value
+                    if edge_name == "__typename":
+                        edge_pairs.append((edge_key, literal(edge_type.name)))
+                    elif edge_name == "cursor":
+                        wants_cursor = True
+                        edge_pairs.append((edge_key, ident(alias, "_cursor")))
+                    else:  # node
+                        element, used, more_columns = self.object(
+                            node, edge_type.fields["node"].type, edge_group, alias, inner
+                        )
+                        columns |= used
+                        extras += more_columns
+                        edge_pairs.append((edge_key, element))
+                reads_rows = True
+                pairs.append((key, self.sql.aggregate(self.sql.obj(edge_pairs), order, in_page)))
+            elif name == "pageInfo":
+                info_type = get_named_type(connection_type.fields["pageInfo"].type)
+                info_pairs: list[tuple[str, Sql | str]] = []
+                more = self.sql.boolean(f"count(*) > {size:d}")
+                last = f"{ident(alias, '_rn')} = {self.sql.least(ident(alias, '_n'), str(size))}"
+                first = f"{ident(alias, '_rn')} = {min(size, 1):d}"  # no row of an empty page
+                for info_key, info_group in self.selection.subfields(info_type, group).items():
+                    info_name = info_group[0].node.name.value
+                    if info_name == "__typename":
+                        value = literal(info_type.name)
+                    elif info_name == "hasNextPage":
+                        value = self.sql.bool_literal(page.before is not None) if page.backward else more
+                    elif info_name == "hasPreviousPage":
+                        value = more if page.backward else self.sql.bool_literal(page.after is not None)
+                    else:  # startCursor, endCursor: the page's first and last rows in the list's order
+                        wants_cursor = True
+                        at_start = (info_name == "startCursor") != page.backward
+                        value = (
+                            f"max(CASE WHEN {first if at_start else last} THEN {ident(alias, '_cursor')} END)"
+                        )
+                    reads_rows = reads_rows or value is more or wants_cursor
+                    info_pairs.append((info_key, value))
+                pairs.append((key, self.sql.obj(info_pairs)))
+            else:
+                raise Fallback(f"{connection_type.name}.{name}")
+
+        if not reads_rows:
+            return "SELECT " + self.sql.obj(pairs)
+        # The page: at most size + 1 rows in the page's order (the extra one says whether more
+        # follow), numbered in that order; the JSON lists them in the list's order.
+        page_keys = reverse_keys if page.backward else keys
+        names = key_columns(keys)
+        flags = [f"_null{i}" for i, k in enumerate(keys) if k.nullable]
+        selected = sorted(columns | set(names) | set(flags))
+        source = queryset_sql(ordered(rows, page_keys).limit(size + 1).values(*selected))
+        extras.append(("_rn", Sql(f"ROW_NUMBER() OVER (ORDER BY {_order(inner, page_keys)})")))
+        extras.append(("_n", Sql("COUNT(*) OVER ()")))
+        if wants_cursor:
+            kinds = [(ident(inner, n), k.kind) for n, k in zip(names, keys, strict=True)]
+            extras.append(("_cursor", Sql(self.sql.cursor(kinds))))
+        rows_sql = with_columns(inner, source, extras)
+        if not self.sql.postgres:
+            rows_sql = rows_sql + f" ORDER BY {_order(inner, keys)}"
+        return "SELECT " + self.sql.obj(pairs) + " FROM (" + rows_sql + f") AS {alias}"
+
+
+def with_columns(alias: str, source: Sql, extras: list[tuple[str, Sql]]) -> Sql:
+    """`SELECT alias.*, <extras> FROM (source) AS alias`, or the source itself without extras."""
+    if not extras:
+        return source
+    columns = join([f"{ident(alias)}.*", *(expression + f" AS {ident(name)}" for name, expression in extras)])
+    return "SELECT " + columns + " FROM (" + source + f") AS {alias}"
+
+
+def _order(alias: str, keys: list[SortKey]) -> str:
+    """ORDER BY terms over the columns `ordered` exposes, with its explicit NULL placement."""
+    terms = []
+    for i, (name, key) in enumerate(zip(key_columns(keys), keys, strict=True)):
+        if key.nullable:
+            terms.append(f"{ident(alias, f'_null{i}')} {'DESC' if key.nulls_first else 'ASC'}")
+        terms.append(f"{ident(alias, name)} {'DESC' if key.descending else 'ASC'}")
+    return ", ".join(terms)
+
+
+_MEMBERS: dict[Any, dict[str, tuple[str, Any]]] = {}
+
+
+def _members(node: ModelNode) -> dict[str, tuple[str, Any]]:
+    """GraphQL field name -> (what it is, its spec) for one model's object type."""
+    found = _MEMBERS.get(node)
+    if found is None:
+        found = {to_camel_case(s.name): ("scalar", s) for s in node.scalars}
+        found.update({to_camel_case(r.name): ("forward", r) for r in node.forward})
+        for r in node.backward:
+            found[to_camel_case(r.name)] = ("reverse_one" if r.one else "reverse", r)
+        found.update({to_camel_case(d.name): ("derived", d) for d in node.exposure.derived})
+        _MEMBERS[node] = found
+    return found
+
+
+def strip_pii(text: str) -> tuple[str, list[tuple[str, int, str]]]:
+    """The JSON without the clear-read markers, and the (type, id, field) reads they name."""
+    reads: list[tuple[str, int, str]] = []
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            marker = value.pop(PII_KEY, None)
+            if marker is not None:
+                type_name, pk, *names = marker
+                reads.extend((type_name, pk, n) for n in names if n is not None)
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        return value
+
+    data = walk(json.loads(text))
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")), reads

@@ -1,0 +1,147 @@
+"""Execution with compiled reads: each generated root field of a query runs as one SQL statement.
+
+graphql-core executes the operation as usual; for a root field the compiler handles, this
+executor returns the database's JSON text (`RawJSON`) instead of resolving the field, and the
+HTTP view writes that text into the response as it is. A root field the compiler does not handle,
+or one it refuses (see compiler.Fallback), runs on the resolvers: the fallback is per root field.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from graphql import OperationType
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from api.errors import DomainError
+from schema.generator.access import context_access
+from schema.generator.compiler import (
+    COUNTERS,
+    Compiler,
+    Fallback,
+    Selection,
+    finish,
+    prepare_sqlite,
+    strip_pii,
+)
+
+log = logging.getLogger("sanji.graphql")
+COMPILED_READS = "compiled_reads"  # the context key that turns compiled reads on for a request
+
+
+class RawJSON:
+    """A root field's value as JSON text, written into the response unparsed."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def value(self) -> Any:
+        return json.loads(self.text)
+
+
+def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
+    """The executor class of a schema generated from `registry`."""
+    reads = {n.exposure.plural for n in registry.nodes.values()}
+    reads |= {n.exposure.singular for n in registry.nodes.values()}
+    reads.add("node")
+
+    class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
+        def execute_field(self, parent_type, source, field_details_list, path, position_context):
+            context = self.context_value
+            if (
+                path.prev is None
+                and self.operation.operation == OperationType.QUERY
+                and isinstance(context, dict)
+                and context.get(COMPILED_READS)
+            ):
+                name = field_details_list[0].node.name.value
+                if name in reads:
+                    return self._compiled(parent_type, source, field_details_list, path, position_context)
+                COUNTERS[(name, "resolvers")] += 1  # not a compiled kind of field (see FALLBACKS)
+            return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+        async def _compiled(self, parent_type, source, field_details_list, path, position_context):
+            name = field_details_list[0].node.name.value
+            context = self.context_value
+            client = next(iter(registry.nodes))._meta.db
+            postgres = client.capabilities.dialect == "postgres"
+            try:
+                strawberry_schema = self.schema._strawberry_schema
+                selection = Selection(
+                    self.schema,
+                    self.fragments,
+                    self.variable_values,
+                    self.operation,
+                    strawberry_schema.schema_converter.scalar_registry,
+                    strawberry_schema.config,
+                )
+                compiler = Compiler(registry, await context_access(context), selection, postgres)
+                compiled = compiler.root(parent_type, field_details_list)
+            except Fallback as reason:
+                COUNTERS[(name, f"fallback: {reason.reason}")] += 1
+                return await self._resolved(parent_type, source, field_details_list, path, position_context)
+            except DomainError as refusal:
+                COUNTERS[(name, f"fallback: {refusal.code}")] += 1
+                return await self._resolved(parent_type, source, field_details_list, path, position_context)
+            try:
+                if not postgres:
+                    await prepare_sqlite(client)
+                text, params = finish(compiled.statement, postgres)
+                _, rows = await client.execute_query(text, params)
+                value = rows[0][0]
+            except Exception as failure:
+                if not postgres and "parser stack overflow" in str(failure):
+                    # Filters nested in deep relations can still reach SQLite's parser bound.
+                    COUNTERS[(name, "fallback: SQLite parser depth")] += 1
+                    return await self._resolved(
+                        parent_type, source, field_details_list, path, position_context
+                    )
+                log.exception("compiled read of %s failed; answering it with the resolvers", name)
+                COUNTERS[(name, "error")] += 1
+                return await self._resolved(parent_type, source, field_details_list, path, position_context)
+            if compiled.clear_pii:
+                value, reads = strip_pii(value)
+                context.setdefault("pii_reads", []).extend(reads)
+            COUNTERS[(name, "compiled")] += 1
+            return RawJSON(value)
+
+        async def _resolved(self, parent_type, source, field_details_list, path, position_context):
+            result = super().execute_field(parent_type, source, field_details_list, path, position_context)
+            if self.is_awaitable(result):
+                result = await result
+            return result
+
+    return CompilingExecutor
+
+
+def encode_response(response: dict[str, Any]) -> str:
+    """The response as JSON text: Chinese text as it is (no \\u escapes), compiled fields spliced in."""
+    data = response.get("data")
+    if not isinstance(data, dict) or not any(isinstance(v, RawJSON) for v in data.values()):
+        return json.dumps(response, ensure_ascii=False, separators=(",", ":"))
+    parts = []
+    for key, value in response.items():
+        if key == "data":
+            members = ",".join(
+                _dumps(name) + ":" + (item.text if isinstance(item, RawJSON) else _dumps(item))
+                for name, item in data.items()
+            )
+            parts.append('"data":{' + members + "}")
+        else:
+            parts.append(_dumps(key) + ":" + _dumps(value))
+    return "{" + ",".join(parts) + "}"
+
+
+def parsed(data: Any) -> Any:
+    """`data` with compiled fields parsed, for callers that read the result as Python values."""
+    if isinstance(data, dict) and any(isinstance(v, RawJSON) for v in data.values()):
+        return {k: v.value() if isinstance(v, RawJSON) else v for k, v in data.items()}
+    return data
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
