@@ -99,6 +99,28 @@ PEER_GROUP = "{ allServiceCases { groupedAggregates(groupBy: STATUS) { keys dist
 SANJI_ORGS = "{ organizations(first: 100) { nodes { id code name tier } } }"
 PEER_ORGS = "{ allOrganizations(first: 100, orderBy: PRIMARY_KEY_ASC) { nodes { id code name tier } } }"
 
+# Halls, their rooms, each room's latest cases: three levels, in id order at each.
+NESTED_HALLS, NESTED_ROOMS, NESTED_CASES = 10, 50, 5
+SANJI_NESTED = (
+    f"{{ organizations(first: {NESTED_HALLS}, where: {{tier: {{eq: HALL}}}}) {{ nodes {{ code "
+    f"children(first: {NESTED_ROOMS}) {{ nodes {{ code submittedCases(first: {NESTED_CASES}) "
+    "{ nodes { number status } } } } } } }"
+)
+PEER_NESTED = (
+    f'{{ allOrganizations(first: {NESTED_HALLS}, condition: {{tier: "HALL"}}, orderBy: PRIMARY_KEY_ASC) '
+    f"{{ nodes {{ code organizationsByParentId(first: {NESTED_ROOMS}, orderBy: PRIMARY_KEY_ASC) {{ nodes "
+    f"{{ code serviceCasesBySubmittedAtOrganizationId(first: {NESTED_CASES}, orderBy: PRIMARY_KEY_ASC) "
+    "{ nodes { number status } } } } } } }"
+)
+PEER_NESTED_FIELDS = ("organizationsByParentId", "serviceCasesBySubmittedAtOrganizationId")
+SQL_NESTED = (
+    f"SELECT h.code, r.code, c.number, c.status FROM (SELECT id, code FROM organization "
+    f"WHERE tier = 'HALL' ORDER BY id LIMIT {NESTED_HALLS}) h CROSS JOIN LATERAL (SELECT id, code "
+    f"FROM organization WHERE parent_id = h.id ORDER BY id LIMIT {NESTED_ROOMS}) r LEFT JOIN LATERAL "
+    f"(SELECT id, number, status FROM service_case WHERE submitted_at_organization_id = r.id "
+    f"ORDER BY id LIMIT {NESTED_CASES}) c ON true ORDER BY h.id, r.id, c.id"
+)
+
 SQL_CASE = "SELECT id, number, status, submitted_at FROM service_case"
 SQL_AREA = "(submitted_at_organization_id = ANY($1::int[]) OR handling_organization_id = ANY($1::int[]))"
 SQL_COUNT = (
@@ -238,6 +260,17 @@ def reads(facts: Facts, page: int, sanji_cursor: str, peer_cursor: str | None) -
         rows = await conn.fetch("SELECT id, code, name, tier FROM organization ORDER BY id LIMIT 100")
         return [tuple(r) for r in rows]
 
+    async def nested(conn) -> list[tuple]:
+        return [tuple(r) for r in await conn.fetch(SQL_NESTED)]
+
+    def nested_rows(halls: list[dict], rooms: str, cases: str) -> list[tuple]:
+        out = []
+        for hall in halls:
+            for room in hall[rooms]["nodes"]:
+                found = room[cases]["nodes"] or [{"number": None, "status": None}]
+                out += [(hall["code"], room["code"], c["number"], c["status"]) for c in found]
+        return out
+
     def sanji_groups(data: dict) -> dict:
         return {g["keys"]["status"]: g["count"] for g in data["casesAggregate"]["groups"]}
 
@@ -268,6 +301,14 @@ def reads(facts: Facts, page: int, sanji_cursor: str, peer_cursor: str | None) -
         Read(
             "cases grouped by status", "admin", (SANJI_GROUP, {}), sanji_groups,
             (PEER_GROUP, {}), peer_groups, group,
+        ),
+        Read(
+            f"halls → rooms → cases ({NESTED_HALLS} × {NESTED_ROOMS} × {NESTED_CASES})", "admin",
+            (SANJI_NESTED, {}),
+            lambda d: nested_rows(d["organizations"]["nodes"], "children", "submittedCases"),
+            (PEER_NESTED, {}),
+            lambda d: nested_rows(d["allOrganizations"]["nodes"], *PEER_NESTED_FIELDS),
+            nested,
         ),
         Read(
             "100 organizations (anonymous)", "anonymous",

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from schema import app_schema
 from schema.generator.compiler import COUNTERS
+from schema.generator.execution import Plans
 from schema.ids import to_global_id
 from schema.limits import Limits
 from tests.conftest import serving
@@ -25,11 +26,11 @@ from tests.read_queries import operations
 from tests.test_authorization_matrix import CALLERS, Matrix
 from tests.test_statement_count import counting
 
-REGISTRY = app_schema(Limits(), False).registry
+REGISTRY_SCHEMA = app_schema(Limits(), False)
+REGISTRY = REGISTRY_SCHEMA.registry
 # Generated read fields that still run on the resolvers (by design or not yet compiled); the goal
 # is an empty list. Each entry: (root field kind, why).
 FALLBACKS = {
-    "<plural>Aggregate": "aggregates are not compiled yet",
     "derived fields (ItemAssignment.inForce, Evaluation.level)": "computed in Python from the row",
 }
 
@@ -76,7 +77,10 @@ def failures() -> int:
 async def compare(paths: Paths, label: str, query: str, variables: dict | None = None) -> dict:
     fast, slow = paths.callers[label]
     before = failures()
-    got, expected = await fast(query, variables), await slow(query, variables)
+    try:
+        got, expected = await fast(query, variables), await slow(query, variables)
+    except BaseException as error:  # a crash (not an answer) must still name the query
+        raise AssertionError(f"{label} crashed on {query} {variables}: {error!r}") from error
     assert failures() == before, f"a compiled statement failed for {label}: {query}"
     assert errors(got) == errors(expected), f"{label}: {query}\ncompiled: {got}\nresolvers: {expected}"
     assert same(got.get("data"), expected.get("data")), (
@@ -114,6 +118,7 @@ async def test_every_generated_read_compiles(paths):
         e = node.exposure
         fields.append(f"{e.plural}(first: 2) {{ totalCount nodes {{ id }} pageInfo {{ endCursor }} }}")
         fields.append(f'{e.singular}(id: "{_gid(e.type_name)}") {{ id }}')
+        fields.append(f"{e.plural}Aggregate {{ count }}")
     before = Counter(COUNTERS)
     for field in fields:
         await compare(paths, "admin@district", f"{{ {field} }}")
@@ -152,3 +157,44 @@ async def test_a_compiled_read_is_one_statement_whatever_the_depth(paths):
             "{ a: organizations(first: 1) { totalCount } b: cases(first: 3) { nodes { number } } }"
         )
     assert len([s for s in two.statements if "json_" in s]) == 2
+
+
+async def test_a_repeated_query_reuses_its_statement_but_never_across_callers(paths):
+    plans = REGISTRY_SCHEMA.execution_context_class.compiled_plans
+    query = "query($n: Int) { cases(first: $n) { totalCount nodes { number applicantPhone } } }"
+    hall, _ = paths.callers["clerk@hall"]
+    admin, _ = paths.callers["admin@district"]
+    await hall(query, {"n": 2})
+    hits = plans.hits
+    first = await hall(query, {"n": 2})
+    assert plans.hits == hits + 1
+    # Another caller, other variables: other statements, other answers.
+    wider = await admin(query, {"n": 2})
+    assert plans.hits == hits + 1
+    assert first["data"]["cases"]["totalCount"] < wider["data"]["cases"]["totalCount"]
+    third = await hall(query, {"n": 3})
+    assert len(third["data"]["cases"]["nodes"]) == 3 and plans.hits == hits + 1
+    await compare(paths, "clerk@hall", query, {"n": 2})
+
+
+def test_the_statement_cache_is_bounded_and_keyed_by_the_operation_itself():
+    plans = Plans(size=2)
+    one, two = object(), object()
+    plans.put(("a",), one, "A")
+    plans.put(("b",), one, "B")
+    assert plans.get(("a",), one) == "A"
+    plans.put(("c",), one, "C")  # "b" was used least recently
+    assert plans.get(("b",), one) is None and plans.get(("a",), one) == "A"
+    assert plans.get(("c",), two) is None  # a different document under a recycled id
+
+
+async def test_an_error_in_one_branch_does_not_crash_another_waiting_on_the_same_rows(paths):
+    """`b` is nulled by its refused page while its `origin` waits on the rows `a` loads too: both
+    paths answer (once the resolvers crashed the request with CancelledError)."""
+    query = """{ agencyBatchCases(first: 1) { nodes {
+      a: batch { origin { code } } b: batch { origin { code } batchCases(first: 501) { nodes { id } } }
+    } } }"""
+    body = await compare(paths, "admin@district", query)
+    assert body["data"]["agencyBatchCases"]["nodes"][0]["b"] is None
+    assert body["data"]["agencyBatchCases"]["nodes"][0]["a"]["origin"]["code"]
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["VALIDATION_FAILED"]

@@ -253,15 +253,32 @@ class Aggregates:
     async def compute(
         self, condition, group_by, having, order_by, first, timezone: str, wanted
     ) -> SimpleNamespace:
-        query = self.node.model.filter(condition)
-        measures = self._measures(wanted["total"])
         totals = {"agg_count": 0}
         if wanted["total"]:
-            totals = await query.annotate(**measures).first().values(*measures) or totals
+            totals = await self.totals_query(condition, wanted["total"]) or totals
         result = SimpleNamespace(**self._measure_values(totals), groups=[])
         if not group_by:
             return result
-        measures = self._measures(wanted["groups"] | _needed_for_having_and_order(having, order_by))
+        grouped, keys = self.groups_query(
+            condition, group_by, having, order_by, first, timezone, wanted["groups"]
+        )
+        for row in await grouped:
+            values = {g.attribute: None for g in self.groups}
+            for alias, (group, expr) in keys.items():
+                raw = row[alias if not isinstance(expr, str) else expr]
+                values[group.attribute] = _key_value(raw, group)
+            result.groups.append(SimpleNamespace(keys=SimpleNamespace(**values), **self._measure_values(row)))
+        return result
+
+    def totals_query(self, condition, wanted: set[str]):
+        """The one-row query of the overall measures (`agg_count`, `agg_sum_<field>` ...)."""
+        measures = self._measures(wanted)
+        return self.node.model.filter(condition).annotate(**measures).first().values(*measures)
+
+    def groups_query(self, condition, group_by, having, order_by, first, timezone: str, wanted: set[str]):
+        """The query of the groups (their keys as `key<i>` or the key's path, and their measures), in
+        order and limited, and the keys: alias -> (group field, its expression or path)."""
+        measures = self._measures(wanted | _needed_for_having_and_order(having, order_by))
         limit = DEFAULT_GROUPS if first is None else first
         if not 0 <= limit <= MAX_GROUPS:
             raise DomainError(
@@ -280,20 +297,13 @@ class Aggregates:
             else:
                 keys[f"key{i}"] = (group, group.path)
         annotations = {alias: expr for alias, (_g, expr) in keys.items() if not isinstance(expr, str)}
-        grouped = query.annotate(**annotations, **measures)
+        grouped = self.node.model.filter(condition).annotate(**annotations, **measures)
         group_terms = [alias if not isinstance(expr, str) else expr for alias, (_g, expr) in keys.items()]
         grouped = grouped.group_by(*group_terms)
         if having is not None:
             grouped = grouped.filter(**_having_filters(having))
         grouped = grouped.order_by(*self._group_order(order_by, keys), *group_terms).limit(limit)
-        rows = await grouped.values(*group_terms, *measures)
-        for row in rows:
-            values = {g.attribute: None for g in self.groups}
-            for alias, (group, expr) in keys.items():
-                raw = row[alias if not isinstance(expr, str) else expr]
-                values[group.attribute] = _key_value(raw, group)
-            result.groups.append(SimpleNamespace(keys=SimpleNamespace(**values), **self._measure_values(row)))
-        return result
+        return grouped.values(*group_terms, *measures), keys
 
     def group_field(self, choice: Any) -> tuple[GroupField, DateBucket | None]:
         """The field a groupBy entry names, and its bucket (date and time fields)."""

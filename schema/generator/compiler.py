@@ -326,8 +326,16 @@ class Compiled:
 class Compiler:
     """Compiles one root field for one request's caller."""
 
-    def __init__(self, registry: Registry, access: RequestAccess, selection: Selection, postgres: bool):
+    def __init__(
+        self,
+        registry: Registry,
+        access: RequestAccess,
+        selection: Selection,
+        postgres: bool,
+        timezone: str = DISTRICT_ZONE.key,
+    ):
         self.registry = registry
+        self.timezone = timezone  # of date buckets in aggregates
         self.access = access
         self.selection = selection
         self.sql = Dialect(postgres)
@@ -356,8 +364,13 @@ class Compiler:
         field_def = parent_type.fields[name]
         args = self.selection.arguments(field_def, details)
         node = self._node_of_list(name)
+        aggregated = (
+            self._node_of_list(name.removesuffix("Aggregate")) if name.endswith("Aggregate") else None
+        )
         if node is not None:
             value = self.connection(node, field_def, details, args, None)
+        elif aggregated is not None:
+            value = self.aggregate(aggregated, field_def, details, args)
         elif name == "node":
             type_name = type_of(args["id"])
             node = self.registry.by_type.get(type_name)
@@ -584,6 +597,118 @@ class Compiler:
         if not self.sql.postgres:
             rows_sql = rows_sql + f" ORDER BY {_order(inner, keys)}"
         return "SELECT " + self.sql.obj(pairs) + " FROM (" + rows_sql + f") AS {alias}"
+
+    # -- aggregates
+    def aggregate(self, node: ModelNode, field_def: Any, details: list, args: dict[str, Any]) -> Sql:
+        """`<plural>Aggregate`: the overall measures from one row, the groups from the grouped query,
+        both built by `Aggregates` as the resolver builds them."""
+        aggregates = node.aggregates
+        condition = self.access.rows(node) & compile_where(node, args.get("where"), self.access)
+        group_by = args.get("group_by") or []
+        for choice in group_by:
+            group, _bucket = aggregates.group_field(choice)
+            if group.relation is not None:  # a group key shows the related row's value
+                self.access.require_all(self.registry.node(group.relation), f"grouping by {group.path}")
+        aggregate_type = get_named_type(field_def.type)
+        fields = self.selection.subfields(field_def.type, details)
+        groups_selected = [g for g in fields.values() if g[0].node.name.value == "groups"]
+        group_type = get_named_type(aggregate_type.fields["groups"].type)
+        wanted_groups: set[str] = set()
+        for group in groups_selected:
+            wanted_groups |= self._wanted(group_type, self.selection.subfields(group_type, group))
+        grouped = keys = None
+        if group_by:  # built even when unselected: its refusals (first out of range ...) hold
+            grouped, keys = aggregates.groups_query(
+                condition,
+                group_by,
+                args.get("having"),
+                args.get("order_by") or [],
+                args.get("first"),
+                self.timezone,
+                wanted_groups,
+            )
+        totals = self.alias("a")
+        pairs: list[tuple[str, Sql | str]] = []
+        for key, group in fields.items():
+            name = group[0].node.name.value
+            if name == "__typename":
+                pairs.append((key, literal(aggregate_type.name)))
+            elif name == "groups":
+                pairs.append((key, self._groups(aggregates, group_type, group, grouped, keys)))
+            else:
+                pairs.append((key, self._measure(aggregates, aggregate_type, name, group, totals)))
+        wanted = self._wanted(aggregate_type, fields)
+        if not wanted:
+            return "SELECT " + self.sql.obj(pairs)
+        source = queryset_sql(aggregates.totals_query(condition, wanted))
+        return "SELECT " + self.sql.obj(pairs) + " FROM (" + source + f") AS {totals}"
+
+    def _wanted(self, object_type: Any, fields: dict[str, list]) -> set[str]:
+        """The measures a selection asks for: "count", "sum.tripsSaved" ... (as `Aggregates` names them)."""
+        out = set()
+        for group in fields.values():
+            name = group[0].node.name.value
+            if name == "count":
+                out.add("count")
+            elif name in ("sum", "avg", "min", "max"):
+                for sub in self.selection.subfields(object_type.fields[name].type, group).values():
+                    if sub[0].node.name.value != "__typename":
+                        out.add(f"{name}.{sub[0].node.name.value}")
+        return out
+
+    def _measure(self, aggregates: Any, object_type: Any, name: str, group: list, alias: str) -> Sql | str:
+        if name == "count":
+            return ident(alias, "agg_count")
+        measure_type = get_named_type(object_type.fields[name].type)
+        pairs: list[tuple[str, Sql | str]] = []
+        scalars = {to_camel_case(s.name): s for s in aggregates.values}
+        for key, sub in self.selection.subfields(object_type.fields[name].type, group).items():
+            field = sub[0].node.name.value
+            if field == "__typename":
+                pairs.append((key, literal(measure_type.name)))
+                continue
+            scalar = scalars[field]
+            column = ident(alias, f"agg_{name}_{scalar.name}")
+            pairs.append(
+                (key, self.sql.value(column, scalar.kind, scalar.enum) if name in ("min", "max") else column)
+            )
+        return self.sql.obj(pairs)
+
+    def _groups(self, aggregates: Any, group_type: Any, details: list, grouped: Any, keys: Any) -> Sql | str:
+        if grouped is None:
+            return "'[]'::json" if self.sql.postgres else "json('[]')"
+        alias, inner = self.alias("g"), self.alias("h")
+        column_of = {
+            group.attribute: (alias_name if not isinstance(expr, str) else expr)
+            for alias_name, (group, expr) in keys.items()
+        }
+        pairs: list[tuple[str, Sql | str]] = []
+        for key, group in self.selection.subfields(group_type, details).items():
+            name = group[0].node.name.value
+            if name == "__typename":
+                pairs.append((key, literal(group_type.name)))
+            elif name == "keys":
+                keys_type = get_named_type(group_type.fields["keys"].type)
+                by_name = {to_camel_case(g.attribute): g for g in aggregates.groups}
+                key_pairs: list[tuple[str, Sql | str]] = []
+                for sub_key, sub in self.selection.subfields(keys_type, group).items():
+                    field = sub[0].node.name.value
+                    if field == "__typename":
+                        key_pairs.append((sub_key, literal(keys_type.name)))
+                        continue
+                    found = by_name[field]
+                    if found.attribute not in column_of:
+                        key_pairs.append((sub_key, "NULL"))
+                        continue
+                    column = ident(alias, column_of[found.attribute])
+                    kind = "date" if found.bucketed else found.scalar.kind
+                    key_pairs.append((sub_key, self.sql.value(column, kind, found.scalar.enum)))
+                pairs.append((key, self.sql.obj(key_pairs)))
+            else:
+                pairs.append((key, self._measure(aggregates, group_type, name, group, alias)))
+        rows = with_columns(inner, queryset_sql(grouped), [("_rn", Sql("ROW_NUMBER() OVER ()"))])
+        element = self.sql.aggregate(self.sql.obj(pairs), ident(alias, "_rn"), "1 = 1")
+        return "(SELECT " + element + " FROM (" + rows + f") AS {alias})"
 
 
 def with_columns(alias: str, source: Sql, extras: list[tuple[str, Sql]]) -> Sql:

@@ -8,6 +8,7 @@ or one it refuses (see compiler.Fallback), runs on the resolvers: the fallback i
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 from typing import Any
@@ -19,6 +20,7 @@ from api.errors import DomainError
 from schema.generator.access import context_access
 from schema.generator.compiler import (
     COUNTERS,
+    Compiled,
     Compiler,
     Fallback,
     Selection,
@@ -26,9 +28,11 @@ from schema.generator.compiler import (
     prepare_sqlite,
     strip_pii,
 )
+from schema.generator.scalars import DISTRICT_ZONE
 
 log = logging.getLogger("sanji.graphql")
-COMPILED_READS = "compiled_reads"  # the context key that turns compiled reads on for a request
+COMPILED_READS = "compiled_reads"
+PLAN_CACHE_SIZE = 1024  # the context key that turns compiled reads on for a request
 
 
 class RawJSON:
@@ -47,9 +51,13 @@ def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
     """The executor class of a schema generated from `registry`."""
     reads = {n.exposure.plural for n in registry.nodes.values()}
     reads |= {n.exposure.singular for n in registry.nodes.values()}
+    reads |= {f"{n.exposure.plural}Aggregate" for n in registry.nodes.values()}
     reads.add("node")
+    plans = Plans()
 
     class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
+        compiled_plans = plans
+
         def execute_field(self, parent_type, source, field_details_list, path, position_context):
             context = self.context_value
             if (
@@ -70,17 +78,23 @@ def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
             client = next(iter(registry.nodes))._meta.db
             postgres = client.capabilities.dialect == "postgres"
             try:
-                strawberry_schema = self.schema._strawberry_schema
-                selection = Selection(
-                    self.schema,
-                    self.fragments,
-                    self.variable_values,
-                    self.operation,
-                    strawberry_schema.schema_converter.scalar_registry,
-                    strawberry_schema.config,
-                )
-                compiler = Compiler(registry, await context_access(context), selection, postgres)
-                compiled = compiler.root(parent_type, field_details_list)
+                access = await context_access(context)
+                key = plan_key(self.operation, path.key, self.variable_values.coerced, access, postgres)
+                compiled = plans.get(key, self.operation)
+                if compiled is None:
+                    strawberry_schema = self.schema._strawberry_schema
+                    selection = Selection(
+                        self.schema,
+                        self.fragments,
+                        self.variable_values,
+                        self.operation,
+                        strawberry_schema.schema_converter.scalar_registry,
+                        strawberry_schema.config,
+                    )
+                    zone = getattr(context.get("settings"), "timezone", DISTRICT_ZONE.key)  # date buckets
+                    compiler = Compiler(registry, access, selection, postgres, zone)
+                    compiled = compiler.root(parent_type, field_details_list)
+                    plans.put(key, self.operation, compiled)
             except Fallback as reason:
                 COUNTERS[(name, f"fallback: {reason.reason}")] += 1
                 return await self._resolved(parent_type, source, field_details_list, path, position_context)
@@ -116,6 +130,44 @@ def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
             return result
 
     return CompilingExecutor
+
+
+class Plans:
+    """Compiled statements by (operation, root field, variables, caller's access): a repeated query
+    costs a dictionary lookup and its statement. Bounded, least recently used out first.
+
+    The operation node is the parse cache's (schema/limits.py), so the same text is the same node;
+    it is kept beside the statement and compared by identity, so a recycled id never matches.
+    """
+
+    def __init__(self, size: int = PLAN_CACHE_SIZE) -> None:
+        self.size = size
+        self.hits = self.misses = 0
+        self.entries: collections.OrderedDict[tuple, tuple[Any, Compiled]] = collections.OrderedDict()
+
+    def get(self, key: tuple, operation: Any) -> Compiled | None:
+        found = self.entries.get(key)
+        if found is None or found[0] is not operation:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self.entries.move_to_end(key)
+        return found[1]
+
+    def put(self, key: tuple, operation: Any, compiled: Compiled) -> None:
+        self.entries[key] = (operation, compiled)
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+
+
+def plan_key(operation: Any, field: str, variables: dict, access: Any, postgres: bool) -> tuple | None:
+    """What a compiled statement depends on: the operation and field, the variables' values, and
+    the caller as the rules see it (role, API key scopes, area)."""
+    caller = access.caller
+    scopes = None if caller.key_scopes is None else tuple(sorted(caller.key_scopes))
+    values = json.dumps(variables, sort_keys=True, default=str)
+    return (id(operation), field, values, caller.role, scopes, access.area, postgres)
 
 
 def encode_response(response: dict[str, Any]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections import defaultdict
@@ -64,6 +65,19 @@ def canonical(value: Any) -> str:
     return json.dumps(plain(value), sort_keys=True, default=str)
 
 
+class SharedLoader(DataLoader):
+    """A DataLoader whose result one field's cancellation cannot take from the others.
+
+    Every field that loads a key awaits the same future. When a field's error cancels its siblings
+    (graphql-core cancels them once their parent is null anyway), a plain await would cancel
+    that shared future too, and every other field waiting on the key would end in CancelledError,
+    crashing the request instead of answering it.
+    """
+
+    def load(self, key: Any) -> Any:
+        return asyncio.shield(super().load(key))
+
+
 class Loaders:
     """The DataLoaders of one request, created on first use; each reads only rows the caller may see."""
 
@@ -74,7 +88,7 @@ class Loaders:
 
     def _get(self, key: Any, load_fn) -> DataLoader:
         if key not in self._loaders:
-            self._loaders[key] = DataLoader(load_fn=load_fn)
+            self._loaders[key] = SharedLoader(load_fn=load_fn)
         return self._loaders[key]
 
     def by_id(self, node: Node) -> DataLoader:
