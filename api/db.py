@@ -89,6 +89,8 @@ def tortoise_config(database_url: str, *, timezone: str = "Asia/Shanghai") -> di
             f"database URL {redact_url(database_url)!r} is not valid: {exc}",
             field="SANJI_DATABASE_URL",
         ) from None
+    if scheme in ("postgres", "asyncpg"):
+        connection.setdefault("credentials", {})["reset"] = release_connection
     return {
         "connections": {"default": connection},
         "apps": {
@@ -101,6 +103,18 @@ def tortoise_config(database_url: str, *, timezone: str = "Asia/Shanghai") -> di
         "use_tz": True,
         "timezone": timezone,
     }
+
+
+async def release_connection(connection: Any) -> None:
+    """What a PostgreSQL connection needs when it goes back to the pool after a statement.
+
+    asyncpg's default reset runs `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL` on every release: a round trip after each statement. Sanji takes no advisory locks,
+    opens no cursors, listens to nothing and sets only transaction-local settings, so a connection
+    needs only an unfinished transaction ended (Tortoise commits or rolls back its own).
+    """
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
 
 
 def redact_url(url: str) -> str:

@@ -11,6 +11,7 @@ Fragments are measured once each, however often they are spread.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 import uuid
@@ -135,19 +136,40 @@ class QueryLimits(SchemaExtension):
         yield
 
     def _refusal(self, context) -> GraphQLError | None:
+        """The refusal of this document with these variables; a repeated query's is remembered
+        (for the parse cache's documents: the same text is the same node, kept and compared)."""
+        document = context.graphql_document
+        try:
+            key = (id(document), json.dumps(context.variables, sort_keys=True), self.limits)
+        except (TypeError, ValueError):
+            key = None
+        found = _REFUSALS.get(key) if key is not None else None
+        if found is None or found[0] is not document:
+            found = (document, self._judge(context))
+            if key is not None:
+                _REFUSALS[key] = found
+                while len(_REFUSALS) > REFUSAL_CACHE_SIZE:
+                    _REFUSALS.pop(next(iter(_REFUSALS)))
+        return None if found[1] is None else _error(*found[1])
+
+    def _judge(self, context) -> tuple[str, str] | None:
         document = context.graphql_document
         if _has_unstorable_text(document, context.variables):
-            return _error(UNSTORABLE_MESSAGE, "VALIDATION_FAILED")
+            return UNSTORABLE_MESSAGE, "VALIDATION_FAILED"
         cost = _Cost(context.schema._schema, document, context.variables or {})
         for operation in cost.operations:
             total = cost.of(operation.selection_set, cost.schema.get_root_type(operation.operation))
             if total > self.limits.max_cost:
-                return _error(
+                return (
                     f"the query may return {total:,} items (page sizes multiplied along each path); "
                     f"the budget is {self.limits.max_cost:,}",
                     "QUERY_TOO_COSTLY",
                 )
         return None
+
+
+REFUSAL_CACHE_SIZE = 1024
+_REFUSALS: dict[tuple, tuple[DocumentNode, tuple[str, str] | None]] = {}  # oldest first
 
 
 def _error(message: str, code: str) -> GraphQLError:

@@ -11,6 +11,7 @@ from api import db
 from api.models.case import Case
 from api.models.org import ConstructionStatus, Organization, OrgKind, Tier
 from api.settings import Settings
+from tests.conftest import serving
 
 NESTED = """{ organizations(where: {tier: {eq: HALL}}) { totalCount nodes {
   code
@@ -93,6 +94,21 @@ async def test_a_three_level_query_runs_the_same_statements_for_38_and_400_rooms
     assert rooms_after == 38 + 4 * 90
     shown = sum(len(h["children"]["nodes"]) for h in after["organizations"]["nodes"])
     assert shown == 38 + 4 * 90  # every room fits in its hall's default page of 100
+    assert len(small.statements) == len(large.statements), (small.statements, large.statements)
+    # the caller's session with its area, then the whole read as one compiled statement
+    assert len(small.statements) == 2, "\n".join(s[:150] for s in small.statements)
+    assert "auth_session" in small.statements[0] and "json_" in small.statements[1]
+
+
+async def test_on_the_resolvers_the_statements_grow_with_depth_not_rows(seeded_url):
+    """The reference path (compiled reads off) batches per relation and level."""
+    async with serving(seeded_url, compiled_reads=False) as anonymous:
+        api = await anonymous.sign_in()
+        with counting() as small:
+            await api.data(NESTED)
+        await add_rooms(seeded_url, per_hall=30)
+        with counting() as large:
+            await api.data(NESTED)
     assert len(small.statements) == len(large.statements), (small.statements, large.statements)
     # the caller's session; halls and their count; rooms (keys, then rows) and their counts;
     # parents; cases (keys, then rows) and their counts; items; handling organizations not

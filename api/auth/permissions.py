@@ -116,6 +116,13 @@ def key_allows(scopes: frozenset[str], op: Op, plural: str) -> bool:
 
 
 @dataclass(frozen=True)
+class KnownArea:
+    """The caller's area (see `area_of`), when it was read with the caller's credentials."""
+
+    path: str | None
+
+
+@dataclass(frozen=True)
 class Caller:
     """Who is asking: a role, the organization it acts for and, for API keys, the key's scopes."""
 
@@ -124,6 +131,7 @@ class Caller:
     user_id: int | None = None
     key_prefix: str = ""
     key_scopes: frozenset[str] | None = None  # None: not an API key
+    area: KnownArea | None = None  # None: not read yet
 
     @property
     def anonymous(self) -> bool:
@@ -161,6 +169,7 @@ def caller_of(claims: Any) -> Caller:
         user_id=claims.user_id,
         # An integrator signing in with a password (to look around) reads; it writes with a key.
         key_scopes=frozenset({"read:*"}) if claims.role == Role.INTEGRATOR else None,
+        area=getattr(claims, "area", None),
     )
 
 
@@ -187,6 +196,17 @@ async def area_of(organization_id: int | None) -> str | None:
         return ""
     path, everything = found[0]
     return None if everything else path
+
+
+# The columns of the area of an organization joined as "organization" (LEFT JOIN: NULLs without one).
+AREA_COLUMNS = f'"organization"."path" AS "area_path", {ONLY_ROOT} AS "area_everything"'
+
+
+def area_from(organization_id: int | None, path: str | None, everything: Any) -> KnownArea:
+    """The area `area_of` would read, from AREA_COLUMNS read with the caller."""
+    if organization_id is None or path is None:
+        return KnownArea("")
+    return KnownArea(None if everything else path)
 
 
 async def area_size(area: str | None) -> int | None:

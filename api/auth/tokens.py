@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 
@@ -12,6 +15,7 @@ from api.errors import DomainError
 from api.settings import Settings
 
 ALGORITHM = "HS256"
+REQUIRED_CLAIMS = ["exp", "sub", "jti", "sid"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,21 @@ class TokenClaims:
     expires_at: datetime
     session_id: int
     organization_id: int | None = None  # read from the user at each request, not from the token
+    area: Any = None  # the organization's area (permissions.KnownArea), read with it
+
+
+@functools.lru_cache(maxsize=4096)
+def _verified(token: str, secret: str) -> dict[str, Any]:
+    """The claims of a token whose signature and fields check out, each token checked once: every
+    request of a session shows the same one (its expiry is checked again at each use)."""
+    try:
+        return jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "jti", "sid"]}
+        )
+    except jwt.ExpiredSignatureError:
+        raise DomainError("UNAUTHENTICATED", "access token has expired; sign in again") from None
+    except jwt.InvalidTokenError:
+        raise DomainError("UNAUTHENTICATED", "access token is not valid") from None
 
 
 def issue_access_token(settings: Settings, user_id: int, role: str, *, session_id: int) -> tuple[str, int]:
@@ -41,17 +60,9 @@ def issue_access_token(settings: Settings, user_id: int, role: str, *, session_i
 
 
 def decode_access_token(settings: Settings, token: str) -> TokenClaims:
-    try:
-        claims = jwt.decode(
-            token,
-            settings.secret_key,
-            algorithms=[ALGORITHM],
-            options={"require": ["exp", "sub", "jti", "sid"]},
-        )
-    except jwt.ExpiredSignatureError:
-        raise DomainError("UNAUTHENTICATED", "access token has expired; sign in again") from None
-    except jwt.InvalidTokenError:
-        raise DomainError("UNAUTHENTICATED", "access token is not valid") from None
+    claims = _verified(token, settings.secret_key)
+    if claims["exp"] <= time.time():  # checked here too: a verified token stays in the cache
+        raise DomainError("UNAUTHENTICATED", "access token has expired; sign in again")
     if claims.get("typ") != "access":
         raise DomainError("UNAUTHENTICATED", "token is not an access token")
     return TokenClaims(

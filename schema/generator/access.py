@@ -25,6 +25,8 @@ class RequestAccess:
 
     @classmethod
     async def load(cls, caller: Caller) -> RequestAccess:
+        if caller.area is not None:  # read with the caller's session
+            return cls(caller, caller.area.path)
         area = "" if caller.anonymous else await area_of(caller.organization_id)
         return cls(caller, area)
 
