@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from strawberry.asgi import GraphQL
 from tortoise.context import TortoiseContext
 
 from api.auth.http import CallerAuth, logout, token_endpoint
+from api.auth.permissions import caller_of
 from api.auth.ratelimit import Clock, RateLimit
 from api.client_address import networks
 from api.db import migrations_on_disk, tortoise_config, unapplied, use_context
@@ -26,7 +28,8 @@ from api.request_guard import BodyGuard, ClientAddress
 from api.services.users import demo_users
 from api.settings import Settings
 from schema import GRAPHIQL_DIR, app_schema
-from schema.generator.execution import COMPILED_READS, encode_response
+from schema.audit import audit_pii_reads
+from schema.generator.execution import COMPILED_READS, Prepared, encode_response
 from schema.limits import Limits
 
 log = logging.getLogger("sanji.api")
@@ -49,6 +52,7 @@ class SanjiGraphQL(GraphQL):
         )
         self.settings = settings
         self.clock = clock
+        self.prepared = Prepared()
 
     @property
     def graphql_ide_html(self) -> str:
@@ -56,7 +60,7 @@ class SanjiGraphQL(GraphQL):
         return (GRAPHIQL_DIR / "index.html").read_text(encoding="utf-8")
 
     async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
-        return {
+        context = {
             "request": request,
             "response": response,
             "settings": self.settings,
@@ -64,9 +68,75 @@ class SanjiGraphQL(GraphQL):
             "claims": request.scope.get("sanji.claims"),
             COMPILED_READS: self.settings.compiled_reads,
         }
+        request.scope["sanji.context"] = context
+        return context
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A query this caller sent before with these variables, whose every root field compiled,
+        runs its statements directly; anything else goes through the schema (and may be kept)."""
+        if scope["type"] != "http" or scope["method"] != "POST" or not self.settings.compiled_reads:
+            await super().__call__(scope, receive, send)
+            return
+        body = await _body(receive)
+        key = None
+        if _is_json(scope):
+            try:
+                key = Prepared.key(json.loads(body), caller_of(scope.get("sanji.claims")))
+            except ValueError:
+                key = None
+        entries = self.prepared.get(key) if key is not None else None
+        if entries is None:
+            scope["sanji.prepared_key"] = key
+            await super().__call__(scope, _replay(body, receive), send)
+            return
+        client = scope["app"].state.tortoise.db()
+        data, reads = await Prepared.run(client, entries)
+        await audit_pii_reads(reads, scope.get("sanji.claims"), Request(scope).client)
+        response = Response(encode_response({"data": data}), media_type="application/json")
+        await response(scope, receive, send)
+
+    async def process_result(self, request: Any, result: Any) -> Any:
+        key = request.scope.get("sanji.prepared_key")
+        context = request.scope.get("sanji.context")
+        if key is not None and context is not None and not result.errors:
+            self.prepared.remember(key, context, result.data)
+        return await super().process_result(request, result)
 
     def encode_json(self, data: Any) -> str:
         return encode_response(data)
+
+
+async def _body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """`receive` for an app that reads the body again: it gets it whole, then what follows."""
+    sent = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            return value.split(b";")[0].strip().lower() == b"application/json"
+    return False
 
 
 class DatabaseContext:
@@ -127,7 +197,8 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
         return RedirectResponse("/graphql" if not settings.is_production else "/healthz")
 
     # CallerAuth runs first: the limiter charges the caller it identified.
-    graphql = CallerAuth(RateLimit(SanjiGraphQL(settings, clock), settings, clock=clock), settings)
+    view = SanjiGraphQL(settings, clock)
+    graphql = CallerAuth(RateLimit(view, settings, clock=clock), settings)
     app = Starlette(
         routes=[
             Route("/", index),
@@ -144,6 +215,7 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.prepared = view.prepared  # the requests kept to run as their statements alone
     app.add_middleware(DatabaseContext)
     app.add_middleware(BodyGuard, max_graphql_bytes=settings.max_body_bytes)
     if settings.cors_origins:

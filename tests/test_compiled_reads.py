@@ -16,6 +16,9 @@ import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from api import db
+from api.models.audit import AuditEntry
+from api.settings import Settings
 from schema import app_schema
 from schema.generator.compiler import COUNTERS
 from schema.generator.execution import Plans
@@ -38,7 +41,8 @@ FALLBACKS = {
 class Paths:
     """Each caller signed in on a compiled server and on a resolver server of the same database."""
 
-    def __init__(self) -> None:
+    def __init__(self, url: str) -> None:
+        self.url = url
         self.callers: dict[str, tuple[Any, Any]] = {}
 
 
@@ -47,7 +51,7 @@ async def paths(databases, seeded_template):
     url = databases.url(await databases.create(template=seeded_template))
     matrix = Matrix(url)
     await matrix.setup()
-    out = Paths()
+    out = Paths(url)
     async with serving(url) as compiled, serving(url, compiled_reads=False) as resolved:
         for who in CALLERS:
             out.callers[who.label] = (await matrix.client(compiled, who), await matrix.client(resolved, who))
@@ -161,7 +165,9 @@ async def test_a_compiled_read_is_one_statement_whatever_the_depth(paths):
 
 async def test_a_repeated_query_reuses_its_statement_but_never_across_callers(paths):
     plans = REGISTRY_SCHEMA.execution_context_class.compiled_plans
-    query = "query($n: Int) { cases(first: $n) { totalCount nodes { number applicantPhone } } }"
+    # myPermissions runs on the resolvers: the request goes through the schema every time.
+    query = """query($n: Int) { myPermissions { role }
+      cases(first: $n) { totalCount nodes { number applicantPhone } } }"""
     hall, _ = paths.callers["clerk@hall"]
     admin, _ = paths.callers["admin@district"]
     await hall(query, {"n": 2})
@@ -198,3 +204,25 @@ async def test_an_error_in_one_branch_does_not_crash_another_waiting_on_the_same
     assert body["data"]["agencyBatchCases"]["nodes"][0]["b"] is None
     assert body["data"]["agencyBatchCases"]["nodes"][0]["a"]["origin"]["code"]
     assert [e["extensions"]["code"] for e in body["errors"]] == ["VALIDATION_FAILED"]
+
+
+async def test_a_repeated_request_runs_its_statements_alone_and_answers_the_same(paths):
+    """The second time a caller sends a query with the same variables, it skips the schema (parse,
+    validation, execution): still the same answer, still the caller's own rows, still audited."""
+    query = """query($n: Int) { cases(first: $n, orderBy: [{submittedAt: DESC}]) {
+      totalCount edges { cursor node { number applicantIdNumber submittedAt } } } }"""
+    fast, _slow = paths.callers["clerk@hall"]
+    prepared = fast.client.http._transport.app.state.prepared
+    url = paths.url
+    async with db.database(Settings(database_url=url)):
+        audited = await AuditEntry.filter(action="READ_PII", actor_role="CLERK").count()
+    first = await compare(paths, "clerk@hall", query, {"n": 3})
+    hits = prepared.hits
+    again = await compare(paths, "clerk@hall", query, {"n": 3})
+    assert prepared.hits == hits + 1 and again == first
+    other = await compare(paths, "admin@district", query, {"n": 3})  # its own statement, its own rows
+    assert other["data"]["cases"]["totalCount"] > first["data"]["cases"]["totalCount"]
+    async with db.database(Settings(database_url=url)):
+        # the clerk reads ID numbers in clear: 3 cases audited per request, on both paths, each time
+        clerk = await AuditEntry.filter(action="READ_PII", actor_role="CLERK").count()
+        assert clerk - audited == 3 * 4

@@ -42,7 +42,7 @@ async def test_a_cursor_that_no_row_could_have_made_is_refused(api, after):
 @pytest.mark.parametrize("text", ["办理流程" * 500, "a" * 50_000], ids=["long Chinese", "long ASCII"])
 def test_a_cursor_carries_any_text_a_row_holds(text):
     keys = [sort_key("conditions", "string", False, SortDirection.ASC), ID_KEY]
-    cursor_text = encode_cursor([text, 7])
+    cursor_text = encode_cursor([text, 7], keys)
     assert decode_cursor(cursor_text, keys, "after") == [text, 7]
 
 

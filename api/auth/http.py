@@ -32,6 +32,7 @@ class KeyCaller:
     organization_id: int
     scopes: frozenset[str]
     role: str = "INTEGRATOR"
+    area: Any = None  # the organization's area (permissions.KnownArea), read with the key
 
 
 def actor_of(claims: Any, request_client: Any) -> Actor:
@@ -59,7 +60,7 @@ async def identify(settings: Settings, headers: dict[bytes, bytes]):
             raise DomainError("UNAUTHENTICATED", "Authorization must be 'Bearer <token>' or 'ApiKey <key>'")
         key = value.encode("latin-1")
     record = await apikeys.verify(key.decode("latin-1").strip())
-    return KeyCaller(record.id, record.prefix, record.organization_id, frozenset(record.scopes.split()))
+    return KeyCaller(record.id, record.prefix, record.organization_id, record.scopes, area=record.area)
 
 
 class CallerAuth:

@@ -162,6 +162,7 @@ def caller_of(claims: Any) -> Caller:
             organization_id=claims.organization_id,
             key_prefix=claims.prefix,
             key_scopes=frozenset(scopes),
+            area=getattr(claims, "area", None),
         )
     return Caller(
         role=claims.role,

@@ -46,7 +46,7 @@ from schema.generator.pagination import (
     ordered,
     with_tie_breaker,
 )
-from schema.generator.scalars import DISTRICT_ZONE, _district_time
+from schema.generator.scalars import DISTRICT_ZONE, district_time
 from schema.ids import from_global_id, to_global_id, type_of
 
 if TYPE_CHECKING:
@@ -248,7 +248,7 @@ def _sqlite_time(text: str | None) -> str | None:
         return None
     from datetime import datetime
 
-    return _district_time(datetime.fromisoformat(text))
+    return district_time(datetime.fromisoformat(text))
 
 
 def _sqlite_global_id(type_name: str, pk: int | None) -> str | None:

@@ -31,8 +31,10 @@ from schema.generator.compiler import (
 from schema.generator.scalars import DISTRICT_ZONE
 
 log = logging.getLogger("sanji.graphql")
-COMPILED_READS = "compiled_reads"
-PLAN_CACHE_SIZE = 1024  # the context key that turns compiled reads on for a request
+COMPILED_READS = "compiled_reads"  # the context key that turns compiled reads on for a request
+COMPILED_FIELDS = "compiled_fields"  # context: response key -> the Compiled statement that answered it
+UNCOMPILED = "uncompiled"  # context: some root field ran on the resolvers
+PLAN_CACHE_SIZE = 1024
 
 
 class RawJSON:
@@ -70,6 +72,7 @@ def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
                 if name in reads:
                     return self._compiled(parent_type, source, field_details_list, path, position_context)
                 COUNTERS[(name, "resolvers")] += 1  # not a compiled kind of field (see FALLBACKS)
+                context[UNCOMPILED] = True
             return super().execute_field(parent_type, source, field_details_list, path, position_context)
 
         async def _compiled(self, parent_type, source, field_details_list, path, position_context):
@@ -102,11 +105,7 @@ def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
                 COUNTERS[(name, f"fallback: {refusal.code}")] += 1
                 return await self._resolved(parent_type, source, field_details_list, path, position_context)
             try:
-                if not postgres:
-                    await prepare_sqlite(client)
-                text, params = finish(compiled.statement, postgres)
-                _, rows = await client.execute_query(text, params)
-                value = rows[0][0]
+                text, reads = await run_compiled(client, compiled, postgres)
             except Exception as failure:
                 if not postgres and "parser stack overflow" in str(failure):
                     # Filters nested in deep relations can still reach SQLite's parser bound.
@@ -117,19 +116,94 @@ def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
                 log.exception("compiled read of %s failed; answering it with the resolvers", name)
                 COUNTERS[(name, "error")] += 1
                 return await self._resolved(parent_type, source, field_details_list, path, position_context)
-            if compiled.clear_pii:
-                value, reads = strip_pii(value)
-                context.setdefault("pii_reads", []).extend(reads)
+            context.setdefault("pii_reads", []).extend(reads)
+            context.setdefault(COMPILED_FIELDS, {})[path.key] = compiled
             COUNTERS[(name, "compiled")] += 1
-            return RawJSON(value)
+            return RawJSON(text)
 
         async def _resolved(self, parent_type, source, field_details_list, path, position_context):
+            self.context_value[UNCOMPILED] = True
             result = super().execute_field(parent_type, source, field_details_list, path, position_context)
             if self.is_awaitable(result):
                 result = await result
             return result
 
     return CompilingExecutor
+
+
+async def run_compiled(client: Any, compiled: Compiled, postgres: bool) -> tuple[str, list]:
+    """Run a compiled statement: its JSON text, and the (type, id, field) reads of clear personal data."""
+    if not postgres:
+        await prepare_sqlite(client)
+    text, params = finish(compiled.statement, postgres)
+    _, rows = await client.execute_query(text, params)
+    value = rows[0][0]
+    if compiled.clear_pii:
+        return strip_pii(value)
+    return value, []
+
+
+class Prepared:
+    """Whole requests whose every root field compiled, by (query text, operation name, variables,
+    caller's access): the next such request runs their statements and nothing else (no parsing,
+    validation or execution: the same text with the same variables and caller passed them all).
+
+    A request is remembered only after it ran through the schema with no error and every root
+    field compiled; it holds the statements, not the data, so every answer is read afresh.
+    """
+
+    def __init__(self, size: int = PLAN_CACHE_SIZE) -> None:
+        self.size = size
+        self.hits = 0
+        self.entries: collections.OrderedDict[tuple, list[tuple[str, Compiled]]] = collections.OrderedDict()
+
+    @staticmethod
+    def key(body: Any, caller: Any) -> tuple | None:
+        """The key of a POSTed GraphQL body for a caller whose area is known; None: never prepared."""
+        if not isinstance(body, dict) or not isinstance(body.get("query"), str) or caller.area is None:
+            return None
+        if body.get("extensions"):
+            return None
+        variables = body.get("variables") or {}
+        scopes = None if caller.key_scopes is None else tuple(sorted(caller.key_scopes))
+        try:
+            values = json.dumps(variables, sort_keys=True)
+        except (TypeError, ValueError):
+            return None
+        return (body["query"], body.get("operationName"), values, caller.role, scopes, caller.area.path)
+
+    def get(self, key: tuple) -> list[tuple[str, Compiled]] | None:
+        found = self.entries.get(key)
+        if found is not None:
+            self.hits += 1
+            self.entries.move_to_end(key)
+        return found
+
+    def remember(self, key: tuple, context: dict, data: Any) -> None:
+        """Keep the request's statements when every root field of it compiled."""
+        compiled = context.get(COMPILED_FIELDS)
+        if (
+            context.get(UNCOMPILED)
+            or not compiled
+            or not isinstance(data, dict)
+            or set(data) != set(compiled)
+        ):
+            return
+        self.entries[key] = [(name, compiled[name]) for name in data]
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+
+    @staticmethod
+    async def run(client: Any, entries: list[tuple[str, Compiled]]) -> tuple[dict[str, RawJSON], list]:
+        postgres = client.capabilities.dialect == "postgres"
+        data, reads = {}, []
+        for name, compiled in entries:
+            text, found = await run_compiled(client, compiled, postgres)
+            data[name] = RawJSON(text)
+            reads += found
+            COUNTERS[(name, "compiled")] += 1
+        return data, reads
 
 
 class Plans:

@@ -172,7 +172,7 @@ class Loaders:
             mine = mine[: page.size]
             if page.backward:
                 mine.reverse()
-            cursors = [encode_cursor(list(values)) for values in mine]
+            cursors = [encode_cursor(list(values), keys) for values in mine]
             rows = [rows_by_id[values[-1]] for values in mine]
             counter = self._counter(node, relation, parent_id, args)
             result[parent_id] = Connection.of(rows, cursors, page_info(cursors, page, more), counter)

@@ -19,6 +19,7 @@ from tortoise.queryset import QuerySet
 from api.errors import DomainError
 from api.jsonable import json_value
 from api.text import storable, strict_json
+from schema.generator.scalars import district_time
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
@@ -132,8 +133,18 @@ def cursor_values(row: Any, keys: list[SortKey]) -> list[Any]:
     return [getattr(row, column) for column in key_columns(keys)]
 
 
-def encode_cursor(values: list[Any]) -> str:
-    text = json.dumps([json_value(v) for v in values], ensure_ascii=False, separators=(",", ":"))
+def encode_cursor(values: list[Any], keys: list[SortKey]) -> str:
+    """The cursor of a row from its sort-key values. A date-time is written as the API writes it
+    (in the district's zone), whichever zone the driver returned it in: a key read through a
+    relation comes back in UTC on PostgreSQL, and compiled reads write the same text."""
+    plain = []
+    for value, key in zip(values, keys, strict=True):
+        if key.kind == "datetime" and value is not None:
+            moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+            plain.append(district_time(moment))
+        else:
+            plain.append(json_value(value))
+    text = json.dumps(plain, ensure_ascii=False, separators=(",", ":"))
     return base64.urlsafe_b64encode(text.encode()).decode()
 
 
@@ -197,7 +208,7 @@ async def paginate(
     rows = rows[:size]
     if page.backward:
         rows.reverse()
-    cursors = [encode_cursor(cursor_values(row, keys)) for row in rows]
+    cursors = [encode_cursor(cursor_values(row, keys), keys) for row in rows]
     return rows, cursors, page_info(cursors, page, more)
 
 

@@ -43,7 +43,7 @@ def _instant(value: Any) -> dt.datetime:
     return moment
 
 
-def _district_time(value: dt.datetime) -> str:
+def district_time(value: dt.datetime) -> str:
     """The instant `value` in the district's zone, ISO 8601 with its offset; a time without a zone is
     the district's wall-clock time, as it is on input."""
     if value.tzinfo is None:
@@ -58,7 +58,7 @@ DATE_TIME_SCALAR = strawberry.scalar(
         "(2026-12-01T09:30:00+08:00), by queries and mutations alike; accepted with any offset "
         "(a time without one is read in the district's zone)"
     ),
-    serialize=_district_time,
+    serialize=district_time,
     parse_value=_instant,
 )
 SCALAR_MAP = {BigInt: BIG_INT_SCALAR, dt.datetime: DATE_TIME_SCALAR}
