@@ -160,7 +160,13 @@ class Prepared:
     @staticmethod
     def key(body: Any, caller: Any) -> tuple | None:
         """The key of a POSTed GraphQL body for a caller whose area is known; None: never prepared."""
-        if not isinstance(body, dict) or not isinstance(body.get("query"), str) or caller.area is None:
+        if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+            return None
+        if caller.anonymous:
+            area: str | None = ""  # the public's area holds nothing
+        elif caller.area is not None:
+            area = caller.area.path
+        else:  # not read with the credentials: only the schema's path reads it
             return None
         if body.get("extensions"):
             return None
@@ -170,7 +176,7 @@ class Prepared:
             values = json.dumps(variables, sort_keys=True)
         except (TypeError, ValueError):
             return None
-        return (body["query"], body.get("operationName"), values, caller.role, scopes, caller.area.path)
+        return (body["query"], body.get("operationName"), values, caller.role, scopes, area)
 
     def get(self, key: tuple) -> list[tuple[str, Compiled]] | None:
         found = self.entries.get(key)
