@@ -29,7 +29,7 @@ from api.services.users import demo_users
 from api.settings import Settings
 from schema import GRAPHIQL_DIR, app_schema
 from schema.audit import audit_pii_reads
-from schema.generator.execution import COMPILED_READS, Prepared, encode_response
+from schema.generator.execution import COMPILED_READS, Prepared, district_day, encode_response
 from schema.limits import Limits
 
 log = logging.getLogger("sanji.api")
@@ -81,7 +81,8 @@ class SanjiGraphQL(GraphQL):
         key = None
         if _is_json(scope):
             try:
-                key = Prepared.key(json.loads(body), caller_of(scope.get("sanji.claims")))
+                caller = caller_of(scope.get("sanji.claims"))
+                key = Prepared.key(json.loads(body), caller, district_day(self.clock))
             except ValueError:
                 key = None
         entries = self.prepared.get(key) if key is not None else None

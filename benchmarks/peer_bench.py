@@ -27,6 +27,7 @@ import asyncio
 import base64
 import datetime as dt
 import json
+import logging
 import os
 import re
 import secrets
@@ -191,6 +192,7 @@ class Facts:
     date_to: dt.datetime
     after_row: int  # the deep page starts after this row (in id order)
     after_id: int  # and its id
+    floor: dict[str, float] = field(default_factory=dict)  # the nested read's statement in PostgreSQL
 
 
 async def inspect(args, pool: asyncpg.Pool) -> Facts:
@@ -624,9 +626,54 @@ async def run(args) -> tuple[Facts, dict | None, list[tuple[Read, dict]]]:
             results = [(read, await bench(read, sides, args)) for read in queries]
             for side in sides[:-1]:
                 await side.http.aclose()
+        facts.floor = await statement_floor(args, url, pool, SANJI_NESTED)
         return facts, (peer_versions(folder) if folder else None), results
     finally:
         await pool.close()
+
+
+class Statements(logging.Handler):
+    """The SQL statements (with their parameters) Tortoise's client runs, from its debug log."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.seen: list[tuple[str, list]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if len(record.args or ()) == 2 and isinstance(record.args[0], str):
+            self.seen.append((record.args[0], list(record.args[1] or [])))
+
+
+async def statement_floor(args, url: str, pool: asyncpg.Pool, query: str, runs: int = 30) -> dict[str, float]:
+    """The floor of a compiled read: its one statement's planning and execution time (medians of
+    EXPLAIN ANALYZE), the statement taken from an in-process app answering `query` as the admin."""
+    from api.app import create_app
+    from api.settings import Settings
+
+    settings = Settings(database_url=url, rate_limit_per_minute=0, rate_limit_login_per_minute=0)
+    app = create_app(settings)
+    logger, handler = logging.getLogger("tortoise.db_client"), Statements()
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sanji.bench") as http:
+            signed = await http.post(
+                "/auth/token", data={"username": args.admin_user, "password": args.admin_password}
+            )
+            headers = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+            logger.addHandler(handler)
+            logger.setLevel(logging.DEBUG)
+            try:
+                await http.post("/graphql", json={"query": query}, headers=headers)
+            finally:
+                logger.removeHandler(handler)
+    (sql, params), *_ = [(s, p) for s, p in handler.seen if "json_build_object" in s]
+    planning, execution = [], []
+    async with pool.acquire() as conn:
+        for _ in range(runs):
+            plan = json.loads(await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", *params))[0]
+            planning.append(plan["Planning Time"])
+            execution.append(plan["Execution Time"])
+    return {"planning": statistics.median(planning), "execution": statistics.median(execution)}
 
 
 def client(port: int, concurrency: int) -> httpx.AsyncClient:
@@ -711,6 +758,22 @@ def targets(results: list[tuple[Read, dict]], facts: Facts) -> list[str]:
             f"- the hall clerk's list, p50 {what}: {clerk[key]:.1f} ms "
             f"(target under 100 ms: {verdict}{scale})"
         )
+    for read, sides in results:
+        if "PostGraphile" in sides:
+            ratio = sides["Sanji"]["rps"] / sides["PostGraphile"]["rps"]
+            verdict = "met" if ratio >= 1.0 else f"**not met** by {(1 - ratio) * 100:.0f}%"
+            lines.append(
+                f"- {read.name}: {ratio:.2f}× PostGraphile's req/s (target 1.0× at least: {verdict})"
+            )
+    nested = next(sides["Sanji"] for read, sides in results if read.name.startswith("halls"))
+    floor = facts.floor["planning"] + facts.floor["execution"]
+    ratio = nested["alone"] / floor
+    verdict = "met" if ratio <= 1.2 else f"**not met**: {ratio / 1.2:.1f}× over"
+    lines.append(
+        f"- the nested read alone, p50 {nested['alone']:.1f} ms: {ratio:.2f}× its one statement's time "
+        f"in PostgreSQL ({facts.floor['planning']:.1f} ms planning + {facts.floor['execution']:.1f} ms "
+        f"execution, medians of EXPLAIN ANALYZE; target 1.2× at most: {verdict})"
+    )
     return lines
 
 

@@ -316,6 +316,10 @@ EXPOSURES = [
                 reads=("active", "effective_from"),
                 description="In force today (生效中): not revoked, and effectiveFrom is today or earlier "
                 "(the district's day); cases can be filed for it",
+                sql=lambda column, today: (
+                    f"(COALESCE({column('active')}, FALSE) "
+                    f"AND {column('effective_from')} <= '{today.isoformat()}')"
+                ),
             ),
         ),
     ),
@@ -455,6 +459,11 @@ EXPOSURES = [
                 lambda rating, _info: ratings.Level(rating.score),
                 reads=("score",),
                 description="Level, as rateCase takes it (评价等级)",
+                sql=lambda column, _today: (
+                    f"CASE {column('score')} "
+                    + " ".join(f"WHEN {level.value:d} THEN '{level.name}'" for level in ratings.Level)
+                    + " END"
+                ),
             ),
         ),
     ),

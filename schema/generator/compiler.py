@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import collections
 import contextlib
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator
@@ -246,9 +247,7 @@ class Dialect:
 def _sqlite_time(text: str | None) -> str | None:
     if text is None:
         return None
-    from datetime import datetime
-
-    return district_time(datetime.fromisoformat(text))
+    return district_time(dt.datetime.fromisoformat(text))
 
 
 def _sqlite_global_id(type_name: str, pk: int | None) -> str | None:
@@ -333,8 +332,10 @@ class Compiler:
         selection: Selection,
         postgres: bool,
         timezone: str = DISTRICT_ZONE.key,
+        today: dt.date | None = None,
     ):
         self.registry = registry
+        self.today = today or dt.datetime.now(DISTRICT_ZONE).date()  # the request's day, for derived fields
         self.timezone = timezone  # of date buckets in aggregates
         self.access = access
         self.selection = selection
@@ -461,6 +462,12 @@ class Compiler:
                         key,
                         self.connection(target, field_def, group, args, (member.column, ident(inner, "id"))),
                     )
+            elif kind == "derived" and member.sql is not None:
+                columns.update(member.reads)
+                expression = member.sql(lambda column: ident(alias, column), self.today)
+                pairs.append(
+                    (key, self.sql.value(f"({expression})", "bool" if member.returns is bool else ""))
+                )
             else:
                 raise Fallback(f"{object_type.name}.{name} is computed in Python")
         if clear:

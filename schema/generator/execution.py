@@ -9,8 +9,10 @@ or one it refuses (see compiler.Fallback), runs on the resolvers: the fallback i
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import json
 import logging
+import time
 from typing import Any
 
 from graphql import OperationType
@@ -82,7 +84,10 @@ def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
             postgres = client.capabilities.dialect == "postgres"
             try:
                 access = await context_access(context)
-                key = plan_key(self.operation, path.key, self.variable_values.coerced, access, postgres)
+                today = district_day(context.get("clock"))
+                key = plan_key(
+                    self.operation, path.key, self.variable_values.coerced, access, postgres, today
+                )
                 compiled = plans.get(key, self.operation)
                 if compiled is None:
                     strawberry_schema = self.schema._strawberry_schema
@@ -95,7 +100,7 @@ def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
                         strawberry_schema.config,
                     )
                     zone = getattr(context.get("settings"), "timezone", DISTRICT_ZONE.key)  # date buckets
-                    compiler = Compiler(registry, access, selection, postgres, zone)
+                    compiler = Compiler(registry, access, selection, postgres, zone, today)
                     compiled = compiler.root(parent_type, field_details_list)
                     plans.put(key, self.operation, compiled)
             except Fallback as reason:
@@ -158,7 +163,7 @@ class Prepared:
         self.entries: collections.OrderedDict[tuple, list[tuple[str, Compiled]]] = collections.OrderedDict()
 
     @staticmethod
-    def key(body: Any, caller: Any) -> tuple | None:
+    def key(body: Any, caller: Any, today: dt.date) -> tuple | None:
         """The key of a POSTed GraphQL body for a caller whose area is known; None: never prepared."""
         if not isinstance(body, dict) or not isinstance(body.get("query"), str):
             return None
@@ -176,7 +181,7 @@ class Prepared:
             values = json.dumps(variables, sort_keys=True)
         except (TypeError, ValueError):
             return None
-        return (body["query"], body.get("operationName"), values, caller.role, scopes, area)
+        return (body["query"], body.get("operationName"), values, caller.role, scopes, area, today)
 
     def get(self, key: tuple) -> list[tuple[str, Compiled]] | None:
         found = self.entries.get(key)
@@ -241,13 +246,20 @@ class Plans:
             self.entries.popitem(last=False)
 
 
-def plan_key(operation: Any, field: str, variables: dict, access: Any, postgres: bool) -> tuple | None:
-    """What a compiled statement depends on: the operation and field, the variables' values, and
-    the caller as the rules see it (role, API key scopes, area)."""
+def district_day(clock: Any) -> dt.date:
+    """The request's day in the district (derived fields compare with it): statements are kept per day."""
+    return dt.datetime.fromtimestamp((clock or time.time)(), DISTRICT_ZONE).date()
+
+
+def plan_key(
+    operation: Any, field: str, variables: dict, access: Any, postgres: bool, today: dt.date
+) -> tuple | None:
+    """What a compiled statement depends on: the operation and field, the variables' values, the
+    caller as the rules see it (role, API key scopes, area) and the day."""
     caller = access.caller
     scopes = None if caller.key_scopes is None else tuple(sorted(caller.key_scopes))
     values = json.dumps(variables, sort_keys=True, default=str)
-    return (id(operation), field, values, caller.role, scopes, access.area, postgres)
+    return (id(operation), field, values, caller.role, scopes, access.area, postgres, today)
 
 
 def encode_response(response: dict[str, Any]) -> str:

@@ -78,6 +78,10 @@ class Derived:
     compute: Callable[[Model, Any], Any]  # (row, the request's strawberry Info) -> value
     reads: tuple[str, ...]  # the columns it is computed from: loaded whenever it is selected
     description: str
+    # The same value as SQL, for compiled reads: given `column(name)` (a column of the row, as SQL)
+    # and the request's day in the district, an expression that is the API's value (a boolean, or
+    # an enum's member name). Without it, a read selecting the field runs on the resolvers.
+    sql: Callable[[Callable[[str], str], dt.date], str] | None = None
 
 
 @dataclass(frozen=True)
