@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import client_address
+from api.errors import ErrorCode
 from api.text import TooDeep, strict_json
 
 SMALL_BODY = 64 * 1024  # every route but /graphql: sign-in forms and nothing else
@@ -28,7 +29,7 @@ def refusal(path: str, status: int, code: str, message: str) -> JSONResponse:
     """A refusal in the shape the route's clients read."""
     if path.startswith(OAUTH_PATHS):
         return JSONResponse({"error": "invalid_request", "error_description": message}, status)
-    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status)
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": ErrorCode(code)}}]}, status)
 
 
 class ClientAddress:

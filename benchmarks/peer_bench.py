@@ -809,13 +809,13 @@ def write_report(args, facts: Facts, versions: dict | None, results: list[tuple[
             "the column before (PostgreSQL's is in neither)."
         ),
         *paragraph(
-            "They do not do the same work. Each Sanji request checks its caller's token against the session "
-            "and reads the caller's organization (small statements before the query), applies the caller's "
-            "area and column rules in the SQL, and masks personal data by role (none of these queries "
-            "selects a masked field). PostGraphile here connects as the `postgres` superuser with no "
-            "row-level security and returns what it is asked, so the hall clerk's restriction is written out "
-            "by the client as a filter on the ids of the hall and its rooms. Sanji's request rate limits are "
-            "off (PostGraphile has none)."
+            "They do not do the same work. Each signed-in Sanji request checks its caller's token against "
+            "the session, reading the caller's area in the same statement, then runs each root field as one "
+            "compiled statement that applies the caller's area and column rules and masks personal data by "
+            "role (none of these queries selects a masked field). PostGraphile here connects as the "
+            "`postgres` superuser with no row-level security and returns what it is asked, so the hall "
+            "clerk's restriction is written out by the client as a filter on the ids of the hall and its "
+            "rooms. Sanji's request rate limits are off (PostGraphile has none)."
         ),
         f"- date: {today()}",
         f"- machine: {machine()}; load average {args.load_average:.2f} when the run began",

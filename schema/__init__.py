@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from enum import Enum
 from pathlib import Path
 
 import strawberry
@@ -13,6 +14,7 @@ from tortoise import Tortoise
 from tortoise.context import TortoiseContext
 
 from api.db import APP_LABEL, use_context
+from api.errors import ERROR_CODE_DESCRIPTIONS, ErrorCode
 from api.models import MODEL_MODULES
 from schema.audit import PiiReadAudit
 from schema.domain.cases import CaseVerbs
@@ -50,6 +52,7 @@ def create_schema(
     }
     mutation = type("Mutation", (), {"__annotations__": {}, **mutation_fields})
     schema = SanjiSchema(
+        types=[error_codes()],
         query=strawberry.type(query, description=QUERY_DESCRIPTION),
         mutation=strawberry.type(mutation, description="Changes: generated CRUD and domain verbs"),
         extensions=[
@@ -70,6 +73,19 @@ def create_schema(
     )
     schema.registry = registry  # the models behind the generated fields
     return schema
+
+
+@functools.cache
+def error_codes() -> type[Enum]:
+    """`ErrorCode` in the SDL: every `extensions.code` the API answers with, each described."""
+    members = {
+        code.name: strawberry.enum_value(code.value, description=ERROR_CODE_DESCRIPTIONS[code])
+        for code in ErrorCode
+    }
+    return strawberry.enum(
+        Enum("ErrorCode", members),
+        description="The `extensions.code` of an error: stable, for clients to act on (no field returns it)",
+    )
 
 
 @functools.lru_cache(maxsize=4)

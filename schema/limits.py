@@ -39,6 +39,7 @@ from graphql import (
 from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.schema.schema import validate_document
 
+from api.errors import ErrorCode
 from api.text import UNSTORABLE_MESSAGE, storable
 from schema.generator.pagination import DEFAULT_PAGE_SIZE
 from schema.query_shape import Breadth, Shape, lexical_breadth
@@ -173,7 +174,7 @@ _REFUSALS: dict[tuple, tuple[DocumentNode, tuple[str, str] | None]] = {}  # olde
 
 
 def _error(message: str, code: str) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": code})
+    return GraphQLError(message, extensions={"code": ErrorCode(code)})
 
 
 def _has_unstorable_text(document: DocumentNode, variables: Any) -> bool:

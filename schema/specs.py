@@ -10,6 +10,7 @@ from api.models.funding import STANDARDIZATION_CHECKS, Funding, RoomInspection
 from api.models.item import GuideRevision, Item, ItemAssignment, Material, WindowItem
 from api.models.org import AreaOutline, Organization, Window
 from api.models.staff import DutyShift, Staff
+from api.models.user import Role
 from api.services import calendar as calendar_service
 from api.services import catalogue, guides, outlines, ratings
 from api.services.deadlines import local_date
@@ -26,7 +27,7 @@ def _in_force(assignment: ItemAssignment, info) -> bool:
     return bool(assignment.active) and assignment.effective_from <= local_date(now(info))
 
 
-STAFF_ROLES = ("ADMIN", "SUPERVISOR", "CLERK", "AGENT", "INTEGRATOR")
+STAFF_ROLES = tuple(Role)
 
 
 def reads(roles=STAFF_ROLES, *, everywhere: bool = False, **more: Grant) -> dict[str, Grant]:
@@ -39,7 +40,7 @@ def reads(roles=STAFF_ROLES, *, everywhere: bool = False, **more: Grant) -> dict
 PUBLIC_READ = (PUBLIC, *STAFF_ROLES)
 # Roles that see applicants' ID numbers and phones in clear (each read audited): those who handle
 # cases; everyone else sees them masked. Staff members' own data is for administrators only.
-CASE_PII_ROLES = frozenset({"ADMIN", "CLERK", "AGENT"})
+CASE_PII_ROLES = frozenset({Role.ADMIN, Role.CLERK, Role.AGENT})
 CASE_SCOPE = ("submitted_at_organization", "handling_organization")
 CONSTRUCTION_FIELDS = ("construction_status", "construction_started_on", "built_on", "standardized_on")
 ORG_WRITABLE = (
@@ -174,7 +175,7 @@ EXPOSURES = [
         access=Access(
             reads(ADMIN=grant(R, C, U, D)),
             scope=("organization",),
-            clear_roles=frozenset({"ADMIN"}),
+            clear_roles=frozenset({Role.ADMIN}),
         ),
         pii={"id_number": PiiKind.ID_NUMBER, "phone": PiiKind.PHONE},
         relations=("organization", "window"),
@@ -538,7 +539,7 @@ EXPOSURES = [
         "An audited event (审计日志): who did what to which object, from where; never changed",
         plural="auditEntries",
         # Events have no organization: district administrators read the platform's whole log.
-        access=Access({"ADMIN": grant(R)}),
+        access=Access({Role.ADMIN: grant(R)}),
         descriptions={
             "occurred_at": "When (时间)",
             "action": "What was done (操作)",

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.auth import apikeys, sessions, throttle
 from api.errors import DomainError
 from api.models.audit import AuditAction
+from api.models.user import Role
 from api.request_guard import media_type
 from api.services import audit
 from api.services.audit import Actor
@@ -31,7 +32,7 @@ class KeyCaller:
     prefix: str
     organization_id: int
     scopes: frozenset[str]
-    role: str = "INTEGRATOR"
+    role: str = Role.INTEGRATOR
     area: Any = None  # the organization's area (permissions.KnownArea), read with the key
 
 

@@ -44,11 +44,11 @@ ROLES: tuple[str, ...] = (PUBLIC, *(r.value for r in Role))
 SIGNED_IN: tuple[str, ...] = tuple(r.value for r in Role)
 ROLE_DESCRIPTIONS = {
     PUBLIC: "Anyone, not signed in: the catalogue, guides, the organization directory",
-    "ADMIN": "District administrator: everything in the district",
-    "SUPERVISOR": "Supervisor: reads the whole district, manages room construction and funding",
-    "CLERK": "Window clerk: its organization and the organizations below it",
-    "AGENT": "Agent (代办员) at a room or hall: its organization and those below it",
-    "INTEGRATOR": "Another platform with an API key: the key's district and the key's scopes",
+    Role.ADMIN: "District administrator: everything in the district",
+    Role.SUPERVISOR: "Supervisor: reads the whole district, manages room construction and funding",
+    Role.CLERK: "Window clerk: its organization and the organizations below it",
+    Role.AGENT: "Agent (代办员) at a room or hall: its organization and those below it",
+    Role.INTEGRATOR: "Another platform with an API key: the key's district and the key's scopes",
 }
 
 
@@ -89,7 +89,7 @@ class Access:
         return self.scoped and any(Op.READ in g.ops and not g.everywhere for g in self.grants.values())
 
 
-ADMIN_ONLY = Access({"ADMIN": grant(Op.READ, *WRITES)})
+ADMIN_ONLY = Access({Role.ADMIN: grant(Op.READ, *WRITES)})
 
 
 def validate_key_scopes(scopes: Iterable[str], plurals: Iterable[str]) -> frozenset[str]:

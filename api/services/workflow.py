@@ -18,6 +18,7 @@ from enum import StrEnum
 from api.errors import DomainError
 from api.models.case import ApplicantType, Case, CaseAction, CaseEvent, CaseStatus, Channel, Decision
 from api.models.item import Item, Power
+from api.models.user import Role
 from api.services import deadlines
 from api.services.deadlines import Pause
 
@@ -51,7 +52,8 @@ PLACE_TEXT = {
 ANY_POWER = frozenset(Power)
 ACCEPTING = frozenset({Power.FULL, Power.ACCEPT_AND_PRE_REVIEW})
 FULL = frozenset({Power.FULL})
-STAFF = frozenset({"CLERK", "AGENT"})
+STAFF = frozenset({Role.CLERK, Role.AGENT})
+CLERKS = frozenset({Role.CLERK})
 OPEN = frozenset({S.SUBMITTED, S.ACCEPTED, S.PRE_REVIEWED, S.SUPPLEMENT_REQUESTED, S.REVIEWED})
 CLOSED = frozenset({S.REJECTED, S.COMPLETED, S.DELIVERED, S.WITHDRAWN})
 RUNNING = frozenset({S.ACCEPTED, S.PRE_REVIEWED, S.REVIEWED, S.DECIDED})  # the clock runs
@@ -71,9 +73,15 @@ class Step:
 
 
 STEPS: tuple[Step, ...] = (
-    Step(A.SUBMIT, frozenset(), S.SUBMITTED, STAFF | {"INTEGRATOR"}, ANY_POWER, Place.SUBMISSION, "申请"),
+    Step(A.SUBMIT, frozenset(), S.SUBMITTED, STAFF | {Role.INTEGRATOR}, ANY_POWER, Place.SUBMISSION, "申请"),
     Step(
-        A.PROXY_DECLARE, frozenset({S.SUBMITTED}), None, frozenset({"CLERK"}), FULL, Place.HOLDER, "代为申报"
+        A.PROXY_DECLARE,
+        frozenset({S.SUBMITTED}),
+        None,
+        CLERKS,
+        FULL,
+        Place.HOLDER,
+        "代为申报",
     ),
     Step(A.ACCEPT, frozenset({S.SUBMITTED}), S.ACCEPTED, STAFF, ACCEPTING, Place.HOLDER, "受理"),
     Step(A.REJECT, frozenset({S.SUBMITTED}), S.REJECTED, STAFF, ACCEPTING, Place.HOLDER, "不予受理", True),
@@ -95,13 +103,13 @@ STEPS: tuple[Step, ...] = (
         A.REVIEW,
         frozenset({S.ACCEPTED, S.PRE_REVIEWED}),
         S.REVIEWED,
-        frozenset({"CLERK"}),
+        CLERKS,
         FULL,
         Place.HANDLER,
         "审查",
     ),
-    Step(A.DECIDE, frozenset({S.REVIEWED}), S.DECIDED, frozenset({"CLERK"}), FULL, Place.HANDLER, "决定"),
-    Step(A.COMPLETE, frozenset({S.DECIDED}), S.COMPLETED, frozenset({"CLERK"}), FULL, Place.HANDLER, "办结"),
+    Step(A.DECIDE, frozenset({S.REVIEWED}), S.DECIDED, CLERKS, FULL, Place.HANDLER, "决定"),
+    Step(A.COMPLETE, frozenset({S.DECIDED}), S.COMPLETED, CLERKS, FULL, Place.HANDLER, "办结"),
     Step(A.DELIVER, frozenset({S.COMPLETED}), S.DELIVERED, STAFF, ANY_POWER, Place.ENDS, "送达"),
     Step(A.WITHDRAW, OPEN, S.WITHDRAWN, STAFF, ANY_POWER, Place.INVOLVED, "撤回", True),
 )

@@ -17,7 +17,7 @@ from api.models.audit import AuditAction
 from api.models.case import AgencyBatch, ApplicantType, Case, CaseAction, Channel, Decision, Evaluation
 from api.models.org import Organization
 from api.models.staff import Staff
-from api.models.user import User
+from api.models.user import Role, User
 from api.services import agency, ratings
 from api.services import cases as case_service
 from api.services.workflow import Actor, Move
@@ -223,7 +223,7 @@ class CaseVerbs:
                 await access.check_in_area(
                     verbs.registry.node(Organization), organization_id, "the organization", "organizationId"
                 )
-            elif actor.role == "INTEGRATOR":
+            elif actor.role == Role.INTEGRATOR:
                 raise DomainError(
                     "VALIDATION_FAILED", "say where the application is filed", field="organizationId"
                 )
@@ -237,7 +237,7 @@ class CaseVerbs:
                 channel=Channel(input.channel),
                 comment=input.comment,
             )
-            if actor.role == "INTEGRATOR" and application.channel != Channel.ONLINE:
+            if actor.role == Role.INTEGRATOR and application.channel != Channel.ONLINE:
                 raise DomainError(
                     "VALIDATION_FAILED", "an integrator files ONLINE applications", field="channel"
                 )
@@ -397,7 +397,7 @@ class CaseVerbs:
 
         async def close(root, info, id, response, follow_up):
             access = await request_access(info)
-            if access.caller.role not in ("SUPERVISOR", "ADMIN"):
+            if access.caller.role not in (Role.SUPERVISOR, Role.ADMIN):
                 raise DomainError(
                     "FORBIDDEN" if not access.caller.anonymous else "UNAUTHENTICATED",
                     "a supervisor or administrator closes rectifications",
