@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import secrets
 import statistics
 import sys
 import tempfile
@@ -103,6 +104,7 @@ async def sql_aggregate(conn) -> dict:
 
 LIMITER_OFF = {"rate_limit_per_minute": 0, "rate_limit_anonymous_per_minute": 0}
 # Every request is counted in the database and none is refused: the limiter's cost alone.
+SECRET = secrets.token_urlsafe(48)  # both apps of a run: the caller signed in at one is known to the other
 LIMITER_ON = {"rate_limit_per_minute": 10**9, "rate_limit_anonymous_per_minute": 10**9}
 
 CASES = [
@@ -150,7 +152,7 @@ async def prepare(url: str | None) -> str:
 
 async def run(args) -> list[dict]:
     url = await prepare(args.database_url)
-    app = create_app(Settings(database_url=url, **LIMITER_OFF))
+    app = create_app(Settings(database_url=url, secret_key=SECRET, **LIMITER_OFF))
 
     def sql_route(fn):
         async def endpoint(request: Request) -> JSONResponse:
@@ -207,7 +209,7 @@ async def run(args) -> list[dict]:
 
 async def limiter_rows(url: str, unlimited: httpx.AsyncClient, args) -> list[dict]:
     """The simple list with the rate limiter off, then on, in the same run on the same database."""
-    app = create_app(Settings(database_url=url, **LIMITER_ON))
+    app = create_app(Settings(database_url=url, secret_key=SECRET, **LIMITER_ON))
     rows = []
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -219,7 +219,7 @@ async def area_size(area: str | None) -> int | None:
     return await Organization.filter(within(area)).count()
 
 
-def in_area(model: type[Model], paths: tuple[str, ...], area: str | None) -> Q:
+def in_area(model: type[Model], paths: tuple[str, ...], area: str | None, *, per_row: bool = False) -> Q:
     """SQL condition: the row reaches an organization of the area along one of the paths.
 
     The area is a range of organization paths, so the condition is a subquery over the path index
@@ -232,6 +232,13 @@ def in_area(model: type[Model], paths: tuple[str, ...], area: str | None) -> Q:
     if not area:
         return Q(id__in=[])  # matches nothing
     low, high = area_range(area)
+    if per_row and paths != ("id",):
+        # Rows picked by another condition first (a parent's children): each row's organizations
+        # are looked up by primary key. The set form below, inside a subquery run once per
+        # parent, would rebuild the area's whole set of ids for every parent.
+        table = model._meta.db_table
+        test = _row_test(model, f'"{table}"', paths, low, high, iter(range(1, 100)))
+        return Q(id__in=RawSQL(f'(SELECT "{table}"."id" WHERE {test})'))
     organizations = f"SELECT id FROM organization WHERE path >= '{low}' AND path < '{high}'"
     conditions = _conditions(model, paths, organizations)
     if len(conditions) == 1:
@@ -240,6 +247,32 @@ def in_area(model: type[Model], paths: tuple[str, ...], area: str | None) -> Q:
             return within(area)
         return Q(**{f"{column}__in": RawSQL(f"({subquery})")})
     return Q(id__in=RawSQL(f"({_ids(model, conditions, organizations)})"))
+
+
+def _row_test(model: type[Model], row: str, paths: tuple[str, ...], low: str, high: str, names) -> str:
+    """SQL true when the row (`row`, a table or alias of `model`) reaches an organization whose
+    path is in [low, high) along one of the paths, by primary-key lookups from the row."""
+    by_head: dict[str, list[str]] = {}
+    for path in paths:
+        head, _, rest = path.partition("__")
+        by_head.setdefault(head, []).append(rest)
+    tests = []
+    for head, rests in by_head.items():
+        if head == "id":
+            tests.append(f"({row}.path >= '{low}' AND {row}.path < '{high}')")
+            continue
+        relation = model._meta.fields_map[head]
+        alias = f'"_area{next(names)}"'
+        related = relation.related_model
+        if rests == [""]:
+            inner = f"{alias}.path >= '{low}' AND {alias}.path < '{high}'"
+        else:
+            inner = _row_test(related, alias, tuple(r or "id" for r in rests), low, high, names)
+        tests.append(
+            f'EXISTS (SELECT 1 FROM "{related._meta.db_table}" {alias} '
+            f'WHERE {alias}.id = {row}."{relation.source_field}" AND {inner})'
+        )
+    return "(" + " OR ".join(tests) + ")"
 
 
 def _conditions(

@@ -396,7 +396,7 @@ class Compiler:
         return next((n for n in self.registry.nodes.values() if n.exposure.singular == name), None)
 
     def lookup(self, node: ModelNode, return_type: Any, details: list, pk: int) -> Sql:
-        rows = node.model.filter(self.access.rows(node), id=pk)
+        rows = node.model.filter(self.access.rows(node, per_row=True), id=pk)
         return self.one(node, return_type, details, rows)
 
     def one(self, node: ModelNode, return_type: Any, details: list, rows: QuerySet) -> Sql:
@@ -443,13 +443,15 @@ class Compiler:
             elif kind == "forward":
                 columns.add(member.column)
                 target = self.registry.node(member.model)
-                rows = target.model.filter(self.access.rows(target), id=RawSQL(ident(inner, member.column)))
+                rows = target.model.filter(
+                    self.access.rows(target, per_row=True), id=RawSQL(ident(inner, member.column))
+                )
                 with self.deeper():
                     relation(key, self.one(target, object_type.fields[name].type, group, rows))
             elif kind == "reverse_one":
                 target = self.registry.node(member.model)
                 rows = target.model.filter(
-                    self.access.rows(target), **{member.column: RawSQL(ident(inner, "id"))}
+                    self.access.rows(target, per_row=True), **{member.column: RawSQL(ident(inner, "id"))}
                 )
                 with self.deeper():
                     relation(key, self.one(target, object_type.fields[name].type, group, rows))
@@ -503,7 +505,9 @@ class Compiler:
         page = PageRequest(args.get("first"), args.get("after"), args.get("last"), args.get("before"))
         page.validate()
         where, order_by = args.get("where"), args.get("order_by")
-        condition = self.access.rows(node) & compile_where(node, where, self.access)
+        condition = self.access.rows(node, per_row=parent is not None) & compile_where(
+            node, where, self.access
+        )
         keys = with_tie_breaker(node.sort_keys(order_by, self.access))
         reverse_keys = [k.reversed() for k in keys]
         rows = node.model.filter(condition)
