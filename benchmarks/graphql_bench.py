@@ -243,7 +243,7 @@ def write_report(results: list[dict], args, url: str | None) -> None:
         "same ASGI stack in one process (httpx ASGITransport), on the Qujialing fixture. GraphQL is",
         "asked as the center's clerk, so every list and aggregate carries the area condition, and",
         "each request also checks the session, reading the caller's area in the same statement; then",
-        "each root field is one compiled statement (docs/decisions.md, \"Compiled reads\").",
+        'each root field is one compiled statement (docs/decisions.md, "Compiled reads").',
         "",
         f"- date: {today()}",
         f"- machine: {machine()}",

@@ -229,3 +229,18 @@ async def test_a_repeated_request_runs_its_statements_alone_and_answers_the_same
         # the clerk reads ID numbers in clear: 3 cases audited per request, on both paths, each time
         clerk = await AuditEntry.filter(action="READ_PII", actor_role="CLERK").count()
         assert clerk - audited == 3 * 4
+
+
+async def test_a_refused_page_fails_only_its_own_field_in_a_batch(paths):
+    """Two rooms' case pages load in one batch on the resolvers; the refused page size of one
+    (501) must not fail the other's (once it failed the whole batch, some of the time)."""
+    rooms = [to_global_id("Organization", pk) for pk in (7, 8)]
+    page = "... on Organization {{ submittedCases(first: {}) {{ totalCount }} }}"
+    ok, bad = (
+        f'node(id: "{room}") {{ {page.format(size)} }}' for room, size in zip(rooms, (1, 501), strict=True)
+    )
+    query = f"{{ ok: {ok} bad: {bad} }}"
+    for _ in range(3):
+        body = await compare(paths, "admin@district", query)
+        assert body["data"]["ok"]["submittedCases"]["totalCount"] > 0 and body["data"]["bad"] is None
+        assert [e["path"] for e in body["errors"]] == [["bad", "submittedCases"]]

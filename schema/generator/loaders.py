@@ -14,6 +14,7 @@ from tortoise.expressions import Q, RawSQL
 from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 
+from api.errors import DomainError
 from schema.generator.filters import compile_where
 from schema.generator.pagination import (
     PageRequest,
@@ -130,10 +131,14 @@ class Loaders:
             groups: dict[str, list[int]] = defaultdict(list)
             for parent_id, args_key in keys:
                 groups[args_key].append(parent_id)
-            pages: dict[tuple[int, str], Connection] = {}
+            pages: dict[tuple[int, str], Connection | DomainError] = {}
             for args_key, parent_ids in groups.items():
                 args = self._args[args_key]
-                for parent_id, connection in (await self._pages(node, relation, parent_ids, args)).items():
+                try:
+                    found = await self._pages(node, relation, parent_ids, args)
+                except DomainError as refusal:  # these arguments only: other fields' pages go on
+                    found = dict.fromkeys(parent_ids, refusal)
+                for parent_id, connection in found.items():
                     pages[(parent_id, args_key)] = connection
             return [pages[key] for key in keys]
 
@@ -189,14 +194,17 @@ class Loaders:
             groups: dict[str, list[int]] = defaultdict(list)
             for parent_id, where_key in keys:
                 groups[where_key].append(parent_id)
-            counts: dict[tuple[int, str], int] = {}
+            counts: dict[tuple[int, str], int | DomainError] = {}
             for where_key, parent_ids in groups.items():
                 where = self._args[where_key].where
+                try:
+                    condition = compile_where(node, where, self.access)
+                except DomainError as refusal:  # this filter only: other fields' counts go on
+                    counts.update({(parent_id, where_key): refusal for parent_id in parent_ids})
+                    continue
                 rows = (
                     await node.model.filter(
-                        self.access.rows(node),
-                        compile_where(node, where, self.access),
-                        Q(**{f"{relation.column}__in": parent_ids}),
+                        self.access.rows(node), condition, Q(**{f"{relation.column}__in": parent_ids})
                     )
                     .annotate(n=Count("id"))
                     .group_by(relation.column)
