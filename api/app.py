@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -24,7 +25,7 @@ from api.auth.permissions import caller_of
 from api.auth.ratelimit import Clock, RateLimit
 from api.client_address import networks
 from api.db import migrations_on_disk, tortoise_config, unapplied, use_context
-from api.request_guard import BodyGuard, ClientAddress
+from api.request_guard import BodyGuard, ClientAddress, media_type, read_body, replay_body
 from api.services.users import demo_users
 from api.settings import Settings
 from schema import GRAPHIQL_DIR, app_schema
@@ -77,9 +78,9 @@ class SanjiGraphQL(GraphQL):
         if scope["type"] != "http" or scope["method"] != "POST" or not self.settings.compiled_reads:
             await super().__call__(scope, receive, send)
             return
-        body = await _body(receive)
+        body = await read_body(receive, self.settings.max_body_bytes) or b""  # BodyGuard bounded it
         key = None
-        if _is_json(scope):
+        if media_type(Headers(scope=scope)) == "application/json":
             try:
                 caller = caller_of(scope.get("sanji.claims"))
                 key = Prepared.key(json.loads(body), caller, district_day(self.clock))
@@ -88,7 +89,7 @@ class SanjiGraphQL(GraphQL):
         entries = self.prepared.get(key) if key is not None else None
         if entries is None:
             scope["sanji.prepared_key"] = key
-            await super().__call__(scope, _replay(body, receive), send)
+            await super().__call__(scope, replay_body(body, receive), send)
             return
         client = scope["app"].state.tortoise.db()
         data, reads = await Prepared.run(client, entries)
@@ -105,39 +106,6 @@ class SanjiGraphQL(GraphQL):
 
     def encode_json(self, data: Any) -> str:
         return encode_response(data)
-
-
-async def _body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """`receive` for an app that reads the body again: it gets it whole, then what follows."""
-    sent = False
-
-    async def replay() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
-
-
-def _is_json(scope: Scope) -> bool:
-    for name, value in scope.get("headers", []):
-        if name == b"content-type":
-            return value.split(b";")[0].strip().lower() == b"application/json"
-    return False
 
 
 class DatabaseContext:

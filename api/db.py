@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -243,3 +245,29 @@ def use_context(ctx: TortoiseContext) -> Iterator[TortoiseContext]:
         yield ctx
     finally:
         _current_context.reset(token)
+
+
+class StatementLog(logging.Handler):
+    """The SQL statements (with their parameters) Tortoise's database client runs, read from its
+    debug log: `with StatementLog.capture() as log: ...` then `log.seen`."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.seen: list[tuple[str, list]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if len(record.args or ()) == 2 and isinstance(record.args[0], str):
+            self.seen.append((record.args[0], list(record.args[1] or [])))
+
+    @classmethod
+    @contextlib.contextmanager
+    def capture(cls) -> Iterator[StatementLog]:
+        logger, log = logging.getLogger("tortoise.db_client"), cls()
+        level = logger.level
+        logger.addHandler(log)
+        logger.setLevel(logging.DEBUG)
+        try:
+            yield log
+        finally:
+            logger.removeHandler(log)
+            logger.setLevel(level)

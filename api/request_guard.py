@@ -88,7 +88,7 @@ class BodyGuard:
         if declared.isdigit() and int(declared) > limit:
             await self._too_large(path, limit)(scope, receive, send)
             return
-        body = await _read(receive, limit)
+        body = await read_body(receive, limit)
         if body is None:
             await self._too_large(path, limit)(scope, receive, send)
             return
@@ -99,7 +99,7 @@ class BodyGuard:
             return
         if parsed is not None:  # read once: the token endpoint takes it from here
             scope = {**scope, "sanji.json": parsed, "headers": _plain_json(scope["headers"])}
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay_body(body, receive), send)
 
     @staticmethod
     def _too_large(path: str, limit: int) -> JSONResponse:
@@ -134,7 +134,7 @@ def _plain_json(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]
     return [(k, b"application/json") if k == b"content-type" else (k, v) for k, v in headers]
 
 
-async def _read(receive: Receive, limit: int) -> bytes | None:
+async def read_body(receive: Receive, limit: int) -> bytes | None:
     """The whole body, or None once it passes `limit` (the rest is not read)."""
     chunks: list[bytes] = []
     size = 0
@@ -151,7 +151,8 @@ async def _read(receive: Receive, limit: int) -> bytes | None:
             return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay_body(body: bytes, receive: Receive) -> Receive:
+    """`receive` for an app that reads the body again: it gets it whole, then what follows."""
     sent = False
 
     async def replayed() -> Message:

@@ -27,7 +27,6 @@ import asyncio
 import base64
 import datetime as dt
 import json
-import logging
 import os
 import re
 import secrets
@@ -632,27 +631,15 @@ async def run(args) -> tuple[Facts, dict | None, list[tuple[Read, dict]]]:
         await pool.close()
 
 
-class Statements(logging.Handler):
-    """The SQL statements (with their parameters) Tortoise's client runs, from its debug log."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.seen: list[tuple[str, list]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if len(record.args or ()) == 2 and isinstance(record.args[0], str):
-            self.seen.append((record.args[0], list(record.args[1] or [])))
-
-
 async def statement_floor(args, url: str, pool: asyncpg.Pool, query: str, runs: int = 30) -> dict[str, float]:
     """The floor of a compiled read: its one statement's planning and execution time (medians of
     EXPLAIN ANALYZE), the statement taken from an in-process app answering `query` as the admin."""
     from api.app import create_app
+    from api.db import StatementLog
     from api.settings import Settings
 
     settings = Settings(database_url=url, rate_limit_per_minute=0, rate_limit_login_per_minute=0)
     app = create_app(settings)
-    logger, handler = logging.getLogger("tortoise.db_client"), Statements()
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://sanji.bench") as http:
@@ -660,13 +647,9 @@ async def statement_floor(args, url: str, pool: asyncpg.Pool, query: str, runs: 
                 "/auth/token", data={"username": args.admin_user, "password": args.admin_password}
             )
             headers = {"Authorization": f"Bearer {signed.json()['access_token']}"}
-            logger.addHandler(handler)
-            logger.setLevel(logging.DEBUG)
-            try:
+            with StatementLog.capture() as log:
                 await http.post("/graphql", json={"query": query}, headers=headers)
-            finally:
-                logger.removeHandler(handler)
-    (sql, params), *_ = [(s, p) for s, p in handler.seen if "json_build_object" in s]
+    (sql, params), *_ = [(s, p) for s, p in log.seen if "json_build_object" in s]
     planning, execution = [], []
     async with pool.acquire() as conn:
         for _ in range(runs):

@@ -8,12 +8,12 @@ a page of `first: N` under each parent reads at most N + 1 rows per parent on Po
 from __future__ import annotations
 
 import json
-import logging
 
 import pytest
 
 from api import db
 from api.auth.permissions import area_of, in_area
+from api.db import StatementLog
 from api.errors import DomainError
 from api.models.org import ConstructionStatus, Organization, OrgKind, Tier
 from api.models.staff import Staff
@@ -135,18 +135,6 @@ async def test_moving_a_room_through_the_api_rewrites_its_path(seeded_url):
         assert await stored_paths() == await walked_paths()
 
 
-class Statements(logging.Handler):
-    """The SQL statements (with their parameters) the database client runs."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.seen: list[tuple[str, list]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if len(record.args or ()) == 2 and isinstance(record.args[0], str):
-            self.seen.append((record.args[0], list(record.args[1] or [])))
-
-
 @pytest.mark.skipif(DB_KIND != "postgres", reason="EXPLAIN ANALYZE of the per-room pages is PostgreSQL's")
 async def test_a_child_page_reads_at_most_n_plus_one_rows_per_parent(seeded_url):
     """`submittedCases(first: 5)` under every room: the statement that picks each room's page reads
@@ -155,17 +143,10 @@ async def test_a_child_page_reads_at_most_n_plus_one_rows_per_parent(seeded_url)
         await a_province_sized_hall(ctx.db())
     query = """{ organizations(where: {tier: {eq: ROOM}}, orderBy: [{code: DESC}], first: 50) { nodes { code
       submittedCases(first: 5) { nodes { number } } } } }"""
-    logger = logging.getLogger("tortoise.db_client")
-    handler, level = Statements(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        async with serving(seeded_url) as api:
-            admin = await api.sign_in("admin")
+    async with serving(seeded_url) as api:
+        admin = await api.sign_in("admin")
+        with StatementLog.capture() as handler:
             data = await admin.data(query)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
     rooms = data["organizations"]["nodes"]
     assert len(rooms) == 50 and all(len(r["submittedCases"]["nodes"]) == 5 for r in rooms), data
     # The compiled read: one statement, each room's page a subquery of the room's row.
