@@ -247,17 +247,29 @@ def use_context(ctx: TortoiseContext) -> Iterator[TortoiseContext]:
         _current_context.reset(token)
 
 
+STATEMENT_WORDS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
+
+
 class StatementLog(logging.Handler):
     """The SQL statements (with their parameters) Tortoise's database client runs, read from its
-    debug log: `with StatementLog.capture() as log: ...` then `log.seen`."""
+    debug log: `with StatementLog.capture() as log: ...` then `log.seen`, or `log.statements` for
+    the reads and writes alone."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.seen: list[tuple[str, list]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if len(record.args or ()) == 2 and isinstance(record.args[0], str):
-            self.seen.append((record.args[0], list(record.args[1] or [])))
+        args = record.args or ()
+        if len(args) == 2 and isinstance(args[0], str):  # execute_query & co: "%s: %s", query, values
+            self.seen.append((args[0], list(args[1] or [])))
+        elif not args and isinstance(record.msg, str) and _is_statement(record.msg):  # execute_script
+            self.seen.append((record.msg, []))
+
+    @property
+    def statements(self) -> list[str]:
+        """The SELECT, INSERT, UPDATE, DELETE and WITH statements, in the order they ran."""
+        return [sql for sql, _params in self.seen if _is_statement(sql)]
 
     @classmethod
     @contextlib.contextmanager
@@ -271,3 +283,7 @@ class StatementLog(logging.Handler):
         finally:
             logger.removeHandler(log)
             logger.setLevel(level)
+
+
+def _is_statement(sql: str) -> bool:
+    return sql.lstrip().upper().startswith(STATEMENT_WORDS)

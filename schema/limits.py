@@ -41,6 +41,7 @@ from strawberry.schema.schema import validate_document
 
 from api.errors import ErrorCode
 from api.text import UNSTORABLE_MESSAGE, storable
+from schema.generator.execution import Bounded
 from schema.generator.pagination import DEFAULT_PAGE_SIZE
 from schema.query_shape import Breadth, Shape, lexical_breadth
 
@@ -148,9 +149,7 @@ class QueryLimits(SchemaExtension):
         if found is None or found[0] is not document:
             found = (document, self._judge(context))
             if key is not None:
-                _REFUSALS[key] = found
-                while len(_REFUSALS) > REFUSAL_CACHE_SIZE:
-                    _REFUSALS.pop(next(iter(_REFUSALS)))
+                _REFUSALS.put(key, found)
         return None if found[1] is None else _error(*found[1])
 
     def _judge(self, context) -> tuple[str, str] | None:
@@ -169,8 +168,8 @@ class QueryLimits(SchemaExtension):
         return None
 
 
-REFUSAL_CACHE_SIZE = 1024
-_REFUSALS: dict[tuple, tuple[DocumentNode, tuple[str, str] | None]] = {}  # oldest first
+# (document, verdict) by (document id, variables, limits)
+_REFUSALS = Bounded(size=1024)
 
 
 def _error(message: str, code: str) -> GraphQLError:

@@ -189,12 +189,12 @@ async def test_a_repeated_query_reuses_its_statement_but_never_across_callers(pa
 def test_the_statement_cache_is_bounded_and_keyed_by_the_operation_itself():
     plans = Plans(size=2)
     one, two = object(), object()
-    plans.put(("a",), one, "A")
-    plans.put(("b",), one, "B")
-    assert plans.get(("a",), one) == "A"
-    plans.put(("c",), one, "C")  # "b" was used least recently
-    assert plans.get(("b",), one) is None and plans.get(("a",), one) == "A"
-    assert plans.get(("c",), two) is None  # a different document under a recycled id
+    plans.keep(("a",), one, "A")
+    plans.keep(("b",), one, "B")
+    assert plans.compiled(("a",), one) == "A"
+    plans.keep(("c",), one, "C")  # "b" was used least recently
+    assert plans.compiled(("b",), one) is None and plans.compiled(("a",), one) == "A"
+    assert plans.compiled(("c",), two) is None  # a different document under a recycled id
 
 
 async def test_an_error_in_one_branch_does_not_crash_another_waiting_on_the_same_rows(paths):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 
 from api import db
+from api.db import StatementLog
 from api.models.case import Case
 from api.models.org import ConstructionStatus, Organization, OrgKind, Tier
 from api.settings import Settings
@@ -24,28 +22,9 @@ NESTED = """{ organizations(where: {tier: {eq: HALL}}) { totalCount nodes {
 } } }"""
 
 
-class StatementCounter(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.statements: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage().lstrip().upper()
-        if message.startswith(("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")):
-            self.statements.append(record.getMessage())
-
-
-@contextmanager
-def counting() -> Iterator[StatementCounter]:
-    logger = logging.getLogger("tortoise.db_client")
-    handler, level = StatementCounter(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield handler
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+def counting():
+    """The statements the database client runs inside the block (`.statements`)."""
+    return StatementLog.capture()
 
 
 async def add_rooms(url: str, per_hall: int) -> None:

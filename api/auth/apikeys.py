@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from api.auth.permissions import AREA_COLUMNS, KnownArea, area_from
+from api.db import dialect_sql
 from api.errors import DomainError
 from api.models.org import Organization
 from api.models.user import ApiKey
@@ -87,8 +88,7 @@ async def verify(key: str) -> VerifiedKey:
     if len(parts) != 3 or parts[0] != "sj":
         raise refused
     client = ApiKey._meta.db
-    placeholder = "$1" if client.capabilities.dialect == "postgres" else "?"
-    _, rows = await client.execute_query(_KEY.format(placeholder), [parts[1]])
+    _, rows = await client.execute_query(dialect_sql(_KEY, client.query_class), [parts[1]])
     record = rows[0] if rows else None
     if (
         record is None

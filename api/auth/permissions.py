@@ -13,6 +13,7 @@ when one of its scope paths leads to an organization in it.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -237,7 +238,7 @@ def in_area(model: type[Model], paths: tuple[str, ...], area: str | None, *, per
         # are looked up by primary key. The set form below, inside a subquery run once per
         # parent, would rebuild the area's whole set of ids for every parent.
         table = model._meta.db_table
-        test = _row_test(model, f'"{table}"', paths, low, high, iter(range(1, 100)))
+        test = _row_test(model, f'"{table}"', paths, low, high, itertools.count(1))
         return Q(id__in=RawSQL(f'(SELECT "{table}"."id" WHERE {test})'))
     organizations = f"SELECT id FROM organization WHERE path >= '{low}' AND path < '{high}'"
     conditions = _conditions(model, paths, organizations)
@@ -249,13 +250,19 @@ def in_area(model: type[Model], paths: tuple[str, ...], area: str | None, *, per
     return Q(id__in=RawSQL(f"({_ids(model, conditions, organizations)})"))
 
 
-def _row_test(model: type[Model], row: str, paths: tuple[str, ...], low: str, high: str, names) -> str:
-    """SQL true when the row (`row`, a table or alias of `model`) reaches an organization whose
-    path is in [low, high) along one of the paths, by primary-key lookups from the row."""
+def _by_first_step(paths: tuple[str, ...]) -> dict[str, list[str]]:
+    """The paths grouped by their first step: {"case": ["handling_organization", ...], "id": [""]}."""
     by_head: dict[str, list[str]] = {}
     for path in paths:
         head, _, rest = path.partition("__")
         by_head.setdefault(head, []).append(rest)
+    return by_head
+
+
+def _row_test(model: type[Model], row: str, paths: tuple[str, ...], low: str, high: str, names) -> str:
+    """SQL true when the row (`row`, a table or alias of `model`) reaches an organization whose
+    path is in [low, high) along one of the paths, by primary-key lookups from the row."""
+    by_head = _by_first_step(paths)
     tests = []
     for head, rests in by_head.items():
         if head == "id":
@@ -264,10 +271,8 @@ def _row_test(model: type[Model], row: str, paths: tuple[str, ...], low: str, hi
         relation = model._meta.fields_map[head]
         alias = f'"_area{next(names)}"'
         related = relation.related_model
-        if rests == [""]:
-            inner = f"{alias}.path >= '{low}' AND {alias}.path < '{high}'"
-        else:
-            inner = _row_test(related, alias, tuple(r or "id" for r in rests), low, high, names)
+        # A step that ends the path is the organization itself: its own path decides ("id").
+        inner = _row_test(related, alias, tuple(r or "id" for r in rests), low, high, names)
         tests.append(
             f'EXISTS (SELECT 1 FROM "{related._meta.db_table}" {alias} '
             f'WHERE {alias}.id = {row}."{relation.source_field}" AND {inner})'
@@ -280,10 +285,7 @@ def _conditions(
 ) -> list[tuple[str | None, str]]:
     """(column, subquery of the ids it must be in) per first step of the paths; None: the row is
     an organization and its own path decides."""
-    by_head: dict[str, list[str]] = {}
-    for path in paths:
-        head, _, rest = path.partition("__")
-        by_head.setdefault(head, []).append(rest)
+    by_head = _by_first_step(paths)
     out: list[tuple[str | None, str]] = []
     for head, rests in by_head.items():
         if head == "id":

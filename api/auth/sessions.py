@@ -14,6 +14,7 @@ from api.auth.permissions import AREA_COLUMNS, area_from
 from api.auth.tokens import TokenClaims, decode_access_token, issue_access_token
 
 __all__ = ["TokenClaims"]
+from api.db import dialect_sql
 from api.errors import DomainError
 from api.models.user import AuthSession, UsedRefreshToken, User
 from api.settings import Settings
@@ -131,8 +132,7 @@ async def verify(settings: Settings, token: str) -> TokenClaims:
     """The claims of an access token whose session is live and whose user is still active."""
     claims = decode_access_token(settings, token)
     client = AuthSession._meta.db
-    placeholder = "$1" if client.capabilities.dialect == "postgres" else "?"
-    _, rows = await client.execute_query(_SESSION.format(placeholder), [claims.session_id])
+    _, rows = await client.execute_query(dialect_sql(_SESSION, client.query_class), [claims.session_id])
     session = rows[0] if rows else None
     if session is None or session["user_id"] != claims.user_id:
         raise DomainError("UNAUTHENTICATED", "access token is not valid")

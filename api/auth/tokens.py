@@ -34,9 +34,7 @@ def _verified(token: str, secret: str) -> dict[str, Any]:
     """The claims of a token whose signature and fields check out, each token checked once: every
     request of a session shows the same one (its expiry is checked again at each use)."""
     try:
-        return jwt.decode(
-            token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "jti", "sid"]}
-        )
+        return jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": REQUIRED_CLAIMS})
     except jwt.ExpiredSignatureError:
         raise DomainError("UNAUTHENTICATED", "access token has expired; sign in again") from None
     except jwt.InvalidTokenError:

@@ -28,6 +28,9 @@ from schema.generator.scalars import BigInt, graphql_enum
 from schema.generator.spec import ScalarField
 
 if TYPE_CHECKING:
+    from tortoise.expressions import Q
+
+    from schema.generator.access import RequestAccess
     from schema.generator.registry import ModelNode
 
 DEFAULT_GROUPS = 1000
@@ -192,12 +195,7 @@ class Aggregates:
         node, agg = self.node, self
 
         async def resolve(root, info, where=None, group_by=None, having=None, order_by=None, first=None):
-            access = await request_access(info)
-            condition = access.rows(node) & compile_where(node, where, access)
-            for choice in group_by or []:
-                group, _bucket = agg.group_field(choice)
-                if group.relation is not None:  # a group key shows the related row's value
-                    access.require_all(node.registry.node(group.relation), f"grouping by {group.path}")
+            condition = agg.condition(await request_access(info), where, group_by or [])
             settings = info.context.get("settings")
             timezone = getattr(settings, "timezone", DEFAULT_TIMEZONE)
             wanted = _wanted_measures(info)
@@ -220,6 +218,17 @@ class Aggregates:
                 ),
             },
         )
+
+    def condition(self, access: RequestAccess, where: Any, group_by: list[Any]) -> Q:
+        """The rows the caller aggregates; grouping by a related row's field needs every one of
+        those rows readable (a group key shows the related row's value)."""
+        node = self.node
+        condition = access.rows(node) & compile_where(node, where, access)
+        for choice in group_by:
+            group, _bucket = self.group_field(choice)
+            if group.relation is not None:
+                access.require_all(node.registry.node(group.relation), f"grouping by {group.path}")
+        return condition
 
     def _measures(self, wanted: set[str]) -> dict[str, Any]:
         """The aggregate expressions the query asked for (count always, to know a group's size)."""

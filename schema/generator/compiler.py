@@ -18,7 +18,6 @@ then runs on the resolver path, which answers with the one canonical result or e
 
 from __future__ import annotations
 
-import base64
 import collections
 import contextlib
 import datetime as dt
@@ -38,12 +37,14 @@ from tortoise.queryset import QuerySet
 
 from api.services.pii import PiiKind, mask, visible_head
 from schema.generator.filters import compile_where
+from schema.generator.loaders import parameterized_sql
 from schema.generator.pagination import (
     PageRequest,
     SortKey,
-    after_condition,
-    decode_cursor,
+    between_cursors,
+    cursor_of,
     key_columns,
+    order_sql,
     ordered,
     with_tie_breaker,
 )
@@ -103,9 +104,7 @@ def join(parts: list[Sql | str], separator: str = ",") -> Sql:
 def queryset_sql(query: QuerySet) -> Sql:
     """The statement Tortoise would run for `query`, its placeholders made position-free."""
     query._choose_db_if_not_chosen()
-    query._make_query()
-    text, params = query.query.get_parameterized_sql()
-    params = list(params)
+    text, params = parameterized_sql(query)
     ordered_params: list[Any] = []
     positional = iter(params)
 
@@ -217,9 +216,9 @@ class Dialect:
         return f"encode(convert_to({literal(type_name + ':')} || {column},'UTF8'),'base64')"
 
     def mask(self, column: str, kind: PiiKind) -> str:
-        head = visible_head(kind)
         if not self.postgres:
-            return f"sanji_mask({column},{head})"
+            return f"sanji_mask({column},{literal(kind.value)})"
+        head = visible_head(kind)
         n = f"char_length({column})"
         return (
             f"CASE WHEN {column} IS NULL THEN NULL WHEN {n} <= {head + 4} THEN repeat('*',{n})"
@@ -254,20 +253,15 @@ def _sqlite_global_id(type_name: str, pk: int | None) -> str | None:
     return None if pk is None else to_global_id(type_name, pk)
 
 
-def _sqlite_mask(value: str | None, head: int) -> str | None:
-    kind = PiiKind.ID_NUMBER if head == visible_head(PiiKind.ID_NUMBER) else PiiKind.PHONE
-    return mask(value, kind)
-
-
-def _sqlite_cursor(text: str) -> str:
-    return base64.urlsafe_b64encode(text.encode()).decode()
+def _sqlite_mask(value: str | None, kind: str) -> str | None:
+    return mask(value, PiiKind(kind))
 
 
 SQLITE_FUNCTIONS = {
     "sanji_time": (1, _sqlite_time),
     "sanji_global_id": (2, _sqlite_global_id),
     "sanji_mask": (2, _sqlite_mask),
-    "sanji_cursor": (1, _sqlite_cursor),
+    "sanji_cursor": (1, cursor_of),
 }
 
 
@@ -331,11 +325,11 @@ class Compiler:
         access: RequestAccess,
         selection: Selection,
         postgres: bool,
-        timezone: str = DISTRICT_ZONE.key,
-        today: dt.date | None = None,
+        timezone: str,
+        today: dt.date,
     ):
         self.registry = registry
-        self.today = today or dt.datetime.now(DISTRICT_ZONE).date()  # the request's day, for derived fields
+        self.today = today  # the request's day in the district, for derived fields
         self.timezone = timezone  # of date buckets in aggregates
         self.access = access
         self.selection = selection
@@ -514,10 +508,7 @@ class Compiler:
         if parent is not None:
             rows = rows.filter(**{parent[0]: RawSQL(parent[1])})
         counted = rows
-        if page.after is not None:
-            rows = rows.filter(after_condition(keys, decode_cursor(page.after, keys, "after")))
-        if page.before is not None:
-            rows = rows.filter(after_condition(reverse_keys, decode_cursor(page.before, keys, "before")))
+        rows = between_cursors(rows, keys, page)
 
         alias, inner = self.alias("c"), self.alias("t")
         extras: list[tuple[str, Sql]] = []
@@ -614,12 +605,8 @@ class Compiler:
         """`<plural>Aggregate`: the overall measures from one row, the groups from the grouped query,
         both built by `Aggregates` as the resolver builds them."""
         aggregates = node.aggregates
-        condition = self.access.rows(node) & compile_where(node, args.get("where"), self.access)
         group_by = args.get("group_by") or []
-        for choice in group_by:
-            group, _bucket = aggregates.group_field(choice)
-            if group.relation is not None:  # a group key shows the related row's value
-                self.access.require_all(self.registry.node(group.relation), f"grouping by {group.path}")
+        condition = aggregates.condition(self.access, args.get("where"), group_by)
         aggregate_type = get_named_type(field_def.type)
         fields = self.selection.subfields(field_def.type, details)
         groups_selected = [g for g in fields.values() if g[0].node.name.value == "groups"]
@@ -731,13 +718,11 @@ def with_columns(alias: str, source: Sql, extras: list[tuple[str, Sql]]) -> Sql:
 
 
 def _order(alias: str, keys: list[SortKey]) -> str:
-    """ORDER BY terms over the columns `ordered` exposes, with its explicit NULL placement."""
-    terms = []
-    for i, (name, key) in enumerate(zip(key_columns(keys), keys, strict=True)):
-        if key.nullable:
-            terms.append(f"{ident(alias, f'_null{i}')} {'DESC' if key.nulls_first else 'ASC'}")
-        terms.append(f"{ident(alias, name)} {'DESC' if key.descending else 'ASC'}")
-    return ", ".join(terms)
+    """ORDER BY terms over the columns `ordered` exposes (its NULL flags included)."""
+    return ", ".join(
+        order_sql(key, ident(alias, name), ident(alias, f"_null{i}"))
+        for i, (name, key) in enumerate(zip(key_columns(keys), keys, strict=True))
+    )
 
 
 _MEMBERS: dict[Any, dict[str, tuple[str, Any]]] = {}

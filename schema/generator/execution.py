@@ -47,9 +47,6 @@ class RawJSON:
     def __init__(self, text: str) -> None:
         self.text = text
 
-    def value(self) -> Any:
-        return json.loads(self.text)
-
 
 def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
     """The executor class of a schema generated from `registry`."""
@@ -88,7 +85,7 @@ def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
                 key = plan_key(
                     self.operation, path.key, self.variable_values.coerced, access, postgres, today
                 )
-                compiled = plans.get(key, self.operation)
+                compiled = plans.compiled(key, self.operation)
                 if compiled is None:
                     strawberry_schema = self.schema._strawberry_schema
                     selection = Selection(
@@ -102,7 +99,7 @@ def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
                     zone = getattr(context.get("settings"), "timezone", DISTRICT_ZONE.key)  # date buckets
                     compiler = Compiler(registry, access, selection, postgres, zone, today)
                     compiled = compiler.root(parent_type, field_details_list)
-                    plans.put(key, self.operation, compiled)
+                    plans.keep(key, self.operation, compiled)
             except Fallback as reason:
                 COUNTERS[(name, f"fallback: {reason.reason}")] += 1
                 return await self._resolved(parent_type, source, field_details_list, path, position_context)
@@ -148,7 +145,35 @@ async def run_compiled(client: Any, compiled: Compiled, postgres: bool) -> tuple
     return value, []
 
 
-class Prepared:
+class Bounded:
+    """A bounded cache, least recently used out first; counts its hits."""
+
+    def __init__(self, size: int = PLAN_CACHE_SIZE) -> None:
+        self.size = size
+        self.hits = 0
+        self.entries: collections.OrderedDict[tuple, Any] = collections.OrderedDict()
+
+    def get(self, key: tuple) -> Any:
+        found = self.entries.get(key)
+        if found is not None:
+            self.hits += 1
+            self.entries.move_to_end(key)
+        return found
+
+    def put(self, key: tuple, value: Any) -> None:
+        self.entries[key] = value
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+
+
+def caller_key(caller: Any, area: str | None) -> tuple:
+    """The caller as the rules see it: role, API key scopes and area."""
+    scopes = None if caller.key_scopes is None else tuple(sorted(caller.key_scopes))
+    return (caller.role, scopes, area)
+
+
+class Prepared(Bounded):
     """Whole requests whose every root field compiled, by (query text, operation name, variables,
     caller's access): the next such request runs their statements and nothing else (no parsing,
     validation or execution: the same text with the same variables and caller passed them all).
@@ -156,11 +181,6 @@ class Prepared:
     A request is remembered only after it ran through the schema with no error and every root
     field compiled; it holds the statements, not the data, so every answer is read afresh.
     """
-
-    def __init__(self, size: int = PLAN_CACHE_SIZE) -> None:
-        self.size = size
-        self.hits = 0
-        self.entries: collections.OrderedDict[tuple, list[tuple[str, Compiled]]] = collections.OrderedDict()
 
     @staticmethod
     def key(body: Any, caller: Any, today: dt.date) -> tuple | None:
@@ -175,20 +195,11 @@ class Prepared:
             return None
         if body.get("extensions"):
             return None
-        variables = body.get("variables") or {}
-        scopes = None if caller.key_scopes is None else tuple(sorted(caller.key_scopes))
         try:
-            values = json.dumps(variables, sort_keys=True)
+            values = json.dumps(body.get("variables") or {}, sort_keys=True)
         except (TypeError, ValueError):
             return None
-        return (body["query"], body.get("operationName"), values, caller.role, scopes, area, today)
-
-    def get(self, key: tuple) -> list[tuple[str, Compiled]] | None:
-        found = self.entries.get(key)
-        if found is not None:
-            self.hits += 1
-            self.entries.move_to_end(key)
-        return found
+        return (body["query"], body.get("operationName"), values, *caller_key(caller, area), today)
 
     def remember(self, key: tuple, context: dict, data: Any) -> None:
         """Keep the request's statements when every root field of it compiled."""
@@ -200,10 +211,7 @@ class Prepared:
             or set(data) != set(compiled)
         ):
             return
-        self.entries[key] = [(name, compiled[name]) for name in data]
-        self.entries.move_to_end(key)
-        while len(self.entries) > self.size:
-            self.entries.popitem(last=False)
+        self.put(key, [(name, compiled[name]) for name in data])
 
     @staticmethod
     async def run(client: Any, entries: list[tuple[str, Compiled]]) -> tuple[dict[str, RawJSON], list]:
@@ -217,33 +225,22 @@ class Prepared:
         return data, reads
 
 
-class Plans:
+class Plans(Bounded):
     """Compiled statements by (operation, root field, variables, caller's access): a repeated query
-    costs a dictionary lookup and its statement. Bounded, least recently used out first.
+    costs a dictionary lookup and its statement.
 
     The operation node is the parse cache's (schema/limits.py), so the same text is the same node;
     it is kept beside the statement and compared by identity, so a recycled id never matches.
     """
 
-    def __init__(self, size: int = PLAN_CACHE_SIZE) -> None:
-        self.size = size
-        self.hits = self.misses = 0
-        self.entries: collections.OrderedDict[tuple, tuple[Any, Compiled]] = collections.OrderedDict()
-
-    def get(self, key: tuple, operation: Any) -> Compiled | None:
+    def compiled(self, key: tuple, operation: Any) -> Compiled | None:
         found = self.entries.get(key)
         if found is None or found[0] is not operation:
-            self.misses += 1
             return None
-        self.hits += 1
-        self.entries.move_to_end(key)
-        return found[1]
+        return self.get(key)[1]
 
-    def put(self, key: tuple, operation: Any, compiled: Compiled) -> None:
-        self.entries[key] = (operation, compiled)
-        self.entries.move_to_end(key)
-        while len(self.entries) > self.size:
-            self.entries.popitem(last=False)
+    def keep(self, key: tuple, operation: Any, compiled: Compiled) -> None:
+        self.put(key, (operation, compiled))
 
 
 def district_day(clock: Any) -> dt.date:
@@ -253,13 +250,11 @@ def district_day(clock: Any) -> dt.date:
 
 def plan_key(
     operation: Any, field: str, variables: dict, access: Any, postgres: bool, today: dt.date
-) -> tuple | None:
+) -> tuple:
     """What a compiled statement depends on: the operation and field, the variables' values, the
     caller as the rules see it (role, API key scopes, area) and the day."""
-    caller = access.caller
-    scopes = None if caller.key_scopes is None else tuple(sorted(caller.key_scopes))
     values = json.dumps(variables, sort_keys=True, default=str)
-    return (id(operation), field, values, caller.role, scopes, access.area, postgres, today)
+    return (id(operation), field, values, *caller_key(access.caller, access.area), postgres, today)
 
 
 def encode_response(response: dict[str, Any]) -> str:
@@ -278,13 +273,6 @@ def encode_response(response: dict[str, Any]) -> str:
         else:
             parts.append(_dumps(key) + ":" + _dumps(value))
     return "{" + ",".join(parts) + "}"
-
-
-def parsed(data: Any) -> Any:
-    """`data` with compiled fields parsed, for callers that read the result as Python values."""
-    if isinstance(data, dict) and any(isinstance(v, RawJSON) for v in data.values()):
-        return {k: v.value() if isinstance(v, RawJSON) else v for k, v in data.items()}
-    return data
 
 
 def _dumps(value: Any) -> str:

@@ -19,10 +19,10 @@ from schema.generator.filters import compile_where
 from schema.generator.pagination import (
     PageRequest,
     SortKey,
-    after_condition,
-    decode_cursor,
+    between_cursors,
     encode_cursor,
     key_columns,
+    order_sql,
     ordered,
     page_info,
     with_tie_breaker,
@@ -157,11 +157,7 @@ class Loaders:
         keys = with_tie_breaker(node.sort_keys(args.order_by, self.access))
         reverse_keys = [k.reversed() for k in keys]
         condition = self.access.rows(node) & compile_where(node, args.where, self.access)
-        query = node.model.filter(condition)
-        if page.after is not None:
-            query = query.filter(after_condition(keys, decode_cursor(page.after, keys, "after")))
-        if page.before is not None:
-            query = query.filter(after_condition(reverse_keys, decode_cursor(page.before, keys, "before")))
+        query = between_cursors(node.model.filter(condition), keys, page)
         chosen = await first_per_parent(
             query, relation.column, reverse_keys if page.backward else keys, parent_ids, page.size + 1
         )
@@ -234,7 +230,7 @@ async def first_per_parent(
     if postgres:
         inner = ordered(query.filter(**{column: RawSQL('"_parent"."id"')}), keys).limit(limit)
         select = inner.values_list(column, *columns)
-        sql, params = _parameterized(select)
+        sql, params = parameterized_sql(select)
         sql = (
             f'SELECT "_page".* FROM unnest(${len(params) + 1}::int[]) AS "_parent"("id") CROSS JOIN LATERAL '
             f'(SELECT "_in".*, ROW_NUMBER() OVER () AS "_rn" FROM ({sql}) AS "_in") AS "_page"'
@@ -244,8 +240,8 @@ async def first_per_parent(
         select = ordered(query.filter(**{f"{column}__in": sorted(set(parent_ids))}), keys).values_list(
             column, *columns
         )
-        sql, params = _parameterized(select)
-        order = ", ".join(_window_order(i + 1, key) for i, key in enumerate(keys))
+        sql, params = parameterized_sql(select)
+        order = ", ".join(order_sql(key, f'"_in"."{i + 1}"') for i, key in enumerate(keys))
         sql = (
             f'SELECT * FROM (SELECT "_in".*, ROW_NUMBER() OVER (PARTITION BY "_in"."0" ORDER BY {order}) '
             f'AS "_rn" FROM ({sql}) AS "_in") WHERE "_rn" <= {limit:d}'
@@ -261,19 +257,8 @@ async def first_per_parent(
     return {parent: [values for _, values in sorted(found)] for parent, found in chosen.items()}
 
 
-def _parameterized(select) -> tuple[str, list[Any]]:
+def parameterized_sql(select) -> tuple[str, list[Any]]:
+    """The statement Tortoise would run for a queryset, and its parameters."""
     select._make_query()
     sql, params = select.query.get_parameterized_sql()
     return sql, list(params)
-
-
-def _window_order(position: int, key: SortKey) -> str:
-    """The ORDER BY term of the key read back from the inner query's column `position`, with the
-    NULL placement `ordered` makes explicit."""
-    column = f'"_in"."{position}"'
-    direction = "DESC" if key.descending else "ASC"
-    terms = []
-    if key.nullable:
-        terms.append(f"CASE WHEN {column} IS NULL THEN 1 ELSE 0 END {'DESC' if key.nulls_first else 'ASC'}")
-    terms.append(f"{column} {direction}")
-    return ", ".join(terms)

@@ -124,6 +124,17 @@ def ordered(query: QuerySet, keys: list[SortKey]) -> QuerySet:
     return query.order_by(*terms)
 
 
+def order_sql(key: SortKey, column: str, null_flag: str | None = None) -> str:
+    """ORDER BY terms (SQL) of one key read back from `column`, with the NULL placement `ordered`
+    makes explicit: its 0/1 flag from `null_flag` when the query exposes it, else computed here."""
+    terms = []
+    if key.nullable:
+        flag = null_flag or f"CASE WHEN {column} IS NULL THEN 1 ELSE 0 END"
+        terms.append(f"{flag} {'DESC' if key.nulls_first else 'ASC'}")
+    terms.append(f"{column} {'DESC' if key.descending else 'ASC'}")
+    return ", ".join(terms)
+
+
 def key_columns(keys: list[SortKey]) -> list[str]:
     """Names under which `ordered` exposes each key's value (the last one is the id)."""
     return [f"_key{i}" if "__" in key.path else key.path for i, key in enumerate(keys)]
@@ -144,7 +155,11 @@ def encode_cursor(values: list[Any], keys: list[SortKey]) -> str:
             plain.append(district_time(moment))
         else:
             plain.append(json_value(value))
-    text = json.dumps(plain, ensure_ascii=False, separators=(",", ":"))
+    return cursor_of(json.dumps(plain, ensure_ascii=False, separators=(",", ":")))
+
+
+def cursor_of(text: str) -> str:
+    """The cursor of a row's key values written as a compact JSON array."""
     return base64.urlsafe_b64encode(text.encode()).decode()
 
 
@@ -191,6 +206,17 @@ def _beyond(key: SortKey, value: Any) -> Q | None:
     return beyond
 
 
+def between_cursors(query: QuerySet, keys: list[SortKey], page: PageRequest) -> QuerySet:
+    """`query` cut to the rows after `page.after` and before `page.before` in the order of `keys`
+    (ended by the id)."""
+    if page.after is not None:
+        query = query.filter(after_condition(keys, decode_cursor(page.after, keys, "after")))
+    if page.before is not None:
+        reverse_keys = [k.reversed() for k in keys]
+        query = query.filter(after_condition(reverse_keys, decode_cursor(page.before, keys, "before")))
+    return query
+
+
 async def paginate(
     query: QuerySet, keys: list[SortKey], page: PageRequest
 ) -> tuple[list[Any], list[str], PageInfo]:
@@ -198,10 +224,7 @@ async def paginate(
     page.validate()
     keys = with_tie_breaker(keys)
     reverse_keys = [k.reversed() for k in keys]
-    if page.after is not None:
-        query = query.filter(after_condition(keys, decode_cursor(page.after, keys, "after")))
-    if page.before is not None:
-        query = query.filter(after_condition(reverse_keys, decode_cursor(page.before, keys, "before")))
+    query = between_cursors(query, keys, page)
     size = page.size
     rows = list(await ordered(query, reverse_keys if page.backward else keys).limit(size + 1))
     more = len(rows) > size
