@@ -28,9 +28,9 @@ from api.db import migrations_on_disk, tortoise_config, unapplied, use_context
 from api.request_guard import BodyGuard, ClientAddress, media_type, read_body, replay_body
 from api.services.users import demo_users
 from api.settings import Settings
-from schema import GRAPHIQL_DIR, app_schema
 from schema.audit import audit_pii_reads
-from schema.generator.execution import COMPILED_READS, Prepared, district_day, encode_response
+from schema.build import GRAPHIQL_DIR, app_schema
+from schema.generator.execution import COMPILED_READS, Prepared, encode_response
 from schema.limits import Limits
 
 log = logging.getLogger("sanji.api")
@@ -47,7 +47,7 @@ class SanjiGraphQL(GraphQL):
             suggestions=not settings.is_production,
         )
         super().__init__(
-            app_schema(limits, settings.is_production),
+            app_schema(limits, settings.is_production, settings.timezone),
             graphql_ide=None if settings.is_production else "graphiql",
             allow_queries_via_get=False,
         )
@@ -83,7 +83,7 @@ class SanjiGraphQL(GraphQL):
         if media_type(Headers(scope=scope)) == "application/json":
             try:
                 caller = caller_of(scope.get("sanji.claims"))
-                key = Prepared.key(json.loads(body), caller, district_day(self.clock))
+                key = Prepared.key(json.loads(body), caller, self.schema.registry.today(self.clock))
             except ValueError:
                 key = None
         entries = self.prepared.get(key) if key is not None else None

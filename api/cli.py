@@ -18,6 +18,7 @@ from api import db
 from api.errors import DomainError
 from api.models.user import Role
 from api.settings import Settings, is_loopback
+from schema.generator.errors import EngineError
 
 T = TypeVar("T")
 # Plain Click errors: a bad argument reads as one "Error: ..." line, not a drawn box.
@@ -74,7 +75,7 @@ def run(work: Callable[[], Awaitable[T]]) -> T:
     """Run async work with one clear line (and exit 1) for any expected failure."""
     try:
         return asyncio.run(work())
-    except DomainError as error:
+    except EngineError as error:  # a DomainError, or the engine's (a bad global id, say)
         raise fail(f"{error.message} [{error.code}]") from None
     except (OSError, ConnectionError) as error:
         raise fail(f"cannot reach the database: {error}") from None
@@ -479,7 +480,7 @@ def schema_export(
     ] = None,
 ) -> None:
     """Write the served GraphQL schema as SDL."""
-    from schema import SDL_PATH, export_sdl
+    from schema.build import SDL_PATH, export_sdl
 
     target = path or SDL_PATH
     target.write_text(export_sdl(), encoding="utf-8")

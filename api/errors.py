@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from schema.generator.errors import EngineError
+
 
 class ErrorCode(StrEnum):
     """Every `extensions.code` the API answers with: stable, for clients to act on (the SDL's
@@ -69,20 +71,15 @@ ERROR_CODE_DESCRIPTIONS: dict[ErrorCode, str] = {
 }
 
 
-class DomainError(Exception):
-    """A rule of the domain was broken; `code` is stable for API clients, `message` is for people."""
+class DomainError(EngineError):
+    """A rule of the domain was broken; `code` is stable for API clients, `message` is for people.
+
+    The engine's errors (`EngineError`) carry a code of `EngineCode`, each of which `ErrorCode` holds;
+    Sanji's own add the domain's codes."""
 
     def __init__(self, code: ErrorCode | str, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code = ErrorCode(code)  # an undocumented code is a programming error
-        self.message = message
-        self.field = field
+        super().__init__(code, message, field=field)
 
-    def extensions(self) -> dict[str, str]:
-        ext = {"code": self.code}
-        if self.field:
-            ext["field"] = self.field
-        return ext
-
-    def __str__(self) -> str:
-        return self.message
+    @classmethod
+    def checked(cls, code: str) -> ErrorCode:
+        return ErrorCode(code)  # an undocumented code is a programming error

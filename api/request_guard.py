@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import client_address
 from api.errors import ErrorCode
-from api.text import TooDeep, strict_json
+from schema.generator.text import TooDeep, strict_json
 
 SMALL_BODY = 64 * 1024  # every route but /graphql: sign-in forms and nothing else
 MAX_JSON_DEPTH = 64  # a filter of 16 and/or/not levels is 32 JSON levels inside the variables

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import machine, today, write_section  # noqa: E402
 from benchmarks.graphql_bench import prepare  # noqa: E402
-from schema import create_schema  # noqa: E402
+from schema.build import create_schema  # noqa: E402
 
 ROOT_FIELDS = ["organizations", "items", "cases", "staffMembers", "windows", "calendarDays"]
 ATTACKERS = 3

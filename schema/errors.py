@@ -11,14 +11,14 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 from strawberry.utils.str_converters import to_camel_case
 
-from api.errors import DomainError
+from schema.generator.errors import EngineError
 
 log = logging.getLogger("sanji.graphql")
 
 
 def code_of(error: GraphQLError) -> str | None:
     """The code an error answers with, or None for an unexpected failure."""
-    if isinstance(error.original_error, DomainError):
+    if isinstance(error.original_error, EngineError):
         return error.original_error.code
     if (error.extensions or {}).get("code"):
         return error.extensions["code"]
@@ -30,13 +30,13 @@ def code_of(error: GraphQLError) -> str | None:
 
 
 class DomainErrors(SchemaExtension):
-    """Give every refusal its code (and a DomainError its field) in `extensions`."""
+    """Give every refusal its code (and an EngineError or DomainError its field) in `extensions`."""
 
     def on_execute(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         for error in (result.errors or []) if result else []:
-            if isinstance(error.original_error, DomainError):
+            if isinstance(error.original_error, EngineError):
                 extensions = error.original_error.extensions()
                 if "field" in extensions:
                     extensions["field"] = to_camel_case(extensions["field"])

@@ -1,4 +1,4 @@
-"""Descriptions of the API's enums, in English with the Chinese term (one place for them)."""
+"""Descriptions of the API's enums and of fields common to many models, in English with the Chinese term."""
 
 ENUM_DESCRIPTIONS = {
     "Level": "The five national levels of 好差评",
@@ -31,4 +31,23 @@ ENUM_DESCRIPTIONS = {
     "DutyPeriod": "Duty period (值班时段): full day, morning or afternoon",
     "Role": "Role of a user (角色)",
     "AuditAction": "Audited action (审计操作): a write, or a sign-in, sign-out or key event",
+}
+
+# Descriptions of fields any model may have, by name (a model's own descriptions come first).
+FIELD_DESCRIPTIONS = {
+    "id": "Global Relay id (全局标识)",
+    "code": "Unique code (编码)",
+    "name": "Name (名称)",
+    "created_at": "When the record was created (创建时间)",
+    "updated_at": "When the record was last changed (更新时间)",
+    "active": "Whether it is in force (有效)",
+    "organization": "Organization it belongs to (所属组织)",
+    "staff": "Staff member (工作人员)",
+    "notes": "Notes (备注)",
+    "note": "Note (备注)",
+    "source": "Source (来源)",
+    "description": "Description (说明)",
+    "phone": "Phone number (电话)",
+    "position": "Position (岗位)",
+    "comment": "Comment (意见)",
 }

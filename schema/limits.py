@@ -40,9 +40,9 @@ from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.schema.schema import validate_document
 
 from api.errors import ErrorCode
-from api.text import UNSTORABLE_MESSAGE, storable
 from schema.generator.execution import Bounded
 from schema.generator.pagination import DEFAULT_PAGE_SIZE
+from schema.generator.text import UNSTORABLE_MESSAGE, storable
 from schema.query_shape import Breadth, Shape, lexical_breadth
 
 CACHED_QUERY_CHARS = 64 * 1024  # longer query texts are neither kept parsed nor kept validated

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from strawberry.utils.str_converters import to_camel_case
 
-from api.auth.permissions import ROLES, Op
+from api.auth.permissions import ROLES
+from schema.generator.policy import Op
 from schema.generator.spec import Exposure
 from schema.specs import EXPOSURES
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from api.auth.permissions import PUBLIC, Access, Grant, Op, grant
 from api.models.audit import AuditEntry
 from api.models.calendar import CalendarDay, CalendarRevision
 from api.models.case import AgencyBatch, AgencyBatchCase, Case, CaseEvent, Evaluation
@@ -15,6 +14,7 @@ from api.services import calendar as calendar_service
 from api.services import catalogue, guides, outlines, ratings
 from api.services.deadlines import local_date
 from api.services.pii import PiiKind
+from schema.generator.policy import PUBLIC, Access, Grant, Op, grant
 from schema.generator.scalars import graphql_enum
 from schema.generator.spec import MUTATIONS, Derived, Exposure
 

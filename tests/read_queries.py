@@ -12,9 +12,9 @@ from __future__ import annotations
 from hypothesis import strategies as st
 from strawberry.utils.str_converters import to_camel_case
 
+from schema.generator.ids import to_global_id
 from schema.generator.registry import ModelNode, Registry
 from schema.generator.spec import ForwardRelation
-from schema.ids import to_global_id
 
 TEXTS = ["QJL", "QJL-H1", "便民", "服务", "屈家岭", "a", ""]
 INTS = [-1, 0, 1, 2, 3, 5, 20, 100]

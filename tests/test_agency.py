@@ -71,7 +71,7 @@ async def test_cases_come_out_of_a_batch_before_it_sets_off(seeded_url):
     from api.models.audit import AuditEntry
     from api.models.case import AgencyBatch
     from api.settings import Settings
-    from schema.ids import from_global_id
+    from schema.generator.ids import from_global_id
 
     async with serving(seeded_url) as anonymous:
         agent, hall_clerk = [await anonymous.sign_in(n) for n in ("agent", "hall_clerk")]

@@ -8,7 +8,7 @@ import pytest_asyncio
 
 from api.app import create_app
 from api.settings import Env, Settings
-from schema.ids import to_global_id
+from schema.generator.ids import to_global_id
 from tests.conftest import DEMO_PASSWORD
 
 COVERAGE = (

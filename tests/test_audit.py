@@ -7,7 +7,7 @@ import pytest
 from api import db
 from api.models.audit import AuditEntry
 from api.settings import Settings
-from schema.ids import to_global_id
+from schema.generator.ids import to_global_id
 from tests.conftest import DEMO_PASSWORD, serving
 
 LOG = """query($where: AuditEntryWhere) { auditEntries(where: $where, orderBy: [{occurredAt: ASC}]) {

@@ -21,7 +21,6 @@ from strawberry.utils.str_converters import to_camel_case
 
 from api import db
 from api.auth import apikeys
-from api.auth.permissions import PUBLIC, Grant, Op, key_allows
 from api.models.case import AgencyBatch, AgencyBatchCase, Case, CaseEvent, Evaluation
 from api.models.funding import Funding, FundingPurpose, RoomInspection
 from api.models.item import GuideRevision, Item, ItemAssignment, Material, Power, WindowItem
@@ -31,8 +30,9 @@ from api.models.user import Role
 from api.services.identifiers import id_number_check_char
 from api.services.users import create_user
 from api.settings import Settings
+from schema.generator.ids import to_global_id
+from schema.generator.policy import PUBLIC, Grant, Op, key_allows
 from schema.generator.spec import Exposure
-from schema.ids import to_global_id
 from schema.specs import EXPOSURES
 from tests.conftest import DEMO_PASSWORD, GraphQLClient, serving
 from tests.factories import make_district, make_item

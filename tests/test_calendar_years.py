@@ -14,7 +14,7 @@ from api.settings import Settings
 from tests.conftest import serving
 from tests.test_cli import sanji
 
-BEIJING = ZoneInfo("Asia/Shanghai")
+DISTRICT_ZONE = ZoneInfo("Asia/Shanghai")
 KNOWN = range(min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year + 1)
 CASE = "promisedDueDate legalDueDate dueDatesEstimated calendarRevision { source description }"
 
@@ -98,7 +98,7 @@ async def read_case(url: str, case_id: str) -> dict:
 
 async def test_upgrade_recomputes_the_due_dates_an_estimate_had_given(seeded_url):
     # The fixture holds 2017-2018 only: National Day 2026 is judged by the estimate (1-3 October).
-    case = await accept(seeded_url, datetime(2026, 9, 30, 10, 0, tzinfo=BEIJING))
+    case = await accept(seeded_url, datetime(2026, 9, 30, 10, 0, tzinfo=DISTRICT_ZONE))
     assert (case["promisedDueDate"], case["dueDatesEstimated"]) == ("2026-10-09", True)
     upgraded = await sanji(seeded_url, "db", "upgrade")
     assert upgraded.exit_code == 0, upgraded.output
@@ -113,9 +113,9 @@ async def test_the_database_make_run_makes_counts_2026_officially_and_estimates_
         result = await sanji(empty_url, *command)
         assert result.exit_code == 0, result.output
 
-    national_day = await accept(empty_url, datetime(2026, 9, 30, 10, 0, tzinfo=BEIJING))
+    national_day = await accept(empty_url, datetime(2026, 9, 30, 10, 0, tzinfo=DISTRICT_ZONE))
     assert (national_day["promisedDueDate"], national_day["dueDatesEstimated"]) == ("2026-10-13", False)
-    new_year = await accept(empty_url, datetime(2026, 12, 28, 10, 0, tzinfo=BEIJING))
+    new_year = await accept(empty_url, datetime(2026, 12, 28, 10, 0, tzinfo=DISTRICT_ZONE))
     # 29, 30, 31 December, then 4 and 5 January: 1 January is a statutory holiday in any year.
     assert (new_year["promisedDueDate"], new_year["dueDatesEstimated"]) == ("2027-01-05", True)
 

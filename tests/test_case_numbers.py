@@ -21,7 +21,7 @@ from api.services.cases import next_number
 from api.settings import Settings
 from tests.conftest import serving
 
-BEIJING = ZoneInfo("Asia/Shanghai")
+DISTRICT_ZONE = ZoneInfo("Asia/Shanghai")
 FIXTURE_DAY = date(2018, 4, 27)  # the fixture's last day, which holds cases
 QUIET_DAY = date(2018, 5, 2)  # after the fixture: no case yet
 VALID_ID = "11010519491231002X"
@@ -29,7 +29,7 @@ BAD_ID = "110105194912310021"  # wrong check digit: the case refuses it when sav
 
 
 def at(day: date) -> float:
-    return datetime(day.year, day.month, day.day, 10, tzinfo=BEIJING).timestamp()
+    return datetime(day.year, day.month, day.day, 10, tzinfo=DISTRICT_ZONE).timestamp()
 
 
 async def submit_all(seeded_url: str, day: date, id_numbers: list[str]) -> list[dict]:

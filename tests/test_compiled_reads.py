@@ -20,17 +20,17 @@ from strawberry.utils.str_converters import to_camel_case
 from api import db
 from api.models.audit import AuditEntry
 from api.settings import Settings
-from schema import app_schema
+from schema.build import app_schema
 from schema.generator.compiler import COUNTERS
 from schema.generator.execution import Plans
-from schema.ids import to_global_id
+from schema.generator.ids import to_global_id
 from schema.limits import Limits
 from tests.conftest import serving
 from tests.read_queries import operations
 from tests.test_authorization_matrix import CALLERS, Matrix
 from tests.test_statement_count import counting
 
-REGISTRY_SCHEMA = app_schema(Limits(), False)
+REGISTRY_SCHEMA = app_schema(Limits(), False, Settings.timezone)
 REGISTRY = REGISTRY_SCHEMA.registry
 # Generated read fields that still run on the resolvers (by design or not yet compiled); the goal
 # is an empty list. Each entry: (root field kind, why).

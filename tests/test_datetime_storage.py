@@ -15,7 +15,7 @@ from tests.conftest import DB_KIND
 from tests.test_graphql_mutations import CREATE, org_id, room
 from tests.test_migrations import MIGRATIONS
 
-BEIJING = dt.timezone(dt.timedelta(hours=8))
+DISTRICT_ZONE = dt.timezone(dt.timedelta(hours=8))
 AROUND = """query($from: DateTime!, $to: DateTime!) {
   organizations(where: {createdAt: {gte: $from, lte: $to}, code: {startsWith: "TZ-"}}) { totalCount } }"""
 
@@ -25,7 +25,7 @@ async def test_a_new_row_is_found_by_a_time_window_in_utc_and_in_beijing_time(wr
     before = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
     await api.data(CREATE, {"input": room("TZ-1", await org_id(url, "QJL-H2"))})
     after = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)
-    for zone in (dt.UTC, BEIJING):
+    for zone in (dt.UTC, DISTRICT_ZONE):
         window = {"from": before.astimezone(zone).isoformat(), "to": after.astimezone(zone).isoformat()}
         assert (await api.data(AROUND, window))["organizations"]["totalCount"] == 1, zone
 

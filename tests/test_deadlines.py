@@ -14,7 +14,7 @@ from api.services.deadlines import add_working_days, due_dates, workday_map, wor
 from api.settings import Settings
 from tests.conftest import serving
 
-BEIJING = ZoneInfo("Asia/Shanghai")
+DISTRICT_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ CASE = "id version acceptedOn promisedDueDate dueDatesEstimated calendarRevision
 async def test_a_year_the_package_lacks_is_estimated_until_the_notice_is_imported(seeded_url):
     async with db.database(Settings(database_url=seeded_url)):
         await load_year(2026)
-    moment = datetime(2026, 12, 28, 10, 0, tzinfo=BEIJING)
+    moment = datetime(2026, 12, 28, 10, 0, tzinfo=DISTRICT_ZONE)
     async with serving(seeded_url, clock=moment.timestamp) as anonymous:
         clerk, admin = await anonymous.sign_in("clerk"), await anonymous.sign_in("admin")
         item = (

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from api.errors import ERROR_CODE_DESCRIPTIONS, DomainError, ErrorCode
-from schema import SDL_PATH
+from schema.build import SDL_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 from schemathesis.graphql import nodes
 
-from schema import SDL_PATH
-from schema.ids import to_global_id
+from schema.build import SDL_PATH
+from schema.generator.ids import to_global_id
 from tests.conftest import GraphQLClient, serving
 
 SCHEMA = schemathesis.graphql.from_path(SDL_PATH, config=SchemathesisConfig())

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schema.ids import to_global_id
+from schema.generator.ids import to_global_id
 
 ROOMS = "{ organizations(where: {tier: {eq: ROOM}}) { totalCount } }"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from api import db
 from api.models.org import Organization
 from api.settings import Settings
-from schema.ids import to_global_id
+from schema.generator.ids import to_global_id
 
 CREATE = "mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { id code } }"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from api import db
 from api.models.item import GuideRevision, Item, Material
 from api.settings import Settings
-from schema.ids import to_global_id
+from schema.generator.ids import to_global_id
 
 PERMIT = "建设用地规划许可证核发"  # revisions 1 (2017-04-28, 8 materials) and 2 (2017-06-01, 5)
 CREATE = """mutation($input: CreateGuideRevisionInput!) {

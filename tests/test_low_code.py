@@ -6,13 +6,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from api import db
-from api.auth.permissions import Access, Op, grant
 from api.auth.tokens import TokenClaims
 from api.models import MODEL_MODULES
 from api.models.org import Organization
-from schema import create_schema
+from schema.build import create_schema
+from schema.generator.ids import to_global_id
+from schema.generator.policy import Access, Op, grant
 from schema.generator.spec import MUTATIONS, Exposure
-from schema.ids import to_global_id
 from schema.specs import EXPOSURES
 from tests.lowcode_models import Notice
 

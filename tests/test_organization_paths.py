@@ -19,7 +19,7 @@ from api.models.org import ConstructionStatus, Organization, OrgKind, Tier
 from api.models.staff import Staff
 from api.services.cases import district_code
 from api.settings import Settings
-from schema.ids import to_global_id
+from schema.generator.ids import to_global_id
 from tests.conftest import DB_KIND, serving
 from tests.factories import make_district
 

@@ -7,7 +7,7 @@ from api.models.item import Item, ItemAssignment, WindowItem
 from api.models.org import Organization
 from api.models.user import Role, User
 from api.settings import Settings
-from schema.ids import to_global_id
+from schema.generator.ids import to_global_id
 from tests.conftest import serving
 from tests.factories import make_district, make_item
 

@@ -12,7 +12,7 @@ from api.models.audit import AuditEntry
 from api.services.identifiers import normalize_id_number, normalize_uscc
 from api.services.pii import PiiKind, mask
 from api.settings import Settings
-from schema.ids import to_global_id
+from schema.generator.ids import to_global_id
 from tests.conftest import serving
 
 CASES = """{ cases(first: 5, where: {applicantType: {eq: PERSON}}, orderBy: [{number: ASC}]) {

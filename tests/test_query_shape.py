@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import nodes
 
-from schema import SDL_PATH
+from schema.build import SDL_PATH
 from schema.query_shape import Breadth, Shape, lexical_breadth
 from tests.test_graphql_limits import deadline
 

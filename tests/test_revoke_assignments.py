@@ -11,7 +11,7 @@ from api import db
 from api.models.audit import AuditAction, AuditEntry
 from api.models.item import ItemAssignment
 from api.settings import Settings
-from schema.ids import from_global_id, to_global_id
+from schema.generator.ids import from_global_id, to_global_id
 from tests.conftest import serving
 
 NOW = dt.datetime(2026, 11, 27, 2, 30, tzinfo=dt.UTC)  # 10:30 in Beijing

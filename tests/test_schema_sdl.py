@@ -1,4 +1,4 @@
-from schema import SDL_PATH, export_sdl
+from schema.build import SDL_PATH, export_sdl
 
 
 def test_committed_sdl_matches_the_served_schema():

@@ -10,7 +10,7 @@ from api.services.calendar import load_year
 from api.settings import Settings
 from tests.conftest import serving
 
-BEIJING = ZoneInfo("Asia/Shanghai")
+DISTRICT_ZONE = ZoneInfo("Asia/Shanghai")
 FIGURES = (
     "key label accepted completed completedOnTime completionRate onTimeRate overdue tripsSaved "
     "averageWorkingDays"
@@ -67,7 +67,7 @@ async def test_ratings_per_staff_member_add_up(admin_api):
 async def test_overdue_and_due_soon_cases_exclude_paused_ones(seeded_url):
     async with db.database(Settings(database_url=seeded_url)):
         await load_year(2026)
-    moment = datetime(2026, 11, 2, 9, 0, tzinfo=BEIJING)
+    moment = datetime(2026, 11, 2, 9, 0, tzinfo=DISTRICT_ZONE)
     clock = type("Clock", (), {"now": moment.timestamp(), "__call__": lambda self: self.now})()
     async with serving(seeded_url, clock=clock) as anonymous:
         clerk = await anonymous.sign_in("clerk")

@@ -19,7 +19,7 @@ from api.services.calendar import load_year
 from api.settings import Settings
 from tests.conftest import serving
 
-BEIJING = ZoneInfo("Asia/Shanghai")
+DISTRICT_ZONE = ZoneInfo("Asia/Shanghai")
 VILLAGER_ID = "11010519491231002X"
 COMPANY_CODE = "91350100M000100Y43"
 
@@ -35,10 +35,10 @@ class Clock:
     """The server's clock, moved by the story."""
 
     def __init__(self) -> None:
-        self.now = datetime(2026, 9, 28, 9, 0, tzinfo=BEIJING)
+        self.now = datetime(2026, 9, 28, 9, 0, tzinfo=DISTRICT_ZONE)
 
     def at(self, day: date, hour: int, minute: int = 0) -> None:
-        self.now = datetime(day.year, day.month, day.day, hour, minute, tzinfo=BEIJING)
+        self.now = datetime(day.year, day.month, day.day, hour, minute, tzinfo=DISTRICT_ZONE)
 
     def __call__(self) -> float:
         return self.now.timestamp()

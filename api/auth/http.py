@@ -21,7 +21,7 @@ from api.services import audit
 from api.services.audit import Actor
 from api.services.users import authenticate
 from api.settings import Settings
-from api.text import UNSTORABLE_MESSAGE, storable
+from schema.generator.text import UNSTORABLE_MESSAGE, storable
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,8 @@ when one of its scope paths leads to an organization in it.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from tortoise.expressions import Q, RawSQL
@@ -25,22 +24,16 @@ from tortoise.models import Model
 from api.errors import DomainError
 from api.models.org import Organization, area_range, within
 from api.models.user import Role
+from schema.generator.policy import (
+    PUBLIC,
+    WRITES,
+    Access,
+    Grant,
+    Op,
+    grant,
+    grant_of,
+)
 
-
-class Op(StrEnum):
-    READ = "read"
-    CREATE = "create"
-    UPDATE = "update"
-    DELETE = "delete"
-
-    @property
-    def key_scope(self) -> str:
-        """The API key scope this operation needs: read, or write for any change."""
-        return "read" if self is Op.READ else "write"
-
-
-WRITES = (Op.CREATE, Op.UPDATE, Op.DELETE)
-PUBLIC = "PUBLIC"
 ROLES: tuple[str, ...] = (PUBLIC, *(r.value for r in Role))
 SIGNED_IN: tuple[str, ...] = tuple(r.value for r in Role)
 ROLE_DESCRIPTIONS = {
@@ -51,43 +44,6 @@ ROLE_DESCRIPTIONS = {
     Role.AGENT: "Agent (代办员) at a room or hall: its organization and those below it",
     Role.INTEGRATOR: "Another platform with an API key: the key's district and the key's scopes",
 }
-
-
-@dataclass(frozen=True)
-class Grant:
-    """What one role may do with one model."""
-
-    ops: frozenset[Op]
-    fields: frozenset[str] | None = None  # fields the role may set; None: all the spec makes writable
-    everywhere: bool = False  # reads are not limited to the caller's area
-
-    def may_set(self, name: str) -> bool:
-        return self.fields is None or name in self.fields
-
-
-def grant(*ops: Op, fields: Iterable[str] | None = None, everywhere: bool = False) -> Grant:
-    return Grant(frozenset(ops), frozenset(fields) if fields is not None else None, everywhere)
-
-
-@dataclass(frozen=True)
-class Access:
-    """The permission entry of one model."""
-
-    grants: Mapping[str, Grant] = field(default_factory=dict)  # role -> grant; unlisted: nothing
-    scope: tuple[str, ...] = ()  # paths to organizations ("organization", "case__handling_organization",
-    # "id" for Organization itself); empty: shared by every district (the catalogue, the calendar)
-    clear_roles: frozenset[str] = frozenset()  # roles that read personal-data columns in clear
-
-    def grant_for(self, role: str) -> Grant | None:
-        return self.grants.get(role)
-
-    @property
-    def scoped(self) -> bool:
-        return bool(self.scope)
-
-    def scoped_reads(self) -> bool:
-        """Whether some role reads only part of the rows (so a reference to one may come back empty)."""
-        return self.scoped and any(Op.READ in g.ops and not g.everywhere for g in self.grants.values())
 
 
 ADMIN_ONLY = Access({Role.ADMIN: grant(Op.READ, *WRITES)})
@@ -109,11 +65,6 @@ def validate_key_scopes(scopes: Iterable[str], plurals: Iterable[str]) -> frozen
             )
         out.add(scope)
     return frozenset(out)
-
-
-def key_allows(scopes: frozenset[str], op: Op, plural: str) -> bool:
-    kind = op.key_scope
-    return f"{kind}:*" in scopes or f"{kind}:{plural}" in scopes
 
 
 @dataclass(frozen=True)
@@ -139,17 +90,8 @@ class Caller:
         return self.role == PUBLIC
 
     def grant(self, access: Access, op: Op, plural: str) -> Grant | None:
-        """The role's grant when it covers `op` (and the API key's scopes allow it), else None.
-
-        A key never reads less than the public: what anyone may read needs no scope.
-        """
-        found = access.grant_for(self.role)
-        if found is None or op not in found.ops:
-            return None
-        if self.key_scopes is not None and not key_allows(self.key_scopes, op, plural):
-            public = access.grant_for(PUBLIC)
-            return public if op is Op.READ and public is not None and Op.READ in public.ops else None
-        return found
+        """The role's grant when it covers `op` (and the API key's scopes allow it), else None."""
+        return grant_of(self, access, op, plural)
 
 
 def caller_of(claims: Any) -> Caller:
@@ -311,3 +253,33 @@ def _ids(model: type[Model], conditions: list[tuple[str | None, str]], organizat
         else:
             branches.append(f'SELECT id FROM "{table}" WHERE "{column}" IN ({subquery})')
     return " UNION ".join(branches)
+
+
+class OrganizationAreas:
+    """Sanji's policy for the engine: a caller's area is its organization and those below it; a
+    row is in it when one of its model's scope paths leads to an organization there."""
+
+    default_access = ADMIN_ONLY  # a model whose spec names no access: admin-only (docs/low-code.md)
+    area_words = "your organization and those below it"
+    sign_in_hint = (
+        "sign in to change data (POST /auth/token, then Authorization: Bearer <token>), or use an API key"
+    )
+
+    def caller(self, context: dict[str, Any]) -> Caller:
+        return context.get("caller") or caller_of(context.get("claims"))
+
+    async def area(self, caller: Caller, *, fresh: bool = False) -> str | None:
+        if caller.anonymous:
+            return ""
+        if caller.area is not None and not fresh:  # read with the caller's session or key
+            return caller.area.path
+        return await area_of(caller.organization_id)
+
+    def within(self, model: type[Model], scope: tuple[str, ...], area: str | None, *, per_row: bool) -> Q:
+        return in_area(model, scope, area, per_row=per_row)
+
+    def moves_areas(self, model: type[Model]) -> bool:
+        return model is Organization
+
+
+POLICY = OrganizationAreas()

@@ -7,9 +7,9 @@ from typing import Any
 
 from tortoise.models import Model
 
-from api.jsonable import json_value
 from api.models.audit import AuditAction, AuditEntry
-from api.text import escaped
+from schema.generator.jsonable import json_value
+from schema.generator.text import escaped
 
 NEVER_RECORDED = frozenset({"password_hash", "key_hash", "refresh_hash", "query_code_hash"})
 

@@ -21,9 +21,11 @@ from lunar_python import Lunar, Solar
 
 from api.errors import DomainError
 from api.models.calendar import CalendarDayKind
+from api.settings import Settings
 
-# Deadlines run on Beijing time, the legal time of every district.
-BEIJING = ZoneInfo("Asia/Shanghai")
+# Deadlines run on the district's time (Beijing time, the legal time of every district): the one
+# setting the API's date-times and days use too.
+DISTRICT_ZONE = ZoneInfo(Settings.timezone)
 RECTIFICATION_WORKING_DAYS = 15
 # How far past a due date the calendar is read; longer than any pause a case has had.
 CALENDAR_MARGIN = timedelta(days=400)
@@ -32,7 +34,7 @@ Pause = tuple[date, date | None]  # (requested on, resumed on); None: still paus
 
 
 def local_date(moment: datetime) -> date:
-    return moment.astimezone(BEIJING).date()
+    return moment.astimezone(DISTRICT_ZONE).date()
 
 
 @functools.lru_cache(maxsize=256)

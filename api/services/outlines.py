@@ -13,7 +13,7 @@ from geojson.geometry import check_polygon
 from shapely.geometry import shape
 
 from api.errors import DomainError
-from api.text import TooDeep, strict_json
+from schema.generator.text import TooDeep, strict_json
 
 MAX_BYTES = 2_000_000  # a district outline, simplified for a map, is far smaller
 # A FeatureCollection of MultiPolygons nests 8 deep (collection, features, feature, geometry,

@@ -5,25 +5,29 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from schema.generator.masking import keep_ends
+
 
 class PiiKind(StrEnum):
+    """The kinds of personal data the exposures mark (`pii`), each with its masking rule."""
+
     ID_NUMBER = "ID_NUMBER"
     PHONE = "PHONE"
 
+    @property
+    def head(self) -> int:
+        """How many leading characters a masked value keeps: an ID number its region code (6)."""
+        return 6 if self is PiiKind.ID_NUMBER else 3
 
-def visible_head(kind: PiiKind) -> int:
-    """How many leading characters a masked value keeps (the last 4 are kept too)."""
-    return 6 if kind == PiiKind.ID_NUMBER else 3
+    @property
+    def tail(self) -> int:
+        """How many trailing characters a masked value keeps."""
+        return 4
 
 
 def mask(value: str | None, kind: PiiKind) -> str | None:
     """ID numbers keep their first 6 and last 4 characters, phones their first 3 and last 4."""
-    if value is None:
-        return None
-    head = visible_head(kind)
-    if len(value) <= head + 4:
-        return "*" * len(value)
-    return value[:head] + "*" * (len(value) - head - 4) + value[-4:]
+    return keep_ends(value, kind.head, kind.tail)
 
 
 def mask_name(name: str, applicant_type: str = "PERSON") -> str:

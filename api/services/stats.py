@@ -16,21 +16,16 @@ from enum import StrEnum
 from typing import Any
 
 from tortoise.expressions import F, Q, RawSQL, Subquery
-from tortoise.functions import Avg, Count, Sum
+from tortoise.functions import Count, Sum
 
 from api.models.case import Case, CaseStatus, Evaluation
 from api.models.item import Item
-from api.services.deadlines import BEIJING
+from api.services.deadlines import DISTRICT_ZONE
 from api.services.workflow import RUNNING
+from schema.generator.aggregates import FloatAvg
 
 OPEN_CLOCK = [s.value for s in RUNNING]  # open cases whose clock runs (not paused, not closed)
 TAGS = {"IMMEDIATE": "tag_immediate", "ONLINE": "tag_online", "ONE_VISIT": "tag_one_visit"}
-
-
-class FloatAvg(Avg):
-    """AVG as the database gives it, not cast back to the integer column's type."""
-
-    populate_field_object = False
 
 
 class Dimension(StrEnum):
@@ -244,7 +239,7 @@ async def rating_stats(scope: Q, period: Period, by: RatingDimension, as_of: dat
 
 def _start(day: date, plus_days: int = 0) -> datetime:
     # Compared in UTC: SQLite compares the stored text, and every timestamp is stored in UTC.
-    return datetime.combine(day + timedelta(days=plus_days), time(0), tzinfo=BEIJING).astimezone(UTC)
+    return datetime.combine(day + timedelta(days=plus_days), time(0), tzinfo=DISTRICT_ZONE).astimezone(UTC)
 
 
 async def service_report(
@@ -254,7 +249,7 @@ async def service_report(
     center, per organization."""
     from api.models.org import Organization, Tier
 
-    today = as_of or datetime.now(BEIJING).date()
+    today = as_of or datetime.now(DISTRICT_ZONE).date()
     everything = Q()
     center_ids = await Organization.filter(tier=Tier.CENTER).values_list("id", flat=True)
     at_center = Q(handling_organization_id__in=list(center_ids) or [0])

@@ -11,7 +11,7 @@ from typing import Any
 import strawberry
 from tortoise.transactions import in_transaction
 
-from api.auth.permissions import Op
+from api.auth.permissions import POLICY
 from api.errors import DomainError
 from api.models.audit import AuditAction
 from api.models.case import AgencyBatch, ApplicantType, Case, CaseAction, Channel, Decision, Evaluation
@@ -21,11 +21,12 @@ from api.models.user import Role, User
 from api.services import agency, ratings
 from api.services import cases as case_service
 from api.services.workflow import Actor, Move
+from schema.audit import audit_snapshot, audit_write, request_actor
 from schema.generator.access import RequestAccess, request_access
-from schema.generator.mutations import audit_snapshot, audit_write, request_actor
+from schema.generator.ids import from_global_id
+from schema.generator.policy import Op
 from schema.generator.resolvers import REQUIRED, resolver
 from schema.generator.scalars import graphql_enum
-from schema.ids import from_global_id
 
 CaseChannel = graphql_enum(Channel)
 CaseDecision = graphql_enum(Decision)
@@ -165,7 +166,7 @@ class CaseVerbs:
 
     # -- case steps
     async def _target(self, info: strawberry.Info, global_id: str, op: Op) -> tuple[int, RequestAccess]:
-        access = await request_access(info)
+        access = await request_access(info, POLICY)
         access.require(self.case_node, op)
         pk = from_global_id(global_id, "Case")
         await access.check_in_area(self.case_node, pk, f"Case {global_id}", "id")
@@ -212,7 +213,7 @@ class CaseVerbs:
         )
 
         async def resolve(root, info, input: SubmitCaseInput):
-            access = await request_access(info)
+            access = await request_access(info, POLICY)
             access.require(verbs.case_node, Op.CREATE)
             actor = await actor_for(info, access)
             organization_id = actor.organization_id
@@ -267,7 +268,7 @@ class CaseVerbs:
         batch_type = self.batch_node.object_type
 
         async def group(root, info, cases=None):
-            access = await request_access(info)
+            access = await request_access(info, POLICY)
             access.require(verbs.case_node, Op.UPDATE)
             if cases is None:
                 return await agency.group(None, await actor_for(info, access), now(info))
@@ -279,7 +280,7 @@ class CaseVerbs:
             return await agency.group(ids, await actor_for(info, access), now(info))
 
         async def dispatch(root, info, id, carrier_id):
-            access = await request_access(info)
+            access = await request_access(info, POLICY)
             access.require(verbs.case_node, Op.UPDATE)
             pk = from_global_id(id, "AgencyBatch")
             await access.check_in_area(verbs.batch_node, pk, f"AgencyBatch {id}", "id")
@@ -295,7 +296,7 @@ class CaseVerbs:
             )
 
         async def receive(root, info, id):
-            access = await request_access(info)
+            access = await request_access(info, POLICY)
             access.require(verbs.case_node, Op.UPDATE)
             pk = from_global_id(id, "AgencyBatch")
             await access.check_in_area(verbs.batch_node, pk, f"AgencyBatch {id}", "id")
@@ -305,7 +306,7 @@ class CaseVerbs:
             )
 
         async def unbatch(root, info, id, cases):
-            access = await request_access(info)
+            access = await request_access(info, POLICY)
             access.require(verbs.case_node, Op.UPDATE)
             pk = from_global_id(id, "AgencyBatch")
             await access.check_in_area(verbs.batch_node, pk, f"AgencyBatch {id}", "id")
@@ -396,7 +397,7 @@ class CaseVerbs:
             )
 
         async def close(root, info, id, response, follow_up):
-            access = await request_access(info)
+            access = await request_access(info, POLICY)
             if access.caller.role not in (Role.SUPERVISOR, Role.ADMIN):
                 raise DomainError(
                     "FORBIDDEN" if not access.caller.anonymous else "UNAUTHENTICATED",

@@ -13,22 +13,25 @@ from typing import Any
 import strawberry
 from tortoise.transactions import in_transaction
 
-from api.auth.permissions import Op
+from api.auth.permissions import POLICY
 from api.errors import DomainError
 from api.models.audit import AuditAction
 from api.models.item import ItemAssignment
+from schema.audit import audit_snapshot, audit_write, request_actor
 from schema.domain.cases import now
 from schema.generator.access import request_access
-from schema.generator.mutations import MAX_BULK, SignedIn, audit_snapshot, audit_write, request_actor
+from schema.generator.errors import EngineError
+from schema.generator.ids import from_global_id
+from schema.generator.mutations import MAX_BULK, signed_in
+from schema.generator.policy import Op
 from schema.generator.resolvers import REQUIRED, resolver
-from schema.ids import from_global_id
 
 
 def catalogue_fields(registry) -> dict[str, Any]:
     node = registry.node(ItemAssignment)
 
     async def resolve(root, info, ids):
-        access = await request_access(info)
+        access = await request_access(info, POLICY)
         access.require(node, Op.UPDATE)
         if not ids:
             raise DomainError("VALIDATION_FAILED", "name at least one assignment to revoke", field="ids")
@@ -55,7 +58,7 @@ def catalogue_fields(registry) -> dict[str, Any]:
                             "INVALID_TRANSITION",
                             f"{what} was already revoked at {current.revoked_at.isoformat()}",
                         )
-                except DomainError as error:
+                except EngineError as error:
                     raise DomainError(error.code, f"ids[{index}]: {error.message}", field="ids") from error
                 after = revoked[pk] = await ItemAssignment.get(id=pk)
                 await audit_write(
@@ -70,7 +73,7 @@ def catalogue_fields(registry) -> dict[str, Any]:
 
     return {
         "revoke_item_assignments": strawberry.field(
-            permission_classes=[SignedIn],
+            permission_classes=[signed_in(POLICY)],
             resolver=resolver(
                 resolve,
                 list[node.object_type],

@@ -8,8 +8,8 @@ import strawberry
 
 from api.models.org import Tier as TierEnum
 from api.services import coverage as coverage_service
+from schema.generator.ids import from_global_id
 from schema.generator.scalars import graphql_enum
-from schema.ids import from_global_id
 
 Tier = graphql_enum(TierEnum)
 

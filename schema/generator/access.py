@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from tortoise.expressions import Q
 
-from api.auth.permissions import Caller, Grant, Op, area_of, caller_of, in_area
-from api.errors import DomainError
+from schema.generator.errors import EngineError
+from schema.generator.policy import Caller, Grant, Op, Policy, grant_of
 
 if TYPE_CHECKING:
     from schema.generator.registry import ModelNode
@@ -19,25 +19,22 @@ _VERBS = {Op.READ: "read", Op.CREATE: "create", Op.UPDATE: "change", Op.DELETE: 
 class RequestAccess:
     """The caller of one request and its area, loaded once and then used synchronously."""
 
-    def __init__(self, caller: Caller, area: str | None) -> None:
+    def __init__(self, policy: Policy, caller: Caller, area: Any) -> None:
+        self.policy = policy
         self.caller = caller
-        self.area = area
+        self.area = area  # the policy's: None for every row
 
     @classmethod
-    async def load(cls, caller: Caller) -> RequestAccess:
-        if caller.area is not None:  # read with the caller's session
-            return cls(caller, caller.area.path)
-        area = "" if caller.anonymous else await area_of(caller.organization_id)
-        return cls(caller, area)
+    async def load(cls, policy: Policy, caller: Caller) -> RequestAccess:
+        return cls(policy, caller, await policy.area(caller))
 
     async def refresh(self) -> None:
-        """Recompute the area (after a write changed the organization tree)."""
-        if not self.caller.anonymous:
-            self.area = await area_of(self.caller.organization_id)
+        """Read the area again (after a write that may have moved it)."""
+        self.area = await self.policy.area(self.caller, fresh=True)
 
     # -- grants
     def can(self, node: ModelNode, op: Op) -> Grant | None:
-        return self.caller.grant(node.exposure.access, op, node.exposure.plural)
+        return grant_of(self.caller, node.exposure.access, op, node.exposure.plural)
 
     def require(self, node: ModelNode, op: Op) -> Grant:
         found = self.can(node, op)
@@ -45,18 +42,18 @@ class RequestAccess:
             return found
         plural = node.exposure.plural
         if self.caller.anonymous:
-            raise DomainError("UNAUTHENTICATED", f"sign in to {_VERBS[op]} {plural}")
+            raise EngineError("UNAUTHENTICATED", f"sign in to {_VERBS[op]} {plural}")
         role_grant = node.exposure.access.grant_for(self.caller.role)
         if self.caller.key_scopes is not None and role_grant is not None and op in role_grant.ops:
             scope = f"{op.key_scope}:{plural}"
             if not self.caller.key_prefix:
-                raise DomainError(
+                raise EngineError(
                     "FORBIDDEN",
                     f"signed in with a password, an integrator only reads; to {_VERBS[op]} {plural}, "
                     f"call with an API key that has the {scope} scope",
                 )
-            raise DomainError("FORBIDDEN", f"this API key has no {scope} scope to {_VERBS[op]} {plural}")
-        raise DomainError("FORBIDDEN", f"role {self.caller.role} may not {_VERBS[op]} {plural}")
+            raise EngineError("FORBIDDEN", f"this API key has no {scope} scope to {_VERBS[op]} {plural}")
+        raise EngineError("FORBIDDEN", f"role {self.caller.role} may not {_VERBS[op]} {plural}")
 
     # -- rows
     def rows(self, node: ModelNode, *, per_row: bool = False) -> Q:
@@ -78,7 +75,7 @@ class RequestAccess:
         found = self.require(node, Op.READ)
         if not (found.everywhere or not node.exposure.access.scoped or self.area is None):
             plural = node.exposure.plural
-            raise DomainError(
+            raise EngineError(
                 "FORBIDDEN",
                 f"{use} needs reading every one of {plural}; you read those of your area only",
                 field=use.split()[-1],
@@ -86,7 +83,10 @@ class RequestAccess:
 
     def within_area(self, node: ModelNode, *, per_row: bool = False) -> Q:
         """The rows of the caller's area, whatever the caller may read: the limit of every write."""
-        return in_area(node.model, node.exposure.access.scope, self.area, per_row=per_row)
+        scope = node.exposure.access.scope
+        if not scope or self.area is None:
+            return Q()
+        return self.policy.within(node.model, scope, self.area, per_row=per_row)
 
     def sees_pii(self, node: ModelNode) -> bool:
         return self.caller.role in node.exposure.access.clear_roles
@@ -101,23 +101,22 @@ class RequestAccess:
             return
         readable = self.can(node, Op.READ) is not None
         if readable and await node.model.filter(self.rows(node), id=pk).exists():
-            raise DomainError(
+            raise EngineError(
                 "FORBIDDEN",
-                f"{what} is outside your area (your organization and those below it)",
+                f"{what} is outside your area ({self.policy.area_words})",
                 field=field,
             )
-        raise DomainError("NOT_FOUND", f"{what} does not exist", field=field)
+        raise EngineError("NOT_FOUND", f"{what} does not exist", field=field)
 
 
-async def request_access(info: strawberry.Info) -> RequestAccess:
+async def request_access(info: strawberry.Info, policy: Policy) -> RequestAccess:
     """The access of the current request, loaded on first use and then shared by every resolver."""
-    return await context_access(info.context)
+    return await context_access(info.context, policy)
 
 
-async def context_access(context: dict) -> RequestAccess:
+async def context_access(context: dict, policy: Policy) -> RequestAccess:
     """The access of the request whose GraphQL context this is (loaded once per request)."""
     found = context.get("access")
     if found is None:
-        caller = context.get("caller") or caller_of(context.get("claims"))
-        found = context["access"] = await RequestAccess.load(caller)
+        found = context["access"] = await RequestAccess.load(policy, policy.caller(context))
     return found

@@ -15,12 +15,12 @@ from zoneinfo import ZoneInfo
 import strawberry
 from pypika_tortoise.terms import Star
 from strawberry.utils.str_converters import to_camel_case
-from tortoise.expressions import RawSQL
-from tortoise.functions import Count, Max, Min, Sum
+from tortoise.expressions import RawSQL, Subquery
+from tortoise.functions import Avg, Count, Max, Min, Sum
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
 
-from api.errors import DomainError
-from api.services.stats import FloatAvg
-from schema.generator.access import request_access
+from schema.generator.errors import EngineError
 from schema.generator.filters import compile_where, operator_input
 from schema.generator.pagination import SortDirection, one_choice
 from schema.generator.resolvers import flat_fields, resolver
@@ -38,10 +38,15 @@ MAX_GROUPS = 10000
 GROUPABLE = {"enum", "bool", "string", "int", "date", "datetime"}
 RELATED_GROUPABLE = {"enum", "bool"}
 RELATED_GROUPABLE_NAMES = {"code", "name"}
-DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
-@strawberry.enum(description="Date bucket for grouping by a date or time (in the district's time zone)")
+class FloatAvg(Avg):
+    """AVG as the database gives it, not cast back to the integer column's type."""
+
+    populate_field_object = False
+
+
+@strawberry.enum(description="Date bucket for grouping by a date or time (in the API's time zone)")
 class DateBucket(StrEnum):
     DAY = "DAY"
     WEEK = "WEEK"
@@ -72,7 +77,7 @@ class GroupField:
 
     def describe(self) -> str:
         if self.bucketed:
-            return f"Group by {self.path} in buckets of this size (in the district's time zone)"
+            return f"Group by {self.path} in buckets of this size (in the API's time zone)"
         return f"true: group by {self.path}"
 
     def key_type(self) -> Any:
@@ -195,9 +200,8 @@ class Aggregates:
         node, agg = self.node, self
 
         async def resolve(root, info, where=None, group_by=None, having=None, order_by=None, first=None):
-            condition = agg.condition(await request_access(info), where, group_by or [])
-            settings = info.context.get("settings")
-            timezone = getattr(settings, "timezone", DEFAULT_TIMEZONE)
+            condition = agg.condition(await node.registry.access(info), where, group_by or [])
+            timezone = node.registry.zone.key
             wanted = _wanted_measures(info)
             return await agg.compute(
                 condition, group_by or [], having, order_by or [], first, timezone, wanted
@@ -285,7 +289,7 @@ class Aggregates:
     def totals_query(self, condition, wanted: set[str]):
         """The one-row query of the overall measures (`agg_count`, `agg_sum_<field>` ...)."""
         measures = self._measures(wanted)
-        return self.node.model.filter(condition).annotate(**measures).first().values(*measures)
+        return _joinless(self.node.model, condition).annotate(**measures).first().values(*measures)
 
     def groups_query(self, condition, group_by, having, order_by, first, timezone: str, wanted: set[str]):
         """The query of the groups (their keys as `key<i>` or the key's path, and their measures), in
@@ -293,7 +297,7 @@ class Aggregates:
         measures = self._measures(wanted | _needed_for_having_and_order(having, order_by))
         limit = DEFAULT_GROUPS if first is None else first
         if not 0 <= limit <= MAX_GROUPS:
-            raise DomainError(
+            raise EngineError(
                 "VALIDATION_FAILED", f"`first` must be between 0 and {MAX_GROUPS}", field="first"
             )
         keys: dict[str, Any] = {}
@@ -301,7 +305,7 @@ class Aggregates:
             group, bucket = self.group_field(choice)
             # The keys of a group have one value per field: a field twice (even bucketed twice) is refused.
             if any(group is seen for seen, _expr in keys.values()):
-                raise DomainError(
+                raise EngineError(
                     "VALIDATION_FAILED", f"groupBy names {group.graphql_name} twice", field="groupBy"
                 )
             if group.bucketed and group.table:
@@ -322,7 +326,7 @@ class Aggregates:
         attribute, value = one_choice(choice, "groupBy")
         group = self.by_attribute[attribute]
         if value is False:
-            raise DomainError(
+            raise EngineError(
                 "VALIDATION_FAILED",
                 f"groupBy {{{group.graphql_name}: false}} groups by nothing: leave the element out",
                 field="groupBy",
@@ -342,7 +346,7 @@ class Aggregates:
             elif name in alias_of:
                 column = alias_of[name]
             else:
-                raise DomainError(
+                raise EngineError(
                     "VALIDATION_FAILED", f"groups are not grouped by {to_camel_case(name)}", field="orderBy"
                 )
             terms.append(f"-{column}" if direction.value.startswith("DESC") else column)
@@ -392,6 +396,18 @@ def _having_filters(having: Any) -> dict[str, Any]:
     return filters
 
 
+def _joinless(model: type[Model], condition: Any) -> QuerySet:
+    """The rows meeting `condition`, ready for an overall aggregate: a condition through a relation
+    (a join) goes into a subquery, since Tortoise groups a joined aggregate by every column (one
+    group per row, where one total is wanted)."""
+    rows = model.filter(condition)
+    probe = rows.only("id")
+    probe._make_query()
+    if probe._joined_tables:
+        return model.filter(id__in=Subquery(rows.values("id")))
+    return rows
+
+
 def _bucket_sql(node: ModelNode, group: GroupField, bucket: DateBucket | None, timezone: str) -> str:
     bucket = bucket or DateBucket.DAY
     column = f'"{group.table}"."{group.scalar.column}"'
@@ -417,7 +433,7 @@ def _bucket_sql(node: ModelNode, group: GroupField, bucket: DateBucket | None, t
 def _safe_tz(timezone: str) -> str:
     ZoneInfo(timezone)  # raises for an unknown zone; the name then goes into SQL only if real
     if "'" in timezone:
-        raise DomainError("VALIDATION_FAILED", "bad time zone", field="timezone")
+        raise EngineError("VALIDATION_FAILED", "bad time zone", field="timezone")
     return timezone
 
 

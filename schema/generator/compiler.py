@@ -21,11 +21,13 @@ from __future__ import annotations
 import collections
 import contextlib
 import datetime as dt
+import functools
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from graphql import GraphQLObjectType, get_named_type
 from graphql.execution.collect_fields import collect_subfields
@@ -35,9 +37,10 @@ from strawberry.utils.str_converters import to_camel_case
 from tortoise.expressions import RawSQL
 from tortoise.queryset import QuerySet
 
-from api.services.pii import PiiKind, mask, visible_head
 from schema.generator.filters import compile_where
+from schema.generator.ids import from_global_id, to_global_id, type_of
 from schema.generator.loaders import parameterized_sql
+from schema.generator.masking import PiiRule, keep_ends
 from schema.generator.pagination import (
     PageRequest,
     SortKey,
@@ -48,8 +51,7 @@ from schema.generator.pagination import (
     ordered,
     with_tie_breaker,
 )
-from schema.generator.scalars import DISTRICT_ZONE, district_time
-from schema.ids import from_global_id, to_global_id, type_of
+from schema.generator.scalars import zone_time
 
 if TYPE_CHECKING:
     from schema.generator.access import RequestAccess
@@ -138,9 +140,9 @@ def ident(*names: str) -> str:
 class Dialect:
     """The JSON and formatting expressions of one database."""
 
-    def __init__(self, postgres: bool) -> None:
+    def __init__(self, postgres: bool, zone: str) -> None:
         self.postgres = postgres
-        self.zone = DISTRICT_ZONE.key
+        self.zone = zone  # date-times are told in it
 
     def obj(self, pairs: list[tuple[str, Sql | str]]) -> Sql:
         if len(pairs) > MAX_OBJECT_KEYS:
@@ -177,7 +179,7 @@ class Dialect:
     def value(self, column: str, kind: str, enum: Any = None) -> str:
         """A column's value as the API returns it (the rules of schema/generator/scalars.py)."""
         if kind == "datetime":
-            return self.district_time(column)
+            return self.zone_time(column)
         if kind == "enum":
             pairs = [(m.value, m.name) for m in enum]
             if all(str(v) == n for v, n in pairs):
@@ -194,9 +196,9 @@ class Dialect:
             return f"CAST({column} AS TEXT)"
         return column
 
-    def district_time(self, column: str) -> str:
+    def zone_time(self, column: str) -> str:
         if not self.postgres:
-            return f"sanji_time({column})"
+            return f"sanji_time({column},{literal(self.zone)})"
         local = f"({column} AT TIME ZONE {literal(self.zone)})"
         offset = f"({local} - ({column} AT TIME ZONE 'UTC'))"
         return (
@@ -215,14 +217,14 @@ class Dialect:
             return f"sanji_global_id({literal(type_name)},{column})"
         return f"encode(convert_to({literal(type_name + ':')} || {column},'UTF8'),'base64')"
 
-    def mask(self, column: str, kind: PiiKind) -> str:
+    def mask(self, column: str, rule: PiiRule) -> str:
+        head, tail = int(rule.head), int(rule.tail)
         if not self.postgres:
-            return f"sanji_mask({column},{literal(kind.value)})"
-        head = visible_head(kind)
+            return f"sanji_mask({column},{head},{tail})"
         n = f"char_length({column})"
         return (
-            f"CASE WHEN {column} IS NULL THEN NULL WHEN {n} <= {head + 4} THEN repeat('*',{n})"
-            f" ELSE left({column},{head}) || repeat('*',{n} - {head + 4}) || right({column},4) END"
+            f"CASE WHEN {column} IS NULL THEN NULL WHEN {n} <= {head + tail} THEN repeat('*',{n})"
+            f" ELSE left({column},{head}) || repeat('*',{n} - {head + tail}) || right({column},{tail}) END"
         )
 
     def cursor(self, values: list[tuple[str, str]]) -> str:
@@ -243,24 +245,25 @@ class Dialect:
 # -- SQLite: the formatting rules as functions of the connection, the same Python code as the resolvers
 
 
-def _sqlite_time(text: str | None) -> str | None:
+def _sqlite_time(text: str | None, zone: str) -> str | None:
     if text is None:
         return None
-    return district_time(dt.datetime.fromisoformat(text))
+    return zone_time(dt.datetime.fromisoformat(text), _zone(zone))
+
+
+@functools.lru_cache(maxsize=16)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 def _sqlite_global_id(type_name: str, pk: int | None) -> str | None:
     return None if pk is None else to_global_id(type_name, pk)
 
 
-def _sqlite_mask(value: str | None, kind: str) -> str | None:
-    return mask(value, PiiKind(kind))
-
-
 SQLITE_FUNCTIONS = {
-    "sanji_time": (1, _sqlite_time),
+    "sanji_time": (2, _sqlite_time),
     "sanji_global_id": (2, _sqlite_global_id),
-    "sanji_mask": (2, _sqlite_mask),
+    "sanji_mask": (3, keep_ends),
     "sanji_cursor": (1, cursor_of),
 }
 
@@ -325,15 +328,14 @@ class Compiler:
         access: RequestAccess,
         selection: Selection,
         postgres: bool,
-        timezone: str,
         today: dt.date,
     ):
         self.registry = registry
-        self.today = today  # the request's day in the district, for derived fields
-        self.timezone = timezone  # of date buckets in aggregates
+        self.today = today  # the request's day in the registry's zone, for derived fields
+        self.timezone = registry.zone.key  # of date-times and date buckets
         self.access = access
         self.selection = selection
-        self.sql = Dialect(postgres)
+        self.sql = Dialect(postgres, registry.zone.key)
         self.aliases = 0
         self.depth = 0
         self.clear_pii = False

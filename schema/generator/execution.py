@@ -12,13 +12,11 @@ import collections
 import datetime as dt
 import json
 import logging
-import time
 from typing import Any
 
 from graphql import OperationType
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from api.errors import DomainError
 from schema.generator.access import context_access
 from schema.generator.compiler import (
     COUNTERS,
@@ -30,7 +28,8 @@ from schema.generator.compiler import (
     prepare_sqlite,
     strip_pii,
 )
-from schema.generator.scalars import DISTRICT_ZONE
+from schema.generator.errors import EngineError
+from schema.generator.policy import PII_READS
 
 log = logging.getLogger("sanji.graphql")
 COMPILED_READS = "compiled_reads"  # the context key that turns compiled reads on for a request
@@ -80,8 +79,8 @@ def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
             client = next(iter(registry.nodes))._meta.db
             postgres = client.capabilities.dialect == "postgres"
             try:
-                access = await context_access(context)
-                today = district_day(context.get("clock"))
+                access = await context_access(context, registry.policy)
+                today = registry.today(context.get("clock"))
                 key = plan_key(
                     self.operation, path.key, self.variable_values.coerced, access, postgres, today
                 )
@@ -96,14 +95,13 @@ def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
                         strawberry_schema.schema_converter.scalar_registry,
                         strawberry_schema.config,
                     )
-                    zone = getattr(context.get("settings"), "timezone", DISTRICT_ZONE.key)  # date buckets
-                    compiler = Compiler(registry, access, selection, postgres, zone, today)
+                    compiler = Compiler(registry, access, selection, postgres, today)
                     compiled = compiler.root(parent_type, field_details_list)
                     plans.keep(key, self.operation, compiled)
             except Fallback as reason:
                 COUNTERS[(name, f"fallback: {reason.reason}")] += 1
                 return await self._resolved(parent_type, source, field_details_list, path, position_context)
-            except DomainError as refusal:
+            except EngineError as refusal:
                 COUNTERS[(name, f"fallback: {refusal.code}")] += 1
                 return await self._resolved(parent_type, source, field_details_list, path, position_context)
             try:
@@ -118,7 +116,7 @@ def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
                 log.exception("compiled read of %s failed; answering it with the resolvers", name)
                 COUNTERS[(name, "error")] += 1
                 return await self._resolved(parent_type, source, field_details_list, path, position_context)
-            context.setdefault("pii_reads", []).extend(reads)
+            context.setdefault(PII_READS, []).extend(reads)
             context.setdefault(COMPILED_FIELDS, {})[path.key] = compiled
             COUNTERS[(name, "compiled")] += 1
             return RawJSON(text)
@@ -241,11 +239,6 @@ class Plans(Bounded):
 
     def keep(self, key: tuple, operation: Any, compiled: Compiled) -> None:
         self.put(key, (operation, compiled))
-
-
-def district_day(clock: Any) -> dt.date:
-    """The request's day in the district (derived fields compare with it): statements are kept per day."""
-    return dt.datetime.fromtimestamp((clock or time.time)(), DISTRICT_ZONE).date()
 
 
 def plan_key(

@@ -11,10 +11,10 @@ import strawberry
 from strawberry.utils.str_converters import to_camel_case
 from tortoise.expressions import Q, Subquery
 
-from api.errors import DomainError
+from schema.generator.errors import EngineError
+from schema.generator.ids import from_global_id
 from schema.generator.scalars import BigInt, graphql_enum
 from schema.generator.spec import ScalarField
-from schema.ids import from_global_id
 
 if TYPE_CHECKING:
     from schema.generator.access import RequestAccess
@@ -122,7 +122,7 @@ def scalar_conditions(path: str, scalar: ScalarField, condition: Any) -> list[Q]
         if value is None:
             continue
         if isinstance(value, list) and len(value) > MAX_VALUES:
-            raise DomainError(
+            raise EngineError(
                 "VALIDATION_FAILED",
                 f"{to_camel_case(scalar.name)}: at most {MAX_VALUES:,} values in a list, got {len(value):,}",
                 field=f"where.{scalar.name}",
@@ -144,7 +144,7 @@ def _check_fits(scalar: ScalarField, value: Any) -> None:
     """A value no row can hold is refused rather than compared (Tortoise or the driver would fail on it)."""
     field = f"where.{scalar.name}"
     if scalar.max_length is not None and isinstance(value, str) and len(value) > scalar.max_length:
-        raise DomainError(
+        raise EngineError(
             "VALIDATION_FAILED",
             f"{to_camel_case(scalar.name)}: at most {scalar.max_length} characters",
             field=field,
@@ -155,7 +155,7 @@ def _check_fits(scalar: ScalarField, value: Any) -> None:
         and not scalar.bounds[0] <= value <= scalar.bounds[1]
     ):
         low, high = scalar.bounds
-        raise DomainError(
+        raise EngineError(
             "VALIDATION_FAILED", f"{to_camel_case(scalar.name)}: between {low} and {high}", field=field
         )
 
@@ -166,7 +166,7 @@ def id_conditions(type_name: str, condition: Any) -> list[Q]:
 
     for values in (condition.in_, condition.not_in):
         if values is not None and len(values) > MAX_VALUES:
-            raise DomainError(
+            raise EngineError(
                 "VALIDATION_FAILED",
                 f"id: at most {MAX_VALUES:,} values in a list, got {len(values):,}",
                 field="where.id",
@@ -190,7 +190,7 @@ def compile_where(node: Node, where: Any, access: RequestAccess, depth: int = 1)
     if where is None:
         return Q()
     if depth > MAX_WHERE_DEPTH:
-        raise DomainError(
+        raise EngineError(
             "VALIDATION_FAILED",
             f"the filter nests and/or/not and relations more than {MAX_WHERE_DEPTH} levels deep",
             field="where",
@@ -224,7 +224,7 @@ def compile_where(node: Node, where: Any, access: RequestAccess, depth: int = 1)
     if where.not_ is not None:
         parts.append(~compile_where(node, where.not_, access, depth + 1))
     if depth == 1 and (count := _values(where)) > MAX_FILTER_VALUES:  # each list passed its own bound
-        raise DomainError(
+        raise EngineError(
             "VALIDATION_FAILED",
             f"the filter holds {count:,} values; at most {MAX_FILTER_VALUES:,}",
             field="where",
@@ -245,7 +245,7 @@ def _values(value: Any) -> int:
 
 def _bounded(conditions: list, name: str) -> list:
     if len(conditions) > MAX_ALTERNATIVES:
-        raise DomainError(
+        raise EngineError(
             "VALIDATION_FAILED",
             f"`{name}` holds {len(conditions):,} conditions; at most {MAX_ALTERNATIVES}",
             field=f"where.{name}",

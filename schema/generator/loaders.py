@@ -14,7 +14,7 @@ from tortoise.expressions import Q, RawSQL
 from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 
-from api.errors import DomainError
+from schema.generator.errors import EngineError
 from schema.generator.filters import compile_where
 from schema.generator.pagination import (
     PageRequest,
@@ -131,12 +131,12 @@ class Loaders:
             groups: dict[str, list[int]] = defaultdict(list)
             for parent_id, args_key in keys:
                 groups[args_key].append(parent_id)
-            pages: dict[tuple[int, str], Connection | DomainError] = {}
+            pages: dict[tuple[int, str], Connection | EngineError] = {}
             for args_key, parent_ids in groups.items():
                 args = self._args[args_key]
                 try:
                     found = await self._pages(node, relation, parent_ids, args)
-                except DomainError as refusal:  # these arguments only: other fields' pages go on
+                except EngineError as refusal:  # these arguments only: other fields' pages go on
                     found = dict.fromkeys(parent_ids, refusal)
                 for parent_id, connection in found.items():
                     pages[(parent_id, args_key)] = connection
@@ -190,12 +190,12 @@ class Loaders:
             groups: dict[str, list[int]] = defaultdict(list)
             for parent_id, where_key in keys:
                 groups[where_key].append(parent_id)
-            counts: dict[tuple[int, str], int | DomainError] = {}
+            counts: dict[tuple[int, str], int | EngineError] = {}
             for where_key, parent_ids in groups.items():
                 where = self._args[where_key].where
                 try:
                     condition = compile_where(node, where, self.access)
-                except DomainError as refusal:  # this filter only: other fields' counts go on
+                except EngineError as refusal:  # this filter only: other fields' counts go on
                     counts.update({(parent_id, where_key): refusal for parent_id in parent_ids})
                     continue
                 rows = (

@@ -13,18 +13,13 @@ from tortoise.exceptions import IntegrityError, ValidationError
 from tortoise.fields import CASCADE
 from tortoise.transactions import in_transaction
 
-from api.auth.http import actor_of
-from api.auth.permissions import Grant, Op
-from api.errors import DomainError
-from api.models.audit import AuditAction
-from api.models.org import Organization
-from api.services import audit
-from api.services.audit import Actor, snapshot
-from schema.generator.access import RequestAccess, request_access
+from schema.generator.access import RequestAccess
+from schema.generator.errors import EngineError
+from schema.generator.ids import from_global_id
+from schema.generator.policy import Grant, Op, Policy
 from schema.generator.registry import field_type
 from schema.generator.resolvers import REQUIRED, resolver
 from schema.generator.spec import ForwardRelation, ReverseRelation
-from schema.ids import from_global_id
 
 if TYPE_CHECKING:
     from schema.generator.registry import ModelNode, Registry
@@ -32,16 +27,18 @@ if TYPE_CHECKING:
 MAX_BULK = 500
 
 
-class SignedIn(BasePermission):
-    """Writes need a signed-in caller or an API key; what each may change is the permission table's."""
+def signed_in(policy: Policy) -> type[BasePermission]:
+    """The permission class of writes: a caller who is not anonymous (what each caller may change is
+    the permission table's)."""
 
-    message = (
-        "sign in to change data (POST /auth/token, then Authorization: Bearer <token>), or use an API key"
-    )
-    error_extensions: ClassVar[dict[str, str]] = {"code": "UNAUTHENTICATED"}
+    class SignedIn(BasePermission):
+        message = policy.sign_in_hint
+        error_extensions: ClassVar[dict[str, str]] = {"code": "UNAUTHENTICATED"}
 
-    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
-        return info.context.get("claims") is not None or info.context.get("caller") is not None
+        def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+            return not policy.caller(info.context).anonymous
+
+    return SignedIn
 
 
 @strawberry.type(description="The id of a deleted object")
@@ -61,6 +58,7 @@ class InputShape:
 class MutationBuilder:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
+        self.signed_in = signed_in(registry.policy)
         self._create_inputs: dict[tuple[type, str | None], type] = {}
 
     # -- inputs
@@ -144,27 +142,27 @@ class MutationBuilder:
             if "create" in e.mutations:
                 create_input = self.create_input(node)
                 out[f"create_{e.singular}"] = strawberry.field(
-                    permission_classes=[SignedIn],
+                    permission_classes=[self.signed_in],
                     resolver=self._create_resolver(node, create_input),
                     name=f"create{e.type_name}",
                     description=f"Create a {e.type_name}, with nested children where allowed, atomically",
                 )
                 out[f"create_{e.plural}"] = strawberry.field(
-                    permission_classes=[SignedIn],
+                    permission_classes=[self.signed_in],
                     resolver=self._bulk_resolver(node, create_input),
                     name=f"create{e.plural[0].upper()}{e.plural[1:]}",
                     description=f"Create up to {MAX_BULK} {e.plural} in one transaction: all or none",
                 )
             if "update" in e.mutations:
                 out[f"update_{e.singular}"] = strawberry.field(
-                    permission_classes=[SignedIn],
+                    permission_classes=[self.signed_in],
                     resolver=self._update_resolver(node, self.update_input(node)),
                     name=f"update{e.type_name}",
                     description=f"Change a {e.type_name}",
                 )
             if "delete" in e.mutations:
                 out[f"delete_{e.singular}"] = strawberry.field(
-                    permission_classes=[SignedIn],
+                    permission_classes=[self.signed_in],
                     resolver=self._delete_resolver(node),
                     name=f"delete{e.type_name}",
                     description=f"Delete a {e.type_name} that nothing references",
@@ -175,9 +173,9 @@ class MutationBuilder:
         builder = self
 
         async def resolve(root, info, input):
-            access = await request_access(info)
+            writer = Writer(info.context, await builder.registry.access(info))
             async with in_transaction():
-                return await builder.create(node, input, Writer(request_actor(info), access))
+                return await builder.create(node, input, writer)
 
         return resolver(
             resolve, node.object_type, {"input": (input_type, REQUIRED, "Fields of the new object")}
@@ -188,15 +186,15 @@ class MutationBuilder:
 
         async def resolve(root, info, inputs):
             if len(inputs) > MAX_BULK:
-                raise DomainError("VALIDATION_FAILED", f"at most {MAX_BULK} objects per call", field="inputs")
-            writer = Writer(request_actor(info), await request_access(info))
+                raise EngineError("VALIDATION_FAILED", f"at most {MAX_BULK} objects per call", field="inputs")
+            writer = Writer(info.context, await builder.registry.access(info))
             async with in_transaction():
                 created = []
                 for index, item in enumerate(inputs):
                     try:
                         created.append(await builder.create(node, item, writer))
-                    except DomainError as error:
-                        raise DomainError(
+                    except EngineError as error:
+                        raise EngineError(
                             error.code, f"inputs[{index}]: {error.message}", field=error.field
                         ) from error
                 return created
@@ -209,7 +207,7 @@ class MutationBuilder:
         builder = self
 
         async def resolve(root, info, id, input):
-            writer = Writer(request_actor(info), await request_access(info))
+            writer = Writer(info.context, await builder.registry.access(info))
             pk = from_global_id(id, node.exposure.type_name)
             async with in_transaction():
                 return await builder.update(node, pk, input, writer)
@@ -224,18 +222,19 @@ class MutationBuilder:
         registry = self.registry
 
         async def resolve(root, info, id):
-            access = await request_access(info)
+            access = await registry.access(info)
             access.require(node, Op.DELETE)
             pk = from_global_id(id, node.exposure.type_name)
             async with in_transaction():
                 obj = await _target(node, pk, access)
                 await _no_cascade_outside(registry, node, pk, access)
-                before = audit_snapshot(node, obj)
+                before = snapshot(node, obj)
                 try:
                     await obj.delete()
                 except IntegrityError as error:
                     raise integrity_error(error, node) from None
-                await audit_write(AuditAction.DELETE, request_actor(info), node, pk, before=before)
+                type_name = node.exposure.type_name
+                await registry.hooks.written(info.context, Op.DELETE, type_name, pk, before=before)
             return DeletePayload(id=id)
 
         return resolver(resolve, DeletePayload, {"id": (strawberry.ID, REQUIRED, "Global id")})
@@ -251,7 +250,7 @@ class MutationBuilder:
         await _still_in_area(node, obj.pk, writer.access)
         if node.exposure.after_write is not None:
             await node.exposure.after_write(obj, True)
-        await audit_write(AuditAction.CREATE, writer.actor, node, obj.pk, after=audit_snapshot(node, obj))
+        await writer.written(node, Op.CREATE, obj.pk, after=snapshot(node, obj))
         for relation in self._nested(node):
             child = self.registry.node(relation.model)
             for child_data in getattr(data, relation.name, None) or []:
@@ -261,10 +260,10 @@ class MutationBuilder:
     async def update(self, node: ModelNode, pk: int, data: Any, writer: Writer):
         granted = writer.access.require(node, Op.UPDATE)
         obj = await _target(node, pk, writer.access)
-        before = audit_snapshot(node, obj)
+        before = snapshot(node, obj)
         version = getattr(data, "version", None)
         if version is not None and obj.version != version:
-            raise DomainError(
+            raise EngineError(
                 "CONFLICT",
                 f"{node.exposure.type_name} changed since you read it (version {obj.version})",
                 field="version",
@@ -281,9 +280,7 @@ class MutationBuilder:
         await _still_in_area(node, pk, writer.access)
         if node.exposure.after_write is not None:
             await node.exposure.after_write(obj, False)
-        await audit_write(
-            AuditAction.UPDATE, writer.actor, node, pk, before=before, after=audit_snapshot(node, obj)
-        )
+        await writer.written(node, Op.UPDATE, pk, before=before, after=snapshot(node, obj))
         return obj
 
     async def _values(
@@ -300,14 +297,14 @@ class MutationBuilder:
             if value is strawberry.UNSET:
                 continue
             if not granted.may_set(name):
-                raise DomainError(
+                raise EngineError(
                     "FORBIDDEN",
                     f"role {access.caller.role} may not set {name} of a {node.exposure.type_name}",
                     field=attribute,
                 )
             # Optional in the input (it has a default, or stays as it is) is not nullable in the table.
             if value is None and not nullable[name]:
-                raise DomainError(
+                raise EngineError(
                     "VALIDATION_FAILED", f"{to_camel_case(attribute)} cannot be null", field=attribute
                 )
             if name in relations and value is not None:
@@ -318,24 +315,18 @@ class MutationBuilder:
 
 @dataclass(frozen=True)
 class Writer:
-    """Who writes: the audit actor and the request's permissions."""
+    """Who writes: the request's context (for the hooks) and its permissions."""
 
-    actor: Actor
+    context: dict[str, Any]
     access: RequestAccess
 
-
-def audit_snapshot(node: ModelNode, obj) -> dict[str, Any]:
-    """The object for the audit log, without hidden columns and personal data."""
-    return snapshot(obj, (*node.exposure.hidden, *node.exposure.pii))
+    async def written(self, node: ModelNode, op: Op, pk: int, **change: Any) -> None:
+        await node.registry.hooks.written(self.context, op, node.exposure.type_name, pk, **change)
 
 
-async def audit_write(action: AuditAction, actor: Actor, node: ModelNode, pk: int, **change: Any) -> None:
-    await audit.record(action, actor, object_type=node.exposure.type_name, object_id=pk, **change)
-
-
-def request_actor(info: strawberry.Info) -> Actor:
-    request = info.context.get("request")
-    return actor_of(info.context.get("claims"), getattr(request, "client", None))
+def snapshot(node: ModelNode, obj) -> dict[str, Any]:
+    """The object as the write's record keeps it: without hidden columns and personal data."""
+    return node.registry.hooks.snapshot(obj, (*node.exposure.hidden, *node.exposure.pii))
 
 
 async def _related_pk(
@@ -370,7 +361,7 @@ async def _no_cascade_outside(registry: Registry, node: ModelNode, pk: int, acce
             continue
         rows = child.model.filter(**{relation.relation_field: pk})
         if await rows.filter(~access.within_area(child)).exists():
-            raise DomainError(
+            raise EngineError(
                 "FORBIDDEN",
                 f"deleting this {node.exposure.type_name} would also delete {child.exposure.plural} "
                 "outside your area",
@@ -381,12 +372,12 @@ async def _still_in_area(node: ModelNode, pk: int, access: RequestAccess) -> Non
     """After the write (in its transaction): the object must not have left the caller's area."""
     if not node.exposure.access.scoped:
         return
-    if node.model is Organization:
-        await access.refresh()  # the tree itself changed
+    if access.policy.moves_areas(node.model):
+        await access.refresh()  # the areas themselves changed
     if not await access.holds(node, pk):
-        raise DomainError(
+        raise EngineError(
             "FORBIDDEN",
-            f"the {node.exposure.type_name} would leave your area (your organization and those below it)",
+            f"the {node.exposure.type_name} would leave your area ({access.policy.area_words})",
         )
 
 
@@ -401,8 +392,8 @@ async def _save(node: ModelNode, obj, update_fields: list[str] | None = None) ->
         raise integrity_error(error, node) from None
     except ValidationError as error:  # a field's own validator (length, required, enum)
         field, _, reason = str(error).partition(": ")
-        raise DomainError("VALIDATION_FAILED", f"{field}: {reason or error}", field=field) from None
-    except DomainError as error:
+        raise EngineError("VALIDATION_FAILED", f"{field}: {reason or error}", field=field) from None
+    except EngineError as error:
         # The model names a relation ("parent"); the input field is its id ("parentId").
         if error.field in {r.name for r in node.exposure.forward()}:
             error.field = f"{error.field}_id"
@@ -413,7 +404,7 @@ _SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ([\w.]+(?:, [\w.]+)*)")
 _PG_KEY = re.compile(r"Key \(([^)]+)\)=")
 
 
-def integrity_error(error: IntegrityError, node: ModelNode) -> DomainError:
+def integrity_error(error: IntegrityError, node: ModelNode) -> EngineError:
     """A database constraint failure as a coded error naming the field where it can."""
     cause = error.__cause__ or (error.args[0] if error.args else error)
     text = str(cause)
@@ -424,21 +415,21 @@ def integrity_error(error: IntegrityError, node: ModelNode) -> DomainError:
     if unique or sqlstate == "23505":
         columns = [c.split(".")[-1] for c in unique.group(1).split(", ")] if unique else _pg_columns(detail)
         fields = [c.removesuffix("_id") for c in columns]
-        return DomainError(
+        return EngineError(
             "CONFLICT",
             f"another {type_name} already has this {' + '.join(fields)}",
             field=fields[0] if fields else None,
         )
     if "FOREIGN KEY" in text or sqlstate == "23503":
-        return DomainError(
+        return EngineError(
             "CONSTRAINT", f"{type_name} is referenced by other records or refers to a missing one"
         )
     check = re.search(r"(ck_\w+)", text) or re.search(
         r"(ck_\w+)", getattr(cause, "constraint_name", "") or ""
     )
     if check:
-        return DomainError("CONSTRAINT", f"{type_name} breaks the rule {check.group(1)}")
-    return DomainError("CONSTRAINT", f"{type_name} breaks a database rule: {text.splitlines()[0]}")
+        return EngineError("CONSTRAINT", f"{type_name} breaks the rule {check.group(1)}")
+    return EngineError("CONSTRAINT", f"{type_name} breaks a database rule: {text.splitlines()[0]}")
 
 
 def _pg_columns(detail: str) -> list[str]:

@@ -7,7 +7,7 @@ import binascii
 import datetime as dt
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -16,10 +16,10 @@ import strawberry
 from tortoise.expressions import Case, F, Q, RawSQL, When
 from tortoise.queryset import QuerySet
 
-from api.errors import DomainError
-from api.jsonable import json_value
-from api.text import storable, strict_json
-from schema.generator.scalars import district_time
+from schema.generator.errors import EngineError
+from schema.generator.jsonable import json_value
+from schema.generator.scalars import zone_time
+from schema.generator.text import storable, strict_json
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
@@ -53,12 +53,15 @@ class SortKey:
     descending: bool
     nullable: bool
     nulls_first: bool
+    zone: dt.tzinfo = dt.UTC  # a date-time key is written in cursors in this zone, as the API writes it
 
     def reversed(self) -> SortKey:
-        return SortKey(self.path, self.kind, not self.descending, self.nullable, not self.nulls_first)
+        return replace(self, descending=not self.descending, nulls_first=not self.nulls_first)
 
 
-def sort_key(path: str, kind: str, nullable: bool, direction: SortDirection) -> SortKey:
+def sort_key(
+    path: str, kind: str, nullable: bool, direction: SortDirection, zone: dt.tzinfo = dt.UTC
+) -> SortKey:
     descending = direction.value.startswith("DESC")
     if direction.value.endswith("NULLS_FIRST"):
         nulls_first = True
@@ -66,7 +69,7 @@ def sort_key(path: str, kind: str, nullable: bool, direction: SortDirection) -> 
         nulls_first = False
     else:
         nulls_first = descending  # PostgreSQL's default, applied on both databases
-    return SortKey(path, kind, descending, nullable, nulls_first)
+    return SortKey(path, kind, descending, nullable, nulls_first, zone)
 
 
 @dataclass(frozen=True)
@@ -78,11 +81,11 @@ class PageRequest:
 
     def validate(self) -> None:
         if self.first is not None and self.last is not None:
-            raise DomainError("VALIDATION_FAILED", "give `first` or `last`, not both", field="last")
+            raise EngineError("VALIDATION_FAILED", "give `first` or `last`, not both", field="last")
         for name in ("first", "last"):
             size = getattr(self, name)
             if size is not None and not 0 <= size <= MAX_PAGE_SIZE:
-                raise DomainError(
+                raise EngineError(
                     "VALIDATION_FAILED",
                     f"`{name}` must be between 0 and {MAX_PAGE_SIZE} (the page size cap), got {size}",
                     field=name,
@@ -146,13 +149,13 @@ def cursor_values(row: Any, keys: list[SortKey]) -> list[Any]:
 
 def encode_cursor(values: list[Any], keys: list[SortKey]) -> str:
     """The cursor of a row from its sort-key values. A date-time is written as the API writes it
-    (in the district's zone), whichever zone the driver returned it in: a key read through a
-    relation comes back in UTC on PostgreSQL, and compiled reads write the same text."""
+    (in the key's zone), whichever zone the driver returned it in: a key read through a relation
+    comes back in UTC on PostgreSQL, and compiled reads write the same text."""
     plain = []
     for value, key in zip(values, keys, strict=True):
         if key.kind == "datetime" and value is not None:
             moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-            plain.append(district_time(moment))
+            plain.append(zone_time(moment, key.zone))
         else:
             plain.append(json_value(value))
     return cursor_of(json.dumps(plain, ensure_ascii=False, separators=(",", ":")))
@@ -173,7 +176,7 @@ def decode_cursor(cursor: str, keys: list[SortKey], field: str) -> list[Any]:
             raise ValueError("shape")
         return [_typed(v, key) for v, key in zip(raw, keys, strict=True)]
     except (ValueError, TypeError, binascii.Error, UnicodeError, OverflowError, ArithmeticError):
-        raise DomainError(
+        raise EngineError(
             "VALIDATION_FAILED",
             f"`{field}` is not a cursor of this list with this ordering",
             field=field,
@@ -286,7 +289,7 @@ def one_choice(element: Any, argument: str) -> tuple[str, Any]:
     their order, which one object's keys would not)."""
     chosen = [(name, value) for name, value in vars(element).items() if value is not None]
     if len(chosen) != 1:
-        raise DomainError(
+        raise EngineError(
             "VALIDATION_FAILED", f"each {argument} element sets exactly one field", field=argument
         )
     return chosen[0]

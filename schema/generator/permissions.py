@@ -1,4 +1,5 @@
-"""`myPermissions`: what the caller may read and change, model by model, so a UI can hide the rest."""
+"""What a caller may read and change of each model, for permission introspection (an application's
+`myPermissions` field shows them, so a UI can hide the rest)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ from typing import TYPE_CHECKING
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
-from api.auth.permissions import ROLE_DESCRIPTIONS, Grant, Op, area_size
-from schema.generator.access import RequestAccess, request_access
-from schema.generator.resolvers import resolver
+from schema.generator.access import RequestAccess
+from schema.generator.policy import Grant, Op
 
 if TYPE_CHECKING:
-    from schema.generator.registry import ModelNode, Registry
+    from schema.generator.registry import ModelNode
 
 
 @strawberry.enum(description="Which rows of a model a caller reads")
@@ -28,7 +28,7 @@ class ModelPermission:
     plural: str = strawberry.field(description="Name of its list field, e.g. cases")
     read: bool = strawberry.field(description="May list and look up its objects")
     row_scope: RowScope | None = strawberry.field(
-        description="ALL: every row; AREA: rows of your organization and those below it; null: none"
+        description="ALL: every row; AREA: rows of your area only; null: none"
     )
     create: bool = strawberry.field(description="May create objects (create<Model>)")
     update: bool = strawberry.field(description="May change objects of its area (update<Model>)")
@@ -38,20 +38,6 @@ class ModelPermission:
     clear_fields: list[str] = strawberry.field(
         description="Personal-data fields it reads in clear (each read audited); others come masked"
     )
-
-
-@strawberry.type(description="The caller's role, area and rights (permission introspection)")
-class MyPermissions:
-    role: str = strawberry.field(description="ADMIN, SUPERVISOR, CLERK, AGENT, INTEGRATOR, or PUBLIC")
-    role_description: str = strawberry.field(description="What the role is for")
-    organization_id: strawberry.ID | None = strawberry.field(
-        description="Global id of the organization the caller acts for"
-    )
-    area_size: int | None = strawberry.field(
-        description="Organizations in the caller's area; null when that is every organization"
-    )
-    api_key_scopes: list[str] | None = strawberry.field(description="Scopes of the API key, when one is used")
-    models: list[ModelPermission] = strawberry.field(description="Rights per model")
 
 
 def model_permission(node: ModelNode, access: RequestAccess) -> ModelPermission:
@@ -83,30 +69,4 @@ def model_permission(node: ModelNode, access: RequestAccess) -> ModelPermission:
         creatable_fields=writable(Op.CREATE, e.create),
         updatable_fields=writable(Op.UPDATE, e.update),
         clear_fields=[to_camel_case(n) for n in e.pii] if read and access.sees_pii(node) else [],
-    )
-
-
-def my_permissions_field(registry: Registry):
-    from schema.ids import to_global_id
-
-    async def resolve(root, info) -> MyPermissions:
-        access = await request_access(info)
-        caller = access.caller
-        return MyPermissions(
-            role=caller.role,
-            role_description=ROLE_DESCRIPTIONS.get(caller.role, ""),
-            organization_id=(
-                strawberry.ID(to_global_id("Organization", caller.organization_id))
-                if caller.organization_id is not None
-                else None
-            ),
-            area_size=await area_size(access.area),
-            api_key_scopes=sorted(caller.key_scopes) if caller.key_scopes is not None else None,
-            models=[model_permission(node, access) for node in registry.nodes.values()],
-        )
-
-    return strawberry.field(
-        resolver=resolver(resolve, MyPermissions),
-        name="myPermissions",
-        description="What you may read and change, per model: for UIs that show only what works",
     )

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import time
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 from tortoise.models import Model
 
-from api.auth.permissions import Op
-from api.errors import DomainError
-from api.services.pii import PiiKind, mask
 from schema.generator.access import RequestAccess, request_access
 from schema.generator.aggregates import Aggregates
+from schema.generator.errors import EngineError
 from schema.generator.filters import IDFilter, compile_where, operator_input
+from schema.generator.ids import from_global_id, to_global_id, type_of
 from schema.generator.loaders import ConnectionArgs, Loaders
+from schema.generator.masking import PiiRule, mask
 from schema.generator.pagination import (
     PageInfo,
     PageRequest,
@@ -24,24 +29,16 @@ from schema.generator.pagination import (
     paginate,
     sort_key,
 )
-from schema.generator.permissions import my_permissions_field
+from schema.generator.policy import PII_READS, Hooks, Op, Policy, Unrecorded
 from schema.generator.resolvers import REQUIRED, flat_fields, resolver
-from schema.generator.scalars import BigInt, graphql_enum
+from schema.generator.scalars import BigInt, graphql_enum, scalar_map
 from schema.generator.spec import Derived, Exposure, ForwardRelation, ReverseRelation, ScalarField
 from schema.generator.values import Connection
-from schema.ids import from_global_id, to_global_id, type_of
 
 
 @strawberry.interface(description="An object with a global id (Relay Node)")
 class Node:
     id: strawberry.ID = strawberry.field(description="Global Relay id (全局标识)")
-
-
-async def loaders(info: strawberry.Info) -> Loaders:
-    context = info.context
-    if "loaders" not in context:
-        context["loaders"] = Loaders(await request_access(info))
-    return context["loaders"]
 
 
 def field_type(scalar: ScalarField) -> Any:
@@ -308,7 +305,9 @@ class ModelNode:
             (key,) = target.sort_keys([value], access, f"{prefix}{name}__", nullable or relation.nullable)
             return key
         scalar = next(s for s in self.sort_scalars if s.name == name)
-        return sort_key(f"{prefix}{name}", scalar.kind, nullable or scalar.nullable, value)
+        return sort_key(
+            f"{prefix}{name}", scalar.kind, nullable or scalar.nullable, value, self.registry.zone
+        )
 
     def list_arguments(self) -> dict[str, tuple[Any, Any, str]]:
         return {
@@ -334,7 +333,7 @@ class ModelNode:
         async def resolve(
             root, info, where=None, order_by=None, first=None, after=None, last=None, before=None
         ):
-            access = await request_access(info)
+            access = await node.registry.access(info)
             condition = access.rows(node) & compile_where(node, where, access)
             keys = node.sort_keys(order_by, access)
             own_keys = {key.path for key in keys if "__" not in key.path}
@@ -356,7 +355,7 @@ class ModelNode:
         ):
             page = PageRequest(first, after, last, before)
             args = ConnectionArgs(where, order_by, page, node.selected_columns(info))
-            return await (await loaders(info)).children(node, relation, root.pk, args)
+            return await (await node.registry.loaders(info)).children(node, relation, root.pk, args)
 
         return resolver(resolve, self.connection, self.list_arguments())
 
@@ -365,21 +364,21 @@ class ModelNode:
 
         async def resolve(root, info, id):
             pk = from_global_id(id, node.exposure.type_name)
-            return await (await loaders(info)).by_id(node).load(pk)
+            return await (await node.registry.loaders(info)).by_id(node).load(pk)
 
         return resolver(resolve, self.object_type | None, {"id": (strawberry.ID, REQUIRED, "Global id")})
 
 
-def _pii_resolver(node: ModelNode, name: str, kind: PiiKind, returns: Any):
+def _pii_resolver(node: ModelNode, name: str, kind: PiiRule, returns: Any):
     type_name = node.exposure.type_name
 
     async def resolve(root, info):
         value = getattr(root, name)
         # The object was loaded through the caller's row scope: a role in clear_roles sees only
         # personal data of its own area in clear.
-        if value is None or not (await request_access(info)).sees_pii(node):
+        if value is None or not (await node.registry.access(info)).sees_pii(node):
             return mask(value, kind)
-        info.context.setdefault("pii_reads", []).append((type_name, root.pk, name))
+        info.context.setdefault(PII_READS, []).append((type_name, root.pk, name))
         return value
 
     return resolver(resolve, returns)
@@ -390,14 +389,14 @@ def _forward(relation: ForwardRelation, target: ModelNode, returns: Any):
         related_id = getattr(root, relation.column)
         if related_id is None:
             return None
-        return await (await loaders(info)).by_id(target).load(related_id)
+        return await (await target.registry.loaders(info)).by_id(target).load(related_id)
 
     return resolver(resolve, returns)
 
 
 def _reverse_one(relation: ReverseRelation, target: ModelNode, returns: Any):
     async def resolve(root, info):
-        return await (await loaders(info)).one_by_parent(target, relation).load(root.pk)
+        return await (await target.registry.loaders(info)).one_by_parent(target, relation).load(root.pk)
 
     return resolver(resolve, returns)
 
@@ -417,13 +416,51 @@ def _field(cls: type, name: str, annotation: Any, value: Any) -> None:
 
 
 class Registry:
-    """All exposed models; `build()` creates their GraphQL classes in dependency-free phases."""
+    """The engine: every exposed model, served under an application's policy and hooks.
 
-    def __init__(self, exposures: list[Exposure]) -> None:
+    `build()` creates the GraphQL classes in dependency-free phases; `query_fields()` and
+    `MutationBuilder(registry).fields()` are the generated root fields, `scalars` the scalar map
+    its schema must use and `executor_for(registry)` its compiling executor.
+    """
+
+    def __init__(
+        self,
+        exposures: list[Exposure],
+        policy: Policy,
+        hooks: Hooks | None = None,
+        *,
+        zone: ZoneInfo | str = "UTC",
+        descriptions: Mapping[str, str] | None = None,
+    ) -> None:
+        self.policy = policy
+        self.hooks = hooks or Unrecorded()
+        self.zone = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)  # date-times are told here
+        self.scalars = scalar_map(self.zone)
+        common = dict(descriptions or {})  # of fields of any model, by name ("created_at")
         self.nodes: dict[type[Model], ModelNode] = {}
         for exposure in exposures:
-            self.nodes[exposure.model] = ModelNode(exposure, self)
+            resolved = replace(
+                exposure,
+                access=exposure.access or policy.default_access,
+                descriptions={**common, **exposure.descriptions},
+            )
+            self.nodes[exposure.model] = ModelNode(resolved, self)
         self.by_type = {n.exposure.type_name: n for n in self.nodes.values()}
+
+    async def access(self, info: strawberry.Info) -> RequestAccess:
+        """The caller of the request and its area (read once per request)."""
+        return await request_access(info, self.policy)
+
+    async def loaders(self, info: strawberry.Info) -> Loaders:
+        """The request's batch loaders of rows, pages and counts."""
+        context = info.context
+        if "loaders" not in context:
+            context["loaders"] = Loaders(await self.access(info))
+        return context["loaders"]
+
+    def today(self, clock: Any = None) -> dt.date:
+        """The request's day in the registry's zone (derived fields such as in-force compare with it)."""
+        return dt.datetime.fromtimestamp((clock or time.time)(), self.zone).date()
 
     def node(self, model: type[Model]) -> ModelNode:
         return self.nodes[model]
@@ -452,7 +489,6 @@ class Registry:
             fields[e.plural] = strawberry.field(
                 resolver=node.list_resolver(), description=f"List of {e.plural}: filter, sort and page"
             )
-        fields["my_permissions"] = my_permissions_field(self)
         fields["node"] = strawberry.field(
             resolver=self._node_resolver(), description="Any object by its global id (Relay)"
         )
@@ -465,8 +501,8 @@ class Registry:
             type_name = type_of(id)
             node = registry.by_type.get(type_name)
             if node is None:
-                raise DomainError("VALIDATION_FAILED", f"{id!r} is not a global id of this API", field="id")
+                raise EngineError("VALIDATION_FAILED", f"{id!r} is not a global id of this API", field="id")
             pk = from_global_id(id, type_name)
-            return await (await loaders(info)).by_id(node).load(pk)
+            return await (await node.registry.loaders(info)).by_id(node).load(pk)
 
         return resolver(resolve, Node | None, {"id": (strawberry.ID, REQUIRED, "Global id")})

@@ -22,8 +22,8 @@ from tortoise.fields.relational import (
 )
 from tortoise.models import Model
 
-from api.auth.permissions import ADMIN_ONLY, Access, Op
-from api.services.pii import PiiKind
+from schema.generator.masking import PiiRule
+from schema.generator.policy import Access, Op
 
 ALL = "__all__"
 MUTATIONS = frozenset({"create", "update", "delete"})
@@ -102,12 +102,12 @@ class Exposure:
     update: tuple[str, ...] = ()
     nested_create: tuple[str, ...] = ()
     mutations: frozenset[str] = frozenset()
-    access: Access = ADMIN_ONLY  # who may read and write which rows and fields (api/auth/permissions.py)
-    pii: dict[str, PiiKind] = field(default_factory=dict)  # personal data: masked unless access.clear_roles
+    access: Access | None = None  # who may read and write which rows and fields; None: the policy's default
+    pii: dict[str, PiiRule] = field(default_factory=dict)  # personal data: masked unless access.clear_roles
     name: str | None = None
     # A domain rule to run after a generated create or update, in its transaction, given the object
     # and whether it was just created (e.g. a calendar correction recomputes the due dates it
-    # touches; a guide revision must be the item's next one). Raising DomainError undoes the write.
+    # touches; a guide revision must be the item's next one). Raising EngineError undoes the write.
     after_write: Callable[[Model, bool], Awaitable[None]] | None = None
     derived: tuple[Derived, ...] = ()
 
@@ -160,7 +160,7 @@ class Exposure:
         return option == ALL or name in option
 
     def describe(self, name: str) -> str:
-        return self.descriptions.get(name) or COMMON_DESCRIPTIONS.get(name) or _humanize(name)
+        return self.descriptions.get(name) or _humanize(name)
 
 
 def _scalar(name: str, column: str, fld: tf.Field) -> ScalarField:
@@ -188,24 +188,6 @@ _KINDS: dict[type, tuple[str, Any]] = {
     tf.CharField: ("string", str),
     tf.TextField: ("string", str),
     tf.JSONField: ("json", JSON),
-}
-
-COMMON_DESCRIPTIONS = {
-    "id": "Global Relay id (全局标识)",
-    "code": "Unique code (编码)",
-    "name": "Name (名称)",
-    "created_at": "When the record was created (创建时间)",
-    "updated_at": "When the record was last changed (更新时间)",
-    "active": "Whether it is in force (有效)",
-    "organization": "Organization it belongs to (所属组织)",
-    "staff": "Staff member (工作人员)",
-    "notes": "Notes (备注)",
-    "note": "Note (备注)",
-    "source": "Source (来源)",
-    "description": "Description (说明)",
-    "phone": "Phone number (电话)",
-    "position": "Position (岗位)",
-    "comment": "Comment (意见)",
 }
 
 

@@ -32,7 +32,7 @@ from api.models.org import Organization, Tier
 from api.models.staff import Staff
 from api.services import cases as case_service
 from api.services import deadlines, ratings, workflow
-from api.services.deadlines import BEIJING
+from api.services.deadlines import DISTRICT_ZONE
 from api.services.workflow import Actor, Move
 from seeds.qujialing.names import NameMaker
 from seeds.qujialing.organizations import CENTER_CODE
@@ -70,9 +70,9 @@ class CaseFactory:
 
     def at(self, day: date, minute: int) -> datetime:
         """A moment of a working day, Beijing time, stored in UTC like every live timestamp."""
-        return (datetime.combine(day, time(8, 30), tzinfo=BEIJING) + timedelta(minutes=minute)).astimezone(
-            UTC
-        )
+        return (
+            datetime.combine(day, time(8, 30), tzinfo=DISTRICT_ZONE) + timedelta(minutes=minute)
+        ).astimezone(UTC)
 
     def after(self, day: date, working_days: int) -> date:
         return deadlines.add_working_days(day, working_days, self.workdays)[0]

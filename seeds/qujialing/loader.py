@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
@@ -27,13 +26,14 @@ from api.models.org import ConstructionStatus, Organization, Tier, Window
 from api.models.staff import DutyPeriod, DutyShift, Staff
 from api.models.user import Role, User
 from api.services import calendar as calendar_service
+from api.services.deadlines import DISTRICT_ZONE
 from api.services.users import create_user
 from seeds.qujialing import cases
 from seeds.qujialing.names import AREA_CODE, NameMaker
 from seeds.qujialing.organizations import CENTER_CODE, REGION_CODE, organization_specs
 
 CATALOGUE = Path(__file__).with_name("catalogue.json")
-TZ = ZoneInfo("Asia/Shanghai")
+TZ = DISTRICT_ZONE  # the district's zone (api.settings)
 SEED = 20170430
 BUREAU_FORMED = date(2017, 4, 28)
 HALL_DELEGATION = date(2017, 7, 3)

@@ -19,7 +19,7 @@ BEIJING_OFFSET = 8 * 60  # Asia/Shanghai has no daylight saving
 
 def set_up_at() -> datetime:
     """The moment rows that exist before the span were written (the tree, the catalogue)."""
-    return datetime.combine(SET_UP_ON, time(9, 0), tzinfo=deadlines.BEIJING)
+    return datetime.combine(SET_UP_ON, time(9, 0), tzinfo=deadlines.DISTRICT_ZONE)
 
 
 def moment(day: date, minute: int) -> int:
