@@ -20,8 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from tortoise.context import TortoiseContext
 
-from api.auth.http import CallerAuth, logout, token_endpoint
-from api.auth.permissions import caller_of
+from api.auth.http import caller_auth, caller_in, logout, token_endpoint
 from api.auth.ratelimit import Clock, RateLimit
 from api.client_address import networks
 from api.db import migrations_on_disk, tortoise_config, unapplied, use_context
@@ -66,7 +65,7 @@ class SanjiGraphQL(GraphQL):
             "response": response,
             "settings": self.settings,
             "clock": self.clock,
-            "claims": request.scope.get("sanji.claims"),
+            "caller": caller_in(request.scope),  # built once, by the authentication backend
             COMPILED_READS: self.settings.compiled_reads,
         }
         request.scope["sanji.context"] = context
@@ -82,8 +81,8 @@ class SanjiGraphQL(GraphQL):
         key = None
         if media_type(Headers(scope=scope)) == "application/json":
             try:
-                caller = caller_of(scope.get("sanji.claims"))
-                key = Prepared.key(json.loads(body), caller, self.schema.registry.today(self.clock))
+                today = self.schema.registry.today(self.clock)
+                key = Prepared.key(json.loads(body), caller_in(scope), today)
             except ValueError:
                 key = None
         entries = self.prepared.get(key) if key is not None else None
@@ -93,7 +92,7 @@ class SanjiGraphQL(GraphQL):
             return
         client = scope["app"].state.tortoise.db()
         data, reads = await Prepared.run(client, entries)
-        await audit_pii_reads(reads, scope.get("sanji.claims"), Request(scope).client)
+        await audit_pii_reads(reads, caller_in(scope))
         response = Response(encode_response({"data": data}), media_type="application/json")
         await response(scope, receive, send)
 
@@ -165,15 +164,15 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
     async def index(request: Request) -> Response:
         return RedirectResponse("/graphql" if not settings.is_production else "/healthz")
 
-    # CallerAuth runs first: the limiter charges the caller it identified.
+    # The authentication backend runs first: the limiter charges the caller it identified.
     view = SanjiGraphQL(settings, clock)
-    graphql = CallerAuth(RateLimit(view, settings, clock=clock), settings)
+    graphql = caller_auth(RateLimit(view, settings, clock=clock), settings)
     app = Starlette(
         routes=[
             Route("/", index),
             Route("/healthz", healthz),
             Route("/auth/token", token_endpoint(settings, clock), methods=["POST"]),
-            Route("/auth/logout", CallerAuth(request_response(logout), settings), methods=["POST"]),
+            Route("/auth/logout", caller_auth(request_response(logout), settings), methods=["POST"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             *(
                 []

@@ -15,6 +15,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from api import db
+from api.auth.caller import SYSTEM
 from api.errors import DomainError
 from api.models.user import Role
 from api.settings import Settings, is_loopback
@@ -412,9 +413,7 @@ def apikey_create(
 
     async def work():
         issued = await apikeys.create(name, organization, scopes=scopes)
-        await audit.record(
-            AuditAction.KEY_CREATED, audit.SYSTEM, object_type="ApiKey", object_id=issued.record.id
-        )
+        await audit.record(AuditAction.KEY_CREATED, SYSTEM, object_type="ApiKey", object_id=issued.record.id)
         return issued
 
     issued = run(lambda: _migrated(s, work))
@@ -434,7 +433,7 @@ def apikey_revoke(prefix: str) -> None:
 
     async def work():
         record = await apikeys.revoke(prefix)
-        await audit.record(AuditAction.KEY_REVOKED, audit.SYSTEM, object_type="ApiKey", object_id=record.id)
+        await audit.record(AuditAction.KEY_REVOKED, SYSTEM, object_type="ApiKey", object_id=record.id)
         return record
 
     record = run(lambda: _migrated(s, work))

@@ -10,10 +10,10 @@ import strawberry
 from strawberry.extensions import SchemaExtension
 from tortoise.models import Model
 
-from api.auth.http import actor_of
+from api.auth.caller import ANONYMOUS, Caller
 from api.models.audit import AuditAction, AuditEntry
 from api.services import audit
-from api.services.audit import Actor, snapshot
+from api.services.audit import snapshot
 from schema.generator.policy import PII_READS, Op
 
 if TYPE_CHECKING:
@@ -31,8 +31,7 @@ class AuditedWrites:
     async def written(
         self, context: dict[str, Any], op: Op, type_name: str, pk: int, *, before=None, after=None
     ) -> None:
-        request = context.get("request")
-        actor = actor_of(context.get("claims"), getattr(request, "client", None))
+        actor = context.get("caller") or ANONYMOUS
         change = {"before": before, "after": after}
         await audit.record(_ACTIONS[op], actor, object_type=type_name, object_id=pk, **change)
 
@@ -42,14 +41,14 @@ def audit_snapshot(node: ModelNode, obj: Model) -> dict[str, Any]:
     return snapshot(obj, (*node.exposure.hidden, *node.exposure.pii))
 
 
-async def audit_write(action: AuditAction, actor: Actor, node: ModelNode, pk: int, **change: Any) -> None:
+async def audit_write(action: AuditAction, actor: Caller, node: ModelNode, pk: int, **change: Any) -> None:
     """An audit entry of a hand-written write (a domain verb)."""
     await audit.record(action, actor, object_type=node.exposure.type_name, object_id=pk, **change)
 
 
-def request_actor(info: strawberry.Info) -> Actor:
-    request = info.context.get("request")
-    return actor_of(info.context.get("claims"), getattr(request, "client", None))
+def request_actor(info: strawberry.Info) -> Caller:
+    """The caller of the request (its address included), as the audit log records it."""
+    return info.context.get("caller") or ANONYMOUS
 
 
 class PiiReadAudit(SchemaExtension):
@@ -61,18 +60,16 @@ class PiiReadAudit(SchemaExtension):
         reads = context.get(PII_READS) if isinstance(context, dict) else None
         if not reads:
             return
-        request = context.get("request")
-        await audit_pii_reads(reads, context.get("claims"), getattr(request, "client", None))
+        await audit_pii_reads(reads, context.get("caller") or ANONYMOUS)
 
 
-async def audit_pii_reads(reads: list[tuple[str, int, str]], claims: Any, client: Any) -> None:
+async def audit_pii_reads(reads: list[tuple[str, int, str]], actor: Caller) -> None:
     """One audit entry per object of `reads` ((type, id, field) read in clear), naming its fields."""
     if not reads:
         return
     fields: dict[tuple[str, int], set[str]] = {}
     for type_name, pk, name in reads:
         fields.setdefault((type_name, pk), set()).add(name)
-    actor = actor_of(claims, client)
     await AuditEntry.bulk_create(
         [
             audit.entry(AuditAction.READ_PII, actor, object_type=t, object_id=pk, detail=", ".join(sorted(n)))

@@ -10,14 +10,15 @@ import pytest
 
 from api.errors import ERROR_CODE_DESCRIPTIONS, DomainError, ErrorCode
 from schema.build import SDL_PATH
+from schema.generator.errors import EngineCode, EngineError
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def codes_in_source() -> dict[str, list[str]]:
-    """Code literals as the code passes them: DomainError(...)'s first argument, `_error(message, code)`,
-    `refusal(path, status, code, message)` and {"code": "..."} (upper-case words) in a literal dict;
-    where each is."""
+    """Code literals as the code passes them: the first argument of DomainError(...) and
+    EngineError(...), `_error(message, code)`, `refusal(path, status, code, message)` and
+    {"code": "..."} (upper-case words) in a literal dict; where each is."""
     found: dict[str, list[str]] = {}
     for folder in ("api", "schema", "seeds", "admin_ui"):
         for path in (ROOT / folder).rglob("*.py"):
@@ -25,7 +26,7 @@ def codes_in_source() -> dict[str, list[str]]:
                 literal = None
                 if isinstance(node, ast.Call):
                     name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-                    position = {"DomainError": 0, "_error": 1, "refusal": 2}.get(name)
+                    position = {"DomainError": 0, "EngineError": 0, "_error": 1, "refusal": 2}.get(name)
                     if position is not None and len(node.args) > position:
                         literal = node.args[position]
                 elif isinstance(node, ast.Dict):
@@ -58,3 +59,11 @@ def test_each_code_is_described_in_the_sdl():
 def test_an_undocumented_code_is_refused_where_it_is_raised():
     with pytest.raises(ValueError):
         DomainError("SOMETHING_NEW", "not documented")
+
+
+def test_the_engines_codes_are_sanjis_and_the_engine_refuses_others():
+    assert {code.value for code in EngineCode} <= {code.value for code in ErrorCode}
+    assert EngineError("FORBIDDEN", "no").extensions() == {"code": "FORBIDDEN"}
+    with pytest.raises(ValueError):
+        EngineError("INVALID_TRANSITION", "a code of Sanji's domain, not the engine's")
+    assert DomainError("INVALID_TRANSITION", "Sanji's own").code is ErrorCode.INVALID_TRANSITION

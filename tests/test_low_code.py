@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
 
 from api import db
-from api.auth.tokens import TokenClaims
+from api.auth.caller import Caller
 from api.models import MODEL_MODULES
 from api.models.org import Organization
 from schema.build import create_schema
@@ -17,7 +16,7 @@ from schema.specs import EXPOSURES
 from tests.lowcode_models import Notice
 
 MODULES = [*MODEL_MODULES, "tests.lowcode_models"]
-ADMIN = TokenClaims(user_id=1, role="ADMIN", token_id="test", expires_at=datetime.now(UTC), session_id=0)
+ADMIN = Caller(role="ADMIN", user_id=1, session_id=0)
 NOTICE = Exposure(
     Notice,
     "A notice posted at an organization (公告)",
@@ -45,7 +44,7 @@ async def test_a_spec_alone_gives_the_full_api(fresh_url):
         admin = replace(ADMIN, organization_id=region.pk)
 
         async def run(query: str, **variables):
-            result = await schema.execute(query, variable_values=variables, context_value={"claims": admin})
+            result = await schema.execute(query, variable_values=variables, context_value={"caller": admin})
             assert result.errors is None, result.errors
             return result.data
 

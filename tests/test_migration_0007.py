@@ -6,9 +6,10 @@ import shutil
 from datetime import UTC, date, datetime
 
 from api import db
+from api.auth.caller import Caller
 from api.models.case import Case, CaseAction, CaseStatus, Evaluation
 from api.services import cases
-from api.services.workflow import Actor, Move
+from api.services.workflow import Move
 from api.settings import Settings
 from tests.test_migrations import MIGRATIONS
 
@@ -194,7 +195,7 @@ async def test_cases_from_before_the_workflow_are_carried_forward(empty_url, tmp
 
     # The paused case goes on through the workflow like any other.
     async with db.database(settings):
-        clerk = Actor("CLERK", 2, None, "王五")
+        clerk = Caller("CLERK", 2, None, "王五")
         resumed = await cases.perform(
             3, Move(CaseAction.RESUME, clerk, datetime(2018, 3, 5, 1, tzinfo=UTC)), 1
         )

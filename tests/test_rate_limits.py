@@ -8,6 +8,7 @@ import pytest
 
 from api import db
 from api.auth import apikeys, ratelimit
+from api.auth.caller import Caller
 from api.models.user import RateCounter
 from api.settings import Settings
 from tests.conftest import serving
@@ -142,9 +143,10 @@ async def test_a_named_budget_is_counted_apart_from_the_api_budget(fresh_url):
         assert await statuses(api, 2) == [200, 429]
 
     async with db.database(Settings(database_url=fresh_url)):
-        lookups = [await ratelimit.enforce("lookup", None, "127.0.0.1", limit=2, now=clock) for _ in range(2)]
+        address = Caller(ip="127.0.0.1")
+        lookups = [await ratelimit.enforce("lookup", address, limit=2, now=clock) for _ in range(2)]
         with pytest.raises(ratelimit.RateLimited) as refused:
-            await ratelimit.enforce("lookup", None, "127.0.0.1", limit=2, now=clock)
+            await ratelimit.enforce("lookup", Caller(ip="127.0.0.1"), limit=2, now=clock)
 
     assert [d.remaining for d in lookups] == [1, 0]
     assert refused.value.code == "RATE_LIMITED"

@@ -13,12 +13,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from api.auth.caller import Caller
 from api.auth.permissions import ROLES
 from api.errors import DomainError
 from api.models.case import ApplicantType, Case, CaseAction, CaseStatus, Channel, Decision
 from api.models.item import Item, Power
 from api.services import workflow
-from api.services.workflow import Actor, Move
+from api.services.workflow import Move
 
 S, A, P = CaseStatus, CaseAction, Power
 STAFF = {"CLERK", "AGENT"}
@@ -77,7 +78,7 @@ def case_at_the_right_place(action: CaseAction, status: CaseStatus) -> Case:
 def move(action: CaseAction, role: str) -> Move:
     return Move(
         action,
-        Actor(role, ROOM, 1, "测试"),
+        Caller(role, ROOM, 1, "测试"),
         datetime(2026, 10, 9, 2, tzinfo=UTC),
         comment="理由",
         decision=Decision.APPROVED,
@@ -175,7 +176,7 @@ def test_a_step_is_taken_only_where_the_case_stands(action, handling, held, ok):
         status = S.COMPLETED
     case = case_at_the_right_place(action, status)
     case.handling_organization_id, case.held_by_id = handling, held
-    error = workflow.refusal(workflow.BY_ACTION[action], case, Actor("CLERK", ROOM), P.FULL)
+    error = workflow.refusal(workflow.BY_ACTION[action], case, Caller("CLERK", ROOM), P.FULL)
     assert (error is None) == ok, error and error.message
     if not ok:
         assert error.code == "FORBIDDEN" and "only" in error.message

@@ -4,54 +4,33 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
-from starlette.requests import Request
+from starlette.authentication import AuthCredentials, AuthenticationBackend, AuthenticationError
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
 from api.auth import apikeys, sessions, throttle
+from api.auth.caller import ANONYMOUS, Caller
 from api.errors import DomainError
 from api.models.audit import AuditAction
 from api.models.user import Role
 from api.request_guard import media_type
 from api.services import audit
-from api.services.audit import Actor
 from api.services.users import authenticate
 from api.settings import Settings
 from schema.generator.text import UNSTORABLE_MESSAGE, storable
 
 
-@dataclass(frozen=True)
-class KeyCaller:
-    """An integrator calling with an API key."""
-
-    api_key_id: int
-    prefix: str
-    organization_id: int
-    scopes: frozenset[str]
-    role: str = Role.INTEGRATOR
-    area: Any = None  # the organization's area (permissions.KnownArea), read with the key
-
-
-def actor_of(claims: Any, request_client: Any) -> Actor:
-    """The audit actor for a caller (signed-in user, API key or anonymous) and its address."""
-    ip = request_client.host if request_client else ""
-    if isinstance(claims, KeyCaller):
-        return Actor(role=claims.role, api_key_prefix=claims.prefix, ip=ip)
-    if claims is not None:
-        return Actor(user_id=claims.user_id, role=claims.role, ip=ip)
-    return Actor(ip=ip)
-
-
-async def identify(settings: Settings, headers: dict[bytes, bytes]):
-    """The caller's claims, None for anonymous; a credential that is present but bad is refused."""
+async def identify(settings: Settings, headers: dict[bytes, bytes]) -> Caller:
+    """The caller of a request; a credential that is present but bad is refused (UNAUTHENTICATED)."""
     key = headers.get(b"x-api-key")
     authorization = headers.get(b"authorization")
     if key is None and authorization is None:
-        return None
+        return ANONYMOUS
     if key is None:
         scheme, _, value = authorization.decode("latin-1").partition(" ")
         value = value.strip()
@@ -61,29 +40,57 @@ async def identify(settings: Settings, headers: dict[bytes, bytes]):
             raise DomainError("UNAUTHENTICATED", "Authorization must be 'Bearer <token>' or 'ApiKey <key>'")
         key = value.encode("latin-1")
     record = await apikeys.verify(key.decode("latin-1").strip())
-    return KeyCaller(record.id, record.prefix, record.organization_id, record.scopes, area=record.area)
+    return Caller(
+        role=Role.INTEGRATOR,
+        organization_id=record.organization_id,
+        key_id=record.id,
+        key_prefix=record.prefix,
+        key_scopes=record.scopes,
+        area=record.area,
+    )
 
 
-class CallerAuth:
-    """Puts the caller in `scope["sanji.claims"]`; a bad credential gets 401 before the app runs."""
+class Credentials(AuthenticationBackend):
+    """The authentication backend: the request's one `Caller` (`request.user`, `scope["user"]`),
+    read from its access token or API key; the public when it shows neither."""
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app = app
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            try:
-                scope["sanji.claims"] = await identify(self.settings, dict(scope.get("headers", [])))
-            except DomainError as error:
-                response = JSONResponse(
-                    {"errors": [{"message": error.message, "extensions": error.extensions()}]},
-                    status_code=401,
-                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, Caller]:
+        try:
+            caller = await identify(self.settings, dict(conn.scope.get("headers", [])))
+        except DomainError as error:
+            raise BadCredentials(error) from None
+        scopes = ["authenticated"] if caller.signed_in else []
+        return AuthCredentials(scopes), replace(caller, ip=client_ip(conn.scope))
+
+
+class BadCredentials(AuthenticationError):
+    def __init__(self, error: DomainError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _refused(conn: HTTPConnection, failure: AuthenticationError) -> Response:
+    """A bad credential gets 401 before the app runs."""
+    error = getattr(failure, "error", None) or DomainError("UNAUTHENTICATED", str(failure))
+    return JSONResponse(
+        {"errors": [{"message": error.message, "extensions": error.extensions()}]},
+        status_code=401,
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
+
+
+def caller_auth(app: ASGIApp, settings: Settings) -> ASGIApp:
+    """`app` behind the authentication backend: every request carries its caller."""
+    return AuthenticationMiddleware(app, backend=Credentials(settings), on_error=_refused)
+
+
+def caller_in(scope: Scope) -> Caller:
+    """The caller the authentication backend put in the request's scope."""
+    found = scope.get("user")
+    return found if isinstance(found, Caller) else ANONYMOUS
 
 
 def token_endpoint(settings: Settings, clock: Callable[[], float] = time.time):
@@ -95,7 +102,7 @@ def token_endpoint(settings: Settings, clock: Callable[[], float] = time.time):
         from api.auth.ratelimit import RateLimited, enforce  # here: ratelimit imports this module
 
         try:  # a budget per address on top of the lockouts: sign-in is the costliest request
-            await enforce("login", None, _ip(request), settings.rate_limit_login_per_minute)
+            await enforce("login", Caller(ip=_ip(request)), settings.rate_limit_login_per_minute)
         except RateLimited as refused:
             return JSONResponse(
                 {"error": "rate_limited", "error_description": refused.message},
@@ -123,10 +130,10 @@ def token_endpoint(settings: Settings, clock: Callable[[], float] = time.time):
                         if error.code == "ACCOUNT_LOCKED"
                         else AuditAction.SIGN_IN_FAILED
                     )
-                    await audit.record(action, Actor(name=username, ip=_ip(request)), detail=error.message)
+                    await audit.record(action, Caller(name=username, ip=_ip(request)), detail=error.message)
                     raise
                 issued = await sessions.start(settings, user, request.headers.get("user-agent", ""))
-                who = Actor(user_id=user.id, name=user.username, role=user.role.value, ip=_ip(request))
+                who = Caller(user_id=user.id, name=user.username, role=user.role.value, ip=_ip(request))
                 await audit.record(AuditAction.SIGN_IN, who, object_type="User", object_id=user.id)
             elif grant == "refresh_token":
                 if not form.get("refresh_token"):
@@ -137,7 +144,7 @@ def token_endpoint(settings: Settings, clock: Callable[[], float] = time.time):
                     now = datetime.fromtimestamp(clock(), UTC)
                     issued = await sessions.refresh(settings, form["refresh_token"], now)
                 except sessions.RefreshReused as reused:
-                    who = Actor(user_id=reused.user_id, ip=_ip(request))
+                    who = Caller(user_id=reused.user_id, ip=_ip(request))
                     await audit.record(
                         AuditAction.REFRESH_REUSED,
                         who,
@@ -168,12 +175,11 @@ def token_endpoint(settings: Settings, clock: Callable[[], float] = time.time):
 
 async def logout(request: Request) -> Response:
     """End the caller's session: its access and refresh tokens stop working at once."""
-    claims = request.scope.get("sanji.claims")
-    if not isinstance(claims, sessions.TokenClaims):
+    caller = caller_in(request.scope)
+    if caller.session_id is None:
         return JSONResponse({"error": "invalid_request", "error_description": "sign in first"}, 401)
-    await sessions.end(claims.session_id)
-    who = Actor(user_id=claims.user_id, role=claims.role, ip=_ip(request))
-    await audit.record(AuditAction.SIGN_OUT, who, object_type="AuthSession", object_id=claims.session_id)
+    await sessions.end(caller.session_id)
+    await audit.record(AuditAction.SIGN_OUT, caller, object_type="AuthSession", object_id=caller.session_id)
     return Response(status_code=204)
 
 

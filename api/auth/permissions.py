@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from tortoise.expressions import Q, RawSQL
 from tortoise.models import Model
 
+from api.auth.caller import ANONYMOUS, Caller, KnownArea
 from api.errors import DomainError
 from api.models.org import Organization, area_range, within
 from api.models.user import Role
@@ -28,10 +28,8 @@ from schema.generator.policy import (
     PUBLIC,
     WRITES,
     Access,
-    Grant,
     Op,
     grant,
-    grant_of,
 )
 
 ROLES: tuple[str, ...] = (PUBLIC, *(r.value for r in Role))
@@ -65,56 +63,6 @@ def validate_key_scopes(scopes: Iterable[str], plurals: Iterable[str]) -> frozen
             )
         out.add(scope)
     return frozenset(out)
-
-
-@dataclass(frozen=True)
-class KnownArea:
-    """The caller's area (see `area_of`), when it was read with the caller's credentials."""
-
-    path: str | None
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is asking: a role, the organization it acts for and, for API keys, the key's scopes."""
-
-    role: str = PUBLIC
-    organization_id: int | None = None
-    user_id: int | None = None
-    key_prefix: str = ""
-    key_scopes: frozenset[str] | None = None  # None: not an API key
-    area: KnownArea | None = None  # None: not read yet
-
-    @property
-    def anonymous(self) -> bool:
-        return self.role == PUBLIC
-
-    def grant(self, access: Access, op: Op, plural: str) -> Grant | None:
-        """The role's grant when it covers `op` (and the API key's scopes allow it), else None."""
-        return grant_of(self, access, op, plural)
-
-
-def caller_of(claims: Any) -> Caller:
-    """The caller for request claims: None is the public, an API key an integrator, else a user."""
-    if claims is None:
-        return Caller()
-    scopes = getattr(claims, "scopes", None)
-    if scopes is not None:
-        return Caller(
-            role=claims.role,
-            organization_id=claims.organization_id,
-            key_prefix=claims.prefix,
-            key_scopes=frozenset(scopes),
-            area=getattr(claims, "area", None),
-        )
-    return Caller(
-        role=claims.role,
-        organization_id=getattr(claims, "organization_id", None),
-        user_id=claims.user_id,
-        # An integrator signing in with a password (to look around) reads; it writes with a key.
-        key_scopes=frozenset({"read:*"}) if claims.role == Role.INTEGRATOR else None,
-        area=getattr(claims, "area", None),
-    )
 
 
 ONLY_ROOT = (
@@ -266,7 +214,7 @@ class OrganizationAreas:
     )
 
     def caller(self, context: dict[str, Any]) -> Caller:
-        return context.get("caller") or caller_of(context.get("claims"))
+        return context.get("caller") or ANONYMOUS
 
     async def area(self, caller: Caller, *, fresh: bool = False) -> str | None:
         if caller.anonymous:

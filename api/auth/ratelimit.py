@@ -5,13 +5,13 @@ Each request costs one atomic upsert on `rate_counter`; 0 as a limit turns it of
 
 `RateLimit` is the ASGI middleware that charges every request to /graphql against the
 `api` budget (SANJI_RATE_LIMIT_PER_MINUTE, or SANJI_RATE_LIMIT_ANONYMOUS_PER_MINUTE per address)
-and answers 429 once it is spent. It must run inside `CallerAuth`, which identifies the caller.
+and answers 429 once it is spent. It must run inside the authentication backend (`caller_auth`),
+which identifies the caller.
 
 A field or route with its own, stricter budget (such as a public case lookup) calls `enforce` with
 a name of its own, so its requests are counted apart from the `api` budget:
 
-    scope = info.context["request"].scope
-    await ratelimit.enforce("lookup", scope.get("sanji.claims"), ratelimit.client_ip(scope), limit=10)
+    await ratelimit.enforce("lookup", info.context["caller"], limit=10)
 
 It returns the `Decision`, or raises `RateLimited` (a DomainError with code RATE_LIMITED, which
 the GraphQL layer reports as a coded error).
@@ -23,13 +23,13 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.auth.http import KeyCaller, client_ip
+from api.auth.caller import Caller
+from api.auth.http import caller_in
 from api.db import dialect_sql
 from api.errors import DomainError
 from api.models.user import RateCounter
@@ -104,26 +104,25 @@ async def hit(key: str, limit: int, window_seconds: int, *, now: Clock = time.ti
     )
 
 
-def caller_key(claims: Any, ip: str) -> str:
+def caller_key(caller: Caller) -> str:
     """Whose budget a request spends: the API key, else the signed-in user, else the address."""
-    if isinstance(claims, KeyCaller):
-        return f"key:{claims.prefix}"
-    if claims is not None:
-        return f"user:{claims.user_id}"
-    return f"ip:{ip}"
+    if caller.key_id is not None:
+        return f"key:{caller.key_prefix}"
+    if caller.session_id is not None:
+        return f"user:{caller.user_id}"
+    return f"ip:{caller.ip}"
 
 
 async def enforce(
     name: str,
-    claims: Any,
-    ip: str,
+    caller: Caller,
     limit: int,
     window_seconds: int = WINDOW_SECONDS,
     *,
     now: Clock = time.time,
 ) -> Decision:
     """Spend one unit of the caller's `name` budget; raises RateLimited when it is spent."""
-    decision = await hit(f"{name}:{caller_key(claims, ip)}", limit, window_seconds, now=now)
+    decision = await hit(f"{name}:{caller_key(caller)}", limit, window_seconds, now=now)
     if not decision.allowed:
         raise RateLimited(decision)
     return decision
@@ -142,17 +141,17 @@ class RateLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        claims = scope.get("sanji.claims")
+        caller = caller_in(scope)
         limit = (
             self.settings.rate_limit_per_minute
-            if claims is not None
+            if caller.signed_in
             else self.settings.rate_limit_anonymous_per_minute
         )
         if limit <= 0:
             await self.app(scope, receive, send)
             return
         try:
-            decision = await enforce(self.name, claims, client_ip(scope), limit, now=self.clock)
+            decision = await enforce(self.name, caller, limit, now=self.clock)
         except RateLimited as refused:
             body = {"errors": [{"message": refused.message, "extensions": refused.extensions()}]}
             await JSONResponse(body, 429, headers=refused.decision.headers())(scope, receive, send)

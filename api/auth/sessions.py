@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
+from api.auth.caller import Caller
 from api.auth.permissions import AREA_COLUMNS, area_from
-from api.auth.tokens import TokenClaims, decode_access_token, issue_access_token
-
-__all__ = ["TokenClaims"]
+from api.auth.tokens import decode_access_token, issue_access_token
 from api.db import dialect_sql
 from api.errors import DomainError
-from api.models.user import AuthSession, UsedRefreshToken, User
+from api.models.user import AuthSession, Role, UsedRefreshToken, User
 from api.settings import Settings
 
 REFRESH_DAYS = 7
@@ -128,8 +127,8 @@ _SESSION = (
 )
 
 
-async def verify(settings: Settings, token: str) -> TokenClaims:
-    """The claims of an access token whose session is live and whose user is still active."""
+async def verify(settings: Settings, token: str) -> Caller:
+    """The caller of an access token whose session is live and whose user is still active."""
     claims = decode_access_token(settings, token)
     client = AuthSession._meta.db
     _, rows = await client.execute_query(dialect_sql(_SESSION, client.query_class), [claims.session_id])
@@ -143,4 +142,13 @@ async def verify(settings: Settings, token: str) -> TokenClaims:
     # Role, organization and area as they are now: a change by an admin applies to the next request.
     organization_id = session["organization_id"]
     area = area_from(organization_id, session["area_path"], session["area_everything"])
-    return replace(claims, role=session["role"], organization_id=organization_id, area=area)
+    role = session["role"]
+    return Caller(
+        role=role,
+        organization_id=organization_id,
+        user_id=claims.user_id,
+        session_id=claims.session_id,
+        # An integrator signing in with a password (to look around) reads; it writes with a key.
+        key_scopes=frozenset({"read:*"}) if role == Role.INTEGRATOR else None,
+        area=area,
+    )

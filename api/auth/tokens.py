@@ -25,8 +25,6 @@ class TokenClaims:
     token_id: str
     expires_at: datetime
     session_id: int
-    organization_id: int | None = None  # read from the user at each request, not from the token
-    area: Any = None  # the organization's area (permissions.KnownArea), read with it
 
 
 @functools.lru_cache(maxsize=4096)

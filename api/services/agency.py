@@ -10,6 +10,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
+from api.auth.caller import Caller
 from api.errors import DomainError
 from api.models.case import AgencyBatch, AgencyBatchCase, Case, CaseAction
 from api.models.org import Organization
@@ -17,7 +18,7 @@ from api.models.staff import Staff
 from api.services import cases as case_service
 from api.services import workflow
 from api.services.deadlines import local_date
-from api.services.workflow import Actor, Move
+from api.services.workflow import Move
 
 
 async def waiting(organization_id: int) -> list[int]:
@@ -32,7 +33,7 @@ async def waiting(organization_id: int) -> list[int]:
     return list(await rows.order_by("id").values_list("id", flat=True))
 
 
-async def group(case_ids: list[int] | None, actor: Actor, when: datetime) -> list[AgencyBatch]:
+async def group(case_ids: list[int] | None, actor: Caller, when: datetime) -> list[AgencyBatch]:
     """Put cases whose papers the actor's organization holds into one new batch per destination
     (all that are waiting when `case_ids` is None)."""
     if case_ids is None:
@@ -89,7 +90,7 @@ async def _batch_number(origin_code: str, when: datetime) -> str:
     return f"{stem}-{taken + 1:02d}"
 
 
-async def dispatch(batch_id: int, carrier_id: int, actor: Actor, when: datetime) -> AgencyBatch:
+async def dispatch(batch_id: int, carrier_id: int, actor: Caller, when: datetime) -> AgencyBatch:
     """The carrier sets off: every case in the batch leaves the origin (DISPATCH)."""
     async with in_transaction():
         batch = await _batch(batch_id)
@@ -121,7 +122,7 @@ async def dispatch(batch_id: int, carrier_id: int, actor: Actor, when: datetime)
         return batch
 
 
-async def receive(batch_id: int, actor: Actor, when: datetime) -> AgencyBatch:
+async def receive(batch_id: int, actor: Caller, when: datetime) -> AgencyBatch:
     """The destination takes the papers in (RECEIVE); the cases are then held there."""
     async with in_transaction():
         batch = await _batch(batch_id)
@@ -142,7 +143,7 @@ async def receive(batch_id: int, actor: Actor, when: datetime) -> AgencyBatch:
         return batch
 
 
-async def unbatch(batch_id: int, case_ids: list[int], actor: Actor) -> tuple[AgencyBatch, bool, list[str]]:
+async def unbatch(batch_id: int, case_ids: list[int], actor: Caller) -> tuple[AgencyBatch, bool, list[str]]:
     """Take cases out of a batch that has not set off (they wait to be batched again); a batch left
     with no case is deleted. Returns the batch, whether it was deleted, and the numbers taken out."""
     if not case_ids:

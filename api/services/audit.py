@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from tortoise.models import Model
 
+from api.auth.caller import Caller
 from api.models.audit import AuditAction, AuditEntry
 from schema.generator.jsonable import json_value
 from schema.generator.text import escaped
 
 NEVER_RECORDED = frozenset({"password_hash", "key_hash", "refresh_hash", "query_code_hash"})
-
-
-@dataclass(frozen=True)
-class Actor:
-    user_id: int | None = None
-    name: str = ""
-    role: str = ""
-    api_key_prefix: str = ""
-    ip: str = ""
-
-
-SYSTEM = Actor(name="sanji-cli", role="OPERATOR")
 
 
 def snapshot(obj: Model, hidden: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -39,7 +27,7 @@ def snapshot(obj: Model, hidden: tuple[str, ...] = ()) -> dict[str, Any]:
 
 def entry(
     action: AuditAction,
-    actor: Actor,
+    actor: Caller,
     *,
     object_type: str = "",
     object_id: int | None = None,
@@ -52,8 +40,8 @@ def entry(
         action=action,
         actor_user_id=actor.user_id,
         actor_name=escaped(actor.name)[:60],  # a failed sign-in records whatever name was typed
-        actor_role=actor.role,
-        api_key_prefix=actor.api_key_prefix,
+        actor_role="" if actor.anonymous else actor.role,  # who signed in, if anyone did
+        api_key_prefix=actor.key_prefix,
         object_type=object_type,
         object_id=object_id,
         before=before,
@@ -63,7 +51,7 @@ def entry(
     )
 
 
-async def record(action: AuditAction, actor: Actor, **fields) -> AuditEntry:
+async def record(action: AuditAction, actor: Caller, **fields) -> AuditEntry:
     row = entry(action, actor, **fields)
     await row.save()
     return row

@@ -19,6 +19,7 @@ from datetime import date, datetime
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from api.auth.caller import Caller
 from api.db import dialect_sql
 from api.errors import DomainError
 from api.models.calendar import CalendarRevision
@@ -26,7 +27,7 @@ from api.models.case import ApplicantType, Case, CaseAction, CaseEvent, CaseNumb
 from api.models.item import GuideRevision, Item, ItemAssignment, Power
 from api.models.org import Organization, OrgKind
 from api.services import deadlines, workflow
-from api.services.workflow import Actor, Move
+from api.services.workflow import Move
 
 QUERY_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I to misread
 QUERY_CODE_LENGTH = 8
@@ -198,7 +199,7 @@ class Filed:
 
 
 async def submit(
-    application: Application, organization_id: int, actor: Actor, when: datetime, secret: str
+    application: Application, organization_id: int, actor: Caller, when: datetime, secret: str
 ) -> Filed:
     """File an application at an organization; returns the case and its query code (shown once).
 

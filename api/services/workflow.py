@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from api.auth.caller import Caller
 from api.errors import DomainError
 from api.models.case import ApplicantType, Case, CaseAction, CaseEvent, CaseStatus, Channel, Decision
 from api.models.item import Item, Power
@@ -124,16 +125,6 @@ def next_steps(status: CaseStatus | None) -> list[CaseAction]:
     return [step.action for step in STEPS if status in step.sources]
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who takes a step: role, organization and (for the event) user and name."""
-
-    role: str
-    organization_id: int | None
-    user_id: int | None = None
-    name: str = ""
-
-
 def _declarable(case: Case, history: Sequence[CaseEvent]) -> str | None:
     if case.channel != Channel.PROACTIVE_AGENCY or case.applicant_type != ApplicantType.COMPANY:
         return "only a company's proactive-agency case (PROACTIVE_AGENCY) is declared by staff on its behalf"
@@ -149,7 +140,7 @@ CONDITIONS: Mapping[CaseAction, Callable[[Case, Sequence[CaseEvent]], str | None
 
 
 def _first_failure(
-    step: Step, case: Case, actor: Actor, power: Power | None, history: Sequence[CaseEvent]
+    step: Step, case: Case, actor: Caller, power: Power | None, history: Sequence[CaseEvent]
 ) -> tuple[str, str] | None:
     """The code and reason of the first check the step fails, or None: the state, the case's own
     condition, then role, power and place."""
@@ -178,7 +169,7 @@ def _first_failure(
 
 
 def open_steps(
-    case: Case, actor: Actor, power: Power | None, history: Sequence[CaseEvent] = ()
+    case: Case, actor: Caller, power: Power | None, history: Sequence[CaseEvent] = ()
 ) -> list[CaseAction]:
     """The steps this actor may take on the case now: those that pass every check of `refusal`."""
     return [s.action for s in MOVES if _first_failure(s, case, actor, power, history) is None]
@@ -201,7 +192,7 @@ def involved(case: Case) -> tuple[int, ...]:
 
 
 def steps_of_others(
-    case: Case, actor: Actor, powers: Mapping[int, Power], history: Sequence[CaseEvent] = ()
+    case: Case, actor: Caller, powers: Mapping[int, Power], history: Sequence[CaseEvent] = ()
 ) -> list[OtherStep]:
     """The steps the staff of the case's organizations may take now (`powers`: each one's power for
     the item), leaving out the actor's own role at the actor's organization."""
@@ -212,7 +203,7 @@ def steps_of_others(
             role
             for role in sorted(step.roles)
             if (role, organization_id) != (actor.role, actor.organization_id)
-            and _first_failure(step, case, Actor(role, organization_id), power, history) is None
+            and _first_failure(step, case, Caller(role, organization_id), power, history) is None
         )
         if roles:
             out.append(OtherStep(step.action, roles, organization_id))
@@ -264,7 +255,7 @@ def _who_else(case: Case, others: list[OtherStep]) -> str:
 def refusal(
     step: Step,
     case: Case,
-    actor: Actor,
+    actor: Caller,
     power: Power | None,
     history: Sequence[CaseEvent] = (),
     powers: Mapping[int, Power] | None = None,
@@ -313,7 +304,7 @@ class Move:
     """The arguments of one step."""
 
     action: CaseAction
-    actor: Actor
+    actor: Caller
     when: datetime
     comment: str = ""
     decision: Decision | None = None

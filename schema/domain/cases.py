@@ -11,6 +11,7 @@ from typing import Any
 import strawberry
 from tortoise.transactions import in_transaction
 
+from api.auth.caller import Caller
 from api.auth.permissions import POLICY
 from api.errors import DomainError
 from api.models.audit import AuditAction
@@ -20,7 +21,7 @@ from api.models.staff import Staff
 from api.models.user import Role, User
 from api.services import agency, ratings
 from api.services import cases as case_service
-from api.services.workflow import Actor, Move
+from api.services.workflow import Move
 from schema.audit import audit_snapshot, audit_write, request_actor
 from schema.generator.access import RequestAccess, request_access
 from schema.generator.ids import from_global_id
@@ -60,14 +61,14 @@ def now(info: strawberry.Info) -> dt.datetime:
     return dt.datetime.fromtimestamp(clock(), tz=dt.UTC)
 
 
-async def actor_for(info: strawberry.Info, access: RequestAccess) -> Actor:
+async def actor_for(info: strawberry.Info, access: RequestAccess) -> Caller:
     caller = access.caller
     name = caller.key_prefix and f"API key {caller.key_prefix}"
     if caller.user_id is not None:
         user = await User.get_or_none(id=caller.user_id).prefetch_related("staff")
         if user is not None:
             name = user.staff.name if user.staff else user.username
-    return Actor(caller.role, caller.organization_id, caller.user_id, name or caller.role)
+    return Caller(caller.role, caller.organization_id, caller.user_id, name or caller.role)
 
 
 @strawberry.input(description="An application handed in (申请)")
@@ -243,7 +244,7 @@ class CaseVerbs:
                     "VALIDATION_FAILED", "an integrator files ONLINE applications", field="channel"
                 )
             # The actor acts at the filing organization (an integrator files on the applicant's behalf).
-            filed_by = Actor(actor.role, organization_id, actor.user_id, actor.name)
+            filed_by = Caller(actor.role, organization_id, actor.user_id, actor.name)
             filed = await audited(
                 info,
                 AuditAction.CREATE,
@@ -446,12 +447,11 @@ class CaseVerbs:
 
 async def _lookup_budget(info: strawberry.Info) -> None:
     """The public lookup's own request budget, per address (guessing codes must not pay)."""
-    from api.auth.http import client_ip
     from api.auth.ratelimit import enforce
 
     settings = info.context.get("settings")
     limit = getattr(settings, "rate_limit_lookup_per_minute", 0) if settings is not None else 0
     if limit:
-        request = info.context["request"]
         clock = info.context.get("clock") or time.time
-        await enforce("lookup", None, client_ip(request.scope), limit, now=clock)
+        address = Caller(ip=request_actor(info).ip)  # per address, signed in or not
+        await enforce("lookup", address, limit, now=clock)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from api.auth.caller import Caller
 from api.models.case import (
     AgencyBatch,
     AgencyBatchCase,
@@ -33,7 +34,7 @@ from api.models.staff import Staff
 from api.services import cases as case_service
 from api.services import deadlines, ratings, workflow
 from api.services.deadlines import DISTRICT_ZONE
-from api.services.workflow import Actor, Move
+from api.services.workflow import Move
 from seeds.qujialing.names import NameMaker
 from seeds.qujialing.organizations import CENTER_CODE
 
@@ -89,7 +90,7 @@ class CaseFactory:
         people = self.staff.get(org.code) or [None]
         person = people[self.rng.randrange(len(people))]
         role = "AGENT" if org.tier == Tier.ROOM else "CLERK"
-        move = Move(action, Actor(role, org.id, None, person.name if person else ""), when, **extra)
+        move = Move(action, Caller(role, org.id, None, person.name if person else ""), when, **extra)
         power = self.powers.get((org.id, draft.item.id))
         draft.events.append(workflow.apply(draft.case, draft.item, move, power, self.workdays, draft.events))
         if action == CaseAction.DECIDE and person is not None:

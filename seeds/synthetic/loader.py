@@ -23,6 +23,7 @@ from itertools import islice
 from tortoise.transactions import in_transaction
 
 from api.auth import apikeys
+from api.auth.caller import SYSTEM
 from api.auth.passwords import hash_password
 from api.errors import DomainError
 from api.models.audit import AuditAction
@@ -203,9 +204,7 @@ async def _next_id(table: str) -> int:
 async def _province_key() -> str:
     """The province integrator's key (read:*), shown once: a secret, so not derived from the seed."""
     issued = await apikeys.create("province integrator (synthetic)", PROVINCE_CODE, scopes=["read:*"])
-    await audit.record(
-        AuditAction.KEY_CREATED, audit.SYSTEM, object_type="ApiKey", object_id=issued.record.id
-    )
+    await audit.record(AuditAction.KEY_CREATED, SYSTEM, object_type="ApiKey", object_id=issued.record.id)
     return issued.key
 
 

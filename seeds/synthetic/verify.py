@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
+from api.auth.caller import Caller
 from api.errors import DomainError
 from api.models.case import Case, CaseAction, CaseEvent, CaseStatus, Channel, Evaluation
 from api.models.item import Item, ItemAssignment, Power
 from api.models.user import User
 from api.services import deadlines, ratings, workflow
 from api.services.cases import DUE_DATE_ACTIONS, STEP_COLUMNS, latest_calendar_revision
-from api.services.workflow import Actor, Move
+from api.services.workflow import Move
 
 COMPARED = (*STEP_COLUMNS, "submitted_at", "version")
 
@@ -88,7 +89,7 @@ class _World:
         problems = []
         for event in events:
             role, _staff = self.actors.get(event.actor_id, ("", None))
-            actor = Actor(role, event.organization_id, event.actor_id, event.actor_name)
+            actor = Caller(role, event.organization_id, event.actor_id, event.actor_name)
             decision = stored.decision if event.action == CaseAction.DECIDE else None
             move = Move(event.action, actor, event.occurred_at, event.comment, decision, event.batch_id)
             on = deadlines.local_date(event.occurred_at)
