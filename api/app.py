@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 from starlette.applications import Starlette
@@ -20,19 +21,23 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from tortoise.context import TortoiseContext
 
-from api.auth.http import caller_auth, caller_in, logout, token_endpoint
-from api.auth.ratelimit import Clock, RateLimit
+from api.auth import sessions
+from api.auth.http import caller_auth, caller_in, client_ip, logout, token_endpoint
+from api.auth.ratelimit import CHARGED, Clock, RateLimit
+from api.auth.tokens import TokenClaims, decode_access_token
 from api.client_address import networks
 from api.db import migrations_on_disk, tortoise_config, unapplied, use_context
+from api.errors import DomainError
 from api.request_guard import BodyGuard, ClientAddress, media_type, read_body, replay_body
 from api.services.users import demo_users
 from api.settings import Settings
 from schema.audit import audit_pii_reads
 from schema.build import GRAPHIQL_DIR, app_schema
-from schema.generator.execution import COMPILED_READS, Prepared, encode_response
+from schema.generator.execution import COMPILED_READS, Bounded, Prepared, encode_response
 from schema.limits import Limits
 
 log = logging.getLogger("sanji.api")
+SESSIONS_KEPT = 10_000  # sessions whose caller is remembered for one-statement repeated reads
 
 
 class SanjiGraphQL(GraphQL):
@@ -53,6 +58,8 @@ class SanjiGraphQL(GraphQL):
         self.settings = settings
         self.clock = clock
         self.prepared = Prepared()
+        # The caller each session was last verified as, by session id: what SessionReads expects.
+        self.sessions = Bounded(SESSIONS_KEPT)
 
     @property
     def graphql_ide_html(self) -> str:
@@ -77,12 +84,15 @@ class SanjiGraphQL(GraphQL):
         if scope["type"] != "http" or scope["method"] != "POST" or not self.settings.compiled_reads:
             await super().__call__(scope, receive, send)
             return
+        caller = caller_in(scope)
+        if caller.session_id is not None:
+            self.sessions.put(caller.session_id, replace(caller, ip=""))
         body = await read_body(receive, self.settings.max_body_bytes) or b""  # BodyGuard bounded it
         key = None
         if media_type(Headers(scope=scope)) == "application/json":
             try:
                 today = self.schema.registry.today(self.clock)
-                key = Prepared.key(json.loads(body), caller_in(scope), today)
+                key = Prepared.key(json.loads(body), caller, today)
             except ValueError:
                 key = None
         entries = self.prepared.get(key) if key is not None else None
@@ -92,7 +102,7 @@ class SanjiGraphQL(GraphQL):
             return
         client = scope["app"].state.tortoise.db()
         data, reads = await Prepared.run(client, entries)
-        await audit_pii_reads(reads, caller_in(scope))
+        await audit_pii_reads(reads, caller)
         response = Response(encode_response({"data": data}), media_type="application/json")
         await response(scope, receive, send)
 
@@ -120,6 +130,75 @@ class DatabaseContext:
             return
         with use_context(ctx):
             await self.app(scope, receive, send)
+
+
+class SessionReads:
+    """A signed-in caller's repeated read in one statement: its session check beside the kept read.
+
+    Runs before the authentication backend on /graphql. When the access token names a session this
+    process verified before, and the request is one the view keeps for that caller (the same query,
+    variables and caller's access), the session's row and the read come back from one statement
+    (`Prepared.run_guarded`); the answer is sent only when the row shows the same live caller (the
+    same role, organization and area; the session not ended, the user active). Anything else takes
+    the usual path, which checks the session again and answers, or refuses, as ever.
+    """
+
+    def __init__(self, app: ASGIApp, view: SanjiGraphQL, limiter: RateLimit) -> None:
+        self.app = app
+        self.view = view
+        self.limiter = limiter
+        self.settings = view.settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        claims = self._claims(scope)
+        expected = self.view.sessions.get(claims.session_id) if claims is not None else None
+        if expected is None or expected.user_id != claims.user_id:
+            await self.app(scope, receive, send)
+            return
+        body = await read_body(receive, self.settings.max_body_bytes) or b""  # BodyGuard bounded it
+        then = replay_body(body, receive)
+        try:
+            today = self.view.schema.registry.today(self.view.clock)
+            key = Prepared.key(json.loads(body), expected, today)
+        except ValueError:
+            key = None
+        entries = self.view.prepared.get(key) if key is not None else None
+        if entries is None:
+            await self.app(scope, then, send)
+            return
+        caller = replace(expected, ip=client_ip(scope))
+
+        async def answer(scope: Scope, receive: Receive, send: Send) -> None:
+            client = scope["app"].state.tortoise.db()
+            row, data, reads = await Prepared.run_guarded(client, entries, sessions.guard(claims.session_id))
+            try:
+                live = sessions.caller_of(claims, row)
+            except DomainError:
+                live = None
+            if live != expected:  # ended, deactivated, moved: the usual path decides
+                scope[CHARGED] = True
+                await self.app(scope, receive, send)
+                return
+            await audit_pii_reads(reads, caller)
+            await Response(encode_response({"data": data}), media_type="application/json")(
+                scope, receive, send
+            )
+
+        await self.limiter.charge(scope, then, send, caller, answer)
+
+    def _claims(self, scope: Scope) -> TokenClaims | None:
+        """The access token's claims when the request may be a kept read (None: take the usual path)."""
+        if scope["type"] != "http" or scope["method"] != "POST" or not self.settings.compiled_reads:
+            return None
+        headers = Headers(scope=scope)
+        authorization = headers.get("authorization", "")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or "x-api-key" in headers or media_type(headers) != "application/json":
+            return None
+        try:
+            return decode_access_token(self.settings, token.strip())
+        except DomainError:
+            return None
 
 
 def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
@@ -166,7 +245,8 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
 
     # The authentication backend runs first: the limiter charges the caller it identified.
     view = SanjiGraphQL(settings, clock)
-    graphql = caller_auth(RateLimit(view, settings, clock=clock), settings)
+    limiter = RateLimit(view, settings, clock=clock)
+    graphql = SessionReads(caller_auth(limiter, settings), view, limiter)
     app = Starlette(
         routes=[
             Route("/", index),

@@ -36,6 +36,7 @@ from api.models.user import RateCounter
 from api.settings import Settings
 
 Clock = Callable[[], float]
+CHARGED = "sanji.charged"  # in the scope of a request whose budget was spent already (SessionReads)
 WINDOW_SECONDS = 60
 
 # ON CONFLICT ... RETURNING (SQLite 3.35+, PostgreSQL 9.5+) counts in one atomic statement, so
@@ -138,17 +139,21 @@ class RateLimit:
         self.clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get(CHARGED):
             await self.app(scope, receive, send)
             return
-        caller = caller_in(scope)
+        await self.charge(scope, receive, send, caller_in(scope), self.app)
+
+    async def charge(self, scope: Scope, receive: Receive, send: Send, caller: Caller, then: ASGIApp) -> None:
+        """Spend one unit of `caller`'s budget and run `then` (its response carrying the budget's
+        headers), or answer 429 once the budget is spent."""
         limit = (
             self.settings.rate_limit_per_minute
             if caller.signed_in
             else self.settings.rate_limit_anonymous_per_minute
         )
         if limit <= 0:
-            await self.app(scope, receive, send)
+            await then(scope, receive, send)
             return
         try:
             decision = await enforce(self.name, caller, limit, now=self.clock)
@@ -164,4 +169,4 @@ class RateLimit:
                     headers.append(name, value)
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        await then(scope, receive, send_with_headers)

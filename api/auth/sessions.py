@@ -6,17 +6,19 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
 from api.auth.caller import Caller
 from api.auth.permissions import AREA_COLUMNS, area_from
-from api.auth.tokens import decode_access_token, issue_access_token
+from api.auth.tokens import TokenClaims, decode_access_token, issue_access_token
 from api.db import dialect_sql
 from api.errors import DomainError
 from api.models.user import AuthSession, Role, UsedRefreshToken, User
 from api.settings import Settings
+from schema.generator.compiler import Sql, bound
 
 REFRESH_DAYS = 7
 REUSE_GRACE = timedelta(seconds=10)  # a token shown again this soon is a race, not a theft
@@ -127,12 +129,22 @@ _SESSION = (
 )
 
 
+def guard(session_id: int) -> Sql:
+    """The session check as a statement to run beside a kept read (`Prepared.run_guarded`)."""
+    return bound(_SESSION, session_id)
+
+
 async def verify(settings: Settings, token: str) -> Caller:
     """The caller of an access token whose session is live and whose user is still active."""
     claims = decode_access_token(settings, token)
     client = AuthSession._meta.db
     _, rows = await client.execute_query(dialect_sql(_SESSION, client.query_class), [claims.session_id])
-    session = rows[0] if rows else None
+    return caller_of(claims, rows[0] if rows else None)
+
+
+def caller_of(claims: TokenClaims, session: Any) -> Caller:
+    """The caller of a token, from its session's row (`_SESSION`): refused when the row is missing or
+    another user's, the session ended or the user deactivated."""
     if session is None or session["user_id"] != claims.user_id:
         raise DomainError("UNAUTHENTICATED", "access token is not valid")
     if session["revoked_at"] is not None:

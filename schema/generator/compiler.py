@@ -96,6 +96,14 @@ class Sql:
         return Sql(other + self.text, self.params)
 
 
+def bound(template: str, *params: Any) -> Sql:
+    """SQL text whose `{}` are bound parameters, in order (a statement of the application's own to
+    run with compiled ones, e.g. `Prepared.run_guarded`'s guard)."""
+    if template.count("{}") != len(params):
+        raise ValueError(f"{template.count('{}')} placeholders for {len(params)} parameters")
+    return Sql(template.replace("{}", _MARK), list(params))
+
+
 def join(parts: list[Sql | str], separator: str = ",") -> Sql:
     out = Sql()
     for i, part in enumerate(parts):

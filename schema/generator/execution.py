@@ -24,7 +24,9 @@ from schema.generator.compiler import (
     Compiler,
     Fallback,
     Selection,
+    Sql,
     finish,
+    join,
     prepare_sqlite,
     strip_pii,
 )
@@ -221,6 +223,35 @@ class Prepared(Bounded):
             reads += found
             COUNTERS[(name, "compiled")] += 1
         return data, reads
+
+    @staticmethod
+    async def run_guarded(
+        client: Any, entries: list[tuple[str, Compiled]], guard: Sql
+    ) -> tuple[dict[str, Any] | None, dict[str, RawJSON], list]:
+        """The request's statements as columns beside `guard`, a SELECT of one row or none (a
+        session check, say), all in one statement: the guard's row (None when it found none, and
+        then nothing was read), the data and the clear reads of personal data. Whoever calls it
+        decides from the row whether the data may be used."""
+        postgres = client.capabilities.dialect == "postgres"
+        if not postgres:
+            await prepare_sqlite(client)
+        names = [f"_sanji_field{i}" for i in range(len(entries))]
+        pairs = list(zip(names, entries, strict=True))
+        columns = join(["(" + compiled.statement + f') AS "{alias}"' for alias, (_, compiled) in pairs])
+        text, params = finish("SELECT _guard.*," + columns + " FROM (" + guard + ") AS _guard", postgres)
+        _, rows = await client.execute_query(text, params)
+        if not rows:
+            return None, {}, []
+        found = dict(rows[0])
+        data, reads = {}, []
+        for alias, (name, compiled) in pairs:
+            value = found.pop(alias)
+            if compiled.clear_pii:
+                value, more = strip_pii(value)
+                reads += more
+            data[name] = RawJSON(value)
+            COUNTERS[(name, "compiled")] += 1
+        return found, data, reads
 
 
 class Plans(Bounded):
