@@ -95,7 +95,7 @@ class BranchPolicy:
             return None
         return caller.branch_id or 0  # 0: no branch, no rows
 
-    def within(self, model, scope: tuple[str, ...], area: int, *, per_row: bool) -> Q:
+    def within(self, model, scope: tuple[str, ...], area: int, *, per_row: bool, counted: bool = False) -> Q:
         if not area:
             return Q(id__in=[])
         condition = Q(id__in=[])

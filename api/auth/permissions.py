@@ -17,8 +17,10 @@ import itertools
 from collections.abc import Iterable
 from typing import Any
 
+from pypika_tortoise.terms import Criterion
 from tortoise.expressions import Q, RawSQL
 from tortoise.models import Model
+from tortoise.query_utils import QueryModifier
 
 from api.auth.caller import ANONYMOUS, Caller, KnownArea
 from api.errors import DomainError
@@ -110,13 +112,26 @@ async def area_size(area: str | None) -> int | None:
     return await Organization.filter(within(area)).count()
 
 
-def in_area(model: type[Model], paths: tuple[str, ...], area: str | None, *, per_row: bool = False) -> Q:
+def in_area(
+    model: type[Model],
+    paths: tuple[str, ...],
+    area: str | None,
+    *,
+    per_row: bool = False,
+    counted: bool = False,
+) -> Q:
     """SQL condition: the row reaches an organization of the area along one of the paths.
 
     The area is a range of organization paths, so the condition is a subquery over the path index
     whatever the area's size. Paths through different columns (a case filed at one organization and
     handled at another) become a UNION of ids, each branch using its column's index: an OR of two
     IN-subqueries would make PostgreSQL scan the whole table.
+
+    `counted`: the rows are only counted or aggregated, never paged. On PostgreSQL the paths then
+    become an OR of `column = ANY(ARRAY(...))`, which it answers with a BitmapOr of the columns'
+    indexes (a district's cases in a province: 30 ms → 4 ms); a page in key order keeps the UNION,
+    since with the OR form the planner walks the primary key and filters (seconds for an area
+    whose rows come last).
     """
     if area is None or not paths:
         return Q()
@@ -137,7 +152,48 @@ def in_area(model: type[Model], paths: tuple[str, ...], area: str | None, *, per
         if column is None:  # the organization itself
             return within(area)
         return Q(**{f"{column}__in": RawSQL(f"({subquery})")})
+    if counted and model._meta.db.capabilities.dialect == "postgres":
+        table = model._meta.db_table
+        tests = [f'"{table}"."{column or "id"}" = ANY(ARRAY({subquery}))' for column, subquery in conditions]
+        return SqlCondition(" OR ".join(tests))
     return Q(id__in=RawSQL(f"({_ids(model, conditions, organizations)})"))
+
+
+class SqlCondition(Q):
+    """A condition written in SQL, as a Tortoise `Q` (which has no raw form): it combines with
+    `&`, `|` and `~` like any other."""
+
+    def __init__(self, sql: str, *, negated: bool = False) -> None:
+        super().__init__()
+        self.sql = sql
+        self._is_negated = negated
+
+    def resolve(self, resolve_context: Any) -> QueryModifier:
+        criterion = _SqlCriterion(self.sql)
+        return QueryModifier(where_criterion=criterion.negate() if self._is_negated else criterion)
+
+    def __invert__(self) -> SqlCondition:
+        return SqlCondition(self.sql, negated=not self._is_negated)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SqlCondition) and (other.sql, other._is_negated) == (
+            self.sql,
+            self._is_negated,
+        )
+
+    __hash__ = None
+
+
+class _SqlCriterion(Criterion):
+    def __init__(self, sql: str) -> None:
+        super().__init__()
+        self.sql = sql
+
+    def get_sql(self, *args: Any, **kwargs: Any) -> str:
+        return f"({self.sql})"
 
 
 def _by_first_step(paths: tuple[str, ...]) -> dict[str, list[str]]:
@@ -223,8 +279,16 @@ class OrganizationAreas:
             return caller.area.path
         return await area_of(caller.organization_id)
 
-    def within(self, model: type[Model], scope: tuple[str, ...], area: str | None, *, per_row: bool) -> Q:
-        return in_area(model, scope, area, per_row=per_row)
+    def within(
+        self,
+        model: type[Model],
+        scope: tuple[str, ...],
+        area: str | None,
+        *,
+        per_row: bool,
+        counted: bool = False,
+    ) -> Q:
+        return in_area(model, scope, area, per_row=per_row, counted=counted)
 
     def moves_areas(self, model: type[Model]) -> bool:
         return model is Organization

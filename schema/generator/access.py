@@ -56,15 +56,16 @@ class RequestAccess:
         raise EngineError("FORBIDDEN", f"role {self.caller.role} may not {_VERBS[op]} {plural}")
 
     # -- rows
-    def rows(self, node: ModelNode, *, per_row: bool = False) -> Q:
+    def rows(self, node: ModelNode, *, per_row: bool = False, counted: bool = False) -> Q:
         """The rows the caller may read (refusing a caller that may read none of the model).
 
         `per_row`: for rows another condition picks first (a parent's children, one id), test
-        each row's organizations by key instead of matching the area's set of rows."""
+        each row's organizations by key instead of matching the area's set of rows. `counted`:
+        the rows are only counted or aggregated (totalCount, aggregates), never paged."""
         found = self.require(node, Op.READ)
         if found.everywhere:
             return Q()
-        return self.within_area(node, per_row=per_row)
+        return self.within_area(node, per_row=per_row, counted=counted)
 
     def require_all(self, node: ModelNode, use: str) -> None:
         """Refuse to sort or group by a related model's field unless the caller reads all its rows.
@@ -81,12 +82,12 @@ class RequestAccess:
                 field=use.split()[-1],
             )
 
-    def within_area(self, node: ModelNode, *, per_row: bool = False) -> Q:
+    def within_area(self, node: ModelNode, *, per_row: bool = False, counted: bool = False) -> Q:
         """The rows of the caller's area, whatever the caller may read: the limit of every write."""
         scope = node.exposure.access.scope
         if not scope or self.area is None:
             return Q()
-        return self.policy.within(node.model, scope, self.area, per_row=per_row)
+        return self.policy.within(node.model, scope, self.area, per_row=per_row, counted=counted)
 
     def sees_pii(self, node: ModelNode) -> bool:
         return self.caller.role in node.exposure.access.clear_roles

@@ -227,7 +227,7 @@ class Aggregates:
         """The rows the caller aggregates; grouping by a related row's field needs every one of
         those rows readable (a group key shows the related row's value)."""
         node = self.node
-        condition = access.rows(node) & compile_where(node, where, access)
+        condition = access.rows(node, counted=True) & compile_where(node, where, access)
         for choice in group_by:
             group, _bucket = self.group_field(choice)
             if group.relation is not None:

@@ -517,7 +517,11 @@ class Compiler:
         rows = node.model.filter(condition)
         if parent is not None:
             rows = rows.filter(**{parent[0]: RawSQL(parent[1])})
-        counted = rows
+            counted = rows
+        else:  # a top-level list's count: the area in the form for counting
+            counted = node.model.filter(
+                self.access.rows(node, counted=True) & compile_where(node, where, self.access)
+            )
         rows = between_cursors(rows, keys, page)
 
         alias, inner = self.alias("c"), self.alias("t")

@@ -135,11 +135,14 @@ class Policy(Protocol):
         (a falsy area holds nothing). `fresh`: read again after a write that may have moved it."""
         ...
 
-    def within(self, model: type[Model], scope: tuple[str, ...], area: Any, *, per_row: bool) -> Q:
+    def within(
+        self, model: type[Model], scope: tuple[str, ...], area: Any, *, per_row: bool, counted: bool = False
+    ) -> Q:
         """The rows of `model` that reach the area along one of the scope paths.
 
         `per_row`: for rows another condition picks first (a parent's children, one id), a test of
-        each row by key rather than a match against the area's whole set of rows."""
+        each row by key rather than a match against the area's whole set of rows. `counted`: the
+        rows are only counted or aggregated (no order, no page), which may suit another form."""
         ...
 
     def moves_areas(self, model: type[Model]) -> bool:

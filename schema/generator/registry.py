@@ -341,7 +341,8 @@ class ModelNode:
             rows, cursors, info_ = await paginate(query, keys, PageRequest(first, after, last, before))
 
             async def count() -> int:
-                return await node.model.filter(condition).count()
+                counted = access.rows(node, counted=True) & compile_where(node, where, access)
+                return await node.model.filter(counted).count()
 
             return Connection.of(rows, cursors, info_, count)
 
