@@ -231,3 +231,41 @@ async def test_a_time_is_taken_in_any_offset_and_without_one_in_the_districts_zo
     }
     total = (await admin_api.data("{ cases { totalCount } }"))["cases"]["totalCount"]
     assert set(counts.values()) == {total - 1}, counts  # every case but the latest, in each form
+
+
+async def test_the_databases_text_of_an_instant_is_pythons_in_every_zone(empty_url):
+    """Compiled reads write date-times in SQL: the same text as the API's Python rule, for instants
+    around a zone's changes (China's summer time of 1986-1991, India's of the 1940s, Paris's every
+    year), with and without microseconds, at the ends of the calendar."""
+    from zoneinfo import ZoneInfo
+
+    from api import db
+    from api.settings import Settings
+    from schema.generator.compiler import Dialect, prepare_sqlite
+    from schema.generator.scalars import zone_time
+
+    instants = [
+        datetime(1, 1, 2, tzinfo=UTC),
+        datetime(1899, 12, 31, 23, 59, 59, tzinfo=UTC),
+        datetime(1940, 6, 1, 12, tzinfo=UTC),
+        datetime(1988, 7, 1, 3, 4, 5, 600, tzinfo=UTC),  # Beijing's summer time: +09:00
+        datetime(1991, 9, 14, 16, 59, 59, 999999, tzinfo=UTC),  # its last second
+        datetime(1991, 9, 14, 17, 0, 0, tzinfo=UTC),
+        datetime(1991, 9, 14, 17, 0, 1, tzinfo=UTC),
+        datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC),  # Paris: the hour before summer time
+        datetime(2026, 3, 29, 1, 0, 0, 123456, tzinfo=UTC),
+        datetime(2026, 12, 1, 1, 59, 27, tzinfo=UTC),
+        datetime(9999, 12, 30, 12, tzinfo=UTC),
+    ]
+    async with db.database(Settings(database_url=empty_url)) as ctx:
+        client = ctx.db()
+        postgres = client.capabilities.dialect == "postgres"
+        if not postgres:
+            await prepare_sqlite(client)
+        given = "$1::timestamptz" if postgres else "?"
+        for zone in ("Asia/Shanghai", "Asia/Kolkata", "Europe/Paris", "UTC"):
+            statement = f"SELECT {Dialect(postgres, zone).zone_time('v')} FROM (SELECT {given} AS v) AS t"
+            for moment in instants:
+                _, rows = await client.execute_query(statement, [moment if postgres else moment.isoformat()])
+                found = next(iter(dict(rows[0]).values()))
+                assert found == zone_time(moment, ZoneInfo(zone)), (zone, moment, found)

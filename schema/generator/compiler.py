@@ -137,6 +137,41 @@ def finish(statement: Sql, postgres: bool) -> tuple[str, list[Any]]:
     return text, statement.params
 
 
+@functools.lru_cache(maxsize=16)
+def fixed_offset(zone: str) -> tuple[dt.datetime, str] | None:
+    """(since when, the offset as ISO text) when `zone` keeps one UTC offset from its last change
+    on, for good (Asia/Shanghai: +08:00 since 1991); None for a zone that still changes (summer
+    time) or will. Offsets are read from the zone database: every day back to 1900, then to the
+    second around the last change."""
+    tz = ZoneInfo(zone)
+    now = dt.datetime.now(dt.UTC)
+
+    def offset(moment: dt.datetime) -> dt.timedelta | None:
+        return moment.astimezone(tz).utcoffset()
+
+    current = offset(now)
+    # Summer time differs between January and July in either hemisphere: check years to come.
+    future = [dt.datetime(year, month, 15, tzinfo=dt.UTC) for year in (now.year, now.year + 1, 2100, 9000)
+              for month in (1, 7)]  # fmt: skip
+    if any(offset(moment) != current for moment in future):
+        return None
+    day = dt.timedelta(days=1)
+    moment = now
+    floor = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+    while moment > floor and offset(moment - day) == current:
+        moment -= day
+    if moment <= floor:
+        moment = floor
+    else:  # the change lies in (moment - day, moment]: find its second
+        low, high = moment - day, moment
+        while high - low > dt.timedelta(seconds=1):
+            middle = low + (high - low) / 2
+            low, high = (middle, high) if offset(middle) != current else (low, middle)
+        moment = high.replace(microsecond=0) + dt.timedelta(seconds=1 if high.microsecond else 0)
+    text = dt.datetime(2000, 1, 1, tzinfo=dt.timezone(current)).isoformat()[19:]  # "+08:00"
+    return moment, text
+
+
 def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -209,15 +244,28 @@ class Dialect:
             return f"sanji_time({column},{literal(self.zone)})"
         local = f"({column} AT TIME ZONE {literal(self.zone)})"
         offset = f"({local} - ({column} AT TIME ZONE 'UTC'))"
-        return (
-            f"CASE WHEN {column} IS NULL THEN NULL ELSE to_char({local},'YYYY-MM-DD\"T\"HH24:MI:SS')"
+        wall = (
+            f"to_char({local},'YYYY-MM-DD\"T\"HH24:MI:SS')"
             f" || CASE WHEN extract(microseconds FROM {column})::bigint % 1000000 = 0 THEN ''"
             f" ELSE '.' || to_char({local},'US') END"
-            f" || CASE WHEN {offset} < interval '0' THEN '-' ELSE '+' END"
+        )
+        any_offset = (
+            f"CASE WHEN {offset} < interval '0' THEN '-' ELSE '+' END"
             f" || to_char(abs(extract(epoch FROM {offset}))::int / 3600,'FM00') || ':'"
             f" || to_char(abs(extract(epoch FROM {offset}))::int % 3600 / 60,'FM00')"
             f" || CASE WHEN abs(extract(epoch FROM {offset}))::int % 60 = 0 THEN ''"
-            f" ELSE ':' || to_char(abs(extract(epoch FROM {offset}))::int % 60,'FM00') END END"
+            f" ELSE ':' || to_char(abs(extract(epoch FROM {offset}))::int % 60,'FM00') END"
+        )
+        fixed = fixed_offset(self.zone)
+        if fixed is None:
+            return f"CASE WHEN {column} IS NULL THEN NULL ELSE {wall} || {any_offset} END"
+        # Since its last change the zone's offset is one text ("+08:00"): computing it per value
+        # was a third of a page's time in the database.
+        since, text = fixed
+        return (
+            f"CASE WHEN {column} IS NULL THEN NULL"
+            f" WHEN {column} >= {literal(since.isoformat())}::timestamptz THEN {wall} || {literal(text)}"
+            f" ELSE {wall} || {any_offset} END"
         )
 
     def global_id(self, type_name: str, column: str) -> str:
