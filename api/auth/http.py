@@ -102,7 +102,7 @@ def token_endpoint(settings: Settings, clock: Callable[[], float] = time.time):
         from api.auth.ratelimit import RateLimited, enforce  # here: ratelimit imports this module
 
         try:  # a budget per address on top of the lockouts: sign-in is the costliest request
-            await enforce("login", Caller(ip=_ip(request)), settings.rate_limit_login_per_minute)
+            await enforce("login", Caller(ip=_ip(request)), settings.rate_limit_login_per_minute, now=clock)
         except RateLimited as refused:
             return JSONResponse(
                 {"error": "rate_limited", "error_description": refused.message},
