@@ -22,6 +22,7 @@ from strawberry.asgi import GraphQL
 from tortoise.context import TortoiseContext
 
 from api.auth import sessions
+from api.auth.caller import Caller
 from api.auth.http import caller_auth, caller_in, client_ip, logout, token_endpoint
 from api.auth.ratelimit import CHARGED, Clock, RateLimit
 from api.auth.tokens import TokenClaims, decode_access_token
@@ -88,20 +89,29 @@ class SanjiGraphQL(GraphQL):
         if caller.session_id is not None:
             self.sessions.put(caller.session_id, replace(caller, ip=""))
         body = await read_body(receive, self.settings.max_body_bytes) or b""  # BodyGuard bounded it
-        key = None
+        key, entries = None, None
         if media_type(Headers(scope=scope)) == "application/json":
-            try:
-                today = self.schema.registry.today(self.clock)
-                key = Prepared.key(json.loads(body), caller, today)
-            except ValueError:
-                key = None
-        entries = self.prepared.get(key) if key is not None else None
+            key, entries = self.kept(body, caller)
         if entries is None:
             scope["sanji.prepared_key"] = key
             await super().__call__(scope, replay_body(body, receive), send)
             return
-        client = scope["app"].state.tortoise.db()
-        data, reads = await Prepared.run(client, entries)
+        data, reads = await Prepared.run(scope["app"].state.tortoise.db(), entries)
+        await self.answer_kept(scope, receive, send, data, reads, caller)
+
+    def kept(self, body: bytes, caller: Caller) -> tuple[tuple | None, list | None]:
+        """The key of a JSON body sent by `caller` (None: never kept) and the statements kept for it
+        (None: none yet)."""
+        try:
+            key = Prepared.key(json.loads(body), caller, self.schema.registry.today(self.clock))
+        except ValueError:
+            return None, None
+        return key, self.prepared.get(key) if key is not None else None
+
+    async def answer_kept(
+        self, scope: Scope, receive: Receive, send: Send, data: dict, reads: list, caller: Caller
+    ) -> None:
+        """Send the data a kept request's statements read, auditing its clear reads."""
         await audit_pii_reads(reads, caller)
         response = Response(encode_response({"data": data}), media_type="application/json")
         await response(scope, receive, send)
@@ -157,12 +167,7 @@ class SessionReads:
             return
         body = await read_body(receive, self.settings.max_body_bytes) or b""  # BodyGuard bounded it
         then = replay_body(body, receive)
-        try:
-            today = self.view.schema.registry.today(self.view.clock)
-            key = Prepared.key(json.loads(body), expected, today)
-        except ValueError:
-            key = None
-        entries = self.view.prepared.get(key) if key is not None else None
+        _key, entries = self.view.kept(body, expected)
         if entries is None:
             await self.app(scope, then, send)
             return
@@ -179,10 +184,7 @@ class SessionReads:
                 scope[CHARGED] = True
                 await self.app(scope, receive, send)
                 return
-            await audit_pii_reads(reads, caller)
-            await Response(encode_response({"data": data}), media_type="application/json")(
-                scope, receive, send
-            )
+            await self.view.answer_kept(scope, receive, send, data, reads, caller)
 
         await self.limiter.charge(scope, then, send, caller, answer)
 

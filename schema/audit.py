@@ -10,7 +10,8 @@ import strawberry
 from strawberry.extensions import SchemaExtension
 from tortoise.models import Model
 
-from api.auth.caller import ANONYMOUS, Caller
+from api.auth.caller import Caller
+from api.auth.permissions import POLICY
 from api.models.audit import AuditAction, AuditEntry
 from api.services import audit
 from api.services.audit import snapshot
@@ -31,14 +32,9 @@ class AuditedWrites:
     async def written(
         self, context: dict[str, Any], op: Op, type_name: str, pk: int, *, before=None, after=None
     ) -> None:
-        actor = context.get("caller") or ANONYMOUS
+        actor = POLICY.caller(context)
         change = {"before": before, "after": after}
         await audit.record(_ACTIONS[op], actor, object_type=type_name, object_id=pk, **change)
-
-
-def audit_snapshot(node: ModelNode, obj: Model) -> dict[str, Any]:
-    """The object for the audit log, without hidden columns and personal data."""
-    return snapshot(obj, (*node.exposure.hidden, *node.exposure.pii))
 
 
 async def audit_write(action: AuditAction, actor: Caller, node: ModelNode, pk: int, **change: Any) -> None:
@@ -48,7 +44,7 @@ async def audit_write(action: AuditAction, actor: Caller, node: ModelNode, pk: i
 
 def request_actor(info: strawberry.Info) -> Caller:
     """The caller of the request (its address included), as the audit log records it."""
-    return info.context.get("caller") or ANONYMOUS
+    return POLICY.caller(info.context)
 
 
 class PiiReadAudit(SchemaExtension):
@@ -60,7 +56,7 @@ class PiiReadAudit(SchemaExtension):
         reads = context.get(PII_READS) if isinstance(context, dict) else None
         if not reads:
             return
-        await audit_pii_reads(reads, context.get("caller") or ANONYMOUS)
+        await audit_pii_reads(reads, POLICY.caller(context))
 
 
 async def audit_pii_reads(reads: list[tuple[str, int, str]], actor: Caller) -> None:

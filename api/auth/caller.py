@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from schema.generator.policy import PUBLIC, Access, Grant, Op, grant_of
+from schema.generator.policy import PUBLIC
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,6 @@ class Caller:
     def signed_in(self) -> bool:
         """A user's session or an API key (not the public, not a failed sign-in)."""
         return self.session_id is not None or self.key_id is not None
-
-    def grant(self, access: Access, op: Op, plural: str) -> Grant | None:
-        """The role's grant when it covers `op` (and the API key's scopes allow it), else None."""
-        return grant_of(self, access, op, plural)
 
 
 ANONYMOUS = Caller()

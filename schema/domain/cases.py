@@ -12,7 +12,6 @@ import strawberry
 from tortoise.transactions import in_transaction
 
 from api.auth.caller import Caller
-from api.auth.permissions import POLICY
 from api.errors import DomainError
 from api.models.audit import AuditAction
 from api.models.case import AgencyBatch, ApplicantType, Case, CaseAction, Channel, Decision, Evaluation
@@ -22,9 +21,10 @@ from api.models.user import Role, User
 from api.services import agency, ratings
 from api.services import cases as case_service
 from api.services.workflow import Move
-from schema.audit import audit_snapshot, audit_write, request_actor
-from schema.generator.access import RequestAccess, request_access
+from schema.audit import audit_write, request_actor
+from schema.generator.access import RequestAccess
 from schema.generator.ids import from_global_id
+from schema.generator.mutations import snapshot
 from schema.generator.policy import Op
 from schema.generator.resolvers import REQUIRED, resolver
 from schema.generator.scalars import graphql_enum
@@ -46,7 +46,7 @@ async def audited(
     async with in_transaction():
         result = await work()
         obj = model_of(result)
-        await audit_write(action, request_actor(info), node, obj.id, after=audit_snapshot(node, obj))
+        await audit_write(action, request_actor(info), node, obj.id, after=snapshot(node, obj))
     return result
 
 
@@ -167,7 +167,7 @@ class CaseVerbs:
 
     # -- case steps
     async def _target(self, info: strawberry.Info, global_id: str, op: Op) -> tuple[int, RequestAccess]:
-        access = await request_access(info, POLICY)
+        access = await self.registry.access(info)
         access.require(self.case_node, op)
         pk = from_global_id(global_id, "Case")
         await access.check_in_area(self.case_node, pk, f"Case {global_id}", "id")
@@ -214,7 +214,7 @@ class CaseVerbs:
         )
 
         async def resolve(root, info, input: SubmitCaseInput):
-            access = await request_access(info, POLICY)
+            access = await verbs.registry.access(info)
             access.require(verbs.case_node, Op.CREATE)
             actor = await actor_for(info, access)
             organization_id = actor.organization_id
@@ -269,7 +269,7 @@ class CaseVerbs:
         batch_type = self.batch_node.object_type
 
         async def group(root, info, cases=None):
-            access = await request_access(info, POLICY)
+            access = await verbs.registry.access(info)
             access.require(verbs.case_node, Op.UPDATE)
             if cases is None:
                 return await agency.group(None, await actor_for(info, access), now(info))
@@ -281,7 +281,7 @@ class CaseVerbs:
             return await agency.group(ids, await actor_for(info, access), now(info))
 
         async def dispatch(root, info, id, carrier_id):
-            access = await request_access(info, POLICY)
+            access = await verbs.registry.access(info)
             access.require(verbs.case_node, Op.UPDATE)
             pk = from_global_id(id, "AgencyBatch")
             await access.check_in_area(verbs.batch_node, pk, f"AgencyBatch {id}", "id")
@@ -297,7 +297,7 @@ class CaseVerbs:
             )
 
         async def receive(root, info, id):
-            access = await request_access(info, POLICY)
+            access = await verbs.registry.access(info)
             access.require(verbs.case_node, Op.UPDATE)
             pk = from_global_id(id, "AgencyBatch")
             await access.check_in_area(verbs.batch_node, pk, f"AgencyBatch {id}", "id")
@@ -307,7 +307,7 @@ class CaseVerbs:
             )
 
         async def unbatch(root, info, id, cases):
-            access = await request_access(info, POLICY)
+            access = await verbs.registry.access(info)
             access.require(verbs.case_node, Op.UPDATE)
             pk = from_global_id(id, "AgencyBatch")
             await access.check_in_area(verbs.batch_node, pk, f"AgencyBatch {id}", "id")
@@ -315,7 +315,7 @@ class CaseVerbs:
             actor = await actor_for(info, access)
             async with in_transaction():
                 batch, emptied, numbers = await agency.unbatch(pk, case_ids, actor)
-                change = {"before": audit_snapshot(verbs.batch_node, batch)}
+                change = {"before": snapshot(verbs.batch_node, batch)}
                 if not emptied:
                     change["after"] = change["before"]
                 await audit_write(
@@ -398,7 +398,7 @@ class CaseVerbs:
             )
 
         async def close(root, info, id, response, follow_up):
-            access = await request_access(info, POLICY)
+            access = await verbs.registry.access(info)
             if access.caller.role not in (Role.SUPERVISOR, Role.ADMIN):
                 raise DomainError(
                     "FORBIDDEN" if not access.caller.anonymous else "UNAUTHENTICATED",

@@ -13,16 +13,14 @@ from typing import Any
 import strawberry
 from tortoise.transactions import in_transaction
 
-from api.auth.permissions import POLICY
 from api.errors import DomainError
 from api.models.audit import AuditAction
 from api.models.item import ItemAssignment
-from schema.audit import audit_snapshot, audit_write, request_actor
+from schema.audit import audit_write, request_actor
 from schema.domain.cases import now
-from schema.generator.access import request_access
 from schema.generator.errors import EngineError
 from schema.generator.ids import from_global_id
-from schema.generator.mutations import MAX_BULK, signed_in
+from schema.generator.mutations import MAX_BULK, signed_in, snapshot
 from schema.generator.policy import Op
 from schema.generator.resolvers import REQUIRED, resolver
 
@@ -31,7 +29,7 @@ def catalogue_fields(registry) -> dict[str, Any]:
     node = registry.node(ItemAssignment)
 
     async def resolve(root, info, ids):
-        access = await request_access(info, POLICY)
+        access = await registry.access(info)
         access.require(node, Op.UPDATE)
         if not ids:
             raise DomainError("VALIDATION_FAILED", "name at least one assignment to revoke", field="ids")
@@ -66,14 +64,14 @@ def catalogue_fields(registry) -> dict[str, Any]:
                     actor,
                     node,
                     pk,
-                    before=audit_snapshot(node, before),
-                    after=audit_snapshot(node, after),
+                    before=snapshot(node, before),
+                    after=snapshot(node, after),
                 )
         return [revoked[pk] for pk in keys]
 
     return {
         "revoke_item_assignments": strawberry.field(
-            permission_classes=[signed_in(POLICY)],
+            permission_classes=[signed_in(registry.policy)],
             resolver=resolver(
                 resolve,
                 list[node.object_type],

@@ -9,7 +9,6 @@ from typing import Any
 import strawberry
 from tortoise.transactions import in_transaction
 
-from api.auth.permissions import POLICY
 from api.errors import DomainError
 from api.models.calendar import CalendarDay
 from api.models.case import Case, CaseAction, CaseStatus, Evaluation
@@ -21,7 +20,6 @@ from api.services import cases as case_service
 from api.services import deadlines, progress, stats, workflow
 from api.services.pii import mask_name
 from schema.domain.cases import CalendarExceptionInput, CalendarImport, _lookup_budget, now, secret
-from schema.generator.access import request_access
 from schema.generator.ids import to_global_id
 from schema.generator.policy import Op
 from schema.generator.resolvers import REQUIRED, resolver
@@ -192,7 +190,7 @@ class ServiceQueries:
         node = self.case_node
 
         async def resolve(root, info, by=stats.Dimension.TOTAL, from_=None, to=None, as_of=None, soon_days=3):
-            access = await request_access(info, POLICY)
+            access = await node.registry.access(info)
             scope = access.rows(node)
             today = _judged_on(as_of, info)
             if not 0 <= soon_days <= MAX_SOON_DAYS:
@@ -236,7 +234,7 @@ class ServiceQueries:
         node = self.case_node
 
         async def resolve(root, info, as_of=None, due_within_days=None, first=100):
-            access = await request_access(info, POLICY)
+            access = await node.registry.access(info)
             if not 1 <= first <= MAX_OVERDUE:
                 raise DomainError("VALIDATION_FAILED", f"first must be 1 to {MAX_OVERDUE}", field="first")
             today = _judged_on(as_of, info)
@@ -272,7 +270,7 @@ class ServiceQueries:
         node = self.evaluation_node
 
         async def resolve(root, info, by=stats.RatingDimension.TOTAL, from_=None, to=None, as_of=None):
-            access = await request_access(info, POLICY)
+            access = await node.registry.access(info)
             today = _judged_on(as_of, info)
             rows = await stats.rating_stats(
                 access.rows(node), stats.Period(from_, to), stats.RatingDimension(by), today
@@ -361,7 +359,7 @@ def calendar_fields(registry) -> dict[str, Any]:
     calendar_node = registry.node(CalendarDay)
 
     async def resolve(root, info, year, days):
-        access = await request_access(info, POLICY)
+        access = await registry.access(info)
         access.require(calendar_node, Op.CREATE)
         access.require(calendar_node, Op.UPDATE)
         entries = [calendar_service.DayOff(d.day, d.is_workday, d.name) for d in days]
