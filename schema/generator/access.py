@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import strawberry
 from tortoise.expressions import Q
 
 from schema.generator.errors import EngineError
@@ -108,11 +107,6 @@ class RequestAccess:
                 field=field,
             )
         raise EngineError("NOT_FOUND", f"{what} does not exist", field=field)
-
-
-async def request_access(info: strawberry.Info, policy: Policy) -> RequestAccess:
-    """The access of the current request, loaded on first use and then shared by every resolver."""
-    return await context_access(info.context, policy)
 
 
 async def context_access(context: dict, policy: Policy) -> RequestAccess:

@@ -13,7 +13,7 @@ import strawberry
 from strawberry.utils.str_converters import to_camel_case
 from tortoise.models import Model
 
-from schema.generator.access import RequestAccess, request_access
+from schema.generator.access import RequestAccess, context_access
 from schema.generator.aggregates import Aggregates
 from schema.generator.errors import EngineError
 from schema.generator.filters import IDFilter, compile_where, operator_input
@@ -450,7 +450,7 @@ class Registry:
 
     async def access(self, info: strawberry.Info) -> RequestAccess:
         """The caller of the request and its area (read once per request)."""
-        return await request_access(info, self.policy)
+        return await context_access(info.context, self.policy)
 
     async def loaders(self, info: strawberry.Info) -> Loaders:
         """The request's batch loaders of rows, pages and counts."""
