@@ -49,6 +49,88 @@ class RawJSON:
         self.text = text
 
 
+class _Failed:
+    """A list item whose non-null value failed, held until its lower-indexed siblings are done."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+class OrderedErrors(StrawberryGraphQLCoreExecutionContext):
+    """Errors that do not depend on which resolver finishes first.
+
+    graphql-core completes a list's items concurrently and, when a non-null item fails, nulls the
+    list with whichever failure came first, cancelling the rest: two runs of one query could name
+    different items (`nodes.0` one time, `nodes.1` the next). Here a list waits for all its items
+    and nulls itself with its lowest-indexed failure, dropping what its other items reported (their
+    positions are nulled with it); the response lists its errors in the order of the response.
+    """
+
+    def complete_iterable_value(self, item_type, field_details_list, info, path, items, position_context):
+        self._ordering = getattr(self, "_ordering", 0) + 1
+        try:
+            completed = super().complete_iterable_value(
+                item_type, field_details_list, info, path, items, position_context
+            )
+        finally:
+            self._ordering -= 1
+        if not self.is_awaitable(completed):
+            return completed
+        return self._first_failure(completed, path)
+
+    async def _first_failure(self, completed, path):
+        values = await completed
+        failed = next((v for v in values if isinstance(v, _Failed)), None)
+        if failed is None:
+            return values
+        prefix = path.as_list()
+        errors = self.collected_errors.errors
+        errors[:] = [e for e in errors if (e.path or [])[: len(prefix)] != prefix]
+        raise failed.error
+
+    def complete_list_item_value(self, item, complete_results, *args):
+        awaits = super().complete_list_item_value(item, complete_results, *args)
+        if awaits and getattr(self, "_ordering", 0):
+            complete_results[-1] = _held(complete_results[-1])
+        return awaits
+
+    def complete_awaitable_list_item_value(self, *args):
+        completed = super().complete_awaitable_list_item_value(*args)
+        return _held(completed) if getattr(self, "_ordering", 0) else completed
+
+    def build_response(self, data):
+        errors = self.collected_errors.errors
+        if len(errors) > 1:
+            errors.sort(key=lambda error: _response_order(data, error.path or []))
+        return super().build_response(data)
+
+
+def _response_order(data: Any, path: list) -> list[tuple[int, str]]:
+    """Where a path is in the response: the position of each key in its object (the document's
+    order), each index in its list; a key under a nulled value sorts by its name."""
+    order = []
+    for key in path:
+        if isinstance(key, int):
+            order.append((key, ""))
+            data = data[key] if isinstance(data, list) and key < len(data) else None
+        elif isinstance(data, dict) and key in data:
+            order.append((list(data).index(key), ""))
+            data = data[key]
+        else:
+            order.append((-1, key))
+            data = None
+    return order
+
+
+async def _held(awaitable):
+    try:
+        return await awaitable
+    except Exception as error:  # a non-null item's failure: the list decides which one it reports
+        return _Failed(error)
+
+
 def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
     """The executor class of a schema generated from `registry`."""
     reads = {n.exposure.plural for n in registry.nodes.values()}
@@ -57,7 +139,7 @@ def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
     reads.add("node")
     plans = Plans()
 
-    class CompilingExecutor(StrawberryGraphQLCoreExecutionContext):
+    class CompilingExecutor(OrderedErrors):
         compiled_plans = plans
 
         def execute_field(self, parent_type, source, field_details_list, path, position_context):
