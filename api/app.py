@@ -91,7 +91,7 @@ class SanjiGraphQL(GraphQL):
         body = await read_body(receive, self.settings.max_body_bytes) or b""  # BodyGuard bounded it
         key, entries = None, None
         if media_type(Headers(scope=scope)) == "application/json":
-            key, entries = self.kept(body, caller)
+            key, entries = self.kept(scope, body, caller)
         if entries is None:
             scope["sanji.prepared_key"] = key
             await super().__call__(scope, replay_body(body, receive), send)
@@ -99,11 +99,12 @@ class SanjiGraphQL(GraphQL):
         data, reads = await Prepared.run(scope["app"].state.tortoise.db(), entries)
         await self.answer_kept(scope, receive, send, data, reads, caller)
 
-    def kept(self, body: bytes, caller: Caller) -> tuple[tuple | None, list | None]:
+    def kept(self, scope: Scope, body: bytes, caller: Caller) -> tuple[tuple | None, list | None]:
         """The key of a JSON body sent by `caller` (None: never kept) and the statements kept for it
         (None: none yet)."""
         try:
-            key = Prepared.key(json.loads(body), caller, self.schema.registry.today(self.clock))
+            parsed = scope["sanji.json"] if "sanji.json" in scope else json.loads(body)  # BodyGuard's
+            key = Prepared.key(parsed, caller, self.schema.registry.today(self.clock))
         except ValueError:
             return None, None
         return key, self.prepared.get(key) if key is not None else None
@@ -167,7 +168,7 @@ class SessionReads:
             return
         body = await read_body(receive, self.settings.max_body_bytes) or b""  # BodyGuard bounded it
         then = replay_body(body, receive)
-        _key, entries = self.view.kept(body, expected)
+        _key, entries = self.view.kept(scope, body, expected)
         if entries is None:
             await self.app(scope, then, send)
             return

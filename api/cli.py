@@ -518,7 +518,12 @@ def serve(
     # The app reads forwarded addresses itself, from SANJI_TRUSTED_PROXIES only (uvicorn would
     # believe any X-Forwarded-For that reaches it from 127.0.0.1).
     uvicorn.run(
-        create_app(s), host=host or s.api_host, port=port or s.api_port, log_level="info", proxy_headers=False
+        create_app(s),
+        host=host or s.api_host,
+        port=port or s.api_port,
+        log_level="info",
+        access_log=s.access_log,
+        proxy_headers=False,
     )
 
 

@@ -113,6 +113,25 @@ async def test_compiled_reads_equal_the_resolvers(paths, who, query):
         await compare(paths, who, query, {variable: cursor})
 
 
+async def test_a_page_of_an_area_reached_two_ways_reads_each_ways_first_rows(paths):
+    """A hall clerk's cases are those filed or handled in the hall's area: the page takes the first
+    rows of each way (by its own index) and merges them, forwards and backwards, in any order."""
+    fast, _slow = paths.callers["clerk@hall"]
+    with counting() as statements:
+        body = await fast("{ cases(first: 7) { nodes { number } } }")
+    (read,) = [s for s in statements.statements if "json_" in s]
+    assert read.count(" UNION ") == 1 and read.count("LIMIT 8") == 3, read
+    assert len(body["data"]["cases"]["nodes"]) == 7
+    for order in ("", "orderBy: [{submittedAt: DESC}]", "orderBy: [{completedAt: ASC}]"):
+        for page in ("first: 7", "last: 7"):
+            info = "pageInfo { startCursor endCursor hasNextPage hasPreviousPage }"
+            query = f"{{ cases({page} {order}) {{ totalCount nodes {{ number }} {info} }} }}"
+            got = await compare(paths, "clerk@hall", query)
+            for _key, name, cursor in cursors(got["data"]):
+                more = "after" if name == "endCursor" else "before"
+                await compare(paths, "clerk@hall", query.replace(f"{page} ", f'{page} {more}: "{cursor}" '))
+
+
 async def test_every_generated_read_compiles(paths):
     """Every list, lookup and aggregate, with every scalar and derived field, is compiled, but for the
     committed FALLBACKS (the root fields the resolvers still answer, and why)."""

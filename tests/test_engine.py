@@ -103,6 +103,11 @@ class BranchPolicy:
             condition |= Q(id=area) if path == "id" else Q(**{f"{path}_id": area})
         return condition
 
+    def branches(self, model, scope: tuple[str, ...], area: int) -> list[Q]:
+        if not area:
+            return [Q(id__in=[])]
+        return [Q(id=area) if path == "id" else Q(**{f"{path}_id": area}) for path in scope]
+
     def moves_areas(self, model) -> bool:
         return model is Branch
 

@@ -37,6 +37,8 @@ def test_environment_overrides_are_read():
     assert settings.api_port == 9000
     assert settings.api_url == "http://127.0.0.1:9000"
     assert settings.ui_port == 9501
+    assert settings.access_log is True
+    assert from_env({"SANJI_ACCESS_LOG": "false"}).access_log is False
 
 
 @pytest.mark.parametrize(
@@ -50,6 +52,7 @@ def test_environment_overrides_are_read():
         ({"SANJI_RATE_LIMIT_ANONYMOUS_PER_MINUTE": "-1"}, "SANJI_RATE_LIMIT_ANONYMOUS_PER_MINUTE"),
         ({"SANJI_TRUSTED_PROXIES": "10.0.0.1, proxy.internal"}, "SANJI_TRUSTED_PROXIES"),
         ({"SANJI_MAX_BODY_BYTES": "0"}, "SANJI_MAX_BODY_BYTES"),
+        ({"SANJI_ACCESS_LOG": "sometimes"}, "SANJI_ACCESS_LOG"),
     ],
 )
 def test_bad_settings_are_refused_naming_the_variable(environ, field):

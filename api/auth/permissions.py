@@ -159,6 +159,22 @@ def in_area(
     return Q(id__in=RawSQL(f"({_ids(model, conditions, organizations)})"))
 
 
+def area_branches(model: type[Model], paths: tuple[str, ...], area: str | None) -> list[Q]:
+    """`in_area` as conditions any one of which admits a row, one per column the paths leave the
+    model by (a case: where it was filed, where it is handled), each answered by that column's index."""
+    if area is None or not paths or not area:
+        return [in_area(model, paths, area)]
+    low, high = area_range(area)
+    organizations = f"SELECT id FROM organization WHERE path >= '{low}' AND path < '{high}'"
+    conditions = _conditions(model, paths, organizations)
+    if len(conditions) == 1:
+        return [in_area(model, paths, area)]
+    return [
+        within(area) if column is None else Q(**{f"{column}__in": RawSQL(f"({subquery})")})
+        for column, subquery in conditions
+    ]
+
+
 class SqlCondition(Q):
     """A condition written in SQL, as a Tortoise `Q` (which has no raw form): it combines with
     `&`, `|` and `~` like any other."""
@@ -289,6 +305,9 @@ class OrganizationAreas:
         counted: bool = False,
     ) -> Q:
         return in_area(model, scope, area, per_row=per_row, counted=counted)
+
+    def branches(self, model: type[Model], scope: tuple[str, ...], area: Any) -> list[Q]:
+        return area_branches(model, scope, area)
 
     def moves_areas(self, model: type[Model]) -> bool:
         return model is Organization

@@ -66,6 +66,15 @@ class RequestAccess:
             return Q()
         return self.within_area(node, per_row=per_row, counted=counted)
 
+    def branches(self, node: ModelNode) -> list[Q]:
+        """The rows the caller may read as conditions any one of which admits a row (Policy.branches);
+        [Q()] for every row."""
+        found = self.require(node, Op.READ)
+        scope = node.exposure.access.scope
+        if found.everywhere or not scope or self.area is None:
+            return [Q()]
+        return self.policy.branches(node.model, scope, self.area)
+
     def require_all(self, node: ModelNode, use: str) -> None:
         """Refuse to sort or group by a related model's field unless the caller reads all its rows.
 

@@ -145,6 +145,13 @@ class Policy(Protocol):
         rows are only counted or aggregated (no order, no page), which may suit another form."""
         ...
 
+    def branches(self, model: type[Model], scope: tuple[str, ...], area: Any) -> list[Q]:
+        """The rows of `model` in the area (as `within` has them, not per row) as conditions any one
+        of which admits a row, each on the model's own rows and answered by one index (a row filed at
+        one place and handled at another: two). A page reads the first rows of each branch in its
+        order and merges them, instead of the whole area's rows. One condition when one suffices."""
+        ...
+
     def moves_areas(self, model: type[Model]) -> bool:
         """Whether a write to `model` may change what callers' areas hold (the areas' own model)."""
         ...
