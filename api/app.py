@@ -204,6 +204,12 @@ class SessionReads:
             return None
 
 
+def app_from_env() -> Starlette:
+    """The app of one of `sanji serve --workers N`'s processes (uvicorn's factory): its settings
+    from the environment, as the command that started it read them."""
+    return create_app(Settings.from_env())
+
+
 def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
     """The app; `clock` (epoch seconds) places requests in rate-limit windows."""
 

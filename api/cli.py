@@ -490,6 +490,10 @@ def schema_export(
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (SANJI_API_HOST)")] = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port (SANJI_API_PORT)")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Processes serving the API, PostgreSQL only (SANJI_API_WORKERS)"),
+    ] = None,
 ) -> None:
     """Start the API (uvicorn) after checking the database."""
     import uvicorn
@@ -510,21 +514,35 @@ def serve(
 
     run(check)
     warn_if_exposed(s, host or s.api_host)
+    count = workers or s.api_workers
     if s.database_url.startswith("sqlite"):
+        if count > 1:
+            typer.secho(
+                f"warning: SQLite is served by one process: starting 1 worker, not {count} "
+                "(several workers need PostgreSQL: SANJI_DATABASE_URL=postgres://...)",
+                fg=typer.colors.YELLOW,
+                err=True,
+            )
+            count = 1
         # The SQLite driver runs statements on a thread of its own, which must take the GIL back
         # from requests busy in Python several times per statement; at the default 5 ms switch
         # interval a health check waited 60-140 ms behind three CPU-bound requests, at 1 ms 22-34.
         sys.setswitchinterval(0.001)
     # The app reads forwarded addresses itself, from SANJI_TRUSTED_PROXIES only (uvicorn would
     # believe any X-Forwarded-For that reaches it from 127.0.0.1).
-    uvicorn.run(
-        create_app(s),
-        host=host or s.api_host,
-        port=port or s.api_port,
-        log_level="info",
-        access_log=s.access_log,
-        proxy_headers=False,
-    )
+    options = {
+        "host": host or s.api_host,
+        "port": port or s.api_port,
+        "log_level": "info",
+        "access_log": s.access_log,
+        "proxy_headers": False,
+    }
+    if count == 1:
+        uvicorn.run(create_app(s), **options)
+        return
+    # Each worker builds its app from the environment (the dev secret key from its file, so all
+    # agree); sessions, rate limits and lockouts are rows in the database, which they share.
+    uvicorn.run("api.app:app_from_env", factory=True, workers=count, **options)
 
 
 @app.command()

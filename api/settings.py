@@ -29,6 +29,7 @@ class Settings:
     env: Env = Env.DEV
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    api_workers: int = 1  # processes serving the API (PostgreSQL only: SQLite is served by one)
     ui_host: str = "127.0.0.1"
     ui_port: int = 8501
     api_url: str = "http://127.0.0.1:8000"
@@ -64,6 +65,7 @@ class Settings:
         env = os.environ if environ is None else environ
         api_host = env.get("SANJI_API_HOST", cls.api_host)
         api_port = _port(env, "SANJI_API_PORT", cls.api_port)
+        api_workers = _positive(env, "SANJI_API_WORKERS", cls.api_workers)
         mode = env.get("SANJI_ENV", Env.DEV.value)
         if mode not in {e.value for e in Env}:
             raise DomainError(
@@ -84,6 +86,7 @@ class Settings:
             env=Env(mode),
             api_host=api_host,
             api_port=api_port,
+            api_workers=api_workers,
             ui_host=env.get("SANJI_UI_HOST", cls.ui_host),
             ui_port=_port(env, "SANJI_UI_PORT", cls.ui_port),
             api_url=env.get("SANJI_API_URL", f"http://{api_host}:{api_port}"),

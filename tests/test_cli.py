@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from typer.testing import CliRunner
@@ -155,10 +156,10 @@ async def test_calendar_import_enters_a_year_from_the_notice(fresh_url, tmp_path
     assert "line 2" in line and "[VALIDATION_FAILED]" in line
 
 
-def started_server_lines(url: str, host: str, **env: str) -> str:
+def started_server_lines(url: str, host: str, *options: str, **env: str) -> str:
     """What `sanji serve` prints on stderr until uvicorn says it is up (then it is stopped)."""
     port = free_port()
-    command = [sys.executable, "-m", "api.cli", "serve", "--host", host, "--port", str(port)]
+    command = [sys.executable, "-m", "api.cli", "serve", "--host", host, "--port", str(port), *options]
     environment = {**os.environ, "SANJI_DATABASE_URL": url, **env}
     server = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True)
     lines = []
@@ -178,3 +179,54 @@ async def test_dev_mode_warns_when_it_listens_beyond_this_machine(fresh_url):
     assert "warning: SANJI_ENV=dev listens on 0.0.0.0, reachable from the network" in exposed
     local = await asyncio.to_thread(started_server_lines, fresh_url, "127.0.0.1")
     assert "Uvicorn running" in local and "warning" not in local
+
+
+@pytest.mark.skipif(DB_KIND != "sqlite", reason="SQLite's single process")
+async def test_sqlite_is_served_by_one_worker_and_says_so(fresh_url):
+    lines = await asyncio.to_thread(started_server_lines, fresh_url, "127.0.0.1", "--workers", "3")
+    assert "SQLite is served by one process: starting 1 worker, not 3" in lines
+    assert "Uvicorn running" in lines and "Started parent process" not in lines
+
+
+@pytest.mark.skipif(DB_KIND != "postgres", reason="several workers need PostgreSQL")
+async def test_workers_share_sessions_and_rate_limits_through_the_database(seeded_url):
+    """Two worker processes, each request on a new connection (whichever worker accepts it): the
+    budget is counted once for all, and a session ended at one is ended at every one."""
+    port = free_port()
+    command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2"]
+    environment = {**os.environ, "SANJI_DATABASE_URL": seeded_url, "SANJI_RATE_LIMIT_PER_MINUTE": "6"}
+    server = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True)
+    started: list[str] = []
+    try:
+        for line in server.stderr:
+            if "Started server process" in line:
+                started.append(line)
+            if line.count("Application startup complete") and len(started) == 2:
+                break
+        assert len({line.split("[")[-1] for line in started}) == 2, started
+        await asyncio.to_thread(_two_workers_agree, f"http://127.0.0.1:{port}")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _two_workers_agree(base: str) -> None:
+    import httpx
+
+    query = {"query": "{ myPermissions { role } }"}
+
+    def ask(method: str, path: str, **kwargs) -> httpx.Response:
+        with httpx.Client(base_url=base, timeout=30) as http:  # a new connection: either worker's
+            return http.request(method, path, **kwargs)
+
+    # Counted per minute: start early in one, so that the requests below all fall in it.
+    if time.time() % 60 > 40:
+        time.sleep(61 - time.time() % 60)
+    signed = ask("POST", "/auth/token", data={"username": "admin", "password": "sanji-demo"})
+    assert signed.status_code == 200, signed.text
+    headers = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+    statuses = [ask("POST", "/graphql", json=query, headers=headers).status_code for _ in range(9)]
+    assert statuses == [200] * 6 + [429] * 3, statuses  # a budget of 6 for both workers
+    assert ask("POST", "/auth/logout", headers=headers).status_code == 204
+    ended = [ask("POST", "/graphql", json=query, headers=headers) for _ in range(6)]
+    assert [r.status_code for r in ended] == [401] * 6, [r.text for r in ended]

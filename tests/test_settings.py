@@ -39,6 +39,7 @@ def test_environment_overrides_are_read():
     assert settings.ui_port == 9501
     assert settings.access_log is True
     assert from_env({"SANJI_ACCESS_LOG": "false"}).access_log is False
+    assert settings.api_workers == 1 and from_env({"SANJI_API_WORKERS": "4"}).api_workers == 4
 
 
 @pytest.mark.parametrize(
@@ -53,6 +54,7 @@ def test_environment_overrides_are_read():
         ({"SANJI_TRUSTED_PROXIES": "10.0.0.1, proxy.internal"}, "SANJI_TRUSTED_PROXIES"),
         ({"SANJI_MAX_BODY_BYTES": "0"}, "SANJI_MAX_BODY_BYTES"),
         ({"SANJI_ACCESS_LOG": "sometimes"}, "SANJI_ACCESS_LOG"),
+        ({"SANJI_API_WORKERS": "0"}, "SANJI_API_WORKERS"),
     ],
 )
 def test_bad_settings_are_refused_naming_the_variable(environ, field):
