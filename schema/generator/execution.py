@@ -14,7 +14,8 @@ import json
 import logging
 from typing import Any
 
-from graphql import OperationType
+from graphql import OperationType, is_non_null_type, located_error
+from graphql.execution.executor import to_nodes
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from schema.generator.access import context_access
@@ -49,56 +50,46 @@ class RawJSON:
         self.text = text
 
 
-class _Failed:
-    """A list item whose non-null value failed, held until its lower-indexed siblings are done."""
-
-    __slots__ = ("error",)
-
-    def __init__(self, error: Exception) -> None:
-        self.error = error
-
-
 class OrderedErrors(StrawberryGraphQLCoreExecutionContext):
     """Errors that do not depend on which resolver finishes first.
 
     graphql-core completes a list's items concurrently and, when a non-null item fails, nulls the
     list with whichever failure came first, cancelling the rest: two runs of one query could name
-    different items (`nodes.0` one time, `nodes.1` the next). Here a list waits for all its items
-    and nulls itself with its lowest-indexed failure, dropping what its other items reported (their
-    positions are nulled with it); the response lists its errors in the order of the response.
+    different items (`nodes.0` one time, `nodes.1` the next). Here a list's items all settle, the
+    list is nulled with its lowest-indexed failure, and what its other items reported is dropped
+    (their positions are nulled with it); the response lists its errors in the order of the response.
     """
 
     def complete_iterable_value(self, item_type, field_details_list, info, path, items, position_context):
-        self._ordering = getattr(self, "_ordering", 0) + 1
-        try:
-            completed = super().complete_iterable_value(
-                item_type, field_details_list, info, path, items, position_context
-            )
-        finally:
-            self._ordering -= 1
+        failures: dict[int, Exception] = {}
+        self.__dict__.setdefault("_failures", {})[path] = failures  # filled by handle_field_error
+        completed = super().complete_iterable_value(
+            item_type, field_details_list, info, path, items, position_context
+        )
         if not self.is_awaitable(completed):
-            return completed
-        return self._first_failure(completed, path)
+            return self._first_failure(completed, path)
 
-    async def _first_failure(self, completed, path):
-        values = await completed
-        failed = next((v for v in values if isinstance(v, _Failed)), None)
-        if failed is None:
+        async def settled() -> list:
+            return self._first_failure(await completed, path)
+
+        return settled()
+
+    def handle_field_error(self, raw_error, return_type, field_details_list, path) -> None:
+        failures = getattr(self, "_failures", {}).get(path.prev) if isinstance(path.key, int) else None
+        if failures is not None and self.error_propagation and is_non_null_type(return_type):
+            # A non-null item of a list: held until the list's other items have settled.
+            failures[path.key] = located_error(raw_error, to_nodes(field_details_list), path.as_list())
+            return
+        super().handle_field_error(raw_error, return_type, field_details_list, path)
+
+    def _first_failure(self, values: list, path) -> list:
+        failures = self._failures.pop(path)
+        if not failures:
             return values
         prefix = path.as_list()
         errors = self.collected_errors.errors
         errors[:] = [e for e in errors if (e.path or [])[: len(prefix)] != prefix]
-        raise failed.error
-
-    def complete_list_item_value(self, item, complete_results, *args):
-        awaits = super().complete_list_item_value(item, complete_results, *args)
-        if awaits and getattr(self, "_ordering", 0):
-            complete_results[-1] = _held(complete_results[-1])
-        return awaits
-
-    def complete_awaitable_list_item_value(self, *args):
-        completed = super().complete_awaitable_list_item_value(*args)
-        return _held(completed) if getattr(self, "_ordering", 0) else completed
+        raise failures[min(failures)]
 
     def build_response(self, data):
         errors = self.collected_errors.errors
@@ -122,13 +113,6 @@ def _response_order(data: Any, path: list) -> list[tuple[int, str]]:
             order.append((-1, key))
             data = None
     return order
-
-
-async def _held(awaitable):
-    try:
-        return await awaitable
-    except Exception as error:  # a non-null item's failure: the list decides which one it reports
-        return _Failed(error)
 
 
 def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
