@@ -614,7 +614,7 @@ async def wait_ready(name: str, process, probe: Callable[[], Awaitable[httpx.Res
     raise SystemExit(f"{name} did not answer within 120 s (its log: {process.log})")
 
 
-def sanji_server(args, url: str, port: int, production: bool):
+def sanji_server(args, url: str, port: int, production: bool, workers: int = 1):
     env = {
         **os.environ,
         "SANJI_DATABASE_URL": url,
@@ -626,7 +626,7 @@ def sanji_server(args, url: str, port: int, production: bool):
         "SANJI_ACCESS_LOG": "false",  # as PostGraphile's query log is off
     }
     command = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    return server("sanji", command, ROOT, env)
+    return server("sanji", [*command, "--workers", str(workers)], ROOT, env)
 
 
 def peer_server(folder: Path, url: str, port: int):
