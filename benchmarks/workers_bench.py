@@ -21,6 +21,7 @@ import re
 import shlex
 import subprocess
 import sys
+import textwrap
 from contextlib import ExitStack, suppress
 from pathlib import Path
 
@@ -176,12 +177,16 @@ def report(args, facts: dict, rows: list[dict]) -> None:
     lines = [
         f"## One API worker and two: {args.label}",
         "",
-        '`sanji serve --workers N` on one PostgreSQL database, the same reads as in "Sanji beside '
-        'PostGraphile 4", each loaded by autocannon with '
-        f"{args.concurrency} connections for {args.seconds:g} s (rate limits and access log off). "
-        "The API's CPU is its processes' (the supervisor and the workers), PostgreSQL's all of its "
-        "processes'; memory is the largest sum of the API processes' resident sets seen under load. "
-        "The load client and PostgreSQL run on the same machine.",
+        *textwrap.wrap(
+            '`sanji serve --workers N` on one PostgreSQL database, the same reads as in "Sanji beside '
+            'PostGraphile 4", each loaded by autocannon with '
+            f"{args.concurrency} connections for {args.seconds:g} s (rate limits and access log off). "
+            "The API's CPU is its processes' (the supervisor and the workers), PostgreSQL's all of its "
+            "processes'; API cores is how many of the machine's cores the API kept busy (its CPU per "
+            "request times the requests per second); memory is the largest sum of the API processes' "
+            "resident sets seen under load. The load client and PostgreSQL run on the same machine.",
+            100,
+        ),
         "",
         f"- date: {today()}",
         f"- machine: {machine()}",
@@ -191,15 +196,16 @@ def report(args, facts: dict, rows: list[dict]) -> None:
         f"- Sanji: {revision()}",
         f"- command: `{command}`",
         "",
-        "| read | workers | req/s | ÷ one worker's | mean ms | p99 ms | API CPU ms/req "
+        "| read | workers | req/s | ÷ one worker's | mean ms | p99 ms | API CPU ms/req | API cores "
         "| PostgreSQL CPU ms/req | API memory MB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         ratio = row["rps"] / one[row["read"]]["rps"] if row["read"] in one else float("nan")
         lines.append(
             f"| {row['read']} | {row['workers']} | {row['rps']:.0f} | {ratio:.2f}× | {row['mean']:.1f} "
-            f"| {row['p99']:.0f} | {row['server_cpu']:.2f} | {row['postgres_cpu']:.2f} | {row['rss']:.0f} |"
+            f"| {row['p99']:.0f} | {row['server_cpu']:.2f} | {row['rps'] * row['server_cpu'] / 1000:.2f} "
+            f"| {row['postgres_cpu']:.2f} | {row['rss']:.0f} |"
         )
     most = max(row["rss"] for row in rows)
     verdict = "met" if most < 300 else "**not met**"
