@@ -35,6 +35,10 @@ class Query:
     def notes(self) -> list[Item]:
         return [Item(index=i) for i in range(len(DELAYS))]
 
+    @strawberry.field
+    def item(self, index: int) -> Item:
+        return Item(index=index)
+
 
 SCHEMA = strawberry.Schema(Query, execution_context_class=OrderedErrors)
 PLAIN = strawberry.Schema(Query)
@@ -60,3 +64,12 @@ async def test_errors_are_listed_in_the_order_of_the_response():
         ["a", 2, "note"],
     ]
     assert result.data["b"] == [{"index": i, "note": None} for i in range(3)]
+
+
+async def test_an_object_nulled_by_its_fields_reports_the_first_field_whatever_finishes_first():
+    query = "{ slow: item(index: 0) { name } fast: item(index: 1) { name } }"
+    plain = await PLAIN.execute(query)
+    assert [e.path for e in plain.errors] == [["fast", "name"]], "graphql-core reports the fastest"
+    result = await SCHEMA.execute(query)
+    assert result.data is None
+    assert [e.path for e in result.errors] == [["slow", "name"]]

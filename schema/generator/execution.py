@@ -53,43 +53,59 @@ class RawJSON:
 class OrderedErrors(StrawberryGraphQLCoreExecutionContext):
     """Errors that do not depend on which resolver finishes first.
 
-    graphql-core completes a list's items concurrently and, when a non-null item fails, nulls the
-    list with whichever failure came first, cancelling the rest: two runs of one query could name
-    different items (`nodes.0` one time, `nodes.1` the next). Here a list's items all settle, the
-    list is nulled with its lowest-indexed failure, and what its other items reported is dropped
-    (their positions are nulled with it); the response lists its errors in the order of the response.
+    graphql-core completes an object's fields, and a list's items, concurrently and, when a
+    non-null one fails, nulls the parent with whichever failure came first, cancelling the rest:
+    two runs of one query could name different fields or items (`nodes.0` one time, `nodes.1` the
+    next). Here the parent's fields or items all settle, the parent is nulled with the first
+    failure in the document's order (the lowest index in a list), and what the others reported is
+    dropped (their positions are nulled with it); the response lists its errors in its own order.
     """
 
+    def execute_fields(self, parent_type, source_value, path, grouped_field_set, position_context):
+        self._holding(path)
+        fields = grouped_field_set
+        completed = super().execute_fields(parent_type, source_value, path, fields, position_context)
+        return self._settled(completed, path, fields)
+
     def complete_iterable_value(self, item_type, field_details_list, info, path, items, position_context):
-        failures: dict[int, Exception] = {}
-        self.__dict__.setdefault("_failures", {})[path] = failures  # filled by handle_field_error
+        self._holding(path)
         completed = super().complete_iterable_value(
             item_type, field_details_list, info, path, items, position_context
         )
-        if not self.is_awaitable(completed):
-            return self._first_failure(completed, path)
+        return self._settled(completed, path, None)
 
-        async def settled() -> list:
-            return self._first_failure(await completed, path)
+    def _holding(self, path) -> None:
+        """Non-null children of `path` that fail are held (handle_field_error) until all settled."""
+        self.__dict__.setdefault("_failures", {})[path] = {}
+
+    def _settled(self, completed, path, fields):
+        if not self.is_awaitable(completed):
+            return self._first_failure(completed, path, fields)
+
+        async def settled() -> Any:
+            return self._first_failure(await completed, path, fields)
 
         return settled()
 
     def handle_field_error(self, raw_error, return_type, field_details_list, path) -> None:
-        failures = getattr(self, "_failures", {}).get(path.prev) if isinstance(path.key, int) else None
+        failures = getattr(self, "_failures", {}).get(path.prev)
         if failures is not None and self.error_propagation and is_non_null_type(return_type):
-            # A non-null item of a list: held until the list's other items have settled.
+            # A non-null child: held until its siblings have settled.
             failures[path.key] = located_error(raw_error, to_nodes(field_details_list), path.as_list())
             return
         super().handle_field_error(raw_error, return_type, field_details_list, path)
 
-    def _first_failure(self, values: list, path) -> list:
+    def _first_failure(self, values: Any, path, fields) -> Any:
+        """The children's values, or the first failure held among them: in the document's order of
+        an object's `fields`, by index in a list (`fields` None)."""
         failures = self._failures.pop(path)
         if not failures:
             return values
-        prefix = path.as_list()
+        prefix = path.as_list() if path is not None else []
         errors = self.collected_errors.errors
         errors[:] = [e for e in errors if (e.path or [])[: len(prefix)] != prefix]
-        raise failures[min(failures)]
+        first = min(failures) if fields is None else next(name for name in fields if name in failures)
+        raise failures[first]
 
     def build_response(self, data):
         errors = self.collected_errors.errors
