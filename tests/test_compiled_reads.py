@@ -132,6 +132,20 @@ async def test_a_page_of_an_area_reached_two_ways_reads_each_ways_first_rows(pat
                 await compare(paths, "clerk@hall", query.replace(f"{page} ", f'{page} {more}: "{cursor}" '))
 
 
+async def test_enum_filters_are_literals_in_the_statement(paths):
+    """Enum values (a closed set GraphQL checked) are written into the statement, so PostgreSQL
+    can keep one plan of it; the answer is the resolvers' (compare)."""
+    fast, _slow = paths.callers["admin@district"]
+    query = """{ organizations(where: {tier: {in: [HALL, ROOM]}, constructionStatus: {ne: PLANNED}}) {
+      totalCount nodes { code } } }"""
+    with counting() as statements:
+        await fast(query)
+    (read,) = [s for s in statements.statements if "json_" in s]
+    assert "('HALL','ROOM')" in read and "'PLANNED'" in read, read
+    await compare(paths, "admin@district", query)
+    await compare(paths, "admin@district", "{ cases(where: {status: {in: []}}) { totalCount } }")
+
+
 async def test_every_generated_read_compiles(paths):
     """Every list, lookup and aggregate, with every scalar and derived field, is compiled, but for the
     committed FALLBACKS (the root fields the resolvers still answer, and why)."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
-from tortoise.expressions import Q, Subquery
+from tortoise.expressions import Q, RawSQL, Subquery
 
 from schema.generator.errors import EngineError
 from schema.generator.ids import from_global_id
@@ -62,6 +63,7 @@ _FILTER_INPUTS: dict[Any, type] = {}
 # Bounds that keep a filter's SQL within what both databases take (SQLite binds at most 32,766
 # values in a statement, asyncpg 32,767) and its compilation within Python's stack.
 MAX_VALUES = 1000  # in one `in` or `notIn` list
+_NAME = re.compile(r"[A-Za-z0-9_]+")  # an enum value that may be written into SQL as it is
 MAX_FILTER_VALUES = 5000  # in the whole filter: each becomes a bound parameter of one statement
 MAX_ALTERNATIVES = 100  # conditions in one `and` or `or` list
 MAX_WHERE_DEPTH = 16  # and/or/not and relation levels
@@ -130,6 +132,8 @@ def scalar_conditions(path: str, scalar: ScalarField, condition: Any) -> list[Q]
         if op in ORDERED and op != "is_null":
             for item in value if isinstance(value, list) else [value]:
                 _check_fits(scalar, item)
+        if scalar.enum is not None and op != "is_null":
+            value = _enum_literal(value)
         if op == "is_null":
             out.append(Q(**{f"{path}__isnull": bool(value)}))
         elif op == "ne":
@@ -138,6 +142,29 @@ def scalar_conditions(path: str, scalar: ScalarField, condition: Any) -> list[Q]
         else:
             out.append(Q(**{f"{path}{suffix}": value}))
     return out
+
+
+def _enum_literal(value: Any) -> Any:
+    """An enum's value (or list of values) as SQL literals, else as it is.
+
+    An enum holds a few names fixed in the code, GraphQL checked the value is one of them, and
+    the statement is kept per variables anyway: as a literal it lets PostgreSQL plan a prepared
+    statement once (a generic plan) where a parameter made it plan at every execution, 0.3-0.9 ms
+    of a read of halls and their rooms' cases.
+    """
+    values = value if isinstance(value, list) else [value]
+    literals = []
+    for item in values:
+        raw = item.value if isinstance(item, Enum) else item
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            literals.append(str(raw))
+        elif isinstance(raw, str) and _NAME.fullmatch(raw):
+            literals.append(f"'{raw}'")
+        else:
+            return value
+    if not literals:  # an empty list: as it is (no `IN ()`)
+        return value
+    return RawSQL("(" + ",".join(literals) + ")") if isinstance(value, list) else RawSQL(literals[0])
 
 
 def _check_fits(scalar: ScalarField, value: Any) -> None:
