@@ -156,12 +156,9 @@ def _enum_literal(value: Any) -> Any:
     literals = []
     for item in values:
         raw = item.value if isinstance(item, Enum) else item
-        if isinstance(raw, int) and not isinstance(raw, bool):
-            literals.append(str(raw))
-        elif isinstance(raw, str) and _NAME.fullmatch(raw):
-            literals.append(f"'{raw}'")
-        else:
+        if not (isinstance(raw, str) and _NAME.fullmatch(raw)):  # (an int's column type is unknown here)
             return value
+        literals.append(f"'{raw}'")
     if not literals:  # an empty list: as it is (no `IN ()`)
         return value
     return RawSQL("(" + ",".join(literals) + ")") if isinstance(value, list) else RawSQL(literals[0])
