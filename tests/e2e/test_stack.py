@@ -154,7 +154,12 @@ def heading(driver) -> str | None:
 def no_page_error(driver, page: str) -> None:
     source = driver.page_source
     found = [marker for marker in PAGE_ERRORS if marker in source]
-    assert not found, f"{page}: {found}"
+    if found:  # what the page shows: the exception's message and trace, not only that there is one
+        shown = driver.execute_script(
+            "return [...document.querySelectorAll('[data-testid=\"stException\"]')]"
+            ".map(e => e.innerText).join('\\n---\\n');"
+        )
+        raise AssertionError(f"{page}: {found}\n{shown or driver.find_element('css selector', 'body').text}")
 
 
 @functools.cache
