@@ -145,13 +145,10 @@ def in_area(
         table = model._meta.db_table
         test = _row_test(model, f'"{table}"', paths, low, high, itertools.count(1))
         return Q(id__in=RawSQL(f'(SELECT "{table}"."id" WHERE {test})'))
-    organizations = f"SELECT id FROM organization WHERE path >= '{low}' AND path < '{high}'"
+    organizations = _organizations(low, high)
     conditions = _conditions(model, paths, organizations)
     if len(conditions) == 1:
-        column, subquery = conditions[0]
-        if column is None:  # the organization itself
-            return within(area)
-        return Q(**{f"{column}__in": RawSQL(f"({subquery})")})
+        return _reaching(area, *conditions[0])
     if counted and model._meta.db.capabilities.dialect == "postgres":
         table = model._meta.db_table
         tests = [f'"{table}"."{column or "id"}" = ANY(ARRAY({subquery}))' for column, subquery in conditions]
@@ -164,15 +161,21 @@ def area_branches(model: type[Model], paths: tuple[str, ...], area: str | None) 
     model by (a case: where it was filed, where it is handled), each answered by that column's index."""
     if area is None or not paths or not area:
         return [in_area(model, paths, area)]
-    low, high = area_range(area)
-    organizations = f"SELECT id FROM organization WHERE path >= '{low}' AND path < '{high}'"
-    conditions = _conditions(model, paths, organizations)
-    if len(conditions) == 1:
-        return [in_area(model, paths, area)]
-    return [
-        within(area) if column is None else Q(**{f"{column}__in": RawSQL(f"({subquery})")})
-        for column, subquery in conditions
-    ]
+    conditions = _conditions(model, paths, _organizations(*area_range(area)))
+    return [_reaching(area, column, subquery) for column, subquery in conditions]
+
+
+def _organizations(low: str, high: str) -> str:
+    """SELECT of the ids of the organizations whose paths are in [low, high): an area's."""
+    return f"SELECT id FROM organization WHERE path >= '{low}' AND path < '{high}'"
+
+
+def _reaching(area: str, column: str | None, subquery: str) -> Q:
+    """The rows whose `column` is in `subquery` (one of `_conditions`); None: the row is an
+    organization, and its own path decides."""
+    if column is None:
+        return within(area)
+    return Q(**{f"{column}__in": RawSQL(f"({subquery})")})
 
 
 class SqlCondition(Q):
