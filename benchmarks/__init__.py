@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import re
 from pathlib import Path
 
 REPORT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -17,6 +18,11 @@ def machine() -> str:
 
 def today() -> str:
     return dt.date.today().isoformat()
+
+
+def slug(label: str) -> str:
+    """A section's name from a run's label: "province 100 districts / 1M cases" -> "province-100-..."."""
+    return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
 
 
 def write_section(name: str, lines: list[str]) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shlex
 import statistics
 import subprocess
@@ -33,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from admin_ui.navigation import pages_for  # noqa: E402
 from api.db import redact_url  # noqa: E402
-from benchmarks import machine, today, write_section  # noqa: E402
+from benchmarks import machine, slug, today, write_section  # noqa: E402
 from tests.ui_support import PAGES, counting_requests, free_port, signed_in  # noqa: E402
 
 CLI = [sys.executable, "-m", "api.cli"]
@@ -162,10 +161,6 @@ def main() -> None:
             "database with more it draws that part, and its figures time what it draws.",
         ]
     write_section("admin-pages" if args.label == "fixture" else f"admin-pages-{slug(args.label)}", lines)
-
-
-def slug(label: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.models.org import area_range  # noqa: E402
-from benchmarks import machine, today, write_section  # noqa: E402
+from benchmarks import machine, slug, today, write_section  # noqa: E402
 
 PEER_PACKAGES = {
     "postgraphile": "4.14.1",
@@ -485,19 +485,25 @@ def children_cpu_seconds() -> float:
 async def cannon(args, side: GraphQLSide, read: Read, seconds: float) -> dict:
     """One autocannon run against a side: its JSON summary; refused unless every answer was a 200."""
     body, headers = await side.request(read)
+    return await autocannon(args, side.url, body.decode(), headers, seconds, f"{side.name}: {read.name}")
+
+
+async def autocannon(args, url: str, body: str, headers: dict, seconds: float, what: str) -> dict:
+    """POST `body` to `url` for `seconds` from args.concurrency connections (autocannon): its JSON
+    summary; refused unless every answer was a 200."""
     command = [str(args.autocannon), "-j", "-c", str(args.concurrency), "-d", f"{seconds:g}", "-m", "POST"]
     for name, value in headers.items():
         command += ["-H", f"{name}={value}"]
     process = await asyncio.create_subprocess_exec(
-        *command, "-b", body.decode(), side.url, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        *command, "-b", body, url, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     out, err = await process.communicate()
     if process.returncode != 0:
-        raise SystemExit(f"autocannon failed on {side.name}: {err.decode()[-2000:]}")
+        raise SystemExit(f"autocannon failed on {what}: {err.decode()[-2000:]}")
     summary = json.loads(out)
     bad = {k: summary[k] for k in ("non2xx", "errors", "timeouts") if summary[k]}
     if bad or not summary["requests"]["total"]:
-        raise SystemExit(f"{side.name}: {read.name}: {bad or 'no answer'} under load")
+        raise SystemExit(f"{what}: {bad or 'no answer'} under load")
     return summary
 
 
@@ -933,7 +939,7 @@ def write_report(args, facts: Facts, versions: dict | None, results: list[tuple[
         "",
         *targets(results, facts),
     ]
-    write_section("peer-" + re.sub(r"[^a-z0-9]+", "-", args.label.lower()).strip("-"), lines)
+    write_section("peer-" + slug(args.label), lines)
 
 
 def main() -> None:

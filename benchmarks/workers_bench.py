@@ -19,7 +19,6 @@ import json
 import os
 import re
 import shlex
-import subprocess
 import sys
 import textwrap
 from contextlib import ExitStack, suppress
@@ -31,7 +30,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import machine, today, write_section  # noqa: E402
+from benchmarks import machine, slug, today, write_section  # noqa: E402
 from benchmarks.peer_bench import (  # noqa: E402
     HALL_CLERK,
     ROOT_READER,
@@ -39,6 +38,7 @@ from benchmarks.peer_bench import (  # noqa: E402
     SANJI_NESTED,
     SANJI_ORGS,
     SANJI_PAGE,
+    autocannon,
     cpu_seconds,
     ensure_peer,
     free_port,
@@ -120,21 +120,14 @@ async def measure(args, url: str, workers: int, users: dict[str, str]) -> list[d
                 pids = tree(process.pid)
                 server, database = tree_cpu(pids), postgres_cpu_seconds()
                 peak = rss_mb(pids)
-                command = [str(args.autocannon), "-j", "-c", str(args.concurrency), "-d", f"{args.seconds:g}"]
-                command += ["-m", "POST", "-b", json.dumps({"query": query})]
-                for key, value in headers.items():
-                    command += ["-H", f"{key}={value}"]
-                cannon = await asyncio.create_subprocess_exec(
-                    *command, base + "/graphql", stdout=subprocess.PIPE, stderr=subprocess.PIPE
+                body, what = json.dumps({"query": query}), f"{name}: {workers} worker(s)"
+                done = asyncio.ensure_future(
+                    autocannon(args, base + "/graphql", body, headers, args.seconds, what)
                 )
-                done = asyncio.ensure_future(cannon.communicate())
                 while not done.done():
                     peak = max(peak, rss_mb(pids))
                     await asyncio.sleep(0.5)
-                out, _err = done.result()
-                summary = json.loads(out)
-                if summary["non2xx"] or summary["errors"] or summary["timeouts"]:
-                    raise SystemExit(f"{name}: {workers} worker(s): not every answer was a 200: {summary}")
+                summary = done.result()
                 n = summary["requests"]["total"]
                 rows.append(
                     {
@@ -210,7 +203,7 @@ def report(args, facts: dict, rows: list[dict]) -> None:
     most = max(row["rss"] for row in rows)
     verdict = "met" if most < 300 else "**not met**"
     lines += ["", f"- the API's memory under load: at most {most:.0f} MB (target under 300 MB: {verdict})"]
-    write_section("workers-" + re.sub(r"[^a-z0-9]+", "-", args.label.lower()).strip("-"), lines)
+    write_section("workers-" + slug(args.label), lines)
 
 
 def main() -> None:
