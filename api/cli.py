@@ -36,6 +36,7 @@ user_app = typer.Typer(help="Manage sign-in users.", no_args_is_help=True)
 calendar_app = typer.Typer(help="The working-day calendar.", no_args_is_help=True)
 schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Integrator API keys.", no_args_is_help=True)
+stats_app = typer.Typer(help="The service statistics' rollups.", no_args_is_help=True)
 for sub, name in (
     (db_app, "db"),
     (seed_app, "seed"),
@@ -44,6 +45,7 @@ for sub, name in (
     (calendar_app, "calendar"),
     (schema_app, "schema"),
     (apikey_app, "apikey"),
+    (stats_app, "stats"),
 ):
     app.add_typer(sub, name=name)
 
@@ -273,6 +275,44 @@ def report_service(
                 f"{row.completed_on_time:>7} {_pct(row.on_time_rate):>12} {row.overdue:>7} "
                 f"{_avg(row.average_working_days):>8} {row.trips_saved:>11}"
             )
+
+
+@stats_app.command("rebuild")
+def stats_rebuild() -> None:
+    """Recount the service statistics' rollups from the cases (in one transaction; steps taken
+    meanwhile wait for it and are then counted)."""
+    import time
+
+    from tortoise.transactions import in_transaction
+
+    from api.services import rollup
+
+    s = settings()
+
+    async def work():
+        async with in_transaction():
+            return await rollup.rebuild()
+
+    started = time.perf_counter()
+    rows = run(lambda: _migrated(s, work))
+    counts = ", ".join(f"{table} {count:,} rows" for table, count in rows.items())
+    typer.echo(f"rebuilt in {time.perf_counter() - started:.1f} s: {counts}")
+
+
+@stats_app.command("check")
+def stats_check() -> None:
+    """Compare the rollups with a recount of the cases; exit 1 (naming rows) when they differ."""
+    from api.services import rollup
+
+    s = settings()
+    found = run(lambda: _migrated(s, rollup.differences))
+    wrong = {table: keys for table, keys in found.items() if keys}
+    if not wrong:
+        typer.echo("the rollups equal a recount of the cases")
+        return
+    for table, keys in wrong.items():
+        typer.echo(f"{table}: {len(keys)} row(s) differ, e.g. {', '.join(keys[:3])}")
+    raise fail("the rollups differ from the cases: run `sanji stats rebuild`")
 
 
 def _day(raw: str | None, option: str):

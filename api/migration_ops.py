@@ -311,3 +311,10 @@ async def compare_organization_paths_bytewise(apps, schema_editor) -> None:
     await client.execute_script('ALTER TABLE organization ALTER COLUMN path TYPE VARCHAR(255) COLLATE "C"')
     # AddField does not build a new column's index on PostgreSQL (SQLite's repair pass does)
     await client.execute_script('CREATE INDEX IF NOT EXISTS "idx_organization_path" ON organization (path)')
+
+
+async def rebuild_service_rollups(apps, schema_editor) -> None:
+    """Count the stored cases into the service statistics rollups (migration 0015)."""
+    from api.services import rollup
+
+    await rollup.rebuild(schema_editor.client)

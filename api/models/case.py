@@ -244,6 +244,78 @@ class AgencyBatchCase(Model):
         unique_together = (("batch", "case"),)
 
 
+class ClockState(StrEnum):
+    """Where an accepted case's clock stands, as the service statistics count it."""
+
+    RUNNING = "RUNNING"  # open and counting working days (overdue and due-soon are judged on these)
+    PAUSED = "PAUSED"  # waiting for supplementary papers (补正)
+    STOPPED = "STOPPED"  # closed: completed, delivered, rejected or withdrawn
+
+
+class Finish(StrEnum):
+    """How an accepted case was completed against its promised due date."""
+
+    NONE = "NONE"  # not completed
+    ON_TIME = "ON_TIME"
+    LATE = "LATE"
+    UNDATED = "UNDATED"  # completed, with no promised due date to judge it by
+
+
+class RollupRow(Model):
+    """What both rollups keep per row: accepted cases of one month of acceptance that stand alike
+    (clock, finish and, while the clock runs, promised due date), with their sums."""
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=120, unique=True)  # the row's grouping columns, joined
+    month = fields.DateField()  # the first day of the month of acceptance
+    clock = fields.CharEnumField(ClockState, max_length=8)
+    finish = fields.CharEnumField(Finish, max_length=8)
+    due_date = fields.DateField(null=True)  # the promised due date while the clock runs, else null
+    cases = fields.IntField(default=0)
+    trips_saved = fields.IntField(default=0)
+    working_days = fields.IntField(default=0)  # the sum of working days taken by the completed ones
+    timed = fields.IntField(default=0)  # how many of them have working days taken
+
+    class Meta:
+        abstract = True
+
+
+class CaseRollup(RollupRow):
+    """The service statistics per handling and filing organization (an area's figures, per
+    organization, tier or month): kept in the transaction of every workflow step and due-date
+    recomputation (api/services/rollup.py), rebuilt from the cases by `sanji stats rebuild`."""
+
+    handling_organization = fields.ForeignKeyField(
+        "models.Organization", related_name="handled_rollups", on_delete=fields.RESTRICT, db_index=True
+    )
+    submitted_at_organization = fields.ForeignKeyField(
+        "models.Organization", related_name="submitted_rollups", on_delete=fields.RESTRICT, db_index=True
+    )
+
+    class Meta:
+        table = "case_rollup"
+        indexes = (Index(fields=("month", "clock"), name="idx_case_rollup_month_clock"),)
+        constraints = (
+            CheckConstraint(check="cases >= 0", name="ck_case_rollup_cases"),
+            CheckConstraint(check="timed >= 0 AND timed <= cases", name="ck_case_rollup_timed"),
+        )
+
+
+class ItemRollup(RollupRow):
+    """The service statistics per item over every organization (figures per item or 三办 tag for a
+    caller who reads every case); kept and rebuilt with `CaseRollup`."""
+
+    item = fields.ForeignKeyField("models.Item", related_name="rollups", on_delete=fields.RESTRICT)
+
+    class Meta:
+        table = "item_rollup"
+        indexes = (Index(fields=("month", "clock"), name="idx_item_rollup_month_clock"),)
+        constraints = (
+            CheckConstraint(check="cases >= 0", name="ck_item_rollup_cases"),
+            CheckConstraint(check="timed >= 0 AND timed <= cases", name="ck_item_rollup_timed"),
+        )
+
+
 class Evaluation(Model):
     """A rating (好差评) of a completed case on the five national levels, 5 = 非常满意 … 1 = 非常不满意."""
 

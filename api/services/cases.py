@@ -26,7 +26,7 @@ from api.models.calendar import CalendarRevision
 from api.models.case import ApplicantType, Case, CaseAction, CaseEvent, CaseNumberCounter, CaseStatus, Channel
 from api.models.item import GuideRevision, Item, ItemAssignment, Power
 from api.models.org import Organization, OrgKind
-from api.services import deadlines, workflow
+from api.services import deadlines, rollup, workflow
 from api.services.workflow import Move
 
 QUERY_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I to misread
@@ -249,6 +249,7 @@ async def submit(
         )
         case.query_code_hash = query_code_hash(case.number, code, secret)
         await case.save()
+        await rollup.shift(None, rollup.share(case))
         event.case_id = case.id
         await event.save()
     return Filed(case, code)
@@ -276,8 +277,10 @@ async def perform(case_id: int, move: Move, version: int | None = None) -> Case:
 
 
 async def step(case: Case, move: Move) -> CaseEvent:
-    """Apply one move to a loaded case and write the case back (inside the caller's transaction)."""
+    """Apply one move to a loaded case and write the case back with its statistics (inside the
+    caller's transaction)."""
     item = await Item.get(id=case.item_id)
+    before = rollup.share(case)
     today = deadlines.local_date(move.when)
     # The case's organizations too: a refusal says who else can move the case when the actor cannot.
     powers = await powers_of((move.actor.organization_id, *workflow.involved(case)), item.id, today)
@@ -298,6 +301,7 @@ async def step(case: Case, move: Move) -> CaseEvent:
             f"case {case.number} was changed by someone else at the same moment; read it again",
             field="version",
         )
+    await rollup.shift(before, rollup.share(case))
     return event
 
 
@@ -324,16 +328,19 @@ async def _recompute(case_id: int, revision_id: int, attempts: int = 5) -> int:
         case = await Case.get(id=case_id)
         item = await Item.get(id=case.item_id)
         workdays = await deadlines.calendar_for(case.accepted_on)
+        before = rollup.share(case)
         moved = workflow.recompute_due_dates(case, item, workdays, await history(case.id))
-        written = await Case.filter(id=case.id, version=case.version).update(
-            legal_due_date=case.legal_due_date,
-            promised_due_date=case.promised_due_date,
-            due_dates_estimated=case.due_dates_estimated,
-            working_days_taken=case.working_days_taken,
-            paused_working_days=case.paused_working_days,
-            calendar_revision_id=revision_id,
-            version=case.version + 1,
-        )
-        if written:
-            return int(moved)
+        async with in_transaction():  # the new dates and the statistics they move, together
+            written = await Case.filter(id=case.id, version=case.version).update(
+                legal_due_date=case.legal_due_date,
+                promised_due_date=case.promised_due_date,
+                due_dates_estimated=case.due_dates_estimated,
+                working_days_taken=case.working_days_taken,
+                paused_working_days=case.paused_working_days,
+                calendar_revision_id=revision_id,
+                version=case.version + 1,
+            )
+            if written:
+                await rollup.shift(before, rollup.share(case))
+                return int(moved)
     raise DomainError("CONFLICT", f"case {case.number} kept changing; recompute the calendar again")

@@ -10,7 +10,7 @@ Basis (documented in docs/workflow.md): a case belongs to the period in which it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 from tortoise.expressions import F, Q, RawSQL, Subquery
 from tortoise.functions import Count, Sum
 
-from api.models.case import Case, CaseStatus, Evaluation
+from api.models.case import Case, CaseRollup, CaseStatus, ClockState, Evaluation, Finish, ItemRollup
 from api.models.item import Item
 from api.services.deadlines import DISTRICT_ZONE
 from api.services.workflow import RUNNING
@@ -61,7 +61,8 @@ class ServiceRow:
     due_soon: int
     paused: int
     trips_saved: int
-    average_working_days: float | None
+    working_days: int  # the sum of working days taken by the completed cases that have it
+    timed: int  # how many have it
 
     @property
     def completion_rate(self) -> float | None:
@@ -74,6 +75,28 @@ class ServiceRow:
     @property
     def overdue(self) -> int:
         return self.overdue_open + self.completed_late
+
+    @property
+    def average_working_days(self) -> float | None:
+        return self.working_days / self.timed if self.timed else None
+
+
+FIGURES = tuple(f.name for f in fields(ServiceRow) if f.name != "key")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The cases a caller's figures cover: as a condition on the cases, the same area as a condition
+    on `case_rollup` rows, and whether it is every case (then per-item figures come from
+    `item_rollup` too)."""
+
+    cases: Q
+    rollup: Q
+    everywhere: bool
+
+    @classmethod
+    def all(cls) -> Scope:
+        return cls(Q(), Q(), True)
 
 
 def month_sql(column: str, dialect: str) -> str:
@@ -95,28 +118,89 @@ def _key_expression(by: Dimension) -> tuple[str | None, Any]:
     return None, None
 
 
-async def service_stats(scope: Q, period: Period, by: Dimension, as_of: date, soon: date) -> list[ServiceRow]:
-    """The figures of the accepted cases in `scope` and `period`, one row per key of `by`."""
+def split(period: Period) -> tuple[Period | None, list[Period]]:
+    """The period as the whole months in it (the rollups answer those: their rows are per month)
+    and the days at its ends outside them (counted from the cases), e.g. 03-15..06-10 as
+    04-01..05-31 and [03-15..03-31, 06-01..06-10]."""
+    first, last = period.first_day, period.last_day
+    start = first if first is None or first.day == 1 else _next_month(first)
+    end = (
+        None
+        if last is None
+        else _next_month(last)
+        if _next_month(last) - timedelta(1) == last
+        else last.replace(day=1)
+    )
+    if start is not None and end is not None and start >= end:
+        return None, [period]
+    edges = []
+    if first is not None and start is not None and first < start:
+        edges.append(Period(first, start - timedelta(1)))
+    if last is not None and end is not None and end <= last:
+        edges.append(Period(end, last))
+    return Period(start, None if end is None else end - timedelta(1)), edges
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+async def service_stats(
+    scope: Scope, period: Period, by: Dimension, as_of: date, soon: date
+) -> list[ServiceRow]:
+    """The figures of the accepted cases in `scope` and `period`, one row per key of `by`: the whole
+    months from the rollups, the days at the period's ends (and an area's per-item figures, which
+    no rollup holds) counted from the cases."""
+    per_item = by in (Dimension.ITEM, Dimension.TAG)
+    if per_item and not scope.everywhere:
+        return await recount(scope.cases, period, by, as_of, soon)
+    months, edges = split(period)
+    found = []
+    if months is not None:
+        rollup, where = (ItemRollup, Q()) if per_item else (CaseRollup, scope.rollup)
+        found += await _figures(_in_months(rollup.filter(where), months), by, as_of, soon, _rolled_up)
+    for edge in edges:
+        found += await recount(scope.cases, edge, by, as_of, soon)
+    return _merged(found, by)
+
+
+async def recount(scope: Q, period: Period, by: Dimension, as_of: date, soon: date) -> list[ServiceRow]:
+    """`service_stats` counted from the cases alone (the rollups are held to it)."""
     cases = Case.filter(scope, accepted_on__isnull=False)
     if period.first_day is not None:
         cases = cases.filter(accepted_on__gte=period.first_day)
     if period.last_day is not None:
         cases = cases.filter(accepted_on__lte=period.last_day)
+    return await _figures(cases, by, as_of, soon, _counted)
+
+
+def _in_months(rows, months: Period):
+    if months.first_day is not None:
+        rows = rows.filter(month__gte=months.first_day)
+    if months.last_day is not None:
+        rows = rows.filter(month__lte=months.last_day)
+    return rows
+
+
+async def _figures(rows, by: Dimension, as_of: date, soon: date, figures) -> list[ServiceRow]:
+    """The figures of `rows` (cases or rollup rows, whose `figures` say how to sum them) per key."""
     if by == Dimension.TAG:
-        rows = []
+        out = []
         for tag, column in TAGS.items():
             tagged = Subquery(Item.filter(**{column: True}).values("id"))  # no join: one row per tag
-            found = await _grouped(cases.filter(item_id__in=tagged), None, None, as_of, soon)
-            rows += [_row(tag, r) for r in found]
-        return rows
+            found = await _grouped(rows.filter(item_id__in=tagged), None, None, figures(as_of, soon))
+            out += [_row(tag, r) for r in found]
+        return out
     key, expression = _key_expression(by)
-    found = await _grouped(cases, key, expression, as_of, soon)
+    if by == Dimension.MONTH and rows.model is not Case:
+        expression = None  # the rollups keep the month as a column
+    found = await _grouped(rows, key, expression, figures(as_of, soon))
     return sorted((_row(r.get("key"), r) for r in found), key=lambda r: (r.key is None, str(r.key)))
 
 
-async def _grouped(cases, key: str | None, expression, as_of: date, soon: date) -> list[dict[str, Any]]:
+def _counted(as_of: date, soon: date) -> dict[str, Any]:
     open_clock = Q(status__in=OPEN_CLOCK)
-    figures = dict(
+    return dict(
         accepted=Count("id"),
         completed=Count("id", _filter=Q(completed_on__isnull=False)),
         completed_on_time=Count("id", _filter=Q(completed_on__lte=F("promised_due_date"))),
@@ -127,35 +211,57 @@ async def _grouped(cases, key: str | None, expression, as_of: date, soon: date) 
         ),
         paused=Count("id", _filter=Q(status=CaseStatus.SUPPLEMENT_REQUESTED)),
         trips_saved=Sum("trips_saved"),
-        average_working_days=FloatAvg("working_days_taken"),
+        working_days=Sum("working_days_taken"),
+        timed=Count("id", _filter=Q(working_days_taken__isnull=False)),
     )
-    query, names = cases.annotate(**figures), list(figures)
+
+
+def _rolled_up(as_of: date, soon: date) -> dict[str, Any]:
+    running = Q(clock=ClockState.RUNNING)
+    return dict(
+        accepted=Sum("cases"),
+        completed=Sum("cases", _filter=~Q(finish=Finish.NONE)),
+        completed_on_time=Sum("cases", _filter=Q(finish=Finish.ON_TIME)),
+        completed_late=Sum("cases", _filter=Q(finish=Finish.LATE)),
+        overdue_open=Sum("cases", _filter=running & Q(due_date__lt=as_of)),
+        due_soon=Sum("cases", _filter=running & Q(due_date__gte=as_of, due_date__lte=soon)),
+        paused=Sum("cases", _filter=Q(clock=ClockState.PAUSED)),
+        trips_saved=Sum("trips_saved"),
+        working_days=Sum("working_days"),
+        timed=Sum("timed"),
+    )
+
+
+async def _grouped(rows, key: str | None, expression, figures: dict[str, Any]) -> list[dict[str, Any]]:
+    query, names = rows.annotate(**figures), list(figures)
     if key is None:
         return await query.values(*names)
     if expression is not None:
         query = query.annotate(**{key: expression})
-    rows = await query.group_by(key).values(*names, key)
-    for row in rows:
+    found = await query.group_by(key).values(*names, key)
+    for row in found:
         row["key"] = row.pop(key)
-    return rows
+    return found
 
 
 def _row(key: Any, raw: dict[str, Any]) -> ServiceRow:
-    average = raw["average_working_days"]
     if key is not None and not isinstance(key, str):
         key = key.isoformat() if isinstance(key, date) else str(key)
-    return ServiceRow(
-        key=key,
-        accepted=raw["accepted"] or 0,
-        completed=raw["completed"] or 0,
-        completed_on_time=raw["completed_on_time"] or 0,
-        completed_late=raw["completed_late"] or 0,
-        overdue_open=raw["overdue_open"] or 0,
-        due_soon=raw["due_soon"] or 0,
-        paused=raw["paused"] or 0,
-        trips_saved=raw["trips_saved"] or 0,
-        average_working_days=float(average) if average is not None else None,
-    )
+    return ServiceRow(key=key, **{name: int(raw[name] or 0) for name in FIGURES})
+
+
+def _merged(rows: list[ServiceRow], by: Dimension) -> list[ServiceRow]:
+    """Rows of the same key added up (the rollups' months and the period's ends), in key order
+    (tags in the order of TAGS)."""
+    by_key: dict[str | None, ServiceRow] = {}
+    for row in rows:
+        held = by_key.get(row.key)
+        if held is not None:
+            row = ServiceRow(key=row.key, **{n: getattr(held, n) + getattr(row, n) for n in FIGURES})
+        by_key[row.key] = row
+    if by == Dimension.TAG:
+        return [by_key[tag] for tag in TAGS if tag in by_key]
+    return sorted(by_key.values(), key=lambda r: (r.key is None, str(r.key)))
 
 
 def overdue_cases(scope: Q, as_of: date, soon: date | None = None):
@@ -250,12 +356,13 @@ async def service_report(
     from api.models.org import Organization, Tier
 
     today = as_of or datetime.now(DISTRICT_ZONE).date()
-    everything = Q()
+    everything = Scope.all()
     center_ids = await Organization.filter(tier=Tier.CENTER).values_list("id", flat=True)
-    at_center = Q(handling_organization_id__in=list(center_ids) or [0])
+    handled_there = Q(handling_organization_id__in=list(center_ids) or [0])  # a column of both
+    at_center = Scope(handled_there, handled_there, everywhere=False)
     names = dict(await Organization.all().values_list("id", "name"))
 
-    async def rows(scope: Q, by: Dimension) -> list[ServiceRow]:
+    async def rows(scope: Scope, by: Dimension) -> list[ServiceRow]:
         return await service_stats(scope, period, by, today, today)
 
     return [

@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 
 from api.errors import DomainError
 from api.models.calendar import CalendarDay
-from api.models.case import Case, CaseAction, CaseStatus, Evaluation
+from api.models.case import Case, CaseAction, CaseRollup, CaseStatus, Evaluation
 from api.models.item import Item
 from api.models.org import Organization
 from api.models.staff import Staff
@@ -191,7 +191,11 @@ class ServiceQueries:
 
         async def resolve(root, info, by=stats.Dimension.TOTAL, from_=None, to=None, as_of=None, soon_days=3):
             access = await node.registry.access(info)
-            scope = access.rows(node)
+            scope = stats.Scope(
+                access.rows(node, counted=True),
+                access.rows(node, counted=True, on=CaseRollup),
+                access.reads_everything(node),
+            )
             today = _judged_on(as_of, info)
             if not 0 <= soon_days <= MAX_SOON_DAYS:
                 raise DomainError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tortoise.expressions import Q
+from tortoise.models import Model
 
 from schema.generator.errors import EngineError
 from schema.generator.policy import Caller, Grant, Op, Policy, grant_of
@@ -55,16 +56,24 @@ class RequestAccess:
         raise EngineError("FORBIDDEN", f"role {self.caller.role} may not {_VERBS[op]} {plural}")
 
     # -- rows
-    def rows(self, node: ModelNode, *, per_row: bool = False, counted: bool = False) -> Q:
+    def rows(
+        self, node: ModelNode, *, per_row: bool = False, counted: bool = False, on: type[Model] | None = None
+    ) -> Q:
         """The rows the caller may read (refusing a caller that may read none of the model).
 
         `per_row`: for rows another condition picks first (a parent's children, one id), test
         each row's organizations by key instead of matching the area's set of rows. `counted`:
-        the rows are only counted or aggregated (totalCount, aggregates), never paged."""
+        the rows are only counted or aggregated (totalCount, aggregates), never paged. `on`: the
+        same condition for another model that carries the node's scope paths (a rollup of it)."""
         found = self.require(node, Op.READ)
         if found.everywhere:
             return Q()
-        return self.within_area(node, per_row=per_row, counted=counted)
+        return self.within_area(node, per_row=per_row, counted=counted, on=on)
+
+    def reads_everything(self, node: ModelNode) -> bool:
+        """Whether the caller reads every row of the model (refusing one that may read none)."""
+        found = self.require(node, Op.READ)
+        return found.everywhere or not node.exposure.access.scope or self.area is None
 
     def branches(self, node: ModelNode) -> list[Q]:
         """The rows the caller may read as conditions any one of which admits a row (Policy.branches);
@@ -90,12 +99,14 @@ class RequestAccess:
                 field=use.split()[-1],
             )
 
-    def within_area(self, node: ModelNode, *, per_row: bool = False, counted: bool = False) -> Q:
+    def within_area(
+        self, node: ModelNode, *, per_row: bool = False, counted: bool = False, on: type[Model] | None = None
+    ) -> Q:
         """The rows of the caller's area, whatever the caller may read: the limit of every write."""
         scope = node.exposure.access.scope
         if not scope or self.area is None:
             return Q()
-        return self.policy.within(node.model, scope, self.area, per_row=per_row, counted=counted)
+        return self.policy.within(on or node.model, scope, self.area, per_row=per_row, counted=counted)
 
     def sees_pii(self, node: ModelNode) -> bool:
         return self.caller.role in node.exposure.access.clear_roles

@@ -26,6 +26,7 @@ from api.models.org import ConstructionStatus, Organization, Tier, Window
 from api.models.staff import DutyPeriod, DutyShift, Staff
 from api.models.user import Role, User
 from api.services import calendar as calendar_service
+from api.services import rollup
 from api.services.deadlines import DISTRICT_ZONE
 from api.services.users import create_user
 from seeds.qujialing import cases
@@ -117,6 +118,8 @@ async def load(demo_password: str, progress: Progress | None = None) -> SeedRepo
         await _funding(orgs)
         say("a year of cases")
         await cases.generate(orgs, items, staff, users, names, rng, say)
+        say("service statistics rollups")
+        await rollup.rebuild()
     # Planner statistics now: autovacuum never analyzes a table of fewer than 50 rows (the 44
     # organizations), and without them PostgreSQL guesses one row and picks nested loops.
     say("statistics for the planner")

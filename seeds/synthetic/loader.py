@@ -29,9 +29,10 @@ from api.errors import DomainError
 from api.models.audit import AuditAction
 from api.models.item import Item
 from api.models.org import Organization
-from api.services import audit, deadlines
+from api.services import audit, deadlines, rollup
 from api.services import calendar as calendar_service
 from api.services.cases import latest_calendar_revision
+from api.services.rollup import ROLLUP_TABLES
 from seeds.synthetic import verify
 from seeds.synthetic.bulk import PostgresWriter, SqliteWriter, sqlite_bulk_session
 from seeds.synthetic.cases import Output, Shared, generate, start_worker
@@ -96,7 +97,8 @@ async def load(
                 PostgresWriter(transaction), report, total, seed, demo_password, say, workers, copy=True
             )
         say("VACUUM ANALYZE (visibility map for index-only scans)", 0, 0)
-        await connection.execute_script(f"VACUUM ANALYZE {', '.join((*TREE_TABLES, *BULK_TABLES))}")
+        tables = (*TREE_TABLES, *BULK_TABLES, *ROLLUP_TABLES)
+        await connection.execute_script(f"VACUUM ANALYZE {', '.join(tables)}")
     report.seconds = time.perf_counter() - started
     return report
 
@@ -139,6 +141,9 @@ async def _load(writer, report: Report, total: int, seed: int, password: str, sa
             done += output.cases
             say("cases", done, total)
     await writer.finish(lambda statement: say(statement, 0, 0))
+    say("service statistics rollups", 0, 0)
+    rows = await rollup.rebuild()
+    report.counts.update(rows)
     say(f"replaying {REPLAYED} cases through the workflow", 0, 0)
     problems = await verify.replay(_sample(tree))
     if problems:

@@ -1,0 +1,283 @@
+"""The service statistics' rollups: each accepted case counted once in each rollup, in the row of
+its month of acceptance, clock state, finish and (while its clock runs) promised due date, and of
+- `case_rollup`: its handling and filing organizations (an area's figures, per organization, tier
+  or month);
+- `item_rollup`: its item (figures per item or 三办 tag over every organization).
+
+Every write that changes what a case counts for calls `shift` with the case's share before and
+after, in the write's own transaction: a rolled-back step moves nothing, and the rows always equal
+a recount from the cases (tests/test_rollup.py holds them to it). `rebuild` recounts both tables
+from the cases (`sanji stats rebuild`, the migration that creates them, bulk loads).
+
+Figures that depend on the day they are read (overdue, due soon) stay exact because running cases
+keep their promised due date in the row's key: "overdue on as_of" is a sum over the rows whose
+date is before it.
+
+Why these two grains (docs/decisions.md): on the 100-district data (1M cases, 1,111 handling
+organizations, 212 items, 24 months) organization x filing organization x month gives 235k rows
+and item x month 13k, while organization x item x month would give 749k, hardly fewer than the
+cases. Per-item figures of one area are counted from the area's cases, which their indexes find.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from types import SimpleNamespace
+from typing import Any
+
+from tortoise.models import Model
+
+from api.db import dialect_sql
+from api.models.case import Case, CaseRollup, CaseStatus, ClockState, Finish, ItemRollup
+from api.services.workflow import RUNNING
+
+SUMS = ("cases", "trips_saved", "working_days", "timed")
+BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Share:
+    """What one accepted case counts for: its grouping values and its amounts."""
+
+    handling: int
+    submitted: int
+    item: int
+    month: date
+    clock: ClockState
+    finish: Finish
+    due_date: date | None
+    trips_saved: int
+    working_days: int | None
+
+    @property
+    def amounts(self) -> tuple[int, int, int, int]:
+        timed = self.working_days is not None
+        return (1, self.trips_saved, self.working_days or 0, int(timed))
+
+
+@dataclass(frozen=True)
+class Grain:
+    """One rollup table: its model and the columns that, with the common ones, key its rows."""
+
+    model: type[Model]
+    columns: tuple[tuple[str, str], ...]  # (table column, Share attribute)
+
+    @property
+    def table(self) -> str:
+        return self.model._meta.db_table
+
+    def key(self, found: Share) -> str:
+        due = found.due_date.isoformat() if found.due_date else "-"
+        own = ":".join(str(getattr(found, name)) for _, name in self.columns)
+        return f"{own}:{found.month.isoformat()}:{found.clock.value}:{found.finish.value}:{due}"
+
+    def values(self, found: Share, amounts: Iterable[int], postgres: bool) -> list[Any]:
+        def day(value: date | None) -> Any:
+            return value if postgres or value is None else value.isoformat()
+
+        return [
+            self.key(found),
+            *(getattr(found, name) for _, name in self.columns),
+            day(found.month),
+            found.clock.value,
+            found.finish.value,
+            day(found.due_date),
+            *amounts,
+        ]
+
+    def insert_sql(self) -> str:
+        own = (column for column, _ in self.columns)
+        columns = ("key", *own, "month", "clock", "finish", "due_date", *SUMS)
+        quoted = ", ".join(f'"{column}"' for column in columns)
+        marks = ", ".join("{}" for _ in columns)
+        return f"INSERT INTO {self.table} ({quoted}) VALUES ({marks})"
+
+    def drop_empty_sql(self) -> str:
+        return f'DELETE FROM {self.table} WHERE "key" = {{}} AND "cases" = 0'
+
+    def update_sql(self) -> str:
+        added = ", ".join(f'"{column}" = "{column}" + {{}}' for column in SUMS)
+        return f'UPDATE {self.table} SET {added} WHERE "key" = {{}} RETURNING "cases"'
+
+    def upsert_sql(self) -> str:
+        added = ", ".join(f'"{column}" = {self.table}."{column}" + excluded."{column}"' for column in SUMS)
+        return f'{self.insert_sql()} ON CONFLICT ("key") DO UPDATE SET {added}'
+
+
+GRAINS = (
+    Grain(
+        CaseRollup,
+        (("handling_organization_id", "handling"), ("submitted_at_organization_id", "submitted")),
+    ),
+    Grain(ItemRollup, (("item_id", "item"),)),
+)
+ROLLUP_TABLES = tuple(grain.table for grain in GRAINS)
+
+
+def clock_of(status: CaseStatus) -> ClockState:
+    if status in RUNNING:
+        return ClockState.RUNNING
+    if status == CaseStatus.SUPPLEMENT_REQUESTED:
+        return ClockState.PAUSED
+    return ClockState.STOPPED
+
+
+def finish_of(completed_on: date | None, promised_due_date: date | None) -> Finish:
+    if completed_on is None:
+        return Finish.NONE
+    if promised_due_date is None:
+        return Finish.UNDATED
+    return Finish.ON_TIME if completed_on <= promised_due_date else Finish.LATE
+
+
+def share(case: Case | SimpleNamespace) -> Share | None:
+    """The case's share of the rollups; None before it is accepted (it counts for nothing yet)."""
+    if case.accepted_on is None:
+        return None
+    clock = clock_of(CaseStatus(case.status))
+    return Share(
+        handling=case.handling_organization_id,
+        submitted=case.submitted_at_organization_id,
+        item=case.item_id,
+        month=case.accepted_on.replace(day=1),
+        clock=clock,
+        finish=finish_of(case.completed_on, case.promised_due_date),
+        due_date=case.promised_due_date if clock == ClockState.RUNNING else None,
+        trips_saved=case.trips_saved or 0,
+        working_days=case.working_days_taken,
+    )
+
+
+Totals = dict[str, tuple[Share, list[int]]]
+
+
+def _add(totals: Totals, grain: Grain, found: Share, sign: int) -> None:
+    _, amounts = totals.setdefault(grain.key(found), (found, [0] * len(SUMS)))
+    for index, amount in enumerate(found.amounts):
+        amounts[index] += sign * amount
+
+
+async def shift(before: Share | None, after: Share | None) -> None:
+    """Move a case's count from the rows of `before` to the rows of `after` (either may be None),
+    in the caller's transaction. Rows are written in key order, so two steps that touch the same
+    rows lock them in the same order; a row left with no case is deleted."""
+    if before == after:
+        return
+    connection = CaseRollup._meta.db
+    postgres = connection.capabilities.dialect == "postgres"
+    for grain in GRAINS:
+        changes: Totals = {}
+        for found, sign in ((before, -1), (after, 1)):
+            if found is not None:
+                _add(changes, grain, found, sign)
+        upsert = dialect_sql(grain.upsert_sql(), connection.query_class)
+        update = dialect_sql(grain.update_sql(), connection.query_class)
+        drop = dialect_sql(grain.drop_empty_sql(), connection.query_class)
+        for key in sorted(changes):
+            found, amounts = changes[key]
+            if not any(amounts):
+                continue
+            if amounts[0] > 0:  # a case joins the row: the row may be new
+                await connection.execute_query_dict(upsert, grain.values(found, amounts, postgres))
+                continue
+            # A case leaves the row, or its amounts change in it: the row holds it already (an
+            # upsert would check the negative amounts as a new row's before finding the old one).
+            rows = await connection.execute_query_dict(update, [*amounts, key])
+            if not rows:
+                raise RuntimeError(
+                    f"the {grain.table} row {key} that a case is counted in is missing: the rollup "
+                    "was changed outside Sanji; run `sanji stats rebuild`"
+                )
+            if rows[0]["cases"] == 0:
+                await connection.execute_query(drop, [key])
+
+
+_CASE_COLUMNS = (
+    "handling_organization_id",
+    "submitted_at_organization_id",
+    "item_id",
+    "accepted_on",
+    "status",
+    "completed_on",
+    "promised_due_date",
+    "trips_saved",
+    "working_days_taken",
+)
+
+
+async def rebuild(connection: Any | None = None) -> dict[str, int]:
+    """Recount both rollups from the cases, in the caller's transaction; returns each table's rows.
+
+    On PostgreSQL the rollups are locked against writes first: a step that runs meanwhile waits,
+    then moves its case from the share the recount saw (its own change was not committed yet) to
+    its new one, so the rebuilt rows stay exact under load."""
+    connection = connection or CaseRollup._meta.db
+    postgres = connection.capabilities.dialect == "postgres"
+    if postgres:
+        await connection.execute_script(f"LOCK TABLE {', '.join(ROLLUP_TABLES)} IN EXCLUSIVE MODE")
+    totals = await _recounted(connection)
+    written = {}
+    for grain in GRAINS:
+        await connection.execute_query(f"DELETE FROM {grain.table}")
+        insert = dialect_sql(grain.insert_sql(), connection.query_class)
+        values = [grain.values(found, amounts, postgres) for found, amounts in totals[grain.table].values()]
+        for start in range(0, len(values), BATCH):
+            await connection.execute_many(insert, values[start : start + BATCH])
+        written[grain.table] = len(values)
+    return written
+
+
+async def differences(connection: Any | None = None) -> dict[str, list[str]]:
+    """The keys of the rows in which each rollup differs from a recount of the cases (empty lists:
+    it is exact); writes nothing."""
+    connection = connection or CaseRollup._meta.db
+    totals = await _recounted(connection)
+    found: dict[str, list[str]] = {}
+    for grain in GRAINS:
+        stored = {
+            row["key"]: [row[name] for name in SUMS]
+            for row in await connection.execute_query_dict(
+                f'SELECT "key", {", ".join(SUMS)} FROM {grain.table}'
+            )
+        }
+        counted = {key: amounts for key, (_, amounts) in totals[grain.table].items()}
+        found[grain.table] = sorted(
+            k for k in stored.keys() | counted.keys() if stored.get(k) != counted.get(k)
+        )
+    return found
+
+
+async def _recounted(connection: Any) -> dict[str, Totals]:
+    """Both rollups' rows as the cases give them: the cases read in id order a batch at a time and
+    summed by the same `share` the steps use, so a rebuilt table and one kept step by step cannot
+    differ in how they count."""
+    totals: dict[str, Totals] = {grain.table: {} for grain in GRAINS}
+    mark = dialect_sql("{}", connection.query_class)
+    select = (
+        f"SELECT id, {', '.join(_CASE_COLUMNS)} FROM {Case._meta.db_table} "
+        f"WHERE accepted_on IS NOT NULL AND id > {mark} ORDER BY id LIMIT {BATCH * 10}"
+    )
+    last = 0
+    while rows := await connection.execute_query_dict(select, [last]):
+        last = rows[-1]["id"]
+        for found in _shares(rows):
+            for grain in GRAINS:
+                _add(totals[grain.table], grain, found, 1)
+    return totals
+
+
+def _shares(rows: Iterable[dict[str, Any]]) -> Iterable[Share]:
+    for row in rows:
+        for column in ("accepted_on", "completed_on", "promised_due_date"):
+            row[column] = _day(row[column])
+        found = share(SimpleNamespace(**row))
+        if found is not None:
+            yield found
+
+
+def _day(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
