@@ -120,6 +120,8 @@ class Case(Model):
             Index(fields=("handling_organization_id", "id"), name="idx_case_handling_org_id"),
             # counts by status over a period (and per status alone): an index-only scan
             Index(fields=("status", "submitted_at"), name="idx_case_status_submitted_at"),
+            # the days of a period outside its whole months, which the statistics count from the cases
+            Index(fields=("accepted_on",), name="idx_case_accepted_on"),
         )
         constraints = (
             CheckConstraint(check="version >= 1", name="ck_case_version"),
@@ -301,9 +303,26 @@ class CaseRollup(RollupRow):
         )
 
 
+class HandlingRollup(RollupRow):
+    """The service statistics per handling organization over every filing organization (figures
+    per organization or tier for a caller who reads every case); kept and rebuilt with `CaseRollup`."""
+
+    handling_organization = fields.ForeignKeyField(
+        "models.Organization", related_name="handling_rollups", on_delete=fields.RESTRICT
+    )
+
+    class Meta:
+        table = "handling_rollup"
+        indexes = (Index(fields=("month", "clock"), name="idx_handling_rollup_month_clock"),)
+        constraints = (
+            CheckConstraint(check="cases >= 0", name="ck_handling_rollup_cases"),
+            CheckConstraint(check="timed >= 0 AND timed <= cases", name="ck_handling_rollup_timed"),
+        )
+
+
 class ItemRollup(RollupRow):
-    """The service statistics per item over every organization (figures per item or 三办 tag for a
-    caller who reads every case); kept and rebuilt with `CaseRollup`."""
+    """The service statistics per item over every organization (figures in total, per month, item
+    or 三办 tag for a caller who reads every case); kept and rebuilt with `CaseRollup`."""
 
     item = fields.ForeignKeyField("models.Item", related_name="rollups", on_delete=fields.RESTRICT)
 

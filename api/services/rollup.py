@@ -1,22 +1,25 @@
 """The service statistics' rollups: each accepted case counted once in each rollup, in the row of
 its month of acceptance, clock state, finish and (while its clock runs) promised due date, and of
-- `case_rollup`: its handling and filing organizations (an area's figures, per organization, tier
-  or month);
-- `item_rollup`: its item (figures per item or 三办 tag over every organization).
+- `case_rollup`: its handling and filing organizations (an area's figures: in total, per
+  organization, tier or month);
+- `handling_rollup`: its handling organization (per organization or tier, for a caller who reads
+  every case);
+- `item_rollup`: its item (in total, per month, item or 三办 tag, for a caller who reads every case).
 
 Every write that changes what a case counts for calls `shift` with the case's share before and
 after, in the write's own transaction: a rolled-back step moves nothing, and the rows always equal
-a recount from the cases (tests/test_rollup.py holds them to it). `rebuild` recounts both tables
+a recount from the cases (tests/test_rollup.py holds them to it). `rebuild` recounts the tables
 from the cases (`sanji stats rebuild`, the migration that creates them, bulk loads).
 
 Figures that depend on the day they are read (overdue, due soon) stay exact because running cases
 keep their promised due date in the row's key: "overdue on as_of" is a sum over the rows whose
 date is before it.
 
-Why these two grains (docs/decisions.md): on the 100-district data (1M cases, 1,111 handling
-organizations, 212 items, 24 months) organization x filing organization x month gives 235k rows
-and item x month 13k, while organization x item x month would give 749k, hardly fewer than the
-cases. Per-item figures of one area are counted from the area's cases, which their indexes find.
+Why these grains (docs/workflow.md, "Where the figures come from"): on the 100-district data (1M
+cases, 1,111 handling organizations, 212 items, 24 months) handling x filing organization x month
+gives 235k rows, handling organization x month 40k and item x month 13k, while handling
+organization x item x month would give 749k, hardly fewer than the cases. Per-item figures of one
+area are counted from the area's cases, which their indexes find.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from typing import Any
 from tortoise.models import Model
 
 from api.db import dialect_sql
-from api.models.case import Case, CaseRollup, CaseStatus, ClockState, Finish, ItemRollup
+from api.models.case import Case, CaseRollup, CaseStatus, ClockState, Finish, HandlingRollup, ItemRollup
 from api.services.workflow import RUNNING
 
 SUMS = ("cases", "trips_saved", "working_days", "timed")
@@ -111,6 +114,7 @@ GRAINS = (
         CaseRollup,
         (("handling_organization_id", "handling"), ("submitted_at_organization_id", "submitted")),
     ),
+    Grain(HandlingRollup, (("handling_organization_id", "handling"),)),
     Grain(ItemRollup, (("item_id", "item"),)),
 )
 ROLLUP_TABLES = tuple(grain.table for grain in GRAINS)

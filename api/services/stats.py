@@ -18,7 +18,16 @@ from typing import Any
 from tortoise.expressions import F, Q, RawSQL, Subquery
 from tortoise.functions import Count, Sum
 
-from api.models.case import Case, CaseRollup, CaseStatus, ClockState, Evaluation, Finish, ItemRollup
+from api.models.case import (
+    Case,
+    CaseRollup,
+    CaseStatus,
+    ClockState,
+    Evaluation,
+    Finish,
+    HandlingRollup,
+    ItemRollup,
+)
 from api.models.item import Item
 from api.services.deadlines import DISTRICT_ZONE
 from api.services.workflow import RUNNING
@@ -87,8 +96,8 @@ FIGURES = tuple(f.name for f in fields(ServiceRow) if f.name != "key")
 @dataclass(frozen=True)
 class Scope:
     """The cases a caller's figures cover: as a condition on the cases, the same area as a condition
-    on `case_rollup` rows, and whether it is every case (then per-item figures come from
-    `item_rollup` too)."""
+    on `case_rollup` rows, and whether it is every case (then the smaller `handling_rollup` and
+    `item_rollup` answer, per-item figures included)."""
 
     cases: Q
     rollup: Q
@@ -151,17 +160,27 @@ async def service_stats(
     """The figures of the accepted cases in `scope` and `period`, one row per key of `by`: the whole
     months from the rollups, the days at the period's ends (and an area's per-item figures, which
     no rollup holds) counted from the cases."""
-    per_item = by in (Dimension.ITEM, Dimension.TAG)
-    if per_item and not scope.everywhere:
+    rollup = _rollup_for(scope, by)
+    if rollup is None:
         return await recount(scope.cases, period, by, as_of, soon)
     months, edges = split(period)
     found = []
     if months is not None:
-        rollup, where = (ItemRollup, Q()) if per_item else (CaseRollup, scope.rollup)
-        found += await _figures(_in_months(rollup.filter(where), months), by, as_of, soon, _rolled_up)
+        found += await _figures(_in_months(rollup, months), by, as_of, soon, _rolled_up)
     for edge in edges:
         found += await recount(scope.cases, edge, by, as_of, soon)
     return _merged(found, by)
+
+
+def _rollup_for(scope: Scope, by: Dimension):
+    """The rollup rows that answer `by` for `scope` (the smallest that can), or None: count the cases."""
+    if scope.everywhere:
+        if by in (Dimension.ORGANIZATION, Dimension.TIER):
+            return HandlingRollup.all()
+        return ItemRollup.all()  # every case is in one item's rows
+    if by in (Dimension.ITEM, Dimension.TAG):
+        return None  # no rollup is per area and item
+    return CaseRollup.filter(scope.rollup)
 
 
 async def recount(scope: Q, period: Period, by: Dimension, as_of: date, soon: date) -> list[ServiceRow]:
