@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from starlette.applications import Starlette
@@ -27,14 +29,22 @@ from api.auth.http import caller_auth, caller_in, client_ip, logout, token_endpo
 from api.auth.ratelimit import CHARGED, Clock, RateLimit
 from api.auth.tokens import TokenClaims, decode_access_token
 from api.client_address import networks
-from api.db import migrations_on_disk, tortoise_config, unapplied, use_context
+from api.db import migrations_on_disk, replica_client, tortoise_config, unapplied, use_context
 from api.errors import DomainError
+from api.read_routing import mark_write, read_client
 from api.request_guard import BodyGuard, ClientAddress, media_type, read_body, replay_body
 from api.services.users import demo_users
 from api.settings import Settings
 from schema.audit import audit_pii_reads
 from schema.build import GRAPHIQL_DIR, app_schema
-from schema.generator.execution import COMPILED_READS, Bounded, Prepared, encode_response
+from schema.generator.execution import (
+    BEFORE_WRITE,
+    COMPILED_READS,
+    READ_CLIENT,
+    Bounded,
+    Prepared,
+    encode_response,
+)
 from schema.limits import Limits
 
 log = logging.getLogger("sanji.api")
@@ -68,14 +78,20 @@ class SanjiGraphQL(GraphQL):
         return (GRAPHIQL_DIR / "index.html").read_text(encoding="utf-8")
 
     async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
+        caller = caller_in(request.scope)  # built once, by the authentication backend
         context = {
             "request": request,
             "response": response,
             "settings": self.settings,
             "clock": self.clock,
-            "caller": caller_in(request.scope),  # built once, by the authentication backend
+            "caller": caller,
             COMPILED_READS: self.settings.compiled_reads,
         }
+        if self.settings.database_read_url is not None:
+            now = self.clock()
+            context[READ_CLIENT] = read_client(self.settings, request.app.state.replica, caller, now)
+            if caller.signed_in:
+                context[BEFORE_WRITE] = partial(mark_write, caller, now)
         request.scope["sanji.context"] = context
         return context
 
@@ -96,8 +112,20 @@ class SanjiGraphQL(GraphQL):
             scope["sanji.prepared_key"] = key
             await super().__call__(scope, replay_body(body, receive), send)
             return
-        data, reads = await Prepared.run(scope["app"].state.tortoise.db(), entries)
+        state = scope["app"].state
+        replica = read_client(self.settings, state.replica, caller, self.clock())
+        data, reads = await self.run_kept(state.tortoise.db(), replica, entries)
         await self.answer_kept(scope, receive, send, data, reads, caller)
+
+    @staticmethod
+    async def run_kept(primary: Any, replica: Any | None, entries: list) -> tuple[dict, list]:
+        """A kept request's statements, on the replica when given (the primary if it fails)."""
+        if replica is not None:
+            try:
+                return await Prepared.run(replica, entries)
+            except Exception:  # any driver error: the primary answers
+                log.exception("a kept read failed on the read replica; reading the primary")
+        return await Prepared.run(primary, entries)
 
     def kept(self, scope: Scope, body: bytes, caller: Caller) -> tuple[tuple | None, list | None]:
         """The key of a JSON body sent by `caller` (None: never kept) and the statements kept for it
@@ -175,13 +203,20 @@ class SessionReads:
         caller = replace(expected, ip=client_ip(scope))
 
         async def answer(scope: Scope, receive: Receive, send: Send) -> None:
-            client = scope["app"].state.tortoise.db()
-            row, data, reads = await Prepared.run_guarded(client, entries, sessions.guard(claims.session_id))
+            state = scope["app"].state
+            client, guard = state.tortoise.db(), sessions.guard(claims.session_id)
+            replica = read_client(self.settings, state.replica, expected, self.view.clock())
+            if replica is None:
+                row, data, reads = await Prepared.run_guarded(client, entries, guard)
+            else:  # the session on the primary, the data from the replica, at once
+                row, (data, reads) = await asyncio.gather(
+                    Prepared.guard_row(client, guard), self.view.run_kept(client, replica, entries)
+                )
             try:
                 live = sessions.caller_of(claims, row)
             except DomainError:
                 live = None
-            if live != expected:  # ended, deactivated, moved: the usual path decides
+            if live != expected:  # ended, deactivated, moved, wrote: the usual path decides
                 scope[CHARGED] = True
                 await self.app(scope, receive, send)
                 return
@@ -218,6 +253,11 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
         ctx = TortoiseContext()
         with use_context(ctx):
             await ctx.init(config=tortoise_config(settings.database_url, timezone=settings.timezone))
+            app.state.replica = (
+                replica_client(settings.database_read_url, settings.timezone)
+                if settings.database_read_url
+                else None
+            )
             app.state.tortoise = ctx
             app.state.migrations = migrations_on_disk()  # the code does not change while it runs
             try:
@@ -234,6 +274,8 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
         finally:
             with use_context(ctx):
                 await ctx.close_connections()
+            if app.state.replica is not None:
+                await app.state.replica.close()
 
     async def healthz(request: Request) -> Response:
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import importlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -73,6 +74,18 @@ def dialect_sql(template: str, query_class: type) -> str:
 APP_LABEL = "models"
 MIGRATIONS_MODULE = "migrations"
 SUPPORTED_SCHEMES = ("sqlite", "postgres", "asyncpg")
+
+
+def replica_client(read_url: str, timezone: str = "Asia/Shanghai") -> Any:
+    """A client of the read replica (SANJI_DATABASE_READ_URL), kept outside the ORM's connections:
+    models, transactions and every write stay on the primary; only compiled reads are sent here
+    (api/read_routing.py). It connects on its first statement."""
+    info = tortoise_config(read_url, timezone=timezone)["connections"]["default"]
+    engine = importlib.import_module(info["engine"])
+    client_class = (
+        engine.get_client_class(info) if hasattr(engine, "get_client_class") else engine.client_class
+    )
+    return client_class(connection_name="replica", **info["credentials"])
 
 
 def tortoise_config(database_url: str, *, timezone: str = "Asia/Shanghai") -> dict[str, Any]:

@@ -26,6 +26,10 @@ MIN_SECRET_LENGTH = 32
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite://sanji.db"
+    # A PostgreSQL replica of the primary for the compiled reads (docs/deployment.md); None: none.
+    database_read_url: str | None = None
+    # How long after a person's write their own reads stay on the primary (the replica may lag).
+    read_your_writes_seconds: int = 10
     env: Env = Env.DEV
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -81,8 +85,13 @@ class Settings:
                 + (" in production" if mode == Env.PRODUCTION else ""),
                 field="SANJI_SECRET_KEY",
             )
+        database_url = env.get("SANJI_DATABASE_URL", cls.database_url)
         return cls(
-            database_url=env.get("SANJI_DATABASE_URL", cls.database_url),
+            database_url=database_url,
+            database_read_url=_read_url(env, database_url),
+            read_your_writes_seconds=_count(
+                env, "SANJI_READ_YOUR_WRITES_SECONDS", cls.read_your_writes_seconds
+            ),
             env=Env(mode),
             api_host=api_host,
             api_port=api_port,
@@ -112,6 +121,28 @@ class Settings:
             compiled_reads=_flag(env, "SANJI_COMPILED_READS", cls.compiled_reads),
             access_log=_flag(env, "SANJI_ACCESS_LOG", cls.access_log),
         )
+
+
+def _read_url(env: Mapping[str, str], database_url: str) -> str | None:
+    """SANJI_DATABASE_READ_URL: a replica of a PostgreSQL primary, or None."""
+    read_url = env.get("SANJI_DATABASE_READ_URL", "").strip() or None
+    if read_url is None:
+        return None
+    postgres = ("postgres://", "asyncpg://")
+    if not database_url.startswith(postgres):
+        raise DomainError(
+            "VALIDATION_FAILED",
+            "SANJI_DATABASE_READ_URL is a PostgreSQL replica of a PostgreSQL primary; "
+            "SANJI_DATABASE_URL is not PostgreSQL",
+            field="SANJI_DATABASE_READ_URL",
+        )
+    if not read_url.startswith(postgres):
+        raise DomainError(
+            "VALIDATION_FAILED",
+            "SANJI_DATABASE_READ_URL must start with postgres://",
+            field="SANJI_DATABASE_READ_URL",
+        )
+    return read_url
 
 
 def ui_client_key(env: Mapping[str, str], secret: str | None = None) -> str | None:

@@ -160,3 +160,28 @@ def test_database_passwords_never_appear_in_messages():
     with pytest.raises(DomainError) as error:
         tortoise_config("mysql://root:s3cret@db/sanji")
     assert "s3cret" not in error.value.message
+
+
+def test_a_read_replica_is_for_a_postgresql_primary():
+    primary = "postgres://sanji@db:5432/sanji"
+    settings = from_env(
+        {"SANJI_DATABASE_URL": primary, "SANJI_DATABASE_READ_URL": "postgres://sanji@replica/sanji"}
+    )
+    assert (settings.database_read_url, settings.read_your_writes_seconds) == (
+        "postgres://sanji@replica/sanji",
+        10,
+    )
+    assert from_env({"SANJI_DATABASE_URL": primary}).database_read_url is None
+    for environ, says in (
+        (
+            {"SANJI_DATABASE_READ_URL": "postgres://sanji@replica/sanji"},
+            "SANJI_DATABASE_URL is not PostgreSQL",
+        ),
+        ({"SANJI_DATABASE_URL": primary, "SANJI_DATABASE_READ_URL": "sqlite://copy.db"}, "must start with"),
+    ):
+        with pytest.raises(DomainError) as error:
+            from_env(environ)
+        assert error.value.field == "SANJI_DATABASE_READ_URL" and says in error.value.message
+    with pytest.raises(DomainError) as error:
+        from_env({"SANJI_DATABASE_URL": primary, "SANJI_READ_YOUR_WRITES_SECONDS": "-1"})
+    assert error.value.field == "SANJI_READ_YOUR_WRITES_SECONDS"

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from api.auth.permissions import AREA_COLUMNS, KnownArea, area_from
+from api.auth.sessions import epoch
 from api.db import dialect_sql
 from api.errors import DomainError
 from api.models.org import Organization
@@ -70,12 +71,14 @@ class VerifiedKey:
     organization_id: int
     scopes: frozenset[str]
     area: KnownArea  # the area of the key's organization, read with the key
+    wrote_at: float | None = None  # when the key last sent a write (epoch seconds)
 
 
 # The key and its organization's area in one statement: every request with a key runs it.
 _KEY = (
     'SELECT "api_key"."id", "api_key"."key_hash", "api_key"."organization_id", "api_key"."scopes", '
-    f'"api_key"."revoked_at", "api_key"."last_used_at", {AREA_COLUMNS} FROM "api_key" '
+    f'"api_key"."revoked_at", "api_key"."last_used_at", "api_key"."last_write_at", {AREA_COLUMNS} '
+    'FROM "api_key" '
     'LEFT JOIN "organization" ON "organization"."id" = "api_key"."organization_id" '
     'WHERE "api_key"."prefix" = {}'
 )
@@ -109,4 +112,5 @@ async def verify(key: str) -> VerifiedKey:
         organization_id,
         frozenset(record["scopes"].split()),
         area_from(organization_id, record["area_path"], record["area_everything"]),
+        epoch(record["last_write_at"]),
     )

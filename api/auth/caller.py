@@ -31,6 +31,7 @@ class Caller:
     key_scopes: frozenset[str] | None = None  # None: not limited by key scopes
     area: KnownArea | None = None  # None: not read yet
     ip: str = ""  # the client's address
+    wrote_at: float | None = None  # when the session or key last sent a write (epoch seconds)
 
     @property
     def anonymous(self) -> bool:

@@ -47,6 +47,7 @@ async def identify(settings: Settings, headers: dict[bytes, bytes]) -> Caller:
         key_prefix=record.prefix,
         key_scopes=record.scopes,
         area=record.area,
+        wrote_at=record.wrote_at,
     )
 
 

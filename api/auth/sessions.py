@@ -121,7 +121,8 @@ async def end_all(user_id: int) -> int:
 
 # The session, its user and the user's area in one statement: every signed-in request runs it.
 _SESSION = (
-    'SELECT "auth_session"."user_id", "auth_session"."revoked_at", "app_user"."active", "app_user"."role", '
+    'SELECT "auth_session"."user_id", "auth_session"."revoked_at", "auth_session"."last_write_at", '
+    '"app_user"."active", "app_user"."role", '
     f'"app_user"."organization_id", {AREA_COLUMNS} FROM "auth_session" '
     'JOIN "app_user" ON "app_user"."id" = "auth_session"."user_id" '
     'LEFT JOIN "organization" ON "organization"."id" = "app_user"."organization_id" '
@@ -163,4 +164,16 @@ def caller_of(claims: TokenClaims, session: Any) -> Caller:
         # An integrator signing in with a password (to look around) reads; it writes with a key.
         key_scopes=frozenset({"read:*"}) if role == Role.INTEGRATOR else None,
         area=area,
+        wrote_at=epoch(session["last_write_at"]),
     )
+
+
+def epoch(value: Any) -> float | None:
+    """A stored timestamp (a datetime, or SQLite's text) as epoch seconds."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.timestamp()

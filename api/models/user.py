@@ -80,6 +80,9 @@ class AuthSession(Model):
     last_used_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
     client = fields.CharField(max_length=200, default="")
+    # When its user last sent a write: their reads stay on the primary database for a while after
+    # (SANJI_READ_YOUR_WRITES_SECONDS), where a read replica would not show the write yet.
+    last_write_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "auth_session"
@@ -113,6 +116,7 @@ class ApiKey(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     last_used_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
+    last_write_at = fields.DatetimeField(null=True)  # as AuthSession's: reads after a write
 
     class Meta:
         table = "api_key"

@@ -38,6 +38,10 @@ log = logging.getLogger("sanji.graphql")
 COMPILED_READS = "compiled_reads"  # the context key that turns compiled reads on for a request
 COMPILED_FIELDS = "compiled_fields"  # context: response key -> the Compiled statement that answered it
 UNCOMPILED = "uncompiled"  # context: some root field ran on the resolvers
+# context: the database client the request's compiled reads run on, when not the models' own (a
+# read replica); and a coroutine function to await before a mutation's fields run (a write stamp).
+READ_CLIENT = "read_client"
+BEFORE_WRITE = "before_write"
 PLAN_CACHE_SIZE = 1024
 
 
@@ -142,6 +146,20 @@ def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
     class CompilingExecutor(OrderedErrors):
         compiled_plans = plans
 
+        def execute_operation(self, serially=None):
+            context = self.context_value
+            before = context.get(BEFORE_WRITE) if isinstance(context, dict) else None
+            execute = super().execute_operation
+            if before is None or self.operation.operation != OperationType.MUTATION:
+                return execute(serially)
+
+            async def after(stamp) -> Any:
+                await stamp()
+                result = execute(serially)
+                return await result if self.is_awaitable(result) else result
+
+            return after(before)
+
         def execute_field(self, parent_type, source, field_details_list, path, position_context):
             context = self.context_value
             if (
@@ -160,7 +178,7 @@ def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
         async def _compiled(self, parent_type, source, field_details_list, path, position_context):
             name = field_details_list[0].node.name.value
             context = self.context_value
-            client = next(iter(registry.nodes))._meta.db
+            client = context.get(READ_CLIENT) or next(iter(registry.nodes))._meta.db
             postgres = client.capabilities.dialect == "postgres"
             try:
                 access = await context_access(context, registry.policy)
@@ -305,6 +323,13 @@ class Prepared(Bounded):
             reads += found
             COUNTERS[(name, "compiled")] += 1
         return data, reads
+
+    @staticmethod
+    async def guard_row(client: Any, guard: Sql) -> dict[str, Any] | None:
+        """`guard` alone (the check `run_guarded` makes, when the reads go to another database)."""
+        text, params = finish(guard, client.capabilities.dialect == "postgres")
+        _, rows = await client.execute_query(text, params)
+        return dict(rows[0]) if rows else None
 
     @staticmethod
     async def run_guarded(
