@@ -219,3 +219,44 @@ async def test_each_role_reaches_only_its_own_pages_by_their_addresses(shared_ap
         allowed = {page.key for page in pages_for(role)}
         assert titles["coverage"] == first and "coverage" in allowed
         assert {key for key, title in titles.items() if title != first} == allowed - {"coverage"}, role
+
+
+async def test_coverage_page_above_its_point_budget_draws_areas_and_opens_them_level_by_level(
+    shared_api_url, monkeypatch
+):
+    """A province's 27,000 organizations are not drawn one by one: above SANJI_UI_MAP_POINTS the map
+    shows one point per area one level down, with figures equal to coverage(root) of each area."""
+    monkeypatch.setenv("SANJI_UI_MAP_POINTS", "10")  # the fixture's 44 are above it
+    auth = await asyncio.to_thread(signed_in, shared_api_url, "supervisor")
+
+    def open_first(app):
+        app.selectbox(key="coverage_open").select_index(0)
+
+    app = await asyncio.to_thread(
+        run, shared_api_url, str(PAGES / "coverage.py"), auth, None, [open_first, open_first]
+    )
+    assert not app.exception, app.exception
+    assert any("组织较多（44 个）" in c.value for c in app.caption)
+    assert [b.label for b in app.button] == ["全部", "屈家岭管理区", "屈家岭管理区政务服务中心"]
+    halls = app.dataframe[0].value  # the center's areas: its halls, with their rooms
+    assert list(halls["类别"]) == ["便民服务大厅"] * 4
+    assert halls["组织数"].sum() == 42  # the four halls and their 38 rooms
+    by_hall = graphql_at(
+        shared_api_url,
+        "{ organizations(where: {tier: {eq: HALL}}, orderBy: [{code: ASC}]) { nodes { id name } } }",
+    )["organizations"]["nodes"]
+    for hall, row in zip(by_hall, halls.to_dict("records"), strict=True):
+        (_, rooms) = graphql_at(shared_api_url, f'{{ coverage(root: "{hall["id"]}") {{ built total }} }}')[
+            "coverage"
+        ]
+        assert (row["名称"], row["便民服务室（建成/总数）"]) == (
+            hall["name"],
+            f"{rooms['built']} / {rooms['total']}",
+        )
+    assert len(app.get("plotly_chart")) == 1
+    monkeypatch.setenv("SANJI_API_URL", shared_api_url)  # `run` set it for its own runs only
+    app = app.button[0].click().run()  # back to the top
+    assert not app.exception, app.exception
+    labels = [b.label for b in app.button]
+    assert labels == ["全部"], [e.value for e in app.error]
+    assert list(app.dataframe[0].value["名称"]) == ["屈家岭管理区"]

@@ -112,3 +112,33 @@ async def test_windows_belong_to_a_center_or_hall(fresh_db):
         await Window.create(organization=region, code="W1", name="窗口")
     with pytest.raises(IntegrityError):
         await Window.create(organization=center, code="W1", name="重复")
+
+
+async def test_coverage_by_area_adds_up_to_each_areas_own_coverage(api):
+    """coverageByArea: one row per child's whole area, whose figures equal coverage(root: child)."""
+    (top,) = (await api.data("{ coverageByArea { organizationId code organizations } }"))["coverageByArea"]
+    assert (top["code"], top["organizations"]) == ("QJL", 44)
+    center = (
+        await api.data(f'{{ coverageByArea(root: "{top["organizationId"]}") {{ organizationId code }} }}')
+    )["coverageByArea"]
+    assert [c["code"] for c in center] == ["QJL-ZWFW"]
+    figures = "organizationId code tier organizations halls { total built } rooms { total built planned }"
+    halls = (await api.data(f'{{ coverageByArea(root: "{center[0]["organizationId"]}") {{ {figures} }} }}'))[
+        "coverageByArea"
+    ]
+    assert [h["code"] for h in halls] == ["QJL-H1", "QJL-H2", "QJL-H3", "QJL-H4"]
+    assert sum(h["organizations"] for h in halls) == 42 and sum(h["rooms"]["total"] for h in halls) == 38
+    for hall in halls:
+        own = (await api.data(f'{{ coverage(root: "{hall["organizationId"]}") {{ total built planned }} }}'))[
+            "coverage"
+        ]
+        assert [hall["halls"], hall["rooms"]] == [
+            {"total": own[0]["total"], "built": own[0]["built"]},
+            own[1],
+        ], hall["code"]
+    rooms = (
+        await api.data(f'{{ coverageByArea(root: "{halls[0]["organizationId"]}") {{ organizations tier }} }}')
+    )["coverageByArea"]
+    assert rooms and all(r == {"organizations": 1, "tier": "ROOM"} for r in rooms)
+    missing = await api.error('{ coverageByArea(root: "T3JnYW5pemF0aW9uOjk5OTk5") { code } }')
+    assert (missing["extensions"]["code"], missing["extensions"]["field"]) == ("NOT_FOUND", "root")

@@ -3,6 +3,8 @@ by hall."""
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 from admin_ui import session
@@ -43,6 +45,19 @@ add(
         "longitude": {"zh": "经度", "en": "Longitude"},
         "latitude": {"zh": "纬度", "en": "Latitude"},
         "org_kind": {"zh": "类别", "en": "Kind"},
+        "areas": {"zh": "分区覆盖", "en": "Coverage by area"},
+        "areas_help": {
+            "zh": "组织较多（{count} 个），地图按下一级辖区汇总显示；选择辖区可逐级展开。",
+            "en": "With {count} organizations the map shows one point per area below; open an area "
+            "to go one level down.",
+        },
+        "level_top": {"zh": "全部", "en": "All"},
+        "open_area": {"zh": "展开辖区", "en": "Open an area"},
+        "area_organizations": {"zh": "组织数", "en": "Organizations"},
+        "area_halls": {"zh": "大厅（建成/总数）", "en": "Halls (built / total)"},
+        "area_rooms": {"zh": "便民服务室（建成/总数）", "en": "Rooms (built / total)"},
+        "area_room_rate": {"zh": "服务室覆盖率", "en": "Room rate"},
+        "no_areas": {"zh": "此处没有下一级组织。", "en": "Nothing lies below here."},
     }
 )
 
@@ -50,10 +65,30 @@ COVERAGE = """
 { coverage { tier total built standardized underConstruction planned rate
              builtOrUnderConstructionRate formula } }
 """
-ORGANIZATIONS = """
-{ organizations(first: 500, orderBy: [{code: ASC}]) {
+ORGANIZATIONS = """query($after: String) {
+  organizations(first: 500, after: $after, orderBy: [{code: ASC}]) {
+    pageInfo { hasNextPage endCursor }
     nodes { id code name tier constructionStatus longitude latitude parent { id } } } }
 """
+COUNT = "{ organizationsAggregate { count } }"
+AREA_FIGURES = "total built rate"
+AREAS = f"""query($root: ID) {{ coverageByArea(root: $root) {{
+  organizationId code name tier longitude latitude organizations
+  halls {{ {AREA_FIGURES} }} rooms {{ {AREA_FIGURES} }} }} }}"""
+# Up to this many organizations (SANJI_UI_MAP_POINTS) every one is a point on the map and a line in
+# the tree; above it (a province: 27,000), the map shows one point per area one level down and
+# opens level by level.
+DRAW_ALL = 2000
+
+
+def draw_all() -> int:
+    try:
+        return max(1, int(os.environ.get("SANJI_UI_MAP_POINTS", DRAW_ALL)))
+    except ValueError:
+        return DRAW_ALL
+
+
+LEVEL = "coverage_level"  # the areas opened, top first, as (global id, name)
 OUTLINES = """{ areaOutlines(first: 100, orderBy: [{createdAt: ASC}]) {
   nodes { id name geojson organization { id name } } } }"""
 CREATE_OUTLINE = """mutation($input: CreateAreaOutlineInput!) { createAreaOutline(input: $input) { id } }"""
@@ -106,8 +141,12 @@ def render() -> None:
             _tier_card(row, lang)
     st.caption(t("note_rate", lang))
     try:
-        organizations = session.query(ORGANIZATIONS)["organizations"]["nodes"]
+        count = session.query(COUNT)["organizationsAggregate"]["count"]
         outlines = session.query(OUTLINES)["areaOutlines"]["nodes"]
+        if count > draw_all():
+            _by_area(count, _rings(outlines, lang), lang)
+            return
+        organizations = _all_organizations()
     except ApiError as error:
         session.show_error(error)
         return
@@ -143,6 +182,125 @@ def render() -> None:
     st.markdown(_tree(shown, lang), unsafe_allow_html=True)
     if auth.role == "ADMIN":
         _manage_outlines(organizations, outlines, lang)
+
+
+def _all_organizations() -> list[dict]:
+    """Every organization, a page of 500 at a time (at most `draw_all()` of them)."""
+    found, after = [], None
+    while True:
+        page = session.query(ORGANIZATIONS, {"after": after})["organizations"]
+        found += page["nodes"]
+        if not page["pageInfo"]["hasNextPage"] or len(found) >= draw_all():
+            return found
+        after = page["pageInfo"]["endCursor"]
+
+
+def _by_area(count: int, rings, lang: str) -> None:
+    """A province's map: one point per area directly under the level opened (the top first), its
+    size the organizations in it and its colour its rooms' rate; an area opens one level down."""
+    st.subheader(t("areas", lang))
+    st.caption(t("areas_help", lang).format(count=f"{count:,}"))
+    level: list[tuple[str, str]] = st.session_state.setdefault(LEVEL, [])
+    crumbs = [(None, t("level_top", lang)), *level]
+    for index, (column, (_, name)) in enumerate(zip(st.columns(len(crumbs)), crumbs, strict=True)):
+        column.button(
+            name,
+            key=f"coverage_up_{index}",
+            disabled=index == len(crumbs) - 1,
+            on_click=_open_level,
+            args=(level[:index],),
+        )
+    root = level[-1][0] if level else None
+    areas = session.query(AREAS, {"root": root})["coverageByArea"]
+    if not areas:
+        st.info(t("no_areas", lang))
+        return
+    st.plotly_chart(_area_map(areas, rings, lang), key="coverage_area_map")
+    dataframe(
+        [
+            {
+                t("name", lang): a["name"],
+                t("org_kind", lang): tier_label(a["tier"], lang),
+                t("area_organizations", lang): a["organizations"],
+                t("area_halls", lang): f"{a['halls']['built']} / {a['halls']['total']}",
+                t("area_rooms", lang): f"{a['rooms']['built']} / {a['rooms']['total']}",
+                t("area_room_rate", lang): percent(a["rooms"]["rate"]),
+            }
+            for a in areas
+        ],
+        hide_index=True,
+    )
+    # Labels as the options (names with their codes: two villages may share a name).
+    below = {f"{a['name']}（{a['code']}）": a for a in areas if a["organizations"] > 1}
+    if below:
+        st.selectbox(
+            t("open_area", lang),
+            list(below),
+            index=None,
+            placeholder=t("choose_one", lang),
+            key="coverage_open",
+            on_change=_open_chosen,
+            args=(level, below),
+        )
+
+
+def _open_level(level: list[tuple[str, str]]) -> None:
+    st.session_state[LEVEL] = list(level)
+
+
+def _open_chosen(level: list[tuple[str, str]], below: dict[str, dict]) -> None:
+    chosen = below.get(st.session_state.pop("coverage_open", None))
+    if chosen is not None:
+        st.session_state[LEVEL] = [*level, (chosen["organizationId"], chosen["name"])]
+
+
+def _area_map(areas: list[dict], rings, lang: str):
+    """The areas as points on longitude/latitude (no tile server), sized by how many
+    organizations each holds, coloured by its rooms' rate."""
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    for ring in rings:
+        figure.add_trace(
+            go.Scatter(
+                x=[x for x, _ in ring],
+                y=[y for _, y in ring],
+                mode="lines",
+                line={"color": "#566573"},
+                showlegend=False,
+            )
+        )
+    placed = [a for a in areas if a["longitude"] is not None and a["latitude"] is not None]
+    largest = max((a["organizations"] for a in placed), default=1)
+    figure.add_trace(
+        go.Scatter(
+            x=[a["longitude"] for a in placed],
+            y=[a["latitude"] for a in placed],
+            mode="markers",
+            showlegend=False,
+            marker={
+                "size": [8 + 32 * (a["organizations"] / largest) ** 0.5 for a in placed],
+                "color": [a["rooms"]["rate"] if a["rooms"]["rate"] is not None else 0 for a in placed],
+                "colorscale": "RdYlGn",
+                "cmin": 0,
+                "cmax": 1,
+                "colorbar": {"title": t("area_room_rate", lang), "tickformat": ".0%"},
+            },
+            text=[
+                f"{a['name']}<br>{t('area_organizations', lang)} {a['organizations']:,}"
+                f"<br>{t('area_room_rate', lang)} {percent(a['rooms']['rate'])}"
+                for a in placed
+            ],
+            hovertemplate="%{text}<extra></extra>",
+        )
+    )
+    return laid_out(
+        figure,
+        520,
+        plot_bgcolor="white",
+        xaxis={"title": t("longitude", lang), "showgrid": False},
+        yaxis={"title": t("latitude", lang), "showgrid": False, "scaleanchor": "x"},
+    )
 
 
 def _tier_card(row: dict, lang: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from tortoise.expressions import Q, RawSQL
 from tortoise.functions import Count
 
 from api.errors import DomainError
@@ -63,14 +64,76 @@ async def coverage(root_id: int | None = None) -> list[TierCoverage]:
     counts: dict[Tier, Counter] = {tier: Counter() for tier in (Tier.HALL, Tier.ROOM)}
     for row in rows:
         counts[Tier(row["tier"])][ConstructionStatus(row["construction_status"])] += row["n"]
-    return [
-        TierCoverage(
-            tier=tier,
-            total=sum(c.values()),
-            built=sum(c[s] for s in BUILT_STATUSES),
-            standardized=c[ConstructionStatus.STANDARDIZED],
-            under_construction=c[ConstructionStatus.UNDER_CONSTRUCTION],
-            planned=c[ConstructionStatus.PLANNED],
-        )
-        for tier, c in counts.items()
-    ]
+    return [_tier(tier, c) for tier, c in counts.items()]
+
+
+@dataclass(frozen=True)
+class AreaCoverage:
+    """One organization's whole area (it and everything below it): how many organizations, and
+    the coverage of its halls and rooms."""
+
+    organization_id: int
+    organizations: int
+    tiers: list[TierCoverage]
+
+
+async def coverage_by_area(root_id: int | None = None) -> list[AreaCoverage]:
+    """The coverage of each area directly under `root_id` (under no root: of each root), in one
+    grouped statement over the organizations below: a province's map drawn per district, then per
+    hall, instead of 27,000 points at once."""
+    children = (
+        Organization.filter(parent_id=root_id)
+        if root_id is not None
+        else Organization.filter(parent_id__isnull=True)
+    )
+    if root_id is not None and not await Organization.exists(id=root_id):
+        raise DomainError("NOT_FOUND", f"organization {root_id} does not exist", field="root")
+    found = await children.order_by("code").values_list("id", "path")
+    if not found:
+        return []
+    root_path = await subtree(root_id) if root_id is not None else "/"
+    dialect = Organization._meta.db.capabilities.dialect
+    rows = (
+        await Organization.filter(within(root_path) if root_id is not None else Q())
+        .annotate(area=RawSQL(_child_of(root_path, dialect)), n=Count("id"))
+        .group_by("area", "tier", "construction_status")
+        .values("area", "tier", "construction_status", "n")
+    )
+    counts: dict[str, dict[Tier, Counter]] = {}
+    sizes: Counter = Counter()
+    for row in rows:
+        area = str(row["area"] or "")
+        if not area:  # the root itself
+            continue
+        sizes[area] += row["n"]
+        tier, status = row["tier"], row["construction_status"]
+        if tier in BUILDABLE_TIERS and status is not None:
+            tiers = counts.setdefault(area, {})
+            tiers.setdefault(Tier(tier), Counter())[ConstructionStatus(status)] += row["n"]
+    out = []
+    for pk, _path in found:
+        tiers = counts.get(str(pk), {})
+        coverages = [_tier(tier, tiers.get(tier, Counter())) for tier in (Tier.HALL, Tier.ROOM)]
+        out.append(AreaCoverage(pk, sizes[str(pk)], coverages))
+    return out
+
+
+def _child_of(root_path: str, dialect: str) -> str:
+    """SQL: the id of the organization directly under the root that a row's path goes through, as
+    text ('' for the root itself). Paths are system-made digits and slashes (PATH_SHAPE)."""
+    start = len(root_path) + 1
+    rest = f'substr("path", {start})'
+    if dialect == "postgres":
+        return f"split_part({rest}, '/', 1)"
+    return f"substr({rest}, 1, instr({rest}, '/') - 1)"
+
+
+def _tier(tier: Tier, c: Counter) -> TierCoverage:
+    return TierCoverage(
+        tier=tier,
+        total=sum(c.values()),
+        built=sum(c[s] for s in BUILT_STATUSES),
+        standardized=c[ConstructionStatus.STANDARDIZED],
+        under_construction=c[ConstructionStatus.UNDER_CONSTRUCTION],
+        planned=c[ConstructionStatus.PLANNED],
+    )

@@ -6,9 +6,10 @@ from typing import Annotated
 
 import strawberry
 
+from api.models.org import Organization
 from api.models.org import Tier as TierEnum
 from api.services import coverage as coverage_service
-from schema.generator.ids import from_global_id
+from schema.generator.ids import from_global_id, to_global_id
 from schema.generator.scalars import graphql_enum
 
 Tier = graphql_enum(TierEnum)
@@ -31,6 +32,36 @@ class TierCoverage:
     formula: str = strawberry.field(description="How the rate was computed, e.g. built 31 / total 38 = 81.6%")
 
 
+@strawberry.type(
+    description="One organization's whole area (it and every organization below it): its size and "
+    "the coverage of its halls and rooms"
+)
+class AreaCoverage:
+    organization_id: strawberry.ID = strawberry.field(description="Global id of the organization")
+    code: str = strawberry.field(description="Its code (编码)")
+    name: str = strawberry.field(description="Its name (名称)")
+    tier: Tier = strawberry.field(description="Its tier (层级)")
+    longitude: float | None = strawberry.field(description="Its longitude, WGS 84 (经度)")
+    latitude: float | None = strawberry.field(description="Its latitude, WGS 84 (纬度)")
+    organizations: int = strawberry.field(description="Organizations in the area, itself included")
+    halls: TierCoverage = strawberry.field(description="Coverage of the area's halls")
+    rooms: TierCoverage = strawberry.field(description="Coverage of the area's rooms")
+
+
+def _tier_coverage(c: coverage_service.TierCoverage) -> TierCoverage:
+    return TierCoverage(
+        tier=c.tier,
+        total=c.total,
+        built=c.built,
+        standardized=c.standardized,
+        under_construction=c.under_construction,
+        planned=c.planned,
+        rate=c.rate,
+        built_or_under_construction_rate=c.built_or_under_construction_rate,
+        formula=c.formula,
+    )
+
+
 @strawberry.type
 class CoverageQuery:
     @strawberry.field(
@@ -46,17 +77,45 @@ class CoverageQuery:
         root_id = None
         if root_global_id is not None:
             root_id = from_global_id(root_global_id, "Organization", field="root")
-        return [
-            TierCoverage(
-                tier=c.tier,
-                total=c.total,
-                built=c.built,
-                standardized=c.standardized,
-                under_construction=c.under_construction,
-                planned=c.planned,
-                rate=c.rate,
-                built_or_under_construction_rate=c.built_or_under_construction_rate,
-                formula=c.formula,
+        return [_tier_coverage(c) for c in await coverage_service.coverage(root_id)]
+
+    @strawberry.field(
+        name="coverageByArea",
+        description="The coverage of each area directly under `root` (without it: of each top "
+        "organization), for a map drawn per district or hall and opened one level at a time",
+    )
+    async def coverage_by_area(
+        self,
+        root_global_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(name="root", description="Organization whose children's areas are counted"),
+        ] = None,
+    ) -> list[AreaCoverage]:
+        root_id = None
+        if root_global_id is not None:
+            root_id = from_global_id(root_global_id, "Organization", field="root")
+        areas = await coverage_service.coverage_by_area(root_id)
+        found = {
+            o.id: o
+            for o in await Organization.filter(id__in=[a.organization_id for a in areas]).only(
+                "id", "code", "name", "tier", "longitude", "latitude"
             )
-            for c in await coverage_service.coverage(root_id)
-        ]
+        }
+        out = []
+        for area in areas:
+            org = found[area.organization_id]
+            halls, rooms = (_tier_coverage(c) for c in area.tiers)
+            out.append(
+                AreaCoverage(
+                    organization_id=strawberry.ID(to_global_id("Organization", org.id)),
+                    code=org.code,
+                    name=org.name,
+                    tier=org.tier,
+                    longitude=org.longitude,
+                    latitude=org.latitude,
+                    organizations=area.organizations,
+                    halls=halls,
+                    rooms=rooms,
+                )
+            )
+        return out
