@@ -43,9 +43,15 @@ async def restore_sqlite_indexes(connection, model) -> int:
     for index in listed:
         _, columns = await connection.execute_query(f'PRAGMA index_info("{index["name"]}")')
         present.add((bool(index["unique"]), tuple(c["name"] for c in columns)))
+    _, described = await connection.execute_query(f'PRAGMA table_info("{table}")')
+    existing = {column["name"] for column in described}
     created = 0
     for unique, columns in expected_indexes(model):
         if (unique, columns) in present:
+            continue
+        if not existing.issuperset(columns):
+            # A later migration adds the column (and the index). SQLite would take the unknown
+            # quoted name for a string constant and index that, which later corrupts the file.
             continue
         prefix, kind = ("uid", "UNIQUE INDEX") if unique else ("idx", "INDEX")
         quoted = ", ".join(f'"{c}"' for c in columns)
@@ -317,4 +323,11 @@ async def rebuild_service_rollups(apps, schema_editor) -> None:
     """Count the stored cases into the service statistics rollups (migration 0015)."""
     from api.services import rollup
 
-    await rollup.rebuild(schema_editor.client)
+    await rollup.rebuild(schema_editor.client, ratings=False)
+
+
+async def rebuild_rating_rollup(apps, schema_editor) -> None:
+    """Count the stored ratings into their rollup (migration 0017)."""
+    from api.services import rating_rollup
+
+    await rating_rollup.rebuild(schema_editor.client)

@@ -27,13 +27,14 @@ from api.models.case import (
     CaseRollup,
     CaseStatus,
     Decision,
+    Evaluation,
     HandlingRollup,
     ItemRollup,
 )
 from api.models.item import ItemAssignment, Power
 from api.models.org import Organization
 from api.models.user import User
-from api.services import agency, calendar, rollup, stats, workflow
+from api.services import agency, calendar, ratings, rollup, stats, workflow
 from api.services import cases as case_service
 from api.services.cases import Application
 from api.services.workflow import Move
@@ -113,6 +114,23 @@ async def random_run(state: dict, rng: random.Random, operations: int) -> None:
                 decision = rng.choice(list(Decision)) if action == CaseAction.DECIDE else None
                 move = Move(action, actor, when, comment="随机", decision=decision)
                 await case_service.perform(case.id, move)
+            elif roll < 0.95:  # the applicant rates a completed case, or a bad rating is rectified
+                # the run's cases and the fixture's unrated ones (few of the run's get that far)
+                rateable = (
+                    await Case.filter(status__in=list(ratings.RATEABLE), evaluation=None)
+                    .order_by("-id")
+                    .limit(40)
+                    .values_list("id", flat=True)
+                )
+                bad = await Evaluation.filter(
+                    rectification_due_date__isnull=False, rectified_at=None
+                ).values_list("id", flat=True)
+                if bad and rng.random() < 0.4:
+                    closure = ratings.Closure("已整改", "已回访")
+                    await ratings.close_rectification(rng.choice(bad), closure, actor.user_id, when)
+                elif rateable:
+                    level = rng.choice(list(ratings.Level))
+                    await ratings.rate(await Case.get(id=rng.choice(rateable)), level, "等太久", when)
             else:
                 room, hall = actors["agent"], actors["hall_clerk"]
                 for batch in await agency.group(None, room, when):
@@ -145,6 +163,7 @@ async def assert_rollups_equal_the_recount(state: dict) -> None:
             everywhere=False,
         ),
     }
+    ratings_in_area = in_area(Evaluation, tuple(f"case__{p}" for p in CASE_SCOPE), area, counted=True)
     for scope_name, scope in scopes.items():
         for by in stats.Dimension:
             for period in PERIODS:
@@ -153,6 +172,20 @@ async def assert_rollups_equal_the_recount(state: dict) -> None:
                     rolled = await stats.service_stats(scope, period, by, as_of, soon)
                     counted = await stats.recount(scope.cases, period, by, as_of, soon)
                     assert rolled == counted, (scope_name, by, period, as_of)
+        for by in stats.RatingDimension:
+            for period in PERIODS:
+                for as_of in JUDGED:
+                    rolled = await stats.rating_stats(
+                        scope.cases if scope.everywhere else ratings_in_area,
+                        period,
+                        by,
+                        as_of,
+                        everywhere=scope.everywhere,
+                    )
+                    counted = await stats.rating_recount(
+                        scope.cases if scope.everywhere else ratings_in_area, period, by, as_of
+                    )
+                    assert rolled == counted, (scope_name, "ratings", by, period, as_of)
 
 
 async def rollup_rows() -> dict[str, set[tuple]]:
@@ -165,7 +198,12 @@ async def rollup_rows() -> dict[str, set[tuple]]:
 
 
 async def assert_a_rebuild_would_change_nothing() -> None:
-    assert await rollup.differences() == {"case_rollup": [], "handling_rollup": [], "item_rollup": []}
+    assert await rollup.differences() == {
+        "case_rollup": [],
+        "handling_rollup": [],
+        "item_rollup": [],
+        "rating_rollup": [],
+    }
 
 
 @settings(
@@ -189,10 +227,11 @@ async def test_after_random_runs_and_a_calendar_correction_the_rollups_equal_a_r
 async def test_the_run_reaches_every_state_the_figures_tell_apart(run):
     """The random runs are not idle: accepted, paused, running past due, completed and cross-tier
     cases (filed at the room, handled at the hall) all occur."""
-    await random_run(run, random.Random(7), operations=160)
+    await random_run(run, random.Random(7), operations=200)
     mine = Case.filter(id__in=run["cases"])
     statuses = set(await mine.values_list("status", flat=True))
-    assert {CaseStatus.ACCEPTED, CaseStatus.SUPPLEMENT_REQUESTED, CaseStatus.COMPLETED} <= statuses, statuses
+    assert {CaseStatus.ACCEPTED, CaseStatus.SUPPLEMENT_REQUESTED} <= statuses, statuses
+    assert await mine.filter(completed_on__isnull=False).exists(), "no case of the run was completed"
     crossing = (
         await mine.filter(accepted_on__isnull=False)
         .exclude(handling_organization_id=run["actors"]["agent"].organization_id)
@@ -202,11 +241,14 @@ async def test_the_run_reaches_every_state_the_figures_tell_apart(run):
     assert crossing > 0, "no case filed at the room was accepted for the hall"
     assert await mine.filter(Q(accepted_on__lt=date(2026, 11, 1)) & Q(accepted_on__isnull=False)).exists()
     assert await mine.filter(accepted_on__gte=date(2026, 11, 1)).exists()
+    rated = Evaluation.filter(rated_at__gte=datetime(2026, 10, 12, tzinfo=ZONE))
+    assert await rated.filter(score__gte=3).exists() and await rated.filter(score__lte=2).exists()
+    assert await rated.filter(rectified_at__isnull=False).exists(), "no rectification was closed"
     await assert_rollups_equal_the_recount(run)
 
 
 async def test_a_rolled_back_step_moves_no_figure(run):
-    await random_run(run, random.Random(11), operations=30)
+    await random_run(run, random.Random(11), operations=80)
     before = await rollup_rows()
 
     class Undo(Exception):
@@ -243,7 +285,8 @@ async def test_stats_check_names_a_tampered_row_and_stats_rebuild_mends_it(seede
     assert checked.exit_code == 1 and f"case_rollup: 1 row(s) differ, e.g. {row.key}" in checked.output
     rebuilt = await sanji(seeded_url, "stats", "rebuild")
     assert rebuilt.exit_code == 0, rebuilt.output
-    assert "case_rollup 268 rows, handling_rollup 52 rows, item_rollup 1,726 rows" in rebuilt.output
+    tables = "case_rollup 268 rows, handling_rollup 52 rows, item_rollup 1,726 rows, rating_rollup 41 rows"
+    assert tables in rebuilt.output
     assert (await sanji(seeded_url, "stats", "check")).exit_code == 0
     async with db.database(Settings(database_url=seeded_url)):
         assert (await CaseRollup.get(key=row.key)).cases == row.cases

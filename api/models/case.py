@@ -335,6 +335,33 @@ class ItemRollup(RollupRow):
         )
 
 
+class Rectification(StrEnum):
+    """Where a rating's rectification (整改) stands."""
+
+    NONE = "NONE"  # not a bad rating: nothing to rectify
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+
+
+class RatingRollup(Model):
+    """The ratings' figures over every case, per month of rating (Beijing time), score and
+    rectification state (with its due date while open): what ratingStats answers a caller who reads
+    every rating from, kept in the transaction of each rating and rectification
+    (api/services/rating_rollup.py)."""
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=60, unique=True)  # the grouping columns, joined
+    month = fields.DateField()
+    score = fields.SmallIntField()
+    rectification = fields.CharEnumField(Rectification, max_length=8)
+    due_date = fields.DateField(null=True)  # the rectification's due date while it is open
+    ratings = fields.IntField(default=0)
+
+    class Meta:
+        table = "rating_rollup"
+        constraints = (CheckConstraint(check="ratings >= 0", name="ck_rating_rollup_ratings"),)
+
+
 class Evaluation(Model):
     """A rating (好差评) of a completed case on the five national levels, 5 = 非常满意 … 1 = 非常不满意."""
 
@@ -345,7 +372,7 @@ class Evaluation(Model):
     )
     score = fields.SmallIntField()
     reason = fields.TextField(default="")
-    rated_at = fields.DatetimeField()
+    rated_at = fields.DatetimeField(db_index=True)  # periods of ratingStats
     rectification_due_date = fields.DateField(null=True)  # a bad rating's rectification (整改) deadline
     rectified_at = fields.DatetimeField(null=True)
     rectification_response = fields.TextField(default="")

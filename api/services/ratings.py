@@ -16,7 +16,7 @@ from tortoise.transactions import in_transaction
 from api.errors import DomainError
 from api.models.case import Case, CaseAction, CaseEvent, CaseStatus, Evaluation
 from api.models.user import User
-from api.services import deadlines
+from api.services import deadlines, rating_rollup
 
 
 class Level(IntEnum):
@@ -81,6 +81,7 @@ async def rate(case: Case, level: Level, reason: str, when: datetime) -> Evaluat
     try:
         async with in_transaction():
             await rating.save()
+            await rating_rollup.shift(None, rating_rollup.share(rating))
     except IntegrityError:
         raise DomainError(
             "CONFLICT", f"case {case.number} is already rated; one rating per case", field="case"
@@ -109,6 +110,7 @@ async def close_rectification(
             raise DomainError("NOT_FOUND", "the rating does not exist", field="id")
         if rating.rectification_due_date is None:
             raise DomainError("INVALID_TRANSITION", "only a bad rating has a rectification", field="id")
+        before = rating_rollup.share(rating)
         changed = await Evaluation.filter(id=rating.id, rectified_at__isnull=True).update(
             rectified_at=when,
             rectification_response=closure.response.strip(),
@@ -118,4 +120,5 @@ async def close_rectification(
         if not changed:
             raise DomainError("INVALID_TRANSITION", "the rectification is already closed", field="id")
         await rating.refresh_from_db()
+        await rating_rollup.shift(before, rating_rollup.share(rating))
         return rating

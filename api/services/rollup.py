@@ -34,6 +34,7 @@ from tortoise.models import Model
 
 from api.db import dialect_sql
 from api.models.case import Case, CaseRollup, CaseStatus, ClockState, Finish, HandlingRollup, ItemRollup
+from api.services import rating_rollup
 from api.services.workflow import RUNNING
 
 SUMS = ("cases", "trips_saved", "working_days", "timed")
@@ -117,7 +118,7 @@ GRAINS = (
     Grain(HandlingRollup, (("handling_organization_id", "handling"),)),
     Grain(ItemRollup, (("item_id", "item"),)),
 )
-ROLLUP_TABLES = tuple(grain.table for grain in GRAINS)
+ROLLUP_TABLES = (*(grain.table for grain in GRAINS), rating_rollup.TABLE)
 
 
 def clock_of(status: CaseStatus) -> ClockState:
@@ -211,7 +212,7 @@ _CASE_COLUMNS = (
 )
 
 
-async def rebuild(connection: Any | None = None) -> dict[str, int]:
+async def rebuild(connection: Any | None = None, *, ratings: bool = True) -> dict[str, int]:
     """Recount both rollups from the cases, in the caller's transaction; returns each table's rows.
 
     On PostgreSQL the rollups are locked against writes first: a step that runs meanwhile waits,
@@ -220,7 +221,8 @@ async def rebuild(connection: Any | None = None) -> dict[str, int]:
     connection = connection or CaseRollup._meta.db
     postgres = connection.capabilities.dialect == "postgres"
     if postgres:
-        await connection.execute_script(f"LOCK TABLE {', '.join(ROLLUP_TABLES)} IN EXCLUSIVE MODE")
+        tables = ROLLUP_TABLES if ratings else tuple(grain.table for grain in GRAINS)
+        await connection.execute_script(f"LOCK TABLE {', '.join(tables)} IN EXCLUSIVE MODE")
     totals = await _recounted(connection)
     written = {}
     for grain in GRAINS:
@@ -230,6 +232,8 @@ async def rebuild(connection: Any | None = None) -> dict[str, int]:
         for start in range(0, len(values), BATCH):
             await connection.execute_many(insert, values[start : start + BATCH])
         written[grain.table] = len(values)
+    if ratings:  # not before migration 0017 made their table
+        written[rating_rollup.TABLE] = await rating_rollup.rebuild(connection)
     return written
 
 
@@ -250,6 +254,7 @@ async def differences(connection: Any | None = None) -> dict[str, list[str]]:
         found[grain.table] = sorted(
             k for k in stored.keys() | counted.keys() if stored.get(k) != counted.get(k)
         )
+    found[rating_rollup.TABLE] = await rating_rollup.differences(connection)
     return found
 
 

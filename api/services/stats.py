@@ -27,11 +27,12 @@ from api.models.case import (
     Finish,
     HandlingRollup,
     ItemRollup,
+    RatingRollup,
+    Rectification,
 )
 from api.models.item import Item
 from api.services.deadlines import DISTRICT_ZONE
 from api.services.workflow import RUNNING
-from schema.generator.aggregates import FloatAvg
 
 OPEN_CLOCK = [s.value for s in RUNNING]  # open cases whose clock runs (not paused, not closed)
 TAGS = {"IMMEDIATE": "tag_immediate", "ONLINE": "tag_online", "ONE_VISIT": "tag_one_visit"}
@@ -320,7 +321,41 @@ RATING_KEYS = {
 }
 
 
-async def rating_stats(scope: Q, period: Period, by: RatingDimension, as_of: date) -> list[RatingRow]:
+LEVELS = range(1, 6)
+RATING_FIGURES = (
+    "ratings",
+    "score_sum",
+    "bad",
+    "rectifications_open",
+    "rectifications_overdue",
+    "rectifications_closed",
+    *(f"level_{n}" for n in LEVELS),
+)
+
+
+async def rating_stats(
+    scope: Q, period: Period, by: RatingDimension, as_of: date, *, everywhere: bool = False
+) -> list[RatingRow]:
+    """The ratings in `scope` rated in `period`, one row per key of `by`. A caller who reads every
+    rating gets the totals from `rating_rollup` for the period's whole months (the days at its
+    ends counted from the ratings); anything else is counted from the ratings."""
+    if not (everywhere and by == RatingDimension.TOTAL):
+        return _rating_rows(await _rating_recount(scope, period, by, as_of), by)
+    months, edges = split(period)
+    found = []
+    if months is not None:
+        found += await _rating_rollup(months, as_of)
+    for edge in edges:
+        found += await _rating_recount(scope, edge, by, as_of)
+    return _rating_rows(found, by)
+
+
+async def rating_recount(scope: Q, period: Period, by: RatingDimension, as_of: date) -> list[RatingRow]:
+    """`rating_stats` counted from the ratings alone (the rollup is held to it)."""
+    return _rating_rows(await _rating_recount(scope, period, by, as_of), by)
+
+
+async def _rating_recount(scope: Q, period: Period, by: RatingDimension, as_of: date) -> list[dict]:
     ratings = Evaluation.filter(scope)
     if period.first_day is not None:
         ratings = ratings.filter(rated_at__gte=_start(period.first_day))
@@ -329,36 +364,61 @@ async def rating_stats(scope: Q, period: Period, by: RatingDimension, as_of: dat
     open_ = Q(rectification_due_date__isnull=False, rectified_at__isnull=True)
     figures = dict(
         ratings=Count("id"),
-        average_score=FloatAvg("score"),
+        score_sum=Sum("score"),
         bad=Count("id", _filter=Q(score__lte=2)),
         rectifications_open=Count("id", _filter=open_),
         rectifications_overdue=Count("id", _filter=open_ & Q(rectification_due_date__lt=as_of)),
         rectifications_closed=Count("id", _filter=Q(rectified_at__isnull=False)),
-        **{f"level_{n}": Count("id", _filter=Q(score=n)) for n in range(1, 6)},
+        **{f"level_{n}": Count("id", _filter=Q(score=n)) for n in LEVELS},
     )
     query, names = ratings.annotate(**figures), list(figures)
     key = RATING_KEYS.get(by)
     if key is None:
-        rows = await query.values(*names)
-    else:
-        rows = await query.group_by(key).values(*names, key)
-    out = []
+        return await query.values(*names)
+    rows = await query.group_by(key).values(*names, key)
     for row in rows:
-        if not row["ratings"]:
-            continue
-        raw_key = row.get(key) if key else None
-        out.append(
-            RatingRow(
-                key=None if raw_key is None else str(raw_key),
-                ratings=row["ratings"],
-                average_score=float(row["average_score"]) if row["average_score"] is not None else None,
-                by_level={n: row[f"level_{n}"] or 0 for n in range(1, 6)},
-                bad=row["bad"] or 0,
-                rectifications_open=row["rectifications_open"] or 0,
-                rectifications_overdue=row["rectifications_overdue"] or 0,
-                rectifications_closed=row["rectifications_closed"] or 0,
-            )
+        row["key"] = row.pop(key)
+    return rows
+
+
+async def _rating_rollup(months: Period, as_of: date) -> list[dict]:
+    rows = _in_months(RatingRollup.all(), months)
+    open_ = Q(rectification=Rectification.OPEN)
+    figures = dict(
+        ratings=Sum("ratings"),
+        score_sum=Sum(RawSQL('"score" * "ratings"')),
+        bad=Sum("ratings", _filter=Q(score__lte=2)),
+        rectifications_open=Sum("ratings", _filter=open_),
+        rectifications_overdue=Sum("ratings", _filter=open_ & Q(due_date__lt=as_of)),
+        rectifications_closed=Sum("ratings", _filter=Q(rectification=Rectification.CLOSED)),
+        **{f"level_{n}": Sum("ratings", _filter=Q(score=n)) for n in LEVELS},
+    )
+    return await rows.annotate(**figures).values(*figures)
+
+
+def _rating_rows(raw: list[dict], by: RatingDimension) -> list[RatingRow]:
+    """Rows of the same key added up; a key with no rating gives no row."""
+    totals: dict[str | None, dict[str, int]] = {}
+    for row in raw:
+        key = row.get("key") if by != RatingDimension.TOTAL else None
+        key = None if key is None else str(key)
+        held = totals.setdefault(key, dict.fromkeys(RATING_FIGURES, 0))
+        for name in RATING_FIGURES:
+            held[name] += int(row[name] or 0)
+    out = [
+        RatingRow(
+            key=key,
+            ratings=t["ratings"],
+            average_score=t["score_sum"] / t["ratings"],
+            by_level={n: t[f"level_{n}"] for n in LEVELS},
+            bad=t["bad"],
+            rectifications_open=t["rectifications_open"],
+            rectifications_overdue=t["rectifications_overdue"],
+            rectifications_closed=t["rectifications_closed"],
         )
+        for key, t in totals.items()
+        if t["ratings"]
+    ]
     return sorted(out, key=lambda r: (r.key is None, r.key or ""))
 
 

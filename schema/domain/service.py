@@ -277,7 +277,11 @@ class ServiceQueries:
             access = await node.registry.access(info)
             today = _judged_on(as_of, info)
             rows = await stats.rating_stats(
-                access.rows(node), stats.Period(from_, to), stats.RatingDimension(by), today
+                access.rows(node, counted=True),
+                stats.Period(from_, to),
+                stats.RatingDimension(by),
+                today,
+                everywhere=access.reads_everything(node),
             )
             labels = await self._labels(access, str(by), [r.key for r in rows])
             return [
