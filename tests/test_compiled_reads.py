@@ -7,6 +7,7 @@ database, and must give the same JSON (floats to 1e-9) and the same error codes 
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from collections import Counter
@@ -277,3 +278,15 @@ async def test_a_refused_page_fails_only_its_own_field_in_a_batch(paths):
         body = await compare(paths, "admin@district", query)
         assert body["data"]["ok"]["submittedCases"]["totalCount"] > 0 and body["data"]["bad"] is None
         assert [e["path"] for e in body["errors"]] == [["bad", "submittedCases"]]
+
+
+async def test_a_flag_of_a_related_row_as_a_sort_key_writes_the_same_cursor_on_both_paths(paths):
+    """SQLite gives a related row's boolean as 0 or 1: the resolvers' cursor writes it as JSON true or
+    false, as the compiled statement does (found by the fuzzing above)."""
+    query = (
+        "{ guideRevisions(first: 3, orderBy: [{item: {code: ASC}}, {item: {tagOneVisit: ASC}}]) "
+        "{ pageInfo { startCursor endCursor } nodes { id } } }"
+    )
+    got = await compare(paths, "public", query)
+    end = got["data"]["guideRevisions"]["pageInfo"]["endCursor"]
+    assert base64.urlsafe_b64decode(end + "=" * (-len(end) % 4)).decode().split(",")[1] in ("true", "false")

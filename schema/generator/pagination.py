@@ -156,6 +156,8 @@ def encode_cursor(values: list[Any], keys: list[SortKey]) -> str:
         if key.kind == "datetime" and value is not None:
             moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
             plain.append(zone_time(moment, key.zone))
+        elif key.kind == "bool" and isinstance(value, int):
+            plain.append(bool(value))  # SQLite gives a related row's flag as 0 or 1
         else:
             plain.append(json_value(value))
     return cursor_of(json.dumps(plain, ensure_ascii=False, separators=(",", ":")))
