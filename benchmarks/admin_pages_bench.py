@@ -157,8 +157,8 @@ def main() -> None:
     if args.database_url:
         lines += [
             "",
-            "The coverage map reads one page of organizations (the first 500 in code order): on a",
-            "database with more it draws that part, and its figures time what it draws.",
+            "Above 2,000 organizations (SANJI_UI_MAP_POINTS) the coverage map's first view draws one",
+            "point per area under the top organization (coverageByArea) instead of every organization.",
         ]
     write_section("admin-pages" if args.label == "fixture" else f"admin-pages-{slug(args.label)}", lines)
 

@@ -259,17 +259,7 @@ def _area_map(areas: list[dict], rings, lang: str):
     organizations each holds, coloured by its rooms' rate."""
     import plotly.graph_objects as go
 
-    figure = go.Figure()
-    for ring in rings:
-        figure.add_trace(
-            go.Scatter(
-                x=[x for x, _ in ring],
-                y=[y for _, y in ring],
-                mode="lines",
-                line={"color": "#566573"},
-                showlegend=False,
-            )
-        )
+    figure = _outlined(rings)
     placed = [a for a in areas if a["longitude"] is not None and a["latitude"] is not None]
     largest = max((a["organizations"] for a in placed), default=1)
     figure.add_trace(
@@ -294,13 +284,7 @@ def _area_map(areas: list[dict], rings, lang: str):
             hovertemplate="%{text}<extra></extra>",
         )
     )
-    return laid_out(
-        figure,
-        520,
-        plot_bgcolor="white",
-        xaxis={"title": t("longitude", lang), "showgrid": False},
-        yaxis={"title": t("latitude", lang), "showgrid": False, "scaleanchor": "x"},
-    )
+    return _on_blank(figure, lang)
 
 
 def _tier_card(row: dict, lang: str) -> None:
@@ -410,17 +394,7 @@ def _map(organizations: list[dict], rings, lang: str):
     """Points on longitude/latitude over a blank background: no tile server, works on an intranet."""
     import plotly.graph_objects as go  # here, not at the top: the figures above show before it loads
 
-    figure = go.Figure()
-    for ring in rings:
-        figure.add_trace(
-            go.Scatter(
-                x=[x for x, _ in ring],
-                y=[y for _, y in ring],
-                mode="lines",
-                line={"color": "#566573"},
-                showlegend=False,
-            )
-        )
+    figure = _outlined(rings)
     placed = [o for o in organizations if o["longitude"] is not None and o["latitude"] is not None]
     groups: dict[str, list[dict]] = {}
     for org in placed:
@@ -437,6 +411,29 @@ def _map(organizations: list[dict], rings, lang: str):
                 hovertemplate="%{text}<extra></extra>",
             )
         )
+    return _on_blank(figure, lang)
+
+
+def _outlined(rings):
+    """A figure with the stored area outlines drawn (the map's background)."""
+    import plotly.graph_objects as go  # here, not at the top: the figures above show before it loads
+
+    figure = go.Figure()
+    for ring in rings:
+        figure.add_trace(
+            go.Scatter(
+                x=[x for x, _ in ring],
+                y=[y for _, y in ring],
+                mode="lines",
+                line={"color": "#566573"},
+                showlegend=False,
+            )
+        )
+    return figure
+
+
+def _on_blank(figure, lang: str):
+    """The map laid out on longitude/latitude over white: no tile server, works on an intranet."""
     return laid_out(
         figure,
         520,
