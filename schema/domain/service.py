@@ -277,7 +277,7 @@ class ServiceQueries:
             access = await node.registry.access(info)
             today = _judged_on(as_of, info)
             rows = await stats.rating_stats(
-                access.rows(node, counted=True),
+                access.rows(node),
                 stats.Period(from_, to),
                 stats.RatingDimension(by),
                 today,
