@@ -17,6 +17,7 @@ from typing import Any
 from api.db import dialect_sql
 from api.models.case import Evaluation, RatingRollup, Rectification
 from api.services.deadlines import DISTRICT_ZONE
+from api.services.rollup_rows import bound_day, differing, insert_all, scan, stored_day, take_out
 
 TABLE = RatingRollup._meta.db_table
 COLUMNS = ("key", "month", "score", "rectification", "due_date", "ratings")
@@ -24,7 +25,6 @@ _INSERT = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join('{}' f
 _UPSERT = _INSERT + f' ON CONFLICT ("key") DO UPDATE SET ratings = {TABLE}.ratings + excluded.ratings'
 _UPDATE = f'UPDATE {TABLE} SET ratings = ratings + {{}} WHERE "key" = {{}} RETURNING ratings'
 _DROP = f'DELETE FROM {TABLE} WHERE "key" = {{}} AND ratings = 0'
-BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,7 @@ def local_day(moment: Any) -> date:
 
 
 def share(rating: Any) -> RatingShare:
-    due = rating.rectification_due_date
-    if isinstance(due, str):
-        due = date.fromisoformat(due[:10])
+    due = stored_day(rating.rectification_due_date)
     # As ratingStats counts them: closed once rectified, open while due and not rectified.
     if rating.rectified_at is not None:
         state = Rectification.CLOSED
@@ -66,10 +64,8 @@ def share(rating: Any) -> RatingShare:
 
 
 def _values(found: RatingShare, ratings: int, postgres: bool) -> list[Any]:
-    def day(value: date | None) -> Any:
-        return value if postgres or value is None else value.isoformat()
-
-    return [found.key, day(found.month), found.score, found.rectification.value, day(found.due_date), ratings]
+    month, due = bound_day(found.month, postgres), bound_day(found.due_date, postgres)
+    return [found.key, month, found.score, found.rectification.value, due, ratings]
 
 
 async def shift(before: RatingShare | None, after: RatingShare | None) -> None:
@@ -88,26 +84,13 @@ async def shift(before: RatingShare | None, after: RatingShare | None) -> None:
                 dialect_sql(_UPSERT, connection.query_class), _values(found, 1, postgres)
             )
             continue
-        rows = await connection.execute_query_dict(dialect_sql(_UPDATE, connection.query_class), [-1, key])
-        if not rows:
-            raise RuntimeError(
-                f"the {TABLE} row {key} that a rating is counted in is missing: the rollup was "
-                "changed outside Sanji; run `sanji stats rebuild`"
-            )
-        if rows[0]["ratings"] == 0:
-            await connection.execute_query(dialect_sql(_DROP, connection.query_class), [key])
+        await take_out(connection, _UPDATE, _DROP, [-1], key, TABLE, "a rating")
 
 
 async def _recounted(connection: Any) -> dict[str, tuple[RatingShare, int]]:
     totals: dict[str, tuple[RatingShare, int]] = {}
-    mark = dialect_sql("{}", connection.query_class)
-    select = (
-        "SELECT id, score, rated_at, rectification_due_date, rectified_at FROM "
-        f"{Evaluation._meta.db_table} WHERE id > {mark} ORDER BY id LIMIT {BATCH * 10}"
-    )
-    last = 0
-    while rows := await connection.execute_query_dict(select, [last]):
-        last = rows[-1]["id"]
+    columns = "score, rated_at, rectification_due_date, rectified_at"
+    async for rows in scan(connection, Evaluation._meta.db_table, columns):
         for row in rows:
             found = share(_Row(row))
             held = totals.get(found.key)
@@ -126,9 +109,7 @@ async def rebuild(connection: Any) -> int:
     totals = await _recounted(connection)
     await connection.execute_query(f"DELETE FROM {TABLE}")
     values = [_values(found, count, postgres) for found, count in totals.values()]
-    insert = dialect_sql(_INSERT, connection.query_class)
-    for start in range(0, len(values), BATCH):
-        await connection.execute_many(insert, values[start : start + BATCH])
+    await insert_all(connection, _INSERT, values)
     return len(values)
 
 
@@ -139,4 +120,4 @@ async def differences(connection: Any) -> list[str]:
         row["key"]: row["ratings"]
         for row in await connection.execute_query_dict(f'SELECT "key", ratings FROM {TABLE}')
     }
-    return sorted(key for key in stored.keys() | counted.keys() if stored.get(key) != counted.get(key))
+    return differing(stored, counted)

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from types import SimpleNamespace
 from typing import Any
 
@@ -35,10 +36,10 @@ from tortoise.models import Model
 from api.db import dialect_sql
 from api.models.case import Case, CaseRollup, CaseStatus, ClockState, Finish, HandlingRollup, ItemRollup
 from api.services import rating_rollup
+from api.services.rollup_rows import bound_day, differing, insert_all, scan, stored_day, take_out
 from api.services.workflow import RUNNING
 
 SUMS = ("cases", "trips_saved", "working_days", "timed")
-BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -78,19 +79,19 @@ class Grain:
         return f"{own}:{found.month.isoformat()}:{found.clock.value}:{found.finish.value}:{due}"
 
     def values(self, found: Share, amounts: Iterable[int], postgres: bool) -> list[Any]:
-        def day(value: date | None) -> Any:
-            return value if postgres or value is None else value.isoformat()
-
         return [
             self.key(found),
             *(getattr(found, name) for _, name in self.columns),
-            day(found.month),
+            bound_day(found.month, postgres),
             found.clock.value,
             found.finish.value,
-            day(found.due_date),
+            bound_day(found.due_date, postgres),
             *amounts,
         ]
 
+    # The statements, with `{}` for each parameter (dialect_sql makes them the database's own);
+    # written once per table, not at each step.
+    @cached_property
     def insert_sql(self) -> str:
         own = (column for column, _ in self.columns)
         columns = ("key", *own, "month", "clock", "finish", "due_date", *SUMS)
@@ -98,16 +99,19 @@ class Grain:
         marks = ", ".join("{}" for _ in columns)
         return f"INSERT INTO {self.table} ({quoted}) VALUES ({marks})"
 
+    @cached_property
     def drop_empty_sql(self) -> str:
         return f'DELETE FROM {self.table} WHERE "key" = {{}} AND "cases" = 0'
 
+    @cached_property
     def update_sql(self) -> str:
         added = ", ".join(f'"{column}" = "{column}" + {{}}' for column in SUMS)
         return f'UPDATE {self.table} SET {added} WHERE "key" = {{}} RETURNING "cases"'
 
+    @cached_property
     def upsert_sql(self) -> str:
         added = ", ".join(f'"{column}" = {self.table}."{column}" + excluded."{column}"' for column in SUMS)
-        return f'{self.insert_sql()} ON CONFLICT ("key") DO UPDATE SET {added}'
+        return f'{self.insert_sql} ON CONFLICT ("key") DO UPDATE SET {added}'
 
 
 GRAINS = (
@@ -177,26 +181,19 @@ async def shift(before: Share | None, after: Share | None) -> None:
         for found, sign in ((before, -1), (after, 1)):
             if found is not None:
                 _add(changes, grain, found, sign)
-        upsert = dialect_sql(grain.upsert_sql(), connection.query_class)
-        update = dialect_sql(grain.update_sql(), connection.query_class)
-        drop = dialect_sql(grain.drop_empty_sql(), connection.query_class)
+        upsert = dialect_sql(grain.upsert_sql, connection.query_class)
         for key in sorted(changes):
             found, amounts = changes[key]
             if not any(amounts):
                 continue
             if amounts[0] > 0:  # a case joins the row: the row may be new
-                await connection.execute_query_dict(upsert, grain.values(found, amounts, postgres))
+                await connection.execute_query(upsert, grain.values(found, amounts, postgres))
                 continue
             # A case leaves the row, or its amounts change in it: the row holds it already (an
             # upsert would check the negative amounts as a new row's before finding the old one).
-            rows = await connection.execute_query_dict(update, [*amounts, key])
-            if not rows:
-                raise RuntimeError(
-                    f"the {grain.table} row {key} that a case is counted in is missing: the rollup "
-                    "was changed outside Sanji; run `sanji stats rebuild`"
-                )
-            if rows[0]["cases"] == 0:
-                await connection.execute_query(drop, [key])
+            await take_out(
+                connection, grain.update_sql, grain.drop_empty_sql, amounts, key, grain.table, "a case"
+            )
 
 
 _CASE_COLUMNS = (
@@ -227,10 +224,8 @@ async def rebuild(connection: Any | None = None, *, ratings: bool = True) -> dic
     written = {}
     for grain in GRAINS:
         await connection.execute_query(f"DELETE FROM {grain.table}")
-        insert = dialect_sql(grain.insert_sql(), connection.query_class)
         values = [grain.values(found, amounts, postgres) for found, amounts in totals[grain.table].values()]
-        for start in range(0, len(values), BATCH):
-            await connection.execute_many(insert, values[start : start + BATCH])
+        await insert_all(connection, grain.insert_sql, values)
         written[grain.table] = len(values)
     if ratings:  # not before migration 0017 made their table
         written[rating_rollup.TABLE] = await rating_rollup.rebuild(connection)
@@ -251,9 +246,7 @@ async def differences(connection: Any | None = None) -> dict[str, list[str]]:
             )
         }
         counted = {key: amounts for key, (_, amounts) in totals[grain.table].items()}
-        found[grain.table] = sorted(
-            k for k in stored.keys() | counted.keys() if stored.get(k) != counted.get(k)
-        )
+        found[grain.table] = differing(stored, counted)
     found[rating_rollup.TABLE] = await rating_rollup.differences(connection)
     return found
 
@@ -263,14 +256,8 @@ async def _recounted(connection: Any) -> dict[str, Totals]:
     summed by the same `share` the steps use, so a rebuilt table and one kept step by step cannot
     differ in how they count."""
     totals: dict[str, Totals] = {grain.table: {} for grain in GRAINS}
-    mark = dialect_sql("{}", connection.query_class)
-    select = (
-        f"SELECT id, {', '.join(_CASE_COLUMNS)} FROM {Case._meta.db_table} "
-        f"WHERE accepted_on IS NOT NULL AND id > {mark} ORDER BY id LIMIT {BATCH * 10}"
-    )
-    last = 0
-    while rows := await connection.execute_query_dict(select, [last]):
-        last = rows[-1]["id"]
+    columns = ", ".join(_CASE_COLUMNS)
+    async for rows in scan(connection, Case._meta.db_table, columns, "accepted_on IS NOT NULL"):
         for found in _shares(rows):
             for grain in GRAINS:
                 _add(totals[grain.table], grain, found, 1)
@@ -280,13 +267,7 @@ async def _recounted(connection: Any) -> dict[str, Totals]:
 def _shares(rows: Iterable[dict[str, Any]]) -> Iterable[Share]:
     for row in rows:
         for column in ("accepted_on", "completed_on", "promised_due_date"):
-            row[column] = _day(row[column])
+            row[column] = stored_day(row[column])
         found = share(SimpleNamespace(**row))
         if found is not None:
             yield found
-
-
-def _day(value: Any) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])

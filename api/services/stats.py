@@ -134,13 +134,12 @@ def split(period: Period) -> tuple[Period | None, list[Period]]:
     04-01..05-31 and [03-15..03-31, 06-01..06-10]."""
     first, last = period.first_day, period.last_day
     start = first if first is None or first.day == 1 else _next_month(first)
-    end = (
-        None
-        if last is None
-        else _next_month(last)
-        if _next_month(last) - timedelta(1) == last
-        else last.replace(day=1)
-    )
+    if last is None:
+        end = None
+    elif _next_month(last) - timedelta(1) == last:  # the last day of its month
+        end = _next_month(last)
+    else:
+        end = last.replace(day=1)
     if start is not None and end is not None and start >= end:
         return None, [period]
     edges = []

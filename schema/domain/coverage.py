@@ -6,7 +6,6 @@ from typing import Annotated
 
 import strawberry
 
-from api.models.org import Organization
 from api.models.org import Tier as TierEnum
 from api.services import coverage as coverage_service
 from schema.generator.ids import from_global_id, to_global_id
@@ -94,16 +93,9 @@ class CoverageQuery:
         root_id = None
         if root_global_id is not None:
             root_id = from_global_id(root_global_id, "Organization", field="root")
-        areas = await coverage_service.coverage_by_area(root_id)
-        found = {
-            o.id: o
-            for o in await Organization.filter(id__in=[a.organization_id for a in areas]).only(
-                "id", "code", "name", "tier", "longitude", "latitude"
-            )
-        }
         out = []
-        for area in areas:
-            org = found[area.organization_id]
+        for area in await coverage_service.coverage_by_area(root_id):
+            org = area.organization
             halls, rooms = (_tier_coverage(c) for c in area.tiers)
             out.append(
                 AreaCoverage(
