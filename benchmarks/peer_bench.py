@@ -694,6 +694,30 @@ def ensure_peer(args) -> Path | None:
     return folder
 
 
+def load_tool_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a benchmark that loads Sanji with autocannon (installed beside PostGraphile)."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    parser.add_argument("--password", default=os.environ.get("SANJI_DEMO_PASSWORD", "sanji-demo"))
+    parser.add_argument("--peer-dir", type=Path, default=cache / "sanji-bench" / "postgraphile")
+
+
+def require_load_tool(args) -> None:
+    """args.autocannon, installing it with PostGraphile when missing; exits when it cannot."""
+    args.install_peer, args.skip_peer = False, False
+    folder = ensure_peer(args)  # autocannon comes with it
+    args.autocannon = load_tool(folder) if folder else None
+    if args.autocannon is None:
+        raise SystemExit("autocannon is needed (node and npm): see benchmarks/peer_bench.py")
+
+
+async def access_token(http: httpx.AsyncClient, username: str, password: str) -> str:
+    """A Sanji access token for the user (exits when Sanji refuses the sign-in)."""
+    signed = await http.post("/auth/token", data={"username": username, "password": password})
+    if signed.status_code != 200:
+        raise SystemExit(f"Sanji refused to sign in {username!r}: {signed.text}")
+    return signed.json()["access_token"]
+
+
 # --- the run and its report --------------------------------------------------------------------
 
 

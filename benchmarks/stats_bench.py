@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import itertools
 import json
-import os
 import re
 import shlex
 import statistics
@@ -39,11 +38,12 @@ from benchmarks import machine, slug, today, write_section  # noqa: E402
 from benchmarks.peer_bench import (  # noqa: E402
     HALL_CLERK,
     ROOT_READER,
+    access_token,
     autocannon,
-    ensure_peer,
     free_port,
-    load_tool,
+    load_tool_arguments,
     postgres_cpu_seconds,
+    require_load_tool,
     revision,
     sanji_server,
     wait_ready,
@@ -144,14 +144,8 @@ async def loaded(args, url: str, users: dict[str, str]) -> list[dict]:
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base, timeout=120) as http:
             await wait_ready("sanji serve", process, lambda: http.get("/healthz"))
-            form = {"username": users["province"], "password": args.password}
-            signed = await http.post("/auth/token", data=form)
-            if signed.status_code != 200:
-                raise SystemExit(f"Sanji refused to sign in {users['province']!r}: {signed.text}")
-            headers = {
-                "Content-Type": "application/json",
-                "Authorization": f"Bearer {signed.json()['access_token']}",
-            }
+            token = await access_token(http, users["province"], args.password)
+            headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
             for by, (period_name, (first, last)), clients in itertools.product(
                 ("TIER", "ORGANIZATION", "TAG", "MONTH"),  # TIER: the page opens on it
                 PERIODS.items(),
@@ -279,22 +273,16 @@ def report(args, facts: dict, by_itself: list[dict], under_load: list[dict]) -> 
 
 
 def main() -> None:
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--label", default="fixture")
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--concurrency", default="1,8", help="comma-separated client counts")
-    parser.add_argument("--password", default=os.environ.get("SANJI_DEMO_PASSWORD", "sanji-demo"))
-    parser.add_argument("--peer-dir", type=Path, default=cache / "sanji-bench" / "postgraphile")
+    load_tool_arguments(parser)
     args = parser.parse_args()
     args.concurrency = [int(n) for n in args.concurrency.split(",")]
-    args.install_peer, args.skip_peer = False, False
-    folder = ensure_peer(args)  # autocannon comes with it
-    args.autocannon = load_tool(folder) if folder else None
-    if args.autocannon is None:
-        raise SystemExit("autocannon is needed (node and npm): see benchmarks/peer_bench.py")
+    require_load_tool(args)
     facts, by_itself, under_load = asyncio.run(run(args))
     report(args, facts, by_itself, under_load)
 

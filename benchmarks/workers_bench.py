@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import shlex
 import sys
@@ -38,12 +37,13 @@ from benchmarks.peer_bench import (  # noqa: E402
     SANJI_NESTED,
     SANJI_ORGS,
     SANJI_PAGE,
+    access_token,
     autocannon,
     cpu_seconds,
-    ensure_peer,
     free_port,
-    load_tool,
+    load_tool_arguments,
     postgres_cpu_seconds,
+    require_load_tool,
     revision,
     sanji_server,
     wait_ready,
@@ -102,13 +102,7 @@ async def measure(args, url: str, workers: int, users: dict[str, str]) -> list[d
             while workers > 1 and len(tree(process.pid)) < workers + 1:
                 await asyncio.sleep(0.2)
             await asyncio.sleep(2)
-            tokens = {}
-            for who, username in users.items():
-                form = {"username": username, "password": args.password}
-                signed = await http.post("/auth/token", data=form)
-                if signed.status_code != 200:
-                    raise SystemExit(f"Sanji refused to sign in {username!r}: {signed.text}")
-                tokens[who] = signed.json()["access_token"]
+            tokens = {who: await access_token(http, name, args.password) for who, name in users.items()}
             rows = []
             for name, who, query in READS:
                 headers = {"Content-Type": "application/json"}
@@ -207,22 +201,16 @@ def report(args, facts: dict, rows: list[dict]) -> None:
 
 
 def main() -> None:
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--label", default="fixture")
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--password", default=os.environ.get("SANJI_DEMO_PASSWORD", "sanji-demo"))
-    parser.add_argument("--peer-dir", type=Path, default=cache / "sanji-bench" / "postgraphile")
+    load_tool_arguments(parser)
     args = parser.parse_args()
     args.workers = [int(n) for n in args.workers.split(",")]
-    args.install_peer, args.skip_peer = False, False
-    folder = ensure_peer(args)  # autocannon comes with it
-    args.autocannon = load_tool(folder) if folder else None
-    if args.autocannon is None:
-        raise SystemExit("autocannon is needed (node and npm): see benchmarks/peer_bench.py")
+    require_load_tool(args)
     facts, rows = asyncio.run(run(args))
     report(args, facts, rows)
 
