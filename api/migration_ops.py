@@ -12,6 +12,8 @@ import datetime as dt
 
 from tortoise.fields.relational import OneToOneFieldInstance
 
+from api.stored_values import bound_day, stored_day
+
 
 def expected_indexes(model) -> list[tuple[bool, tuple[str, ...]]]:
     """(unique, columns) of every index the model declares besides its primary key."""
@@ -165,16 +167,16 @@ async def _working_days_taken(client, dialect: str) -> None:
     for event in events:
         found = pauses.setdefault(event["case_id"], [])
         if event["action"] == "REQUEST_SUPPLEMENT":
-            found.append([_as_date(event["day"]), None])
+            found.append([stored_day(event["day"]), None])
         elif found and found[-1][1] is None:
-            found[-1][1] = _as_date(event["day"])
+            found[-1][1] = stored_day(event["day"])
     _, days = await client.execute_query("SELECT day, is_workday FROM calendar_day")
-    workdays = {_as_date(d["day"]): bool(d["is_workday"]) for d in days}
+    workdays = {stored_day(d["day"]): bool(d["is_workday"]) for d in days}
     placeholder = ("?", "?") if dialect == "sqlite" else ("$1", "$2")
     for case in cases:
-        completed = _as_date(case["completed_on"])
+        completed = stored_day(case["completed_on"])
         spans = [(start, end or completed) for start, end in pauses.get(case["id"], [])]
-        taken = working_days_between(_as_date(case["accepted_on"]), completed, workdays, spans)
+        taken = working_days_between(stored_day(case["accepted_on"]), completed, workdays, spans)
         await client.execute_query(
             f"UPDATE service_case SET working_days_taken = {placeholder[0]} WHERE id = {placeholder[1]}",
             [taken, case["id"]],
@@ -193,21 +195,15 @@ async def open_rectifications(apps, schema_editor) -> None:
     if not rows:
         return
     _, days = await client.execute_query("SELECT day, is_workday FROM calendar_day")
-    workdays = {_as_date(d["day"]): bool(d["is_workday"]) for d in days}
+    workdays = {stored_day(d["day"]): bool(d["is_workday"]) for d in days}
     for row in rows:
-        rated_on = _as_date(row["rated_on"])
+        rated_on = stored_day(row["rated_on"])
         due, _ = add_working_days(rated_on, 15, workdays)
         placeholder = "?" if dialect == "sqlite" else "$1"
         await client.execute_query(
             f"UPDATE evaluation SET rectification_due_date = {placeholder} WHERE id = {row['id']:d}",
-            [due if dialect == "postgres" else due.isoformat()],
+            [bound_day(due, dialect == "postgres")],
         )
-
-
-def _as_date(value):
-    from datetime import date
-
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 async def utc_timestamps_on_sqlite(apps, schema_editor) -> None:

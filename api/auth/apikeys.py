@@ -15,6 +15,7 @@ from api.db import dialect_sql
 from api.errors import DomainError
 from api.models.org import Organization
 from api.models.user import ApiKey
+from api.stored_values import stored_moment
 
 LAST_USED_PRECISION = timedelta(minutes=1)  # write last_used_at at most once a minute per key
 
@@ -100,9 +101,7 @@ async def verify(key: str) -> VerifiedKey:
     ):
         raise refused
     now = datetime.now(UTC)
-    last_used = record["last_used_at"]
-    if isinstance(last_used, str):  # SQLite's text
-        last_used = datetime.fromisoformat(last_used)
+    last_used = stored_moment(record["last_used_at"])
     if last_used is None or now - last_used >= LAST_USED_PRECISION:
         await ApiKey.filter(id=record["id"]).update(last_used_at=now)
     organization_id = record["organization_id"]

@@ -18,6 +18,7 @@ from api.db import dialect_sql
 from api.errors import DomainError
 from api.models.user import AuthSession, Role, UsedRefreshToken, User
 from api.settings import Settings
+from api.stored_values import stored_moment
 from schema.generator.compiler import Sql, bound
 
 REFRESH_DAYS = 7
@@ -169,11 +170,6 @@ def caller_of(claims: TokenClaims, session: Any) -> Caller:
 
 
 def epoch(value: Any) -> float | None:
-    """A stored timestamp (a datetime, or SQLite's text) as epoch seconds."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.timestamp()
+    """A stored timestamp as epoch seconds."""
+    moment = stored_moment(value)
+    return None if moment is None else moment.timestamp()

@@ -11,13 +11,14 @@ tests/test_rollup.py holds it to a recount from the ratings.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from api.db import dialect_sql
 from api.models.case import Evaluation, RatingRollup, Rectification
 from api.services.deadlines import DISTRICT_ZONE
-from api.services.rollup_rows import bound_day, differing, insert_all, scan, stored_day, take_out
+from api.services.rollup_rows import differing, insert_all, scan, take_out
+from api.stored_values import bound_day, stored_day, stored_moment
 
 TABLE = RatingRollup._meta.db_table
 COLUMNS = ("key", "month", "score", "rectification", "due_date", "ratings")
@@ -41,9 +42,7 @@ class RatingShare:
 
 
 def local_day(moment: Any) -> date:
-    if isinstance(moment, str):  # SQLite's text
-        moment = datetime.fromisoformat(moment)
-    return moment.astimezone(DISTRICT_ZONE).date()
+    return stored_moment(moment).astimezone(DISTRICT_ZONE).date()
 
 
 def share(rating: Any) -> RatingShare:

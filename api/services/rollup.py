@@ -36,8 +36,9 @@ from tortoise.models import Model
 from api.db import dialect_sql
 from api.models.case import Case, CaseRollup, CaseStatus, ClockState, Finish, HandlingRollup, ItemRollup
 from api.services import rating_rollup
-from api.services.rollup_rows import bound_day, differing, insert_all, scan, stored_day, take_out
+from api.services.rollup_rows import differing, insert_all, scan, take_out
 from api.services.workflow import RUNNING
+from api.stored_values import bound_day, stored_day
 
 SUMS = ("cases", "trips_saved", "working_days", "timed")
 

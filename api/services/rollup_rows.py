@@ -5,24 +5,11 @@ row out of its rollup row, and compare stored rows with a recount."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date
 from typing import Any
 
 from api.db import dialect_sql
 
 BATCH = 1000
-
-
-def bound_day(value: date | None, postgres: bool) -> Any:
-    """A date as a statement's parameter: asyncpg takes the date, SQLite its ISO text."""
-    return value if postgres or value is None else value.isoformat()
-
-
-def stored_day(value: Any) -> date | None:
-    """A date column as read back: a date (PostgreSQL) or ISO text (SQLite)."""
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
 
 
 async def scan(connection: Any, table: str, columns: str, where: str = "TRUE") -> AsyncIterator[list[dict]]:
