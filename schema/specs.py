@@ -108,6 +108,7 @@ EXPOSURES = [
         nested_create=("children",),
         mutations=MUTATIONS,
         hidden=("path",),  # kept by the server for area conditions; the tree is `parent`/`children`
+        tree_path="path",  # `within: ID`: an organization's area, for lists, filters and aggregates
         descriptions={
             "tier": "Tier (层级)",
             "kind": "Kind: 办事处, 队, 村 or 社区 (类型)",

@@ -89,6 +89,10 @@ class Reads:
                 parts.append(f"{word}: [" + ", ".join("{" + i + "}" for i in items) + "]")
             elif choice == 8 and depth < 2:
                 parts.append(f"not: {{{self.where(draw, node, depth + 1)}}}")
+            elif choice == 9 and node.exposure.tree_path is not None and draw(st.booleans()):
+                # the district (1), the center (2), a hall (3), a room, none, an unknown one
+                top = draw(st.sampled_from([1, 2, 3, 10, 99999]))
+                parts.append(f'within: "{to_global_id(node.exposure.type_name, top)}"')
             else:
                 parts.append('id: {in: ["T3JnYW5pemF0aW9uOjI=", "Q2FzZTox"]}')
         unique = {}

@@ -68,6 +68,70 @@ async def test_filters_narrow_the_matrix_and_the_counts(shared_api_url):
     assert len(matrix) > 0 and not matrix["Code"].str.startswith("XK").any()
 
 
+async def test_the_matrix_pages_an_areas_organizations_on_the_server(shared_api_url, monkeypatch):
+    """A province's tier is too large to read at once: the page reads one area (the caller's, or
+    one below it) one page of organizations at a time, and its whole-area counts from the API."""
+    monkeypatch.setenv("SANJI_UI_MATRIX_COLUMNS", "10")
+    auth = await asyncio.to_thread(signed_in, shared_api_url, "admin")
+    rooms = graphql_at(
+        shared_api_url,
+        """{ organizations(first: 100, where: {tier: {eq: ROOM}}, orderBy: [{code: ASC}]) {
+          nodes { code name parent { id code } } } }""",
+        auth.token,
+    )["organizations"]["nodes"]
+    totals = graphql_at(
+        shared_api_url,
+        """{ itemAssignmentsAggregate(where: {active: {eq: true}, organization: {tier: {eq: ROOM}}},
+          groupBy: [{organizationCode: true}, {power: true}]) {
+          groups { keys { organizationCode power } count } } }""",
+        auth.token,
+    )["itemAssignmentsAggregate"]["groups"]
+    per_room: dict[str, int] = {}
+    per_power: dict[str, int] = {}
+    for g in totals:
+        code, power = g["keys"]["organizationCode"], g["keys"]["power"]
+        per_room[code] = per_room.get(code, 0) + g["count"]
+        per_power[power] = per_power.get(power, 0) + g["count"]
+    delegated = per_power.get("FULL", 0) + per_power.get("ACCEPT_AND_PRE_REVIEW", 0)
+    agency = per_power.get("AGENCY_ONLY", 0)
+
+    def tier(app):
+        app.selectbox(key="dg_tier").select("ROOM")
+
+    def forward(app):
+        app.button(key="dg_pages_next").click()
+
+    seen = []
+    for page in range(4):  # 38 rooms: 10, 10, 10, 8
+        app = await asyncio.to_thread(run, shared_api_url, PAGE, auth, None, [tier, *[forward] * page])
+        assert not app.exception, app.exception
+        assert not app.error, [e.value for e in app.error]
+        counts = frame(app, "下放事项数")
+        assert len(counts) == (10 if page < 3 else 8)
+        assert list(counts["合计"]) == [per_room.get(code, 0) for code in counts["编码"]]
+        assert f"第 {page + 1} / 4 页（共 38 个）" in [c.value for c in app.caption]
+        matrix = frame(app, "编码")
+        assert len(matrix.columns) - 2 == len(counts)  # one column per organization of the page
+        seen += list(counts["编码"])
+    assert seen == [r["code"] for r in rooms]  # every room once, in code order
+    whole = f"辖区内全部 38 个组织合计：下放 {delegated}，代办 {agency}，共 {delegated + agency}。"
+    assert whole in [c.value for c in app.caption]
+
+    hall = next(r["parent"] for r in rooms if r["parent"]["code"] == "QJL-H2")
+
+    def area(app):
+        app.selectbox(key="dg_area").select(hall["id"])
+
+    monkeypatch.setenv("SANJI_UI_MATRIX_COLUMNS", "5")
+    app = await asyncio.to_thread(run, shared_api_url, PAGE, auth, None, [tier, forward, area])
+    assert not app.exception, app.exception
+    counts = frame(app, "下放事项数")  # back to the first page, of the hall's rooms only
+    in_hall = [r["code"] for r in rooms if r["parent"]["code"] == "QJL-H2"]
+    assert len(in_hall) > 5 and list(counts["编码"]) == in_hall[:5]
+    pages = -(-len(in_hall) // 5)
+    assert f"第 1 / {pages} 页（共 {len(in_hall)} 个）" in [c.value for c in app.caption]
+
+
 async def test_an_assignment_made_on_the_page_reaches_the_api(api_url):
     auth = await asyncio.to_thread(signed_in, api_url, "admin")
     hall = graphql_at(api_url, HALL_ONE, auth.token)["organizations"]["nodes"][0]["id"]

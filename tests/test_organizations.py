@@ -142,3 +142,51 @@ async def test_coverage_by_area_adds_up_to_each_areas_own_coverage(api):
     assert rooms and all(r == {"organizations": 1, "tier": "ROOM"} for r in rooms)
     missing = await api.error('{ coverageByArea(root: "T3JnYW5pemF0aW9uOjk5OTk5") { code } }')
     assert (missing["extensions"]["code"], missing["extensions"]["field"]) == ("NOT_FOUND", "root")
+
+
+async def test_within_filters_an_organizations_area_in_lists_relations_and_aggregates(api):
+    """`within: ID` is the organization and everything below it, however deep: equal to walking
+    `children` down from it, through a relation filter and in an aggregate too."""
+    nodes = (await api.data("{ organizations(first: 500) { nodes { id code parent { id } } } }"))[
+        "organizations"
+    ]["nodes"]
+    below: dict[str | None, list[str]] = {}
+    for org in nodes:
+        below.setdefault((org["parent"] or {}).get("id"), []).append(org["id"])
+
+    def area(top: str) -> set[str]:
+        return {top}.union(*(area(child) for child in below.get(top, [])))
+
+    codes = {org["id"]: org["code"] for org in nodes}
+    query = "query($top: ID) { organizations(first: 500, where: {within: $top}) { nodes { id } } }"
+    for code in ("QJL", "QJL-ZWFW", "QJL-H2", "QJL-H2-R01"):
+        top = next(i for i, c in codes.items() if c == code)
+        found = {n["id"] for n in (await api.data(query, {"top": top}))["organizations"]["nodes"]}
+        assert found == area(top), code
+    hall = next(i for i, c in codes.items() if c == "QJL-H2")
+    rooms = area(hall) - {hall}
+    data = await api.data(
+        """query($top: ID) {
+          itemAssignments(first: 500, where: {organization: {within: $top, tier: {eq: ROOM}}}) {
+            totalCount nodes { organization { id } } }
+          itemAssignmentsAggregate(where: {organization: {within: $top}},
+            groupBy: [{organizationCode: true}]) { count groups { keys { organizationCode } count } } }""",
+        {"top": hall},
+    )
+    assert {n["organization"]["id"] for n in data["itemAssignments"]["nodes"]} <= rooms
+    every = (
+        await api.data(
+            "{ itemAssignmentsAggregate(groupBy: [{organizationCode: true}]) "
+            "{ groups { keys { organizationCode } count } } }"
+        )
+    )["itemAssignmentsAggregate"]["groups"]
+    per_code = {g["keys"]["organizationCode"]: g["count"] for g in every}
+    assert data["itemAssignments"]["totalCount"] == sum(per_code.get(codes[i], 0) for i in rooms) > 0
+    groups = {g["keys"]["organizationCode"]: g["count"] for g in data["itemAssignmentsAggregate"]["groups"]}
+    assert groups == {codes[i]: per_code[codes[i]] for i in area(hall) if codes[i] in per_code}
+    assert data["itemAssignmentsAggregate"]["count"] == sum(groups.values())
+    nothing = "T3JnYW5pemF0aW9uOjk5OTk5"  # Organization:99999, which does not exist
+    assert (await api.data(query, {"top": nothing}))["organizations"]["nodes"] == []
+    wrong = await api.error(query, {"top": "SXRlbTox"})  # Item:1
+    refused = (wrong["extensions"]["code"], wrong["extensions"]["field"])
+    assert refused == ("VALIDATION_FAILED", "where.within")

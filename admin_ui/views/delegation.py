@@ -4,12 +4,14 @@ assign (one all-or-none call), revoke, the audit history, and an Excel export.""
 from __future__ import annotations
 
 import io
+import json
 
 import openpyxl
 import streamlit as st
 
 from admin_ui import session
 from admin_ui.api_client import ApiError
+from admin_ui.areas import Pages, env_count, every_node, pick_area
 from admin_ui.formatting import dataframe, district_today, shown
 from admin_ui.i18n import (
     ITEM_TYPE_LABELS,
@@ -47,6 +49,15 @@ WORDS = {  # this page's texts: (Chinese, English)
     "dg_delegated": ("下放事项数", "Delegated"),
     "dg_agency": ("代办事项数", "Agency only"),
     "dg_total": ("合计", "Total"),
+    "dg_area_counts": (
+        "辖区内全部 {n} 个组织合计：下放 {delegated}，代办 {agency}，共 {total}。",
+        "All {n} organizations of the area: {delegated} delegated, {agency} agency only, {total} in all.",
+    ),
+    "dg_targets_page": (
+        "辖区内有 {n} 个该层级组织，此处列出当前页；选择更小的辖区可列出其全部组织。",
+        "The area holds {n} organizations of this tier: the matrix's page is listed; "
+        "choose a smaller area to list all of its own.",
+    ),
     "dg_delegated_note": (
         "下放事项数 = 全办 + 受理初审（按当前筛选计算）。",
         "Delegated = full + accept and pre-review (within the current filters).",
@@ -93,56 +104,77 @@ TIERS = ("HALL", "ROOM", "CENTER")
 
 ITEM = "id code name type source tagImmediate tagOnline tagOneVisit"
 ORG = "id code name tier"
-PAGED = "totalCount pageInfo { hasNextPage endCursor } nodes"
-ORGANIZATIONS = f"""query($after: String) {{
-  page: organizations(first: 500, after: $after, orderBy: [{{code: ASC}}]) {{ {PAGED} {{ {ORG} }} }} }}"""
+CELL = "id power legalBasis effectiveFrom revokedAt active"
+# Columns of the matrix per page (SANJI_UI_MATRIX_COLUMNS): a district's 244 rooms are five pages,
+# each one request for the columns and one for the rows, their cells and counts.
+COLUMNS = 50
 ITEMS = f"""query($after: String) {{
-  page: items(first: 500, after: $after, orderBy: [{{code: ASC}}]) {{ {PAGED} {{ {ITEM} }} }} }}"""
+  page: items(first: 500, after: $after, orderBy: [{{code: ASC}}]) {{
+    totalCount pageInfo {{ hasNextPage endCursor }} nodes {{ {ITEM} }} }} }}"""
+COLUMNS_PAGE = f"""query($area: ID, $tier: Tier!, $size: Int!, $after: String, $items: ItemWhere) {{
+  page: organizations(first: $size, after: $after, where: {{within: $area, tier: {{eq: $tier}}}},
+    orderBy: [{{code: ASC}}]) {{ totalCount pageInfo {{ hasNextPage endCursor }} nodes {{ {ORG} }} }}
+  area: itemAssignmentsAggregate(where: {{active: {{eq: true}}, item: $items,
+    organization: {{within: $area, tier: {{eq: $tier}}}}}}, groupBy: [{{power: true}}]) {{
+    groups {{ keys {{ power }} count }} }} }}"""
+# The rows: the items one of the page's organizations holds actively (within the filters), each with
+# its cells on the page (one active assignment per item and organization); and the page's counts.
+CELLS = f"""query($orgs: [ID!]!, $items: ItemWhere!, $size: Int!, $after: String) {{
+  page: items(first: 500, after: $after, orderBy: [{{code: ASC}}], where: {{and: [{{assignments: {{
+    active: {{eq: true}}, organization: {{id: {{in: $orgs}}}}}}}}, $items]}}) {{
+    totalCount pageInfo {{ hasNextPage endCursor }} nodes {{ {ITEM}
+      assignments(first: $size, where: {{active: {{eq: true}}, organization: {{id: {{in: $orgs}}}}}}) {{
+        nodes {{ {CELL} organization {{ {ORG} }} }} }} }} }}
+  counts: itemAssignmentsAggregate(where: {{active: {{eq: true}}, item: $items,
+    organization: {{id: {{in: $orgs}}}}}}, groupBy: [{{organizationCode: true}}, {{power: true}}]) {{
+    groups {{ keys {{ organizationCode power }} count }} }} }}"""
+TARGETS = f"""query($area: ID, $tier: Tier!, $after: String) {{
+  page: organizations(first: 500, after: $after, where: {{within: $area, tier: {{eq: $tier}}}},
+    orderBy: [{{code: ASC}}]) {{ totalCount pageInfo {{ hasNextPage endCursor }} nodes {{ {ORG} }} }} }}"""
 ASSIGNMENTS = f"""query($where: ItemAssignmentWhere, $after: String) {{
-  page: itemAssignments(where: $where, first: 500, after: $after) {{ {PAGED} {{
-    id power legalBasis effectiveFrom revokedAt active item {{ {ITEM} }} organization {{ {ORG} }} }} }} }}"""
+  page: itemAssignments(where: $where, first: 500, after: $after) {{
+    totalCount pageInfo {{ hasNextPage endCursor }}
+    nodes {{ {CELL} item {{ {ITEM} }} organization {{ {ORG} }} }} }} }}"""
 CREATE = """mutation($inputs: [CreateItemAssignmentInput!]!) {
   createItemAssignments(inputs: $inputs) { id } }"""
 REVOKE = """mutation($ids: [ID!]!) { revokeItemAssignments(ids: $ids) { id } }"""
+# Up to this many organizations of the tier in the area are offered to assign to; in a larger area
+# (a province's rooms), the matrix's page is, and a smaller area offers all of its own.
+TARGETS_ALL = 1000
 
 
 def fetch_all(text: str, variables: dict | None = None, what: str = "") -> list[dict]:
     """Every node of a connection, page after page (500 a page), with a progress bar."""
-    nodes: list[dict] = []
-    after = None
     bar = st.progress(0.0, text=what)
-    while True:
-        page = session.query(text, {**(variables or {}), "after": after})["page"]
-        nodes += page["nodes"]
-        total = max(page["totalCount"], 1)
-        bar.progress(min(len(nodes) / total, 1.0), text=f"{what} {len(nodes)}/{page['totalCount']}")
-        if not page["pageInfo"]["hasNextPage"]:
-            break
-        after = page["pageInfo"]["endCursor"]
+
+    def progress(read: int, total: int) -> None:
+        bar.progress(min(read / max(total, 1), 1.0), text=f"{what} {read}/{total}")
+
+    nodes = every_node(text, variables, progress)
     bar.empty()
     return nodes
 
 
 def render() -> None:
-    auth = session.require("ADMIN")
+    session.require("ADMIN")
     lang = session.lang()
     st.title(t("dg_title", lang))
     st.info(t("dg_three_unified", lang))
     session.show_flash("dg_flash")
     tier, kind, source, tag = _filters(lang)
     try:
-        data = _load(auth.username, tier, lang)
+        area = pick_area("dg_area", tier, lang)
+        data = _load(area, tier, _item_filter(kind, source, tag), lang)
     except ApiError as error:
         session.show_error(error)
         return
-    orgs = [o for o in data["organizations"] if o["tier"] == tier]
-    cells = {(a["item"]["id"], a["organization"]["id"]): a for a in data["assignments"]}
-    assigned = [i for i in data["items"] if any((i["id"], o["id"]) in cells for o in orgs)]
-    items = [i for i in assigned if _matches(i, kind, source, tag)]  # (every item is offered to assign)
+    orgs, cells = data["organizations"], data["cells"]
+    items = data["rows"]
     shown = [cells[(i["id"], o["id"])] for i in items for o in orgs if (i["id"], o["id"]) in cells]
-    matrix, counts = _matrix(items, orgs, cells, lang), _counts(orgs, shown, lang)
+    matrix, counts = _matrix(items, orgs, cells, lang), _counts(orgs, data["counts"], lang)
     st.subheader(f"{t('dg_matrix', lang)} · {tier_label(tier, lang)}")
     st.caption("; ".join(f"{s[lang]} = {f[lang]}" for s, f in POWERS.values()))
+    data["pages"].controls(data["total"], data["size"], data["next"], lang)
     if matrix:
         dataframe(matrix, hide_index=True, key="dg_matrix_table")
     else:
@@ -150,17 +182,18 @@ def render() -> None:
     st.subheader(t("dg_counts", lang))
     dataframe(counts, hide_index=True, key="dg_counts_table")
     st.caption(t("dg_delegated_note", lang))
+    st.caption(_area_line(data["area_powers"], data["total"], lang))
     st.download_button(
         t("dg_export", lang),
         _workbook(matrix, counts, lang),
-        file_name=f"delegation-{tier}.xlsx",
+        file_name=f"delegation-{tier}-{data['pages'].number}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         on_click="ignore",
         key="dg_export",
     )
-    _assign(data, lang)
+    _assign(data, area, tier, lang)
     _revoke(shown, lang)
-    delegation_history.render(data, lang)
+    delegation_history.render(data["items"], lang)
 
 
 def _filters(lang: str) -> tuple:
@@ -180,6 +213,7 @@ def _filters(lang: str) -> tuple:
     )
     if row[4].button(t("dg_reload", lang), key="dg_reload"):
         st.session_state["dg_cache"] = {}
+        st.session_state.pop("dg_items_all", None)
     return tier, kind, source, tag
 
 
@@ -195,25 +229,74 @@ def _any_of(column, name: str, table: dict, lang: str) -> str | None:
     )
 
 
-def _load(username: str, tier: str, lang: str) -> dict:
-    """Organizations, items and the tier's active assignments, kept until a change or a reload."""
+def _item_filter(kind: str | None, source: str | None, tag: str | None) -> dict:
+    """The filters as an ItemWhere: the API narrows the rows and the counts."""
+    where: dict = {}
+    if kind is not None:
+        where["type"] = {"eq": kind}
+    if source is not None:
+        where["source"] = {"eq": source}
+    if tag is not None:
+        where[TAG_FIELDS[tag]] = {"eq": True}
+    return where
+
+
+def _load(area: dict | None, tier: str, items: dict, lang: str) -> dict:
+    """One page of the area's organizations of the tier, the items they hold with their cells, the
+    page's and the area's counts, and the catalogue; kept until a change or a reload."""
+    area_id = area["id"] if area else None
+    size = env_count("SANJI_UI_MATRIX_COLUMNS", COLUMNS)
+    pages = Pages("dg_pages", (area_id, tier, json.dumps(items, sort_keys=True)))
     cache = st.session_state.setdefault("dg_cache", {})
-    if (username, tier) not in cache:
+    key = (session.current().username if session.current() else None, *pages.kept["signature"], pages.after)
+    if key not in cache:
         with st.spinner(t("dg_loading", lang)):
-            where = {"active": {"eq": True}, "organization": {"tier": {"eq": tier}}}
-            cache[(username, tier)] = {
-                "organizations": fetch_all(ORGANIZATIONS, what=t("dg_organization", lang)),
-                "items": fetch_all(ITEMS, what=t("dg_items", lang)),
-                "assignments": fetch_all(ASSIGNMENTS, {"where": where}, t("dg_matrix", lang)),
+            asked = {"area": area_id, "tier": tier, "size": size, "after": pages.after, "items": items}
+            top = session.query(COLUMNS_PAGE, asked)
+            orgs = top["page"]["nodes"]
+            ids = [o["id"] for o in orgs]
+            rows, counts = [], []
+            if ids:
+                variables = {"orgs": ids, "items": items, "size": size}
+                answer = session.query(CELLS, {**variables, "after": None})
+                counts = answer["counts"]["groups"]
+                rows = answer["page"]["nodes"]
+                if answer["page"]["pageInfo"]["hasNextPage"]:  # over 500 items held on one page
+                    rows += every_node(CELLS, variables)[len(rows) :]
+            cells = {}
+            for row in rows:
+                for cell in row.pop("assignments")["nodes"]:
+                    cells[(row["id"], cell["organization"]["id"])] = {**cell, "item": dict(row)}
+            info = top["page"]["pageInfo"]
+            cache[key] = {
+                "organizations": orgs,
+                "rows": rows,
+                "cells": cells,
+                "counts": counts,
+                "area_powers": {g["keys"]["power"]: g["count"] for g in top["area"]["groups"]},
+                "total": top["page"]["totalCount"],
+                "next": info["endCursor"] if info["hasNextPage"] else None,
+                "size": size,
+                "items": _catalogue(lang),
             }
-    return cache[(username, tier)]
+    entry = cache[key]
+    entry["pages"] = pages
+    return entry
 
 
-def _matches(item: dict, kind: str | None, source: str | None, tag: str | None) -> bool:
-    return (
-        (kind is None or item["type"] == kind)
-        and (source is None or item["source"] == source)
-        and (tag is None or item[TAG_FIELDS[tag]])
+def _catalogue(lang: str) -> list[dict]:
+    """Every item, to assign and to name the history's entries (kept until a reload)."""
+    if "dg_items_all" not in st.session_state:
+        st.session_state["dg_items_all"] = fetch_all(ITEMS, what=t("dg_items", lang))
+    return st.session_state["dg_items_all"]
+
+
+def _area_line(powers: dict[str, int], organizations: int, lang: str) -> str:
+    """The whole area's counts (every page), within the filters."""
+    delegated = sum(n for power, n in powers.items() if power in DELEGATED)
+    agency = powers.get("AGENCY_ONLY", 0)
+    return t("dg_area_counts", lang).format(
+        n=organizations, delegated=delegated, agency=agency, total=delegated + agency
     )
 
 
@@ -234,17 +317,23 @@ def _matrix(items: list[dict], orgs: list[dict], cells: dict, lang: str) -> list
     ]
 
 
-def _counts(orgs: list[dict], shown: list[dict], lang: str) -> list[dict]:
+def _counts(orgs: list[dict], groups: list[dict], lang: str) -> list[dict]:
+    """Per organization of the page, from the API's counts (organization × power)."""
+    held: dict[str, dict[str, int]] = {}
+    for g in groups:
+        held.setdefault(g["keys"]["organizationCode"], {})[g["keys"]["power"]] = g["count"]
     rows = []
     for o in orgs:
-        powers = [a["power"] for a in shown if a["organization"]["id"] == o["id"]]
+        powers = held.get(o["code"], {})
+        delegated = sum(n for power, n in powers.items() if power in DELEGATED)
+        agency = powers.get("AGENCY_ONLY", 0)
         rows.append(
             {
                 t("dg_code", lang): o["code"],
                 t("dg_organization", lang): o["name"],
-                t("dg_delegated", lang): sum(p in DELEGATED for p in powers),
-                t("dg_agency", lang): powers.count("AGENCY_ONLY"),
-                t("dg_total", lang): len(powers),
+                t("dg_delegated", lang): delegated,
+                t("dg_agency", lang): agency,
+                t("dg_total", lang): delegated + agency,
             }
         )
     return rows
@@ -264,10 +353,22 @@ def _workbook(matrix: list[dict], counts: list[dict], lang: str) -> bytes:
     return out.getvalue()
 
 
-def _assign(data: dict, lang: str) -> None:
+def _targets(data: dict, area: dict | None, tier: str, lang: str) -> dict[str, dict]:
+    """The organizations to assign to: every one of the tier in the area when it holds up to
+    TARGETS_ALL of them (kept with the page's data), else the matrix's page."""
+    if data["total"] > TARGETS_ALL:
+        st.caption(t("dg_targets_page", lang).format(n=data["total"]))
+        return {o["id"]: o for o in data["organizations"]}
+    if "targets" not in data:
+        variables = {"area": area["id"] if area else None, "tier": tier}
+        data["targets"] = fetch_all(TARGETS, variables, t("dg_targets", lang))
+    return {o["id"]: o for o in data["targets"]}
+
+
+def _assign(data: dict, area: dict | None, tier: str, lang: str) -> None:
     st.subheader(t("dg_assign", lang))
     items = {i["id"]: i for i in data["items"]}
-    orgs = {o["id"]: o for o in data["organizations"] if o["tier"] in TIERS}
+    orgs = _targets(data, area, tier, lang)
     chosen = st.multiselect(
         t("dg_items", lang),
         list(items),

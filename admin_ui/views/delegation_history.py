@@ -34,6 +34,7 @@ ACTIONS = {
 }
 HISTORY = """{ auditEntries(where: {objectType: {eq: "ItemAssignment"}}, orderBy: [{occurredAt: DESC}],
   first: 50) { nodes { occurredAt action actorName actorRole actorUserId apiKeyPrefix before after } } }"""
+NAMES = """query($ids: [ID!]) { organizations(first: 500, where: {id: {in: $ids}}) { nodes { id name } } }"""
 # A write records its user's id, not the name; a sign-in records both. The API has no list of users
 # (nor a name on a write's entry), so the names come from the sign-ins of the same audit log.
 USERNAMES = """query($ids: [Int!]) { auditEntriesAggregate(
@@ -41,13 +42,17 @@ USERNAMES = """query($ids: [Int!]) { auditEntriesAggregate(
   groupBy: [{actorUserId: true}, {actorName: true}]) { groups { keys { actorUserId actorName } } } }"""
 
 
-def render(data: dict, lang: str) -> None:
-    """`data` holds the page's items and organizations, to name the objects of the log."""
+def render(catalogue: list[dict], lang: str) -> None:
+    """`catalogue`: every item, to name the objects of the log; the organizations it names are
+    asked for by id (a province's are too many to hold)."""
     st.subheader(t("dg_history", lang))
     try:
         entries = session.query(HISTORY)["auditEntries"]["nodes"]
         ids = sorted({e["actorUserId"] for e in entries if e["actorUserId"] is not None})
         groups = session.query(USERNAMES, {"ids": ids})["auditEntriesAggregate"]["groups"] if ids else []
+        rows = [e["after"] or e["before"] or {} for e in entries]
+        named = sorted({row["organization_id"] for row in rows if row.get("organization_id")})
+        found = session.query(NAMES, {"ids": [_global("Organization", o) for o in named]}) if named else None
     except ApiError as error:
         session.show_error(error)
         return
@@ -55,8 +60,8 @@ def render(data: dict, lang: str) -> None:
         st.info(t("dg_no_history", lang))
         return
     usernames = {g["keys"]["actorUserId"]: g["keys"]["actorName"] for g in groups}
-    items = {_pk(x["id"]): f"{x['code']} {x['name']}" for x in data["items"]}
-    organizations = {_pk(x["id"]): x["name"] for x in data["organizations"]}
+    items = {_pk(x["id"]): f"{x['code']} {x['name']}" for x in catalogue}
+    organizations = {_pk(x["id"]): x["name"] for x in (found["organizations"]["nodes"] if found else [])}
 
     def what(entry: dict) -> str:  # item @ organization · power
         row = entry["after"] or entry["before"] or {}
@@ -99,6 +104,11 @@ def _action(entry: dict) -> str:
     if entry["action"] == "UPDATE" and before.get("active") and not after.get("active"):
         return "REVOKE"
     return entry["action"]
+
+
+def _global(kind: str, number: int) -> str:
+    """The Relay id of row `number` of `kind` (the audit log holds the rows' own ids)."""
+    return base64.b64encode(f"{kind}:{number}".encode()).decode()
 
 
 def _pk(global_id: str) -> tuple[str, int] | str:

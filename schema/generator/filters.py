@@ -67,6 +67,7 @@ _NAME = re.compile(r"[A-Za-z0-9_]+")  # an enum value that may be written into S
 MAX_FILTER_VALUES = 5000  # in the whole filter: each becomes a bound parameter of one statement
 MAX_ALTERNATIVES = 100  # conditions in one `and` or `or` list
 MAX_WHERE_DEPTH = 16  # and/or/not and relation levels
+WITHIN_DESCRIPTION = "In the area of this id (辖区): the row itself and every row below it, at any depth"
 
 
 def operator_input(kind: str, enum: type[Enum] | None = None) -> type:
@@ -226,6 +227,9 @@ def compile_where(node: Node, where: Any, access: RequestAccess, depth: int = 1)
         condition = getattr(where, scalar.name)
         if condition is not None:
             parts += scalar_conditions(scalar.name, scalar, condition)
+    if node.exposure.tree_path is not None and (top := getattr(where, "within", None)) is not None:
+        top_id = from_global_id(top, node.exposure.type_name, "where.within")
+        parts.append(within_condition(node, top_id, access))
     for relation in node.forward:
         sub = getattr(where, relation.name, None)
         if sub is not None:
@@ -254,6 +258,21 @@ def compile_where(node: Node, where: Any, access: RequestAccess, depth: int = 1)
             field="where",
         )
     return Q(*parts) if parts else Q()
+
+
+def within_condition(node: Node, top: int, access: RequestAccess) -> Q:
+    """The rows in the area of row `top` of a tree model: their paths start with its path, which is
+    one half-open range ["/1/5/", "/1/50"): "/" sorts just before "0", and the path compares bytewise.
+
+    Both bounds are subqueries over `top`'s row among those the caller may read, so the range is
+    answered by the path's index; an unknown or unreadable `top` leaves both NULL and matches nothing.
+    """
+    path = node.exposure.tree_path
+    assert path is not None
+    own = node.model.filter(access.rows(node), id=top)
+    low = own.values(path)
+    high = own.annotate(_high=RawSQL(f"substr({path}, 1, length({path}) - 1) || '0'")).values("_high")
+    return Q(**{f"{path}__gte": Subquery(low), f"{path}__lt": Subquery(high)})
 
 
 def _values(value: Any) -> int:

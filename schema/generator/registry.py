@@ -16,7 +16,7 @@ from tortoise.models import Model
 from schema.generator.access import RequestAccess, context_access
 from schema.generator.aggregates import Aggregates
 from schema.generator.errors import EngineError
-from schema.generator.filters import IDFilter, compile_where, operator_input
+from schema.generator.filters import WITHIN_DESCRIPTION, IDFilter, compile_where, operator_input
 from schema.generator.ids import from_global_id, to_global_id, type_of
 from schema.generator.loaders import ConnectionArgs, Loaders
 from schema.generator.masking import PiiRule, mask
@@ -155,6 +155,13 @@ class ModelNode:
                 scalar.name,
                 operator_input(scalar.kind, scalar.enum) | None,
                 strawberry.field(default=None, description=self.exposure.describe(scalar.name)),
+            )
+        if self.exposure.tree_path is not None:
+            _field(
+                where,
+                "within",
+                strawberry.ID | None,
+                strawberry.field(default=None, description=WITHIN_DESCRIPTION),
             )
         for relation in self.forward:
             target = self.registry.node(relation.model).where

@@ -110,6 +110,9 @@ class Exposure:
     # touches; a guide revision must be the item's next one). Raising EngineError undoes the write.
     after_write: Callable[[Model, bool], Awaitable[None]] | None = None
     derived: tuple[Derived, ...] = ()
+    # A model kept as a tree by a materialized path ("/1/5/23/", a hidden column): its `Where` input
+    # gains `within: ID`, the row of that id and every row below it, as one range of the path's index.
+    tree_path: str | None = None
 
     @property
     def type_name(self) -> str:
