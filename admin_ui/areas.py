@@ -81,7 +81,9 @@ def pick_area(key: str, above: str, lang: str) -> dict | None:
 
     if st.session_state.get(key) not in choices:
         st.session_state[key] = own["id"]
-    chosen = st.selectbox(t("area", lang), list(choices), format_func=name, key=key)
+    chosen = st.selectbox(
+        t("area", lang), list(choices), format_func=name, placeholder=t("choose_one", lang), key=key
+    )
     return choices[chosen]
 
 

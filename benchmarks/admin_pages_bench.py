@@ -170,6 +170,10 @@ def main() -> None:
             "",
             "Above 2,000 organizations (SANJI_UI_MAP_POINTS) the coverage map's first view draws one",
             "point per area under the top organization (coverageByArea) instead of every organization.",
+            "The delegation and room construction pages read the signed-in user's area (or one below it",
+            "they choose, `within`): the matrix one page of 50 organizations at a time with its rows, cells",
+            "and counts in one request; the rooms one by one up to 1,000 in the area (a district: 244),",
+            "else per hall from one aggregate (the province: 25,000 rooms in 1,400 halls).",
         ]
     write_section("admin-pages" if args.label == "fixture" else f"admin-pages-{slug(args.label)}", lines)
 

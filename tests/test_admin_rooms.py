@@ -163,3 +163,48 @@ async def test_a_role_the_api_refuses_is_shown_its_refusal_and_nothing_changes(a
     assert error.startswith("无法从接口获取数据") and "may not change organizations" in error
     assert "FORBIDDEN" in error and not app.success
     assert await asyncio.to_thread(room, api_url, clerk.token, "QJL-H1-R09") == before
+
+
+async def test_a_large_area_is_shown_per_hall_and_a_hall_chosen_lists_its_rooms(shared_api_url, monkeypatch):
+    """Above SANJI_UI_ROOM_LIST rooms (a province's 25,000) the page reads no room one by one: its
+    figures per hall come from one aggregate; choosing a hall lists that hall's rooms only."""
+    monkeypatch.setenv("SANJI_UI_ROOM_LIST", "10")  # the fixture's 38 are above it
+    auth = await asyncio.to_thread(signed_in, shared_api_url, "supervisor")
+    rooms = graphql_at(
+        shared_api_url,
+        "{ organizations(first: 100, where: {tier: {eq: ROOM}}) "
+        "{ nodes { code constructionStatus parent { id code } } } }",
+        auth.token,
+    )["organizations"]["nodes"]
+    app = await asyncio.to_thread(run, shared_api_url, ROOMS, auth)
+    assert not app.exception, app.exception
+    assert not app.error, [e.value for e in app.error]
+    metrics = {m.label: m.value for m in app.metric}
+    assert (metrics["总数"], metrics["已建成"], metrics["已标准化"]) == ("38", "31", "24")
+    halls = app.dataframe[0].value
+    assert list(halls["编码"]) == ["QJL-H1", "QJL-H2", "QJL-H3", "QJL-H4"]
+    for _, hall in halls.iterrows():
+        own = [r for r in rooms if r["parent"]["code"] == hall["编码"]]
+        assert hall["总数"] == len(own) and hall["在建"] == sum(
+            r["constructionStatus"] == "UNDER_CONSTRUCTION" for r in own
+        ), hall["编码"]
+    assert "该辖区有 38 个便民服务室" in app.caption[0].value
+    assert not app.get("form")  # no room to pick: the forms wait for a smaller area
+
+    smallest = min(
+        ("QJL-H1", "QJL-H2", "QJL-H3", "QJL-H4"), key=lambda c: sum(r["parent"]["code"] == c for r in rooms)
+    )
+    own = [r for r in rooms if r["parent"]["code"] == smallest]
+    assert len(own) <= 10
+
+    def hall(app):
+        app.selectbox(key="rooms_area").select(own[0]["parent"]["id"])
+
+    app = await asyncio.to_thread(run, shared_api_url, ROOMS, auth, None, [hall])
+    assert not app.exception, app.exception
+    listed = table(app, "rooms")
+    assert sorted(listed["编码"]) == sorted(r["code"] for r in own)
+    assert {m.label: m.value for m in app.metric}["总数"] == str(len(own))
+    chart = json.loads(app.get("plotly_chart")[0].proto.spec)
+    built = sum(r["constructionStatus"] in ("BUILT", "STANDARDIZED") for r in own)
+    assert chart["data"][0]["y"][-1] == built

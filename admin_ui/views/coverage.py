@@ -3,12 +3,11 @@ by hall."""
 
 from __future__ import annotations
 
-import os
-
 import streamlit as st
 
 from admin_ui import session
 from admin_ui.api_client import ApiError
+from admin_ui.areas import env_count
 from admin_ui.charts import laid_out
 from admin_ui.formatting import MISSING, dataframe, percent
 from admin_ui.i18n import add, status_label, t, tier_label
@@ -82,10 +81,7 @@ DRAW_ALL = 2000
 
 
 def draw_all() -> int:
-    try:
-        return max(1, int(os.environ.get("SANJI_UI_MAP_POINTS", DRAW_ALL)))
-    except ValueError:
-        return DRAW_ALL
+    return env_count("SANJI_UI_MAP_POINTS", DRAW_ALL)
 
 
 LEVEL = "coverage_level"  # the areas opened, top first, as (global id, name)

@@ -12,6 +12,7 @@ import streamlit as st
 
 from admin_ui import session
 from admin_ui.api_client import ApiError
+from admin_ui.areas import env_count, every_node, pick_area
 from admin_ui.charts import laid_out
 from admin_ui.formatting import MISSING, dataframe, district_today, shown
 from admin_ui.i18n import STATUS_LABELS, add, status_label, t
@@ -20,6 +21,13 @@ add(
     {
         "rooms_title": {"zh": "便民服务室建设", "en": "Room construction"},
         "rooms_list": {"zh": "全部便民服务室", "en": "All rooms"},
+        "rooms_per_hall": {"zh": "各大厅的便民服务室", "en": "Rooms per hall"},
+        "rooms_too_many": {
+            "zh": "该辖区有 {n} 个便民服务室：此处按大厅汇总；"
+            "在上方选择一个大厅或街道，可逐个查看并录入检查。",
+            "en": "The area holds {n} rooms: shown per hall here; choose a hall or a district above to list "
+            "its rooms one by one and record inspections.",
+        },
         "rooms_missing": {"zh": "尚缺事项", "en": "What is still missing"},
         "rooms_none_missing": {"zh": "所有便民服务室均已达标。", "en": "Every room meets the standard."},
         "rooms_building": {"zh": "在建便民服务室", "en": "Rooms under construction"},
@@ -82,32 +90,44 @@ CHECKS = {
 }
 BUILT = ("BUILT", "STANDARDIZED")
 DATES = ("constructionStartedOn", "builtOn", "standardizedOn")  # set on entering each status after PLANNED
-ROOMS = f"""query($after: String) {{ rooms: organizations(first: 500, after: $after,
-    where: {{tier: {{eq: ROOM}}}}, orderBy: [{{code: ASC}}]) {{
-  pageInfo {{ hasNextPage endCursor }}
+# The rooms of the area chosen (the caller's by default): listed one by one with their inspection,
+# duty staff and funding up to SANJI_UI_ROOM_LIST rooms (a district holds about 250); a larger
+# area (a province's 25,000) shows its figures per hall from aggregates, to open one of them.
+ROOM_LIST = 1000
+IN_AREA = "tier: {eq: ROOM}, within: $area"
+ROOMS = f"""query($area: ID, $after: String) {{ page: organizations(first: 500, after: $after,
+    where: {{{IN_AREA}}}, orderBy: [{{code: ASC}}]) {{
+  totalCount pageInfo {{ hasNextPage endCursor }}
   nodes {{ id code name constructionStatus constructionStartedOn builtOn standardizedOn parent {{ name }}
     inspections(first: 1, orderBy: [{{inspectedOn: DESC}}, {{createdAt: DESC}}]) {{
       nodes {{ inspectedOn inspectorName {" ".join(CHECKS)} }} }} }} }} }}"""
-DUTY = """query($after: String) { duty: dutyShifts(first: 500, after: $after,
-    where: {organization: {tier: {eq: ROOM}}}) {
-  pageInfo { hasNextPage endCursor } nodes { publishedAt organization { id } staff { id } } } }"""
-FUNDING = """{ fundingsAggregate(where: {organization: {tier: {eq: ROOM}}},
-    groupBy: [{organizationCode: true}]) { groups { keys { organizationCode } sum { amountFen } } } }"""
+DUTY = f"""query($area: ID, $after: String) {{ page: dutyShifts(first: 500, after: $after,
+    where: {{organization: {{{IN_AREA}}}}}) {{
+  totalCount pageInfo {{ hasNextPage endCursor }}
+  nodes {{ publishedAt organization {{ id }} staff {{ id }} }} }} }}"""
+FUNDING = f"""query($area: ID) {{ fundingsAggregate(where: {{organization: {{{IN_AREA}}}}},
+    groupBy: [{{organizationCode: true}}]) {{
+    groups {{ keys {{ organizationCode }} sum {{ amountFen }} }} }} }}"""
+# The area's figures, whatever its size: rooms per status, built and standardized per month, built
+# rooms without a built date; `$perHall`: per hall and status too.
+FIGURES = f"""query($area: ID, $perHall: Boolean!) {{
+  statuses: organizationsAggregate(where: {{{IN_AREA}}}, groupBy: [{{constructionStatus: true}}]) {{
+    groups {{ keys {{ constructionStatus }} count }} }}
+  built: organizationsAggregate(where: {{{IN_AREA}, builtOn: {{isNull: false}}}},
+    groupBy: [{{builtOn: MONTH}}]) {{ groups {{ keys {{ builtOn }} count }} }}
+  standardized: organizationsAggregate(where: {{{IN_AREA}, standardizedOn: {{isNull: false}}}},
+    groupBy: [{{standardizedOn: MONTH}}]) {{ groups {{ keys {{ standardizedOn }} count }} }}
+  undated: organizationsAggregate(where: {{{IN_AREA}, constructionStatus: {{in: [BUILT, STANDARDIZED]}},
+    builtOn: {{isNull: true}}}}) {{ count }}
+  halls: organizationsAggregate(where: {{{IN_AREA}}}, first: 10000,
+    groupBy: [{{parentCode: true}}, {{parentName: true}}, {{constructionStatus: true}}],
+    orderBy: [{{parentCode: ASC}}]) @include(if: $perHall) {{
+    groups {{ keys {{ parentCode parentName constructionStatus }} count }} }} }}"""
 INSPECT = """mutation($input: CreateRoomInspectionInput!) { createRoomInspection(input: $input) { id } }"""
 UPDATE = """mutation($id: ID!, $input: UpdateOrganizationInput!) {
   updateOrganization(id: $id, input: $input) { id constructionStatus } }"""
 FLASH = "rooms_flash"
-
-
-def all_nodes(text: str, field: str) -> list[dict]:
-    """Every page of a connection."""
-    nodes, after = [], None
-    while True:
-        page = session.query(text, {"after": after})[field]
-        nodes += page["nodes"]
-        if not page["pageInfo"]["hasNextPage"]:
-            return nodes
-        after = page["pageInfo"]["endCursor"]
+COUNT = f"""query($area: ID) {{ organizationsAggregate(where: {{{IN_AREA}}}) {{ count }} }}"""
 
 
 def render() -> None:
@@ -116,17 +136,26 @@ def render() -> None:
     st.title(t("rooms_title", lang))
     session.show_flash(FLASH)
     try:
-        rooms = _load()
+        area = pick_area("rooms_area", "ROOM", lang)
+        area_id = area["id"] if area else None
+        limit = env_count("SANJI_UI_ROOM_LIST", ROOM_LIST)
+        count = session.query(COUNT, {"area": area_id})["organizationsAggregate"]["count"]
+        figures = session.query(FIGURES, {"area": area_id, "perHall": count > limit})
+        rooms = _load(area_id) if count <= limit else None
     except ApiError as error:
         session.show_error(error)
         return
-    _headline(rooms, lang)
-    st.subheader(f"{t('rooms_list', lang)} ({len(rooms)})")
-    dataframe([_row(r, lang) for r in rooms], hide_index=True, key="rooms_table")
-    _missing(rooms, lang)
-    _building(rooms, lang)
-    _progress(rooms, lang)
-    by_id = {r["id"]: r for r in rooms}
+    statuses = {g["keys"]["constructionStatus"]: g["count"] for g in figures["statuses"]["groups"]}
+    _headline(statuses, lang)
+    if rooms is None:
+        _per_hall(figures["halls"]["groups"], count, lang)
+    else:
+        st.subheader(f"{t('rooms_list', lang)} ({len(rooms)})")
+        dataframe([_row(r, lang) for r in rooms], hide_index=True, key="rooms_table")
+        _missing(rooms, lang)
+        _building(rooms, lang)
+    _progress(figures, sum(statuses.values()), lang)
+    by_id = {r["id"]: r for r in rooms or ()}
     if not by_id:
         return
     left, right = st.columns(2)
@@ -136,11 +165,11 @@ def render() -> None:
         _status_form(by_id, lang)
 
 
-def _load() -> list[dict]:
-    rooms = all_nodes(ROOMS, "rooms")
+def _load(area: str | None) -> list[dict]:
+    rooms = every_node(ROOMS, {"area": area})
     staff: dict[str, set] = {}
     published: dict[str, set] = {}
-    for shift in all_nodes(DUTY, "duty"):
+    for shift in every_node(DUTY, {"area": area}):
         org, person = shift["organization"]["id"], (shift["staff"] or {}).get("id")
         if person is None:  # a shift nobody is on yet
             continue
@@ -149,7 +178,7 @@ def _load() -> list[dict]:
             published.setdefault(org, set()).add(person)
     funding = {
         g["keys"]["organizationCode"]: int(g["sum"]["amountFen"] or 0)
-        for g in session.query(FUNDING)["fundingsAggregate"]["groups"]
+        for g in session.query(FUNDING, {"area": area})["fundingsAggregate"]["groups"]
     }
     for room in rooms:
         room["latest"] = (room.pop("inspections")["nodes"] or [None])[0]
@@ -160,14 +189,36 @@ def _load() -> list[dict]:
     return rooms
 
 
-def _headline(rooms: list[dict], lang: str) -> None:
-    count = {s: sum(r["constructionStatus"] == s for r in rooms) for s in STATUS_LABELS}
+def _headline(count: dict[str, int], lang: str) -> None:
     cells = st.columns(5)
-    cells[0].metric(t("total", lang), len(rooms))
-    cells[1].metric(t("built", lang), count["BUILT"] + count["STANDARDIZED"])
-    cells[2].metric(t("standardized", lang), count["STANDARDIZED"])
-    cells[3].metric(t("under_construction", lang), count["UNDER_CONSTRUCTION"])
-    cells[4].metric(t("planned", lang), count["PLANNED"])
+    cells[0].metric(t("total", lang), sum(count.values()))
+    cells[1].metric(t("built", lang), count.get("BUILT", 0) + count.get("STANDARDIZED", 0))
+    cells[2].metric(t("standardized", lang), count.get("STANDARDIZED", 0))
+    cells[3].metric(t("under_construction", lang), count.get("UNDER_CONSTRUCTION", 0))
+    cells[4].metric(t("planned", lang), count.get("PLANNED", 0))
+
+
+def _per_hall(groups: list[dict], count: int, lang: str) -> None:
+    """A large area's rooms per hall and status (one aggregate), to choose one of them above."""
+    halls: dict[str, dict] = {}
+    for g in groups:
+        keys = g["keys"]
+        row = halls.setdefault(
+            keys["parentCode"], {"name": keys["parentName"], **dict.fromkeys(STATUS_LABELS, 0)}
+        )
+        row[keys["constructionStatus"]] = g["count"]
+    st.subheader(f"{t('rooms_per_hall', lang)} ({len(halls)})")
+    st.caption(t("rooms_too_many", lang).format(n=count))
+    rows = [
+        {
+            t("code", lang): code,
+            t("rooms_hall", lang): shown(row["name"]),
+            t("total", lang): sum(row[s] for s in STATUS_LABELS),
+            **{status_label(s, lang): row[s] for s in STATUS_LABELS},
+        }
+        for code, row in halls.items()
+    ]
+    dataframe(rows, hide_index=True, key="rooms_halls_table")
 
 
 def _mark(value: bool | None) -> str:
@@ -249,13 +300,12 @@ def _building(rooms: list[dict], lang: str) -> None:
     )
 
 
-def progress(rooms: list[dict]) -> tuple[list[str], list[int], list[int]]:
-    """Months from the first built date to the last event, with rooms built and standardized by each."""
-    built = sorted(r["builtOn"][:7] for r in rooms if r["builtOn"])
-    standardized = sorted(r["standardizedOn"][:7] for r in rooms if r["standardizedOn"])
+def progress(built: dict[str, int], standardized: dict[str, int]) -> tuple[list[str], list[int], list[int]]:
+    """Months ("YYYY-MM") from the first built date to the last event, with rooms built and
+    standardized by the end of each, from the rooms built and standardized in each month."""
     if not built and not standardized:
         return [], [], []
-    first, last = min(built + standardized), max(built + standardized)
+    first, last = min(*built, *standardized), max(*built, *standardized)
     year, month = int(first[:4]), int(first[5:])
     months = []
     while (key := f"{year:04d}-{month:02d}") <= last:
@@ -263,14 +313,21 @@ def progress(rooms: list[dict]) -> tuple[list[str], list[int], list[int]]:
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return (
         months,
-        [sum(b <= m for b in built) for m in months],
-        [sum(s <= m for s in standardized) for m in months],
+        [sum(n for b, n in built.items() if b <= m) for m in months],
+        [sum(n for s, n in standardized.items() if s <= m) for m in months],
     )
 
 
-def _progress(rooms: list[dict], lang: str) -> None:
+def _per_month(groups: list[dict], key: str) -> dict[str, int]:
+    return {g["keys"][key][:7]: g["count"] for g in groups}
+
+
+def _progress(figures: dict, total: int, lang: str) -> None:
     st.subheader(t("rooms_progress", lang))
-    months, built, standardized = progress(rooms)
+    months, built, standardized = progress(
+        _per_month(figures["built"]["groups"], "builtOn"),
+        _per_month(figures["standardized"]["groups"], "standardizedOn"),
+    )
     figure = go.Figure(
         [
             go.Scatter(x=months, y=built, mode="lines+markers", name=t("built", lang)),
@@ -279,13 +336,13 @@ def _progress(rooms: list[dict], lang: str) -> None:
     )
     # The total's label at the line's left end: the toolbar shows over the chart's top right corner.
     figure.add_hline(
-        y=len(rooms),
+        y=total,
         line_dash="dot",
-        annotation_text=f"{t('total', lang)} {len(rooms)}",
+        annotation_text=f"{t('total', lang)} {total}",
         annotation_position="top left",
     )
     st.plotly_chart(laid_out(figure, 340, xaxis={"type": "category"}), key="rooms_progress_chart")
-    undated = sum(r["constructionStatus"] in BUILT and not r["builtOn"] for r in rooms)
+    undated = figures["undated"]["count"]
     if undated:
         st.caption(t("rooms_undated", lang).format(n=undated))
 
