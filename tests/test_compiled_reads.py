@@ -23,7 +23,7 @@ from api.models.audit import AuditEntry
 from api.settings import Settings
 from schema.build import app_schema
 from schema.generator.compiler import COUNTERS
-from schema.generator.execution import Plans
+from schema.generator.execution import FLAT, Plans
 from schema.generator.ids import to_global_id
 from schema.limits import Limits
 from tests.conftest import serving
@@ -290,3 +290,33 @@ async def test_a_flag_of_a_related_row_as_a_sort_key_writes_the_same_cursor_on_b
     got = await compare(paths, "public", query)
     end = got["data"]["guideRevisions"]["pageInfo"]["endCursor"]
     assert base64.urlsafe_b64decode(end + "=" * (-len(end) % 4)).decode().split(",")[1] in ("true", "false")
+
+
+SERVICE = """key label accepted completed completedOnTime completedLate overdueOpen overdue dueSoon paused
+  tripsSaved averageWorkingDays completionRate onTimeRate"""
+RATING = """key label ratings averageScore verySatisfied satisfied basicallySatisfied dissatisfied
+  veryDissatisfied satisfactionRate rectificationsOpen rectificationsOverdue rectificationsClosed"""
+# Root fields that are lists of plain rows (the statistics): with compiled reads on, they are
+# completed in one pass (OrderedErrors._flat), with them off by graphql-core, field by field.
+FLAT_LISTS = [
+    f"{{ serviceStats(by: ORGANIZATION) {{ {SERVICE} }} }}",
+    '{ s: serviceStats(by: TIER, from: "2018-03-15", to: "2018-09-10") { __typename k: key ...F '
+    "accepted @include(if: true) paused @skip(if: true) } } fragment F on ServiceStatsRow "
+    "{ completionRate onTimeRate key }",
+    '{ serviceStats(by: MONTH, asOf: "2018-06-01") { key ... on ServiceStatsRow { accepted overdue } } '
+    "tags: serviceStats(by: TAG) { key accepted tripsSaved } items: serviceStats(by: ITEM) { key label } }",
+    f"{{ ratingStats(by: ORGANIZATION) {{ {RATING} }} "
+    "staff: ratingStats(by: STAFF) { key satisfactionRate } }",
+    "{ coverage { __typename tier total built standardized rate builtOrUnderConstructionRate formula } }",
+    "{ coverageByArea { code tier organizations halls { total rate } } caseWorkflow { action roles } }",
+    "query($s: Boolean!) { serviceStats(by: ITEM) { key accepted @skip(if: $s) label @include(if: $s) } }",
+]
+
+
+async def test_plain_rows_completed_in_one_pass_equal_graphql_cores_completion(paths):
+    before = COUNTERS[FLAT]
+    for query in FLAT_LISTS:
+        for who in CALLERS:
+            got = await compare(paths, who.label, query, {"s": True} if "$s" in query else None)
+            assert "errors" in got or got.get("data"), (who.label, query)
+    assert COUNTERS[FLAT] > before  # the one pass was taken (and only on the compiled side)

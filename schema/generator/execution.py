@@ -14,7 +14,14 @@ import json
 import logging
 from typing import Any
 
-from graphql import OperationType, is_non_null_type, located_error
+from graphql import (
+    GraphQLObjectType,
+    OperationType,
+    Undefined,
+    is_leaf_type,
+    is_non_null_type,
+    located_error,
+)
 from graphql.execution.executor import to_nodes
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -43,6 +50,7 @@ UNCOMPILED = "uncompiled"  # context: some root field ran on the resolvers
 READ_CLIENT = "read_client"
 BEFORE_WRITE = "before_write"
 PLAN_CACHE_SIZE = 1024
+FLAT = ("(plain rows)", "one pass")  # COUNTERS: lists completed by OrderedErrors._flat
 
 
 class RawJSON:
@@ -72,11 +80,93 @@ class OrderedErrors(StrawberryGraphQLCoreExecutionContext):
         return self._settled(completed, path, fields)
 
     def complete_iterable_value(self, item_type, field_details_list, info, path, items, position_context):
+        if isinstance(self.context_value, dict) and self.context_value.get(COMPILED_READS):
+            flat = self._flat(item_type, field_details_list, info, items)
+            if flat is not None:
+                return flat
         self._holding(path)
         completed = super().complete_iterable_value(
             item_type, field_details_list, info, path, items, position_context
         )
         return self._settled(completed, path, None)
+
+    def _flat(self, item_type, field_details_list, info, items) -> list | None:
+        """A list of plain objects selected for leaf fields only (statistics rows: 1,111 organizations'
+        figures), completed in one pass: what graphql-core's completion gives for them, field by
+        field (a third of such a request's time), without it. None, and graphql-core completes the
+        list as usual, whenever anything is not plain: a field with a resolver, arguments or
+        extensions, an object or list field, a deferred fragment, an item that is not its type, or
+        a value the type would refuse (graphql-core then reports it as it always does). Held to
+        graphql-core's completion by tests/test_compiled_reads.py (compiled reads off: not taken)."""
+        nullable_items = not is_non_null_type(item_type)
+        object_type = item_type if nullable_items else item_type.of_type
+        if not isinstance(object_type, GraphQLObjectType) or not isinstance(items, list | tuple):
+            return None
+        plan = self._flat_plan(object_type, field_details_list)
+        if plan is None:
+            return None
+        is_type_of = object_type.is_type_of
+        out: list[dict | None] = []
+        try:
+            for item in items:
+                if item is None and nullable_items:
+                    out.append(None)
+                    continue
+                if item is None or isinstance(item, Exception):
+                    return None
+                if is_type_of is not None and is_type_of(item, info) is not True:
+                    return None
+                row: dict[str, Any] = {}
+                for key, attribute, leaf, non_null in plan:
+                    if leaf is None:
+                        row[key] = object_type.name  # __typename
+                        continue
+                    value = getattr(item, attribute)
+                    if value is None:
+                        if non_null:
+                            return None
+                        row[key] = None
+                        continue
+                    coerced = leaf.coerce_output_value(value)
+                    if coerced is None or coerced is Undefined:
+                        return None
+                    row[key] = coerced
+                out.append(row)
+        except Exception:  # graphql-core's completion reports it, as for any list
+            return None
+        COUNTERS[FLAT] += 1
+        return out
+
+    def _flat_plan(self, object_type: GraphQLObjectType, field_details_list) -> list[tuple] | None:
+        """(response key, attribute, leaf type or None for __typename, non-null) per selected field
+        of `object_type`, when every one is a plain leaf read with strawberry's default resolver."""
+        if self.schema._strawberry_schema.config.default_resolver is not getattr:
+            return None
+        grouped, deferred, _forbidden = self.collect_subfields(object_type, field_details_list)
+        if deferred:
+            return None
+        plan = []
+        for key, details in grouped.items():
+            name = details[0].node.name.value
+            if name == "__typename":
+                plan.append((key, None, None, True))
+                continue
+            field = object_type.fields.get(name)
+            definition = (field.extensions or {}).get("strawberry-definition") if field else None
+            if (
+                definition is None
+                or field.args
+                or definition.base_resolver is not None
+                or definition.extensions
+                or definition.permission_classes
+            ):
+                return None
+            non_null = is_non_null_type(field.type)
+            leaf = field.type.of_type if non_null else field.type
+            if not is_leaf_type(leaf):
+                return None
+            plan.append((key, definition.python_name, leaf, non_null))
+        return plan
 
     def _holding(self, path) -> None:
         """Non-null children of `path` that fail are held (handle_field_error) until all settled."""
