@@ -319,7 +319,17 @@ async def rebuild_service_rollups(apps, schema_editor) -> None:
     """Count the stored cases into the service statistics rollups (migration 0015)."""
     from api.services import rollup
 
-    await rollup.rebuild(schema_editor.client, ratings=False)
+    await rollup.rebuild(schema_editor.client, ratings=False, tables=MONTH_ROLLUPS)
+
+
+MONTH_ROLLUPS = ("case_rollup", "handling_rollup", "item_rollup")  # migration 0015's
+
+
+async def rebuild_day_rollup(apps, schema_editor) -> None:
+    """Count the stored cases into the per-day rollup (migration 0018)."""
+    from api.services import rollup
+
+    await rollup.rebuild(schema_editor.client, ratings=False, tables=("day_rollup",))
 
 
 async def rebuild_rating_rollup(apps, schema_editor) -> None:

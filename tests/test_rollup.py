@@ -26,6 +26,7 @@ from api.models.case import (
     CaseAction,
     CaseRollup,
     CaseStatus,
+    DayRollup,
     Decision,
     Evaluation,
     HandlingRollup,
@@ -193,7 +194,7 @@ async def rollup_rows() -> dict[str, set[tuple]]:
         model._meta.db_table: set(
             await model.all().values_list("key", "cases", "trips_saved", "working_days", "timed")
         )
-        for model in (CaseRollup, HandlingRollup, ItemRollup)
+        for model in (CaseRollup, HandlingRollup, ItemRollup, DayRollup)
     }
 
 
@@ -202,6 +203,7 @@ async def assert_a_rebuild_would_change_nothing() -> None:
         "case_rollup": [],
         "handling_rollup": [],
         "item_rollup": [],
+        "day_rollup": [],
         "rating_rollup": [],
     }
 
@@ -285,8 +287,8 @@ async def test_stats_check_names_a_tampered_row_and_stats_rebuild_mends_it(seede
     assert checked.exit_code == 1 and f"case_rollup: 1 row(s) differ, e.g. {row.key}" in checked.output
     rebuilt = await sanji(seeded_url, "stats", "rebuild")
     assert rebuilt.exit_code == 0, rebuilt.output
-    tables = "case_rollup 268 rows, handling_rollup 52 rows, item_rollup 1,726 rows, rating_rollup 41 rows"
-    assert tables in rebuilt.output
+    tables = "case_rollup 268 rows, handling_rollup 52 rows, item_rollup 1,726 rows, day_rollup 249 rows"
+    assert f"{tables}, rating_rollup 41 rows" in rebuilt.output
     assert (await sanji(seeded_url, "stats", "check")).exit_code == 0
     async with db.database(Settings(database_url=seeded_url)):
         assert (await CaseRollup.get(key=row.key)).cases == row.cases

@@ -335,6 +335,23 @@ class ItemRollup(RollupRow):
         )
 
 
+class DayRollup(RollupRow):
+    """The service statistics per day of acceptance over every case (in total or per month, for a
+    caller who reads every case): the days at a period's ends that the month rollups cannot answer,
+    a few hundred rows a day where the province accepts a thousand cases; kept and rebuilt with
+    `CaseRollup`."""
+
+    day = fields.DateField()  # the day of acceptance (`month` is its month, as in every rollup)
+
+    class Meta:
+        table = "day_rollup"
+        indexes = (Index(fields=("day", "clock"), name="idx_day_rollup_day_clock"),)
+        constraints = (
+            CheckConstraint(check="cases >= 0", name="ck_day_rollup_cases"),
+            CheckConstraint(check="timed >= 0 AND timed <= cases", name="ck_day_rollup_timed"),
+        )
+
+
 class Rectification(StrEnum):
     """Where a rating's rectification (整改) stands."""
 

@@ -4,7 +4,9 @@ its month of acceptance, clock state, finish and (while its clock runs) promised
   organization, tier or month);
 - `handling_rollup`: its handling organization (per organization or tier, for a caller who reads
   every case);
-- `item_rollup`: its item (in total, per month, item or 三办 tag, for a caller who reads every case).
+- `item_rollup`: its item (in total, per month, item or 三办 tag, for a caller who reads every case);
+- `day_rollup`: its day of acceptance (the days at a period's ends, in total or per month, for a
+  caller who reads every case).
 
 Every write that changes what a case counts for calls `shift` with the case's share before and
 after, in the write's own transaction: a rolled-back step moves nothing, and the rows always equal
@@ -34,7 +36,16 @@ from typing import Any
 from tortoise.models import Model
 
 from api.db import dialect_sql
-from api.models.case import Case, CaseRollup, CaseStatus, ClockState, Finish, HandlingRollup, ItemRollup
+from api.models.case import (
+    Case,
+    CaseRollup,
+    CaseStatus,
+    ClockState,
+    DayRollup,
+    Finish,
+    HandlingRollup,
+    ItemRollup,
+)
 from api.services import rating_rollup
 from api.services.rollup_rows import differing, insert_all, scan, take_out
 from api.services.workflow import RUNNING
@@ -51,6 +62,7 @@ class Share:
     submitted: int
     item: int
     month: date
+    day: date
     clock: ClockState
     finish: Finish
     due_date: date | None
@@ -82,7 +94,7 @@ class Grain:
     def values(self, found: Share, amounts: Iterable[int], postgres: bool) -> list[Any]:
         return [
             self.key(found),
-            *(getattr(found, name) for _, name in self.columns),
+            *(_bound(getattr(found, name), postgres) for _, name in self.columns),
             bound_day(found.month, postgres),
             found.clock.value,
             found.finish.value,
@@ -115,6 +127,10 @@ class Grain:
         return f'{self.insert_sql} ON CONFLICT ("key") DO UPDATE SET {added}'
 
 
+def _bound(value: Any, postgres: bool) -> Any:
+    return bound_day(value, postgres) if isinstance(value, date) else value
+
+
 GRAINS = (
     Grain(
         CaseRollup,
@@ -122,8 +138,8 @@ GRAINS = (
     ),
     Grain(HandlingRollup, (("handling_organization_id", "handling"),)),
     Grain(ItemRollup, (("item_id", "item"),)),
+    Grain(DayRollup, (("day", "day"),)),
 )
-ROLLUP_TABLES = (*(grain.table for grain in GRAINS), rating_rollup.TABLE)
 
 
 def clock_of(status: CaseStatus) -> ClockState:
@@ -152,6 +168,7 @@ def share(case: Case | SimpleNamespace) -> Share | None:
         submitted=case.submitted_at_organization_id,
         item=case.item_id,
         month=case.accepted_on.replace(day=1),
+        day=case.accepted_on,
         clock=clock,
         finish=finish_of(case.completed_on, case.promised_due_date),
         due_date=case.promised_due_date if clock == ClockState.RUNNING else None,
@@ -210,20 +227,24 @@ _CASE_COLUMNS = (
 )
 
 
-async def rebuild(connection: Any | None = None, *, ratings: bool = True) -> dict[str, int]:
-    """Recount both rollups from the cases, in the caller's transaction; returns each table's rows.
+async def rebuild(
+    connection: Any | None = None, *, ratings: bool = True, tables: Iterable[str] | None = None
+) -> dict[str, int]:
+    """Recount the rollups from the cases, in the caller's transaction; returns each table's rows.
+    `tables`: only these of the cases' rollups (a migration rebuilds those it creates).
 
     On PostgreSQL the rollups are locked against writes first: a step that runs meanwhile waits,
     then moves its case from the share the recount saw (its own change was not committed yet) to
     its new one, so the rebuilt rows stay exact under load."""
     connection = connection or CaseRollup._meta.db
     postgres = connection.capabilities.dialect == "postgres"
+    grains = GRAINS if tables is None else tuple(g for g in GRAINS if g.table in set(tables))
     if postgres:
-        tables = ROLLUP_TABLES if ratings else tuple(grain.table for grain in GRAINS)
-        await connection.execute_script(f"LOCK TABLE {', '.join(tables)} IN EXCLUSIVE MODE")
-    totals = await _recounted(connection)
+        locked = (*(grain.table for grain in grains), *([rating_rollup.TABLE] if ratings else []))
+        await connection.execute_script(f"LOCK TABLE {', '.join(locked)} IN EXCLUSIVE MODE")
+    totals = await _recounted(connection, grains)
     written = {}
-    for grain in GRAINS:
+    for grain in grains:
         await connection.execute_query(f"DELETE FROM {grain.table}")
         values = [grain.values(found, amounts, postgres) for found, amounts in totals[grain.table].values()]
         await insert_all(connection, grain.insert_sql, values)
@@ -252,15 +273,15 @@ async def differences(connection: Any | None = None) -> dict[str, list[str]]:
     return found
 
 
-async def _recounted(connection: Any) -> dict[str, Totals]:
-    """Both rollups' rows as the cases give them: the cases read in id order a batch at a time and
+async def _recounted(connection: Any, grains: tuple[Grain, ...] = GRAINS) -> dict[str, Totals]:
+    """The rollups' rows as the cases give them: the cases read in id order a batch at a time and
     summed by the same `share` the steps use, so a rebuilt table and one kept step by step cannot
     differ in how they count."""
-    totals: dict[str, Totals] = {grain.table: {} for grain in GRAINS}
+    totals: dict[str, Totals] = {grain.table: {} for grain in grains}
     columns = ", ".join(_CASE_COLUMNS)
     async for rows in scan(connection, Case._meta.db_table, columns, "accepted_on IS NOT NULL"):
         for found in _shares(rows):
-            for grain in GRAINS:
+            for grain in grains:
                 _add(totals[grain.table], grain, found, 1)
     return totals
 

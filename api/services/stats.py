@@ -23,6 +23,7 @@ from api.models.case import (
     CaseRollup,
     CaseStatus,
     ClockState,
+    DayRollup,
     Evaluation,
     Finish,
     HandlingRollup,
@@ -158,8 +159,9 @@ async def service_stats(
     scope: Scope, period: Period, by: Dimension, as_of: date, soon: date
 ) -> list[ServiceRow]:
     """The figures of the accepted cases in `scope` and `period`, one row per key of `by`: the whole
-    months from the rollups, the days at the period's ends (and an area's per-item figures, which
-    no rollup holds) counted from the cases."""
+    months from the rollups, the days at the period's ends from the day rollup (in total or per
+    month, for a caller who reads every case) or counted from the cases (and an area's per-item
+    figures, which no rollup holds)."""
     rollup = _rollup_for(scope, by)
     if rollup is None:
         return await recount(scope.cases, period, by, as_of, soon)
@@ -168,7 +170,11 @@ async def service_stats(
     if months is not None:
         found += await _figures(_in_months(rollup, months), by, as_of, soon, _rolled_up)
     for edge in edges:
-        found += await recount(scope.cases, edge, by, as_of, soon)
+        if scope.everywhere and by in (Dimension.TOTAL, Dimension.MONTH):
+            days = DayRollup.filter(day__gte=edge.first_day, day__lte=edge.last_day)
+            found += await _figures(days, by, as_of, soon, _rolled_up)
+        else:
+            found += await recount(scope.cases, edge, by, as_of, soon)
     return _merged(found, by)
 
 
