@@ -295,3 +295,47 @@ async def test_the_excel_export_holds_the_matrix(shared_api_url, media):
     assert sum(r[2] == "全办" for r in rows[1:]) == 71
     tallies = list(counts.iter_rows(values_only=True))
     assert tallies[0][2] == "下放事项数" and [r[2] for r in tallies[1:]] == [71, 71, 71, 71]
+
+
+async def test_the_whole_areas_workbook_lists_every_assignment_of_every_page(
+    shared_api_url, media, monkeypatch
+):
+    """The matrix shows a page; the area's workbook lists every active assignment of the tier in
+    the area, one per row, and counts every organization of it (those holding none too)."""
+    monkeypatch.setenv("SANJI_UI_MATRIX_COLUMNS", "10")
+    auth = await asyncio.to_thread(signed_in, shared_api_url, "admin")
+    pairs, after = [], None
+    while True:  # every active assignment at a room, 500 a page
+        page = graphql_at(
+            shared_api_url,
+            """query($after: String) { itemAssignments(first: 500, after: $after,
+              where: {active: {eq: true}, organization: {tier: {eq: ROOM}}}) {
+              pageInfo { hasNextPage endCursor } nodes { organization { code } item { code } } } }""",
+            auth.token,
+            {"after": after},
+        )["itemAssignments"]
+        pairs += [(n["organization"]["code"], n["item"]["code"]) for n in page["nodes"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    pairs.sort()
+    assert len(pairs) > 500
+
+    def rooms(app):
+        app.selectbox(key="dg_tier").select("ROOM")
+
+    def prepare(app):
+        app.button(key="dg_export_area_prepare").click()
+
+    app = await asyncio.to_thread(run, shared_api_url, PAGE, auth, None, [rooms, prepare])
+    assert not app.exception, app.exception
+    assert not app.error, [e.value for e in app.error]
+    button = next(b for b in app.get("download_button") if b.proto.id.endswith("dg_export_area"))
+    content = media[-1].get_file(PurePosixPath(button.proto.url).name).content
+    listed, counts = openpyxl.load_workbook(io.BytesIO(content)).worksheets
+    rows = list(listed.iter_rows(values_only=True))
+    assert rows[0][:4] == ("组织编码", "组织", "编码", "事项")
+    assert [(r[0], r[2]) for r in rows[1:]] == pairs  # in organization, then item order
+    tallies = list(counts.iter_rows(values_only=True))[1:]
+    assert len(tallies) == 38  # every room, those holding no assignment too
+    assert sum(r[4] for r in tallies) == len(pairs)

@@ -105,9 +105,10 @@ def signed_in(url: str, username: str):
     return Auth(username, token, me["role"], me["organizationId"])
 
 
-def graphql_at(url: str, query: str, token: str | None = None) -> dict:
+def graphql_at(url: str, query: str, token: str | None = None, variables: dict | None = None) -> dict:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.post(f"{url}/graphql", json={"query": query}, headers=headers).json()["data"]
+    body = {"query": query, "variables": variables or {}}
+    return httpx.post(f"{url}/graphql", json=body, headers=headers).json()["data"]
 
 
 def run(

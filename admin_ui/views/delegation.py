@@ -62,7 +62,18 @@ WORDS = {  # this page's texts: (Chinese, English)
         "下放事项数 = 全办 + 受理初审（按当前筛选计算）。",
         "Delegated = full + accept and pre-review (within the current filters).",
     ),
-    "dg_export": ("导出 Excel", "Export to Excel"),
+    "dg_export": ("导出 Excel（本页）", "Export to Excel (this page)"),
+    "dg_export_area": (
+        "准备整个辖区的 Excel（{orgs} 个组织，{n} 条分配）",
+        "Prepare the whole area's workbook ({orgs} organizations, {n} assignments)",
+    ),
+    "dg_export_area_download": ("下载整个辖区的 Excel", "Download the whole area's workbook"),
+    "dg_export_area_too_many": (
+        "辖区内有 {n} 条分配，超过一次导出的上限 {limit}：请选择更小的辖区导出。",
+        "The area holds {n} assignments, over one export's {limit}: choose a smaller area to export.",
+    ),
+    "dg_list": ("分配清单", "Assignments"),
+    "dg_org_code": ("组织编码", "Organization code"),
     "dg_assign": ("下放事项", "Assign items"),
     "dg_items": ("事项", "Items"),
     "dg_targets": ("承接组织", "Organizations"),
@@ -141,6 +152,14 @@ REVOKE = """mutation($ids: [ID!]!) { revokeItemAssignments(ids: $ids) { id } }""
 # Up to this many organizations of the tier in the area are offered to assign to; in a larger area
 # (a province's rooms), the matrix's page is, and a smaller area offers all of its own.
 TARGETS_ALL = 1000
+# Assignments the whole area's export lists (500 a request); a larger area is exported per area below it.
+EXPORT_ROWS = 100_000
+AREA_ASSIGNMENTS = f"""query($area: ID, $tier: Tier!, $items: ItemWhere, $after: String) {{
+  page: itemAssignments(first: 500, after: $after, where: {{active: {{eq: true}}, item: $items,
+    organization: {{within: $area, tier: {{eq: $tier}}}}}},
+    orderBy: [{{organization: {{code: ASC}}}}, {{item: {{code: ASC}}}}]) {{
+    totalCount pageInfo {{ hasNextPage endCursor }}
+    nodes {{ {CELL} item {{ {ITEM} }} organization {{ {ORG} }} }} }} }}"""
 
 
 def fetch_all(text: str, variables: dict | None = None, what: str = "") -> list[dict]:
@@ -191,6 +210,7 @@ def render() -> None:
         on_click="ignore",
         key="dg_export",
     )
+    _area_export(data, area, tier, _item_filter(kind, source, tag), lang)
     _assign(data, area, tier, lang)
     _revoke(shown, lang)
     delegation_history.render(data["items"], lang)
@@ -339,10 +359,10 @@ def _counts(orgs: list[dict], groups: list[dict], lang: str) -> list[dict]:
     return rows
 
 
-def _workbook(matrix: list[dict], counts: list[dict], lang: str) -> bytes:
+def _workbook(matrix: list[dict], counts: list[dict], lang: str, first: str = "dg_matrix") -> bytes:
     book = openpyxl.Workbook()
     book.create_sheet()
-    for sheet, rows, title in zip(book.worksheets, (matrix, counts), ("dg_matrix", "dg_counts"), strict=True):
+    for sheet, rows, title in zip(book.worksheets, (matrix, counts), (first, "dg_counts"), strict=True):
         sheet.title = t(title, lang)[:31]  # the longest title Excel takes
         if rows:
             sheet.append(list(rows[0]))  # the column titles
@@ -351,6 +371,56 @@ def _workbook(matrix: list[dict], counts: list[dict], lang: str) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _area_export(data: dict, area: dict | None, tier: str, items: dict, lang: str) -> None:
+    """The whole area's assignments (every page of the matrix) as a workbook, one row per
+    assignment (a province's rooms would be more columns than a sheet holds), and the counts of
+    every organization of the tier in it; asked for on a click, up to EXPORT_ROWS assignments."""
+    total = sum(data["area_powers"].values())
+    signature = (area["id"] if area else None, tier, json.dumps(items, sort_keys=True), total)
+    if total > EXPORT_ROWS:
+        st.caption(t("dg_export_area_too_many", lang).format(n=total, limit=EXPORT_ROWS))
+        return
+    if st.button(t("dg_export_area", lang).format(n=total, orgs=data["total"]), key="dg_export_area_prepare"):
+        variables = {"area": signature[0], "tier": tier}
+        assignments = fetch_all(AREA_ASSIGNMENTS, {**variables, "items": items}, t("dg_matrix", lang))
+        organizations = fetch_all(TARGETS, variables, t("dg_organization", lang))
+        st.session_state["dg_area_book"] = (signature, _area_workbook(assignments, organizations, lang))
+    kept = st.session_state.get("dg_area_book")
+    if kept and kept[0] == signature:
+        st.download_button(
+            t("dg_export_area_download", lang),
+            kept[1],
+            file_name=f"delegation-{tier}-area.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            on_click="ignore",
+            key="dg_export_area",
+        )
+
+
+def _area_workbook(assignments: list[dict], organizations: list[dict], lang: str) -> bytes:
+    head = ("dg_org_code", "dg_organization", "dg_code", "dg_item", "dg_power", "dg_basis_col", "dg_from_col")
+    listed = [
+        {
+            t(head[0], lang): a["organization"]["code"],
+            t(head[1], lang): a["organization"]["name"],
+            t(head[2], lang): a["item"]["code"],
+            t(head[3], lang): a["item"]["name"],
+            t(head[4], lang): POWERS[a["power"]][1][lang],
+            t(head[5], lang): a["legalBasis"],
+            t(head[6], lang): a["effectiveFrom"],
+        }
+        for a in assignments
+    ]
+    held: dict[tuple[str, str], int] = {}
+    for a in assignments:
+        key = (a["organization"]["code"], a["power"])
+        held[key] = held.get(key, 0) + 1
+    groups = [
+        {"keys": {"organizationCode": code, "power": power}, "count": n} for (code, power), n in held.items()
+    ]
+    return _workbook(listed, _counts(organizations, groups, lang), lang, first="dg_list")
 
 
 def _targets(data: dict, area: dict | None, tier: str, lang: str) -> dict[str, dict]:
