@@ -140,6 +140,7 @@ GRAINS = (
     Grain(ItemRollup, (("item_id", "item"),)),
     Grain(DayRollup, (("day", "day"),)),
 )
+ROLLUP_TABLES = (*(grain.table for grain in GRAINS), rating_rollup.TABLE)
 
 
 def clock_of(status: CaseStatus) -> ClockState:
@@ -240,7 +241,7 @@ async def rebuild(
     postgres = connection.capabilities.dialect == "postgres"
     grains = GRAINS if tables is None else tuple(g for g in GRAINS if g.table in set(tables))
     if postgres:
-        locked = (*(grain.table for grain in grains), *([rating_rollup.TABLE] if ratings else []))
+        locked = [grain.table for grain in grains] + ([rating_rollup.TABLE] if ratings else [])
         await connection.execute_script(f"LOCK TABLE {', '.join(locked)} IN EXCLUSIVE MODE")
     totals = await _recounted(connection, grains)
     written = {}
