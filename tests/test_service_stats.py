@@ -40,6 +40,18 @@ async def test_the_fixture_figures_agree_across_every_grouping(admin_api):
     assert [t["key"] for t in tags] == ["IMMEDIATE", "ONLINE", "ONE_VISIT"]
     immediate = tags[0]
     assert immediate["averageWorkingDays"] == 0.0  # 马上办: done the day it is accepted
+    # Each tag counts the cases of its items (an item with two tags in both), as the generated
+    # aggregate does with a filter on the item.
+    for row, flag in zip(tags, ("tagImmediate", "tagOnline", "tagOneVisit"), strict=True):
+        counted = await admin_api.data(
+            f"{{ casesAggregate(where: {{acceptedOn: {{isNull: false}}, item: {{{flag}: {{eq: true}}}}}}) "
+            "{ count sum { tripsSaved } } }"
+        )
+        assert (row["accepted"], row["tripsSaved"]) == (
+            counted["casesAggregate"]["count"],
+            counted["casesAggregate"]["sum"]["tripsSaved"] or 0,
+        ), flag
+    assert sum(t["accepted"] for t in tags) > all_cases["accepted"] > max(t["accepted"] for t in tags)
 
 
 async def test_a_hall_clerk_sees_the_figures_of_the_hall_only(api):
