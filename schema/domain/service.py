@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 import strawberry
+from tortoise.expressions import RawSQL
 from tortoise.transactions import in_transaction
 
 from api.errors import DomainError
@@ -179,7 +180,9 @@ class ServiceQueries:
             return {}
         model, type_name = LABELLED[dimension]
         ids = [int(k) for k in keys if k and k.isdigit()]
-        rows = model.filter(id__in=ids)
+        # The ids as literals (integers, from the rows' own keys): a province's 1,111 organizations
+        # as 1,111 bound parameters cost a tenth of the dashboard's request to build and bind.
+        rows = model.filter(id__in=RawSQL("(" + ",".join(map(str, ids)) + ")") if ids else [])
         if model is Staff:
             node = self.registry.node(Staff)
             rows = rows.filter(access.rows(node)) if access.can(node, Op.READ) else rows.filter(id__in=[])
