@@ -31,7 +31,7 @@ from api.auth.tokens import TokenClaims, decode_access_token
 from api.client_address import networks
 from api.db import migrations_on_disk, replica_client, tortoise_config, unapplied, use_context
 from api.errors import DomainError
-from api.read_routing import mark_write, read_client
+from api.read_routing import Replica, mark_write, read_client
 from api.request_guard import BodyGuard, ClientAddress, media_type, read_body, replay_body
 from api.services.users import demo_users
 from api.settings import Settings
@@ -41,6 +41,7 @@ from schema.generator.execution import (
     BEFORE_WRITE,
     COMPILED_READS,
     READ_CLIENT,
+    READ_FAILED,
     Bounded,
     Prepared,
     encode_response,
@@ -89,7 +90,9 @@ class SanjiGraphQL(GraphQL):
         }
         if self.settings.database_read_url is not None:
             now = self.clock()
-            context[READ_CLIENT] = read_client(self.settings, request.app.state.replica, caller, now)
+            replica = request.app.state.replica
+            context[READ_CLIENT] = read_client(self.settings, replica, caller, now)
+            context[READ_FAILED] = partial(self._replica_failed, replica)
             if caller.signed_in:
                 context[BEFORE_WRITE] = partial(mark_write, caller, now)
         request.scope["sanji.context"] = context
@@ -114,18 +117,21 @@ class SanjiGraphQL(GraphQL):
             return
         state = scope["app"].state
         replica = read_client(self.settings, state.replica, caller, self.clock())
-        data, reads = await self.run_kept(state.tortoise.db(), replica, entries)
+        data, reads = await self.run_kept(state, replica, entries)
         await self.answer_kept(scope, receive, send, data, reads, caller)
 
-    @staticmethod
-    async def run_kept(primary: Any, replica: Any | None, entries: list) -> tuple[dict, list]:
+    def _replica_failed(self, replica: Replica, error: BaseException) -> None:
+        replica.failed(error, self.clock())
+
+    async def run_kept(self, state: Any, replica: Any | None, entries: list) -> tuple[dict, list]:
         """A kept request's statements, on the replica when given (the primary if it fails)."""
         if replica is not None:
             try:
                 return await Prepared.run(replica, entries)
-            except Exception:  # any driver error: the primary answers
+            except Exception as error:  # any driver error: the primary answers
                 log.exception("a kept read failed on the read replica; reading the primary")
-        return await Prepared.run(primary, entries)
+                self._replica_failed(state.replica, error)
+        return await Prepared.run(state.tortoise.db(), entries)
 
     def kept(self, scope: Scope, body: bytes, caller: Caller) -> tuple[tuple | None, list | None]:
         """The key of a JSON body sent by `caller` (None: never kept) and the statements kept for it
@@ -210,7 +216,7 @@ class SessionReads:
                 row, data, reads = await Prepared.run_guarded(client, entries, guard)
             else:  # the session on the primary, the data from the replica, at once
                 row, (data, reads) = await asyncio.gather(
-                    Prepared.guard_row(client, guard), self.view.run_kept(client, replica, entries)
+                    Prepared.guard_row(client, guard), self.view.run_kept(state, replica, entries)
                 )
             try:
                 live = sessions.caller_of(claims, row)
@@ -254,7 +260,10 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
         with use_context(ctx):
             await ctx.init(config=tortoise_config(settings.database_url, timezone=settings.timezone))
             app.state.replica = (
-                replica_client(settings.database_read_url, settings.timezone)
+                Replica(
+                    replica_client(settings.database_read_url, settings.timezone),
+                    settings.replica_retry_seconds,
+                )
                 if settings.database_read_url
                 else None
             )
@@ -275,7 +284,7 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
             with use_context(ctx):
                 await ctx.close_connections()
             if app.state.replica is not None:
-                await app.state.replica.close()
+                await app.state.replica.client.close()
 
     async def healthz(request: Request) -> Response:
         try:

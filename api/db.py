@@ -76,11 +76,17 @@ MIGRATIONS_MODULE = "migrations"
 SUPPORTED_SCHEMES = ("sqlite", "postgres", "asyncpg")
 
 
+REPLICA_CONNECT_SECONDS = 3
+
+
 def replica_client(read_url: str, timezone: str = "Asia/Shanghai") -> Any:
     """A client of the read replica (SANJI_DATABASE_READ_URL), kept outside the ORM's connections:
     models, transactions and every write stay on the primary; only compiled reads are sent here
     (api/read_routing.py). It connects on its first statement."""
     info = tortoise_config(read_url, timezone=timezone)["connections"]["default"]
+    # A replica that does not answer is given up on in seconds (asyncpg's connect timeout is a
+    # minute), and the primary answers (api/read_routing.py).
+    info["credentials"].setdefault("timeout", REPLICA_CONNECT_SECONDS)
     engine = importlib.import_module(info["engine"])
     client_class = (
         engine.get_client_class(info) if hasattr(engine, "get_client_class") else engine.client_class

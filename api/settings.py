@@ -30,6 +30,8 @@ class Settings:
     database_read_url: str | None = None
     # How long after a person's write their own reads stay on the primary (the replica may lag).
     read_your_writes_seconds: int = 10
+    # How long reads stay on the primary after the replica failed (unreachable, refusing, timing out).
+    replica_retry_seconds: int = 30
     env: Env = Env.DEV
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -92,6 +94,7 @@ class Settings:
             read_your_writes_seconds=_count(
                 env, "SANJI_READ_YOUR_WRITES_SECONDS", cls.read_your_writes_seconds
             ),
+            replica_retry_seconds=_count(env, "SANJI_REPLICA_RETRY_SECONDS", cls.replica_retry_seconds),
             env=Env(mode),
             api_host=api_host,
             api_port=api_port,

@@ -7,6 +7,8 @@ not feed: whatever a read returns says which database answered it.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from api import db
@@ -103,3 +105,42 @@ async def test_an_unreachable_replica_leaves_reads_to_the_primary(seeded_url):
         admin = await anonymous.sign_in("admin")
         for _ in range(2):  # the schema's path, then the kept read's
             assert await hall_name(admin) == "第一办事处便民服务大厅"
+
+
+async def test_a_failing_replica_is_left_alone_for_a_while_then_tried_again(seeded_url):
+    """A replica that does not answer costs one attempt per SANJI_REPLICA_RETRY_SECONDS, not one per
+    read: meanwhile the primary answers without trying it; after the pause one read tries again."""
+    attempts = []
+
+    async def hang_up(reader, writer) -> None:  # accepts, then closes: a replica that cannot answer
+        attempts.append(1)
+        writer.close()
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    clock = Clock()
+    try:
+        async with serving(
+            seeded_url,
+            clock=clock,
+            database_read_url=f"postgres://postgres@127.0.0.1:{port}/replica",
+            replica_retry_seconds=30,
+        ) as anonymous:
+            admin = await anonymous.sign_in("admin")
+            assert await hall_name(admin) == "第一办事处便民服务大厅"  # the primary, after one try
+            tried = len(attempts)
+            assert tried > 0
+            for _ in range(3):  # within the pause: the replica is not tried
+                clock.now += 5
+                assert await hall_name(admin) == "第一办事处便民服务大厅"
+            assert len(attempts) == tried
+            clock.now += 30  # the pause is over: one read tries it again, and it pauses again
+            assert await hall_name(admin) == "第一办事处便民服务大厅"
+            assert len(attempts) > tried
+            again = len(attempts)
+            clock.now += 1
+            assert await hall_name(admin) == "第一办事处便民服务大厅"
+            assert len(attempts) == again
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -48,6 +48,7 @@ UNCOMPILED = "uncompiled"  # context: some root field ran on the resolvers
 # context: the database client the request's compiled reads run on, when not the models' own (a
 # read replica); and a coroutine function to await before a mutation's fields run (a write stamp).
 READ_CLIENT = "read_client"
+READ_FAILED = "read_failed"  # context: called with the error when a compiled read on READ_CLIENT failed
 BEFORE_WRITE = "before_write"
 PLAN_CACHE_SIZE = 1024
 FLAT = ("(plain rows)", "one pass")  # COUNTERS: lists completed by OrderedErrors._flat
@@ -299,6 +300,8 @@ def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
             try:
                 text, reads = await run_compiled(client, compiled, postgres)
             except Exception as failure:
+                if context.get(READ_CLIENT) is not None and (failed := context.get(READ_FAILED)):
+                    failed(failure)  # the replica's breaker (api/read_routing.py)
                 if not postgres and "parser stack overflow" in str(failure):
                     # Filters nested in deep relations can still reach SQLite's parser bound.
                     COUNTERS[(name, "fallback: SQLite parser depth")] += 1
