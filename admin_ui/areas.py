@@ -36,13 +36,14 @@ AREAS = """query($top: ID, $tiers: [Tier!], $after: String) { page: organization
 ONE = "query($id: ID!) { organization(id: $id) { id code name tier } }"
 
 
-def env_count(name: str, default: int) -> int:
-    """A positive count from the environment (a page size, a drawing budget); the default when unset
-    or not a positive number."""
+def env_count(name: str, default: int, most: int | None = None) -> int:
+    """A positive count from the environment (a page size, a drawing budget), at most `most`; the
+    default when unset or not a number."""
     try:
-        return max(1, int(os.environ.get(name, default)))
+        count = max(1, int(os.environ.get(name, default)))
     except ValueError:
         return default
+    return count if most is None else min(count, most)
 
 
 def every_node(text: str, variables: dict | None = None, progress: Callable[[int, int], None] | None = None):
@@ -69,7 +70,7 @@ def pick_area(key: str, above: str, lang: str) -> dict | None:
     own = session.query(ONE, {"id": auth.organization_id})["organization"]
     if own is None:
         return None
-    tiers = [tier for tier in TIERS[: TIERS.index(above)] if tier != own["tier"]]
+    tiers = list(TIERS[: TIERS.index(above)])  # a province's districts are regions, as it is
     below = every_node(AREAS, {"top": own["id"], "tiers": tiers}) if tiers else []
     choices = {own["id"]: own, **{o["id"]: o for o in below if o["id"] != own["id"]}}
 

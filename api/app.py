@@ -40,8 +40,8 @@ from schema.build import GRAPHIQL_DIR, app_schema
 from schema.generator.execution import (
     BEFORE_WRITE,
     COMPILED_READS,
+    READ_ANSWERED,
     READ_CLIENT,
-    READ_FAILED,
     Bounded,
     Prepared,
     encode_response,
@@ -92,7 +92,7 @@ class SanjiGraphQL(GraphQL):
             now = self.clock()
             replica = request.app.state.replica
             context[READ_CLIENT] = read_client(self.settings, replica, caller, now)
-            context[READ_FAILED] = partial(self._replica_failed, replica)
+            context[READ_ANSWERED] = partial(self._replica_answered, replica)
             if caller.signed_in:
                 context[BEFORE_WRITE] = partial(mark_write, caller, now)
         request.scope["sanji.context"] = context
@@ -120,17 +120,20 @@ class SanjiGraphQL(GraphQL):
         data, reads = await self.run_kept(state, replica, entries)
         await self.answer_kept(scope, receive, send, data, reads, caller)
 
-    def _replica_failed(self, replica: Replica, error: BaseException) -> None:
-        replica.failed(error, self.clock())
+    def _replica_answered(self, replica: Replica, error: BaseException | None) -> None:
+        replica.answered(error, self.clock())
 
     async def run_kept(self, state: Any, replica: Any | None, entries: list) -> tuple[dict, list]:
         """A kept request's statements, on the replica when given (the primary if it fails)."""
         if replica is not None:
             try:
-                return await Prepared.run(replica, entries)
+                answer = await Prepared.run(replica, entries)
             except Exception as error:  # any driver error: the primary answers
                 log.exception("a kept read failed on the read replica; reading the primary")
-                self._replica_failed(state.replica, error)
+                self._replica_answered(state.replica, error)
+            else:
+                self._replica_answered(state.replica, None)
+                return answer
         return await Prepared.run(state.tortoise.db(), entries)
 
     def kept(self, scope: Scope, body: bytes, caller: Caller) -> tuple[tuple | None, list | None]:

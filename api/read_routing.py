@@ -38,39 +38,51 @@ UNREACHABLE = (
     TimeoutError,
     asyncio.TimeoutError,
     DBConnectionError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
+    asyncpg.PostgresConnectionError,  # its connection failed, was refused or closed under it
+    asyncpg.CannotConnectNowError,  # starting up or shutting down
 )
 
 
 class Replica:
-    """The read replica's client and a breaker: after a failure that says it cannot answer, reads
-    go to the primary for `pause` seconds without trying it."""
+    """The read replica's client and a breaker. Closed: reads go to the replica. After a failure
+    that says it cannot answer (UNREACHABLE), open: reads go to the primary for `pause` seconds.
+    Then one read is let through to try it, and the others keep to the primary for another pause:
+    its answer closes the breaker, its failure (or no answer at all) leaves it open."""
 
     def __init__(self, client: Any, pause: float) -> None:
         self.client = client
         self.pause = pause
-        self.down_until = float("-inf")
+        self.down_until: float | None = None  # None: closed
 
     def usable(self, now: float) -> bool:
-        return now >= self.down_until
+        """Whether this read may go to the replica (taking the one trial read of a pause)."""
+        if self.down_until is None:
+            return True
+        if now < self.down_until:
+            return False
+        self.down_until = now + self.pause  # this read tries it; the others wait for its answer
+        return True
 
-    def failed(self, error: BaseException, now: float) -> None:
-        """A read on the replica failed with `error`: when it is one of UNREACHABLE (or caused by
-        one), pause the replica; the caller reads the primary in any case."""
+    def answered(self, error: BaseException | None, now: float) -> None:
+        """A read on the replica answered (`error` None) or failed with `error`. Only a failure that
+        is, or was caused by, one of UNREACHABLE opens the breaker: a statement the replica refused
+        for another reason is read on the primary and leaves the replica in use."""
+        if error is None:
+            if self.down_until is not None:
+                log.warning("the read replica answers again; reading it")
+            self.down_until = None
+            return
         cause: BaseException | None = error
         while cause is not None and not isinstance(cause, UNREACHABLE):
             cause = cause.__cause__ or cause.__context__
         if cause is None:
             return
-        if self.usable(now):
-            log.warning(
-                "the read replica cannot answer (%s: %s); reading the primary for %s s",
-                type(cause).__name__,
-                cause,
-                self.pause,
-            )
+        log.warning(
+            "the read replica cannot answer (%s: %s); reading the primary for %s s",
+            type(cause).__name__,
+            cause,
+            self.pause,
+        )
         self.down_until = now + self.pause
 
 
@@ -81,7 +93,7 @@ def recently_wrote(settings: Settings, wrote_at: float | None, now: float) -> bo
 def read_client(settings: Settings, replica: Replica | None, caller: Caller, now: float) -> Any | None:
     """The replica's client (api/db.py `replica_client`) for this caller's compiled reads; None:
     read on the primary (no replica, one that failed a moment ago, or the caller just wrote)."""
-    if replica is None or not replica.usable(now) or recently_wrote(settings, caller.wrote_at, now):
+    if replica is None or recently_wrote(settings, caller.wrote_at, now) or not replica.usable(now):
         return None
     return replica.client
 

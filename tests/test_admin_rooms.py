@@ -208,3 +208,15 @@ async def test_a_large_area_is_shown_per_hall_and_a_hall_chosen_lists_its_rooms(
     chart = json.loads(app.get("plotly_chart")[0].proto.spec)
     built = sum(r["constructionStatus"] in ("BUILT", "STANDARDIZED") for r in own)
     assert chart["data"][0]["y"][-1] == built
+
+
+def test_progress_counts_up_month_by_month_even_within_one_month():
+    from admin_ui.views.rooms import progress
+
+    assert progress({"2024-05": 3}, {}) == (["2024-05"], [3], [0])
+    assert progress({"2023-11": 2, "2024-01": 1}, {"2024-02": 2}) == (
+        ["2023-11", "2023-12", "2024-01", "2024-02"],
+        [2, 2, 3, 3],
+        [0, 0, 0, 2],
+    )
+    assert progress({}, {}) == ([], [], [])

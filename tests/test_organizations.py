@@ -187,6 +187,11 @@ async def test_within_filters_an_organizations_area_in_lists_relations_and_aggre
     assert data["itemAssignmentsAggregate"]["count"] == sum(groups.values())
     nothing = "T3JnYW5pemF0aW9uOjk5OTk5"  # Organization:99999, which does not exist
     assert (await api.data(query, {"top": nothing}))["organizations"]["nodes"] == []
+    outside = "query($top: ID) { organizations(first: 500, where: {not: {within: $top}}) { nodes { id } } }"
+    everyone = {n["id"] for n in (await api.data(outside, {"top": nothing}))["organizations"]["nodes"]}
+    assert everyone == set(codes)  # outside an area that is not there: every organization
+    rest = {n["id"] for n in (await api.data(outside, {"top": hall}))["organizations"]["nodes"]}
+    assert rest == set(codes) - area(hall)
     wrong = await api.error(query, {"top": "SXRlbTox"})  # Item:1
     refused = (wrong["extensions"]["code"], wrong["extensions"]["field"])
     assert refused == ("VALIDATION_FAILED", "where.within")

@@ -265,7 +265,7 @@ def _load(area: dict | None, tier: str, items: dict, lang: str) -> dict:
     """One page of the area's organizations of the tier, the items they hold with their cells, the
     page's and the area's counts, and the catalogue; kept until a change or a reload."""
     area_id = area["id"] if area else None
-    size = env_count("SANJI_UI_MATRIX_COLUMNS", COLUMNS)
+    size = env_count("SANJI_UI_MATRIX_COLUMNS", COLUMNS, most=500)  # the API's page size cap
     pages = Pages("dg_pages", (area_id, tier, json.dumps(items, sort_keys=True)))
     cache = st.session_state.setdefault("dg_cache", {})
     key = (session.current().username if session.current() else None, *pages.kept["signature"], pages.after)
@@ -532,6 +532,7 @@ def _create(lang: str) -> None:
 def _send(text: str, variables: dict, done: str) -> bool:
     """A write; its outcome is shown on the next run, which reads the matrix again whatever happened."""
     st.session_state["dg_cache"] = {}
+    st.session_state.pop("dg_area_book", None)  # its rows may have changed
     return session.write("dg_flash", text, variables, done)
 
 

@@ -106,7 +106,7 @@ DUTY = f"""query($area: ID, $after: String) {{ page: dutyShifts(first: 500, afte
   totalCount pageInfo {{ hasNextPage endCursor }}
   nodes {{ publishedAt organization {{ id }} staff {{ id }} }} }} }}"""
 FUNDING = f"""query($area: ID) {{ fundingsAggregate(where: {{organization: {{{IN_AREA}}}}},
-    groupBy: [{{organizationCode: true}}]) {{
+    groupBy: [{{organizationCode: true}}], first: 10000) {{
     groups {{ keys {{ organizationCode }} sum {{ amountFen }} }} }} }}"""
 # The area's figures, whatever its size: rooms per status, built and standardized per month, built
 # rooms without a built date; `$perHall`: per hall and status too.
@@ -138,7 +138,7 @@ def render() -> None:
     try:
         area = pick_area("rooms_area", "ROOM", lang)
         area_id = area["id"] if area else None
-        limit = env_count("SANJI_UI_ROOM_LIST", ROOM_LIST)
+        limit = env_count("SANJI_UI_ROOM_LIST", ROOM_LIST, most=10_000)  # (funding: 10,000 groups)
         count = session.query(COUNT, {"area": area_id})["organizationsAggregate"]["count"]
         figures = session.query(FIGURES, {"area": area_id, "perHall": count > limit})
         rooms = _load(area_id) if count <= limit else None
@@ -305,7 +305,8 @@ def progress(built: dict[str, int], standardized: dict[str, int]) -> tuple[list[
     standardized by the end of each, from the rooms built and standardized in each month."""
     if not built and not standardized:
         return [], [], []
-    first, last = min(*built, *standardized), max(*built, *standardized)
+    seen = [*built, *standardized]
+    first, last = min(seen), max(seen)
     year, month = int(first[:4]), int(first[5:])
     months = []
     while (key := f"{year:04d}-{month:02d}") <= last:

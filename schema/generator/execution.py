@@ -48,7 +48,9 @@ UNCOMPILED = "uncompiled"  # context: some root field ran on the resolvers
 # context: the database client the request's compiled reads run on, when not the models' own (a
 # read replica); and a coroutine function to await before a mutation's fields run (a write stamp).
 READ_CLIENT = "read_client"
-READ_FAILED = "read_failed"  # context: called with the error when a compiled read on READ_CLIENT failed
+# context: called with None when a compiled read on READ_CLIENT answered, with the error when it
+# failed (the replica's breaker, api/read_routing.py)
+READ_ANSWERED = "read_answered"
 BEFORE_WRITE = "before_write"
 PLAN_CACHE_SIZE = 1024
 FLAT = ("(plain rows)", "one pass")  # COUNTERS: lists completed by OrderedErrors._flat
@@ -300,8 +302,8 @@ def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
             try:
                 text, reads = await run_compiled(client, compiled, postgres)
             except Exception as failure:
-                if context.get(READ_CLIENT) is not None and (failed := context.get(READ_FAILED)):
-                    failed(failure)  # the replica's breaker (api/read_routing.py)
+                if context.get(READ_CLIENT) is not None and (answered := context.get(READ_ANSWERED)):
+                    answered(failure)
                 if not postgres and "parser stack overflow" in str(failure):
                     # Filters nested in deep relations can still reach SQLite's parser bound.
                     COUNTERS[(name, "fallback: SQLite parser depth")] += 1
@@ -311,6 +313,8 @@ def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
                 log.exception("compiled read of %s failed; answering it with the resolvers", name)
                 COUNTERS[(name, "error")] += 1
                 return await self._resolved(parent_type, source, field_details_list, path, position_context)
+            if context.get(READ_CLIENT) is not None and (answered := context.get(READ_ANSWERED)):
+                answered(None)
             context.setdefault(PII_READS, []).extend(reads)
             context.setdefault(COMPILED_FIELDS, {})[path.key] = compiled
             COUNTERS[(name, "compiled")] += 1

@@ -272,7 +272,10 @@ def within_condition(node: Node, top: int, access: RequestAccess) -> Q:
     own = node.model.filter(access.rows(node), id=top)
     low = own.values(path)
     high = own.annotate(_high=RawSQL(f"substr({path}, 1, length({path}) - 1) || '0'")).values("_high")
-    return Q(**{f"{path}__gte": Subquery(low), f"{path}__lt": Subquery(high)})
+    below = node.model.filter(**{f"{path}__gte": Subquery(low), f"{path}__lt": Subquery(high)})
+    # As a set of ids, so that `not: {within: …}` of an unknown id is every row (the bounds' NULLs
+    # would make the negated comparison NULL: no row).
+    return Q(id__in=Subquery(below.values("id")))
 
 
 def _values(value: Any) -> int:
