@@ -244,9 +244,7 @@ async def _per_tier(rows, figures: dict[str, Any]) -> list[dict[str, Any]]:
     case or rollup row (the province's rollup: 45 → 29 ms; a period's end: 35 → 20 ms)."""
     inner = rows.annotate(**figures).group_by("handling_organization_id")
     inner = inner.values(*figures, "handling_organization_id")
-    inner._choose_db_if_not_chosen()
-    inner._make_query()
-    sql, parameters = inner.query.get_parameterized_sql()
+    sql, parameters = _statement(inner)
     sums = ", ".join(f'SUM(per_org."{name}") AS "{name}"' for name in figures)
     statement = (
         f'SELECT org."tier" AS "key", {sums} FROM ({sql}) AS per_org '
@@ -292,13 +290,28 @@ def _rolled_up(as_of: date, soon: date) -> dict[str, Any]:
 async def _grouped(rows, key: str | None, expression, figures: dict[str, Any]) -> list[dict[str, Any]]:
     query, names = rows.annotate(**figures), list(figures)
     if key is None:
-        return await query.values(*names)
+        return await _fetched(query.values(*names))
     if expression is not None:
         query = query.annotate(**{key: expression})
-    found = await query.group_by(key).values(*names, key)
+    found = await _fetched(query.group_by(key).values(*names, key))
     for row in found:
         row["key"] = row.pop(key)
     return found
+
+
+def _statement(values) -> tuple[str, list[Any]]:
+    """The SQL and parameters of a Tortoise values query (built by Tortoise, run by the caller)."""
+    values._choose_db_if_not_chosen()
+    values._make_query()
+    return values.query.get_parameterized_sql()
+
+
+async def _fetched(values) -> list[dict[str, Any]]:
+    """A values query's rows as the driver gives them: counts and sums stay ints, where Tortoise's
+    own reading of its annotations would make every sum a Decimal, field by field (a province's
+    1,111 organizations' rows: a tenth of the request)."""
+    sql, parameters = _statement(values)  # (chooses the query's database)
+    return await values._db.execute_query_dict(sql, parameters)
 
 
 def _row(key: Any, raw: dict[str, Any]) -> ServiceRow:
