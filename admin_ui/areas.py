@@ -46,8 +46,14 @@ def env_count(name: str, default: int, most: int | None = None) -> int:
     return count if most is None else min(count, most)
 
 
-def every_node(text: str, variables: dict | None = None, progress: Callable[[int, int], None] | None = None):
-    """Every node of a connection aliased `page`, 500 a page, reporting (read, total) after each."""
+def every_node(
+    text: str,
+    variables: dict | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    most: int | None = None,
+) -> list[dict]:
+    """Every node of a connection aliased `page`, 500 a page, reporting (read, total) after each;
+    with `most`, no further page once that many are read."""
     nodes: list[dict] = []
     after = None
     while True:
@@ -55,7 +61,7 @@ def every_node(text: str, variables: dict | None = None, progress: Callable[[int
         nodes += page["nodes"]
         if progress is not None:
             progress(len(nodes), page["totalCount"])
-        if not page["pageInfo"]["hasNextPage"]:
+        if not page["pageInfo"]["hasNextPage"] or (most is not None and len(nodes) >= most):
             return nodes
         after = page["pageInfo"]["endCursor"]
 

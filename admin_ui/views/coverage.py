@@ -7,7 +7,7 @@ import streamlit as st
 
 from admin_ui import session
 from admin_ui.api_client import ApiError
-from admin_ui.areas import env_count
+from admin_ui.areas import env_count, every_node
 from admin_ui.charts import laid_out
 from admin_ui.formatting import MISSING, dataframe, percent
 from admin_ui.i18n import add, status_label, t, tier_label
@@ -65,7 +65,7 @@ COVERAGE = """
              builtOrUnderConstructionRate formula } }
 """
 ORGANIZATIONS = """query($after: String) {
-  organizations(first: 500, after: $after, orderBy: [{code: ASC}]) {
+  page: organizations(first: 500, after: $after, orderBy: [{code: ASC}]) {
     pageInfo { hasNextPage endCursor }
     nodes { id code name tier constructionStatus longitude latitude parent { id } } } }
 """
@@ -142,7 +142,7 @@ def render() -> None:
         if count > draw_all():
             _by_area(count, _rings(outlines, lang), lang)
             return
-        organizations = _all_organizations()
+        organizations = every_node(ORGANIZATIONS, most=draw_all())
     except ApiError as error:
         session.show_error(error)
         return
@@ -178,17 +178,6 @@ def render() -> None:
     st.markdown(_tree(shown, lang), unsafe_allow_html=True)
     if auth.role == "ADMIN":
         _manage_outlines(organizations, outlines, lang)
-
-
-def _all_organizations() -> list[dict]:
-    """Every organization, a page of 500 at a time (at most `draw_all()` of them)."""
-    found, after = [], None
-    while True:
-        page = session.query(ORGANIZATIONS, {"after": after})["organizations"]
-        found += page["nodes"]
-        if not page["pageInfo"]["hasNextPage"] or len(found) >= draw_all():
-            return found
-        after = page["pageInfo"]["endCursor"]
 
 
 def _by_area(count: int, rings, lang: str) -> None:

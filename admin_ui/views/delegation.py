@@ -181,9 +181,10 @@ def render() -> None:
     st.info(t("dg_three_unified", lang))
     session.show_flash("dg_flash")
     tier, kind, source, tag = _filters(lang)
+    items_where = _item_filter(kind, source, tag)
     try:
         area = pick_area("dg_area", tier, lang)
-        data = _load(area, tier, _item_filter(kind, source, tag), lang)
+        data = _load(area, tier, items_where, lang)
     except ApiError as error:
         session.show_error(error)
         return
@@ -210,7 +211,7 @@ def render() -> None:
         on_click="ignore",
         key="dg_export",
     )
-    _area_export(data, area, tier, _item_filter(kind, source, tag), lang)
+    _area_export(data, area, tier, items_where, lang)
     _assign(data, area, tier, lang)
     _revoke(shown, lang)
     delegation_history.render(data["items"], lang)
@@ -268,7 +269,8 @@ def _load(area: dict | None, tier: str, items: dict, lang: str) -> dict:
     size = env_count("SANJI_UI_MATRIX_COLUMNS", COLUMNS, most=500)  # the API's page size cap
     pages = Pages("dg_pages", (area_id, tier, json.dumps(items, sort_keys=True)))
     cache = st.session_state.setdefault("dg_cache", {})
-    key = (session.current().username if session.current() else None, *pages.kept["signature"], pages.after)
+    auth = session.current()
+    key = (auth.username if auth else None, *pages.kept["signature"], pages.after)
     if key not in cache:
         with st.spinner(t("dg_loading", lang)):
             asked = {"area": area_id, "tier": tier, "size": size, "after": pages.after, "items": items}
@@ -292,7 +294,7 @@ def _load(area: dict | None, tier: str, items: dict, lang: str) -> dict:
                 "organizations": orgs,
                 "rows": rows,
                 "cells": cells,
-                "counts": counts,
+                "counts": _held(counts),
                 "area_powers": {g["keys"]["power"]: g["count"] for g in top["area"]["groups"]},
                 "total": top["page"]["totalCount"],
                 "next": info["endCursor"] if info["hasNextPage"] else None,
@@ -311,10 +313,14 @@ def _catalogue(lang: str) -> list[dict]:
     return st.session_state["dg_items_all"]
 
 
+def _split(powers: dict[str, int]) -> tuple[int, int]:
+    """(delegated, agency only) of assignments counted per power."""
+    return sum(n for power, n in powers.items() if power in DELEGATED), powers.get("AGENCY_ONLY", 0)
+
+
 def _area_line(powers: dict[str, int], organizations: int, lang: str) -> str:
     """The whole area's counts (every page), within the filters."""
-    delegated = sum(n for power, n in powers.items() if power in DELEGATED)
-    agency = powers.get("AGENCY_ONLY", 0)
+    delegated, agency = _split(powers)
     return t("dg_area_counts", lang).format(
         n=organizations, delegated=delegated, agency=agency, total=delegated + agency
     )
@@ -337,16 +343,19 @@ def _matrix(items: list[dict], orgs: list[dict], cells: dict, lang: str) -> list
     ]
 
 
-def _counts(orgs: list[dict], groups: list[dict], lang: str) -> list[dict]:
-    """Per organization of the page, from the API's counts (organization × power)."""
+def _held(groups: list[dict]) -> dict[str, dict[str, int]]:
+    """The API's counts (organization code × power) as {code: {power: count}}."""
     held: dict[str, dict[str, int]] = {}
     for g in groups:
         held.setdefault(g["keys"]["organizationCode"], {})[g["keys"]["power"]] = g["count"]
+    return held
+
+
+def _counts(orgs: list[dict], held: dict[str, dict[str, int]], lang: str) -> list[dict]:
+    """Per organization, from its assignments counted per power (`_held`)."""
     rows = []
     for o in orgs:
-        powers = held.get(o["code"], {})
-        delegated = sum(n for power, n in powers.items() if power in DELEGATED)
-        agency = powers.get("AGENCY_ONLY", 0)
+        delegated, agency = _split(held.get(o["code"], {}))
         rows.append(
             {
                 t("dg_code", lang): o["code"],
@@ -413,14 +422,11 @@ def _area_workbook(assignments: list[dict], organizations: list[dict], lang: str
         }
         for a in assignments
     ]
-    held: dict[tuple[str, str], int] = {}
+    held: dict[str, dict[str, int]] = {}
     for a in assignments:
-        key = (a["organization"]["code"], a["power"])
-        held[key] = held.get(key, 0) + 1
-    groups = [
-        {"keys": {"organizationCode": code, "power": power}, "count": n} for (code, power), n in held.items()
-    ]
-    return _workbook(listed, _counts(organizations, groups, lang), lang, first="dg_list")
+        powers = held.setdefault(a["organization"]["code"], {})
+        powers[a["power"]] = powers.get(a["power"], 0) + 1
+    return _workbook(listed, _counts(organizations, held, lang), lang, first="dg_list")
 
 
 def _targets(data: dict, area: dict | None, tier: str, lang: str) -> dict[str, dict]:

@@ -13,6 +13,7 @@ from admin_ui import session
 from admin_ui.api_client import ApiError
 from admin_ui.formatting import MISSING, dataframe, local_time
 from admin_ui.i18n import POWER_LABELS, add, label, role_label, t
+from schema.generator.ids import to_global_id
 
 add(
     {
@@ -52,7 +53,9 @@ def render(catalogue: list[dict], lang: str) -> None:
         groups = session.query(USERNAMES, {"ids": ids})["auditEntriesAggregate"]["groups"] if ids else []
         rows = [e["after"] or e["before"] or {} for e in entries]
         named = sorted({row["organization_id"] for row in rows if row.get("organization_id")})
-        found = session.query(NAMES, {"ids": [_global("Organization", o) for o in named]}) if named else None
+        found = (
+            session.query(NAMES, {"ids": [to_global_id("Organization", o) for o in named]}) if named else None
+        )
     except ApiError as error:
         session.show_error(error)
         return
@@ -104,11 +107,6 @@ def _action(entry: dict) -> str:
     if entry["action"] == "UPDATE" and before.get("active") and not after.get("active"):
         return "REVOKE"
     return entry["action"]
-
-
-def _global(kind: str, number: int) -> str:
-    """The Relay id of row `number` of `kind` (the audit log holds the rows' own ids)."""
-    return base64.b64encode(f"{kind}:{number}".encode()).decode()
 
 
 def _pk(global_id: str) -> tuple[str, int] | str:

@@ -108,9 +108,9 @@ DUTY = f"""query($area: ID, $after: String) {{ page: dutyShifts(first: 500, afte
 FUNDING = f"""query($area: ID) {{ fundingsAggregate(where: {{organization: {{{IN_AREA}}}}},
     groupBy: [{{organizationCode: true}}], first: 10000) {{
     groups {{ keys {{ organizationCode }} sum {{ amountFen }} }} }} }}"""
-# The area's figures, whatever its size: rooms per status, built and standardized per month, built
-# rooms without a built date; `$perHall`: per hall and status too.
-FIGURES = f"""query($area: ID, $perHall: Boolean!) {{
+# The area's figures, whatever its size: rooms per status (their sum: the area's rooms), built and
+# standardized per month, built rooms without a built date, and per hall and status.
+FIGURES = f"""query($area: ID) {{
   statuses: organizationsAggregate(where: {{{IN_AREA}}}, groupBy: [{{constructionStatus: true}}]) {{
     groups {{ keys {{ constructionStatus }} count }} }}
   built: organizationsAggregate(where: {{{IN_AREA}, builtOn: {{isNull: false}}}},
@@ -121,13 +121,12 @@ FIGURES = f"""query($area: ID, $perHall: Boolean!) {{
     builtOn: {{isNull: true}}}}) {{ count }}
   halls: organizationsAggregate(where: {{{IN_AREA}}}, first: 10000,
     groupBy: [{{parentCode: true}}, {{parentName: true}}, {{constructionStatus: true}}],
-    orderBy: [{{parentCode: ASC}}]) @include(if: $perHall) {{
+    orderBy: [{{parentCode: ASC}}]) {{
     groups {{ keys {{ parentCode parentName constructionStatus }} count }} }} }}"""
 INSPECT = """mutation($input: CreateRoomInspectionInput!) { createRoomInspection(input: $input) { id } }"""
 UPDATE = """mutation($id: ID!, $input: UpdateOrganizationInput!) {
   updateOrganization(id: $id, input: $input) { id constructionStatus } }"""
 FLASH = "rooms_flash"
-COUNT = f"""query($area: ID) {{ organizationsAggregate(where: {{{IN_AREA}}}) {{ count }} }}"""
 
 
 def render() -> None:
@@ -139,13 +138,13 @@ def render() -> None:
         area = pick_area("rooms_area", "ROOM", lang)
         area_id = area["id"] if area else None
         limit = env_count("SANJI_UI_ROOM_LIST", ROOM_LIST, most=10_000)  # (funding: 10,000 groups)
-        count = session.query(COUNT, {"area": area_id})["organizationsAggregate"]["count"]
-        figures = session.query(FIGURES, {"area": area_id, "perHall": count > limit})
+        figures = session.query(FIGURES, {"area": area_id})
+        statuses = {g["keys"]["constructionStatus"]: g["count"] for g in figures["statuses"]["groups"]}
+        count = sum(statuses.values())
         rooms = _load(area_id) if count <= limit else None
     except ApiError as error:
         session.show_error(error)
         return
-    statuses = {g["keys"]["constructionStatus"]: g["count"] for g in figures["statuses"]["groups"]}
     _headline(statuses, lang)
     if rooms is None:
         _per_hall(figures["halls"]["groups"], count, lang)
@@ -154,7 +153,7 @@ def render() -> None:
         dataframe([_row(r, lang) for r in rooms], hide_index=True, key="rooms_table")
         _missing(rooms, lang)
         _building(rooms, lang)
-    _progress(figures, sum(statuses.values()), lang)
+    _progress(figures, count, lang)
     by_id = {r["id"]: r for r in rooms or ()}
     if not by_id:
         return
