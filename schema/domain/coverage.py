@@ -61,6 +61,11 @@ def _tier_coverage(c: coverage_service.TierCoverage) -> TierCoverage:
     )
 
 
+def _root(root_global_id: strawberry.ID | None) -> int | None:
+    """The `root` argument's organization (None: every organization)."""
+    return None if root_global_id is None else from_global_id(root_global_id, "Organization", field="root")
+
+
 @strawberry.type
 class CoverageQuery:
     @strawberry.field(
@@ -73,10 +78,7 @@ class CoverageQuery:
             strawberry.argument(name="root", description="Organization whose subtree is counted"),
         ] = None,
     ) -> list[TierCoverage]:
-        root_id = None
-        if root_global_id is not None:
-            root_id = from_global_id(root_global_id, "Organization", field="root")
-        return [_tier_coverage(c) for c in await coverage_service.coverage(root_id)]
+        return [_tier_coverage(c) for c in await coverage_service.coverage(_root(root_global_id))]
 
     @strawberry.field(
         name="coverageByArea",
@@ -90,11 +92,8 @@ class CoverageQuery:
             strawberry.argument(name="root", description="Organization whose children's areas are counted"),
         ] = None,
     ) -> list[AreaCoverage]:
-        root_id = None
-        if root_global_id is not None:
-            root_id = from_global_id(root_global_id, "Organization", field="root")
         out = []
-        for area in await coverage_service.coverage_by_area(root_id):
+        for area in await coverage_service.coverage_by_area(_root(root_global_id)):
             org = area.organization
             halls, rooms = (_tier_coverage(c) for c in area.tiers)
             out.append(

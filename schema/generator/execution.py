@@ -302,8 +302,7 @@ def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
             try:
                 text, reads = await run_compiled(client, compiled, postgres)
             except Exception as failure:
-                if context.get(READ_CLIENT) is not None and (answered := context.get(READ_ANSWERED)):
-                    answered(failure)
+                _replica_answered(context, failure)
                 if not postgres and "parser stack overflow" in str(failure):
                     # Filters nested in deep relations can still reach SQLite's parser bound.
                     COUNTERS[(name, "fallback: SQLite parser depth")] += 1
@@ -313,8 +312,7 @@ def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
                 log.exception("compiled read of %s failed; answering it with the resolvers", name)
                 COUNTERS[(name, "error")] += 1
                 return await self._resolved(parent_type, source, field_details_list, path, position_context)
-            if context.get(READ_CLIENT) is not None and (answered := context.get(READ_ANSWERED)):
-                answered(None)
+            _replica_answered(context, None)
             context.setdefault(PII_READS, []).extend(reads)
             context.setdefault(COMPILED_FIELDS, {})[path.key] = compiled
             COUNTERS[(name, "compiled")] += 1
@@ -328,6 +326,12 @@ def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
             return result
 
     return CompilingExecutor
+
+
+def _replica_answered(context: dict, error: BaseException | None) -> None:
+    """Tell the replica's breaker how a compiled read went, when it ran on the replica."""
+    if context.get(READ_CLIENT) is not None and (answered := context.get(READ_ANSWERED)):
+        answered(error)
 
 
 async def run_compiled(client: Any, compiled: Compiled, postgres: bool) -> tuple[str, list]:
