@@ -325,8 +325,14 @@ async def rebuild_service_rollups(apps, schema_editor) -> None:
 MONTH_ROLLUPS = ("case_rollup", "handling_rollup", "item_rollup")  # migration 0015's
 
 
+async def day_rollup_created(apps, schema_editor) -> None:
+    """Migration 0018 counted the stored cases into the per-day rollup it created; 0019 keys its
+    rows by tier and tags too and recounts them (`rebuild_day_rollup`), which today's code can
+    only do once those columns exist: nothing to do here any more."""
+
+
 async def rebuild_day_rollup(apps, schema_editor) -> None:
-    """Count the stored cases into the per-day rollup (migration 0018)."""
+    """Count the stored cases into the per-day rollup (migration 0019, at its grain)."""
     from api.services import rollup
 
     await rollup.rebuild(schema_editor.client, ratings=False, tables=("day_rollup",))

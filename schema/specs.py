@@ -11,7 +11,7 @@ from api.models.org import AreaOutline, Organization, Window
 from api.models.staff import DutyShift, Staff
 from api.models.user import Role
 from api.services import calendar as calendar_service
-from api.services import catalogue, guides, outlines, ratings
+from api.services import catalogue, guides, outlines, ratings, rollup
 from api.services.deadlines import local_date
 from api.services.pii import PiiKind
 from schema.generator.policy import PUBLIC, Access, Grant, Op, grant
@@ -109,6 +109,7 @@ EXPOSURES = [
         mutations=MUTATIONS,
         hidden=("path",),  # kept by the server for area conditions; the tree is `parent`/`children`
         tree_path="path",  # `within: ID`: an organization's area, for lists, filters and aggregates
+        after_write=rollup.organization_written,  # a new tier moves its cases' statistics
         descriptions={
             "tier": "Tier (层级)",
             "kind": "Kind: 办事处, 队, 村 or 社区 (类型)",
@@ -222,6 +223,7 @@ EXPOSURES = [
         update=ITEM_WRITABLE,
         nested_create=("guide_revisions",),
         mutations=MUTATIONS,
+        after_write=rollup.item_written,  # new 三办 tags move its cases' statistics
         descriptions={
             "type": "National item type (事项类型)",
             "source": "Source of authority (权力来源)",

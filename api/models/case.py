@@ -10,6 +10,7 @@ from tortoise.migrations.constraints import CheckConstraint
 from tortoise.models import Model
 
 from api.errors import DomainError
+from api.models.org import Tier
 from api.services.identifiers import normalize_id_number, normalize_phone, normalize_uscc
 
 
@@ -336,12 +337,17 @@ class ItemRollup(RollupRow):
 
 
 class DayRollup(RollupRow):
-    """The service statistics per day of acceptance over every case (in total or per month, for a
-    caller who reads every case): the days at a period's ends that the month rollups cannot answer,
-    a few hundred rows a day where the province accepts a thousand cases; kept and rebuilt with
-    `CaseRollup`."""
+    """The service statistics per day of acceptance, tier of the handling organization and 三办
+    tags of the item, over every case (in total, per month, tier or tag, for a caller who reads
+    every case): the days at a period's ends that the month rollups cannot answer, a few dozen rows
+    a day where the province accepts over a thousand cases; kept and rebuilt with `CaseRollup`, and
+    moved when an organization's tier or an item's tags change (api/services/rollup.py)."""
 
     day = fields.DateField()  # the day of acceptance (`month` is its month, as in every rollup)
+    tier = fields.CharEnumField(Tier, max_length=8)  # the handling organization's, as it stands
+    tag_immediate = fields.BooleanField()  # the item's 三办 tags, as they stand
+    tag_online = fields.BooleanField()
+    tag_one_visit = fields.BooleanField()
 
     class Meta:
         table = "day_rollup"

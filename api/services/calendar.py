@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Any
 
 import chinese_calendar
 
@@ -280,7 +281,7 @@ def parse_notice(text: str) -> tuple[int, list[DayOff]]:
     return years.pop(), entries
 
 
-async def day_corrected(day: CalendarDay, created: bool) -> None:
+async def day_corrected(day: CalendarDay, before: dict[str, Any] | None) -> None:
     """An admin created or changed one day (either way): it is theirs now (a package reload keeps it)."""
     if day.source != CalendarSource.ADMIN:
         day.source = CalendarSource.ADMIN

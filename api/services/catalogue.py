@@ -4,6 +4,7 @@ that keeps revoked item assignments as they were."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from tortoise.expressions import Subquery
 from tortoise.functions import Count
@@ -87,9 +88,9 @@ async def _grouped(query, field: str) -> dict[str, int]:
     return {str(row[field]): row["n"] for row in rows}
 
 
-async def assignment_written(assignment: ItemAssignment, created: bool) -> None:
+async def assignment_written(assignment: ItemAssignment, before: dict[str, Any] | None) -> None:
     """A revoked assignment is history: its power and basis stay as they were when it was revoked."""
-    if not created and assignment.revoked_at is not None:
+    if before is not None and assignment.revoked_at is not None:
         raise DomainError(
             "INVALID_TRANSITION",
             f"the assignment was revoked at {assignment.revoked_at.isoformat()}: assign the item again",

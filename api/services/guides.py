@@ -7,13 +7,15 @@ so a broken one leaves nothing behind (a revision published with its materials i
 
 from __future__ import annotations
 
+from typing import Any
+
 from api.errors import DomainError
 from api.models.item import GuideRevision, Material
 
 
-async def revision_written(revision: GuideRevision, created: bool) -> None:
+async def revision_written(revision: GuideRevision, before: dict[str, Any] | None) -> None:
     others = GuideRevision.filter(item_id=revision.item_id).exclude(id=revision.id)
-    if created:
+    if before is None:  # just created
         latest = await others.order_by("-revision").first()
         expected = latest.revision + 1 if latest else 1
         if revision.revision != expected:
@@ -52,7 +54,7 @@ async def revision_written(revision: GuideRevision, created: bool) -> None:
         )
 
 
-async def material_written(material: Material, created: bool) -> None:
+async def material_written(material: Material, before: dict[str, Any] | None) -> None:
     name = material.name.strip()
     if not name:
         raise DomainError("VALIDATION_FAILED", "a material needs a name", field="name")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from typing import Any
 
 import shapely
 from geojson.geometry import check_polygon
@@ -149,7 +150,7 @@ def _where(feature: int | None) -> str:
     return "the outline" if feature is None else f"feature {feature}"
 
 
-async def outline_written(outline, created: bool) -> None:
+async def outline_written(outline, before: dict[str, Any] | None) -> None:
     """After a generated create or update of an AreaOutline: its GeoJSON must be a polygon outline."""
     try:
         outline_rings(outline.geojson)

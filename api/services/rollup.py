@@ -5,13 +5,16 @@ its month of acceptance, clock state, finish and (while its clock runs) promised
 - `handling_rollup`: its handling organization (per organization or tier, for a caller who reads
   every case);
 - `item_rollup`: its item (in total, per month, item or 三办 tag, for a caller who reads every case);
-- `day_rollup`: its day of acceptance (the days at a period's ends, in total or per month, for a
-  caller who reads every case).
+- `day_rollup`: its day of acceptance, the tier of its handling organization and the 三办 tags of
+  its item (the days at a period's ends, in total, per month, tier or tag, for a caller who reads
+  every case).
 
 Every write that changes what a case counts for calls `shift` with the case's share before and
 after, in the write's own transaction: a rolled-back step moves nothing, and the rows always equal
-a recount from the cases (tests/test_rollup.py holds them to it). `rebuild` recounts the tables
-from the cases (`sanji stats rebuild`, the migration that creates them, bulk loads).
+a recount from the cases (tests/test_rollup.py holds them to it). A tier or tags are the
+organization's and the item's, not the case's: an admin who changes them moves the day rows of
+their cases (`relabel`, from the organization's and the item's write hooks). `rebuild` recounts
+the tables from the cases (`sanji stats rebuild`, the migrations that create them, bulk loads).
 
 Figures that depend on the day they are read (overdue, due soon) stay exact because running cases
 keep their promised due date in the row's key: "overdue on as_of" is a sum over the rows whose
@@ -20,14 +23,16 @@ date is before it.
 Why these grains (docs/workflow.md, "Where the figures come from"): on the 100-district data (1M
 cases, 1,111 handling organizations, 212 items, 24 months) handling x filing organization x month
 gives 235k rows, handling organization x month 40k and item x month 13k, while handling
-organization x item x month would give 749k, hardly fewer than the cases. Per-item figures of one
-area are counted from the area's cases, which their indexes find.
+organization x item x month would give 749k, hardly fewer than the cases; per day, tier and tags
+18k (37 a day), while per day and handling organization 441k. Per-item figures of one area, and
+per organization for the days at a period's ends, are counted from the cases, which their
+indexes find.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property
 from types import SimpleNamespace
@@ -76,25 +81,54 @@ class Share:
 
 
 @dataclass(frozen=True)
+class Labels:
+    """What a case counts under that is not the case's own: its handling organization's tier and
+    its item's 三办 tags, as they stand (`labels_of`; an admin who changes one calls `relabel`)."""
+
+    tier: str
+    tag_immediate: bool
+    tag_online: bool
+    tag_one_visit: bool
+
+    @classmethod
+    def of(cls, tier: str, immediate: Any, online: Any, one_visit: Any) -> Labels:
+        # SQLite gives the flags as 0 and 1: as bools, every row's key spells them alike.
+        return cls(str(tier), bool(immediate), bool(online), bool(one_visit))
+
+    def values(self) -> tuple[Any, ...]:
+        return (self.tier, self.tag_immediate, self.tag_online, self.tag_one_visit)
+
+
+LABEL_COLUMNS = ("tier", "tag_immediate", "tag_online", "tag_one_visit")
+
+
+@dataclass(frozen=True)
 class Grain:
-    """One rollup table: its model and the columns that, with the common ones, key its rows."""
+    """One rollup table: its model, the columns that, with the common ones, key its rows, and
+    whether the case's `Labels` key them too."""
 
     model: type[Model]
     columns: tuple[tuple[str, str], ...]  # (table column, Share attribute)
+    labelled: bool = False
 
     @property
     def table(self) -> str:
         return self.model._meta.db_table
 
-    def key(self, found: Share) -> str:
+    def key(self, found: Share, labels: Labels | None) -> str:
         due = found.due_date.isoformat() if found.due_date else "-"
         own = ":".join(str(getattr(found, name)) for _, name in self.columns)
+        if self.labelled:
+            own += ":" + ":".join(str(value) for value in labels.values())
         return f"{own}:{found.month.isoformat()}:{found.clock.value}:{found.finish.value}:{due}"
 
-    def values(self, found: Share, amounts: Iterable[int], postgres: bool) -> list[Any]:
+    def values(
+        self, found: Share, labels: Labels | None, amounts: Iterable[int], postgres: bool
+    ) -> list[Any]:
         return [
-            self.key(found),
+            self.key(found, labels),
             *(_bound(getattr(found, name), postgres) for _, name in self.columns),
+            *(labels.values() if self.labelled else ()),
             bound_day(found.month, postgres),
             found.clock.value,
             found.finish.value,
@@ -106,7 +140,7 @@ class Grain:
     # written once per table, not at each step.
     @cached_property
     def insert_sql(self) -> str:
-        own = (column for column, _ in self.columns)
+        own = (*(column for column, _ in self.columns), *(LABEL_COLUMNS if self.labelled else ()))
         columns = ("key", *own, "month", "clock", "finish", "due_date", *SUMS)
         quoted = ", ".join(f'"{column}"' for column in columns)
         marks = ", ".join("{}" for _ in columns)
@@ -138,7 +172,7 @@ GRAINS = (
     ),
     Grain(HandlingRollup, (("handling_organization_id", "handling"),)),
     Grain(ItemRollup, (("item_id", "item"),)),
-    Grain(DayRollup, (("day", "day"),)),
+    Grain(DayRollup, (("day", "day"),), labelled=True),
 )
 ROLLUP_TABLES = (*(grain.table for grain in GRAINS), rating_rollup.TABLE)
 
@@ -178,11 +212,11 @@ def share(case: Case | SimpleNamespace) -> Share | None:
     )
 
 
-Totals = dict[str, tuple[Share, list[int]]]
+Totals = dict[str, tuple[Share, Labels | None, list[int]]]
 
 
-def _add(totals: Totals, grain: Grain, found: Share, sign: int) -> None:
-    _, amounts = totals.setdefault(grain.key(found), (found, [0] * len(SUMS)))
+def _add(totals: Totals, grain: Grain, found: Share, labels: Labels | None, sign: int) -> None:
+    _, _, amounts = totals.setdefault(grain.key(found, labels), (found, labels, [0] * len(SUMS)))
     for index, amount in enumerate(found.amounts):
         amounts[index] += sign * amount
 
@@ -194,25 +228,97 @@ async def shift(before: Share | None, after: Share | None) -> None:
     if before == after:
         return
     connection = CaseRollup._meta.db
-    postgres = connection.capabilities.dialect == "postgres"
+    either = after or before
+    labels = await labels_of(connection, either.handling, either.item)
     for grain in GRAINS:
         changes: Totals = {}
         for found, sign in ((before, -1), (after, 1)):
             if found is not None:
-                _add(changes, grain, found, sign)
-        upsert = dialect_sql(grain.upsert_sql, connection.query_class)
-        for key in sorted(changes):
-            found, amounts = changes[key]
-            if not any(amounts):
-                continue
-            if amounts[0] > 0:  # a case joins the row: the row may be new
-                await connection.execute_query(upsert, grain.values(found, amounts, postgres))
-                continue
-            # A case leaves the row, or its amounts change in it: the row holds it already (an
-            # upsert would check the negative amounts as a new row's before finding the old one).
-            await take_out(
-                connection, grain.update_sql, grain.drop_empty_sql, amounts, key, grain.table, "a case"
-            )
+                _add(changes, grain, found, labels, sign)
+        await _write(connection, grain, changes)
+
+
+async def _write(connection: Any, grain: Grain, changes: Totals) -> None:
+    """Add `changes` to the grain's rows, in key order."""
+    postgres = connection.capabilities.dialect == "postgres"
+    upsert = dialect_sql(grain.upsert_sql, connection.query_class)
+    for key in sorted(changes):
+        found, labels, amounts = changes[key]
+        if not any(amounts):
+            continue
+        if amounts[0] > 0:  # cases join the row: the row may be new
+            await connection.execute_query(upsert, grain.values(found, labels, amounts, postgres))
+            continue
+        # Cases leave the row, or their amounts change in it: the row holds them already (an
+        # upsert would check the negative amounts as a new row's before finding the old one).
+        await take_out(
+            connection, grain.update_sql, grain.drop_empty_sql, amounts, key, grain.table, "a case"
+        )
+
+
+async def labels_of(connection: Any, organization_id: int, item_id: int) -> Labels:
+    """The tier and tags a case of this handling organization and item counts under now. On
+    PostgreSQL both rows are read FOR SHARE: an admin's change of either (`relabel`, which counts
+    the cases as committed) waits for this step to commit, or this step for it, so the step moves
+    its case under the labels `relabel` left it in."""
+    lock = " FOR SHARE" if connection.capabilities.dialect == "postgres" else ""
+    select = dialect_sql(
+        'SELECT o."tier", i."tag_immediate", i."tag_online", i."tag_one_visit" '
+        'FROM "organization" AS o, "item" AS i WHERE o."id" = {} AND i."id" = {}' + lock,
+        connection.query_class,
+    )
+    rows = await connection.execute_query_dict(select, [organization_id, item_id])
+    return Labels.of(*rows[0].values())
+
+
+async def relabel(column: str, own: int, was: dict[str, Any], connection: Any | None = None) -> int:
+    """Move the cases whose `column` (handling_organization_id or item_id) is `own` from the day
+    rows of the labels they had before a write (`was`: the changed ones, e.g. the organization's
+    tier) to those of their labels now, in the write's transaction, after it. Returns how many
+    cases moved (none when the write changed no label)."""
+    if not was:
+        return 0
+    connection = connection or CaseRollup._meta.db
+    (grain,) = (g for g in GRAINS if g.labelled)
+    tiers, tags = await _labels(connection)
+    changes: Totals = {}
+    moved = 0
+    where = f"accepted_on IS NOT NULL AND {column} = {int(own)}"
+    async for rows in scan(connection, Case._meta.db_table, ", ".join(_CASE_COLUMNS), where):
+        for found in _shares(rows):
+            now = Labels.of(tiers[found.handling], *tags[found.item])
+            then = replace(now, **was)
+            _add(changes, grain, found, then, -1)
+            _add(changes, grain, found, now, 1)
+            moved += 1
+    await _write(connection, grain, changes)
+    return moved
+
+
+async def organization_written(organization: Any, before: dict[str, Any] | None) -> None:
+    """An organization's write hook: a changed tier moves the day rows of the cases it handles."""
+    if before is not None and before["tier"] != organization.tier:
+        await relabel("handling_organization_id", organization.pk, {"tier": before["tier"]})
+
+
+async def item_written(item: Any, before: dict[str, Any] | None) -> None:
+    """An item's write hook: changed 三办 tags (they follow its kind, online and visits) move the
+    day rows of its cases."""
+    if before is not None:
+        was = {tag: before[tag] for tag in LABEL_COLUMNS[1:] if before[tag] != getattr(item, tag)}
+        await relabel("item_id", item.pk, was)
+
+
+async def _labels(connection: Any) -> tuple[dict[int, str], dict[int, tuple[bool, bool, bool]]]:
+    """Every organization's tier and every item's tags, as they stand."""
+    tiers = await connection.execute_query_dict('SELECT "id", "tier" FROM "organization"')
+    tags = await connection.execute_query_dict(
+        'SELECT "id", "tag_immediate", "tag_online", "tag_one_visit" FROM "item"'
+    )
+    return (
+        {row["id"]: row["tier"] for row in tiers},
+        {row["id"]: (row["tag_immediate"], row["tag_online"], row["tag_one_visit"]) for row in tags},
+    )
 
 
 _CASE_COLUMNS = (
@@ -247,7 +353,7 @@ async def rebuild(
     written = {}
     for grain in grains:
         await connection.execute_query(f"DELETE FROM {grain.table}")
-        values = [grain.values(found, amounts, postgres) for found, amounts in totals[grain.table].values()]
+        values = [grain.values(*total, postgres) for total in totals[grain.table].values()]
         await insert_all(connection, grain.insert_sql, values)
         written[grain.table] = len(values)
     if ratings:  # not before migration 0017 made their table
@@ -268,7 +374,7 @@ async def differences(connection: Any | None = None) -> dict[str, list[str]]:
                 f'SELECT "key", {", ".join(SUMS)} FROM {grain.table}'
             )
         }
-        counted = {key: amounts for key, (_, amounts) in totals[grain.table].items()}
+        counted = {key: amounts for key, (_, _, amounts) in totals[grain.table].items()}
         found[grain.table] = differing(stored, counted)
     found[rating_rollup.TABLE] = await rating_rollup.differences(connection)
     return found
@@ -279,11 +385,13 @@ async def _recounted(connection: Any, grains: tuple[Grain, ...] = GRAINS) -> dic
     summed by the same `share` the steps use, so a rebuilt table and one kept step by step cannot
     differ in how they count."""
     totals: dict[str, Totals] = {grain.table: {} for grain in grains}
+    tiers, tags = await _labels(connection)
     columns = ", ".join(_CASE_COLUMNS)
     async for rows in scan(connection, Case._meta.db_table, columns, "accepted_on IS NOT NULL"):
         for found in _shares(rows):
+            labels = Labels.of(tiers[found.handling], *tags[found.item])
             for grain in grains:
-                _add(totals[grain.table], grain, found, 1)
+                _add(totals[grain.table], grain, found, labels, 1)
     return totals
 
 

@@ -249,7 +249,7 @@ class MutationBuilder:
         await _save(node, obj)
         await _still_in_area(node, obj.pk, writer.access)
         if node.exposure.after_write is not None:
-            await node.exposure.after_write(obj, True)
+            await node.exposure.after_write(obj, None)
         await writer.written(node, Op.CREATE, obj.pk, after=snapshot(node, obj))
         for relation in self._nested(node):
             child = self.registry.node(relation.model)
@@ -279,7 +279,7 @@ class MutationBuilder:
         await _save(node, obj, [*changed, *_auto_now(node)])
         await _still_in_area(node, pk, writer.access)
         if node.exposure.after_write is not None:
-            await node.exposure.after_write(obj, False)
+            await node.exposure.after_write(obj, before)
         await writer.written(node, Op.UPDATE, pk, before=before, after=snapshot(node, obj))
         return obj
 

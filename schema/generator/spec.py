@@ -106,9 +106,11 @@ class Exposure:
     pii: dict[str, PiiRule] = field(default_factory=dict)  # personal data: masked unless access.clear_roles
     name: str | None = None
     # A domain rule to run after a generated create or update, in its transaction, given the object
-    # and whether it was just created (e.g. a calendar correction recomputes the due dates it
-    # touches; a guide revision must be the item's next one). Raising EngineError undoes the write.
-    after_write: Callable[[Model, bool], Awaitable[None]] | None = None
+    # and its fields before the write (as the write's record keeps them; None: just created), e.g. a
+    # calendar correction recomputes the due dates it touches; a guide revision must be the item's
+    # next one; an organization's new tier moves its cases' statistics. Raising EngineError undoes
+    # the write.
+    after_write: Callable[[Model, dict[str, Any] | None], Awaitable[None]] | None = None
     derived: tuple[Derived, ...] = ()
     # A model kept as a tree by a materialized path ("/1/5/23/", a hidden column): its `Where` input
     # gains `within: ID`, the row of that id and every row below it, as one range of the path's index.
