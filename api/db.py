@@ -71,6 +71,24 @@ def dialect_sql(template: str, query_class: type) -> str:
     return template.format(*(Parameter(idx=i).get_sql(query_class.SQL_CONTEXT) for i in range(1, count + 1)))
 
 
+def statement_of(values: Any) -> tuple[str, list[Any], Any]:
+    """The SQL, parameters and database of a Tortoise values query, built by Tortoise and run by
+    the caller: to wrap it in a statement of one's own, or to read its rows as the driver gives
+    them (`rows_of`). Uses Tortoise's query building below its public `sql()`, which gives no
+    parameters."""
+    values._choose_db_if_not_chosen()
+    values._make_query()
+    sql, parameters = values.query.get_parameterized_sql()
+    return sql, parameters, values._db
+
+
+async def rows_of(values: Any) -> list[dict[str, Any]]:
+    """A values query's rows as the driver gives them: counts and sums stay ints and no field is
+    converted one by one (Tortoise's own reading of 1,111 rows was a twentieth of a request)."""
+    sql, parameters, connection = statement_of(values)
+    return await connection.execute_query_dict(sql, parameters)
+
+
 APP_LABEL = "models"
 MIGRATIONS_MODULE = "migrations"
 SUPPORTED_SCHEMES = ("sqlite", "postgres", "asyncpg")

@@ -17,6 +17,7 @@ from typing import Any
 
 from tortoise.expressions import Q
 
+from api.db import statement_of
 from api.models.case import (
     Case,
     CaseRollup,
@@ -336,12 +337,12 @@ def _summing(rows, figures: Figures, by: dict[str, str] | None = None, reads: tu
     each filtered sum as an annotation was a third of the dashboard's request."""
     by = by or {}
     selection = rows.values(*dict.fromkeys((*figures.columns, *reads)))
-    sql, parameters = _statement(selection)
+    sql, parameters, connection = statement_of(selection)
     selected = ", ".join(f'{expression} AS "{name}"' for name, expression in {**by, **figures.sql}.items())
     statement = f"SELECT {selected} FROM ({sql}) AS r"
     if by:
         statement += " GROUP BY " + ", ".join(by.values())
-    return statement, parameters, selection._db
+    return statement, parameters, connection
 
 
 async def _summed(
@@ -352,19 +353,17 @@ async def _summed(
     return await connection.execute_query_dict(statement, parameters)
 
 
-def _statement(values) -> tuple[str, list[Any]]:
-    """The SQL and parameters of a Tortoise values query (built by Tortoise, run by the caller)."""
-    values._choose_db_if_not_chosen()
-    values._make_query()
-    return values.query.get_parameterized_sql()
-
-
 def _merged(found: list[dict[str, Any]], by: Dimension) -> list[ServiceRow]:
     """The figures of the same key added up (the rollups' months and the period's ends) as one row
     each, in key order (tags in the order of TAGS); a row is built once per key, not per piece."""
     totals: dict[str | None, dict[str, int]] = {}
     for raw in found:
-        _add_up(totals.setdefault(_key(raw.get("key")), dict.fromkeys(FIGURES, 0)), raw)
+        key = _key(raw.get("key"))
+        held = totals.get(key)
+        if held is None:  # most keys come once (whole months only): taken as they are
+            totals[key] = {name: int(raw[name] or 0) for name in FIGURES}
+        else:
+            _add_up(held, raw)
     if by == Dimension.TAG:
         return [ServiceRow(tag, **totals[tag]) for tag in TAGS if tag in totals]
     merged = (ServiceRow(key, **figures) for key, figures in totals.items())

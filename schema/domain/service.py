@@ -10,6 +10,7 @@ import strawberry
 from tortoise.expressions import RawSQL
 from tortoise.transactions import in_transaction
 
+from api.db import rows_of
 from api.errors import DomainError
 from api.models.calendar import CalendarDay
 from api.models.case import Case, CaseAction, CaseRollup, CaseStatus, Evaluation
@@ -186,7 +187,7 @@ class ServiceQueries:
         if model is Staff:
             node = self.registry.node(Staff)
             rows = rows.filter(access.rows(node)) if access.can(node, Op.READ) else rows.filter(id__in=[])
-        names = dict(await rows.values_list("id", "name")) if ids else {}
+        names = {row["id"]: row["name"] for row in await rows_of(rows.values("id", "name"))} if ids else {}
         return {str(pk): (to_global_id(type_name, pk), names.get(pk)) for pk in ids}
 
     def _service_stats(self):
