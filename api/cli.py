@@ -538,7 +538,6 @@ def serve(
     """Start the API (uvicorn) after checking the database."""
     import uvicorn
 
-    from api.app import create_app
     from api.services.users import demo_users
 
     s = settings()
@@ -578,8 +577,12 @@ def serve(
         "proxy_headers": False,
     }
     if count == 1:
+        from api.app import create_app
+
         uvicorn.run(create_app(s), **options)
         return
+    # The supervisor only starts and watches the workers: it does not load the app (a third of a
+    # worker's memory) that each of them builds for itself.
     # Each worker builds its app from the environment (the dev secret key from its file, so all
     # agree); sessions, rate limits and lockouts are rows in the database, which they share.
     uvicorn.run("api.app:app_from_env", factory=True, workers=count, **options)

@@ -2,13 +2,15 @@
 the dashboard's request through the API under concurrent load.
 
 1. Alone, in this process (Tortoise on the database): `stats.service_stats` (whole months from the
-   rollups, the period's other days from the cases) beside `stats.recount` (the cases alone), for
-   every grouping and three period shapes, for the whole province, one district and one hall.
-2. Loaded: `sanji serve` answering the 办件统计 page's request (total, rows per grouping and ratings)
-   for the province's reader, from --concurrency autocannon connections for --seconds each.
+   rollups, the period's other days from the day rollup or the cases) beside `stats.recount` (the
+   cases alone), for every grouping and three period shapes, for the whole province, one district
+   and one hall.
+2. Loaded: `sanji serve` (--workers worker processes) answering the 办件统计 page's request (total,
+   rows per grouping and ratings) for the province's reader, from --concurrency autocannon
+   connections for --seconds each.
 
     .venv/bin/python benchmarks/stats_bench.py --database-url postgres://postgres@127.0.0.1:5432/DB
-        [--label province] [--runs 10] [--seconds 5] [--concurrency 8]
+        [--label province] [--runs 10] [--seconds 5] [--concurrency 8] [--workers 1,2]
 """
 
 from __future__ import annotations
@@ -135,12 +137,19 @@ def _row(scope: str, by: str, period: str, timed: dict) -> dict:
 
 
 async def loaded(args, url: str, users: dict[str, str]) -> list[dict]:
+    rows = []
+    for workers in args.workers:
+        rows += await _loaded(args, url, users, workers)
+    return rows
+
+
+async def _loaded(args, url: str, users: dict[str, str], workers: int) -> list[dict]:
     from admin_ui.views.dashboard import STATS
 
     port = free_port()
     rows = []
     with ExitStack() as stack:
-        process = stack.enter_context(sanji_server(args, url, port, production=False))
+        process = stack.enter_context(sanji_server(args, url, port, production=False, workers=workers))
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base, timeout=120) as http:
             await wait_ready("sanji serve", process, lambda: http.get("/healthz"))
@@ -161,7 +170,7 @@ async def loaded(args, url: str, users: dict[str, str]) -> list[dict]:
                 if answer.status_code != 200 or "errors" in answer.json():
                     raise SystemExit(f"{by} {period_name}: {answer.text[:500]}")
                 database = postgres_cpu_seconds()
-                what = f"dashboard by {by}, {period_name}"
+                what = f"dashboard by {by}, {period_name}, {workers} worker(s)"
                 load = argparse.Namespace(**{**vars(args), "concurrency": clients})
                 summary = await autocannon(load, base + "/graphql", body, headers, args.seconds, what)
                 n = summary["requests"]["total"]
@@ -170,6 +179,7 @@ async def loaded(args, url: str, users: dict[str, str]) -> list[dict]:
                     {
                         "by": by,
                         "period": period_name,
+                        "workers": workers,
                         "clients": clients,
                         "rps": n / summary["duration"],
                         "p50": latency["p50"],
@@ -193,6 +203,7 @@ async def run(args) -> tuple[dict, list[dict], list[dict]]:
             "rollup": await conn.fetchval("SELECT count(*) FROM case_rollup"),
             "item_rollup": await conn.fetchval("SELECT count(*) FROM item_rollup"),
             "handling_rollup": await conn.fetchval("SELECT count(*) FROM handling_rollup"),
+            "day_rollup": await conn.fetchval("SELECT count(*) FROM day_rollup"),
             "rating_rollup": await conn.fetchval("SELECT count(*) FROM rating_rollup"),
             "ratings": await conn.fetchval("SELECT count(*) FROM evaluation"),
             "organizations": await conn.fetchval("SELECT count(*) FROM organization"),
@@ -209,6 +220,7 @@ async def run(args) -> tuple[dict, list[dict], list[dict]]:
 def report(args, facts: dict, by_itself: list[dict], under_load: list[dict]) -> None:
     command = "python benchmarks/stats_bench.py " + shlex.join(sys.argv[1:])
     clients = ", ".join(str(n) for n in args.concurrency)
+    workers = " and ".join(str(n) for n in args.workers)
     lines = [
         f"## Service statistics: {args.label}",
         "",
@@ -218,7 +230,7 @@ def report(args, facts: dict, by_itself: list[dict], under_load: list[dict]) -> 
             f"{args.runs} times in a row in this process (Tortoise, no HTTP), both sides checked to "
             "give the same rows; the district is the first by code, the hall the first hall. "
             "Loaded: the page's whole request (total, rows per grouping, ratings) sent to "
-            f"`sanji serve` (one worker) by autocannon from {clients} connections for "
+            f"`sanji serve` ({workers} worker(s)) by autocannon from {clients} connections for "
             f"{args.seconds:g} s as the province's reader; autocannon reports the 90th and 97.5th "
             "percentiles (the 95th lies between them). Load client, API and PostgreSQL share the "
             "machine.",
@@ -230,7 +242,8 @@ def report(args, facts: dict, by_itself: list[dict], under_load: list[dict]) -> 
         f"- database: PostgreSQL {facts['postgres']}; {facts['cases']:,} cases, "
         f"{facts['organizations']:,} organizations, {facts['ratings']:,} ratings; rollup rows: "
         f"case_rollup {facts['rollup']:,}, handling_rollup {facts['handling_rollup']:,}, "
-        f"item_rollup {facts['item_rollup']:,}, rating_rollup {facts['rating_rollup']:,}; "
+        f"item_rollup {facts['item_rollup']:,}, day_rollup {facts['day_rollup']:,}, "
+        f"rating_rollup {facts['rating_rollup']:,}; "
         f"reader `{facts['users']['province']}`",
         f"- Sanji: {revision()}",
         f"- command: `{command}`",
@@ -251,22 +264,23 @@ def report(args, facts: dict, by_itself: list[dict], under_load: list[dict]) -> 
         "",
         "### The dashboard's request under load",
         "",
-        "| rows per | period | clients | req/s | p50 ms | p90 ms | p97.5 ms | p99 ms "
+        "| rows per | period | workers | clients | req/s | p50 ms | p90 ms | p97.5 ms | p99 ms "
         "| PostgreSQL CPU ms/req |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in under_load:
         lines.append(
-            f"| {row['by']} | {row['period']} | {row['clients']} | {row['rps']:.1f} | {row['p50']:.0f} "
+            f"| {row['by']} | {row['period']} | {row['workers']} | {row['clients']} | {row['rps']:.1f} "
+            f"| {row['p50']:.0f} "
             f"| {row['p90']:.0f} | "
             f"{row['p97_5']:.0f} | {row['p99']:.0f} | {row['postgres_cpu']:.1f} |"
         )
     lines.append("")
-    for n in args.concurrency:
-        worst = max(row["p97_5"] for row in under_load if row["clients"] == n)
+    for w, n in itertools.product(args.workers, args.concurrency):
+        worst = max(row["p97_5"] for row in under_load if row["clients"] == n and row["workers"] == w)
         verdict = "met" if worst < TARGET_MS else "**not met**"
         lines.append(
-            f"- {n} client(s): slowest 97.5th percentile {worst:.0f} ms "
+            f"- {w} worker(s), {n} client(s): slowest 97.5th percentile {worst:.0f} ms "
             f"(target p95 under {TARGET_MS} ms: {verdict})"
         )
     write_section("stats-" + slug(args.label), lines)
@@ -279,9 +293,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--concurrency", default="1,8", help="comma-separated client counts")
+    parser.add_argument("--workers", default="1", help="comma-separated API worker counts")
     load_tool_arguments(parser)
     args = parser.parse_args()
     args.concurrency = [int(n) for n in args.concurrency.split(",")]
+    args.workers = [int(n) for n in args.workers.split(",")]
     require_load_tool(args)
     facts, by_itself, under_load = asyncio.run(run(args))
     report(args, facts, by_itself, under_load)
