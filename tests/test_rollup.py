@@ -173,14 +173,16 @@ async def relabel_at_random(rng: random.Random, state: dict) -> None:
     organization.tier = {"HALL": Tier.ROOM, "ROOM": Tier.HALL, "CENTER": Tier.REGION, "REGION": Tier.CENTER}[
         organization.tier
     ]
-    await Organization.filter(id=organization_id).update(tier=organization.tier)
-    await rollup.organization_written(organization, before)
-    item = await Item.get(id=item_id)
-    before = {tag: getattr(item, tag) for tag in ("tag_immediate", "tag_online", "tag_one_visit")}
-    item.online = not item.online
-    await item.save(update_fields=["online"])
-    assert item.tag_online != before["tag_online"]
-    await rollup.item_written(item, before)
+    async with in_transaction():  # as the generated update runs its hook: in its transaction
+        await Organization.filter(id=organization_id).update(tier=organization.tier)
+        await rollup.organization_written(organization, before)
+    async with in_transaction():
+        item = await Item.get(id=item_id)
+        before = {tag: getattr(item, tag) for tag in ("tag_immediate", "tag_online", "tag_one_visit")}
+        item.online = not item.online
+        await item.save(update_fields=["online"])
+        assert item.tag_online != before["tag_online"]
+        await rollup.item_written(item, before)
 
 
 async def assert_rollups_equal_the_recount(state: dict) -> None:
@@ -456,4 +458,44 @@ async def test_a_step_taken_while_an_admin_changes_the_tier_counts_under_the_new
     await case_service.perform(case.id, pause)
     await admin
     assert (await Case.get(id=case.id)).status == CaseStatus.SUPPLEMENT_REQUESTED
+    await assert_a_rebuild_would_change_nothing()
+
+
+@pytest.mark.skipif(DB_KIND != "postgres", reason="SQLite takes one write transaction at a time")
+async def test_a_tier_and_an_items_tags_changed_at_once_move_their_shared_cases_once(run):
+    """Two admins at the same moment: one gives an organization another tier, the other changes
+    the tags of an item whose cases that organization handles. The second relabel waits for the
+    first and reads the tier it committed, so each shared case moves once, to the new tier and
+    the new tags."""
+    await random_run(run, random.Random(5), operations=60)
+    organization_id, item_id = (
+        await Case.filter(id__in=run["cases"], accepted_on__isnull=False)
+        .order_by("id")
+        .first()
+        .values_list("handling_organization_id", "item_id")
+    )
+    organization = await Organization.get(id=organization_id)
+    new_tier = Tier.ROOM if organization.tier == Tier.HALL else Tier.REGION
+    written = asyncio.Event()
+
+    async def change_the_tier() -> None:
+        async with in_transaction() as connection:
+            await Organization.filter(id=organization_id).using_db(connection).update(tier=new_tier)
+            await rollup.relabel(
+                "handling_organization_id", organization_id, {"tier": organization.tier}, connection
+            )
+            written.set()
+            await asyncio.sleep(0.5)  # the other admin's write starts meanwhile
+
+    async def change_the_tags() -> None:
+        await written.wait()
+        async with in_transaction() as connection:
+            item = await Item.filter(id=item_id).using_db(connection).select_for_update().get()
+            before = {tag: getattr(item, tag) for tag in ("tag_immediate", "tag_online", "tag_one_visit")}
+            item.online = not item.online
+            await item.save(using_db=connection, update_fields=["online"])
+            was = {tag: value for tag, value in before.items() if getattr(item, tag) != value}
+            assert await rollup.relabel("item_id", item_id, was, connection) > 0
+
+    await asyncio.gather(change_the_tier(), change_the_tags())
     await assert_a_rebuild_would_change_nothing()

@@ -280,6 +280,11 @@ async def relabel(column: str, own: int, was: dict[str, Any], connection: Any | 
         return 0
     connection = connection or CaseRollup._meta.db
     (grain,) = (g for g in GRAINS if g.labelled)
+    if connection.capabilities.dialect == "postgres":
+        # One relabel at a time (the mode conflicts with itself, not with the steps' row writes):
+        # a second waits, then reads the labels the first committed; two at once (a tier and an
+        # item's tags) would each move the cases they share from the labels the other is changing.
+        await connection.execute_script(f"LOCK TABLE {grain.table} IN SHARE UPDATE EXCLUSIVE MODE")
     tiers, tags = await _labels(connection)
     changes: Totals = {}
     moved = 0

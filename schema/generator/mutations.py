@@ -259,7 +259,7 @@ class MutationBuilder:
 
     async def update(self, node: ModelNode, pk: int, data: Any, writer: Writer):
         granted = writer.access.require(node, Op.UPDATE)
-        obj = await _target(node, pk, writer.access)
+        obj = await _target(node, pk, writer.access, lock=True)
         before = snapshot(node, obj)
         version = getattr(data, "version", None)
         if version is not None and obj.version != version:
@@ -339,10 +339,16 @@ async def _related_pk(
     return pk
 
 
-async def _target(node: ModelNode, pk: int, access: RequestAccess):
-    """The object a mutation changes: it must exist and lie in the caller's area."""
+async def _target(node: ModelNode, pk: int, access: RequestAccess, lock: bool = False):
+    """The object a mutation changes: it must exist and lie in the caller's area. `lock`: read FOR
+    UPDATE (in the write's transaction, on PostgreSQL), so the fields an update starts from, and
+    the `before` its domain rule is given, are the row as it stands until the write commits, not a
+    copy another writer is changing (whose values a save of every derived column would put back)."""
     await access.check_in_area(node, pk, f"{node.exposure.type_name} {pk}", "id")
-    return await node.model.get(id=pk)
+    rows = node.model.filter(id=pk)
+    if lock and node.model._meta.db.capabilities.dialect == "postgres":
+        rows = rows.select_for_update()
+    return await rows.get()
 
 
 async def _no_cascade_outside(registry: Registry, node: ModelNode, pk: int, access: RequestAccess) -> None:
