@@ -10,6 +10,9 @@ Basis (documented in docs/workflow.md): a case belongs to the period in which it
 
 from __future__ import annotations
 
+import functools
+import operator
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -182,12 +185,11 @@ async def service_stats(
     found = []
     if months is not None:
         found += await _figures(_in_months(rollup, months), by, as_of, soon, _rolled_up)
-    for edge in edges:
-        if scope.everywhere and by in DAY_ROLLUP_ANSWERS:
-            days = DayRollup.filter(day__gte=edge.first_day, day__lte=edge.last_day)
-            found += await _figures(days, by, as_of, soon, _rolled_up)
-        else:
-            found += await _figures(_accepted(scope.cases, edge), by, as_of, soon, _counted)
+    if edges and scope.everywhere and by in DAY_ROLLUP_ANSWERS:  # both ends in one statement
+        days = DayRollup.filter(_on_days(edges, "day"))
+        found += await _figures(days, by, as_of, soon, _rolled_up)
+    elif edges:
+        found += await _figures(_accepted(scope.cases, *edges), by, as_of, soon, _counted)
     return _merged(found, by)
 
 
@@ -207,13 +209,26 @@ async def recount(scope: Q, period: Period, by: Dimension, as_of: date, soon: da
     return _merged(await _figures(_accepted(scope, period), by, as_of, soon, _counted), by)
 
 
-def _accepted(scope: Q, period: Period):
-    cases = Case.filter(scope, accepted_on__isnull=False)
-    if period.first_day is not None:
-        cases = cases.filter(accepted_on__gte=period.first_day)
-    if period.last_day is not None:
-        cases = cases.filter(accepted_on__lte=period.last_day)
-    return cases
+def _accepted(scope: Q, *periods: Period):
+    """The accepted cases in `scope` of any of `periods` (the ends of a period: one statement
+    that reads both ranges of the acceptance date's index)."""
+    return Case.filter(scope, _on_days(periods, "accepted_on"), accepted_on__isnull=False)
+
+
+def _on_days(periods: Iterable[Period], column: str, moments: bool = False) -> Q:
+    """The days of any of `periods`, as one condition on a date column or (`moments`) a timestamp
+    column, compared with the district's midnights."""
+    conditions = []
+    for period in periods:
+        bounds: dict[str, Any] = {}
+        if period.first_day is not None:
+            bounds[f"{column}__gte"] = _start(period.first_day) if moments else period.first_day
+        if period.last_day is not None and moments:
+            bounds[f"{column}__lt"] = _start(period.last_day, 1)
+        elif period.last_day is not None:
+            bounds[f"{column}__lte"] = period.last_day
+        conditions.append(Q(**bounds))
+    return functools.reduce(operator.or_, conditions)
 
 
 def _in_months(rows, months: Period):
@@ -437,27 +452,24 @@ async def rating_stats(
     rating gets the totals from `rating_rollup` for the period's whole months (the days at its
     ends counted from the ratings); anything else is counted from the ratings."""
     if not (everywhere and by == RatingDimension.TOTAL):
-        return _rating_rows(await _rating_recount(scope, period, by, as_of), by)
+        return _rating_rows(await _rating_recount(scope, [period], by, as_of), by)
     months, edges = split(period)
     found = []
     if months is not None:
         found += await _rating_rollup(months, as_of)
-    for edge in edges:
-        found += await _rating_recount(scope, edge, by, as_of)
+    if edges:  # both ends in one statement
+        found += await _rating_recount(scope, edges, by, as_of)
     return _rating_rows(found, by)
 
 
 async def rating_recount(scope: Q, period: Period, by: RatingDimension, as_of: date) -> list[RatingRow]:
     """`rating_stats` counted from the ratings alone (the rollup is held to it)."""
-    return _rating_rows(await _rating_recount(scope, period, by, as_of), by)
+    return _rating_rows(await _rating_recount(scope, [period], by, as_of), by)
 
 
-async def _rating_recount(scope: Q, period: Period, by: RatingDimension, as_of: date) -> list[dict]:
-    ratings = Evaluation.filter(scope)
-    if period.first_day is not None:
-        ratings = ratings.filter(rated_at__gte=_start(period.first_day))
-    if period.last_day is not None:
-        ratings = ratings.filter(rated_at__lt=_start(period.last_day, 1))
+async def _rating_recount(scope: Q, periods: list[Period], by: RatingDimension, as_of: date) -> list[dict]:
+    """The ratings in `scope` rated in any of `periods`, summed per key of `by`."""
+    ratings = Evaluation.filter(scope, _on_days(periods, "rated_at", moments=True))
     judged = _day(as_of, Evaluation._meta.db.capabilities.dialect)
     open_ = '"rectification_due_date" IS NOT NULL AND "rectified_at" IS NULL'
     figures = Figures(
