@@ -581,10 +581,10 @@ def serve(
 
         uvicorn.run(create_app(s), **options)
         return
-    # The supervisor only starts and watches the workers: it does not load the app (a third of a
-    # worker's memory) that each of them builds for itself.
     # Each worker builds its app from the environment (the dev secret key from its file, so all
-    # agree); sessions, rate limits and lockouts are rows in the database, which they share.
+    # agree); sessions, rate limits and lockouts are rows in the database, which they share. The
+    # supervisor only starts and watches them: it does not load the app (a third of a worker's
+    # memory).
     uvicorn.run("api.app:app_from_env", factory=True, workers=count, **options)
 
 

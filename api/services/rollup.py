@@ -31,7 +31,7 @@ indexes find.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property
@@ -100,6 +100,7 @@ class Labels:
 
 
 LABEL_COLUMNS = ("tier", "tag_immediate", "tag_online", "tag_one_visit")
+TAG_SELECTION = ", ".join(f'"{tag}"' for tag in LABEL_COLUMNS[1:])  # the item's, in label order
 
 
 @dataclass(frozen=True)
@@ -263,8 +264,8 @@ async def labels_of(connection: Any, organization_id: int, item_id: int) -> Labe
     its case under the labels `relabel` left it in."""
     lock = " FOR SHARE" if connection.capabilities.dialect == "postgres" else ""
     select = dialect_sql(
-        'SELECT o."tier", i."tag_immediate", i."tag_online", i."tag_one_visit" '
-        'FROM "organization" AS o, "item" AS i WHERE o."id" = {} AND i."id" = {}' + lock,
+        f'SELECT o."tier", {TAG_SELECTION} FROM "organization" AS o, "item" AS i '
+        'WHERE o."id" = {} AND i."id" = {}' + lock,
         connection.query_class,
     )
     rows = await connection.execute_query_dict(select, [organization_id, item_id])
@@ -285,13 +286,13 @@ async def relabel(column: str, own: int, was: dict[str, Any], connection: Any | 
         # a second waits, then reads the labels the first committed; two at once (a tier and an
         # item's tags) would each move the cases they share from the labels the other is changing.
         await connection.execute_script(f"LOCK TABLE {grain.table} IN SHARE UPDATE EXCLUSIVE MODE")
-    tiers, tags = await _labels(connection)
+    labels_now = await _labels(connection)
     changes: Totals = {}
     moved = 0
     where = f"accepted_on IS NOT NULL AND {column} = {int(own)}"
     async for rows in scan(connection, Case._meta.db_table, ", ".join(_CASE_COLUMNS), where):
         for found in _shares(rows):
-            now = Labels.of(tiers[found.handling], *tags[found.item])
+            now = labels_now(found)
             then = replace(now, **was)
             _add(changes, grain, found, then, -1)
             _add(changes, grain, found, now, 1)
@@ -314,16 +315,14 @@ async def item_written(item: Any, before: dict[str, Any] | None) -> None:
         await relabel("item_id", item.pk, was)
 
 
-async def _labels(connection: Any) -> tuple[dict[int, str], dict[int, tuple[bool, bool, bool]]]:
-    """Every organization's tier and every item's tags, as they stand."""
-    tiers = await connection.execute_query_dict('SELECT "id", "tier" FROM "organization"')
-    tags = await connection.execute_query_dict(
-        'SELECT "id", "tag_immediate", "tag_online", "tag_one_visit" FROM "item"'
-    )
-    return (
-        {row["id"]: row["tier"] for row in tiers},
-        {row["id"]: (row["tag_immediate"], row["tag_online"], row["tag_one_visit"]) for row in tags},
-    )
+async def _labels(connection: Any) -> Callable[[Share], Labels]:
+    """The labels of a case's share, from every organization's tier and every item's tags as they
+    stand (read once, for a recount or a relabel of many cases)."""
+    rows = await connection.execute_query_dict('SELECT "id", "tier" FROM "organization"')
+    tiers = {row["id"]: row["tier"] for row in rows}
+    rows = await connection.execute_query_dict(f'SELECT "id", {TAG_SELECTION} FROM "item"')
+    tags = {row["id"]: tuple(row[tag] for tag in LABEL_COLUMNS[1:]) for row in rows}
+    return lambda found: Labels.of(tiers[found.handling], *tags[found.item])
 
 
 _CASE_COLUMNS = (
@@ -390,11 +389,11 @@ async def _recounted(connection: Any, grains: tuple[Grain, ...] = GRAINS) -> dic
     summed by the same `share` the steps use, so a rebuilt table and one kept step by step cannot
     differ in how they count."""
     totals: dict[str, Totals] = {grain.table: {} for grain in grains}
-    tiers, tags = await _labels(connection)
+    labels_of_share = await _labels(connection)
     columns = ", ".join(_CASE_COLUMNS)
     async for rows in scan(connection, Case._meta.db_table, columns, "accepted_on IS NOT NULL"):
         for found in _shares(rows):
-            labels = Labels.of(tiers[found.handling], *tags[found.item])
+            labels = labels_of_share(found)
             for grain in grains:
                 _add(totals[grain.table], grain, found, labels, 1)
     return totals

@@ -51,6 +51,12 @@ class Dimension(StrEnum):
     MONTH = "MONTH"
 
 
+# The column a grouping's rows are keyed by (the rollups' month; the cases' is their day's month).
+KEY_COLUMNS = {
+    Dimension.ORGANIZATION: "handling_organization_id",
+    Dimension.ITEM: "item_id",
+    Dimension.MONTH: "month",
+}
 # The groupings the day rollup answers for a period's end days (its rows are per day, tier and tags).
 DAY_ROLLUP_ANSWERS = (Dimension.TOTAL, Dimension.MONTH, Dimension.TIER, Dimension.TAG)
 
@@ -232,11 +238,7 @@ def _on_days(periods: Iterable[Period], column: str, moments: bool = False) -> Q
 
 
 def _in_months(rows, months: Period):
-    if months.first_day is not None:
-        rows = rows.filter(month__gte=months.first_day)
-    if months.last_day is not None:
-        rows = rows.filter(month__lte=months.last_day)
-    return rows
+    return rows.filter(_on_days([months], "month"))
 
 
 async def _figures(rows, by: Dimension, as_of: date, soon: date, figures) -> list[dict[str, Any]]:
@@ -250,15 +252,11 @@ async def _figures(rows, by: Dimension, as_of: date, soon: date, figures) -> lis
         return await _per_tier(rows, summed)
     if by == Dimension.TOTAL:
         return await _summed(rows, summed)
+    if by == Dimension.MONTH and rows.model is Case:  # the cases keep the day; the rollups, the month
+        column, key = "accepted_on", month_sql("accepted_on", dialect)
     else:
-        column = {Dimension.ORGANIZATION: "handling_organization_id", Dimension.ITEM: "item_id"}.get(by)
+        column = KEY_COLUMNS[by]
         key = f'"{column}"'
-        if by == Dimension.MONTH:  # the rollups keep the month as a column; the cases, their day
-            column, key = (
-                ("accepted_on", month_sql("accepted_on", dialect))
-                if rows.model is Case
-                else ("month", '"month"')
-            )
     return await _summed(rows, summed, {"key": key}, (column,))
 
 
