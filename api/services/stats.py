@@ -90,11 +90,11 @@ class ServiceRow:
 
     @property
     def completion_rate(self) -> float | None:
-        return self.completed / self.accepted if self.accepted else None
+        return rounded(self.completed, self.accepted)
 
     @property
     def on_time_rate(self) -> float | None:
-        return self.completed_on_time / self.completed if self.completed else None
+        return rounded(self.completed_on_time, self.completed)
 
     @property
     def overdue(self) -> int:
@@ -102,10 +102,22 @@ class ServiceRow:
 
     @property
     def average_working_days(self) -> float | None:
-        return self.working_days / self.timed if self.timed else None
+        return rounded(self.working_days, self.timed)
 
 
 FIGURES = tuple(f.name for f in fields(ServiceRow) if f.name != "key")
+PLACES = 4  # decimals of the rates and averages the API gives
+
+
+def rounded(numerator: int, denominator: int) -> float | None:
+    """numerator / denominator rounded half up (四舍五入) to PLACES decimals, from the exact ratio of
+    the integers (a float's own rounding would take 1/32 = 0.03125 down to 0.0312); None when the
+    denominator is 0. The statement of `schema/domain/service.py` that builds the rows' JSON
+    rounds the same ratio the same way in PostgreSQL (round() of a numeric)."""
+    if not denominator:
+        return None
+    scale = 10**PLACES
+    return ((2 * numerator * scale + denominator) // (2 * denominator)) / scale
 
 
 @dataclass(frozen=True)
@@ -184,19 +196,37 @@ async def service_stats(
     months from the rollups, the days at the period's ends from the day rollup (in total, per month,
     tier or tag, for a caller who reads every case) or counted from the cases (per organization or
     item, an area's, and an area's per-item figures, which no rollup holds)."""
+    found = []
+    for rows, figures in _pieces(scope, period, by):
+        found += await _figures(rows, by, as_of, soon, figures)
+    return _merged(found, by)
+
+
+def statements(
+    scope: Scope, period: Period, by: Dimension, as_of: date, soon: date
+) -> list[tuple[str, list[Any], Any]]:
+    """The statements (SQL, parameters, database) whose rows, each a key and the FIGURES, add up per
+    key to `service_stats`'s rows (not per TAG, whose sums are added up here); for a statement of
+    one's own around them."""
+    if by == Dimension.TAG:
+        raise ValueError("the figures per tag are added up in Python")
+    return [_statement(rows, by, as_of, soon, figures) for rows, figures in _pieces(scope, period, by)]
+
+
+def _pieces(scope: Scope, period: Period, by: Dimension) -> list[tuple[Any, Any]]:
+    """(rows, how they add up to the figures) for the whole months and the days at the ends."""
     rollup = _rollup_for(scope, by)
     if rollup is None:
-        return await recount(scope.cases, period, by, as_of, soon)
+        return [(_accepted(scope.cases, period), _counted)]
     months, edges = split(period)
-    found = []
+    found: list[tuple[Any, Any]] = []
     if months is not None:
-        found += await _figures(_in_months(rollup, months), by, as_of, soon, _rolled_up)
+        found.append((_in_months(rollup, months), _rolled_up))
     if edges and scope.everywhere and by in DAY_ROLLUP_ANSWERS:  # both ends in one statement
-        days = DayRollup.filter(_on_days(edges, "day"))
-        found += await _figures(days, by, as_of, soon, _rolled_up)
+        found.append((DayRollup.filter(_on_days(edges, "day")), _rolled_up))
     elif edges:
-        found += await _figures(_accepted(scope.cases, *edges), by, as_of, soon, _counted)
-    return _merged(found, by)
+        found.append((_accepted(scope.cases, *edges), _counted))
+    return found
 
 
 def _rollup_for(scope: Scope, by: Dimension):
@@ -244,20 +274,26 @@ def _in_months(rows, months: Period):
 async def _figures(rows, by: Dimension, as_of: date, soon: date, figures) -> list[dict[str, Any]]:
     """The figures of `rows` (cases or rollup rows, whose `figures` say how to sum them) per key,
     as the driver gives them (`_merged` makes them rows)."""
+    if by == Dimension.TAG:
+        return await _per_tag(rows, figures(as_of, soon, rows.model._meta.db.capabilities.dialect))
+    statement, parameters, connection = _statement(rows, by, as_of, soon, figures)
+    return await connection.execute_query_dict(statement, parameters)
+
+
+def _statement(rows, by: Dimension, as_of: date, soon: date, figures) -> tuple[str, list[Any], Any]:
+    """The statement of `rows`' figures per key of `by` (not TAG): a "key" column and the FIGURES."""
     dialect = rows.model._meta.db.capabilities.dialect
     summed = figures(as_of, soon, dialect)
-    if by == Dimension.TAG:
-        return await _per_tag(rows, summed)
     if by == Dimension.TIER:
-        return await _per_tier(rows, summed)
+        return _per_tier(rows, summed)
     if by == Dimension.TOTAL:
-        return await _summed(rows, summed)
+        return _summing(rows, summed)
     if by == Dimension.MONTH and rows.model is Case:  # the cases keep the day; the rollups, the month
         column, key = "accepted_on", month_sql("accepted_on", dialect)
     else:
         column = KEY_COLUMNS[by]
         key = f'"{column}"'
-    return await _summed(rows, summed, {"key": key}, (column,))
+    return _summing(rows, summed, {"key": key}, (column,))
 
 
 async def _per_tag(rows, figures: Figures) -> list[dict[str, Any]]:
@@ -283,13 +319,13 @@ async def _per_tag(rows, figures: Figures) -> list[dict[str, Any]]:
     return [{"key": tag, **totals[tag]} for tag in TAGS]
 
 
-async def _per_tier(rows, figures: Figures) -> list[dict[str, Any]]:
-    """The figures per tier of the handling organization: the day rollup keeps the tier; other
-    rows are summed per organization first, then the organizations' sums per tier, so the join
-    reads one row per organization instead of one per case or rollup row (the province's rollup:
-    45 → 29 ms; a period's end: 35 → 20 ms)."""
+def _per_tier(rows, figures: Figures) -> tuple[str, list[Any], Any]:
+    """The statement of the figures per tier of the handling organization: the day rollup keeps
+    the tier; other rows are summed per organization first, then the organizations' sums per
+    tier, so the join reads one row per organization instead of one per case or rollup row (the
+    province's rollup: 45 → 29 ms; a period's end: 35 → 20 ms)."""
     if rows.model is DayRollup:
-        return await _summed(rows, figures, {"key": '"tier"'}, ("tier",))
+        return _summing(rows, figures, {"key": '"tier"'}, ("tier",))
     column = "handling_organization_id"
     sql, parameters, connection = _summing(rows, figures, {column: f'"{column}"'}, (column,))
     sums = ", ".join(f'SUM(per_org."{name}") AS "{name}"' for name in figures.sql)
@@ -297,7 +333,7 @@ async def _per_tier(rows, figures: Figures) -> list[dict[str, Any]]:
         f'SELECT org."tier" AS "key", {sums} FROM ({sql}) AS per_org '
         f'JOIN "organization" AS org ON org."id" = per_org."{column}" GROUP BY org."tier"'
     )
-    return await connection.execute_query_dict(statement, parameters)
+    return statement, parameters, connection
 
 
 OPEN_SQL = ", ".join(f"'{status}'" for status in OPEN_CLOCK)
@@ -421,7 +457,7 @@ class RatingRow:
     @property
     def satisfaction_rate(self) -> float | None:
         """Share of ratings that are 基本满意 or better."""
-        return (self.ratings - self.bad) / self.ratings if self.ratings else None
+        return rounded(self.ratings - self.bad, self.ratings)
 
 
 RATING_KEYS = {
@@ -519,7 +555,7 @@ def _rating_rows(raw: list[dict], by: RatingDimension) -> list[RatingRow]:
         RatingRow(
             key=key,
             ratings=t["ratings"],
-            average_score=t["score_sum"] / t["ratings"],
+            average_score=rounded(t["score_sum"], t["ratings"]),
             by_level={n: t[f"level_{n}"] for n in LEVELS},
             bad=t["bad"],
             rectifications_open=t["rectifications_open"],

@@ -4,6 +4,7 @@ the workflow as data, and the calendar import for years the package does not kno
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import strawberry
@@ -22,6 +23,8 @@ from api.services import cases as case_service
 from api.services import deadlines, progress, stats, workflow
 from api.services.pii import mask_name
 from schema.domain.cases import CalendarExceptionInput, CalendarImport, _lookup_budget, now, secret
+from schema.generator.compiler import Sql, finish, join, marked
+from schema.generator.execution import ROWS_AS_JSON, RawRows, row_plan
 from schema.generator.ids import to_global_id
 from schema.generator.policy import Op
 from schema.generator.resolvers import REQUIRED, resolver
@@ -129,11 +132,64 @@ def _judged_on(as_of: dt.date | None, info: strawberry.Info) -> dt.date:
     return as_of
 
 
-def _rate(value: float | None) -> float | None:
-    return None if value is None else round(value, 4)
-
-
 LABELLED = {"ORGANIZATION": (Organization, "Organization"), "ITEM": (Item, "Item"), "STAFF": (Staff, "Staff")}
+
+
+def _number_text(value: str) -> str:
+    """A rate or average as the JSON text the resolvers give it (a Python float through orjson):
+    its decimals without trailing zeros, a whole number with ".0"; null when there is none."""
+    trimmed = f"trim_scale({value})"
+    whole = f"scale({trimmed}) = 0"
+    return f"coalesce(CASE WHEN {whole} THEN {trimmed}::text || '.0' ELSE {trimmed}::text END, 'null')"
+
+
+def _ratio(numerator: str, denominator: str) -> str:
+    """stats.rounded in SQL: the exact ratio rounded half up (numeric's round) to stats.PLACES."""
+    return f'round(m."{numerator}"::numeric / NULLIF(m."{denominator}", 0), {stats.PLACES})'
+
+
+# What each field of a ServiceStatsRow is as JSON text, over the merged row "m" (its key as text,
+# "sort_key"; its figures) and its label's row "l".
+ROW_JSON = {
+    **{name: f'm."{name}"::text' for name in stats.FIGURES},
+    "overdue": '(m."overdue_open" + m."completed_late")::text',
+    "completion_rate": _number_text(_ratio("completed", "accepted")),
+    "on_time_rate": _number_text(_ratio("completed_on_time", "completed")),
+    "average_working_days": _number_text(_ratio("working_days", "timed")),
+}
+
+
+def rows_json(statements: list[tuple[str, list, Any]], by: stats.Dimension, plan: list[tuple]) -> Sql:
+    """One statement whose value is the JSON text of serviceStats's rows for the selection `plan`
+    (execution.row_plan): the pieces' figures (stats.statements) added up per key, in the keys'
+    order as text, each row with its label and global id, the rates rounded as stats.rounded does;
+    held to the resolvers' rows by tests/test_stats_json.py."""
+    key_text = {
+        stats.Dimension.TOTAL: "NULL::text",
+        stats.Dimension.MONTH: "to_char(p.\"key\", 'YYYY-MM-DD')",
+    }.get(by, 'p."key"::text')
+    sums = ", ".join(f'coalesce(SUM(p."{name}"), 0)::bigint AS "{name}"' for name in stats.FIGURES)
+    pieces = join([marked(sql, parameters) for sql, parameters, _ in statements], " UNION ALL ")
+    selected = ", ".join(f'"{name}"' for name in stats.FIGURES)
+    key = '"key"' if by != stats.Dimension.TOTAL else 'NULL::text AS "key"'
+    # Each piece's columns by name (a union takes them by position).
+    union = Sql(f"SELECT {key}, {selected} FROM (") + pieces + ") AS u"
+    merged = Sql(f'SELECT p."key", {key_text} AS sort_key, {sums} FROM (') + union + ') AS p GROUP BY p."key"'
+    labelled = LABELLED.get(str(by))
+    key_json, label_json, join_label = "to_json(m.sort_key)::text", "'null'", ""
+    if labelled is not None:
+        model, type_name = labelled
+        global_id = f"encode(convert_to('{type_name}:' || m.sort_key, 'UTF8'), 'base64')"
+        key_json, label_json = f"to_json({global_id})::text", 'to_json(l."name")::text'
+        join_label = f' LEFT JOIN "{model._meta.db_table}" AS l ON l."id" = m."key"'
+    values = {"key": key_json, "label": label_json, **ROW_JSON}
+    members = []
+    for response_key, attribute, leaf, _non_null in plan:
+        value = "'\"ServiceStatsRow\"'" if leaf is None else f"coalesce({values[attribute]}, 'null')"
+        members.append(f"'{json.dumps(response_key)}:' || {value}")
+    row = "'{' || " + (" || ',' || ".join(members) if members else "''") + " || '}'"
+    rows = f"string_agg({row}, ',' ORDER BY m.sort_key COLLATE \"C\")"
+    return Sql(f"SELECT '[' || coalesce({rows}, '') || ']' FROM (") + merged + f") AS m{join_label}"
 
 
 class ServiceQueries:
@@ -147,6 +203,7 @@ class ServiceQueries:
             "service_stats": strawberry.field(
                 resolver=self._service_stats(),
                 name="serviceStats",
+                metadata={ROWS_AS_JSON: True},
                 description="办结率, 限时办结率, overdue, average working days "
                 "and trips saved of the cases in your area, per key",
             ),
@@ -206,7 +263,15 @@ class ServiceQueries:
                     "VALIDATION_FAILED", f"soonDays must be 0 to {MAX_SOON_DAYS}", field="soonDays"
                 )
             soon = deadlines.add_working_days(today, soon_days, await deadlines.calendar_for(today))[0]
-            rows = await stats.service_stats(scope, stats.Period(from_, to), stats.Dimension(by), today, soon)
+            period, dimension = stats.Period(from_, to), stats.Dimension(by)
+            plan = row_plan(info)
+            if plan is not None and dimension != stats.Dimension.TAG:
+                statements = stats.statements(scope, period, dimension, today, soon)
+                connection = statements[0][2]
+                if connection.capabilities.dialect == "postgres":
+                    text, parameters = finish(rows_json(statements, dimension, plan), True)
+                    return RawRows((await connection.execute_query(text, parameters))[1][0][0])
+            rows = await stats.service_stats(scope, period, dimension, today, soon)
             labels = await self._labels(access, str(by), [r.key for r in rows])
             return [
                 ServiceStatsRow(
@@ -221,9 +286,9 @@ class ServiceQueries:
                     due_soon=r.due_soon,
                     paused=r.paused,
                     trips_saved=r.trips_saved,
-                    average_working_days=_rate(r.average_working_days),
-                    completion_rate=_rate(r.completion_rate),
-                    on_time_rate=_rate(r.on_time_rate),
+                    average_working_days=r.average_working_days,
+                    completion_rate=r.completion_rate,
+                    on_time_rate=r.on_time_rate,
                 )
                 for r in rows
             ]
@@ -293,13 +358,13 @@ class ServiceQueries:
                     key=labels.get(r.key, (r.key, None))[0],
                     label=labels.get(r.key, (r.key, None))[1],
                     ratings=r.ratings,
-                    average_score=_rate(r.average_score),
+                    average_score=r.average_score,
                     very_satisfied=r.by_level[5],
                     satisfied=r.by_level[4],
                     basically_satisfied=r.by_level[3],
                     dissatisfied=r.by_level[2],
                     very_dissatisfied=r.by_level[1],
-                    satisfaction_rate=_rate(r.satisfaction_rate),
+                    satisfaction_rate=r.satisfaction_rate,
                     rectifications_open=r.rectifications_open,
                     rectifications_overdue=r.rectifications_overdue,
                     rectifications_closed=r.rectifications_closed,

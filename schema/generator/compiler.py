@@ -115,7 +115,12 @@ def join(parts: list[Sql | str], separator: str = ",") -> Sql:
 def queryset_sql(query: QuerySet) -> Sql:
     """The statement Tortoise would run for `query`, its placeholders made position-free."""
     query._choose_db_if_not_chosen()
-    text, params = parameterized_sql(query)
+    return marked(*parameterized_sql(query))
+
+
+def marked(text: str, params: list[Any]) -> Sql:
+    """A statement with the database's placeholders (`$n` or `?`) as `Sql`, whose parameters follow
+    its text, so that it can be put inside another; a page's size and offset become literals."""
     ordered_params: list[Any] = []
     positional = iter(params)
 

@@ -19,7 +19,9 @@ from graphql import (
     GraphQLObjectType,
     OperationType,
     Undefined,
+    get_nullable_type,
     is_leaf_type,
+    is_list_type,
     is_non_null_type,
     located_error,
 )
@@ -53,8 +55,14 @@ READ_CLIENT = "read_client"
 # failed (the replica's breaker, api/read_routing.py)
 READ_ANSWERED = "read_answered"
 BEFORE_WRITE = "before_write"
+# context: response key -> the plain fields selected under a root list field whose resolver can
+# build its rows' JSON text in the database (a strawberry field with ROWS_AS_JSON in its metadata;
+# see `row_plan` and `RawRows`)
+ROW_PLANS = "row_plans"
+ROWS_AS_JSON = "sanji_rows_as_json"
 PLAN_CACHE_SIZE = 1024
 FLAT = ("(plain rows)", "one pass")  # COUNTERS: lists completed by OrderedErrors._flat
+ROWS_JSON = ("(plain rows)", "built by the database")  # COUNTERS: lists answered as RawRows
 
 
 class RawJSON:
@@ -64,6 +72,27 @@ class RawJSON:
 
     def __init__(self, text: str) -> None:
         self.text = text
+
+
+class RawRows(list):
+    """A root list field's value as JSON text (the database built its rows for the selection its
+    resolver got from `row_plan`): written into the response as it is, like a compiled field."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+def row_plan(info: Any) -> list[tuple] | None:
+    """For a root list field marked ROWS_AS_JSON, with compiled reads on: the selected fields of its
+    rows as (response key, attribute, leaf type or None for __typename, non-null), when every one
+    is a plain leaf (what `OrderedErrors._flat` completes in one pass); its resolver may then answer
+    with `RawRows` built for exactly these. None: answer with the rows as objects."""
+    context = info.context
+    plans = context.get(ROW_PLANS) if isinstance(context, dict) else None
+    return None if plans is None else plans.get(info.path.key)
 
 
 class OrderedErrors(StrawberryGraphQLCoreExecutionContext):
@@ -84,6 +113,9 @@ class OrderedErrors(StrawberryGraphQLCoreExecutionContext):
         return self._settled(completed, path, fields)
 
     def complete_iterable_value(self, item_type, field_details_list, info, path, items, position_context):
+        if isinstance(items, RawRows) and path.prev is None:
+            COUNTERS[ROWS_JSON] += 1
+            return RawJSON(items.text)
         if isinstance(self.context_value, dict) and self.context_value.get(COMPILED_READS):
             flat = self._flat(item_type, field_details_list, info, items)
             if flat is not None:
@@ -267,7 +299,24 @@ def executor_for(registry: Any) -> type[StrawberryGraphQLCoreExecutionContext]:
                     return self._compiled(parent_type, source, field_details_list, path, position_context)
                 COUNTERS[(name, "resolvers")] += 1  # not a compiled kind of field (see FALLBACKS)
                 context[UNCOMPILED] = True
+                self._plan_rows(parent_type, name, field_details_list, path)
             return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+        def _plan_rows(self, parent_type, name, field_details_list, path) -> None:
+            """The row plan (`row_plan`) of a root list field whose resolver builds JSON."""
+            field = parent_type.fields.get(name)
+            definition = (field.extensions or {}).get("strawberry-definition") if field else None
+            if definition is None or not definition.metadata.get(ROWS_AS_JSON):
+                return
+            item_type = get_nullable_type(field.type)
+            if not is_list_type(item_type):
+                return
+            item_type = get_nullable_type(item_type.of_type)
+            if not isinstance(item_type, GraphQLObjectType):
+                return
+            plan = self._flat_plan(item_type, field_details_list)
+            if plan is not None:
+                self.context_value.setdefault(ROW_PLANS, {})[path.key] = plan
 
         async def _compiled(self, parent_type, source, field_details_list, path, position_context):
             name = field_details_list[0].node.name.value
