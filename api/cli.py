@@ -584,8 +584,20 @@ def serve(
     # Each worker builds its app from the environment (the dev secret key from its file, so all
     # agree); sessions, rate limits and lockouts are rows in the database, which they share. The
     # supervisor only starts and watches them: it does not load the app (a third of a worker's
-    # memory).
-    uvicorn.run("api.app:app_from_env", factory=True, workers=count, **options)
+    # memory). Each worker listens on a socket of its own where the system allows (api/workers.py).
+    from api import workers
+
+    if not workers.balanced():
+        uvicorn.run("api.app:app_from_env", factory=True, workers=count, **options)
+        return
+    config = uvicorn.Config("api.app:app_from_env", factory=True, workers=count, **options)
+    try:
+        supervisor = workers.Balanced(config)
+    except OSError as error:
+        where = f"{options['host']}:{options['port']}"
+        typer.secho(f"error: cannot listen on {where}: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from error
+    supervisor.run()
 
 
 @app.command()

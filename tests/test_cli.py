@@ -230,3 +230,76 @@ def _two_workers_agree(base: str) -> None:
     assert ask("POST", "/auth/logout", headers=headers).status_code == 204
     ended = [ask("POST", "/graphql", json=query, headers=headers) for _ in range(6)]
     assert [r.status_code for r in ended] == [401] * 6, [r.text for r in ended]
+
+
+@pytest.mark.skipif(DB_KIND != "postgres", reason="several workers need PostgreSQL")
+async def test_each_worker_listens_on_a_socket_of_its_own_and_gets_connections(seeded_url):
+    """Connections opened together are spread over the workers (each has its own SO_REUSEPORT
+    socket; with one shared socket the first worker to wake accepts them all), and a worker that
+    dies leaves no socket behind that nobody accepts on."""
+    port = free_port()
+    command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2"]
+    server = subprocess.Popen(
+        command, env={**os.environ, "SANJI_DATABASE_URL": seeded_url}, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        await asyncio.to_thread(_spread_and_restarted, server, port)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _spread_and_restarted(server: subprocess.Popen, port: int) -> None:
+    import httpx
+
+    workers = _started(server, 2)
+    assert _listening(port) == 2, "one listening socket per worker"
+    clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) for _ in range(16)]
+    try:
+        assert all(client.get("/healthz").status_code == 200 for client in clients)
+        held = _connections_of(workers, port)  # the 16 keep-alive connections, per worker
+        assert sum(held.values()) == 16 and all(held[pid] for pid in workers), held
+    finally:
+        for client in clients:
+            client.close()
+    os.kill(workers[0], 9)
+    (restarted,) = _started(server, 1)
+    assert restarted not in workers
+    assert _listening(port) == 2, "the dead worker's socket is closed, the new worker's listens"
+    for _ in range(20):  # each on a new connection: none waits on a socket nobody accepts from
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+
+
+def _started(server: subprocess.Popen, count: int) -> list[int]:
+    """The pids of the next `count` workers to finish their startup, from the server's log."""
+    pids: list[int] = []
+    starting = None
+    for line in server.stderr:
+        if "Started server process" in line:
+            starting = int(line.split("[")[-1].split("]")[0])
+        elif "Application startup complete" in line and starting is not None:
+            pids.append(starting)
+            if len(pids) == count:
+                return pids
+    raise AssertionError(f"the server stopped; workers started: {pids}")
+
+
+def _tcp_sockets(port: int) -> list[tuple[str, str]]:
+    """(state, inode) of this machine's IPv4 TCP sockets whose local port is `port`."""
+    with open("/proc/net/tcp") as table:
+        rows = [line.split() for line in table.readlines()[1:]]
+    return [(row[3], row[9]) for row in rows if int(row[1].split(":")[1], 16) == port]
+
+
+def _listening(port: int) -> int:
+    return sum(state == "0A" for state, _ in _tcp_sockets(port))
+
+
+def _connections_of(pids: list[int], port: int) -> dict[int, int]:
+    """How many established connections to `port` each process holds."""
+    established = {inode for state, inode in _tcp_sockets(port) if state == "01"}
+    held = {}
+    for pid in pids:
+        links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        held[pid] = sum(link.startswith("socket:[") and link[8:-1] in established for link in links)
+    return held
