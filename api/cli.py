@@ -271,9 +271,10 @@ def report_service(
         )
         for label, row in rows:
             typer.echo(
-                f"  {label:<26} {row.accepted:>8} {row.completed:>9} {_pct(row.completion_rate):>10} "
-                f"{row.completed_on_time:>7} {_pct(row.on_time_rate):>12} {row.overdue:>7} "
-                f"{_avg(row.average_working_days):>8} {row.trips_saved:>11}"
+                f"  {label:<26} {row.accepted:>8} {row.completed:>9} "
+                f"{_pct(row.completed, row.accepted):>10} {row.completed_on_time:>7} "
+                f"{_pct(row.completed_on_time, row.completed):>12} {row.overdue:>7} "
+                f"{_avg(row.working_days, row.timed):>8} {row.trips_saved:>11}"
             )
 
 
@@ -326,12 +327,19 @@ def _day(raw: str | None, option: str):
         raise fail(f"{option} {raw!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _pct(rate: float | None) -> str:
-    return "-" if rate is None else f"{rate:.1%}"
+def _pct(numerator: int, denominator: int) -> str:
+    """A rate as a percentage with one decimal, rounded half up from the counts (as the API's)."""
+    from api.services.stats import rounded
+
+    rate = rounded(numerator, denominator, 3)
+    return "-" if rate is None else f"{rate * 100:.1f}%"
 
 
-def _avg(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
+def _avg(total: int, count: int) -> str:
+    from api.services.stats import rounded
+
+    average = rounded(total, count, 2)
+    return "-" if average is None else f"{average:.2f}"
 
 
 @user_app.command("create")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import sys
 
 from uvicorn.config import Config
 from uvicorn.supervisors import Multiprocess
@@ -21,15 +22,28 @@ log = logging.getLogger("uvicorn.error")
 
 
 def balanced() -> bool:
-    """Whether this system has SO_REUSEPORT (Linux, the BSDs, macOS; not Windows)."""
-    return hasattr(socket, "SO_REUSEPORT")
+    """Whether the kernel spreads TCP connections over sockets sharing a port: Linux (on macOS
+    SO_REUSEPORT lets them share it but one gets every connection; FreeBSD needs another option)."""
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def free(config: Config) -> int:
+    """The configured port, or the one the system picks for port 0, after checking that no socket
+    is bound there: SO_REUSEPORT would let this server share the port, unnoticed, with another
+    `sanji serve` of the same user (an old release still running), where binding must fail."""
+    with socket.socket(_family(config.host), socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn's bind does
+        probe.bind((config.host, config.port))
+        return probe.getsockname()[1]
 
 
 def listening(config: Config) -> socket.socket:
-    """A socket bound to the configured address that others with SO_REUSEPORT may share; OSError
-    when the address is taken by a socket without it (another server)."""
-    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    """A socket bound to the configured address that the workers' others share (SO_REUSEPORT)."""
+    sock = socket.socket(_family(config.host), socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -46,8 +60,9 @@ class Balanced(Multiprocess):
     gets a new listening socket (`listening`) instead of one shared by all."""
 
     def __init__(self, config: Config) -> None:
+        config.port = free(config)  # OSError: taken
         self._handed: list[socket.socket] = []  # given to workers being started; closed here after
-        self._first: socket.socket | None = listening(config)  # the address is checked before any worker
+        self._first: socket.socket | None = listening(config)
         super().__init__(config, sockets=[])
         host = f"[{config.host}]" if ":" in config.host else config.host
         message = "Uvicorn running on http://%s:%d, a socket per worker (Press CTRL+C to quit)"
@@ -55,8 +70,15 @@ class Balanced(Multiprocess):
 
     @property
     def sockets(self) -> list[socket.socket]:
-        """The sockets of the next worker: uvicorn reads this once for each worker it starts."""
-        sock, self._first = self._first or listening(self.config), None
+        """The sockets of the next worker: uvicorn reads this once for each worker it starts. When
+        no socket can be made for it (no file descriptors left, say), the server stops (uvicorn's
+        supervisor then stops every worker) rather than run with one worker short."""
+        try:
+            sock, self._first = self._first or listening(self.config), None
+        except OSError as error:
+            log.error("cannot listen on port %d for a new worker (%s): stopping", self.config.port, error)
+            self.should_exit.set()
+            return []  # a worker with no socket serves nothing, and is stopped with the others
         self._handed.append(sock)
         return [sock]
 

@@ -239,21 +239,20 @@ async def test_each_worker_listens_on_a_socket_of_its_own_and_gets_connections(s
     dies leaves no socket behind that nobody accepts on."""
     port = free_port()
     command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2"]
-    server = subprocess.Popen(
-        command, env={**os.environ, "SANJI_DATABASE_URL": seeded_url}, stderr=subprocess.PIPE, text=True
-    )
+    environment = {**os.environ, "SANJI_DATABASE_URL": seeded_url}
+    server = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True)
     try:
-        await asyncio.to_thread(_spread_and_restarted, server, port)
+        await asyncio.to_thread(_spread_and_restarted, server, port, environment)
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-def _spread_and_restarted(server: subprocess.Popen, port: int) -> None:
+def _spread_and_restarted(server: subprocess.Popen, port: int, environment: dict) -> None:
     import httpx
 
     workers = _started(server, 2)
-    assert _listening(port) == 2, "one listening socket per worker"
+    assert _listening(port, 2) == 2, "one listening socket per worker"
     clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) for _ in range(16)]
     try:
         assert all(client.get("/healthz").status_code == 200 for client in clients)
@@ -265,21 +264,27 @@ def _spread_and_restarted(server: subprocess.Popen, port: int) -> None:
     os.kill(workers[0], 9)
     (restarted,) = _started(server, 1)
     assert restarted not in workers
-    assert _listening(port) == 2, "the dead worker's socket is closed, the new worker's listens"
+    assert _listening(port, 2) == 2, "the dead worker's socket is closed, the new worker's listens"
     for _ in range(20):  # each on a new connection: none waits on a socket nobody accepts from
         assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    # A second server on the port is refused, not let in to share it (as SO_REUSEPORT would).
+    command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2"]
+    second = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=60)
+    assert second.returncode == 1 and f"cannot listen on 127.0.0.1:{port}" in second.stderr, second.stderr
 
 
 def _started(server: subprocess.Popen, count: int) -> list[int]:
-    """The pids of the next `count` workers to finish their startup, from the server's log."""
+    """The pids of the next `count` workers to start, once as many have finished their startup,
+    from the server's log (the workers' lines interleave)."""
     pids: list[int] = []
-    starting = None
+    complete = 0
     for line in server.stderr:
         if "Started server process" in line:
-            starting = int(line.split("[")[-1].split("]")[0])
-        elif "Application startup complete" in line and starting is not None:
-            pids.append(starting)
-            if len(pids) == count:
+            pids.append(int(line.split("[")[-1].split("]")[0]))
+        elif "Application startup complete" in line:
+            complete += 1
+            if complete == count:
+                assert len(pids) == count, pids
                 return pids
     raise AssertionError(f"the server stopped; workers started: {pids}")
 
@@ -291,8 +296,15 @@ def _tcp_sockets(port: int) -> list[tuple[str, str]]:
     return [(row[3], row[9]) for row in rows if int(row[1].split(":")[1], 16) == port]
 
 
-def _listening(port: int) -> int:
-    return sum(state == "0A" for state, _ in _tcp_sockets(port))
+def _listening(port: int, expected: int) -> int:
+    """How many sockets listen on `port`, once there are `expected` or after 10 s (a worker listens
+    just after it says its startup is complete)."""
+    deadline = time.monotonic() + 10
+    while True:
+        found = sum(state == "0A" for state, _ in _tcp_sockets(port))
+        if found == expected or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
 
 
 def _connections_of(pids: list[int], port: int) -> dict[int, int]:

@@ -16,6 +16,7 @@ import pytest
 from tortoise import connections
 
 from api import db
+from api.db import StatementLog
 from api.services import stats
 from api.settings import Settings
 from schema.domain.service import ROW_JSON
@@ -105,6 +106,23 @@ async def test_service_stats_built_by_the_database_equal_the_resolvers_rows(seed
                 assert built_by_database == (0 if by == "TAG" else 2), what
                 compared += len(orjson.loads(answers[1].text)["data"]["rows"])
     assert compared > 5_000  # rows with figures, not only empty lists
+
+
+@ON_POSTGRES
+async def test_the_figures_are_read_without_parallel_workers(seeded_url):
+    """PostgreSQL's parallel workers cost the statistics more CPU than they save (api/db.py
+    `serial`): each serviceStats statement runs in a transaction that turns them off."""
+    async with serving(seeded_url) as built, serving(seeded_url, compiled_reads=False) as resolved:
+        for client in (built, resolved):
+            admin = await client.sign_in("admin")
+            with StatementLog.capture() as log:
+                await admin.data(QUERY, {"by": "ORGANIZATION", "from": "2017-06-15", "soon": 3})
+            seen = [sql for sql, _ in log.seen]
+            turned_off = [i for i, sql in enumerate(seen) if "max_parallel_workers_per_gather = 0" in sql]
+            figures = [i for i, sql in enumerate(seen) if 'AS "trips_saved"' in sql]
+            # Per field (rows, again): the setting, then that field's statements.
+            assert len(turned_off) == 2 and figures, seen
+            assert all(any(t < f for t in turned_off) for f in figures), seen
 
 
 @ON_POSTGRES

@@ -109,14 +109,14 @@ FIGURES = tuple(f.name for f in fields(ServiceRow) if f.name != "key")
 PLACES = 4  # decimals of the rates and averages the API gives
 
 
-def rounded(numerator: int, denominator: int) -> float | None:
-    """numerator / denominator rounded half up (四舍五入) to PLACES decimals, from the exact ratio of
-    the integers (a float's own rounding would take 1/32 = 0.03125 down to 0.0312); None when the
-    denominator is 0. The statement of `schema/domain/service.py` that builds the rows' JSON
+def rounded(numerator: int, denominator: int, places: int = PLACES) -> float | None:
+    """numerator / denominator rounded half up (四舍五入) to `places` decimals, from the exact ratio
+    of the integers (a float's own rounding would take 1/32 = 0.03125 down to 0.0312); None when
+    the denominator is 0. The statement of `schema/domain/service.py` that builds the rows' JSON
     rounds the same ratio the same way in PostgreSQL (round() of a numeric)."""
     if not denominator:
         return None
-    scale = 10**PLACES
+    scale = 10**places
     return ((2 * numerator * scale + denominator) // (2 * denominator)) / scale
 
 

@@ -11,7 +11,7 @@ import strawberry
 from tortoise.expressions import RawSQL
 from tortoise.transactions import in_transaction
 
-from api.db import rows_of
+from api.db import rows_of, serial
 from api.errors import DomainError
 from api.models.calendar import CalendarDay
 from api.models.case import Case, CaseAction, CaseRollup, CaseStatus, Evaluation
@@ -265,13 +265,14 @@ class ServiceQueries:
             soon = deadlines.add_working_days(today, soon_days, await deadlines.calendar_for(today))[0]
             period, dimension = stats.Period(from_, to), stats.Dimension(by)
             plan = row_plan(info)
-            if plan is not None and dimension != stats.Dimension.TAG:
-                statements = stats.statements(scope, period, dimension, today, soon)
-                connection = statements[0][2]
-                if connection.capabilities.dialect == "postgres":
-                    text, parameters = finish(rows_json(statements, dimension, plan), True)
-                    return RawRows((await connection.execute_query(text, parameters))[1][0][0])
-            rows = await stats.service_stats(scope, period, dimension, today, soon)
+            async with serial(Case):
+                if plan is not None and dimension != stats.Dimension.TAG:
+                    statements = stats.statements(scope, period, dimension, today, soon)
+                    connection = statements[0][2]
+                    if connection.capabilities.dialect == "postgres":
+                        text, parameters = finish(rows_json(statements, dimension, plan), True)
+                        return RawRows((await connection.execute_query(text, parameters))[1][0][0])
+                rows = await stats.service_stats(scope, period, dimension, today, soon)
             labels = await self._labels(access, str(by), [r.key for r in rows])
             return [
                 ServiceStatsRow(
