@@ -85,11 +85,11 @@ def statement_of(values: Any) -> tuple[str, list[Any], Any]:
 @asynccontextmanager
 async def serial(model: Any) -> AsyncIterator[None]:
     """On PostgreSQL, a transaction on `model`'s database whose statements run without parallel
-    workers (SET LOCAL: the connection goes back to the pool as it was). For the statistics, which
-    aggregate tens of thousands of cases per request: on 2 cores under 8 clients, a period's ends
-    counted per organization ran at 62 statements a second with the 2 workers PostgreSQL plans
-    for them and 93 without, while one client waited as long either way (21 and 22 ms). SQLite:
-    nothing."""
+    workers (SET LOCAL: the connection goes back to the pool as it was). For the statistics' pieces
+    run apart (the resolvers' path), which aggregate tens of thousands of cases per request: on 2
+    cores under 8 clients, a period's ends counted per organization ran at 62 statements a second
+    with the 2 workers PostgreSQL plans for them and 93 without, while one client waited as long
+    either way (21 and 22 ms). SQLite: nothing."""
     connection = model._meta.db
     if connection.capabilities.dialect != "postgres":
         yield
