@@ -50,6 +50,7 @@ from benchmarks.peer_bench import (  # noqa: E402
     sanji_server,
     wait_ready,
 )
+from benchmarks.workers_bench import tree, tree_cpu  # noqa: E402
 
 PERIODS = {
     "all time": (None, None),
@@ -169,7 +170,8 @@ async def _loaded(args, url: str, users: dict[str, str], workers: int) -> list[d
                 answer = await http.post("/graphql", content=body, headers=headers)
                 if answer.status_code != 200 or "errors" in answer.json():
                     raise SystemExit(f"{by} {period_name}: {answer.text[:500]}")
-                database = postgres_cpu_seconds()
+                pids = tree(process.pid)  # the supervisor and its workers
+                api, database = tree_cpu(pids), postgres_cpu_seconds()
                 what = f"dashboard by {by}, {period_name}, {workers} worker(s)"
                 load = argparse.Namespace(**{**vars(args), "concurrency": clients})
                 summary = await autocannon(load, base + "/graphql", body, headers, args.seconds, what)
@@ -186,6 +188,7 @@ async def _loaded(args, url: str, users: dict[str, str], workers: int) -> list[d
                         "p90": latency["p90"],
                         "p97_5": latency["p97_5"],
                         "p99": latency["p99"],
+                        "api_cpu": (tree_cpu(pids) - api) / n * 1000,
                         "postgres_cpu": (postgres_cpu_seconds() - database) / n * 1000,
                     }
                 )
@@ -232,8 +235,9 @@ def report(args, facts: dict, by_itself: list[dict], under_load: list[dict]) -> 
             "Loaded: the page's whole request (total, rows per grouping, ratings) sent to "
             f"`sanji serve` ({workers} worker(s)) by autocannon from {clients} connections for "
             f"{args.seconds:g} s as the province's reader; autocannon reports the 90th and 97.5th "
-            "percentiles (the 95th lies between them). Load client, API and PostgreSQL share the "
-            "machine.",
+            "percentiles (the 95th lies between them). CPU per request: the API's processes (the "
+            "supervisor and its workers) and all of PostgreSQL's, over the run. Load client, API and "
+            "PostgreSQL share the machine.",
             100,
         ),
         "",
@@ -265,15 +269,15 @@ def report(args, facts: dict, by_itself: list[dict], under_load: list[dict]) -> 
         "### The dashboard's request under load",
         "",
         "| rows per | period | workers | clients | req/s | p50 ms | p90 ms | p97.5 ms | p99 ms "
-        "| PostgreSQL CPU ms/req |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| API CPU ms/req | PostgreSQL CPU ms/req |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in under_load:
         lines.append(
             f"| {row['by']} | {row['period']} | {row['workers']} | {row['clients']} | {row['rps']:.1f} "
             f"| {row['p50']:.0f} "
             f"| {row['p90']:.0f} | "
-            f"{row['p97_5']:.0f} | {row['p99']:.0f} | {row['postgres_cpu']:.1f} |"
+            f"{row['p97_5']:.0f} | {row['p99']:.0f} | {row['api_cpu']:.1f} | {row['postgres_cpu']:.1f} |"
         )
     lines.append("")
     for w, n in itertools.product(args.workers, args.concurrency):
