@@ -112,7 +112,7 @@ async def test_service_stats_built_by_the_database_equal_the_resolvers_rows(seed
 async def test_the_pieces_run_apart_are_read_without_parallel_workers(seeded_url):
     """PostgreSQL's parallel workers cost the statistics' pieces more CPU than they save (api/db.py
     `serial`): on the resolvers' path they run in a transaction that turns them off; the one
-    statement that builds the rows' JSON is planned without them and runs alone."""
+    statement that builds the rows' JSON, as fast either way, runs alone."""
     async with serving(seeded_url) as built, serving(seeded_url, compiled_reads=False) as resolved:
         for client, apart in ((resolved, True), (built, False)):
             admin = await client.sign_in("admin")

@@ -269,7 +269,7 @@ class ServiceQueries:
                 statements = stats.statements(scope, period, dimension, today, soon)
                 connection = statements[0][2]
                 if connection.capabilities.dialect == "postgres":
-                    # One statement, which PostgreSQL plans without parallel workers as it is.
+                    # One statement, as fast with parallel workers as without: no transaction.
                     text, parameters = finish(rows_json(statements, dimension, plan), True)
                     return RawRows((await connection.execute_query(text, parameters))[1][0][0])
             async with serial(Case):  # the pieces apart: the ends' count would get parallel workers
