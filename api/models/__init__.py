@@ -9,4 +9,5 @@ MODEL_MODULES = [
     "api.models.calendar",
     "api.models.user",
     "api.models.audit",
+    "api.models.outbox",
 ]

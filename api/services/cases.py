@@ -26,7 +26,7 @@ from api.models.calendar import CalendarRevision
 from api.models.case import ApplicantType, Case, CaseAction, CaseEvent, CaseNumberCounter, CaseStatus, Channel
 from api.models.item import GuideRevision, Item, ItemAssignment, Power
 from api.models.org import Organization, OrgKind
-from api.services import deadlines, rollup, workflow
+from api.services import deadlines, outbox, rollup, workflow
 from api.services.workflow import Move
 
 QUERY_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I to misread
@@ -252,6 +252,7 @@ async def submit(
         await rollup.shift(None, rollup.share(case))
         event.case_id = case.id
         await event.save()
+        await outbox.case_step(case, event)
     return Filed(case, code)
 
 
@@ -273,6 +274,7 @@ async def perform(case_id: int, move: Move, version: int | None = None) -> Case:
             )
         event = await step(case, move)
         await event.save()
+        await outbox.case_step(case, event)
     return case
 
 

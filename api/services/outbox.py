@@ -1,0 +1,157 @@
+"""Events out: each change another system cares about writes an outbox row in its own transaction
+(a change rolled back leaves none), and readers take the rows in the order their transactions
+committed. docs/events.md documents the types and payloads.
+
+On PostgreSQL an id is drawn when the row is written, not when its transaction commits: a reader
+that went by ids could pass id 10 while its transaction was still open, take 11, and never see 10.
+So each row keeps its transaction's id (pg_current_xact_id), and a reader takes only rows of
+transactions older than every transaction still open (pg_snapshot_xmin of its snapshot), in
+(transaction, id) order: a row that commits later always sorts after what was read. SQLite takes
+one writing transaction at a time, so there the ids follow the commits.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from api.models.case import Case, CaseAction, CaseEvent
+from api.models.outbox import OutboxEvent
+from api.services.pii import mask_name, mask_text
+
+# The event type of each step of a case.
+CASE_EVENTS = {
+    CaseAction.SUBMIT: "case.submitted",
+    CaseAction.PROXY_DECLARE: "case.proxy_declared",
+    CaseAction.ACCEPT: "case.accepted",
+    CaseAction.REJECT: "case.rejected",
+    CaseAction.PRE_REVIEW: "case.pre_reviewed",
+    CaseAction.REQUEST_SUPPLEMENT: "case.supplement_requested",
+    CaseAction.RESUME: "case.resumed",
+    CaseAction.REVIEW: "case.reviewed",
+    CaseAction.DECIDE: "case.decided",
+    CaseAction.COMPLETE: "case.completed",
+    CaseAction.DELIVER: "case.delivered",
+    CaseAction.WITHDRAW: "case.withdrawn",
+    CaseAction.DISPATCH: "case.dispatched",
+    CaseAction.RECEIVE: "case.received",
+}
+MAX_READ = 1000
+
+
+def global_id(type_name: str, pk: int | None) -> str | None:
+    """The id integrators know from GraphQL (schema.generator.ids.to_global_id)."""
+    from schema.generator.ids import to_global_id
+
+    return None if pk is None else to_global_id(type_name, pk)
+
+
+async def emit(
+    type_: str, *, organization_id: int, occurred_at: datetime, payload: dict, case_id: int | None = None
+) -> None:
+    """Write one event in the caller's transaction."""
+    connection = OutboxEvent._meta.db
+    if connection.capabilities.dialect != "postgres":
+        await OutboxEvent.create(
+            type=type_,
+            organization_id=organization_id,
+            case_id=case_id,
+            occurred_at=occurred_at,
+            payload=payload,
+        )
+        return
+    await connection.execute_query(
+        'INSERT INTO "outbox_event" ("type", "organization_id", "case_id", "occurred_at", "payload", '
+        '"transaction") VALUES ($1, $2, $3, $4, $5, pg_current_xact_id()::text::bigint)',
+        [type_, organization_id, case_id, occurred_at, json.dumps(payload, ensure_ascii=False)],
+    )
+
+
+async def case_step(case: Case, event: CaseEvent) -> None:
+    """The event of a case's step, in the step's transaction. Personal data is masked: the
+    applicant's name as the public lookup shows it, identifiers and phones in the comment; the
+    ID number and phone are not in it at all."""
+    payload: dict[str, Any] = {
+        "case": {
+            "id": global_id("Case", case.id),
+            "number": case.number,
+            "status": str(case.status),
+            "version": case.version,
+            "item": global_id("Item", case.item_id),
+            "submittedAt": global_id("Organization", case.submitted_at_organization_id),
+            "handledBy": global_id("Organization", case.handling_organization_id),
+            "applicantType": str(case.applicant_type),
+            "applicant": mask_name(case.applicant_name, str(case.applicant_type)),
+            "promisedDueDate": case.promised_due_date and case.promised_due_date.isoformat(),
+        },
+        "action": str(event.action),
+        "fromStatus": event.from_status and str(event.from_status),
+        "toStatus": str(event.to_status),
+        "organization": global_id("Organization", event.organization_id),
+        "comment": mask_text(event.comment),
+    }
+    await emit(
+        CASE_EVENTS[CaseAction(event.action)],
+        organization_id=event.organization_id,
+        occurred_at=event.occurred_at,
+        payload=payload,
+        case_id=case.id,
+    )
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a reader stands: after the event of this transaction and id (transaction 0 on SQLite)."""
+
+    transaction: int = 0
+    id: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.transaction}.{self.id}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> Cursor:
+        from api.errors import DomainError
+
+        if not text:
+            return cls()
+        try:
+            transaction, id_ = (int(part) for part in text.split("."))
+        except ValueError:
+            raise DomainError("VALIDATION_FAILED", "not an outbox cursor", field="after") from None
+        if transaction < 0 or id_ < 0:
+            raise DomainError("VALIDATION_FAILED", "not an outbox cursor", field="after")
+        return cls(transaction, id_)
+
+
+async def read(after: Cursor, limit: int = 100) -> tuple[list[dict[str, Any]], Cursor]:
+    """Up to `limit` events after `after`, in the order their transactions committed, and the
+    cursor to read on from. Events of transactions still open (and any after them) wait."""
+    from api.errors import DomainError
+
+    if not 1 <= limit <= MAX_READ:
+        raise DomainError("VALIDATION_FAILED", f"limit must be 1 to {MAX_READ}", field="limit")
+    connection = OutboxEvent._meta.db
+    columns = '"id", "type", "organization_id", "case_id", "occurred_at", "payload"'
+    if connection.capabilities.dialect == "postgres":
+        _, rows = await connection.execute_query(
+            f'SELECT {columns}, "transaction" FROM "outbox_event" '
+            'WHERE "transaction" < pg_snapshot_xmin(pg_current_snapshot())::text::bigint '
+            'AND ("transaction", "id") > ($1, $2) ORDER BY "transaction", "id" LIMIT $3',
+            [after.transaction, after.id, limit],
+        )
+    else:
+        _, rows = await connection.execute_query(
+            f'SELECT {columns}, 0 AS "transaction" FROM "outbox_event" WHERE "id" > ? ORDER BY "id" LIMIT ?',
+            [after.id, limit],
+        )
+    events = [dict(row) for row in rows]
+    for event in events:  # SQLite gives the stored text
+        if isinstance(event["payload"], str):
+            event["payload"] = json.loads(event["payload"])
+        if isinstance(event["occurred_at"], str):
+            event["occurred_at"] = datetime.fromisoformat(event["occurred_at"])
+    cursor = Cursor(events[-1]["transaction"], events[-1]["id"]) if events else after
+    return events, cursor

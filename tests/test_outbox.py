@@ -1,0 +1,132 @@
+"""The outbox: a case's steps write their events in the step's transaction, masked, and readers
+take them in commit order, none missed when a transaction commits late."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from datetime import UTC, datetime
+
+import pytest
+from tortoise.transactions import in_transaction
+
+from api import db
+from api.models.case import Case
+from api.models.outbox import OutboxEvent
+from api.services import outbox
+from api.settings import Settings
+from tests.conftest import DB_KIND, serving
+
+ID_NUMBER = "11010519491231002X"
+
+
+def _pk(global_id: str) -> int:
+    return int(base64.b64decode(global_id).decode().split(":")[1])
+
+
+START = outbox.Cursor()
+
+
+async def _read_all(after: outbox.Cursor = START) -> tuple[list[dict], outbox.Cursor]:
+    found, cursor = [], after
+    while True:
+        events, cursor = await outbox.read(cursor, 50)
+        if not events:
+            return found, cursor
+        found += events
+
+
+async def test_steps_write_masked_events_in_commit_order(seeded_url):
+    async with serving(seeded_url) as anonymous:
+        clerk = await anonymous.sign_in("clerk")
+        item = (await clerk.data('{ items(where: {code: {eq: "XK-005"}}) { nodes { id } } }'))["items"]
+        submitted = await clerk.data(
+            f'mutation {{ submitCase(input: {{itemId: "{item["nodes"][0]["id"]}", applicantType: PERSON, '
+            f'applicantName: "钱小七", applicantIdNumber: "{ID_NUMBER}", applicantPhone: "13800138000", '
+            'comment: "身份证 11010519491231002X 已核"}) { case { id number } } }'
+        )
+        case = submitted["submitCase"]["case"]
+        await clerk.data(f'mutation {{ acceptCase(id: "{case["id"]}", version: 1) {{ id }} }}')
+        refused = await clerk.error(f'mutation {{ deliverCase(id: "{case["id"]}", version: 2) {{ id }} }}')
+        assert refused["extensions"]["code"] == "INVALID_TRANSITION"
+    async with db.database(Settings(database_url=seeded_url)):
+        events, cursor = await _read_all()
+        assert [(e["type"], e["case_id"]) for e in events] == [
+            ("case.submitted", _pk(case["id"])),
+            ("case.accepted", _pk(case["id"])),
+        ]  # the refused delivery wrote nothing
+        accepted = events[1]["payload"]
+        assert accepted["case"]["number"] == case["number"] and accepted["case"]["id"] == case["id"]
+        assert (accepted["fromStatus"], accepted["toStatus"], accepted["case"]["version"]) == (
+            "SUBMITTED",
+            "ACCEPTED",
+            2,
+        )
+        assert accepted["case"]["applicant"] == "钱**"
+        text = json.dumps([e["payload"] for e in events], ensure_ascii=False)
+        assert ID_NUMBER not in text and "13800138000" not in text and "钱小七" not in text
+        assert "身份证" in events[0]["payload"]["comment"]  # the comment, its number masked
+        assert await outbox.read(cursor, 50) == ([], cursor)  # read on: nothing new
+        assert outbox.Cursor.parse(str(cursor)) == cursor
+
+
+async def test_a_step_rolled_back_writes_no_event(seeded_url):
+    async with db.database(Settings(database_url=seeded_url)):
+        case = await Case.all().order_by("id").first()
+        assert case is not None, "the fixture has cases"
+        with pytest.raises(RuntimeError):
+            async with in_transaction():
+                await _event(case, "written, then undone")
+                raise RuntimeError("the change fails after its event was written")
+        assert await OutboxEvent.all().count() == 0
+        assert await outbox.read(outbox.Cursor(), 10) == ([], outbox.Cursor())
+
+
+async def test_a_bad_cursor_or_limit_is_refused_with_a_code(seeded_url):
+    from api.errors import DomainError
+
+    with pytest.raises(DomainError) as bad:
+        outbox.Cursor.parse("12")
+    assert (bad.value.code, bad.value.field) == ("VALIDATION_FAILED", "after")
+    async with db.database(Settings(database_url=seeded_url)):
+        with pytest.raises(DomainError) as too_many:
+            await outbox.read(outbox.Cursor(), 5000)
+        assert (too_many.value.code, too_many.value.field) == ("VALIDATION_FAILED", "limit")
+
+
+@pytest.mark.skipif(DB_KIND != "postgres", reason="SQLite takes one write transaction at a time")
+async def test_an_event_that_commits_late_is_not_passed_over(seeded_url):
+    """Transaction A writes first and commits last: a reader between the two commits must not
+    move past A's event (ids alone would: B's id is higher and committed)."""
+    async with db.database(Settings(database_url=seeded_url)):
+        case = await Case.all().order_by("id").first()
+        written, commit = asyncio.Event(), asyncio.Event()
+
+        async def slow() -> None:
+            async with in_transaction():
+                await _event(case, "A")
+                written.set()
+                await commit.wait()
+
+        task = asyncio.create_task(slow())
+        await written.wait()
+        async with in_transaction():
+            await _event(case, "B")
+        events, cursor = await _read_all()
+        assert events == []  # B waits behind A, still open
+        commit.set()
+        await task
+        events, cursor = await _read_all(cursor)
+        assert [e["payload"]["note"] for e in events] == ["A", "B"]
+        assert await _read_all(cursor) == ([], cursor)
+
+
+async def _event(case: Case, note: str) -> None:
+    await outbox.emit(
+        "case.test",
+        organization_id=case.handling_organization_id,
+        occurred_at=datetime.now(UTC),
+        payload={"note": note},
+        case_id=case.id,
+    )
