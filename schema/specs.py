@@ -11,7 +11,7 @@ from api.models.org import AreaOutline, Organization, Window
 from api.models.staff import DutyShift, Staff
 from api.models.user import Role
 from api.services import calendar as calendar_service
-from api.services import catalogue, guides, outlines, ratings, rollup
+from api.services import catalogue, guides, outbox, outlines, ratings, rollup
 from api.services.deadlines import local_date
 from api.services.pii import PiiKind
 from schema.generator.policy import PUBLIC, Access, Grant, Op, grant
@@ -19,6 +19,13 @@ from schema.generator.scalars import graphql_enum
 from schema.generator.spec import MUTATIONS, Derived, Exposure
 
 R, C, U, D = Op.READ, Op.CREATE, Op.UPDATE, Op.DELETE
+
+
+async def organization_written(organization: Organization, before: dict | None) -> None:
+    """A changed tier moves its cases' statistics; a hall's or room's new construction status is
+    an event for other systems."""
+    await rollup.organization_written(organization, before)
+    await outbox.organization_written(organization, before)
 
 
 def _in_force(assignment: ItemAssignment, info) -> bool:
@@ -109,7 +116,7 @@ EXPOSURES = [
         mutations=MUTATIONS,
         hidden=("path",),  # kept by the server for area conditions; the tree is `parent`/`children`
         tree_path="path",  # `within: ID`: an organization's area, for lists, filters and aggregates
-        after_write=rollup.organization_written,  # a new tier moves its cases' statistics
+        after_write=organization_written,  # statistics of a new tier; construction events
         descriptions={
             "tier": "Tier (层级)",
             "kind": "Kind: 办事处, 队, 村 or 社区 (类型)",

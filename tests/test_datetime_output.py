@@ -103,6 +103,20 @@ async def submit(clerk: GraphQLClient, fields: str = "id", item_code: str = "XK-
     return body["submitCase"]
 
 
+async def rated_badly(anonymous: GraphQLClient, submitted: dict, reason: str) -> tuple[GraphQLClient, str]:
+    """The delivered case `submitted` rated DISSATISFIED by its applicant: the supervisor signed in,
+    and the rating's id."""
+    await anonymous.data(
+        """mutation($n: String!, $c: String!, $r: String!) { rateCase(number: $n, queryCode: $c,
+             level: DISSATISFIED, reason: $r) { level } }""",
+        {"n": submitted["case"]["number"], "c": submitted["queryCode"], "r": reason},
+    )
+    supervisor = await anonymous.sign_in("supervisor")
+    rated = "query($n: String!) { evaluations(where: {case: {number: {eq: $n}}}) { nodes { id } } }"
+    found = await supervisor.data(rated, {"n": submitted["case"]["number"]})
+    return supervisor, found["evaluations"]["nodes"][0]["id"]
+
+
 async def test_a_mutation_returns_the_times_it_wrote_as_a_read_gives_them(writable):
     admin, url = writable
     schema = await schema_map(admin)
@@ -171,15 +185,7 @@ async def test_a_mutation_returns_the_times_it_wrote_as_a_read_gives_them(writab
         await clerk.data(
             f'mutation {{ deliverCase(id: "{case["id"]}", version: {case["version"]}) {{ id }} }}'
         )
-        await anonymous.data(
-            """mutation($n: String!, $c: String!) { rateCase(number: $n, queryCode: $c,
-                 level: DISSATISFIED, reason: "等候太久") { level } }""",
-            {"n": submitted["case"]["number"], "c": submitted["queryCode"]},
-        )
-        supervisor = await anonymous.sign_in("supervisor")
-        rated = "query($n: String!) { evaluations(where: {case: {number: {eq: $n}}}) { nodes { id } } }"
-        found = await supervisor.data(rated, {"n": submitted["case"]["number"]})
-        rating = found["evaluations"]["nodes"][0]["id"]
+        supervisor, rating = await rated_badly(anonymous, submitted, "等候太久")
         rating_times = " ".join(["id", *fields["Evaluation"]])
         closed = await supervisor.data(
             f'mutation {{ closeRectification(id: "{rating}", response: "已整改", followUp: "已回访") '

@@ -130,3 +130,115 @@ async def _event(case: Case, note: str) -> None:
         payload={"note": note},
         case_id=case.id,
     )
+
+
+async def test_catalogue_and_construction_changes_write_their_events(seeded_url):
+    """Assignments made and revoked, a guide revision published, a room's construction status:
+    one event each, in the change's transaction; an update that changes no status, none."""
+    from api.models.item import ItemAssignment
+    from api.models.org import Organization
+    from schema.generator.ids import to_global_id
+    from tests.test_guide_revisions import permit, revision
+
+    async with db.database(Settings(database_url=seeded_url)):
+        assignment = await ItemAssignment.filter(organization__code="QJL-H1", active=True).first()
+        room = await Organization.filter(tier="ROOM", construction_status="BUILT").order_by("code").first()
+    item_id, revisions = await permit(seeded_url)
+    assignment_id = to_global_id("ItemAssignment", assignment.pk)
+    async with serving(seeded_url) as anonymous:
+        admin = await anonymous.sign_in("admin")
+        await admin.data(f'mutation {{ revokeItemAssignments(ids: ["{assignment_id}"]) {{ id }} }}')
+        again = {
+            "itemId": to_global_id("Item", assignment.item_id),
+            "organizationId": to_global_id("Organization", assignment.organization_id),
+            "power": str(assignment.power),
+            "legalBasis": "重新下放",
+            "effectiveFrom": "2026-12-01",
+        }
+        created = await admin.data(
+            "mutation($input: CreateItemAssignmentInput!) { createItemAssignment(input: $input) { id } }",
+            {"input": again},
+        )
+        await admin.data(
+            "mutation($input: CreateGuideRevisionInput!) { createGuideRevision(input: $input) { id } }",
+            {"input": revision(item_id, max(revisions) + 1)},
+        )
+        supervisor = await anonymous.sign_in("supervisor")
+        await supervisor.data(
+            "mutation($id: ID!, $input: UpdateOrganizationInput!) { "
+            "updateOrganization(id: $id, input: $input) { id } }",
+            {
+                "id": to_global_id("Organization", room.pk),
+                "input": {"constructionStatus": "STANDARDIZED", "standardizedOn": "2018-03-01"},
+            },
+        )
+        await supervisor.data(  # the same status again: nothing changed, no event
+            "mutation($id: ID!, $input: UpdateOrganizationInput!) { "
+            "updateOrganization(id: $id, input: $input) { id } }",
+            {"id": to_global_id("Organization", room.pk), "input": {"constructionStatus": "STANDARDIZED"}},
+        )
+    async with db.database(Settings(database_url=seeded_url)):
+        events, _ = await _read_all()
+    assert [e["type"] for e in events] == [
+        "assignment.revoked",
+        "assignment.created",
+        "guide.revision_published",
+        "room.status_changed",
+    ]
+    revoked, made, published, built = events
+    assert revoked["payload"]["assignment"] == assignment_id and revoked["payload"]["revokedAt"]
+    assert made["payload"]["assignment"] == created["createItemAssignment"]["id"]
+    assert made["organization_id"] == assignment.organization_id
+    assert published["organization_id"] is None and published["payload"]["item"] == item_id
+    assert published["payload"]["number"] == max(revisions) + 1
+    assert built["organization_id"] == room.pk
+    assert (built["payload"]["from"], built["payload"]["to"]) == (
+        str(room.construction_status),
+        "STANDARDIZED",
+    )
+
+
+async def test_a_bad_rating_and_its_rectification_write_their_events(seeded_url):
+    from tests.test_datetime_output import rated_badly, submit
+
+    async with serving(seeded_url) as anonymous:
+        clerk = await anonymous.sign_in("clerk")
+        submitted = await submit(clerk)
+        case = (
+            await clerk.data(
+                f'{{ cases(where: {{number: {{eq: "{submitted["case"]["number"]}"}}}}) '
+                "{ nodes { id version } } }"
+            )
+        )["cases"]["nodes"][0]
+        for verb, extra in (
+            ("acceptCase", ""),
+            ("reviewCase", ""),
+            ("decideCase", ", decision: APPROVED"),
+            ("completeCase", ""),
+            ("deliverCase", ""),
+        ):
+            moved = await clerk.data(
+                f'mutation {{ {verb}(id: "{case["id"]}", version: {case["version"]}{extra}) {{ version }} }}'
+            )
+            case["version"] = moved[verb]["version"]
+        supervisor, rating = await rated_badly(anonymous, submitted, "等候太久, 电话 13800138000")
+        close = (
+            'mutation($id: ID!) { closeRectification(id: $id, response: "已整改", followUp: "已回访") '
+            "{ id } }"
+        )
+        await supervisor.data(close, {"id": rating})
+    async with db.database(Settings(database_url=seeded_url)):
+        events, _ = await _read_all()
+    assert [e["type"] for e in events][-2:] == ["rating.created", "rectification.closed"]
+    opened, closed = events[-2:]
+    assert opened["payload"]["rating"] == rating and opened["payload"]["rectificationDueDate"]
+    assert "13800138000" not in opened["payload"]["reason"] and "等候太久" in opened["payload"]["reason"]
+    assert closed["payload"]["rectifiedAt"] and closed["case_id"] == opened["case_id"]
+    assert [e["type"] for e in events][:6] == [
+        "case.submitted",
+        "case.accepted",
+        "case.reviewed",
+        "case.decided",
+        "case.completed",
+        "case.delivered",
+    ]

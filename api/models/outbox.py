@@ -15,9 +15,11 @@ class OutboxEvent(Model):
 
     id = fields.BigIntField(primary_key=True)
     type = fields.CharField(max_length=64)  # e.g. "case.accepted"; docs/events.md lists them
+    # where it happened; none for the catalogue's shared changes (a guide revision), which are
+    # every area's
     organization = fields.ForeignKeyField(
-        "models.Organization", related_name="outbox_events", on_delete=fields.RESTRICT
-    )  # where it happened
+        "models.Organization", related_name="outbox_events", null=True, on_delete=fields.RESTRICT
+    )
     case = fields.ForeignKeyField(
         "models.Case", related_name="outbox_events", null=True, on_delete=fields.CASCADE, db_index=True
     )

@@ -12,6 +12,7 @@ from tortoise.functions import Count
 from api.errors import DomainError
 from api.models.item import GuideRevision, Item, ItemAssignment, ItemType, Power
 from api.models.org import Organization, Tier
+from api.services import outbox
 from api.services.coverage import subtree_ids
 
 
@@ -89,7 +90,10 @@ async def _grouped(query, field: str) -> dict[str, int]:
 
 
 async def assignment_written(assignment: ItemAssignment, before: dict[str, Any] | None) -> None:
-    """A revoked assignment is history: its power and basis stay as they were when it was revoked."""
+    """A revoked assignment is history: its power and basis stay as they were when it was revoked.
+    A new one is an event for other systems (docs/events.md)."""
+    if before is None:
+        await outbox.assignment_created(assignment)
     if before is not None and assignment.revoked_at is not None:
         raise DomainError(
             "INVALID_TRANSITION",

@@ -11,6 +11,7 @@ from typing import Any
 
 from api.errors import DomainError
 from api.models.item import GuideRevision, Material
+from api.services import outbox
 
 
 async def revision_written(revision: GuideRevision, before: dict[str, Any] | None) -> None:
@@ -52,6 +53,8 @@ async def revision_written(revision: GuideRevision, before: dict[str, Any] | Non
             f"revision {revision.revision} cannot come into force after it",
             field="effective_from",
         )
+    if before is None:
+        await outbox.revision_published(revision)
 
 
 async def material_written(material: Material, before: dict[str, Any] | None) -> None:

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from api.models.case import Case, CaseAction, CaseEvent
+from api.models.case import Case, CaseAction, CaseEvent, Evaluation
+from api.models.item import GuideRevision, ItemAssignment
+from api.models.org import Organization, Tier
 from api.models.outbox import OutboxEvent
 from api.services.pii import mask_name, mask_text
 
@@ -49,7 +51,12 @@ def global_id(type_name: str, pk: int | None) -> str | None:
 
 
 async def emit(
-    type_: str, *, organization_id: int, occurred_at: datetime, payload: dict, case_id: int | None = None
+    type_: str,
+    *,
+    organization_id: int | None,
+    occurred_at: datetime,
+    payload: dict,
+    case_id: int | None = None,
 ) -> None:
     """Write one event in the caller's transaction."""
     connection = OutboxEvent._meta.db
@@ -99,6 +106,92 @@ async def case_step(case: Case, event: CaseEvent) -> None:
         payload=payload,
         case_id=case.id,
     )
+
+
+async def assignment_created(assignment: ItemAssignment) -> None:
+    """An item assigned to an organization (下放, 委托 or 代办), in the write's transaction."""
+    await _assignment("assignment.created", assignment, assignment.created_at)
+
+
+async def assignment_revoked(assignment: ItemAssignment) -> None:
+    await _assignment("assignment.revoked", assignment, assignment.revoked_at)
+
+
+async def _assignment(type_: str, assignment: ItemAssignment, when: datetime | None) -> None:
+    payload = {
+        "assignment": global_id("ItemAssignment", assignment.id),
+        "item": global_id("Item", assignment.item_id),
+        "organization": global_id("Organization", assignment.organization_id),
+        "power": str(assignment.power),
+        "legalBasis": assignment.legal_basis,
+        "effectiveFrom": assignment.effective_from.isoformat(),
+        "revokedAt": assignment.revoked_at and assignment.revoked_at.isoformat(),
+    }
+    await emit(type_, organization_id=assignment.organization_id, occurred_at=when or _now(), payload=payload)
+
+
+async def revision_published(revision: GuideRevision) -> None:
+    """A new revision of an item's service guide: the catalogue is shared, so no organization."""
+    payload = {
+        "revision": global_id("GuideRevision", revision.id),
+        "item": global_id("Item", revision.item_id),
+        "number": revision.revision,
+        "effectiveFrom": revision.effective_from.isoformat(),
+        "changeNote": revision.change_note,
+    }
+    await emit("guide.revision_published", organization_id=None, occurred_at=_now(), payload=payload)
+
+
+async def organization_written(organization: Organization, before: dict[str, Any] | None) -> None:
+    """A hall's or room's construction status changed (建设状态), in the write's transaction."""
+    if before is None or before.get("construction_status") == organization.construction_status:
+        return
+    if organization.tier not in (Tier.HALL, Tier.ROOM):
+        return
+    was = before.get("construction_status")
+    payload = {
+        "organization": global_id("Organization", organization.id),
+        "code": organization.code,
+        "tier": str(organization.tier),
+        "from": was and str(was),
+        "to": organization.construction_status and str(organization.construction_status),
+        "builtOn": organization.built_on and organization.built_on.isoformat(),
+        "standardizedOn": organization.standardized_on and organization.standardized_on.isoformat(),
+    }
+    type_ = "room.status_changed" if organization.tier == Tier.ROOM else "hall.status_changed"
+    await emit(type_, organization_id=organization.id, occurred_at=_now(), payload=payload)
+
+
+async def rated(case: Case, rating: Evaluation) -> None:
+    """A case rated (好差评); a bad rating opens a rectification (整改) due on the date given."""
+    await _rating("rating.created", case, rating, rating.rated_at)
+
+
+async def rectification_closed(case: Case, rating: Evaluation) -> None:
+    await _rating("rectification.closed", case, rating, rating.rectified_at)
+
+
+async def _rating(type_: str, case: Case, rating: Evaluation, when: datetime | None) -> None:
+    payload = {
+        "rating": global_id("Evaluation", rating.id),
+        "case": global_id("Case", case.id),
+        "number": case.number,
+        "score": rating.score,
+        "reason": mask_text(rating.reason),
+        "rectificationDueDate": rating.rectification_due_date and rating.rectification_due_date.isoformat(),
+        "rectifiedAt": rating.rectified_at and rating.rectified_at.isoformat(),
+    }
+    await emit(
+        type_,
+        organization_id=case.handling_organization_id,
+        occurred_at=when or _now(),
+        payload=payload,
+        case_id=case.id,
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from tortoise.transactions import in_transaction
 from api.errors import DomainError
 from api.models.case import Case, CaseAction, CaseEvent, CaseStatus, Evaluation
 from api.models.user import User
-from api.services import deadlines, rating_rollup
+from api.services import deadlines, outbox, rating_rollup
 
 
 class Level(IntEnum):
@@ -82,6 +82,7 @@ async def rate(case: Case, level: Level, reason: str, when: datetime) -> Evaluat
         async with in_transaction():
             await rating.save()
             await rating_rollup.shift(None, rating_rollup.share(rating))
+            await outbox.rated(case, rating)
     except IntegrityError:
         raise DomainError(
             "CONFLICT", f"case {case.number} is already rated; one rating per case", field="case"
@@ -121,4 +122,5 @@ async def close_rectification(
             raise DomainError("INVALID_TRANSITION", "the rectification is already closed", field="id")
         await rating.refresh_from_db()
         await rating_rollup.shift(before, rating_rollup.share(rating))
+        await outbox.rectification_closed(await Case.get(id=rating.case_id), rating)
         return rating

@@ -16,6 +16,7 @@ from tortoise.transactions import in_transaction
 from api.errors import DomainError
 from api.models.audit import AuditAction
 from api.models.item import ItemAssignment
+from api.services import outbox
 from schema.audit import audit_write, request_actor
 from schema.domain.cases import now
 from schema.generator.errors import EngineError
@@ -59,6 +60,7 @@ def catalogue_fields(registry) -> dict[str, Any]:
                 except EngineError as error:
                     raise DomainError(error.code, f"ids[{index}]: {error.message}", field="ids") from error
                 after = revoked[pk] = await ItemAssignment.get(id=pk)
+                await outbox.assignment_revoked(after)
                 await audit_write(
                     AuditAction.UPDATE,
                     actor,
