@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('type', fields.CharField(max_length=64)),
-                ('organization', fields.ForeignKeyField('models.Organization', source_field='organization_id', null=True, db_constraint=True, to_field='id', related_name='outbox_events', on_delete=OnDelete.RESTRICT)),
+                ('organization', fields.ForeignKeyField('models.Organization', source_field='organization_id', null=True, db_constraint=True, to_field='id', related_name='outbox_events', on_delete=OnDelete.CASCADE)),
                 ('case', fields.ForeignKeyField('models.Case', source_field='case_id', null=True, db_index=True, db_constraint=True, to_field='id', related_name='outbox_events', on_delete=OnDelete.CASCADE)),
                 ('occurred_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('payload', fields.JSONField(encoder=JSON_DUMPS, decoder=loads)),

@@ -106,6 +106,15 @@ async def test_upgrade_recomputes_the_due_dates_an_estimate_had_given(seeded_url
     after = await read_case(seeded_url, case["id"])
     assert (after["promisedDueDate"], after["dueDatesEstimated"]) == ("2026-10-13", False)
     assert after["calendarRevision"]["source"] == "PACKAGE"
+    # The moved dates are an event for other systems, with the case's new version.
+    from api.services import outbox
+
+    async with db.database(Settings(database_url=seeded_url)):
+        events, _ = await outbox.read(outbox.Cursor(), 100)
+    moved = events[-1]
+    assert (moved["type"], moved["payload"]["case"]["id"]) == ("case.due_dates_changed", case["id"])
+    assert moved["payload"]["case"]["promisedDueDate"] == "2026-10-13"
+    assert moved["payload"]["case"]["version"] == events[-2]["payload"]["case"]["version"] + 1
 
 
 async def test_the_database_make_run_makes_counts_2026_officially_and_estimates_2027(empty_url):

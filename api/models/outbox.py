@@ -18,7 +18,7 @@ class OutboxEvent(Model):
     # where it happened; none for the catalogue's shared changes (a guide revision), which are
     # every area's
     organization = fields.ForeignKeyField(
-        "models.Organization", related_name="outbox_events", null=True, on_delete=fields.RESTRICT
+        "models.Organization", related_name="outbox_events", null=True, on_delete=fields.CASCADE
     )
     case = fields.ForeignKeyField(
         "models.Case", related_name="outbox_events", null=True, on_delete=fields.CASCADE, db_index=True

@@ -14,7 +14,7 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -344,5 +344,7 @@ async def _recompute(case_id: int, revision_id: int, attempts: int = 5) -> int:
             )
             if written:
                 await rollup.shift(before, rollup.share(case))
+                case.version += 1
+                await outbox.due_dates_changed(case, datetime.now(UTC))
                 return int(moved)
     raise DomainError("CONFLICT", f"case {case.number} kept changing; recompute the calendar again")

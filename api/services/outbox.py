@@ -21,7 +21,7 @@ from api.models.case import Case, CaseAction, CaseEvent, Evaluation
 from api.models.item import GuideRevision, ItemAssignment
 from api.models.org import Organization, Tier
 from api.models.outbox import OutboxEvent
-from api.services.pii import mask_name, mask_text
+from api.services.pii import mask_name
 
 # The event type of each step of a case.
 CASE_EVENTS = {
@@ -77,27 +77,15 @@ async def emit(
 
 
 async def case_step(case: Case, event: CaseEvent) -> None:
-    """The event of a case's step, in the step's transaction. Personal data is masked: the
-    applicant's name as the public lookup shows it, identifiers and phones in the comment; the
-    ID number and phone are not in it at all."""
+    """The event of a case's step, in the step's transaction. The applicant's name is masked as the
+    public lookup shows it; the ID number and phone are not in it, nor the step's comment (free
+    text can hold names: a receiver reads it through GraphQL, with its own permissions)."""
     payload: dict[str, Any] = {
-        "case": {
-            "id": global_id("Case", case.id),
-            "number": case.number,
-            "status": str(case.status),
-            "version": case.version,
-            "item": global_id("Item", case.item_id),
-            "submittedAt": global_id("Organization", case.submitted_at_organization_id),
-            "handledBy": global_id("Organization", case.handling_organization_id),
-            "applicantType": str(case.applicant_type),
-            "applicant": mask_name(case.applicant_name, str(case.applicant_type)),
-            "promisedDueDate": case.promised_due_date and case.promised_due_date.isoformat(),
-        },
+        "case": _case(case),
         "action": str(event.action),
         "fromStatus": event.from_status and str(event.from_status),
         "toStatus": str(event.to_status),
         "organization": global_id("Organization", event.organization_id),
-        "comment": mask_text(event.comment),
     }
     await emit(
         CASE_EVENTS[CaseAction(event.action)],
@@ -106,6 +94,35 @@ async def case_step(case: Case, event: CaseEvent) -> None:
         payload=payload,
         case_id=case.id,
     )
+
+
+async def due_dates_changed(case: Case, when: datetime) -> None:
+    """A calendar correction moved a case's due dates (its version moves with them)."""
+    await emit(
+        "case.due_dates_changed",
+        organization_id=case.handling_organization_id,
+        occurred_at=when,
+        payload={
+            "case": _case(case),
+            "legalDueDate": case.legal_due_date and case.legal_due_date.isoformat(),
+        },
+        case_id=case.id,
+    )
+
+
+def _case(case: Case) -> dict[str, Any]:
+    return {
+        "id": global_id("Case", case.id),
+        "number": case.number,
+        "status": str(case.status),
+        "version": case.version,
+        "item": global_id("Item", case.item_id),
+        "submittedAt": global_id("Organization", case.submitted_at_organization_id),
+        "handledBy": global_id("Organization", case.handling_organization_id),
+        "applicantType": str(case.applicant_type),
+        "applicant": mask_name(case.applicant_name, str(case.applicant_type)),
+        "promisedDueDate": case.promised_due_date and case.promised_due_date.isoformat(),
+    }
 
 
 async def assignment_created(assignment: ItemAssignment) -> None:
@@ -177,7 +194,6 @@ async def _rating(type_: str, case: Case, rating: Evaluation, when: datetime | N
         "case": global_id("Case", case.id),
         "number": case.number,
         "score": rating.score,
-        "reason": mask_text(rating.reason),
         "rectificationDueDate": rating.rectification_due_date and rating.rectification_due_date.isoformat(),
         "rectifiedAt": rating.rectified_at and rating.rectified_at.isoformat(),
     }
