@@ -4,7 +4,6 @@ take them in commit order, none missed when a transaction commits late."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 from datetime import UTC, datetime
 
@@ -16,13 +15,10 @@ from api.models.case import Case
 from api.models.outbox import OutboxEvent
 from api.services import outbox
 from api.settings import Settings
+from schema.generator.ids import from_global_id
 from tests.conftest import DB_KIND, serving
 
 ID_NUMBER = "11010519491231002X"
-
-
-def _pk(global_id: str) -> int:
-    return int(base64.b64decode(global_id).decode().split(":")[1])
 
 
 START = outbox.Cursor()
@@ -53,8 +49,8 @@ async def test_steps_write_masked_events_in_commit_order(seeded_url):
     async with db.database(Settings(database_url=seeded_url)):
         events, cursor = await _read_all()
         assert [(e["type"], e["case_id"]) for e in events] == [
-            ("case.submitted", _pk(case["id"])),
-            ("case.accepted", _pk(case["id"])),
+            ("case.submitted", from_global_id(case["id"], "Case")),
+            ("case.accepted", from_global_id(case["id"], "Case")),
         ]  # the refused delivery wrote nothing
         accepted = events[1]["payload"]
         assert accepted["case"]["number"] == case["number"] and accepted["case"]["id"] == case["id"]

@@ -16,7 +16,7 @@ from api.models.case import AgencyBatch, AgencyBatchCase, Case, CaseAction
 from api.models.org import Organization
 from api.models.staff import Staff
 from api.services import cases as case_service
-from api.services import outbox, workflow
+from api.services import workflow
 from api.services.deadlines import local_date
 from api.services.workflow import Move
 
@@ -202,5 +202,4 @@ async def _move_all(batch: AgencyBatch, move: Move) -> None:
     for case in await Case.filter(id__in=list(case_ids)).order_by("id"):
         steps.append((case, await case_service.step(case, move)))
     for case, event in steps:
-        await event.save()
-        await outbox.case_step(case, event)
+        await case_service.record(case, event)

@@ -251,8 +251,7 @@ async def submit(
         await case.save()
         await rollup.shift(None, rollup.share(case))
         event.case_id = case.id
-        await event.save()
-        await outbox.case_step(case, event)
+        await record(case, event)
     return Filed(case, code)
 
 
@@ -272,10 +271,15 @@ async def perform(case_id: int, move: Move, version: int | None = None) -> Case:
                 f"case {case.number} changed since you read it (now version {case.version}, {case.status})",
                 field="version",
             )
-        event = await step(case, move)
-        await event.save()
-        await outbox.case_step(case, event)
+        await record(case, await step(case, move))
     return case
+
+
+async def record(case: Case, event: CaseEvent) -> None:
+    """Save a step's event and write it to the outbox (in the step's transaction): every way a
+    case moves goes through here."""
+    await event.save()
+    await outbox.case_step(case, event)
 
 
 async def step(case: Case, move: Move) -> CaseEvent:

@@ -1,13 +1,15 @@
 """Events out: each change another system cares about writes an outbox row in its own transaction
-(a change rolled back leaves none), and readers take the rows in the order their transactions
-committed. docs/events.md documents the types and payloads.
+(a change rolled back leaves none), and readers never pass over a row whose transaction commits
+after they have read on. docs/events.md documents the types and payloads.
 
 On PostgreSQL an id is drawn when the row is written, not when its transaction commits: a reader
 that went by ids could pass id 10 while its transaction was still open, take 11, and never see 10.
 So each row keeps its transaction's id (pg_current_xact_id), and a reader takes only rows of
 transactions older than every transaction still open (pg_snapshot_xmin of its snapshot), in
-(transaction, id) order: a row that commits later always sorts after what was read. SQLite takes
-one writing transaction at a time, so there the ids follow the commits.
+(transaction, id) order: a row that commits later always sorts after what was read. That order is
+the transactions' ids (given at their first write), not exactly their commits; a case's version
+orders its own events. SQLite takes one writing transaction at a time, so there the ids follow
+the commits.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from api.errors import DomainError
 from api.models.case import Case, CaseAction, CaseEvent, Evaluation
 from api.models.item import GuideRevision, ItemAssignment
 from api.models.org import Organization, Tier
 from api.models.outbox import OutboxEvent
 from api.services.pii import mask_name
+from schema.generator.ids import to_global_id
 
 # The event type of each step of a case.
 CASE_EVENTS = {
@@ -44,9 +48,7 @@ MAX_READ = 1000
 
 
 def global_id(type_name: str, pk: int | None) -> str | None:
-    """The id integrators know from GraphQL (schema.generator.ids.to_global_id)."""
-    from schema.generator.ids import to_global_id
-
+    """The id integrators know from GraphQL."""
     return None if pk is None else to_global_id(type_name, pk)
 
 
@@ -222,8 +224,6 @@ class Cursor:
 
     @classmethod
     def parse(cls, text: str | None) -> Cursor:
-        from api.errors import DomainError
-
         if not text:
             return cls()
         try:
@@ -236,10 +236,8 @@ class Cursor:
 
 
 async def read(after: Cursor, limit: int = 100) -> tuple[list[dict[str, Any]], Cursor]:
-    """Up to `limit` events after `after`, in the order their transactions committed, and the
-    cursor to read on from. Events of transactions still open (and any after them) wait."""
-    from api.errors import DomainError
-
+    """Up to `limit` events after `after`, in (transaction, id) order, and the cursor to read on
+    from. Events of transactions still open (and any after them) wait."""
     if not 1 <= limit <= MAX_READ:
         raise DomainError("VALIDATION_FAILED", f"limit must be 1 to {MAX_READ}", field="limit")
     connection = OutboxEvent._meta.db
