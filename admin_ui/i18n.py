@@ -198,6 +198,11 @@ OTHER_ENUM_LABELS: dict[str, dict[str, dict[str, str]]] = {
         "KEY_REVOKED": {"zh": "吊销密钥", "en": "Key revoked"},
         "READ_PII": {"zh": "查看个人信息", "en": "Personal data read"},
     },
+    "DeliveryState": {
+        "PENDING": {"zh": "待发送", "en": "Pending"},
+        "DELIVERED": {"zh": "已送达", "en": "Delivered"},
+        "FAILED": {"zh": "失败", "en": "Failed"},
+    },
     "SortDirection": {
         "ASC": {"zh": "升序", "en": "Ascending"},
         "DESC": {"zh": "降序", "en": "Descending"},

@@ -37,6 +37,7 @@ calendar_app = typer.Typer(help="The working-day calendar.", no_args_is_help=Tru
 schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Integrator API keys.", no_args_is_help=True)
 stats_app = typer.Typer(help="The service statistics' rollups.", no_args_is_help=True)
+webhook_app = typer.Typer(help="Webhooks: endpoints that receive the outbox's events.", no_args_is_help=True)
 for sub, name in (
     (db_app, "db"),
     (seed_app, "seed"),
@@ -46,6 +47,7 @@ for sub, name in (
     (schema_app, "schema"),
     (apikey_app, "apikey"),
     (stats_app, "stats"),
+    (webhook_app, "webhook"),
 ):
     app.add_typer(sub, name=name)
 
@@ -501,6 +503,234 @@ def apikey_list() -> None:
         typer.echo(f"{row.prefix}  {row.name}  {row.organization.code}  {row.scopes}  {used}  {state}")
 
 
+def _audited_webhook(action, endpoint_id: int, detail: str = ""):
+    from api.services import audit
+
+    return audit.record(action, SYSTEM, object_type="Webhook", object_id=endpoint_id, detail=detail)
+
+
+@webhook_app.command("create")
+def webhook_create(
+    name: str,
+    url: str,
+    organization: Annotated[
+        str, typer.Option(help="Code of the organization whose area's events it receives")
+    ],
+    events: Annotated[
+        list[str] | None,
+        typer.Option("--events", help="Event types: a type, a family (case.*) or * (default *), repeatable"),
+    ] = None,
+) -> None:
+    """Register a webhook; its signing secret is printed once."""
+    from datetime import UTC, datetime
+
+    from api.models.audit import AuditAction
+    from api.models.org import Organization
+    from api.services import webhooks
+
+    s = settings()
+
+    async def work():
+        found = await Organization.get_or_none(code=organization)
+        if found is None:
+            raise DomainError("NOT_FOUND", f"organization {organization!r} does not exist")
+        registered = await webhooks.register(
+            name=name,
+            url=url,
+            event_types=events or ["*"],
+            organization_id=found.id,
+            created_by=SYSTEM.name,
+            settings=s,
+            now=datetime.now(UTC),
+        )
+        await _audited_webhook(AuditAction.CREATE, registered.endpoint.id, "registered from the command line")
+        return registered
+
+    registered = run(lambda: _migrated(s, work))
+    endpoint = registered.endpoint
+    typer.echo(f"created webhook {endpoint.id} ({endpoint.event_types}) for {organization}: {endpoint.url}")
+    typer.echo("its signing secret; store it now, it is not shown again:")
+    typer.echo(registered.secret)
+
+
+@webhook_app.command("list")
+def webhook_list() -> None:
+    """List webhooks: id, state, area, events, URL, failures in a row, deliveries pending and failed."""
+    from tortoise.functions import Count
+
+    from api.models.webhook import DeliveryState, WebhookDelivery, WebhookEndpoint
+
+    s = settings()
+
+    async def work():
+        endpoints = await WebhookEndpoint.all().order_by("id").prefetch_related("organization")
+        counts = (
+            await WebhookDelivery.filter(state__in=[DeliveryState.PENDING, DeliveryState.FAILED])
+            .annotate(n=Count("id"))
+            .group_by("endpoint_id", "state")
+            .values_list("endpoint_id", "state", "n")
+        )
+        return endpoints, {(e, str(state)): n for e, state, n in counts}
+
+    endpoints, counts = run(lambda: _migrated(s, work))
+    for e in endpoints:
+        state = "active" if e.active else f"disabled ({e.disabled_reason})"
+        typer.echo(
+            f"{e.id}  {e.name}  {state}  {e.organization.code}  {e.event_types}  {e.url}  "
+            f"failures in a row {e.failure_streak}, pending {counts.get((e.id, 'PENDING'), 0)}, "
+            f"failed {counts.get((e.id, 'FAILED'), 0)}"
+        )
+
+
+def _endpoint(endpoint_id: int):
+    from api.models.webhook import WebhookEndpoint
+
+    async def find():
+        found = await WebhookEndpoint.get_or_none(id=endpoint_id)
+        if found is None:
+            raise DomainError("NOT_FOUND", f"no webhook {endpoint_id}")
+        return found
+
+    return find()
+
+
+@webhook_app.command("disable")
+def webhook_disable(
+    endpoint_id: int, reason: Annotated[str, typer.Option(help="Why")] = "disabled from the command line"
+) -> None:
+    """Stop a webhook: no new deliveries, no attempts; pending ones wait for `enable`."""
+    from datetime import UTC, datetime
+
+    from api.models.audit import AuditAction
+    from api.services import webhooks
+
+    s = settings()
+
+    async def work():
+        endpoint = await webhooks.disable(await _endpoint(endpoint_id), reason, datetime.now(UTC))
+        await _audited_webhook(AuditAction.UPDATE, endpoint.id, f"disabled: {reason}"[:200])
+        return endpoint
+
+    endpoint = run(lambda: _migrated(s, work))
+    typer.echo(f"disabled webhook {endpoint.id} ({endpoint.name})")
+
+
+@webhook_app.command("enable")
+def webhook_enable(endpoint_id: int) -> None:
+    """Start a disabled webhook again (its URL checked again); pending deliveries resume."""
+    from api.models.audit import AuditAction
+    from api.services import webhooks
+
+    s = settings()
+
+    async def work():
+        endpoint = await webhooks.enable(await _endpoint(endpoint_id), s)
+        await _audited_webhook(AuditAction.UPDATE, endpoint.id, "enabled")
+        return endpoint
+
+    endpoint = run(lambda: _migrated(s, work))
+    typer.echo(f"enabled webhook {endpoint.id} ({endpoint.name})")
+
+
+@webhook_app.command("rotate")
+def webhook_rotate(
+    endpoint_id: int,
+    keep_old_hours: Annotated[
+        float, typer.Option(min=0, max=168, help="Hours the old secret keeps signing beside the new one")
+    ] = 24.0,
+) -> None:
+    """A new signing secret, printed once; the old one signs beside it for a while."""
+    from datetime import UTC, datetime
+
+    from api.models.audit import AuditAction
+    from api.services import webhooks
+
+    s = settings()
+
+    async def work():
+        endpoint = await _endpoint(endpoint_id)
+        secret = await webhooks.rotate(endpoint, keep_old_hours, datetime.now(UTC))
+        await _audited_webhook(
+            AuditAction.UPDATE, endpoint.id, f"signing secret rotated; the old one kept {keep_old_hours:g} h"
+        )
+        return secret
+
+    secret = run(lambda: _migrated(s, work))
+    typer.echo(f"new signing secret of webhook {endpoint_id}; store it now, it is not shown again:")
+    typer.echo(secret)
+
+
+@webhook_app.command("redeliver")
+def webhook_redeliver(
+    deliveries: Annotated[list[int] | None, typer.Argument(help="Delivery ids")] = None,
+    webhook: Annotated[int | None, typer.Option(help="Every failed delivery of this webhook")] = None,
+) -> None:
+    """Send delivered or failed deliveries again, now, with their webhook-id."""
+    from datetime import UTC, datetime
+
+    from tortoise.transactions import in_transaction
+
+    from api.models.audit import AuditAction
+    from api.models.webhook import DeliveryState, WebhookDelivery
+    from api.services import audit, webhooks
+
+    if not deliveries and webhook is None:
+        raise fail("name delivery ids, or --webhook ID for its failed deliveries")
+    s = settings()
+
+    async def work() -> int:
+        now = datetime.now(UTC)
+        async with in_transaction():
+            if deliveries:
+                found = await WebhookDelivery.filter(id__in=deliveries).select_for_update()
+                missing = sorted(set(deliveries) - {d.id for d in found})
+                if missing:
+                    raise DomainError("NOT_FOUND", f"no delivery {missing[0]}")
+            else:
+                await _endpoint(webhook)
+                found = await WebhookDelivery.filter(endpoint_id=webhook, state=DeliveryState.FAILED)
+            for delivery in found:
+                await webhooks.redeliver(delivery, now)
+                await audit.record(
+                    AuditAction.UPDATE,
+                    SYSTEM,
+                    object_type="WebhookDelivery",
+                    object_id=delivery.id,
+                    detail="redelivery requested",
+                )
+            return len(found)
+
+    count = run(lambda: _migrated(s, work))
+    typer.echo(f"{count} deliveries queued again")
+
+
+@app.command()
+def worker(
+    in_flight: Annotated[int, typer.Option(min=1, max=256, help="Attempts sent at once")] = 32,
+    poll: Annotated[float, typer.Option(min=0.05, max=60, help="Seconds between looks when idle")] = 0.2,
+) -> None:
+    """Deliver webhooks until Ctrl-C: fan the outbox's events out to the webhooks that want them and
+    send what is due. Several may run (PostgreSQL): none sends a delivery another one holds."""
+    from api.services import webhooks
+
+    s = settings()
+
+    async def deliver() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        worker = webhooks.Worker(s, in_flight=in_flight, poll_seconds=poll)
+        typer.echo(f"webhook worker started ({db.redact_url(s.database_url)}); Ctrl-C stops it")
+        try:
+            await worker.run(stop)
+        finally:
+            await worker.close()
+        typer.echo("webhook worker stopped")
+
+    run(lambda: _migrated(s, deliver))
+
+
 @schema_app.command("permissions")
 def schema_permissions(
     update: Annotated[
@@ -627,12 +857,14 @@ def ui(
 
 @app.command("run")
 def run_stack() -> None:
-    """Migrate, load the fixture once, then run the API and the admin UI until Ctrl-C."""
+    """Migrate, load the fixture once, then run the API, the admin UI and the webhook worker until
+    Ctrl-C."""
     s = settings()
     db_upgrade()
     seed_qujialing()
     api_cmd = [sys.executable, "-m", "api.cli", "serve"]
     ui_cmd = [sys.executable, "-m", "api.cli", "ui"]
+    worker_cmd = [sys.executable, "-m", "api.cli", "worker"]
     typer.secho("\nSanji is starting:", bold=True)
     typer.echo(f"  API       {s.api_url}/graphql   (health: {s.api_url}/healthz)")
     typer.echo(f"  Admin UI  http://{s.ui_host}:{s.ui_port}")
@@ -640,7 +872,8 @@ def run_stack() -> None:
         f"  Demo logins (password {s.demo_password!r}): "
         "admin, supervisor, clerk, hall_clerk, agent, integrator"
     )
-    typer.echo("  Ctrl-C stops both.\n")
+    typer.echo("  Webhooks  delivered by the worker (`sanji webhook list`)")
+    typer.echo("  Ctrl-C stops them all.\n")
     stopping = []
 
     def stop(signum, _frame) -> None:
@@ -649,13 +882,13 @@ def run_stack() -> None:
     # Ctrl-C reaches the servers too (same process group); the flag tells a stop from a crash.
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    processes = [subprocess.Popen(api_cmd), subprocess.Popen(ui_cmd)]
+    processes = [subprocess.Popen(api_cmd), subprocess.Popen(ui_cmd), subprocess.Popen(worker_cmd)]
     while not stopping and all(p.poll() is None for p in processes):
         time.sleep(0.2)
     code = 0
     if not stopping:
         code = next(p.returncode for p in processes if p.poll() is not None) or 1
-        typer.secho("a server stopped; stopping the other", fg=typer.colors.RED, err=True)
+        typer.secho("a process stopped; stopping the others", fg=typer.colors.RED, err=True)
     for process in processes:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)

@@ -37,6 +37,7 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     BAD_REQUEST_BODY = "BAD_REQUEST_BODY"
     BAD_CLIENT_ADDRESS = "BAD_CLIENT_ADDRESS"
+    WEBHOOK_URL_REFUSED = "WEBHOOK_URL_REFUSED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -67,6 +68,8 @@ ERROR_CODE_DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: "Send the operation as application/json",
     ErrorCode.BAD_REQUEST_BODY: "The body is not a GraphQL request (bad JSON, text no database stores)",
     ErrorCode.BAD_CLIENT_ADDRESS: "A forwarded client address could not be read",
+    ErrorCode.WEBHOOK_URL_REFUSED: "A webhook URL's destination is not allowed (loopback, link-local, "
+    "metadata, or a private network SANJI_WEBHOOK_ALLOWED_NETWORKS does not list), or does not resolve",
     ErrorCode.INTERNAL_ERROR: "An unexpected failure; the server's log has it under `extensions.requestId`",
 }
 

@@ -61,6 +61,17 @@ class Settings:
     # One line per request from the server (uvicorn's access log); a proxy in front that logs
     # requests itself makes it a second copy, at ~10% of a small read's time in the API process.
     access_log: bool = True
+    # Webhooks (docs/events.md): private networks their URLs may reach in production (the province's
+    # and city's government networks; loopback, link-local and metadata addresses never), how long
+    # an event is retried, when an endpoint failing all along is disabled, the first retry's delay
+    # (doubling, with jitter, up to an hour), how long a worker holds a delivery it sends, and how
+    # long one attempt may take.
+    webhook_allowed_networks: tuple[str, ...] = ()
+    webhook_retry_hours: float = 24.0
+    webhook_disable_after_hours: float = 72.0
+    webhook_retry_base_seconds: float = 5.0
+    webhook_lease_seconds: float = 60.0
+    webhook_timeout_seconds: float = 10.0
 
     @property
     def is_production(self) -> bool:
@@ -123,6 +134,15 @@ class Settings:
             ),
             compiled_reads=_flag(env, "SANJI_COMPILED_READS", cls.compiled_reads),
             access_log=_flag(env, "SANJI_ACCESS_LOG", cls.access_log),
+            webhook_allowed_networks=_networks(env, "SANJI_WEBHOOK_ALLOWED_NETWORKS"),
+            webhook_retry_hours=_hours(env, "SANJI_WEBHOOK_RETRY_HOURS", cls.webhook_retry_hours),
+            webhook_disable_after_hours=_hours(
+                env, "SANJI_WEBHOOK_DISABLE_AFTER_HOURS", cls.webhook_disable_after_hours
+            ),
+            webhook_lease_seconds=_hours(env, "SANJI_WEBHOOK_LEASE_SECONDS", cls.webhook_lease_seconds, 3600),
+            webhook_timeout_seconds=_hours(
+                env, "SANJI_WEBHOOK_TIMEOUT_SECONDS", cls.webhook_timeout_seconds, 3600
+            ),
         )
 
 
@@ -238,6 +258,22 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     except ValueError as error:
         raise DomainError("VALIDATION_FAILED", f"{name}: {error}", field=name) from None
     return entries
+
+
+def _hours(env: Mapping[str, str], name: str, default: float, most: float = 24 * 30) -> float:
+    """A positive number (of hours, or seconds) up to `most`."""
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= most:
+        raise DomainError(
+            "VALIDATION_FAILED", f"{name} must be a number above 0, at most {most:g}, got {raw!r}", field=name
+        )
+    return value
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -24,6 +24,7 @@ from schema.domain.catalogue import catalogue_fields
 from schema.domain.coverage import CoverageQuery
 from schema.domain.permissions import my_permissions_field
 from schema.domain.service import ServiceQueries, calendar_fields
+from schema.domain.webhooks import webhook_fields
 from schema.errors import DomainErrors, SanjiSchema
 from schema.generator.execution import executor_for
 from schema.generator.mutations import MutationBuilder
@@ -70,6 +71,7 @@ def create_schema(
         **catalogue_fields(registry),
         **CaseVerbs(registry).fields(),
         **calendar_fields(registry),
+        **webhook_fields(registry),
     }
     mutation = type("Mutation", (), {"__annotations__": {}, **mutation_fields})
     schema = SanjiSchema(

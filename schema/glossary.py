@@ -1,6 +1,8 @@
 """Descriptions of the API's enums and of fields common to many models, in English with the Chinese term."""
 
 ENUM_DESCRIPTIONS = {
+    "DeliveryState": "State of a webhook delivery (推送状态): pending (待发送), delivered (已送达) or failed "
+    "(失败: retries ran out)",
     "Level": "The five national levels of 好差评",
     "Tier": "Tier of an organization: region, center (政务服务中心), hall (便民服务大厅) "
     "or room (便民服务室)",

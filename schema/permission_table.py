@@ -23,7 +23,10 @@ def cell(exposure: Exposure, role: str) -> str:
         everywhere = found.everywhere or not exposure.access.scoped
         parts.append("read all" if everywhere else "read area")
     writes = [_SHORT[op] for op in (Op.CREATE, Op.UPDATE, Op.DELETE) if op in found.ops]
+    verbs = bool(writes) and exposure.verbs
     writes = [w for w in writes if w in exposure.mutations]
+    if verbs:
+        parts.append(", ".join(exposure.verbs))
     if writes:
         limit = ""
         if found.fields is not None:

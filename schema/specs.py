@@ -10,8 +10,9 @@ from api.models.item import GuideRevision, Item, ItemAssignment, Material, Windo
 from api.models.org import AreaOutline, Organization, Window
 from api.models.staff import DutyShift, Staff
 from api.models.user import Role
+from api.models.webhook import WebhookDelivery, WebhookEndpoint
 from api.services import calendar as calendar_service
-from api.services import catalogue, guides, outbox, outlines, ratings, rollup
+from api.services import catalogue, guides, outbox, outlines, ratings, rollup, webhooks
 from api.services.deadlines import local_date
 from api.services.pii import PiiKind
 from schema.generator.policy import PUBLIC, Access, Grant, Op, grant
@@ -543,6 +544,82 @@ EXPOSURES = [
             "days_changed": "Days written",
             "description": "What changed",
         },
+    ),
+    Exposure(
+        WebhookEndpoint,
+        "A webhook (事件推送): a URL another system registered to receive the events of an area, "
+        "signed with a secret shown once (docs/events.md); registered, rotated, disabled and enabled "
+        "by the webhook mutations",
+        name="Webhook",
+        plural="webhooks",
+        # Integrators register their own with a key that has the write:webhooks scope.
+        access=Access(
+            {
+                Role.ADMIN: grant(R, C, U),
+                Role.SUPERVISOR: grant(R),
+                Role.INTEGRATOR: grant(R, C, U),
+            },
+            scope=("organization",),
+        ),
+        relations=("organization",),
+        reverse=("deliveries",),
+        verbs=("createWebhook", "rotateWebhookSecret", "disableWebhook", "enableWebhook"),
+        hidden=("secret", "previous_secret", "starts_after_event"),
+        descriptions={
+            "name": "Name (名称)",
+            "url": "Where events are sent (地址)",
+            "event_types": "Event types, space-separated, each a type, a family like case.* or * (事件类型)",
+            "organization": "Area whose events it receives: this organization and those below it (范围)",
+            "previous_secret_until": "After a rotation, the old secret signs beside the new one until then "
+            "(旧密钥有效至)",
+            "active": "Receiving events (启用)",
+            "disabled_at": "Disabled (停用时间)",
+            "disabled_reason": "Why it was disabled (停用原因)",
+            "failure_streak": "Attempts failed in a row (连续失败次数)",
+            "failing_since": "First failure of the current streak (失败起始)",
+            "created_at": "Registered (注册时间)",
+            "created_by": "Who registered it: a user, or API key <prefix> (注册人)",
+            "deliveries": "Deliveries of events to it (推送记录)",
+        },
+    ),
+    Exposure(
+        WebhookDelivery,
+        "One event sent to one webhook (推送记录): its state and attempts; redeliverWebhookDeliveries "
+        "sends it again",
+        plural="webhookDeliveries",
+        access=Access(
+            {Role.ADMIN: grant(R, U), Role.SUPERVISOR: grant(R), Role.INTEGRATOR: grant(R, U)},
+            scope=("endpoint__organization",),
+        ),
+        relations=("endpoint",),
+        hidden=("leased_until",),
+        verbs=("redeliverWebhookDeliveries",),
+        descriptions={
+            "endpoint": "Webhook (事件推送)",
+            "event_type": "Event type (事件类型)",
+            "ordering_key": "Sent one at a time, in order, with the deliveries of the same key and webhook: "
+            "case:<id>, org:<id> or item:<id> (顺序键)",
+            "state": "PENDING, DELIVERED or FAILED (状态)",
+            "attempts": "Attempts made (尝试次数)",
+            "next_attempt_at": "Next attempt, while pending (下次尝试)",
+            "created_at": "Queued (入队时间)",
+            "first_attempt_at": "First attempt (首次尝试)",
+            "last_attempt_at": "Last attempt (最近尝试)",
+            "delivered_at": "Delivered (送达时间)",
+            "last_status": "HTTP status of the last answer (响应状态)",
+            "last_error": "Why the last attempt failed (错误)",
+            "latency_ms": "Milliseconds the last attempt took (耗时)",
+        },
+        derived=(
+            Derived(
+                "webhook_id",
+                str,
+                lambda delivery, _info: webhooks.message_id(delivery.event_id),
+                reads=("event_id",),
+                description="The webhook-id header: the event's, the same on every attempt (推送编号)",
+                sql=lambda column, _today: f"'evt_' || {column('event_id')}",
+            ),
+        ),
     ),
     Exposure(
         AuditEntry,

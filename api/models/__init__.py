@@ -10,4 +10,5 @@ MODEL_MODULES = [
     "api.models.user",
     "api.models.audit",
     "api.models.outbox",
+    "api.models.webhook",
 ]

@@ -44,6 +44,18 @@ CASE_EVENTS = {
     CaseAction.DISPATCH: "case.dispatched",
     CaseAction.RECEIVE: "case.received",
 }
+# Every type an event may have (docs/events.md), for receivers to choose from.
+EVENT_TYPES = (
+    *CASE_EVENTS.values(),
+    "case.due_dates_changed",
+    "assignment.created",
+    "assignment.revoked",
+    "guide.revision_published",
+    "hall.status_changed",
+    "room.status_changed",
+    "rating.created",
+    "rectification.closed",
+)
 MAX_READ = 1000
 
 

@@ -102,6 +102,9 @@ class Exposure:
     update: tuple[str, ...] = ()
     nested_create: tuple[str, ...] = ()
     mutations: frozenset[str] = frozenset()
+    # Hand-written mutations (domain verbs) that a role's create or update grant lets it call, for
+    # the permission table: e.g. ("createWebhook", "disableWebhook").
+    verbs: tuple[str, ...] = ()
     access: Access | None = None  # who may read and write which rows and fields; None: the policy's default
     pii: dict[str, PiiRule] = field(default_factory=dict)  # personal data: masked unless access.clear_roles
     name: str | None = None

@@ -1,0 +1,130 @@
+"""Where webhooks may be sent (server-side request forgery rules), checked when an endpoint is
+registered and again before every attempt, on the addresses the name resolves to then.
+
+In production, loopback, link-local (cloud metadata at 169.254.169.254 among them), unspecified,
+multicast and reserved addresses and the clouds' metadata addresses are always refused. Private
+ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7), where the province's and city's
+government networks live, are refused unless SANJI_WEBHOOK_ALLOWED_NETWORKS lists them; outside
+those, URLs must be https. A request then goes to the address that was checked (the name is kept
+for the Host header and TLS), so a name that resolves elsewhere a moment later cannot redirect it;
+redirects are not followed. In dev mode every address is allowed (receivers on the developer's
+machine).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from api.client_address import networks
+from api.errors import DomainError
+from api.settings import Settings
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+METADATA = frozenset(
+    ipaddress.ip_address(a)
+    for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254", "fd20:ce::254")
+)
+SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT; Alibaba Cloud's metadata is here
+MAX_URL = 2000
+
+
+@dataclass(frozen=True)
+class Destination:
+    url: str
+    scheme: str
+    host: str  # as written (a name or an address)
+    port: int
+    addresses: tuple[Address, ...]  # what the host resolved to, every one allowed
+
+
+def refused(message: str) -> DomainError:
+    return DomainError("WEBHOOK_URL_REFUSED", message, field="url")
+
+
+def parse(url: str) -> tuple[str, str, int]:
+    """Scheme, host and port of a webhook URL, or VALIDATION_FAILED."""
+    url = url.strip()
+    if not url or len(url) > MAX_URL:
+        raise DomainError("VALIDATION_FAILED", f"a webhook URL has 1 to {MAX_URL} characters", field="url")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        raise DomainError("VALIDATION_FAILED", f"not a URL: {error}", field="url") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DomainError(
+            "VALIDATION_FAILED", "a webhook URL is http:// or https:// with a host", field="url"
+        )
+    if parts.username is not None or parts.password is not None:
+        raise DomainError(
+            "VALIDATION_FAILED",
+            "a webhook URL carries no user or password (requests are signed; credentials in URLs leak "
+            "into logs)",
+            field="url",
+        )
+    if parts.fragment:
+        raise DomainError("VALIDATION_FAILED", "a webhook URL has no #fragment", field="url")
+    return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
+
+
+async def check(url: str, settings: Settings) -> Destination:
+    """The URL's destination when it may be sent to now, or WEBHOOK_URL_REFUSED (VALIDATION_FAILED
+    for a malformed URL)."""
+    scheme, host, port = parse(url)
+    addresses = await resolve(host, port)
+    if not settings.is_production:
+        return Destination(url.strip(), scheme, host, port, addresses)
+    allowed = networks(settings.webhook_allowed_networks)
+    for found in addresses:
+        reason = always_refused(found)
+        if reason:
+            raise refused(f"{host} resolves to {found}, {reason}: never a webhook destination in production")
+        listed = any(found in network for network in allowed)
+        if _private(found) and not listed:
+            raise refused(
+                f"{host} resolves to {found}, a private address: allowed only within "
+                "SANJI_WEBHOOK_ALLOWED_NETWORKS (docs/events.md)"
+            )
+        if scheme != "https" and not listed:
+            raise refused(f"{host} is on a public network: use https")
+    return Destination(url.strip(), scheme, host, port, addresses)
+
+
+def always_refused(found: Address) -> str:
+    """Why an address is never a destination in production, or ""."""
+    if isinstance(found, ipaddress.IPv6Address) and found.ipv4_mapped is not None:
+        return always_refused(found.ipv4_mapped)
+    if found in METADATA:
+        return "a cloud metadata address"
+    if found.is_loopback:
+        return "a loopback address"
+    if found.is_link_local:
+        return "a link-local address"
+    if found.is_unspecified or found.is_multicast or found.is_reserved:
+        return "not a unicast address"
+    return ""
+
+
+def _private(found: Address) -> bool:
+    if isinstance(found, ipaddress.IPv6Address) and found.ipv4_mapped is not None:
+        return _private(found.ipv4_mapped)
+    return found.is_private or found in SHARED
+
+
+async def resolve(host: str, port: int) -> tuple[Address, ...]:
+    try:
+        return (ipaddress.ip_address(host),)
+    except ValueError:
+        pass
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as error:
+        raise refused(f"cannot resolve {host}: {error}") from None
+    found = tuple(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
+    if not found:
+        raise refused(f"{host} resolves to no address")
+    return found

@@ -1,0 +1,575 @@
+"""Webhooks: outbox events sent to the endpoints other systems registered, signed as Standard
+Webhooks asks (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<HMAC-SHA256>`).
+
+A worker (`sanji worker`) does two things in a loop:
+
+- **Fan-out**: it reads the outbox after the "webhooks" cursor (in commit order, `outbox.read`)
+  and writes one delivery per event and endpoint that wants it: the event's type matches one of
+  the endpoint's patterns, and its organization is in the endpoint's area (events without one, the
+  shared catalogue's, go to every area). The cursor row is locked while it moves, so workers fan
+  out one at a time and deliveries are numbered in the events' order.
+- **Delivery**: it claims due deliveries (FOR UPDATE SKIP LOCKED on PostgreSQL: two workers never
+  claim one delivery), holds each for a lease, sends it, and records the answer. Deliveries of one
+  ordering key (a case; else the organization or item) and endpoint go one at a time, in order:
+  only the oldest pending one of a key is due, so a case whose deliveries fail holds up its own
+  events and no other case's. A worker killed mid-delivery leaves its lease to run out; another
+  worker then sends the same event again, with the same `webhook-id` (at least once: receivers
+  drop an id they have seen).
+
+A failed attempt (no answer, a timeout, a status outside 2xx; redirects are not followed) is tried
+again after a delay that doubles from SANJI's first retry delay up to an hour, with jitter, until
+the retry window (24 h) since the first attempt has passed: the delivery is then FAILED, and the
+next ones of its key go on. An endpoint whose attempts have all failed for the disable window
+(72 h, at least five attempts) is disabled; it gets no new deliveries until it is enabled again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import random
+import secrets
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import orjson
+from standardwebhooks.webhooks import Webhook
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from api.db import dialect_sql
+from api.errors import DomainError
+from api.models.org import Organization
+from api.models.outbox import OutboxEvent
+from api.models.webhook import DeliveryState, OutboxCursor, WebhookDelivery, WebhookEndpoint
+from api.services import destinations, outbox
+from api.settings import Settings
+from api.stored_values import stored_moment
+
+log = logging.getLogger("sanji.webhooks")
+
+CURSOR = "webhooks"
+FANOUT_BATCH = 500
+MAX_IN_FLIGHT = 32  # attempts a worker sends at once
+MAX_DELAY_SECONDS = 3600.0
+MIN_FAILURES_TO_DISABLE = 5
+MAX_NAME = 100
+MAX_KEEP_OLD_HOURS = 7 * 24
+USER_AGENT = "Sanji-Webhooks/1"
+FAMILIES = tuple(sorted({type_.split(".")[0] for type_ in outbox.EVENT_TYPES}))
+
+
+# -- event types -------------------------------------------------------------------------------
+
+
+def event_patterns(given: Iterable[str]) -> str:
+    """The patterns an endpoint asked for, checked and joined by spaces: a type (`case.accepted`),
+    a family (`case.*`) or `*`."""
+    out: list[str] = []
+    for raw in given:
+        for pattern in raw.replace(",", " ").split():
+            known = (
+                pattern == "*"
+                or pattern in outbox.EVENT_TYPES
+                or (pattern.endswith(".*") and pattern[:-2] in FAMILIES)
+            )
+            if not known:
+                raise DomainError(
+                    "VALIDATION_FAILED",
+                    f"unknown event type {pattern!r}: use *, a family "
+                    f"({', '.join(f + '.*' for f in FAMILIES)}) or a type docs/events.md lists",
+                    field="eventTypes",
+                )
+            if pattern not in out:
+                out.append(pattern)
+    if not out:
+        raise DomainError("VALIDATION_FAILED", "name at least one event type (* for all)", field="eventTypes")
+    return " ".join(out)
+
+
+def matches(patterns: str, type_: str) -> bool:
+    return any(
+        pattern in ("*", type_) or (pattern.endswith(".*") and type_.startswith(pattern[:-1]))
+        for pattern in patterns.split()
+    )
+
+
+# -- secrets and signatures --------------------------------------------------------------------
+
+
+def new_secret() -> str:
+    """A signing secret as Standard Webhooks writes them: `whsec_` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def signature(signing_secrets: Iterable[str], message_id: str, timestamp: int, body: str) -> str:
+    """The `webhook-signature` header: one `v1,<signature>` per secret, separated by spaces."""
+    at = datetime.fromtimestamp(timestamp, UTC)
+    return " ".join(Webhook(secret).sign(message_id, at, body) for secret in signing_secrets)
+
+
+def signing_secrets(endpoint: dict[str, Any], now: datetime) -> list[str]:
+    """The endpoint's secret, and the one before it while a rotation keeps it."""
+    out = [endpoint["secret"]]
+    until = stored_moment(endpoint["previous_secret_until"])
+    if endpoint["previous_secret"] and until is not None and until > now:
+        out.append(endpoint["previous_secret"])
+    return out
+
+
+def message_id(event_id: int) -> str:
+    """An event's `webhook-id`: the same on every attempt, redelivery and endpoint."""
+    return f"evt_{event_id}"
+
+
+def body(event: dict[str, Any]) -> str:
+    """The JSON an endpoint receives (docs/events.md): the envelope around the event's payload."""
+    return orjson.dumps(
+        {
+            "id": message_id(event["id"]),
+            "type": event["type"],
+            "timestamp": stored_moment(event["occurred_at"]).astimezone(UTC).isoformat(),
+            "organization": outbox.global_id("Organization", event["organization_id"]),
+            "data": event["payload"],
+        }
+    ).decode()
+
+
+# -- endpoints ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Registered:
+    endpoint: WebhookEndpoint
+    secret: str  # shown once
+
+
+async def register(
+    *,
+    name: str,
+    url: str,
+    event_types: Iterable[str],
+    organization_id: int,
+    created_by: str,
+    settings: Settings,
+    now: datetime,
+) -> Registered:
+    """A new endpoint for the events of an organization's area (the caller checked the area)."""
+    name = name.strip()
+    if not 1 <= len(name) <= MAX_NAME:
+        raise DomainError(
+            "VALIDATION_FAILED", f"a webhook's name has 1 to {MAX_NAME} characters", field="name"
+        )
+    patterns = event_patterns(event_types)
+    destination = await destinations.check(url, settings)
+    if not await Organization.filter(id=organization_id).exists():
+        raise DomainError("NOT_FOUND", "the organization does not exist", field="organization")
+    last = await OutboxEvent.all().order_by("-id").limit(1).values_list("id", flat=True)
+    secret = new_secret()
+    endpoint = await WebhookEndpoint.create(
+        name=name,
+        url=destination.url,
+        event_types=patterns,
+        organization_id=organization_id,
+        secret=secret,
+        created_at=now,
+        created_by=created_by[:80],
+        starts_after_event=last[0] if last else 0,
+    )
+    return Registered(endpoint, secret)
+
+
+async def rotate(endpoint: WebhookEndpoint, keep_old_hours: float, now: datetime) -> str:
+    """A new secret; the old one keeps signing beside it for `keep_old_hours` (0: not at all)."""
+    if not 0 <= keep_old_hours <= MAX_KEEP_OLD_HOURS:
+        raise DomainError(
+            "VALIDATION_FAILED",
+            f"the old secret is kept 0 to {MAX_KEEP_OLD_HOURS} hours",
+            field="keepOldHours",
+        )
+    secret = new_secret()
+    endpoint.previous_secret = endpoint.secret if keep_old_hours else None
+    endpoint.previous_secret_until = now + timedelta(hours=keep_old_hours) if keep_old_hours else None
+    endpoint.secret = secret
+    await endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_until"])
+    return secret
+
+
+async def disable(endpoint: WebhookEndpoint, reason: str, now: datetime) -> WebhookEndpoint:
+    """No new deliveries and no attempts; those pending wait for `enable`."""
+    if not endpoint.active:
+        raise DomainError("INVALID_TRANSITION", f"webhook {endpoint.name!r} is already disabled")
+    endpoint.active = False
+    endpoint.disabled_at = now
+    endpoint.disabled_reason = reason[:200]
+    await endpoint.save(update_fields=["active", "disabled_at", "disabled_reason"])
+    return endpoint
+
+
+async def enable(endpoint: WebhookEndpoint, settings: Settings) -> WebhookEndpoint:
+    """Attempts resume (the URL checked again: the allowed networks may have changed)."""
+    if endpoint.active:
+        raise DomainError("INVALID_TRANSITION", f"webhook {endpoint.name!r} is already enabled")
+    await destinations.check(endpoint.url, settings)
+    endpoint.active = True
+    endpoint.disabled_at = None
+    endpoint.disabled_reason = ""
+    endpoint.failure_streak = 0
+    endpoint.failing_since = None
+    await endpoint.save(
+        update_fields=["active", "disabled_at", "disabled_reason", "failure_streak", "failing_since"]
+    )
+    return endpoint
+
+
+async def redeliver(delivery: WebhookDelivery, now: datetime) -> WebhookDelivery:
+    """Send a delivered or failed event again, now, with its `webhook-id` (a new retry window)."""
+    if delivery.state == DeliveryState.PENDING:
+        raise DomainError("INVALID_TRANSITION", "the delivery is already waiting to be sent", field="ids")
+    delivery.state = DeliveryState.PENDING
+    delivery.next_attempt_at = now
+    delivery.leased_until = None
+    delivery.first_attempt_at = None
+    await delivery.save(update_fields=["state", "next_attempt_at", "leased_until", "first_attempt_at"])
+    return delivery
+
+
+# -- fan-out -----------------------------------------------------------------------------------
+
+
+def ordering_key(event: dict[str, Any]) -> str:
+    """Deliveries of one key are sent one at a time, in order: a case's events; else those of an
+    organization (assignments, construction status) or of an item (guide revisions)."""
+    if event["case_id"] is not None:
+        return f"case:{event['case_id']}"
+    if event["organization_id"] is not None:
+        return f"org:{event['organization_id']}"
+    return f"item:{event['payload'].get('item', '')}"[:40]
+
+
+async def fan_out(now: datetime | None = None, limit: int = FANOUT_BATCH) -> int:
+    """Turn the next events of the outbox into deliveries; how many events were read. Looks first
+    without a lock (a worker polls often, mostly finding nothing)."""
+    now = now or datetime.now(UTC)
+    seen = await OutboxCursor.get_or_none(name=CURSOR)
+    if seen is None:
+        connection = OutboxCursor._meta.db
+        await connection.execute_query(
+            dialect_sql(
+                'INSERT INTO "outbox_cursor" ("name", "transaction", "event_id") VALUES ({}, 0, 0) '
+                "ON CONFLICT DO NOTHING",
+                connection.query_class,
+            ),
+            [CURSOR],
+        )
+    elif not (await outbox.read(outbox.Cursor(seen.transaction, seen.event_id), 1))[0]:
+        return 0
+    async with in_transaction() as connection:
+        cursor = await OutboxCursor.select_for_update().using_db(connection).get(name=CURSOR)
+        events, after = await outbox.read(outbox.Cursor(cursor.transaction, cursor.event_id), limit)
+        if not events:
+            return 0
+        endpoints = await WebhookEndpoint.filter(active=True).values(
+            "id", "event_types", "starts_after_event", "organization__path"
+        )
+        wanted = {event["organization_id"] for event in events} - {None}
+        paths = dict(await Organization.filter(id__in=wanted).values_list("id", "path")) if wanted else {}
+        rows = []
+        for event in events:
+            path = paths.get(event["organization_id"])
+            key = ordering_key(event)
+            for endpoint in endpoints:
+                if event["id"] <= endpoint["starts_after_event"]:
+                    continue
+                if not matches(endpoint["event_types"], event["type"]):
+                    continue
+                if event["organization_id"] is not None and (
+                    path is None or not path.startswith(endpoint["organization__path"])
+                ):
+                    continue
+                rows.append(
+                    WebhookDelivery(
+                        endpoint_id=endpoint["id"],
+                        event_id=event["id"],
+                        event_type=event["type"],
+                        ordering_key=key,
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
+                )
+        if rows:
+            await WebhookDelivery.bulk_create(rows, using_db=connection)
+        cursor.transaction, cursor.event_id = after.transaction, after.id
+        await cursor.save(using_db=connection, update_fields=["transaction", "event_id"])
+    return len(events)
+
+
+# -- delivery ----------------------------------------------------------------------------------
+
+_DUE = (
+    'SELECT c."id" FROM "webhook_delivery" c JOIN "webhook_endpoint" w ON w."id" = c."endpoint_id" '
+    'WHERE c."state" = \'PENDING\' AND c."next_attempt_at" <= {} '
+    'AND (c."leased_until" IS NULL OR c."leased_until" <= {}) AND w."active" '
+    'AND NOT EXISTS (SELECT 1 FROM "webhook_delivery" p WHERE p."endpoint_id" = c."endpoint_id" '
+    'AND p."ordering_key" = c."ordering_key" AND p."state" = \'PENDING\' AND p."id" < c."id") '
+    'ORDER BY c."id" LIMIT {}'
+)
+_CLAIM = (
+    'UPDATE "webhook_delivery" SET "leased_until" = {}, '
+    '"attempts" = "attempts" + 1, "first_attempt_at" = COALESCE("first_attempt_at", {}), '
+    '"last_attempt_at" = {} WHERE "id" IN (SELECT "id" FROM "due") '
+    'RETURNING "id", "endpoint_id", "event_id", "attempts", "first_attempt_at"'
+)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    endpoint: dict[str, Any]
+    event: dict[str, Any]
+    attempts: int  # this attempt's number
+    first_attempt_at: datetime
+    leased_until: datetime  # another worker may take it then
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    status: int | None
+    error: str
+    latency_ms: int
+
+
+async def claim(limit: int, settings: Settings, now: datetime) -> list[Claimed]:
+    """Up to `limit` due deliveries, each held by this worker for the lease."""
+    connection = WebhookDelivery._meta.db
+    postgres = connection.capabilities.dialect == "postgres"
+    lock = " FOR UPDATE OF c SKIP LOCKED" if postgres else ""
+    sql = dialect_sql(f'WITH "due" AS ({_DUE}{lock}) {_CLAIM}', connection.query_class)
+    lease = now + timedelta(seconds=settings.webhook_lease_seconds)
+    _, rows = await connection.execute_query(sql, [now, now, limit, lease, now, now])
+    if not rows:
+        return []
+    rows = [dict(row) for row in rows]
+    events = {
+        event["id"]: event
+        for event in await OutboxEvent.filter(id__in=[row["event_id"] for row in rows]).values(
+            "id", "type", "organization_id", "occurred_at", "payload"
+        )
+    }
+    endpoints = {
+        endpoint["id"]: endpoint
+        for endpoint in await WebhookEndpoint.filter(id__in={row["endpoint_id"] for row in rows}).values(
+            "id", "url", "secret", "previous_secret", "previous_secret_until"
+        )
+    }
+    out = []
+    for row in sorted(rows, key=lambda row: row["id"]):
+        event = events[row["event_id"]]
+        if isinstance(event["payload"], str):
+            event["payload"] = json.loads(event["payload"])
+        out.append(
+            Claimed(
+                row["id"],
+                endpoints[row["endpoint_id"]],
+                event,
+                row["attempts"],
+                stored_moment(row["first_attempt_at"]) or now,
+                lease,
+            )
+        )
+    return out
+
+
+async def send(client: httpx.AsyncClient, claimed: Claimed, settings: Settings) -> Outcome | None:
+    """One attempt: POST the signed event to the endpoint's URL (its addresses checked again).
+    None when too little of the lease is left for an attempt to end within it (a worker too busy
+    to start it in time): another worker could then take the delivery while this one sends it."""
+    left = (claimed.leased_until - datetime.now(UTC)).total_seconds()
+    if left < settings.webhook_timeout_seconds:
+        return None
+    started = time.monotonic()
+
+    def done(ok: bool, status: int | None, error: str) -> Outcome:
+        return Outcome(ok, status, error[:300], round((time.monotonic() - started) * 1000))
+
+    url = claimed.endpoint["url"]
+    try:
+        destination = await destinations.check(url, settings)
+    except DomainError as error:
+        return done(False, None, error.message)
+    text = body(claimed.event)
+    timestamp = int(time.time())
+    id_ = message_id(claimed.event["id"])
+    headers = {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": id_,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signature(
+            signing_secrets(claimed.endpoint, datetime.now(UTC)),
+            message_id(claimed.event["id"]),
+            timestamp,
+            text,
+        ),
+    }
+    request_url = httpx.URL(url)
+    extensions: dict[str, Any] = {}
+    if settings.is_production:  # connect to the address checked, not to a second lookup's
+        address = destination.addresses[0]
+        request_url = request_url.copy_with(host=str(address))
+        headers["host"] = httpx.URL(url).netloc.decode("ascii")
+        if destination.scheme == "https":
+            extensions["sni_hostname"] = destination.host
+    try:
+        response = await client.post(
+            request_url, content=text.encode(), headers=headers, extensions=extensions
+        )
+    except httpx.TimeoutException:
+        return done(False, None, f"no answer within {settings.webhook_timeout_seconds:g} s")
+    except httpx.HTTPError as error:
+        return done(False, None, f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
+    if 200 <= response.status_code < 300:
+        return done(True, response.status_code, "")
+    return done(False, response.status_code, f"HTTP {response.status_code}")
+
+
+async def release(claimed: Claimed) -> None:
+    """Give back a delivery not sent: due again at once, the claim not counted as an attempt."""
+    await WebhookDelivery.filter(
+        id=claimed.id, attempts=claimed.attempts, state=DeliveryState.PENDING
+    ).update(leased_until=None, attempts=F("attempts") - 1)
+
+
+def retry_delay(attempts: int, settings: Settings) -> float:
+    """Seconds before the next attempt after `attempts` failed ones: doubling, at most an hour,
+    with ±20% jitter so that many failed deliveries do not come back at once."""
+    delay = min(settings.webhook_retry_base_seconds * 2 ** (attempts - 1), MAX_DELAY_SECONDS)
+    return delay * random.uniform(0.8, 1.2)
+
+
+async def record(claimed: Claimed, outcome: Outcome, settings: Settings) -> None:
+    """Keep an attempt's outcome, unless the lease ran out and another worker has the delivery."""
+    now = datetime.now(UTC)
+    ours = {"id": claimed.id, "attempts": claimed.attempts, "state": DeliveryState.PENDING}
+    common = {
+        "last_status": outcome.status,
+        "last_error": outcome.error,
+        "latency_ms": outcome.latency_ms,
+        "leased_until": None,
+    }
+    if outcome.ok:
+        async with in_transaction():
+            await WebhookDelivery.filter(**ours).update(
+                state=DeliveryState.DELIVERED, delivered_at=now, **common
+            )
+            await WebhookEndpoint.filter(id=claimed.endpoint["id"], failure_streak__gt=0).update(
+                failure_streak=0, failing_since=None
+            )
+        return
+    next_at = now + timedelta(seconds=retry_delay(claimed.attempts, settings))
+    gives_up = next_at > claimed.first_attempt_at + timedelta(hours=settings.webhook_retry_hours)
+    async with in_transaction():
+        state = DeliveryState.FAILED if gives_up else DeliveryState.PENDING
+        await WebhookDelivery.filter(**ours).update(state=state, next_attempt_at=next_at, **common)
+        endpoint = await WebhookEndpoint.select_for_update().get(id=claimed.endpoint["id"])
+        endpoint.failure_streak += 1
+        endpoint.failing_since = endpoint.failing_since or now
+        fields = ["failure_streak", "failing_since"]
+        failing_for = now - endpoint.failing_since
+        if (
+            endpoint.active
+            and endpoint.failure_streak >= MIN_FAILURES_TO_DISABLE
+            and failing_for >= timedelta(hours=settings.webhook_disable_after_hours)
+        ):
+            endpoint.active = False
+            endpoint.disabled_at = now
+            endpoint.disabled_reason = (
+                f"every attempt failed for {failing_for.total_seconds() / 3600:.1f} h "
+                f"({endpoint.failure_streak} in a row), the last: {outcome.error}"
+            )[:200]
+            fields += ["active", "disabled_at", "disabled_reason"]
+            log.warning("webhook %s disabled: %s", endpoint.id, endpoint.disabled_reason)
+        await endpoint.save(update_fields=fields)
+
+
+class Worker:
+    """Fans out and delivers until stopped; several may run, in processes of their own."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: httpx.AsyncClient | None = None,
+        *,
+        in_flight: int = MAX_IN_FLIGHT,
+        poll_seconds: float = 0.2,
+    ) -> None:
+        if settings.webhook_lease_seconds <= settings.webhook_timeout_seconds:
+            raise DomainError(
+                "VALIDATION_FAILED",
+                "SANJI_WEBHOOK_LEASE_SECONDS must be longer than SANJI_WEBHOOK_TIMEOUT_SECONDS",
+                field="SANJI_WEBHOOK_LEASE_SECONDS",
+            )
+        self.settings = settings
+        self.client = client or httpx.AsyncClient(
+            timeout=settings.webhook_timeout_seconds,
+            follow_redirects=False,
+            trust_env=False,  # no proxy from the environment: the destination is what was checked
+            limits=httpx.Limits(max_connections=in_flight * 2, max_keepalive_connections=in_flight),
+        )
+        self.in_flight_limit = in_flight
+        self.poll_seconds = poll_seconds
+        self.tasks: set[asyncio.Task] = set()
+
+    async def step(self) -> bool:
+        """Fan out, then claim what there is room for and start sending it; whether there may be
+        more to do at once (a full fan-out batch, or a claim that filled the room)."""
+        fanned = await fan_out()
+        room = self.in_flight_limit - len(self.tasks)
+        if room <= 0:
+            return False
+        claimed = await claim(room, self.settings, datetime.now(UTC))
+        for one in claimed:
+            task = asyncio.create_task(self._deliver(one))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        return fanned >= FANOUT_BATCH or (bool(claimed) and len(self.tasks) < self.in_flight_limit)
+
+    async def _deliver(self, claimed: Claimed) -> None:
+        try:
+            outcome = await send(self.client, claimed, self.settings)
+            if outcome is None:
+                await release(claimed)
+            else:
+                await record(claimed, outcome, self.settings)
+        except Exception:  # the lease runs out and the delivery is tried again
+            log.exception("webhook delivery %s", claimed.id)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                more = await self.step()
+            except Exception:  # a database restart, say: try again after a pause
+                log.exception("webhook worker step")
+                more = False
+            if more:
+                continue
+            waiting = [asyncio.create_task(stop.wait()), *self.tasks]
+            await asyncio.wait(waiting, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
+            waiting[0].cancel()
+        await self.drain()
+
+    async def drain(self) -> None:
+        """Wait for the attempts under way."""
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    async def close(self) -> None:
+        await self.drain()
+        await self.client.aclose()

@@ -1,0 +1,233 @@
+"""Webhook verbs: register an endpoint (its secret shown once), rotate its secret, disable and
+enable it, and send deliveries again. Reads are the generated `webhooks` and `webhookDeliveries`.
+
+Who may: administrators, and integrators with an API key that has the write:webhooks scope, for
+an area inside their own (the permission table's Webhook row). Every write is audited, without
+the secret.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from tortoise.transactions import in_transaction
+
+from api.errors import DomainError
+from api.models.audit import AuditAction
+from api.models.org import Organization
+from api.models.webhook import WebhookDelivery, WebhookEndpoint
+from api.services import webhooks
+from schema.audit import audit_write, request_actor
+from schema.domain.cases import actor_for, now
+from schema.generator.errors import EngineError
+from schema.generator.ids import from_global_id
+from schema.generator.mutations import MAX_BULK, signed_in, snapshot
+from schema.generator.policy import Op
+from schema.generator.resolvers import REQUIRED, resolver
+
+
+@strawberry.input(description="A webhook to register")
+class CreateWebhookInput:
+    name: str = strawberry.field(description="Name, for people (名称)")
+    url: str = strawberry.field(
+        description="Where events are POSTed: https (http only within SANJI_WEBHOOK_ALLOWED_NETWORKS in "
+        "production); loopback, link-local and metadata addresses are refused"
+    )
+    event_types: list[str] = strawberry.field(
+        description="Types to receive: a type (case.accepted), a family (case.*) or * (docs/events.md)"
+    )
+    organization_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Area whose events it receives: this organization and those below it, within yours "
+        "(default: your organization)",
+    )
+
+
+def webhook_fields(registry) -> dict[str, Any]:
+    node = registry.node(WebhookEndpoint)
+    deliveries = registry.node(WebhookDelivery)
+    organizations = registry.node(Organization)
+    registration = strawberry.type(
+        type(
+            "WebhookRegistration",
+            (),
+            {
+                "__annotations__": {"webhook": node.object_type, "secret": str},
+                "webhook": strawberry.field(description="The webhook"),
+                "secret": strawberry.field(
+                    description="The signing secret (whsec_...): shown this once, store it now; receivers "
+                    "verify webhook-signature with it (Standard Webhooks)"
+                ),
+            },
+        ),
+        description="A webhook and its new signing secret",
+    )
+
+    async def endpoint_of(info, global_id: str) -> tuple[Any, WebhookEndpoint]:
+        access = await registry.access(info)
+        access.require(node, Op.UPDATE)
+        pk = from_global_id(global_id, "Webhook", field="id")
+        await access.check_in_area(node, pk, f"Webhook {global_id}", "id")
+        return access, await WebhookEndpoint.get(id=pk)
+
+    async def create(root, info, input: CreateWebhookInput):
+        access = await registry.access(info)
+        access.require(node, Op.CREATE)
+        caller = access.caller
+        if input.organization_id is None:
+            if caller.organization_id is None:
+                raise DomainError("VALIDATION_FAILED", "name the organization", field="organizationId")
+            organization_id = caller.organization_id
+        else:
+            organization_id = from_global_id(input.organization_id, "Organization", field="organizationId")
+        what = f"Organization {input.organization_id or 'of yours'}"
+        if not await Organization.filter(id=organization_id).exists():
+            raise DomainError("NOT_FOUND", f"{what} does not exist", field="organizationId")
+        if not await access.holds(organizations, organization_id):
+            raise DomainError(
+                "FORBIDDEN",
+                f"{what} is outside your area: a webhook's area is within yours",
+                field="organizationId",
+            )
+        actor = await actor_for(info, access)
+        async with in_transaction():
+            registered = await webhooks.register(
+                name=input.name,
+                url=input.url,
+                event_types=input.event_types,
+                organization_id=organization_id,
+                created_by=actor.name,
+                settings=info.context["settings"],
+                now=now(info),
+            )
+            endpoint = registered.endpoint
+            await audit_write(
+                AuditAction.CREATE, request_actor(info), node, endpoint.id, after=snapshot(node, endpoint)
+            )
+        return registration(webhook=endpoint, secret=registered.secret)
+
+    async def rotate(root, info, id: strawberry.ID, keep_old_hours: float):
+        _, endpoint = await endpoint_of(info, id)
+        async with in_transaction():
+            secret = await webhooks.rotate(endpoint, keep_old_hours, now(info))
+            await audit_write(
+                AuditAction.UPDATE,
+                request_actor(info),
+                node,
+                endpoint.id,
+                detail=f"signing secret rotated; the old one kept {keep_old_hours:g} h",
+            )
+        return registration(webhook=endpoint, secret=secret)
+
+    async def disable(root, info, id: strawberry.ID, reason: str):
+        _, endpoint = await endpoint_of(info, id)
+        before = snapshot(node, endpoint)
+        async with in_transaction():
+            await webhooks.disable(endpoint, reason.strip() or "disabled by hand", now(info))
+            await audit_write(
+                AuditAction.UPDATE,
+                request_actor(info),
+                node,
+                endpoint.id,
+                before=before,
+                after=snapshot(node, endpoint),
+            )
+        return endpoint
+
+    async def enable(root, info, id: strawberry.ID):
+        _, endpoint = await endpoint_of(info, id)
+        before = snapshot(node, endpoint)
+        async with in_transaction():
+            await webhooks.enable(endpoint, info.context["settings"])
+            await audit_write(
+                AuditAction.UPDATE,
+                request_actor(info),
+                node,
+                endpoint.id,
+                before=before,
+                after=snapshot(node, endpoint),
+            )
+        return endpoint
+
+    async def redeliver(root, info, ids: list[strawberry.ID]):
+        access = await registry.access(info)
+        access.require(deliveries, Op.UPDATE)
+        if not ids:
+            raise DomainError("VALIDATION_FAILED", "name at least one delivery", field="ids")
+        if len(ids) > MAX_BULK:
+            raise DomainError("VALIDATION_FAILED", f"at most {MAX_BULK} deliveries per call", field="ids")
+        keys = [from_global_id(global_id, "WebhookDelivery", field="ids") for global_id in ids]
+        at, actor = now(info), request_actor(info)
+        out = []
+        async with in_transaction():
+            for index, pk in enumerate(keys):
+                try:
+                    await access.check_in_area(deliveries, pk, f"WebhookDelivery {ids[index]}", "ids")
+                    delivery = await WebhookDelivery.select_for_update().get(id=pk)
+                    out.append(await webhooks.redeliver(delivery, at))
+                except EngineError as error:
+                    raise DomainError(error.code, f"ids[{index}]: {error.message}", field="ids") from error
+                await audit_write(AuditAction.UPDATE, actor, deliveries, pk, detail="redelivery requested")
+        return out
+
+    webhook = node.object_type
+    return {
+        "create_webhook": strawberry.field(
+            permission_classes=[signed_in(registry.policy)],
+            resolver=resolver(create, registration, {"input": (CreateWebhookInput, REQUIRED, "The webhook")}),
+            name="createWebhook",
+            description="Register a webhook for an area's events (事件推送); its signing secret is in the "
+            "answer, this once. Events written from now on are delivered",
+        ),
+        "rotate_webhook_secret": strawberry.field(
+            permission_classes=[signed_in(registry.policy)],
+            resolver=resolver(
+                rotate,
+                registration,
+                {
+                    "id": (strawberry.ID, REQUIRED, "Global id of the webhook"),
+                    "keep_old_hours": (
+                        float,
+                        24.0,
+                        f"Hours the old secret keeps signing beside the new one (0 to "
+                        f"{webhooks.MAX_KEEP_OLD_HOURS}; 0: at once replaced)",
+                    ),
+                },
+                names={"keep_old_hours": "keepOldHours"},
+            ),
+            name="rotateWebhookSecret",
+            description="A new signing secret, in the answer this once; requests carry both signatures "
+            "while the old one is kept",
+        ),
+        "disable_webhook": strawberry.field(
+            permission_classes=[signed_in(registry.policy)],
+            resolver=resolver(
+                disable,
+                webhook,
+                {
+                    "id": (strawberry.ID, REQUIRED, "Global id of the webhook"),
+                    "reason": (str, "", "Why (停用原因)"),
+                },
+            ),
+            name="disableWebhook",
+            description="Stop a webhook: no new deliveries, no attempts; pending ones wait for enableWebhook",
+        ),
+        "enable_webhook": strawberry.field(
+            permission_classes=[signed_in(registry.policy)],
+            resolver=resolver(enable, webhook, {"id": (strawberry.ID, REQUIRED, "Global id of the webhook")}),
+            name="enableWebhook",
+            description="Start a disabled webhook again (its URL checked again); pending deliveries resume",
+        ),
+        "redeliver_webhook_deliveries": strawberry.field(
+            permission_classes=[signed_in(registry.policy)],
+            resolver=resolver(
+                redeliver,
+                list[deliveries.object_type],
+                {"ids": (list[strawberry.ID], REQUIRED, "Global ids of delivered or failed deliveries")},
+            ),
+            name="redeliverWebhookDeliveries",
+            description=f"Send up to {MAX_BULK} delivered or failed deliveries again, now, with the same "
+            "webhook-id (a new retry window)",
+        ),
+    }
