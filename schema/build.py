@@ -24,7 +24,7 @@ from schema.domain.catalogue import catalogue_fields
 from schema.domain.coverage import CoverageQuery
 from schema.domain.permissions import my_permissions_field
 from schema.domain.service import ServiceQueries, calendar_fields
-from schema.domain.webhooks import webhook_fields
+from schema.domain.webhooks import webhook_fields, webhook_query_fields
 from schema.errors import DomainErrors, SanjiSchema
 from schema.generator.execution import executor_for
 from schema.generator.mutations import MutationBuilder
@@ -64,6 +64,7 @@ def create_schema(
         **registry.query_fields(),
         "my_permissions": my_permissions_field(registry),
         **ServiceQueries(registry).fields(),
+        **webhook_query_fields(),
     }
     query = type("Query", (CoverageQuery,), {"__annotations__": {}, **query_fields})
     mutation_fields = {

@@ -17,7 +17,7 @@ from api.errors import DomainError
 from api.models.audit import AuditAction
 from api.models.org import Organization
 from api.models.webhook import WebhookDelivery, WebhookEndpoint
-from api.services import webhooks
+from api.services import outbox, webhooks
 from schema.audit import audit_write, request_actor
 from schema.domain.cases import actor_for, now
 from schema.generator.errors import EngineError
@@ -42,6 +42,20 @@ class CreateWebhookInput:
         description="Area whose events it receives: this organization and those below it, within yours "
         "(default: your organization)",
     )
+
+
+def webhook_query_fields() -> dict[str, Any]:
+    async def event_types(root, info) -> list[str]:
+        return ["*", *(f"{family}.*" for family in webhooks.FAMILIES), *outbox.EVENT_TYPES]
+
+    return {
+        "webhook_event_types": strawberry.field(
+            resolver=resolver(event_types, list[str]),
+            name="webhookEventTypes",
+            description="What a webhook's eventTypes may name: *, each family (case.*, ...) and each "
+            "event type (docs/events.md)",
+        )
+    }
 
 
 def webhook_fields(registry) -> dict[str, Any]:
