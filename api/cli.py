@@ -682,7 +682,7 @@ def webhook_redeliver(
         now = datetime.now(UTC)
         async with in_transaction():
             if deliveries:
-                found = await WebhookDelivery.filter(id__in=deliveries).select_for_update()
+                found = await WebhookDelivery.filter(id__in=deliveries).order_by("id").select_for_update()
                 missing = sorted(set(deliveries) - {d.id for d in found})
                 if missing:
                     raise DomainError("NOT_FOUND", f"no delivery {missing[0]}")

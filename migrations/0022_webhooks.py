@@ -3,7 +3,6 @@ from tortoise.migrations import operations as ops
 from api.models.webhook import DeliveryState
 from tortoise.fields.base import OnDelete
 from tortoise import fields
-from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0021_outbox')]
@@ -64,7 +63,15 @@ class Migration(migrations.Migration):
                 ('last_error', fields.CharField(default='', max_length=300)),
                 ('latency_ms', fields.IntField(null=True)),
             ],
-            options={'table': 'webhook_delivery', 'app': 'models', 'unique_together': (('endpoint', 'event'),), 'indexes': [Index(fields=['state', 'next_attempt_at'], name='idx_webhook_delivery_due'), Index(fields=['endpoint_id', 'ordering_key', 'state', 'id'], name='idx_webhook_delivery_order')], 'pk_attr': 'id', 'table_description': 'One event for one endpoint: its attempts, in order per case (or per object) and endpoint.'},
+            options={'table': 'webhook_delivery', 'app': 'models', 'unique_together': (('endpoint', 'event'),), 'pk_attr': 'id', 'table_description': 'One event for one endpoint: its attempts, in order per case (or per object) and endpoint.'},
             bases=['Model'],
+        ),
+        ops.RunSQL(
+            [
+                "CREATE INDEX idx_webhook_delivery_pending ON webhook_delivery (id) WHERE state = 'PENDING'",
+                "CREATE INDEX idx_webhook_delivery_pending_key ON webhook_delivery (endpoint_id, ordering_key, id) "
+                "WHERE state = 'PENDING'",
+            ],
+            reverse_sql=["DROP INDEX idx_webhook_delivery_pending", "DROP INDEX idx_webhook_delivery_pending_key"],
         ),
     ]

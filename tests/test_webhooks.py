@@ -6,13 +6,14 @@ failing case holding up no other, and an endpoint that keeps failing disabled.""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from standardwebhooks.webhooks import Webhook
@@ -228,6 +229,8 @@ async def test_who_may_register_and_for_which_area(seeded_url):
             ({"url": "ftp://example.org/x"}, "url"),
             ({"url": "https://user:pw@example.org/x"}, "url"),
             ({"name": " "}, "name"),
+            ({"url": "http://exa\tmple.org/x"}, "url"),  # urlsplit drops the tab; httpx refuses it
+            ({"url": "http://example.org/a b"}, "url"),
         ):
             error = await admin.error(REGISTER, {"input": {**hall, **bad}})
             assert (error["extensions"]["code"], error["extensions"]["field"]) == (
@@ -284,7 +287,13 @@ async def test_production_refuses_loopback_and_metadata_and_admits_allow_listed_
         accepted = await register(admin, "http://10.20.3.4:8443/sanji", ("case.*",))
         assert accepted["webhook"]["url"] == "http://10.20.3.4:8443/sanji"
     allow = Settings(env=Env.PRODUCTION, webhook_allowed_networks=("127.0.0.0/8", "169.254.0.0/16"))
-    for url in ("http://127.0.0.1/x", "http://169.254.169.254/x"):  # never, even when listed
+    for url in (
+        "http://127.0.0.1/x",  # never, even when listed
+        "http://169.254.169.254/x",
+        "https://[2002:a9fe:a9fe::]/x",  # 6to4 carrying 169.254.169.254
+        "https://[64:ff9b::7f00:1]/x",  # NAT64 carrying 127.0.0.1
+        "https://[fec0::1]/x",  # site-local: not global
+    ):
         with pytest.raises(Exception) as refused:
             await destinations.check(url, allow)
         assert refused.value.code == "WEBHOOK_URL_REFUSED"
@@ -332,7 +341,8 @@ async def test_a_worker_killed_mid_delivery_is_replaced_and_the_event_sent_again
             dying = webhooks.Worker(fast(seeded_url))
             await dying.step()
             assert len(dying.tasks) == 1
-            await asyncio.sleep(0.1)  # the request is at the receiver
+            while not receiver.in_flight.total():  # the request is at the receiver
+                await asyncio.sleep(0.01)
             for task in dying.tasks:
                 task.cancel()  # killed: nothing recorded, the lease stays
             await asyncio.gather(*dying.tasks, return_exceptions=True)
@@ -346,7 +356,7 @@ async def test_a_worker_killed_mid_delivery_is_replaced_and_the_event_sent_again
                 delivered = await WebhookDelivery.get()
             finally:
                 await worker.close()
-                await dying.client.aclose()
+                await dying.clients.close()
     finally:
         receiver.stop()
     first, again = receiver.received
@@ -491,7 +501,7 @@ async def test_retries_give_up_after_the_window_and_the_next_event_of_the_case_g
 
 def test_backoff_doubles_with_jitter_up_to_an_hour():
     settings = Settings(webhook_retry_base_seconds=5)
-    for attempts, middle in ((1, 5), (2, 10), (5, 80), (20, 3600)):
+    for attempts, middle in ((1, 5), (2, 10), (5, 80), (20, 3600), (5000, 3600)):
         for _ in range(20):
             assert middle * 0.8 <= webhooks.retry_delay(attempts, settings) <= middle * 1.2
 
@@ -598,3 +608,93 @@ async def test_the_command_line_registers_lists_disables_and_a_worker_process_de
     first_try, again = receiver.received[:2]
     assert first_try.headers["webhook-id"] == again.headers["webhook-id"]
     Webhook(secret).verify(again.body, again.headers)
+
+
+async def test_in_production_a_request_goes_to_the_address_checked_with_the_name_kept(
+    seeded_url, monkeypatch
+):
+    """The name is resolved and checked once per attempt, and the request connects to that address
+    (here a loopback receiver standing in for the checked one), with the name in the Host header."""
+    receiver = Receiver().start()
+    production = fast(seeded_url, env=Env.PRODUCTION, secret_key="p" * 40)
+    looked_up: list[str] = []
+
+    async def checked(url: str, settings: Settings) -> destinations.Destination:
+        looked_up.append(url)
+        return destinations.Destination(
+            url, "http", "hooks.example.gov.cn", receiver.port, (ipaddress.ip_address("127.0.0.1"),)
+        )
+
+    monkeypatch.setattr(destinations, "check", checked)  # the name resolves to "the checked address"
+    try:
+        async with serving(seeded_url) as anonymous:
+            await register(
+                await anonymous.sign_in("admin"),
+                f"http://hooks.example.gov.cn:{receiver.port}/x",
+                ("case.*",),
+            )
+            await submit_and_accept(await anonymous.sign_in("clerk"))
+        looked_up.clear()  # the registration's own check
+        async with db.database(production):
+            worker = webhooks.Worker(production)
+            try:
+                await pump(worker, lambda: len(receiver.received) >= 2)
+            finally:
+                await worker.close()
+    finally:
+        receiver.stop()
+    assert {got.headers["host"] for got in receiver.received} == {f"hooks.example.gov.cn:{receiver.port}"}
+    assert len(looked_up) == 2  # checked before each attempt
+
+
+async def test_an_attempt_is_bounded_by_its_timeout_as_a_whole(seeded_url):
+    """A receiver that answers slowly, a little at a time, is cut off at the timeout."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+
+    def trickle() -> None:
+        connection, _ = listener.accept()
+        connection.recv(65536)
+        for char in b"HTTP/1.1 200 OK\r\n":
+            try:
+                connection.send(bytes([char]))
+            except OSError:
+                return
+            time.sleep(0.3)
+
+    threading.Thread(target=trickle, daemon=True).start()
+    settings = fast(seeded_url, webhook_timeout_seconds=1.0)
+    claimed = webhooks.Claimed(
+        1,
+        {
+            "id": 1,
+            "url": f"http://127.0.0.1:{port}/x",
+            "secret": webhooks.new_secret(),
+            "previous_secret": None,
+            "previous_secret_until": None,
+        },
+        {
+            "id": 1,
+            "type": "case.accepted",
+            "organization_id": None,
+            "occurred_at": datetime.now(UTC),
+            "payload": {},
+        },
+        1,
+        datetime.now(UTC),
+        datetime.now(UTC) + timedelta(seconds=3),
+    )
+    clients = webhooks.Clients(settings, 1)
+    started = time.monotonic()
+    try:
+        outcome = await webhooks.send(clients, claimed, settings)
+    finally:
+        await clients.close()
+        listener.close()
+    assert time.monotonic() - started < 1.5
+    assert not outcome.ok and outcome.error == "no answer within 1 s"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from enum import StrEnum
 
 from tortoise import fields
-from tortoise.indexes import Index
 from tortoise.models import Model
 
 
@@ -75,10 +74,10 @@ class WebhookDelivery(Model):
     class Meta:
         table = "webhook_delivery"
         unique_together = (("endpoint", "event"),)
-        indexes = (
-            Index(fields=("state", "next_attempt_at"), name="idx_webhook_delivery_due"),
-            Index(fields=("endpoint_id", "ordering_key", "state", "id"), name="idx_webhook_delivery_order"),
-        )
+        # Migration 0022 adds two partial indexes of the pending deliveries, which the worker's claim
+        # reads (their number does not grow with the delivered history): idx_webhook_delivery_pending
+        # (id) and idx_webhook_delivery_pending_key (endpoint_id, ordering_key, id). Tortoise's
+        # indexes have no WHERE, so they are not declared here.
 
 
 class OutboxCursor(Model):

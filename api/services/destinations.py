@@ -3,12 +3,13 @@ registered and again before every attempt, on the addresses the name resolves to
 
 In production, loopback, link-local (cloud metadata at 169.254.169.254 among them), unspecified,
 multicast and reserved addresses and the clouds' metadata addresses are always refused. Private
-ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7), where the province's and city's
-government networks live, are refused unless SANJI_WEBHOOK_ALLOWED_NETWORKS lists them; outside
-those, URLs must be https. A request then goes to the address that was checked (the name is kept
-for the Host header and TLS), so a name that resolves elsewhere a moment later cannot redirect it;
-redirects are not followed. In dev mode every address is allowed (receivers on the developer's
-machine).
+ranges and every other address that is not globally reachable (10/8, 172.16/12, 192.168/16,
+100.64/10, fc00::/7, …; an IPv6 address carrying an IPv4 one, as 6to4, Teredo and NAT64 do, is
+judged by both), where the province's and city's government networks live, are refused unless
+SANJI_WEBHOOK_ALLOWED_NETWORKS lists them; outside those, URLs must be https. A request then goes
+to the address that was checked (the name is kept for the Host header and TLS), so a name that
+resolves elsewhere a moment later cannot redirect it; redirects are not followed. In dev mode
+every address is allowed (receivers on the developer's machine).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import ipaddress
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+import httpx
 
 from api.client_address import networks
 from api.errors import DomainError
@@ -29,6 +32,7 @@ METADATA = frozenset(
     for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254", "fd20:ce::254")
 )
 SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT; Alibaba Cloud's metadata is here
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
 MAX_URL = 2000
 
 
@@ -50,6 +54,10 @@ def parse(url: str) -> tuple[str, str, int]:
     url = url.strip()
     if not url or len(url) > MAX_URL:
         raise DomainError("VALIDATION_FAILED", f"a webhook URL has 1 to {MAX_URL} characters", field="url")
+    if any(ord(char) < 33 or ord(char) == 127 for char in url):  # urlsplit drops some, httpx not
+        raise DomainError(
+            "VALIDATION_FAILED", "a webhook URL has no spaces or control characters", field="url"
+        )
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -68,12 +76,16 @@ def parse(url: str) -> tuple[str, str, int]:
         )
     if parts.fragment:
         raise DomainError("VALIDATION_FAILED", "a webhook URL has no #fragment", field="url")
+    try:
+        httpx.URL(url)  # what the worker will send to: it refuses what urlsplit lets through
+    except (httpx.InvalidURL, ValueError) as error:
+        raise DomainError("VALIDATION_FAILED", f"not a URL: {error}", field="url") from None
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 
 async def check(url: str, settings: Settings) -> Destination:
     """The URL's destination when it may be sent to now, or WEBHOOK_URL_REFUSED (VALIDATION_FAILED
-    for a malformed URL)."""
+    for a malformed URL). The messages name the host, not the addresses it resolves to."""
     scheme, host, port = parse(url)
     addresses = await resolve(host, port)
     if not settings.is_production:
@@ -82,11 +94,11 @@ async def check(url: str, settings: Settings) -> Destination:
     for found in addresses:
         reason = always_refused(found)
         if reason:
-            raise refused(f"{host} resolves to {found}, {reason}: never a webhook destination in production")
+            raise refused(f"{host} resolves to {reason}: never a webhook destination in production")
         listed = any(found in network for network in allowed)
-        if _private(found) and not listed:
+        if not listed and not _public(found):
             raise refused(
-                f"{host} resolves to {found}, a private address: allowed only within "
+                f"{host} resolves to a private address: allowed only within "
                 "SANJI_WEBHOOK_ALLOWED_NETWORKS (docs/events.md)"
             )
         if scheme != "https" and not listed:
@@ -94,25 +106,53 @@ async def check(url: str, settings: Settings) -> Destination:
     return Destination(url.strip(), scheme, host, port, addresses)
 
 
+def embedded(found: Address) -> list[Address]:
+    """The address and any IPv4 address an IPv6 one carries (mapped, 6to4, Teredo, NAT64)."""
+    out: list[Address] = [found]
+    if isinstance(found, ipaddress.IPv6Address):
+        if found.ipv4_mapped is not None:
+            out.append(found.ipv4_mapped)
+        if found.sixtofour is not None:
+            out.append(found.sixtofour)
+        if found.teredo is not None:
+            out += list(found.teredo)
+        if found in NAT64:
+            out.append(ipaddress.IPv4Address(int(found) & 0xFFFFFFFF))
+    return out
+
+
 def always_refused(found: Address) -> str:
-    """Why an address is never a destination in production, or ""."""
-    if isinstance(found, ipaddress.IPv6Address) and found.ipv4_mapped is not None:
-        return always_refused(found.ipv4_mapped)
-    if found in METADATA:
-        return "a cloud metadata address"
-    if found.is_loopback:
-        return "a loopback address"
-    if found.is_link_local:
-        return "a link-local address"
-    if found.is_unspecified or found.is_multicast or found.is_reserved:
-        return "not a unicast address"
+    """What an address is when it is never a destination in production, or ""."""
+    for one in embedded(found):
+        if _wrapper(one):
+            continue  # judged by the IPv4 address it carries (next in the list)
+        if one in METADATA:
+            return "a cloud metadata address"
+        if one.is_loopback:
+            return "a loopback address"
+        if one.is_link_local:
+            return "a link-local address"
+        if one.is_unspecified or one.is_multicast or one.is_reserved:
+            return "an address that is not unicast"
     return ""
 
 
-def _private(found: Address) -> bool:
-    if isinstance(found, ipaddress.IPv6Address) and found.ipv4_mapped is not None:
-        return _private(found.ipv4_mapped)
-    return found.is_private or found in SHARED
+def _wrapper(found: Address) -> bool:
+    """An IPv6 form of an IPv4 address (mapped, NAT64), judged by that address alone."""
+    return isinstance(found, ipaddress.IPv6Address) and (found.ipv4_mapped is not None or found in NAT64)
+
+
+def _public(found: Address) -> bool:
+    """Globally reachable, and so is every IPv4 address it carries."""
+    return all(
+        _wrapper(one)
+        or (
+            one.is_global
+            and one not in SHARED
+            and not (isinstance(one, ipaddress.IPv6Address) and one.is_site_local)
+        )
+        for one in embedded(found)
+    )
 
 
 async def resolve(host: str, port: int) -> tuple[Address, ...]:

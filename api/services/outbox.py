@@ -71,23 +71,24 @@ async def emit(
     occurred_at: datetime,
     payload: dict,
     case_id: int | None = None,
-) -> None:
-    """Write one event in the caller's transaction."""
+) -> int:
+    """Write one event in the caller's transaction; its id."""
     connection = OutboxEvent._meta.db
     if connection.capabilities.dialect != "postgres":
-        await OutboxEvent.create(
+        event = await OutboxEvent.create(
             type=type_,
             organization_id=organization_id,
             case_id=case_id,
             occurred_at=occurred_at,
             payload=payload,
         )
-        return
-    await connection.execute_query(
+        return event.id
+    rows = await connection.execute_query_dict(  # (execute_query gives no rows for an INSERT)
         'INSERT INTO "outbox_event" ("type", "organization_id", "case_id", "occurred_at", "payload", '
-        '"transaction") VALUES ($1, $2, $3, $4, $5, pg_current_xact_id()::text::bigint)',
+        '"transaction") VALUES ($1, $2, $3, $4, $5, pg_current_xact_id()::text::bigint) RETURNING "id"',
         [type_, organization_id, case_id, occurred_at, json.dumps(payload, ensure_ascii=False)],
     )
+    return rows[0]["id"]
 
 
 async def case_step(case: Case, event: CaseEvent) -> None:

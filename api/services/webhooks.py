@@ -236,7 +236,10 @@ async def redeliver(delivery: WebhookDelivery, now: datetime) -> WebhookDelivery
     delivery.next_attempt_at = now
     delivery.leased_until = None
     delivery.first_attempt_at = None
-    await delivery.save(update_fields=["state", "next_attempt_at", "leased_until", "first_attempt_at"])
+    delivery.attempts = 0  # counted anew, as the delays are
+    await delivery.save(
+        update_fields=["state", "next_attempt_at", "leased_until", "first_attempt_at", "attempts"]
+    )
     return delivery
 
 
@@ -312,10 +315,12 @@ async def fan_out(now: datetime | None = None, limit: int = FANOUT_BATCH) -> int
 
 # -- delivery ----------------------------------------------------------------------------------
 
+# The oldest pending delivery of each key and endpoint, when it is due and not held: both partial
+# indexes of migration 0022 hold pending deliveries only, so the delivered history costs nothing.
 _DUE = (
     'SELECT c."id" FROM "webhook_delivery" c JOIN "webhook_endpoint" w ON w."id" = c."endpoint_id" '
     'WHERE c."state" = \'PENDING\' AND c."next_attempt_at" <= {} '
-    'AND (c."leased_until" IS NULL OR c."leased_until" <= {}) AND w."active" '
+    'AND (c."leased_until" IS NULL OR c."leased_until" <= {}) AND w."active" {busy}'
     'AND NOT EXISTS (SELECT 1 FROM "webhook_delivery" p WHERE p."endpoint_id" = c."endpoint_id" '
     'AND p."ordering_key" = c."ordering_key" AND p."state" = \'PENDING\' AND p."id" < c."id") '
     'ORDER BY c."id" LIMIT {}'
@@ -325,6 +330,14 @@ _CLAIM = (
     '"attempts" = "attempts" + 1, "first_attempt_at" = COALESCE("first_attempt_at", {}), '
     '"last_attempt_at" = {} WHERE "id" IN (SELECT "id" FROM "due") '
     'RETURNING "id", "endpoint_id", "event_id", "attempts", "first_attempt_at"'
+)
+_DELIVERED = (  # PostgreSQL: the successes of a round in one statement
+    'UPDATE "webhook_delivery" d SET "state" = \'DELIVERED\', "delivered_at" = $1, "last_status" = v.status, '
+    '"latency_ms" = v.latency, "last_error" = \'\', "leased_until" = NULL '
+    "FROM (SELECT unnest($2::bigint[]) AS id, unnest($3::int[]) AS attempts, unnest($4::int[]) AS status, "
+    "unnest($5::int[]) AS latency) v "
+    'WHERE d."id" = v.id AND d."attempts" = v.attempts AND d."state" = \'PENDING\' '
+    'RETURNING d."endpoint_id"'
 )
 
 
@@ -346,12 +359,16 @@ class Outcome:
     latency_ms: int
 
 
-async def claim(limit: int, settings: Settings, now: datetime) -> list[Claimed]:
-    """Up to `limit` due deliveries, each held by this worker for the lease."""
+async def claim(limit: int, settings: Settings, now: datetime, busy: Iterable[int] = ()) -> list[Claimed]:
+    """Up to `limit` due deliveries, each held by this worker for the lease; none of the `busy`
+    endpoints (those this worker already sends as many as it lets one endpoint have)."""
     connection = WebhookDelivery._meta.db
     postgres = connection.capabilities.dialect == "postgres"
+    busy = sorted(set(busy))
+    excluded = f'AND c."endpoint_id" NOT IN ({", ".join(str(int(b)) for b in busy)}) ' if busy else ""
     lock = " FOR UPDATE OF c SKIP LOCKED" if postgres else ""
-    sql = dialect_sql(f'WITH "due" AS ({_DUE}{lock}) {_CLAIM}', connection.query_class)
+    due = _DUE.replace("{busy}", excluded)
+    sql = dialect_sql(f'WITH "due" AS ({due}{lock}) {_CLAIM}', connection.query_class)
     lease = now + timedelta(seconds=settings.webhook_lease_seconds)
     _, rows = await connection.execute_query(sql, [now, now, limit, lease, now, now])
     if not rows:
@@ -371,7 +388,9 @@ async def claim(limit: int, settings: Settings, now: datetime) -> list[Claimed]:
     }
     out = []
     for row in sorted(rows, key=lambda row: row["id"]):
-        event = events[row["event_id"]]
+        event = events.get(row["event_id"])
+        if event is None:  # deleted since (with its organization): its delivery went with it
+            continue
         if isinstance(event["payload"], str):
             event["payload"] = json.loads(event["payload"])
         out.append(
@@ -387,10 +406,45 @@ async def claim(limit: int, settings: Settings, now: datetime) -> list[Claimed]:
     return out
 
 
-async def send(client: httpx.AsyncClient, claimed: Claimed, settings: Settings) -> Outcome | None:
-    """One attempt: POST the signed event to the endpoint's URL (its addresses checked again).
-    None when too little of the lease is left for an attempt to end within it (a worker too busy
-    to start it in time): another worker could then take the delivery while this one sends it."""
+class Clients:
+    """HTTP clients: one in dev; in production one per host, since a request goes to the address
+    that was checked and connections are pooled by address: a connection whose certificate was
+    checked for one name must not carry another name's requests."""
+
+    def __init__(self, settings: Settings, size: int, client: httpx.AsyncClient | None = None) -> None:
+        self.settings, self.size = settings, size
+        self.shared = client
+        self.by_host: dict[str, httpx.AsyncClient] = {}
+
+    def _new(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            follow_redirects=False,
+            trust_env=False,  # no proxy from the environment: the destination is what was checked
+            limits=httpx.Limits(max_connections=self.size * 2, max_keepalive_connections=self.size),
+        )
+
+    def get(self, host: str) -> httpx.AsyncClient:
+        if not self.settings.is_production:
+            self.shared = self.shared or self._new()
+            return self.shared
+        if host not in self.by_host:
+            self.by_host[host] = self._new()
+        return self.by_host[host]
+
+    async def close(self) -> None:
+        for client in [self.shared, *self.by_host.values()]:
+            if client is not None:
+                await client.aclose()
+
+
+MAX_ANSWER_BYTES = 64 * 1024  # of a receiver's answer read (the rest is not)
+
+
+async def send(clients: Clients, claimed: Claimed, settings: Settings) -> Outcome | None:
+    """One attempt: POST the signed event to the endpoint's URL (its addresses checked again), all
+    of it (the name's lookup, connecting, sending, the answer) within the attempt's timeout. None
+    when too little of the lease is left for an attempt to end within it (a worker too busy to start
+    it in time): another worker could then take the delivery while this one sends it."""
     left = (claimed.leased_until - datetime.now(UTC)).total_seconds()
     if left < settings.webhook_timeout_seconds:
         return None
@@ -399,11 +453,21 @@ async def send(client: httpx.AsyncClient, claimed: Claimed, settings: Settings) 
     def done(ok: bool, status: int | None, error: str) -> Outcome:
         return Outcome(ok, status, error[:300], round((time.monotonic() - started) * 1000))
 
-    url = claimed.endpoint["url"]
     try:
-        destination = await destinations.check(url, settings)
+        async with asyncio.timeout(settings.webhook_timeout_seconds):
+            return await _post(clients, claimed, settings, done)
+    except TimeoutError:
+        return done(False, None, f"no answer within {settings.webhook_timeout_seconds:g} s")
     except DomainError as error:
         return done(False, None, error.message)
+    except Exception as error:  # httpx's, the URL's, the system's: the attempt failed, the worker goes on
+        text = str(error)
+        return done(False, None, f"{type(error).__name__}: {text}" if text else type(error).__name__)
+
+
+async def _post(clients: Clients, claimed: Claimed, settings: Settings, done) -> Outcome:
+    url = claimed.endpoint["url"]
+    destination = await destinations.check(url, settings)
     text = body(claimed.event)
     timestamp = int(time.time())
     id_ = message_id(claimed.event["id"])
@@ -413,31 +477,39 @@ async def send(client: httpx.AsyncClient, claimed: Claimed, settings: Settings) 
         "webhook-id": id_,
         "webhook-timestamp": str(timestamp),
         "webhook-signature": signature(
-            signing_secrets(claimed.endpoint, datetime.now(UTC)),
-            message_id(claimed.event["id"]),
-            timestamp,
-            text,
+            signing_secrets(claimed.endpoint, datetime.now(UTC)), id_, timestamp, text
         ),
     }
     request_url = httpx.URL(url)
     extensions: dict[str, Any] = {}
     if settings.is_production:  # connect to the address checked, not to a second lookup's
-        address = destination.addresses[0]
-        request_url = request_url.copy_with(host=str(address))
-        headers["host"] = httpx.URL(url).netloc.decode("ascii")
+        headers["host"] = request_url.netloc.decode("ascii")
+        request_url = request_url.copy_with(host=str(destination.addresses[0]))
         if destination.scheme == "https":
             extensions["sni_hostname"] = destination.host
+    client = clients.get(destination.host)
+    request = client.build_request(
+        "POST", request_url, content=text.encode(), headers=headers, extensions=extensions
+    )
+    response = await client.send(request, stream=True)
     try:
-        response = await client.post(
-            request_url, content=text.encode(), headers=headers, extensions=extensions
-        )
-    except httpx.TimeoutException:
-        return done(False, None, f"no answer within {settings.webhook_timeout_seconds:g} s")
-    except httpx.HTTPError as error:
-        return done(False, None, f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
+        read = 0
+        async for chunk in response.aiter_raw():  # a small answer is read, so the connection is reused
+            read += len(chunk)
+            if read > MAX_ANSWER_BYTES:
+                break
+    finally:
+        await response.aclose()
     if 200 <= response.status_code < 300:
         return done(True, response.status_code, "")
     return done(False, response.status_code, f"HTTP {response.status_code}")
+
+
+def retry_delay(attempts: int, settings: Settings) -> float:
+    """Seconds before the next attempt after `attempts` failed ones: doubling, at most an hour,
+    with ±20% jitter so that many failed deliveries do not come back at once."""
+    delay = min(settings.webhook_retry_base_seconds * 2 ** min(attempts - 1, 20), MAX_DELAY_SECONDS)
+    return delay * random.uniform(0.8, 1.2)
 
 
 async def release(claimed: Claimed) -> None:
@@ -447,56 +519,89 @@ async def release(claimed: Claimed) -> None:
     ).update(leased_until=None, attempts=F("attempts") - 1)
 
 
-def retry_delay(attempts: int, settings: Settings) -> float:
-    """Seconds before the next attempt after `attempts` failed ones: doubling, at most an hour,
-    with ±20% jitter so that many failed deliveries do not come back at once."""
-    delay = min(settings.webhook_retry_base_seconds * 2 ** (attempts - 1), MAX_DELAY_SECONDS)
-    return delay * random.uniform(0.8, 1.2)
-
-
-async def record(claimed: Claimed, outcome: Outcome, settings: Settings) -> None:
-    """Keep an attempt's outcome, unless the lease ran out and another worker has the delivery."""
-    now = datetime.now(UTC)
-    ours = {"id": claimed.id, "attempts": claimed.attempts, "state": DeliveryState.PENDING}
-    common = {
-        "last_status": outcome.status,
-        "last_error": outcome.error,
-        "latency_ms": outcome.latency_ms,
-        "leased_until": None,
-    }
-    if outcome.ok:
-        async with in_transaction():
-            await WebhookDelivery.filter(**ours).update(
-                state=DeliveryState.DELIVERED, delivered_at=now, **common
-            )
-            await WebhookEndpoint.filter(id=claimed.endpoint["id"], failure_streak__gt=0).update(
-                failure_streak=0, failing_since=None
-            )
+async def record(results: list[tuple[Claimed, Outcome]], settings: Settings) -> None:
+    """Keep the outcomes of attempts, in one transaction; an attempt whose lease ran out and whose
+    delivery another worker has taken since is not kept (nor counted against its endpoint)."""
+    if not results:
         return
+    now = datetime.now(UTC)
+    delivered = [(claimed, outcome) for claimed, outcome in results if outcome.ok]
+    failed = [(claimed, outcome) for claimed, outcome in results if not outcome.ok]
+    async with in_transaction() as connection:
+        if delivered:
+            await _delivered(connection, delivered, now)
+        for claimed, outcome in failed:
+            await _failed(claimed, outcome, settings, now)
+
+
+async def _delivered(connection, delivered: list[tuple[Claimed, Outcome]], now: datetime) -> None:
+    if connection.capabilities.dialect == "postgres":
+        rows = await connection.execute_query_dict(
+            _DELIVERED,
+            [
+                now,
+                [claimed.id for claimed, _ in delivered],
+                [claimed.attempts for claimed, _ in delivered],
+                [outcome.status for _, outcome in delivered],
+                [outcome.latency_ms for _, outcome in delivered],
+            ],
+        )
+        endpoints = {row["endpoint_id"] for row in rows}
+    else:
+        endpoints = set()
+        for claimed, outcome in delivered:
+            kept = await WebhookDelivery.filter(
+                id=claimed.id, attempts=claimed.attempts, state=DeliveryState.PENDING
+            ).update(
+                state=DeliveryState.DELIVERED,
+                delivered_at=now,
+                last_status=outcome.status,
+                latency_ms=outcome.latency_ms,
+                last_error="",
+                leased_until=None,
+            )
+            if kept:
+                endpoints.add(claimed.endpoint["id"])
+    if endpoints:
+        await WebhookEndpoint.filter(id__in=endpoints, failure_streak__gt=0).update(
+            failure_streak=0, failing_since=None
+        )
+
+
+async def _failed(claimed: Claimed, outcome: Outcome, settings: Settings, now: datetime) -> None:
     next_at = now + timedelta(seconds=retry_delay(claimed.attempts, settings))
     gives_up = next_at > claimed.first_attempt_at + timedelta(hours=settings.webhook_retry_hours)
-    async with in_transaction():
-        state = DeliveryState.FAILED if gives_up else DeliveryState.PENDING
-        await WebhookDelivery.filter(**ours).update(state=state, next_attempt_at=next_at, **common)
-        endpoint = await WebhookEndpoint.select_for_update().get(id=claimed.endpoint["id"])
-        endpoint.failure_streak += 1
-        endpoint.failing_since = endpoint.failing_since or now
-        fields = ["failure_streak", "failing_since"]
-        failing_for = now - endpoint.failing_since
-        if (
-            endpoint.active
-            and endpoint.failure_streak >= MIN_FAILURES_TO_DISABLE
-            and failing_for >= timedelta(hours=settings.webhook_disable_after_hours)
-        ):
-            endpoint.active = False
-            endpoint.disabled_at = now
-            endpoint.disabled_reason = (
-                f"every attempt failed for {failing_for.total_seconds() / 3600:.1f} h "
-                f"({endpoint.failure_streak} in a row), the last: {outcome.error}"
-            )[:200]
-            fields += ["active", "disabled_at", "disabled_reason"]
-            log.warning("webhook %s disabled: %s", endpoint.id, endpoint.disabled_reason)
-        await endpoint.save(update_fields=fields)
+    kept = await WebhookDelivery.filter(
+        id=claimed.id, attempts=claimed.attempts, state=DeliveryState.PENDING
+    ).update(
+        state=DeliveryState.FAILED if gives_up else DeliveryState.PENDING,
+        next_attempt_at=next_at,
+        last_status=outcome.status,
+        last_error=outcome.error,
+        latency_ms=outcome.latency_ms,
+        leased_until=None,
+    )
+    if not kept:
+        return
+    endpoint = await WebhookEndpoint.select_for_update().get(id=claimed.endpoint["id"])
+    endpoint.failure_streak += 1
+    endpoint.failing_since = endpoint.failing_since or now
+    fields = ["failure_streak", "failing_since"]
+    failing_for = now - endpoint.failing_since
+    if (
+        endpoint.active
+        and endpoint.failure_streak >= MIN_FAILURES_TO_DISABLE
+        and failing_for >= timedelta(hours=settings.webhook_disable_after_hours)
+    ):
+        endpoint.active = False
+        endpoint.disabled_at = now
+        endpoint.disabled_reason = (
+            f"every attempt failed for {failing_for.total_seconds() / 3600:.1f} h "
+            f"({endpoint.failure_streak} in a row), the last: {outcome.error}"
+        )[:200]
+        fields += ["active", "disabled_at", "disabled_reason"]
+        log.warning("webhook %s disabled: %s", endpoint.id, endpoint.disabled_reason)
+    await endpoint.save(update_fields=fields)
 
 
 class Worker:
@@ -517,39 +622,56 @@ class Worker:
                 field="SANJI_WEBHOOK_LEASE_SECONDS",
             )
         self.settings = settings
-        self.client = client or httpx.AsyncClient(
-            timeout=settings.webhook_timeout_seconds,
-            follow_redirects=False,
-            trust_env=False,  # no proxy from the environment: the destination is what was checked
-            limits=httpx.Limits(max_connections=in_flight * 2, max_keepalive_connections=in_flight),
-        )
+        self.clients = Clients(settings, in_flight, client)
         self.in_flight_limit = in_flight
+        # One endpoint never takes every slot: a slow receiver holds up its own deliveries only.
+        self.per_endpoint = max(1, in_flight * 3 // 4)
         self.poll_seconds = poll_seconds
         self.tasks: set[asyncio.Task] = set()
+        self.sending: dict[int, int] = {}  # endpoint id -> attempts under way
+        self.finished: list[tuple[Claimed, Outcome | None]] = []
 
     async def step(self) -> bool:
-        """Fan out, then claim what there is room for and start sending it; whether there may be
-        more to do at once (a full fan-out batch, or a claim that filled the room)."""
-        fanned = await fan_out()
-        room = self.in_flight_limit - len(self.tasks)
-        if room <= 0:
-            return False
-        claimed = await claim(room, self.settings, datetime.now(UTC))
-        for one in claimed:
-            task = asyncio.create_task(self._deliver(one))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
-        return fanned >= FANOUT_BATCH or (bool(claimed) and len(self.tasks) < self.in_flight_limit)
-
-    async def _deliver(self, claimed: Claimed) -> None:
+        """Keep what finished, fan out, then claim what there is room for and start sending it;
+        whether there is more to fan out at once."""
+        await self._keep_finished()
+        fanned = 0
         try:
-            outcome = await send(self.client, claimed, self.settings)
+            fanned = await fan_out()
+        except Exception:  # an event it cannot fan out: the deliveries already made still go
+            log.exception("webhook fan-out")
+        room = self.in_flight_limit - len(self.tasks)
+        if room > 0:
+            busy = [endpoint for endpoint, n in self.sending.items() if n >= self.per_endpoint]
+            for one in await claim(room, self.settings, datetime.now(UTC), busy):
+                self._start(one)
+        return fanned >= FANOUT_BATCH
+
+    def _start(self, claimed: Claimed) -> None:
+        endpoint = claimed.endpoint["id"]
+        self.sending[endpoint] = self.sending.get(endpoint, 0) + 1
+
+        async def attempt() -> None:
+            try:
+                outcome = await send(self.clients, claimed, self.settings)
+            finally:
+                self.sending[endpoint] -= 1
+                if not self.sending[endpoint]:
+                    del self.sending[endpoint]
+            self.finished.append((claimed, outcome))
+
+        task = asyncio.create_task(attempt())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _keep_finished(self) -> None:
+        finished, self.finished = self.finished, []
+        for claimed, outcome in finished:
             if outcome is None:
                 await release(claimed)
-            else:
-                await record(claimed, outcome, self.settings)
-        except Exception:  # the lease runs out and the delivery is tried again
-            log.exception("webhook delivery %s", claimed.id)
+        await record(
+            [(claimed, outcome) for claimed, outcome in finished if outcome is not None], self.settings
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -566,10 +688,11 @@ class Worker:
         await self.drain()
 
     async def drain(self) -> None:
-        """Wait for the attempts under way."""
+        """Wait for the attempts under way, and keep their outcomes."""
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self._keep_finished()
 
     async def close(self) -> None:
         await self.drain()
-        await self.client.aclose()
+        await self.clients.close()

@@ -78,12 +78,14 @@ def webhook_fields(registry) -> dict[str, Any]:
         description="A webhook and its new signing secret",
     )
 
-    async def endpoint_of(info, global_id: str) -> tuple[Any, WebhookEndpoint]:
+    async def endpoint_of(info, global_id: str) -> WebhookEndpoint:
+        """The webhook, checked and locked (call in the write's transaction): two writes of one
+        webhook (two rotations, a rotation and the worker's disabling) go one after the other."""
         access = await registry.access(info)
         access.require(node, Op.UPDATE)
         pk = from_global_id(global_id, "Webhook", field="id")
         await access.check_in_area(node, pk, f"Webhook {global_id}", "id")
-        return access, await WebhookEndpoint.get(id=pk)
+        return await WebhookEndpoint.select_for_update().get(id=pk)
 
     async def create(root, info, input: CreateWebhookInput):
         access = await registry.access(info)
@@ -122,8 +124,8 @@ def webhook_fields(registry) -> dict[str, Any]:
         return registration(webhook=endpoint, secret=registered.secret)
 
     async def rotate(root, info, id: strawberry.ID, keep_old_hours: float):
-        _, endpoint = await endpoint_of(info, id)
         async with in_transaction():
+            endpoint = await endpoint_of(info, id)
             secret = await webhooks.rotate(endpoint, keep_old_hours, now(info))
             await audit_write(
                 AuditAction.UPDATE,
@@ -135,9 +137,9 @@ def webhook_fields(registry) -> dict[str, Any]:
         return registration(webhook=endpoint, secret=secret)
 
     async def disable(root, info, id: strawberry.ID, reason: str):
-        _, endpoint = await endpoint_of(info, id)
-        before = snapshot(node, endpoint)
         async with in_transaction():
+            endpoint = await endpoint_of(info, id)
+            before = snapshot(node, endpoint)
             await webhooks.disable(endpoint, reason.strip() or "disabled by hand", now(info))
             await audit_write(
                 AuditAction.UPDATE,
@@ -150,9 +152,9 @@ def webhook_fields(registry) -> dict[str, Any]:
         return endpoint
 
     async def enable(root, info, id: strawberry.ID):
-        _, endpoint = await endpoint_of(info, id)
-        before = snapshot(node, endpoint)
         async with in_transaction():
+            endpoint = await endpoint_of(info, id)
+            before = snapshot(node, endpoint)
             await webhooks.enable(endpoint, info.context["settings"])
             await audit_write(
                 AuditAction.UPDATE,
@@ -172,18 +174,22 @@ def webhook_fields(registry) -> dict[str, Any]:
         if len(ids) > MAX_BULK:
             raise DomainError("VALIDATION_FAILED", f"at most {MAX_BULK} deliveries per call", field="ids")
         keys = [from_global_id(global_id, "WebhookDelivery", field="ids") for global_id in ids]
+        for index, pk in enumerate(keys):
+            if pk in keys[:index]:
+                raise DomainError("VALIDATION_FAILED", f"ids[{index}] names a delivery twice", field="ids")
         at, actor = now(info), request_actor(info)
-        out = []
-        async with in_transaction():
-            for index, pk in enumerate(keys):
+        sent: dict[int, WebhookDelivery] = {}
+        async with in_transaction():  # in id order: two calls naming the same ones cannot deadlock
+            for index in sorted(range(len(keys)), key=keys.__getitem__):
+                pk = keys[index]
                 try:
                     await access.check_in_area(deliveries, pk, f"WebhookDelivery {ids[index]}", "ids")
                     delivery = await WebhookDelivery.select_for_update().get(id=pk)
-                    out.append(await webhooks.redeliver(delivery, at))
+                    sent[pk] = await webhooks.redeliver(delivery, at)
                 except EngineError as error:
                     raise DomainError(error.code, f"ids[{index}]: {error.message}", field="ids") from error
                 await audit_write(AuditAction.UPDATE, actor, deliveries, pk, detail="redelivery requested")
-        return out
+        return [sent[pk] for pk in keys]
 
     webhook = node.object_type
     return {
