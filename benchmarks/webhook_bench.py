@@ -203,7 +203,7 @@ async def run(args) -> None:
             cases = [
                 (row["id"], row["handling_organization_id"])
                 for row in await connection.fetch(
-                    'SELECT id, handling_organization_id FROM service_case ORDER BY id LIMIT $1', args.cases
+                    "SELECT id, handling_organization_id FROM service_case ORDER BY id LIMIT $1", args.cases
                 )
             ]
             await connection.close()
