@@ -316,7 +316,7 @@ async def test_a_receiver_down_for_a_while_gets_every_event_after_it_returns(see
 
                 await pump(worker, failed_twice)
                 first = await WebhookDelivery.all().order_by("id").first()
-                assert first.state == DeliveryState.PENDING and "ConnectError" in first.last_error
+                assert first.state == DeliveryState.PENDING and "Cannot connect" in first.last_error
                 second = await WebhookDelivery.all().order_by("-id").first()
                 assert second.attempts == 0  # held behind the case's first event
                 receiver.start()  # back, on the same port
@@ -356,7 +356,7 @@ async def test_a_worker_killed_mid_delivery_is_replaced_and_the_event_sent_again
                 delivered = await WebhookDelivery.get()
             finally:
                 await worker.close()
-                await dying.clients.close()
+                await dying.sender.close()
     finally:
         receiver.stop()
     first, again = receiver.received
@@ -610,41 +610,52 @@ async def test_the_command_line_registers_lists_disables_and_a_worker_process_de
     Webhook(secret).verify(again.body, again.headers)
 
 
-async def test_in_production_a_request_goes_to_the_address_checked_with_the_name_kept(
+async def test_in_production_the_addresses_connected_to_are_checked_and_the_name_kept(
     seeded_url, monkeypatch
 ):
-    """The name is resolved and checked once per attempt, and the request connects to that address
-    (here a loopback receiver standing in for the checked one), with the name in the Host header."""
+    """The worker's resolver checks what a name resolves to when it connects: a name that resolved
+    to an allowed address at registration and to a refused one later is not sent to. The name is
+    kept in the Host header. (The receiver listens on loopback; its address stands for an allowed
+    one here, so loopback's own refusal is set aside.)"""
     receiver = Receiver().start()
-    production = fast(seeded_url, env=Env.PRODUCTION, secret_key="p" * 40)
-    looked_up: list[str] = []
+    production = fast(
+        seeded_url, env=Env.PRODUCTION, secret_key="p" * 40, webhook_allowed_networks=("127.0.0.0/8",)
+    )
+    name = "hooks.example.gov.cn"
+    points_to = {"address": "127.0.0.1"}
 
-    async def checked(url: str, settings: Settings) -> destinations.Destination:
-        looked_up.append(url)
-        return destinations.Destination(
-            url, "http", "hooks.example.gov.cn", receiver.port, (ipaddress.ip_address("127.0.0.1"),)
-        )
+    async def resolve(host: str, port: int):  # the registration's lookup and the URL check
+        return (ipaddress.ip_address(points_to["address"] if host == name else host),)
 
-    monkeypatch.setattr(destinations, "check", checked)  # the name resolves to "the checked address"
+    async def resolver_lookup(self, host: str, port: int = 0, family: int = 0):  # aiohttp's lookup
+        address = points_to["address"] if host == name else host
+        return [{"hostname": host, "host": address, "port": port, "family": 2, "proto": 6, "flags": 0}]
+
+    monkeypatch.setattr(destinations, "resolve", resolve)
+    monkeypatch.setattr(destinations.ThreadedResolver, "resolve", resolver_lookup)
+    monkeypatch.setattr(destinations, "always_refused", lambda found: "")
+    url = f"http://{name}:{receiver.port}/x"
     try:
         async with serving(seeded_url) as anonymous:
-            await register(
-                await anonymous.sign_in("admin"),
-                f"http://hooks.example.gov.cn:{receiver.port}/x",
-                ("case.*",),
-            )
+            await register(await anonymous.sign_in("admin"), url, ("case.*",))
             await submit_and_accept(await anonymous.sign_in("clerk"))
-        looked_up.clear()  # the registration's own check
         async with db.database(production):
             worker = webhooks.Worker(production)
             try:
-                await pump(worker, lambda: len(receiver.received) >= 2)
+                await pump(worker, lambda: len(receiver.received) >= 1)
+                points_to["address"] = "10.9.9.9"  # rebound to a private address not allowed
+                await asyncio.sleep(0.1)
+                worker.sender = webhooks.Sender(production, 4)  # no kept connection, no cached lookup
+
+                async def refused() -> bool:
+                    return await WebhookDelivery.filter(last_error__contains="private address").exists()
+
+                await pump(worker, refused)
             finally:
                 await worker.close()
     finally:
         receiver.stop()
-    assert {got.headers["host"] for got in receiver.received} == {f"hooks.example.gov.cn:{receiver.port}"}
-    assert len(looked_up) == 2  # checked before each attempt
+    assert [got.headers["host"] for got in receiver.received] == [f"{name}:{receiver.port}"]
 
 
 async def test_an_attempt_is_bounded_by_its_timeout_as_a_whole(seeded_url):
@@ -689,12 +700,12 @@ async def test_an_attempt_is_bounded_by_its_timeout_as_a_whole(seeded_url):
         datetime.now(UTC),
         datetime.now(UTC) + timedelta(seconds=3),
     )
-    clients = webhooks.Clients(settings, 1)
+    sender = webhooks.Sender(settings, 1)
     started = time.monotonic()
     try:
-        outcome = await webhooks.send(clients, claimed, settings)
+        outcome = await webhooks.send(sender, claimed, settings)
     finally:
-        await clients.close()
+        await sender.close()
         listener.close()
     assert time.monotonic() - started < 1.5
     assert not outcome.ok and outcome.error == "no answer within 1 s"

@@ -20,7 +20,9 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import httpx
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import ThreadedResolver
+from yarl import URL
 
 from api.client_address import networks
 from api.errors import DomainError
@@ -77,8 +79,8 @@ def parse(url: str) -> tuple[str, str, int]:
     if parts.fragment:
         raise DomainError("VALIDATION_FAILED", "a webhook URL has no #fragment", field="url")
     try:
-        httpx.URL(url)  # what the worker will send to: it refuses what urlsplit lets through
-    except (httpx.InvalidURL, ValueError) as error:
+        URL(url)  # as the worker's client (aiohttp) reads it
+    except (TypeError, ValueError) as error:
         raise DomainError("VALIDATION_FAILED", f"not a URL: {error}", field="url") from None
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
@@ -92,18 +94,46 @@ async def check(url: str, settings: Settings) -> Destination:
         return Destination(url.strip(), scheme, host, port, addresses)
     allowed = networks(settings.webhook_allowed_networks)
     for found in addresses:
-        reason = always_refused(found)
+        reason = refusal(found, allowed)
         if reason:
-            raise refused(f"{host} resolves to {reason}: never a webhook destination in production")
-        listed = any(found in network for network in allowed)
-        if not listed and not _public(found):
-            raise refused(
-                f"{host} resolves to a private address: allowed only within "
-                "SANJI_WEBHOOK_ALLOWED_NETWORKS (docs/events.md)"
-            )
-        if scheme != "https" and not listed:
+            raise refused(f"{host} resolves to {reason}")
+        if scheme != "https" and not any(found in network for network in allowed):
             raise refused(f"{host} is on a public network: use https")
     return Destination(url.strip(), scheme, host, port, addresses)
+
+
+def refusal(found: Address, allowed) -> str:
+    """Why production refuses to send to this address ("" when it does not)."""
+    reason = always_refused(found)
+    if reason:
+        return f"{reason}: never a webhook destination in production"
+    if not _public(found) and not any(found in network for network in allowed):
+        return "a private address: allowed only within SANJI_WEBHOOK_ALLOWED_NETWORKS (docs/events.md)"
+    return ""
+
+
+class CheckedResolver(AbstractResolver):
+    """The worker's resolver (aiohttp asks it when it connects): in production every address a
+    name resolves to is checked then, so what is connected to is what was checked, whatever the
+    name resolved to a moment before. aiohttp keeps the name for the Host header, TLS and its pool
+    of connections."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.allowed = networks(settings.webhook_allowed_networks)
+        self.inner = ThreadedResolver()
+
+    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[ResolveResult]:
+        results = await self.inner.resolve(host, port, family)
+        if self.settings.is_production:
+            for result in results:
+                reason = refusal(ipaddress.ip_address(result["host"]), self.allowed)
+                if reason:
+                    raise OSError(f"{host} resolves to {reason}")
+        return results
+
+    async def close(self) -> None:
+        await self.inner.close()
 
 
 def embedded(found: Address) -> list[Address]:
