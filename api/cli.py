@@ -520,6 +520,14 @@ def webhook_create(
         list[str] | None,
         typer.Option("--events", help="Event types: a type, a family (case.*) or * (default *), repeatable"),
     ] = None,
+    clear_personal_data: Annotated[
+        bool,
+        typer.Option(
+            "--clear-personal-data",
+            help="Case events carry the applicant's name, ID number and phone in clear (each delivery "
+            "audited)",
+        ),
+    ] = False,
 ) -> None:
     """Register a webhook; its signing secret is printed once."""
     from datetime import UTC, datetime
@@ -542,6 +550,7 @@ def webhook_create(
             created_by=SYSTEM.name,
             settings=s,
             now=datetime.now(UTC),
+            clear_personal_data=clear_personal_data,
         )
         await _audited_webhook(AuditAction.CREATE, registered.endpoint.id, "registered from the command line")
         return registered

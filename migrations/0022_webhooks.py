@@ -31,6 +31,7 @@ class Migration(migrations.Migration):
                 ('secret', fields.CharField(max_length=80)),
                 ('previous_secret', fields.CharField(null=True, max_length=80)),
                 ('previous_secret_until', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('clear_personal_data', fields.BooleanField(default=False)),
                 ('active', fields.BooleanField(default=True)),
                 ('disabled_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('disabled_reason', fields.CharField(default='', max_length=200)),

@@ -572,6 +572,8 @@ EXPOSURES = [
             "organization": "Area whose events it receives: this organization and those below it (范围)",
             "previous_secret_until": "After a rotation, the old secret signs beside the new one until then "
             "(旧密钥有效至)",
+            "clear_personal_data": "Case events carry the applicant's personal data in clear, each delivery "
+            "audited (明文个人信息)",
             "active": "Receiving events (启用)",
             "disabled_at": "Disabled (停用时间)",
             "disabled_reason": "Why it was disabled (停用原因)",

@@ -709,3 +709,62 @@ async def test_an_attempt_is_bounded_by_its_timeout_as_a_whole(seeded_url):
         listener.close()
     assert time.monotonic() - started < 1.5
     assert not outcome.ok and outcome.error == "no answer within 1 s"
+
+
+async def test_a_clear_webhook_gets_the_applicant_in_clear_and_each_delivery_is_audited(seeded_url):
+    """Only a role that reads personal data in clear registers a clear webhook; its case events
+    carry the applicant's name, ID number and phone, and every attempt that carried them is in the
+    audit log; an integrator's key is refused one, and a masked webhook beside it gets none."""
+    clear_receiver, masked_receiver = Receiver().start(), Receiver().start()
+    async with db.database(Settings(database_url=seeded_url)):
+        key = (await apikeys.create("one-network", "QJL", scopes=["read:*", "write:webhooks"])).key
+    try:
+        async with serving(seeded_url) as anonymous:
+            admin = await anonymous.sign_in("admin")
+            given = {
+                "name": "市场监管",
+                "url": clear_receiver.url,
+                "eventTypes": ["case.*"],
+                "clearPersonalData": True,
+            }
+            made = (await admin.data(REGISTER, {"input": given}))["createWebhook"]
+            await register(admin, masked_receiver.url, ("case.*",))
+            refused = await KeyClient(anonymous.http, key).error(
+                REGISTER, {"input": {**given, "url": masked_receiver.url}}
+            )
+            assert (refused["extensions"]["code"], refused["extensions"]["field"]) == (
+                "FORBIDDEN",
+                "clearPersonalData",
+            )
+            case = await submit_and_accept(await anonymous.sign_in("clerk"))
+        async with db.database(fast(seeded_url)):
+            worker = webhooks.Worker(fast(seeded_url))
+            try:
+                await pump(
+                    worker, lambda: len(clear_receiver.received) >= 2 and len(masked_receiver.received) >= 2
+                )
+            finally:
+                await worker.close()
+        async with serving(seeded_url) as anonymous:
+            admin = await anonymous.sign_in("admin")
+            audited = await admin.data(
+                '{ auditEntries(where: {action: {eq: READ_PII}, objectType: {eq: "Case"}}) '
+                "{ nodes { objectId actorName detail } } }"
+            )
+    finally:
+        clear_receiver.stop()
+        masked_receiver.stop()
+    for got in clear_receiver.received:
+        assert got.json["data"]["applicant"] == {
+            "name": "钱小七",
+            "idNumber": ID_NUMBER,
+            "phone": "13800138000",
+        }
+        Webhook(made["secret"]).verify(got.body, got.headers)
+    for got in masked_receiver.received:
+        assert ID_NUMBER not in got.body and "钱小七" not in got.body and "applicant" not in got.json["data"]
+    entries = audited["auditEntries"]["nodes"]
+    webhook_pk = from_global_id(made["webhook"]["id"], "Webhook")
+    sent = [e for e in entries if f"webhook {webhook_pk} " in e["detail"]]
+    assert len(sent) == 2 and {e["objectId"] for e in sent} == {from_global_id(case["id"], "Case")}
+    assert all(e["actorName"] == "sanji-worker" and "applicantIdNumber" in e["detail"] for e in sent)

@@ -31,6 +31,9 @@ class WebhookEndpoint(Model):
     # After a rotation, the old secret signs beside the new one until `previous_secret_until`.
     previous_secret = fields.CharField(max_length=80, null=True)
     previous_secret_until = fields.DatetimeField(null=True)
+    # The applicant's name, ID number and phone in clear in case events (each delivery audited);
+    # only for webhooks registered by roles that read them in clear. Masked otherwise.
+    clear_personal_data = fields.BooleanField(default=False)
     active = fields.BooleanField(default=True)
     disabled_at = fields.DatetimeField(null=True)
     disabled_reason = fields.CharField(max_length=200, default="")

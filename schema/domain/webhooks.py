@@ -25,6 +25,7 @@ from schema.generator.ids import from_global_id
 from schema.generator.mutations import MAX_BULK, signed_in, snapshot
 from schema.generator.policy import Op
 from schema.generator.resolvers import REQUIRED, resolver
+from schema.specs import CASE_PII_ROLES
 
 
 @strawberry.input(description="A webhook to register")
@@ -41,6 +42,11 @@ class CreateWebhookInput:
         default=None,
         description="Area whose events it receives: this organization and those below it, within yours "
         "(default: your organization)",
+    )
+    clear_personal_data: bool = strawberry.field(
+        default=False,
+        description="Case events carry the applicant's name, ID number and phone in clear (each delivery "
+        "audited); only for roles that read them in clear (ADMIN); masked otherwise",
     )
 
 
@@ -106,6 +112,12 @@ def webhook_fields(registry) -> dict[str, Any]:
                 f"{what} is outside your area: a webhook's area is within yours",
                 field="organizationId",
             )
+        if input.clear_personal_data and caller.role not in CASE_PII_ROLES:
+            raise DomainError(
+                "FORBIDDEN",
+                f"role {caller.role} reads applicants' personal data masked: its webhooks receive it masked",
+                field="clearPersonalData",
+            )
         actor = await actor_for(info, access)
         async with in_transaction():
             registered = await webhooks.register(
@@ -116,6 +128,7 @@ def webhook_fields(registry) -> dict[str, Any]:
                 created_by=actor.name,
                 settings=info.context["settings"],
                 now=now(info),
+                clear_personal_data=input.clear_personal_data,
             )
             endpoint = registered.endpoint
             await audit_write(
