@@ -64,7 +64,7 @@ def create_schema(
         **registry.query_fields(),
         "my_permissions": my_permissions_field(registry),
         **ServiceQueries(registry).fields(),
-        **webhook_query_fields(),
+        **webhook_query_fields(registry),
     }
     query = type("Query", (CoverageQuery,), {"__annotations__": {}, **query_fields})
     mutation_fields = {

@@ -15,7 +15,7 @@ from api.models.case import Case
 from api.models.outbox import OutboxEvent
 from api.services import outbox
 from api.settings import Settings
-from schema.generator.ids import from_global_id
+from schema.generator.ids import from_global_id, to_global_id
 from tests.conftest import DB_KIND, serving
 
 ID_NUMBER = "11010519491231002X"
@@ -238,3 +238,60 @@ async def test_a_bad_rating_and_its_rectification_write_their_events(seeded_url)
         "case.completed",
         "case.delivered",
     ]
+
+
+FEED = """query($after: String, $first: Int!, $types: [String!]) { eventFeed(after: $after, first: $first,
+  types: $types) { endCursor events { id type organizationId caseId occurredAt payload cursor } } }"""
+
+
+async def test_the_event_feed_reads_an_area_by_cursor_through_graphql(seeded_url):
+    """Pages by cursor in commit order, filtered by type, within the reader's area (a hall's key
+    reads its hall's events and the catalogue's), refused to roles that read no webhooks."""
+    from api.auth import apikeys
+    from api.models.org import Organization
+    from tests.test_webhooks import KeyClient, submit_and_accept
+
+    async with db.database(Settings(database_url=seeded_url)):
+        hall = await Organization.get(code="QJL-H1")
+        center = await Organization.get(code="QJL-ZWFW")
+        key = (await apikeys.create("hall platform", "QJL-H1", scopes=["read:webhooks"])).key
+        async with in_transaction():
+            await outbox.emit(
+                "room.status_changed", organization_id=hall.id, occurred_at=datetime.now(UTC), payload={}
+            )
+        async with in_transaction():
+            await outbox.emit(
+                "guide.revision_published", organization_id=None, occurred_at=datetime.now(UTC), payload={}
+            )
+    async with serving(seeded_url) as anonymous:
+        clerk = await anonymous.sign_in("clerk")
+        case = await submit_and_accept(clerk)  # at the center
+        supervisor = await anonymous.sign_in("supervisor")
+        first = (await supervisor.data(FEED, {"first": 3}))["eventFeed"]
+        assert [e["type"] for e in first["events"]] == [
+            "room.status_changed",
+            "guide.revision_published",
+            "case.submitted",
+        ]
+        rest = (await supervisor.data(FEED, {"first": 3, "after": first["endCursor"]}))["eventFeed"]
+        assert [e["type"] for e in rest["events"]] == ["case.accepted"]
+        assert (
+            rest["events"][0]["caseId"] == case["id"]
+            and rest["events"][0]["payload"]["case"]["applicant"] == "钱**"
+        )
+        assert rest["events"][0]["organizationId"] == to_global_id("Organization", center.id)
+        done = (await supervisor.data(FEED, {"first": 3, "after": rest["endCursor"]}))["eventFeed"]
+        assert done == {"endCursor": rest["endCursor"], "events": []}
+        cases = (await supervisor.data(FEED, {"first": 10, "types": ["case.*"]}))["eventFeed"]["events"]
+        assert [e["type"] for e in cases] == ["case.submitted", "case.accepted"]
+        hall_reader = KeyClient(anonymous.http, key)
+        seen = (await hall_reader.data(FEED, {"first": 10}))["eventFeed"]["events"]
+        assert [e["type"] for e in seen] == ["room.status_changed", "guide.revision_published"]
+        assert (await clerk.error(FEED, {"first": 1}))["extensions"]["code"] == "FORBIDDEN"
+        bad = await supervisor.error(FEED, {"first": 1, "after": "yesterday"})
+        assert (bad["extensions"]["code"], bad["extensions"]["field"]) == ("VALIDATION_FAILED", "after")
+        too_many = await supervisor.error(FEED, {"first": 5000})
+        assert (too_many["extensions"]["code"], too_many["extensions"]["field"]) == (
+            "VALIDATION_FAILED",
+            "first",
+        )

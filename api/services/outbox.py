@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from api.db import dialect_sql
 from api.errors import DomainError
 from api.models.case import Case, CaseAction, CaseEvent, Evaluation
 from api.models.item import GuideRevision, ItemAssignment
-from api.models.org import Organization, Tier
+from api.models.org import Organization, Tier, area_range
 from api.models.outbox import OutboxEvent
 from api.services.pii import mask_name
 from schema.generator.ids import to_global_id
@@ -248,25 +249,42 @@ class Cursor:
         return cls(transaction, id_)
 
 
-async def read(after: Cursor, limit: int = 100) -> tuple[list[dict[str, Any]], Cursor]:
+async def read(
+    after: Cursor, limit: int = 100, *, area: str | None = None, types: tuple[str, ...] = ()
+) -> tuple[list[dict[str, Any]], Cursor]:
     """Up to `limit` events after `after`, in (transaction, id) order, and the cursor to read on
-    from. Events of transactions still open (and any after them) wait."""
+    from. Events of transactions still open (and any after them) wait. `area`: only the events of
+    the organizations under that path, and those without one (the catalogue's, every area's);
+    `types`: only events of these types."""
     if not 1 <= limit <= MAX_READ:
         raise DomainError("VALIDATION_FAILED", f"limit must be 1 to {MAX_READ}", field="limit")
     connection = OutboxEvent._meta.db
-    columns = '"id", "type", "organization_id", "case_id", "occurred_at", "payload"'
-    if connection.capabilities.dialect == "postgres":
-        _, rows = await connection.execute_query(
-            f'SELECT {columns}, "transaction" FROM "outbox_event" '
-            'WHERE "transaction" < pg_snapshot_xmin(pg_current_snapshot())::text::bigint '
-            'AND ("transaction", "id") > ($1, $2) ORDER BY "transaction", "id" LIMIT $3',
-            [after.transaction, after.id, limit],
-        )
+    postgres = connection.capabilities.dialect == "postgres"
+    columns = 'e."id", e."type", e."organization_id", e."case_id", e."occurred_at", e."payload"'
+    where, values = [], []
+    if postgres:
+        where += ['e."transaction" < pg_snapshot_xmin(pg_current_snapshot())::text::bigint']
+        where += ['(e."transaction", e."id") > ({}, {})']
+        values += [after.transaction, after.id]
+        order, transaction = 'e."transaction", e."id"', 'e."transaction"'
     else:
-        _, rows = await connection.execute_query(
-            f'SELECT {columns}, 0 AS "transaction" FROM "outbox_event" WHERE "id" > ? ORDER BY "id" LIMIT ?',
-            [after.id, limit],
-        )
+        where += ['e."id" > {}']
+        values += [after.id]
+        order, transaction = 'e."id"', '0 AS "transaction"'
+    join = ""
+    if area is not None:
+        low, high = area_range(area) if area else ("", "")
+        join = 'LEFT JOIN "organization" o ON o."id" = e."organization_id" '
+        where += ['(e."organization_id" IS NULL OR (o."path" >= {} AND o."path" < {}))']
+        values += [low, high]
+    if types:
+        where += [f'e."type" IN ({", ".join("{}" for _ in types)})']
+        values += list(types)
+    sql = (
+        f'SELECT {columns}, {transaction} FROM "outbox_event" e {join}WHERE {" AND ".join(where)} '
+        f"ORDER BY {order} LIMIT {{}}"
+    )
+    _, rows = await connection.execute_query(dialect_sql(sql, connection.query_class), [*values, limit])
     events = [dict(row) for row in rows]
     for event in events:  # SQLite gives the stored text
         if isinstance(event["payload"], str):

@@ -8,9 +8,11 @@ the secret.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import strawberry
+from strawberry.scalars import JSON
 from tortoise.transactions import in_transaction
 
 from api.errors import DomainError
@@ -50,17 +52,86 @@ class CreateWebhookInput:
     )
 
 
-def webhook_query_fields() -> dict[str, Any]:
+@strawberry.type(description="An event of the outbox (docs/events.md), as webhooks receive it")
+class FeedEvent:
+    id: str = strawberry.field(description="The event's id, the webhook-id of its deliveries (evt_...)")
+    type: str = strawberry.field(description="e.g. case.accepted")
+    organization_id: strawberry.ID | None = strawberry.field(
+        description="Where it happened; null for the shared catalogue's events"
+    )
+    case_id: strawberry.ID | None = strawberry.field(description="The case, for a case's event")
+    occurred_at: datetime = strawberry.field(description="When the change happened")
+    payload: JSON = strawberry.field(description="The payload of its type, personal data masked")
+    cursor: str = strawberry.field(description="Read on after this event with eventFeed(after: cursor)")
+
+
+@strawberry.type(description="A page of the event feed, in commit order")
+class EventFeedPage:
+    events: list[FeedEvent] = strawberry.field(description="Up to `first` events after `after`")
+    end_cursor: str = strawberry.field(
+        description="Where to read on from (the last event's cursor, or `after` when there was none)"
+    )
+
+
+def webhook_query_fields(registry) -> dict[str, Any]:
     async def event_types(root, info) -> list[str]:
         return ["*", *(f"{family}.*" for family in webhooks.FAMILIES), *outbox.EVENT_TYPES]
 
+    node = registry.node(WebhookEndpoint)
+
+    async def feed(root, info, after: str | None, first: int, types: list[str] | None) -> EventFeedPage:
+        access = await registry.access(info)
+        access.require(node, Op.READ)  # granted as reading webhooks is (read:webhooks for a key)
+        if not 1 <= first <= outbox.MAX_READ:
+            raise DomainError("VALIDATION_FAILED", f"first is 1 to {outbox.MAX_READ}", field="first")
+        cursor = outbox.Cursor.parse(after)
+        wanted: tuple[str, ...] = ()
+        if types is not None:
+            patterns = webhooks.event_patterns(types)
+            wanted = tuple(t for t in outbox.EVENT_TYPES if webhooks.matches(patterns, t))
+        events, end = await outbox.read(cursor, first, area=access.area, types=wanted)
+        return EventFeedPage(
+            events=[
+                FeedEvent(
+                    id=webhooks.message_id(event["id"]),
+                    type=event["type"],
+                    organization_id=outbox.global_id("Organization", event["organization_id"]),
+                    case_id=outbox.global_id("Case", event["case_id"]),
+                    occurred_at=event["occurred_at"],
+                    payload=event["payload"],
+                    cursor=str(outbox.Cursor(event["transaction"], event["id"])),
+                )
+                for event in events
+            ],
+            end_cursor=str(end),
+        )
+
     return {
+        "event_feed": strawberry.field(
+            resolver=resolver(
+                feed,
+                EventFeedPage,
+                {
+                    "after": (
+                        str | None,
+                        None,
+                        "Cursor to read after (endCursor of the last page); none: from the start",
+                    ),
+                    "first": (int, 100, f"Events per page, 1 to {outbox.MAX_READ}"),
+                    "types": (list[str] | None, None, "Only these types: a type, a family (case.*) or *"),
+                },
+            ),
+            name="eventFeed",
+            description="The outbox's events of your area (and the catalogue's), in commit order, by cursor: "
+            "a reader that keeps endCursor never misses an event that committed late; for those "
+            "who poll instead of receiving webhooks (docs/events.md)",
+        ),
         "webhook_event_types": strawberry.field(
             resolver=resolver(event_types, list[str]),
             name="webhookEventTypes",
             description="What a webhook's eventTypes may name: *, each family (case.*, ...) and each "
             "event type (docs/events.md)",
-        )
+        ),
     }
 
 
