@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -78,11 +79,33 @@ def parse(url: str) -> tuple[str, str, int]:
         )
     if parts.fragment:
         raise DomainError("VALIDATION_FAILED", "a webhook URL has no #fragment", field="url")
+    if re.fullmatch(r"[0-9.]+|0x[0-9a-f.x]*", parts.hostname, re.IGNORECASE) and not _canonical_v4(
+        parts.hostname
+    ):
+        raise DomainError(
+            "VALIDATION_FAILED", f"{parts.hostname} is not an IPv4 address as written (a.b.c.d)", field="url"
+        )
     try:
         URL(url)  # as the worker's client (aiohttp) reads it
     except (TypeError, ValueError) as error:
         raise DomainError("VALIDATION_FAILED", f"not a URL: {error}", field="url") from None
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
+
+
+def literal_address(url: str) -> bool:
+    """Whether the URL's host is an IP address (not a name to resolve)."""
+    try:
+        ipaddress.ip_address(urlsplit(url).hostname or "")
+    except ValueError:
+        return False
+    return True
+
+
+def _canonical_v4(host: str) -> bool:
+    try:
+        return str(ipaddress.IPv4Address(host)) == host
+    except ValueError:
+        return False
 
 
 async def check(url: str, settings: Settings) -> Destination:
@@ -118,18 +141,23 @@ class CheckedResolver(AbstractResolver):
     name resolved to a moment before. aiohttp keeps the name for the Host header, TLS and its pool
     of connections."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, plain_http: bool = False) -> None:
+        """`plain_http`: the resolver of http:// URLs, which go only to the allowed networks."""
         self.settings = settings
         self.allowed = networks(settings.webhook_allowed_networks)
+        self.plain_http = plain_http
         self.inner = ThreadedResolver()
 
     async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[ResolveResult]:
         results = await self.inner.resolve(host, port, family)
         if self.settings.is_production:
             for result in results:
-                reason = refusal(ipaddress.ip_address(result["host"]), self.allowed)
+                found = ipaddress.ip_address(result["host"])
+                reason = refusal(found, self.allowed)
                 if reason:
                     raise OSError(f"{host} resolves to {reason}")
+                if self.plain_http and not any(found in network for network in self.allowed):
+                    raise OSError(f"{host} is on a public network: use https")
         return results
 
     async def close(self) -> None:

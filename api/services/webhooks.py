@@ -29,6 +29,7 @@ import asyncio
 import base64
 import json
 import logging
+import os
 import random
 import secrets
 import time
@@ -46,7 +47,7 @@ from tortoise.transactions import in_transaction
 from api.auth.caller import Caller
 from api.db import dialect_sql
 from api.errors import DomainError
-from api.models.audit import AuditAction, AuditEntry
+from api.models.audit import AuditAction
 from api.models.case import Case
 from api.models.org import Organization
 from api.models.outbox import OutboxEvent
@@ -464,30 +465,31 @@ class Sender:
 
     def __init__(self, settings: Settings, size: int) -> None:
         self.settings, self.size = settings, size
-        self.session: aiohttp.ClientSession | None = None
+        self.sessions: dict[str, aiohttp.ClientSession] = {}  # by scheme: http goes to allowed networks only
 
-    def _open(self) -> aiohttp.ClientSession:
-        if self.session is None:
+    def _open(self, scheme: str) -> aiohttp.ClientSession:
+        if scheme not in self.sessions:
             connector = aiohttp.TCPConnector(
                 limit=self.size * 2,
                 limit_per_host=self.size,
-                resolver=destinations.CheckedResolver(self.settings),
+                resolver=destinations.CheckedResolver(self.settings, plain_http=scheme == "http"),
                 ttl_dns_cache=10,
             )
-            self.session = aiohttp.ClientSession(
+            self.sessions[scheme] = aiohttp.ClientSession(
                 connector=connector, trust_env=False, auto_decompress=False, skip_auto_headers=("User-Agent",)
             )
-        return self.session
+        return self.sessions[scheme]
 
     async def post(self, url: str, data: bytes, headers: dict[str, str]) -> int:
         """The answer's status; at most 64 KB of the answer is read (then the connection is reused)."""
-        async with self._open().post(url, data=data, headers=headers, allow_redirects=False) as response:
+        session = self._open("https" if url.startswith("https:") else "http")
+        async with session.post(url, data=data, headers=headers, allow_redirects=False) as response:
             await response.content.read(MAX_ANSWER_BYTES)
             return response.status
 
     async def close(self) -> None:
-        if self.session is not None:
-            await self.session.close()
+        for session in self.sessions.values():
+            await session.close()
 
 
 MAX_ANSWER_BYTES = 64 * 1024
@@ -513,6 +515,10 @@ async def send(sender: Sender, claimed: Claimed, settings: Settings) -> Outcome 
         return done(False, None, f"no answer within {settings.webhook_timeout_seconds:g} s")
     except DomainError as error:
         return done(False, None, error.message)
+    except aiohttp.ClientConnectorError as error:  # its text names the address: the host and port do
+        cause = error.os_error
+        reason = os.strerror(cause.errno) if cause.errno else str(cause)
+        return done(False, None, f"cannot connect to {error.host}:{error.port}: {reason}")
     except Exception as error:  # aiohttp's, the URL's, the system's: the attempt failed, the worker goes on
         text = str(error)
         return done(False, None, f"{type(error).__name__}: {text}" if text else type(error).__name__)
@@ -523,8 +529,9 @@ async def send(sender: Sender, claimed: Claimed, settings: Settings) -> Outcome 
 
 async def _post(sender: Sender, claimed: Claimed, settings: Settings) -> int:
     url = claimed.endpoint["url"]
-    if settings.is_production:  # the URL's rules (https outside the allowed networks, ...); the
-        await destinations.check(url, settings)  # addresses connected to are checked again then
+    if settings.is_production and destinations.literal_address(url):
+        # aiohttp asks no resolver for an address written in the URL: check it here (no lookup)
+        await destinations.check(url, settings)
     text = body(claimed.event, claimed.clear)
     timestamp = int(time.time())
     id_ = message_id(claimed.event["id"])
@@ -563,27 +570,27 @@ async def record(results: list[tuple[Claimed, Outcome]], settings: Settings) -> 
     delivered = [(claimed, outcome) for claimed, outcome in results if outcome.ok]
     failed = [(claimed, outcome) for claimed, outcome in results if not outcome.ok]
     async with in_transaction() as connection:
+        # The webhooks' rows first, all of them, in id order: two workers keeping rounds that touch
+        # the same webhooks in other orders would otherwise deadlock, and lose both rounds.
+        touched = sorted({claimed.endpoint["id"] for claimed, _ in results})
+        await WebhookEndpoint.filter(id__in=touched).order_by("id").select_for_update().values_list("id")
         if delivered:
             await _delivered(connection, delivered, now)
         for claimed, outcome in failed:
             await _failed(claimed, outcome, settings, now)
-        # Every attempt that carried personal data in clear is audited, taken or not: it left.
-        sent_clear = [claimed for claimed, _ in results if claimed.clear is not None]
-        if sent_clear:
-            await AuditEntry.bulk_create(
-                [
-                    audit.entry(
-                        AuditAction.READ_PII,
-                        WORKER,
-                        object_type="Case",
-                        object_id=claimed.event["case_id"],
-                        detail=f"sent in clear to webhook {claimed.endpoint['id']} "
-                        f"({claimed.endpoint['name']}): {CLEAR_FIELDS}",
-                    )
-                    for claimed in sent_clear
-                ],
-                using_db=connection,
-            )
+
+
+async def audit_clear(claimed: Claimed) -> None:
+    """The audit entry of an attempt that carries personal data in clear, written before it is
+    sent: a worker that dies after sending leaves it audited."""
+    await audit.record(
+        AuditAction.READ_PII,
+        WORKER,
+        object_type="Case",
+        object_id=claimed.event["case_id"],
+        detail=f"sent in clear to webhook {claimed.endpoint['id']} ({claimed.endpoint['name']}): "
+        f"{CLEAR_FIELDS}",
+    )
 
 
 async def _delivered(connection, delivered: list[tuple[Claimed, Outcome]], now: datetime) -> None:
@@ -703,8 +710,13 @@ class Worker:
         self.sending[endpoint] = self.sending.get(endpoint, 0) + 1
 
         async def attempt() -> None:
+            outcome = None  # not sent: given back
             try:
+                if claimed.clear is not None:
+                    await audit_clear(claimed)  # no clear data leaves unaudited
                 outcome = await send(self.sender, claimed, self.settings)
+            except Exception:
+                log.exception("webhook delivery %s", claimed.id)
             finally:
                 self.sending[endpoint] -= 1
                 if not self.sending[endpoint]:

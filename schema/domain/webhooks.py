@@ -135,6 +135,17 @@ def webhook_query_fields(registry) -> dict[str, Any]:
     }
 
 
+def clear_allowed(caller, field: str) -> None:
+    """Refuse a role that reads applicants' personal data masked anything that sends it in clear."""
+    if caller.role not in CASE_PII_ROLES:
+        raise DomainError(
+            "FORBIDDEN",
+            f"role {caller.role} reads applicants' personal data masked: it cannot send it in clear "
+            "(a webhook with clearPersonalData)",
+            field=field,
+        )
+
+
 def webhook_fields(registry) -> dict[str, Any]:
     node = registry.node(WebhookEndpoint)
     deliveries = registry.node(WebhookDelivery)
@@ -155,14 +166,19 @@ def webhook_fields(registry) -> dict[str, Any]:
         description="A webhook and its new signing secret",
     )
 
-    async def endpoint_of(info, global_id: str) -> WebhookEndpoint:
+    async def endpoint_of(info, global_id: str, *, sends: bool = True) -> WebhookEndpoint:
         """The webhook, checked and locked (call in the write's transaction): two writes of one
-        webhook (two rotations, a rotation and the worker's disabling) go one after the other."""
+        webhook (two rotations, a rotation and the worker's disabling) go one after the other.
+        `sends`: the write lets it send (enable, a new secret), which a webhook that receives
+        personal data in clear allows only the roles that read it so."""
         access = await registry.access(info)
         access.require(node, Op.UPDATE)
         pk = from_global_id(global_id, "Webhook", field="id")
         await access.check_in_area(node, pk, f"Webhook {global_id}", "id")
-        return await WebhookEndpoint.select_for_update().get(id=pk)
+        endpoint = await WebhookEndpoint.select_for_update().get(id=pk)
+        if sends and endpoint.clear_personal_data:
+            clear_allowed(access.caller, "id")
+        return endpoint
 
     async def create(root, info, input: CreateWebhookInput):
         access = await registry.access(info)
@@ -183,12 +199,8 @@ def webhook_fields(registry) -> dict[str, Any]:
                 f"{what} is outside your area: a webhook's area is within yours",
                 field="organizationId",
             )
-        if input.clear_personal_data and caller.role not in CASE_PII_ROLES:
-            raise DomainError(
-                "FORBIDDEN",
-                f"role {caller.role} reads applicants' personal data masked: its webhooks receive it masked",
-                field="clearPersonalData",
-            )
+        if input.clear_personal_data:
+            clear_allowed(caller, "clearPersonalData")
         actor = await actor_for(info, access)
         async with in_transaction():
             registered = await webhooks.register(
@@ -222,7 +234,7 @@ def webhook_fields(registry) -> dict[str, Any]:
 
     async def disable(root, info, id: strawberry.ID, reason: str):
         async with in_transaction():
-            endpoint = await endpoint_of(info, id)
+            endpoint = await endpoint_of(info, id, sends=False)
             before = snapshot(node, endpoint)
             await webhooks.disable(endpoint, reason.strip() or "disabled by hand", now(info))
             await audit_write(
@@ -269,6 +281,10 @@ def webhook_fields(registry) -> dict[str, Any]:
                 try:
                     await access.check_in_area(deliveries, pk, f"WebhookDelivery {ids[index]}", "ids")
                     delivery = await WebhookDelivery.select_for_update().get(id=pk)
+                    if await WebhookEndpoint.filter(
+                        id=delivery.endpoint_id, clear_personal_data=True
+                    ).exists():
+                        clear_allowed(access.caller, "ids")
                     sent[pk] = await webhooks.redeliver(delivery, at)
                 except EngineError as error:
                     raise DomainError(error.code, f"ids[{index}]: {error.message}", field="ids") from error
