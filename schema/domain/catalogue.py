@@ -20,8 +20,7 @@ from api.services import outbox
 from schema.audit import audit_write, request_actor
 from schema.domain.cases import now
 from schema.generator.errors import EngineError
-from schema.generator.ids import from_global_id
-from schema.generator.mutations import MAX_BULK, signed_in, snapshot
+from schema.generator.mutations import MAX_BULK, bulk_keys, signed_in, snapshot
 from schema.generator.policy import Op
 from schema.generator.resolvers import REQUIRED, resolver
 
@@ -32,14 +31,7 @@ def catalogue_fields(registry) -> dict[str, Any]:
     async def resolve(root, info, ids):
         access = await registry.access(info)
         access.require(node, Op.UPDATE)
-        if not ids:
-            raise DomainError("VALIDATION_FAILED", "name at least one assignment to revoke", field="ids")
-        if len(ids) > MAX_BULK:
-            raise DomainError("VALIDATION_FAILED", f"at most {MAX_BULK} assignments per call", field="ids")
-        keys = [from_global_id(global_id, "ItemAssignment", field="ids") for global_id in ids]
-        for index, pk in enumerate(keys):
-            if pk in keys[:index]:
-                raise DomainError("VALIDATION_FAILED", f"ids[{index}] names an assignment twice", field="ids")
+        keys = bulk_keys(ids, "ItemAssignment", "an assignment", "assignments")
         at, actor = now(info), request_actor(info)
         revoked: dict[int, ItemAssignment] = {}
         async with in_transaction():

@@ -24,7 +24,7 @@ from schema.audit import audit_write, request_actor
 from schema.domain.cases import actor_for, now
 from schema.generator.errors import EngineError
 from schema.generator.ids import from_global_id
-from schema.generator.mutations import MAX_BULK, signed_in, snapshot
+from schema.generator.mutations import MAX_BULK, bulk_keys, signed_in, snapshot
 from schema.generator.policy import Op
 from schema.generator.resolvers import REQUIRED, resolver
 from schema.specs import CASE_PII_ROLES
@@ -265,14 +265,7 @@ def webhook_fields(registry) -> dict[str, Any]:
     async def redeliver(root, info, ids: list[strawberry.ID]):
         access = await registry.access(info)
         access.require(deliveries, Op.UPDATE)
-        if not ids:
-            raise DomainError("VALIDATION_FAILED", "name at least one delivery", field="ids")
-        if len(ids) > MAX_BULK:
-            raise DomainError("VALIDATION_FAILED", f"at most {MAX_BULK} deliveries per call", field="ids")
-        keys = [from_global_id(global_id, "WebhookDelivery", field="ids") for global_id in ids]
-        for index, pk in enumerate(keys):
-            if pk in keys[:index]:
-                raise DomainError("VALIDATION_FAILED", f"ids[{index}] names a delivery twice", field="ids")
+        keys = bulk_keys(ids, "WebhookDelivery", "a delivery", "deliveries")
         at, actor = now(info), request_actor(info)
         sent: dict[int, WebhookDelivery] = {}
         async with in_transaction():  # in id order: two calls naming the same ones cannot deadlock

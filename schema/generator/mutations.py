@@ -27,6 +27,20 @@ if TYPE_CHECKING:
 MAX_BULK = 500
 
 
+def bulk_keys(ids: list[str], type_name: str, noun: str, plural: str) -> list[int]:
+    """The keys of a domain verb's `ids` (1 to MAX_BULK global ids of `type_name`, none twice);
+    `noun` with its article ("an assignment"), for the messages."""
+    if not ids:
+        raise EngineError("VALIDATION_FAILED", f"name at least one {noun.split(' ', 1)[1]}", field="ids")
+    if len(ids) > MAX_BULK:
+        raise EngineError("VALIDATION_FAILED", f"at most {MAX_BULK} {plural} per call", field="ids")
+    keys = [from_global_id(global_id, type_name, field="ids") for global_id in ids]
+    for index, pk in enumerate(keys):
+        if pk in keys[:index]:
+            raise EngineError("VALIDATION_FAILED", f"ids[{index}] names {noun} twice", field="ids")
+    return keys
+
+
 def signed_in(policy: Policy) -> type[BasePermission]:
     """The permission class of writes: a caller who is not anonymous (what each caller may change is
     the permission table's)."""
