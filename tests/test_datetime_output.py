@@ -24,6 +24,13 @@ TYPES = f"""{{ __schema {{
 }} }}"""
 
 
+def db_of(url: str):
+    from api import db
+    from api.settings import Settings
+
+    return db.database(Settings(database_url=url))
+
+
 def named(type_ref: dict) -> str:
     while type_ref.get("ofType"):
         type_ref = type_ref["ofType"]
@@ -63,9 +70,34 @@ async def add_outline(admin: GraphQLClient, fields: str = "id") -> dict:
     return (await admin.data(create % fields, {"input": outline}))["createAreaOutline"]
 
 
+async def add_delivery(admin: GraphQLClient, url: str, fields: str = "id") -> dict:
+    """A webhook (the fixture holds none) and a delivery to it of an event written now."""
+    from tortoise.transactions import in_transaction
+
+    from api import db
+    from api.models.org import Organization
+    from api.services import outbox, webhooks
+    from api.settings import Settings
+
+    made = await admin.data(
+        "mutation($input: CreateWebhookInput!) { createWebhook(input: $input) "
+        f"{{ webhook {{ {fields} }} }} }}",
+        {"input": {"name": "一网通办", "url": "http://127.0.0.1:9/hooks", "eventTypes": ["*"]}},
+    )
+    async with db.database(Settings(database_url=url)):
+        room = await Organization.get(code="QJL-H1-R01")
+        async with in_transaction():
+            await outbox.emit(
+                "room.status_changed", organization_id=room.id, occurred_at=datetime.now(UTC), payload={}
+            )
+        await webhooks.fan_out()
+    return made["createWebhook"]["webhook"]
+
+
 async def test_every_date_time_a_query_returns_is_in_the_districts_zone(writable):
-    admin_api, _ = writable
+    admin_api, url = writable
     await add_outline(admin_api)
+    await add_delivery(admin_api, url)
     schema = await schema_map(admin_api)
     fields = date_time_fields(schema)
     lists = {
@@ -87,6 +119,11 @@ async def test_every_date_time_a_query_returns_is_in_the_districts_zone(writable
         for side in ("min", "max"):
             in_district_time(list(body[aggregate][side].values()), f"{aggregate}.{side}")
         read |= {type_name, f"{type_name}Minimums", f"{type_name}Maximums"}
+    feed = await admin_api.data("{ eventFeed(first: 10) { events { occurredAt } } }")
+    occurred = [event["occurredAt"] for event in feed["eventFeed"]["events"]]
+    assert occurred, "the event feed holds the event written above"
+    in_district_time(occurred, "eventFeed")
+    read.add("FeedEvent")
     left = set(fields) - read - {"ProgressStep"}  # the public timeline: read in the test below
     assert not left, f"types with DateTime fields this test does not read: {sorted(left)}"
 
@@ -212,6 +249,27 @@ async def test_a_mutation_returns_the_times_it_wrote_as_a_read_gives_them(writab
     create = "mutation($input: CreateRoomInspectionInput!) { createRoomInspection(input: $input) { %s } }"
     inspected = await admin.data(create % selection, {"input": inspection})
     await same_as_read(admin, "RoomInspection", inspected["createRoomInspection"])
+
+    webhook = await add_delivery(admin, url, " ".join(["id", *fields["Webhook"]]))
+    await same_as_read(admin, "Webhook", webhook)
+    disable = (
+        f'mutation {{ disableWebhook(id: "{webhook["id"]}") {{ {" ".join(["id", *fields["Webhook"]])} }} }}'
+    )
+    disabled = (await admin.data(disable))["disableWebhook"]
+    assert disabled["disabledAt"] is not None
+    await same_as_read(admin, "Webhook", disabled)
+    async with db_of(url):  # sent: a delivered one is what redelivery takes
+        from api.models.webhook import DeliveryState, WebhookDelivery
+
+        await WebhookDelivery.all().update(state=DeliveryState.DELIVERED, delivered_at=datetime.now(UTC))
+    delivery = (await admin.data("{ webhookDeliveries(first: 1) { nodes { id } } }"))["webhookDeliveries"][
+        "nodes"
+    ]
+    again = " ".join(["id", *fields["WebhookDelivery"]])
+    redelivered = await admin.data(
+        f'mutation {{ redeliverWebhookDeliveries(ids: ["{delivery[0]["id"]}"]) {{ {again} }} }}'
+    )
+    await same_as_read(admin, "WebhookDelivery", redelivered["redeliverWebhookDeliveries"][0])
 
     left = returned - written
     assert not left, f"types a mutation returns whose times this test does not write: {sorted(left)}"

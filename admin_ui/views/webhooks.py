@@ -160,12 +160,14 @@ def _log(endpoints: list[dict], admin: bool, lang: str) -> None:
         t("wh_filter_endpoint", lang),
         [None, *names],
         format_func=lambda key: t("wh_all", lang) if key is None else names[key],
+        placeholder=t("choose_one", lang),
         key="wh_log_endpoint",
     )
     state = right.selectbox(
         t("wh_filter_state", lang),
         [None, "PENDING", "DELIVERED", "FAILED"],
         format_func=lambda key: t("wh_all", lang) if key is None else enum_label("DeliveryState", key, lang),
+        placeholder=t("choose_one", lang),
         key="wh_log_state",
     )
     where: dict[str, Any] = {}
@@ -190,7 +192,11 @@ def _log(endpoints: list[dict], admin: bool, lang: str) -> None:
     }
     with st.form("wh_redeliver_form"):
         st.multiselect(
-            t("wh_redeliver_pick", lang), list(labels), format_func=labels.__getitem__, key="wh_redeliver_ids"
+            t("wh_redeliver_pick", lang),
+            list(labels),
+            format_func=labels.__getitem__,
+            placeholder=t("choose_many", lang),
+            key="wh_redeliver_ids",
         )
         st.form_submit_button(
             t("wh_redeliver", lang), key="wh_redeliver_submit", on_click=_redeliver, args=(lang,)
@@ -232,8 +238,16 @@ def _register_form(lang: str) -> None:
     with st.form("wh_register_form"):
         st.text_input(t("wh_name", lang), key="wh_new_name", max_chars=100)
         st.text_input(t("wh_url", lang), key="wh_new_url", placeholder="https://")
-        st.multiselect(t("wh_events", lang), types, default=["*"], key="wh_new_types")
-        st.selectbox(t("wh_area", lang), list(names), format_func=names.__getitem__, key="wh_new_area")
+        st.multiselect(
+            t("wh_events", lang), types, default=["*"], placeholder=t("choose_many", lang), key="wh_new_types"
+        )
+        st.selectbox(
+            t("wh_area", lang),
+            list(names),
+            format_func=names.__getitem__,
+            placeholder=t("choose_one", lang),
+            key="wh_new_area",
+        )
         st.form_submit_button(
             t("wh_register_button", lang), key="wh_register_submit", on_click=_register, args=(lang,)
         )
@@ -258,7 +272,13 @@ def _manage_form(endpoints: list[dict], lang: str) -> None:
     st.subheader(t("wh_manage", lang))
     names = {e["id"]: e["name"] for e in endpoints}
     with st.form("wh_manage_form"):
-        st.selectbox(t("wh_pick", lang), list(names), format_func=names.__getitem__, key="wh_manage_id")
+        st.selectbox(
+            t("wh_pick", lang),
+            list(names),
+            format_func=names.__getitem__,
+            placeholder=t("choose_one", lang),
+            key="wh_manage_id",
+        )
         st.text_input(t("wh_reason", lang), key="wh_reason", max_chars=200)
         st.number_input(t("wh_keep", lang), min_value=0.0, max_value=168.0, value=24.0, key="wh_keep_hours")
         columns = st.columns(3)

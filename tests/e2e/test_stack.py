@@ -41,6 +41,7 @@ HEADINGS = {
     "dashboard": "办件统计",
     "catalogue": "事项目录",
     "browser": "数据浏览",
+    "webhooks": "事件推送",
 }
 EXPECTED = {
     "coverage": "built 31 / total 38 = 81.6%",
@@ -49,6 +50,7 @@ EXPECTED = {
     "dashboard": "100.0%",
     "catalogue": "个事项",
     "browser": "总条数",
+    "webhooks": "还没有登记推送地址",
 }
 PAGE_ERRORS = ('data-testid="stException"', "无法从接口获取数据", "Traceback (most recent call last)")
 LEFTOVERS = {
