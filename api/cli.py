@@ -713,6 +713,33 @@ def webhook_redeliver(
     typer.echo(f"{count} deliveries queued again")
 
 
+@webhook_app.command("prune")
+def webhook_prune(
+    older_than_days: Annotated[
+        int, typer.Option(min=1, max=3650, help="Delete deliveries settled more than this many days ago")
+    ] = 30,
+) -> None:
+    """Delete old settled deliveries (DELIVERED, or FAILED and not sent again) from the log; pending
+    ones are never touched."""
+    from datetime import UTC, datetime, timedelta
+
+    from tortoise.expressions import Q
+
+    from api.models.webhook import DeliveryState, WebhookDelivery
+
+    s = settings()
+
+    async def work() -> int:
+        before = datetime.now(UTC) - timedelta(days=older_than_days)
+        return await WebhookDelivery.filter(
+            Q(state=DeliveryState.DELIVERED, delivered_at__lt=before)
+            | Q(state=DeliveryState.FAILED, last_attempt_at__lt=before)
+        ).delete()
+
+    count = run(lambda: _migrated(s, work))
+    typer.echo(f"deleted {count} deliveries settled more than {older_than_days} days ago")
+
+
 @app.command()
 def worker(
     in_flight: Annotated[int, typer.Option(min=1, max=256, help="Attempts sent at once")] = 32,

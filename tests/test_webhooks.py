@@ -612,6 +612,21 @@ async def test_the_command_line_registers_lists_disables_and_a_worker_process_de
             second.send_signal(signal.SIGTERM)
             output = second.communicate(timeout=30)[0].decode()
         assert second.returncode == 0 and "webhook worker stopped" in output, output
+        async with db.database(Settings(database_url=seeded_url)):  # settled long ago, and just now
+            await WebhookDelivery.create(
+                endpoint_id=int(endpoint_id),
+                event_id=(await WebhookDelivery.get()).event_id + 1,
+                event_type="case.accepted",
+                ordering_key="case:0",
+                state=DeliveryState.DELIVERED,
+                next_attempt_at=datetime.now(UTC) - timedelta(days=40),
+                created_at=datetime.now(UTC) - timedelta(days=40),
+                delivered_at=datetime.now(UTC) - timedelta(days=40),
+            )
+        pruned = await sanji(seeded_url, "webhook", "prune", "--older-than-days", "30")
+        assert "deleted 1 deliveries" in pruned.output, pruned.output
+        async with db.database(Settings(database_url=seeded_url)):
+            assert await WebhookDelivery.all().count() == 1  # the recent one is kept
         disabled = await sanji(seeded_url, "webhook", "disable", endpoint_id, "--reason", "对方系统维护")
         assert disabled.exit_code == 0, disabled.output
         listed = await sanji(seeded_url, "webhook", "list")
