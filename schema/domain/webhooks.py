@@ -232,11 +232,13 @@ def webhook_fields(registry) -> dict[str, Any]:
             )
         return registration(webhook=endpoint, secret=secret)
 
-    async def disable(root, info, id: strawberry.ID, reason: str):
+    async def switched(info, global_id: str, change, *, sends: bool) -> WebhookEndpoint:
+        """The webhook disabled or enabled by `change(endpoint)`, in one transaction, audited with
+        its before and after."""
         async with in_transaction():
-            endpoint = await endpoint_of(info, id, sends=False)
+            endpoint = await endpoint_of(info, global_id, sends=sends)
             before = snapshot(node, endpoint)
-            await webhooks.disable(endpoint, reason.strip() or "disabled by hand", now(info))
+            await change(endpoint)
             await audit_write(
                 AuditAction.UPDATE,
                 request_actor(info),
@@ -247,20 +249,13 @@ def webhook_fields(registry) -> dict[str, Any]:
             )
         return endpoint
 
+    async def disable(root, info, id: strawberry.ID, reason: str):
+        reason = reason.strip() or "disabled by hand"
+        return await switched(info, id, lambda e: webhooks.disable(e, reason, now(info)), sends=False)
+
     async def enable(root, info, id: strawberry.ID):
-        async with in_transaction():
-            endpoint = await endpoint_of(info, id)
-            before = snapshot(node, endpoint)
-            await webhooks.enable(endpoint, info.context["settings"])
-            await audit_write(
-                AuditAction.UPDATE,
-                request_actor(info),
-                node,
-                endpoint.id,
-                before=before,
-                after=snapshot(node, endpoint),
-            )
-        return endpoint
+        settings = info.context["settings"]
+        return await switched(info, id, lambda e: webhooks.enable(e, settings), sends=True)
 
     async def redeliver(root, info, ids: list[strawberry.ID]):
         access = await registry.access(info)
