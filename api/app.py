@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -17,15 +18,16 @@ from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route, request_response
+from starlette.routing import Mount, Route, WebSocketRoute, request_response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tortoise.context import TortoiseContext
 
 from api.auth import sessions
-from api.auth.caller import Caller
-from api.auth.http import caller_auth, caller_in, client_ip, logout, token_endpoint
+from api.auth.caller import ANONYMOUS, Caller
+from api.auth.http import caller_auth, caller_in, client_ip, identify, logout, token_endpoint
 from api.auth.ratelimit import CHARGED, Clock, RateLimit
 from api.auth.tokens import TokenClaims, decode_access_token
 from api.client_address import networks
@@ -33,10 +35,13 @@ from api.db import migrations_on_disk, replica_client, tortoise_config, unapplie
 from api.errors import DomainError
 from api.read_routing import Replica, mark_write, read_client
 from api.request_guard import BodyGuard, ClientAddress, media_type, read_body, replay_body
+from api.services.live import Hub
 from api.services.users import demo_users
 from api.settings import Settings
+from api.websocket import TransportWS
 from schema.audit import audit_pii_reads
 from schema.build import GRAPHIQL_DIR, app_schema
+from schema.domain.subscriptions import HUB
 from schema.generator.execution import (
     BEFORE_WRITE,
     COMPILED_READS,
@@ -50,6 +55,8 @@ from schema.limits import Limits
 
 log = logging.getLogger("sanji.api")
 SESSIONS_KEPT = 10_000  # sessions whose caller is remembered for one-statement repeated reads
+CONNECTION_INIT_SECONDS = 10  # a WebSocket that sends no connection_init by then is closed (4408)
+SUBSCRIPTIONS_PER_CONNECTION = 20
 
 
 class SanjiGraphQL(GraphQL):
@@ -66,9 +73,14 @@ class SanjiGraphQL(GraphQL):
             app_schema(limits, settings.is_production, settings.timezone),
             graphql_ide=None if settings.is_production else "graphiql",
             allow_queries_via_get=False,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=CONNECTION_INIT_SECONDS),
+            max_subscriptions_per_connection=SUBSCRIPTIONS_PER_CONNECTION,
+            allowed_origins=settings.cors_origins,  # pages of other origins, as for HTTP
         )
         self.settings = settings
         self.clock = clock
+        self.hub = Hub(settings, identify)  # this process's subscriptions (api/services/live.py)
         self.prepared = Prepared()
         # The caller each session was last verified as, by session id: what SessionReads expects.
         self.sessions = Bounded(SESSIONS_KEPT)
@@ -78,7 +90,18 @@ class SanjiGraphQL(GraphQL):
         # The vendored page: no CDN on a government intranet.
         return (GRAPHIQL_DIR / "index.html").read_text(encoding="utf-8")
 
+    graphql_transport_ws_handler_class = TransportWS
+
     async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
+        if request.scope["type"] == "websocket":  # the caller comes with connection_init
+            return {
+                "request": request,
+                "response": response,
+                "settings": self.settings,
+                "clock": self.clock,
+                "caller": ANONYMOUS,
+                HUB: self.hub,
+            }
         caller = caller_in(request.scope)  # built once, by the authentication backend
         context = {
             "request": request,
@@ -285,6 +308,7 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
             yield
         finally:
             with use_context(ctx):
+                await view.hub.close()
                 await ctx.close_connections()
             if app.state.replica is not None:
                 await app.state.replica.client.close()
@@ -317,6 +341,7 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
             Route("/auth/token", token_endpoint(settings, clock), methods=["POST"]),
             Route("/auth/logout", caller_auth(request_response(logout), settings), methods=["POST"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", view),  # subscriptions (api/websocket.py)
             *(
                 []
                 if settings.is_production

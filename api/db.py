@@ -131,6 +131,14 @@ def replica_client(read_url: str, timezone: str = "Asia/Shanghai") -> Any:
     return client_class(connection_name="replica", **info["credentials"])
 
 
+def connection_parameters(database_url: str) -> dict[str, Any]:
+    """asyncpg.connect's arguments for one connection of its own to a PostgreSQL URL (the live-event
+    hub's LISTEN, api/services/live.py): the URL's server, user and TLS, not its pool sizes."""
+    credentials = tortoise_config(database_url)["connections"]["default"]["credentials"]
+    wanted = ("host", "port", "user", "password", "database", "ssl")
+    return {name: credentials[name] for name in wanted if credentials.get(name) is not None}
+
+
 def tortoise_config(database_url: str, *, timezone: str = "Asia/Shanghai") -> dict[str, Any]:
     scheme = database_url.split("://", 1)[0]
     if "://" not in database_url or scheme not in SUPPORTED_SCHEMES:

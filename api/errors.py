@@ -38,6 +38,8 @@ class ErrorCode(StrEnum):
     BAD_REQUEST_BODY = "BAD_REQUEST_BODY"
     BAD_CLIENT_ADDRESS = "BAD_CLIENT_ADDRESS"
     WEBHOOK_URL_REFUSED = "WEBHOOK_URL_REFUSED"
+    SUBSCRIPTION_LAGGED = "SUBSCRIPTION_LAGGED"
+    OPERATION_NOT_ALLOWED = "OPERATION_NOT_ALLOWED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -70,6 +72,10 @@ ERROR_CODE_DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.BAD_CLIENT_ADDRESS: "A forwarded client address could not be read",
     ErrorCode.WEBHOOK_URL_REFUSED: "A webhook URL's destination is not allowed (loopback, link-local, "
     "metadata, or a private network SANJI_WEBHOOK_ALLOWED_NETWORKS does not list), or does not resolve",
+    ErrorCode.SUBSCRIPTION_LAGGED: "A subscription fell too far behind its events and was ended; "
+    "subscribe again (outboxEvents: after the last cursor received, to miss nothing)",
+    ErrorCode.OPERATION_NOT_ALLOWED: "This kind of operation is not run here: over WebSocket only "
+    "subscriptions (queries and mutations go over HTTP)",
     ErrorCode.INTERNAL_ERROR: "An unexpected failure; the server's log has it under `extensions.requestId`",
 }
 

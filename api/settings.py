@@ -72,6 +72,7 @@ class Settings:
     webhook_retry_base_seconds: float = 5.0
     webhook_lease_seconds: float = 60.0
     webhook_timeout_seconds: float = 10.0
+    subscription_recheck_seconds: float = 30.0
 
     @property
     def is_production(self) -> bool:
@@ -142,6 +143,9 @@ class Settings:
             webhook_lease_seconds=_hours(env, "SANJI_WEBHOOK_LEASE_SECONDS", cls.webhook_lease_seconds, 3600),
             webhook_timeout_seconds=_hours(
                 env, "SANJI_WEBHOOK_TIMEOUT_SECONDS", cls.webhook_timeout_seconds, 3600
+            ),
+            subscription_recheck_seconds=_hours(
+                env, "SANJI_SUBSCRIPTION_RECHECK_SECONDS", cls.subscription_recheck_seconds, 3600
             ),
         )
 

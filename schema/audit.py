@@ -52,8 +52,17 @@ class PiiReadAudit(SchemaExtension):
 
     async def on_operation(self) -> AsyncIterator[None]:
         yield
+        await self._audit()
+
+    async def on_stream_result(self, result) -> AsyncIterator[None]:
+        """Each result of a subscription, before it is sent: its context lasts the connection, so
+        the reads are taken out as they are audited."""
+        await self._audit()
+        yield
+
+    async def _audit(self) -> None:
         context = self.execution_context.context
-        reads = context.get(PII_READS) if isinstance(context, dict) else None
+        reads = context.pop(PII_READS, None) if isinstance(context, dict) else None
         if not reads:
             return
         await audit_pii_reads(reads, POLICY.caller(context))

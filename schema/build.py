@@ -24,6 +24,7 @@ from schema.domain.catalogue import catalogue_fields
 from schema.domain.coverage import CoverageQuery
 from schema.domain.permissions import my_permissions_field
 from schema.domain.service import ServiceQueries, calendar_fields
+from schema.domain.subscriptions import subscription_fields
 from schema.domain.webhooks import webhook_fields, webhook_query_fields
 from schema.errors import DomainErrors, SanjiSchema
 from schema.generator.execution import executor_for
@@ -75,10 +76,14 @@ def create_schema(
         **webhook_fields(registry),
     }
     mutation = type("Mutation", (), {"__annotations__": {}, **mutation_fields})
+    subscription = type("Subscription", (), {"__annotations__": {}, **subscription_fields(registry)})
     schema = SanjiSchema(
         types=[error_codes()],
         query=strawberry.type(query, description=QUERY_DESCRIPTION),
         mutation=strawberry.type(mutation, description="Changes: generated CRUD and domain verbs"),
+        subscription=strawberry.type(
+            subscription, description="Live results over WebSocket (graphql-transport-ws on /graphql)"
+        ),
         extensions=[
             *([MaskUnexpected] if production else []),  # first in, last out: sees every code set
             DomainErrors,

@@ -8,18 +8,25 @@ from collections.abc import Iterator
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 from strawberry.utils.str_converters import to_camel_case
 
 from schema.generator.errors import EngineError
 
 log = logging.getLogger("sanji.graphql")
+NOT_OVER_WEBSOCKET = (
+    "only subscriptions run over WebSocket: send queries and mutations over HTTP (POST /graphql)"
+)
 
 
 def code_of(error: GraphQLError) -> str | None:
     """The code an error answers with, or None for an unexpected failure."""
     if isinstance(error.original_error, EngineError):
         return error.original_error.code
+    if isinstance(error.original_error, InvalidOperationTypeError):  # a query over WebSocket
+        return "OPERATION_NOT_ALLOWED"
     if (error.extensions or {}).get("code"):
         return error.extensions["code"]
     if error.path is None and error.message.startswith("Variable '$"):
@@ -34,8 +41,16 @@ class DomainErrors(SchemaExtension):
 
     def on_execute(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
-        for error in (result.errors or []) if result else []:
+        self._code(self.execution_context.result)
+
+    def on_stream_result(self, result) -> Iterator[None]:
+        """A subscription's results, each before it is sent."""
+        self._code(result)
+        yield
+
+    @staticmethod
+    def _code(result) -> None:
+        for error in (getattr(result, "errors", None) or []) if result else []:
             if isinstance(error.original_error, EngineError):
                 extensions = error.original_error.extensions()
                 if "field" in extensions:
@@ -43,10 +58,17 @@ class DomainErrors(SchemaExtension):
                 error.extensions = {**(error.extensions or {}), **extensions}
             elif code := code_of(error):
                 error.extensions = {**(error.extensions or {}), "code": code}
+                if code == "OPERATION_NOT_ALLOWED":
+                    error.message = NOT_OVER_WEBSOCKET
 
 
 class SanjiSchema(strawberry.Schema):
-    """Logs unexpected errors with their traceback, and coded refusals only briefly."""
+    """Logs unexpected errors with their traceback, and coded refusals only briefly; over WebSocket,
+    runs subscriptions only (queries and mutations go over HTTP, through its limits and budgets)."""
+
+    async def stream(self, query, variable_values=None, context_value=None, root_value=None, **kwargs):
+        kwargs["allowed_operation_types"] = (OperationType.SUBSCRIPTION,)
+        return await super().stream(query, variable_values, context_value, root_value, **kwargs)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None

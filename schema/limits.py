@@ -40,6 +40,7 @@ from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.schema.schema import validate_document
 
 from api.errors import ErrorCode
+from schema.errors import code_of
 from schema.generator.execution import Bounded
 from schema.generator.pagination import DEFAULT_PAGE_SIZE
 from schema.generator.text import UNSTORABLE_MESSAGE, storable
@@ -334,7 +335,8 @@ class MaskUnexpected(MaskErrors):
     """
 
     def __init__(self) -> None:
-        super().__init__(should_mask_error=lambda error: not (error.extensions or {}).get("code"))
+        # code_of: a subscription's result is masked before DomainErrors copies its code.
+        super().__init__(should_mask_error=lambda error: code_of(error) is None)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         request_id = uuid.uuid4().hex[:16]

@@ -15,6 +15,7 @@ from api.db import dialect_sql
 from api.errors import DomainError
 from api.models.org import Organization
 from api.models.user import ApiKey
+from api.services import live
 from api.stored_values import stored_moment
 
 LAST_USED_PRECISION = timedelta(minutes=1)  # write last_used_at at most once a minute per key
@@ -62,6 +63,7 @@ async def revoke(prefix: str) -> ApiKey:
     if record.revoked_at is None:
         record.revoked_at = datetime.now(UTC)
         await record.save(update_fields=["revoked_at"])
+        await live.notify(live.CREDENTIALS)  # its subscriptions end (api/services/live.py)
     return record
 
 

@@ -17,6 +17,7 @@ from api.auth.tokens import TokenClaims, decode_access_token, issue_access_token
 from api.db import dialect_sql
 from api.errors import DomainError
 from api.models.user import AuthSession, Role, UsedRefreshToken, User
+from api.services import live
 from api.settings import Settings
 from api.stored_values import stored_moment
 from schema.generator.compiler import Sql, bound
@@ -109,6 +110,8 @@ async def end(session_id: int) -> bool:
     session has nothing left for them to protect."""
     ended = await AuthSession.filter(id=session_id, revoked_at=None).update(revoked_at=datetime.now(UTC))
     await UsedRefreshToken.filter(session_id=session_id).delete()
+    if ended:
+        await live.notify(live.CREDENTIALS)  # its subscriptions end (api/services/live.py)
     return bool(ended)
 
 
@@ -117,6 +120,8 @@ async def end_all(user_id: int) -> int:
     await UsedRefreshToken.filter(
         session_id__in=Subquery(AuthSession.filter(user_id=user_id).values("id"))
     ).delete()
+    if ended:
+        await live.notify(live.CREDENTIALS)
     return ended
 
 

@@ -58,6 +58,7 @@ EVENT_TYPES = (
     "rectification.closed",
 )
 MAX_READ = 1000
+LIVE_CHANNEL = "sanji_outbox"  # live.OUTBOX: what emit notifies
 
 
 def global_id(type_name: str, pk: int | None) -> str | None:
@@ -83,10 +84,15 @@ async def emit(
             occurred_at=occurred_at,
             payload=payload,
         )
+        from api.services.live import signal_local  # (live reads the outbox through this module)
+
+        signal_local(LIVE_CHANNEL)  # before the commit: the hub reads again shortly (live.py)
         return event.id
+    # The subscriptions' hubs are told when the transaction commits (api/services/live.py).
     rows = await connection.execute_query_dict(  # (execute_query gives no rows for an INSERT)
-        'INSERT INTO "outbox_event" ("type", "organization_id", "case_id", "occurred_at", "payload", '
-        '"transaction") VALUES ($1, $2, $3, $4, $5, pg_current_xact_id()::text::bigint) RETURNING "id"',
+        'WITH e AS (INSERT INTO "outbox_event" ("type", "organization_id", "case_id", "occurred_at", '
+        '"payload", "transaction") VALUES ($1, $2, $3, $4, $5, pg_current_xact_id()::text::bigint) '
+        f"RETURNING \"id\") SELECT \"id\", pg_notify('{LIVE_CHANNEL}', '') FROM e",
         [type_, organization_id, case_id, occurred_at, json.dumps(payload, ensure_ascii=False)],
     )
     return rows[0]["id"]
@@ -249,13 +255,33 @@ class Cursor:
         return cls(transaction, id_)
 
 
+async def latest() -> Cursor:
+    """Where a reader that wants only the events to come starts: after the last event readable now.
+    (On PostgreSQL, events committed but held back by an older open transaction come after it.)"""
+    connection = OutboxEvent._meta.db
+    if connection.capabilities.dialect != "postgres":
+        _, rows = await connection.execute_query('SELECT MAX("id") AS "id" FROM "outbox_event"')
+        return Cursor(0, rows[0]["id"] or 0)
+    _, rows = await connection.execute_query(
+        'SELECT "transaction", "id" FROM "outbox_event" '
+        'WHERE "transaction" < pg_snapshot_xmin(pg_current_snapshot())::text::bigint '
+        'ORDER BY "transaction" DESC, "id" DESC LIMIT 1'
+    )
+    return Cursor(rows[0]["transaction"], rows[0]["id"]) if rows else Cursor()
+
+
 async def read(
-    after: Cursor, limit: int = 100, *, area: str | None = None, types: tuple[str, ...] = ()
+    after: Cursor,
+    limit: int = 100,
+    *,
+    area: str | None = None,
+    types: tuple[str, ...] = (),
+    paths: bool = False,
 ) -> tuple[list[dict[str, Any]], Cursor]:
     """Up to `limit` events after `after`, in (transaction, id) order, and the cursor to read on
     from. Events of transactions still open (and any after them) wait. `area`: only the events of
     the organizations under that path, and those without one (the catalogue's, every area's);
-    `types`: only events of these types."""
+    `types`: only events of these types; `paths`: each event with its organization's `path`."""
     if not 1 <= limit <= MAX_READ:
         raise DomainError("VALIDATION_FAILED", f"limit must be 1 to {MAX_READ}", field="limit")
     connection = OutboxEvent._meta.db
@@ -272,9 +298,12 @@ async def read(
         values += [after.id]
         order, transaction = 'e."id"', '0 AS "transaction"'
     join = ""
+    if area is not None or paths:
+        join = 'LEFT JOIN "organization" o ON o."id" = e."organization_id" '
+    if paths:
+        columns += ', o."path"'
     if area is not None:
         low, high = area_range(area) if area else ("", "")
-        join = 'LEFT JOIN "organization" o ON o."id" = e."organization_id" '
         where += ['(e."organization_id" IS NULL OR (o."path" >= {} AND o."path" < {}))']
         values += [low, high]
     if types:

@@ -73,6 +73,27 @@ class EventFeedPage:
     )
 
 
+def feed_event(event: dict[str, Any]) -> FeedEvent:
+    """An outbox row (`outbox.read`) as the feed and the outboxEvents subscription give it."""
+    return FeedEvent(
+        id=webhooks.message_id(event["id"]),
+        type=event["type"],
+        organization_id=outbox.global_id("Organization", event["organization_id"]),
+        case_id=outbox.global_id("Case", event["case_id"]),
+        occurred_at=event["occurred_at"],
+        payload=event["payload"],
+        cursor=str(outbox.Cursor(event["transaction"], event["id"])),
+    )
+
+
+def wanted_types(types: list[str] | None) -> tuple[str, ...]:
+    """The event types that `types` (types, families, *) names; () for all of them."""
+    if types is None:
+        return ()
+    patterns = webhooks.event_patterns(types)
+    return tuple(t for t in outbox.EVENT_TYPES if webhooks.matches(patterns, t))
+
+
 def webhook_query_fields(registry) -> dict[str, Any]:
     async def event_types(root, info) -> list[str]:
         return ["*", *(f"{family}.*" for family in webhooks.FAMILIES), *outbox.EVENT_TYPES]
@@ -85,26 +106,9 @@ def webhook_query_fields(registry) -> dict[str, Any]:
         if not 1 <= first <= outbox.MAX_READ:
             raise DomainError("VALIDATION_FAILED", f"first is 1 to {outbox.MAX_READ}", field="first")
         cursor = outbox.Cursor.parse(after)
-        wanted: tuple[str, ...] = ()
-        if types is not None:
-            patterns = webhooks.event_patterns(types)
-            wanted = tuple(t for t in outbox.EVENT_TYPES if webhooks.matches(patterns, t))
+        wanted = wanted_types(types)
         events, end = await outbox.read(cursor, first, area=access.area, types=wanted)
-        return EventFeedPage(
-            events=[
-                FeedEvent(
-                    id=webhooks.message_id(event["id"]),
-                    type=event["type"],
-                    organization_id=outbox.global_id("Organization", event["organization_id"]),
-                    case_id=outbox.global_id("Case", event["case_id"]),
-                    occurred_at=event["occurred_at"],
-                    payload=event["payload"],
-                    cursor=str(outbox.Cursor(event["transaction"], event["id"])),
-                )
-                for event in events
-            ],
-            end_cursor=str(end),
-        )
+        return EventFeedPage(events=[feed_event(event) for event in events], end_cursor=str(end))
 
     return {
         "event_feed": strawberry.field(
