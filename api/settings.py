@@ -28,6 +28,7 @@ class Settings:
     database_url: str = "sqlite://sanji.db"
     # A PostgreSQL replica of the primary for the compiled reads (docs/deployment.md); None: none.
     database_read_url: str | None = None
+    database_listen_url: str | None = None  # the subscriptions' LISTEN connection; None: database_url
     # How long after a person's write their own reads stay on the primary (the replica may lag).
     read_your_writes_seconds: int = 10
     # How long reads stay on the primary after the replica failed (unreachable, refusing, timing out).
@@ -103,6 +104,7 @@ class Settings:
         return cls(
             database_url=database_url,
             database_read_url=_read_url(env, database_url),
+            database_listen_url=_listen_url(env, database_url),
             read_your_writes_seconds=_count(
                 env, "SANJI_READ_YOUR_WRITES_SECONDS", cls.read_your_writes_seconds
             ),
@@ -148,6 +150,20 @@ class Settings:
                 env, "SANJI_SUBSCRIPTION_RECHECK_SECONDS", cls.subscription_recheck_seconds, 3600
             ),
         )
+
+
+def _listen_url(env: Mapping[str, str], database_url: str) -> str | None:
+    """SANJI_DATABASE_LISTEN_URL: the same PostgreSQL, reached past transaction pooling, or None."""
+    listen_url = env.get("SANJI_DATABASE_LISTEN_URL", "").strip() or None
+    postgres = ("postgres://", "asyncpg://")
+    if listen_url is not None and not (database_url.startswith(postgres) and listen_url.startswith(postgres)):
+        raise DomainError(
+            "VALIDATION_FAILED",
+            "SANJI_DATABASE_LISTEN_URL is for PostgreSQL (postgres://...), beside a PostgreSQL "
+            "SANJI_DATABASE_URL",
+            field="SANJI_DATABASE_LISTEN_URL",
+        )
+    return listen_url
 
 
 def _read_url(env: Mapping[str, str], database_url: str) -> str | None:

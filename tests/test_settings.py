@@ -40,6 +40,13 @@ def test_environment_overrides_are_read():
     assert settings.access_log is True
     assert from_env({"SANJI_ACCESS_LOG": "false"}).access_log is False
     assert settings.api_workers == 1 and from_env({"SANJI_API_WORKERS": "4"}).api_workers == 4
+    assert settings.subscription_recheck_seconds == 30
+    assert from_env({"SANJI_SUBSCRIPTION_RECHECK_SECONDS": "5"}).subscription_recheck_seconds == 5
+    listening = {
+        "SANJI_DATABASE_URL": "postgres://pgbouncer/sanji",
+        "SANJI_DATABASE_LISTEN_URL": "postgres://db/sanji",
+    }
+    assert from_env(listening).database_listen_url == "postgres://db/sanji"
 
 
 @pytest.mark.parametrize(
@@ -55,6 +62,8 @@ def test_environment_overrides_are_read():
         ({"SANJI_MAX_BODY_BYTES": "0"}, "SANJI_MAX_BODY_BYTES"),
         ({"SANJI_ACCESS_LOG": "sometimes"}, "SANJI_ACCESS_LOG"),
         ({"SANJI_API_WORKERS": "0"}, "SANJI_API_WORKERS"),
+        ({"SANJI_SUBSCRIPTION_RECHECK_SECONDS": "0"}, "SANJI_SUBSCRIPTION_RECHECK_SECONDS"),
+        ({"SANJI_DATABASE_LISTEN_URL": "postgres://db/sanji"}, "SANJI_DATABASE_LISTEN_URL"),  # SQLite
     ],
 )
 def test_bad_settings_are_refused_naming_the_variable(environ, field):

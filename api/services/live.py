@@ -238,7 +238,8 @@ class Hub:
 
         from api.db import connection_parameters
 
-        connection = await asyncpg.connect(**connection_parameters(self.settings.database_url))
+        url = self.settings.database_listen_url or self.settings.database_url
+        connection = await asyncpg.connect(**connection_parameters(url))
         await connection.add_listener(OUTBOX, self._notified)
         await connection.add_listener(CREDENTIALS, self._notified)
         connection.add_termination_listener(self._lost)
