@@ -13,6 +13,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
+from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
@@ -23,6 +24,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 from tortoise.context import TortoiseContext
 
 from api.auth import sessions
@@ -35,12 +37,14 @@ from api.db import migrations_on_disk, replica_client, tortoise_config, unapplie
 from api.errors import DomainError
 from api.read_routing import Replica, mark_write, read_client
 from api.request_guard import BodyGuard, ClientAddress, media_type, read_body, replay_body
+from api.services import persisted
 from api.services.live import Hub
 from api.services.users import demo_users
 from api.settings import Settings
 from api.websocket import TransportWS
 from schema.audit import audit_pii_reads
 from schema.build import GRAPHIQL_DIR, app_schema
+from schema.domain.persisted import PersistedQueries, checker, current_hash
 from schema.domain.subscriptions import HUB
 from schema.generator.execution import (
     BEFORE_WRITE,
@@ -59,18 +63,23 @@ CONNECTION_INIT_SECONDS = 10  # a WebSocket that sends no connection_init by the
 SUBSCRIPTIONS_PER_CONNECTION = 20
 
 
+def schema_for(settings: Settings) -> Any:
+    """The schema the API serves under these settings (its limits, zone and production's rules)."""
+    limits = Limits(
+        max_depth=settings.max_query_depth,
+        max_cost=settings.max_query_cost,
+        introspection=not settings.is_production,
+        suggestions=not settings.is_production,
+    )
+    return app_schema(limits, settings.is_production, settings.timezone)
+
+
 class SanjiGraphQL(GraphQL):
     """GraphQL over POST (and GET only for the IDE page), with settings and caller in the context."""
 
     def __init__(self, settings: Settings, clock: Clock = time.time) -> None:
-        limits = Limits(
-            max_depth=settings.max_query_depth,
-            max_cost=settings.max_query_cost,
-            introspection=not settings.is_production,
-            suggestions=not settings.is_production,
-        )
         super().__init__(
-            app_schema(limits, settings.is_production, settings.timezone),
+            schema_for(settings),
             graphql_ide=None if settings.is_production else "graphiql",
             allow_queries_via_get=False,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
@@ -81,6 +90,7 @@ class SanjiGraphQL(GraphQL):
         self.settings = settings
         self.clock = clock
         self.hub = Hub(settings, identify)  # this process's subscriptions (api/services/live.py)
+        self.persisted = PersistedQueries(self.schema, only_keys=settings.persisted_only == "keys")
         self.prepared = Prepared()
         # The caller each session was last verified as, by session id: what SessionReads expects.
         self.sessions = Bounded(SESSIONS_KEPT)
@@ -143,6 +153,20 @@ class SanjiGraphQL(GraphQL):
         data, reads = await self.run_kept(state, replica, entries)
         await self.answer_kept(scope, receive, send, data, reads, caller)
 
+    async def execute_single(
+        self, request, request_adapter, sub_response, context, root_value, request_data
+    ) -> ExecutionResult:
+        """A request naming a registered operation by its hash runs that operation; a key that
+        runs registered operations only is refused anything else (schema/domain/persisted.py)."""
+        try:
+            request_data = await self.persisted.resolve(request_data, context["caller"], context)
+        except DomainError as refused:
+            error = GraphQLError(refused.message, extensions=refused.extensions())
+            return ExecutionResult(data=None, errors=[error])
+        return await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+
     def _replica_answered(self, replica: Replica, error: BaseException | None) -> None:
         replica.answered(error, self.clock())
 
@@ -162,6 +186,8 @@ class SanjiGraphQL(GraphQL):
     def kept(self, scope: Scope, body: bytes, caller: Caller) -> tuple[tuple | None, list | None]:
         """The key of a JSON body sent by `caller` (None: never kept) and the statements kept for it
         (None: none yet)."""
+        if self.persisted.only_registered(caller):  # ad-hoc reads are refused on the usual path
+            return None, None
         try:
             parsed = scope["sanji.json"] if "sanji.json" in scope else json.loads(body)  # BodyGuard's
             key = Prepared.key(parsed, caller, self.schema.registry.today(self.clock))
@@ -301,6 +327,13 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> Starlette:
                     log.warning("database has unapplied migrations: %s; run `sanji db upgrade`", pending)
                 if settings.is_production and await demo_users():
                     raise RuntimeError("demo users exist; production refuses to run with them")
+                if not pending:  # registered operations checked against this schema (once per schema)
+                    schema = view.schema
+                    broken = await persisted.revalidate(checker(schema), current_hash(schema))
+                    for record in broken:
+                        log.warning(
+                            "persisted query %s does not fit the schema: %s", record.sha256, record.problem
+                        )
             except BaseException:
                 await ctx.close_connections()
                 raise

@@ -38,6 +38,9 @@ schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Integrator API keys.", no_args_is_help=True)
 stats_app = typer.Typer(help="The service statistics' rollups.", no_args_is_help=True)
 webhook_app = typer.Typer(help="Webhooks: endpoints that receive the outbox's events.", no_args_is_help=True)
+query_app = typer.Typer(
+    help="Persisted queries: operations registered to run by their SHA-256.", no_args_is_help=True
+)
 for sub, name in (
     (db_app, "db"),
     (seed_app, "seed"),
@@ -48,6 +51,7 @@ for sub, name in (
     (apikey_app, "apikey"),
     (stats_app, "stats"),
     (webhook_app, "webhook"),
+    (query_app, "query"),
 ):
     app.add_typer(sub, name=name)
 
@@ -457,7 +461,7 @@ def apikey_create(
     wanted = [part for given in scope or [] for part in given.replace(",", " ").split()]
     wanted += ["read:*", "write:*"] if write else []
     try:
-        scopes = validate_key_scopes(wanted or ["read:*"], [e.plural for e in EXPOSURES])
+        scopes = validate_key_scopes(wanted or ["read:*"], [e.scope_name for e in EXPOSURES])
     except DomainError as error:
         raise fail(error.message) from None
 
@@ -939,3 +943,74 @@ def run_stack() -> None:
 
 if __name__ == "__main__":
     app()
+
+
+@query_app.command("register")
+def query_register(
+    file: Annotated[Path, typer.Argument(help="A .graphql file holding the operation's text")],
+    organization: Annotated[
+        str | None,
+        typer.Option(help="Code of the organization that registers it (default: the district's root)"),
+    ] = None,
+) -> None:
+    """Register the operation in FILE (checked against the schema and the query limits); prints the
+    SHA-256 that requests name in extensions.persistedQuery.sha256Hash."""
+    from api.app import schema_for
+    from api.models.org import Organization
+    from api.services import persisted
+    from schema.domain.persisted import checker, current_hash
+
+    s = settings()
+    try:
+        document = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise fail(f"cannot read {file}: {error}") from None
+    schema = schema_for(s)
+
+    async def work():
+        if organization is None:
+            roots = await Organization.filter(parent_id=None).limit(2)
+            if len(roots) != 1:
+                raise DomainError(
+                    "VALIDATION_FAILED", "name the registering organization with --organization"
+                )
+            found = roots[0]
+        else:
+            found = await Organization.get_or_none(code=organization)
+            if found is None:
+                raise DomainError("NOT_FOUND", f"organization {organization!r} does not exist")
+        return await persisted.register(document, SYSTEM, found.id, checker(schema), current_hash(schema))
+
+    record = run(lambda: _migrated(s, work))
+    name = f" {record.operation_name}" if record.operation_name else ""
+    typer.echo(f"registered {str(record.kind).lower()}{name}: {record.sha256}")
+
+
+@query_app.command("list")
+def query_list() -> None:
+    """List registered operations: SHA-256, kind, name, registered by, and whether valid."""
+    from api.models.query import PersistedQuery
+
+    s = settings()
+    records = run(lambda: _migrated(s, lambda: PersistedQuery.all().order_by("id")))
+    for r in records:
+        state = "valid" if r.valid else f"INVALID ({r.problem})"
+        typer.echo(f"{r.sha256}  {r.kind}  {r.operation_name or '-'}  {r.created_by}  {state}")
+
+
+@query_app.command("check")
+def query_check() -> None:
+    """Check every registered operation against this version's schema and limits (the API does it
+    when it starts); lists the ones that no longer fit and exits 1 if there are any."""
+    from api.app import schema_for
+    from api.services import persisted
+    from schema.domain.persisted import checker, current_hash
+
+    s = settings()
+    schema = schema_for(s)
+    broken = run(lambda: _migrated(s, lambda: persisted.revalidate(checker(schema), current_hash(schema))))
+    for r in broken:
+        typer.echo(f"{r.sha256}  {r.operation_name or '-'}  {r.problem}")
+    if broken:
+        raise fail(f"{len(broken)} registered operation(s) no longer fit the schema")
+    typer.echo("every registered operation fits the schema")

@@ -40,6 +40,9 @@ class ErrorCode(StrEnum):
     WEBHOOK_URL_REFUSED = "WEBHOOK_URL_REFUSED"
     SUBSCRIPTION_LAGGED = "SUBSCRIPTION_LAGGED"
     OPERATION_NOT_ALLOWED = "OPERATION_NOT_ALLOWED"
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_INVALID = "PERSISTED_QUERY_INVALID"
+    PERSISTED_QUERY_REQUIRED = "PERSISTED_QUERY_REQUIRED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -76,6 +79,12 @@ ERROR_CODE_DESCRIPTIONS: dict[ErrorCode, str] = {
     "subscribe again (outboxEvents: after the last cursor received, to miss nothing)",
     ErrorCode.OPERATION_NOT_ALLOWED: "This kind of operation is not run here: over WebSocket only "
     "subscriptions (queries and mutations go over HTTP)",
+    ErrorCode.PERSISTED_QUERY_NOT_FOUND: "No operation is registered with the request's "
+    "extensions.persistedQuery.sha256Hash (Apollo's code: a client may send the query with it)",
+    ErrorCode.PERSISTED_QUERY_INVALID: "The registered operation no longer fits the schema or the limits "
+    "(after a schema change); `persistedQueries` shows why",
+    ErrorCode.PERSISTED_QUERY_REQUIRED: "This API key runs registered operations only "
+    "(SANJI_PERSISTED_ONLY=keys): send extensions.persistedQuery",
     ErrorCode.INTERNAL_ERROR: "An unexpected failure; the server's log has it under `extensions.requestId`",
 }
 

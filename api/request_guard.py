@@ -184,8 +184,14 @@ def _json_object(body: bytes) -> dict | str:
 
 def _operation_problem(body: dict) -> str | None:
     """What keeps a JSON object from being one GraphQL operation, or None."""
-    if not isinstance(body.get("query"), str):
-        return "`query` must be the operation's text (a string)"
+    extensions = body.get("extensions")
+    registered = isinstance(extensions, dict) and "persistedQuery" in extensions
+    query = body.get("query")
+    if not isinstance(query, str) and not (registered and query is None):
+        return (
+            "`query` must be the operation's text (a string), or absent with "
+            "extensions.persistedQuery naming a registered one"
+        )
     for name, kind in (("variables", dict), ("extensions", dict), ("operationName", str)):
         value = body.get(name)
         if value is not None and not isinstance(value, kind):

@@ -74,6 +74,7 @@ class Settings:
     webhook_lease_seconds: float = 60.0
     webhook_timeout_seconds: float = 10.0
     subscription_recheck_seconds: float = 30.0
+    persisted_only: str = "off"  # "keys": API keys run registered operations only
 
     @property
     def is_production(self) -> bool:
@@ -146,10 +147,20 @@ class Settings:
             webhook_timeout_seconds=_hours(
                 env, "SANJI_WEBHOOK_TIMEOUT_SECONDS", cls.webhook_timeout_seconds, 3600
             ),
+            persisted_only=_choice(env, "SANJI_PERSISTED_ONLY", cls.persisted_only, ("off", "keys")),
             subscription_recheck_seconds=_hours(
                 env, "SANJI_SUBSCRIPTION_RECHECK_SECONDS", cls.subscription_recheck_seconds, 3600
             ),
         )
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    raw = env.get(name, default).strip().lower()
+    if raw not in allowed:
+        raise DomainError(
+            "VALIDATION_FAILED", f"{name} must be one of {', '.join(allowed)}, got {raw!r}", field=name
+        )
+    return raw
 
 
 def _listen_url(env: Mapping[str, str], database_url: str) -> str | None:

@@ -23,6 +23,7 @@ from schema.domain.cases import CaseVerbs
 from schema.domain.catalogue import catalogue_fields
 from schema.domain.coverage import CoverageQuery
 from schema.domain.permissions import my_permissions_field
+from schema.domain.persisted import persisted_fields
 from schema.domain.service import ServiceQueries, calendar_fields
 from schema.domain.subscriptions import subscription_fields
 from schema.domain.webhooks import webhook_fields, webhook_query_fields
@@ -74,6 +75,7 @@ def create_schema(
         **CaseVerbs(registry).fields(),
         **calendar_fields(registry),
         **webhook_fields(registry),
+        **persisted_fields(registry),
     }
     mutation = type("Mutation", (), {"__annotations__": {}, **mutation_fields})
     subscription = type("Subscription", (), {"__annotations__": {}, **subscription_fields(registry)})
@@ -101,6 +103,7 @@ def create_schema(
         execution_context_class=executor_for(registry),
     )
     schema.registry = registry  # the models behind the generated fields
+    schema.limits = limits  # what registered operations are checked against (schema/domain/persisted.py)
     return schema
 
 

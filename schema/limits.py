@@ -47,6 +47,9 @@ from schema.generator.text import UNSTORABLE_MESSAGE, storable
 from schema.query_shape import Breadth, Shape, lexical_breadth
 
 CACHED_QUERY_CHARS = 64 * 1024  # longer query texts are neither kept parsed nor kept validated
+# The context's key: {text: parsed document} of a request's registered operations, parsed and
+# validated when their process first read them (schema/domain/persisted.py).
+PERSISTED = "sanji.persisted"
 _SUGGESTION = re.compile(r" Did you mean .*\?$")
 log = logging.getLogger("sanji.graphql")
 
@@ -273,6 +276,11 @@ class LimitedParsing(SchemaExtension):
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
+        registered = context.context.get(PERSISTED) if isinstance(context.context, dict) else None
+        if registered and context.query in registered:  # parsed and checked once per process
+            context.graphql_document = registered[context.query]
+            yield
+            return
         document, refusal = _parse_checked(context.query, self.limits)
         if refusal is not None:  # a fresh error per request: an error collects request state
             raise GraphQLError(
@@ -296,6 +304,11 @@ class CachedValidation(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
+        registered = context.context.get(PERSISTED) if isinstance(context.context, dict) else None
+        if registered and registered.get(context.query) is context.graphql_document:
+            context.pre_execution_errors = []  # validated against this schema when first read
+            yield
+            return
         small = len(context.query or "") <= CACHED_QUERY_CHARS
         validate = _validate_cached if small else validate_document
         context.pre_execution_errors = validate(

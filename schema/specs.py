@@ -8,6 +8,7 @@ from api.models.case import AgencyBatch, AgencyBatchCase, Case, CaseEvent, Evalu
 from api.models.funding import STANDARDIZATION_CHECKS, Funding, RoomInspection
 from api.models.item import GuideRevision, Item, ItemAssignment, Material, WindowItem
 from api.models.org import AreaOutline, Organization, Window
+from api.models.query import PersistedQuery
 from api.models.staff import DutyShift, Staff
 from api.models.user import Role
 from api.models.webhook import WebhookDelivery, WebhookEndpoint
@@ -582,6 +583,38 @@ EXPOSURES = [
             "created_at": "Registered (注册时间)",
             "created_by": "Who registered it: a user, or API key <prefix> (注册人)",
             "deliveries": "Deliveries of events to it (推送记录)",
+        },
+    ),
+    Exposure(
+        PersistedQuery,
+        "A persisted query (已登记查询): an operation registered ahead and run by the SHA-256 of its "
+        "text, checked against the schema and the query limits (docs/persisted-queries.md)",
+        plural="persistedQueries",
+        # Integrators register with a key that has the write:queries scope.
+        key_scope="queries",
+        access=Access(
+            {
+                Role.ADMIN: grant(R, C, D),
+                Role.SUPERVISOR: grant(R),
+                Role.INTEGRATOR: grant(R, C),
+            },
+            scope=("organization",),
+        ),
+        relations=("organization",),
+        mutations=frozenset({"delete"}),
+        verbs=("registerPersistedQuery",),
+        descriptions={
+            "sha256": "SHA-256 of the document's UTF-8 text, lowercase hex: the id requests name (摘要)",
+            "document": "The operation's text (查询文本)",
+            "operation_name": "Name of its first operation, if it has one (操作名)",
+            "kind": "QUERY, MUTATION or SUBSCRIPTION (类型)",
+            "organization": "Organization of who registered it: the area that lists it (登记单位)",
+            "created_by": "Who registered it: a user, or API key <prefix> (登记人)",
+            "created_at": "Registered (登记时间)",
+            "valid": "Valid against the current schema and limits; an invalid one is not run (有效)",
+            "problem": "Why it is not valid, after a schema change (问题)",
+            "schema_hash": "SHA-256 of the schema (SDL) it was last checked against (架构摘要)",
+            "checked_at": "Last checked (检查时间)",
         },
     ),
     Exposure(

@@ -10,6 +10,7 @@ wrongful refusal) and is listed in the failure.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 from collections import defaultdict
@@ -25,6 +26,7 @@ from api.models.case import AgencyBatch, AgencyBatchCase, Case, CaseEvent, Evalu
 from api.models.funding import Funding, FundingPurpose, RoomInspection
 from api.models.item import GuideRevision, Item, ItemAssignment, Material, Power, WindowItem
 from api.models.org import AreaOutline, ConstructionStatus, Organization, OrgKind, Tier, Window
+from api.models.query import OperationKind, PersistedQuery
 from api.models.staff import DutyShift, Staff
 from api.models.user import Role
 from api.services.identifiers import id_number_check_char
@@ -524,6 +526,18 @@ async def make_object(type_name: str, org_id: int, n: int, refs: dict[str, Any])
     if type_name == "AreaOutline":  # one per organization: this one replaces the last
         await AreaOutline.filter(organization=org).delete()
         return await AreaOutline.create(organization=org, geojson=OUTLINE)
+    if type_name == "PersistedQuery":
+        document = f"query Matrix{n} {{ items {{ totalCount }} }}"
+        now = datetime.now(UTC)
+        return await PersistedQuery.create(
+            sha256=hashlib.sha256(document.encode()).hexdigest(),
+            document=document,
+            kind=OperationKind.QUERY,
+            organization=org,
+            created_at=now,
+            schema_hash="0" * 64,
+            checked_at=now,
+        )
     raise AssertionError(f"no builder for {type_name}")
 
 

@@ -16,6 +16,12 @@ def graphql_error(response) -> tuple[int, str, str]:
     return response.status_code, error["extensions"]["code"], error["message"]
 
 
+NO_QUERY = (
+    "`query` must be the operation's text (a string), or absent with extensions.persistedQuery "
+    "naming a registered one"
+)
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -33,8 +39,9 @@ def graphql_error(response) -> tuple[int, str, str]:
             "the body is not JSON: NaN is not a JSON number",
         ),
         (b"[" * 100_000 + b"]" * 100_000, "the body nests arrays and objects more than 64 deep"),
-        (b"{}", "`query` must be the operation's text (a string)"),
-        (b'{"query": 5}', "`query` must be the operation's text (a string)"),
+        (b"{}", NO_QUERY),
+        (b'{"query": 5}', NO_QUERY),
+        (b'{"query": 5, "extensions": {"persistedQuery": {}}}', NO_QUERY),
         (
             b'{"query": "{ __typename }", "variables": "x"}',
             "`variables` must be an object or null, not a string",
@@ -55,6 +62,7 @@ def graphql_error(response) -> tuple[int, str, str]:
         "deep",
         "no query",
         "query not text",
+        "registered, query not text",
         "variables not an object",
         "operation name not text",
     ],

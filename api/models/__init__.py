@@ -11,4 +11,5 @@ MODEL_MODULES = [
     "api.models.audit",
     "api.models.outbox",
     "api.models.webhook",
+    "api.models.query",
 ]

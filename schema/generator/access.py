@@ -34,7 +34,7 @@ class RequestAccess:
 
     # -- grants
     def can(self, node: ModelNode, op: Op) -> Grant | None:
-        return grant_of(self.caller, node.exposure.access, op, node.exposure.plural)
+        return grant_of(self.caller, node.exposure.access, op, node.exposure.scope_name)
 
     def require(self, node: ModelNode, op: Op) -> Grant:
         found = self.can(node, op)
@@ -45,7 +45,7 @@ class RequestAccess:
             raise EngineError("UNAUTHENTICATED", f"sign in to {_VERBS[op]} {plural}")
         role_grant = node.exposure.access.grant_for(self.caller.role)
         if self.caller.key_scopes is not None and role_grant is not None and op in role_grant.ops:
-            scope = f"{op.key_scope}:{plural}"
+            scope = f"{op.key_scope}:{node.exposure.scope_name}"
             if not self.caller.key_prefix:
                 raise EngineError(
                     "FORBIDDEN",

@@ -108,6 +108,8 @@ class Exposure:
     access: Access | None = None  # who may read and write which rows and fields; None: the policy's default
     pii: dict[str, PiiRule] = field(default_factory=dict)  # personal data: masked unless access.clear_roles
     name: str | None = None
+    # What API key scopes call it (read:<scope>, write:<scope>); None: its plural.
+    key_scope: str | None = None
     # A domain rule to run after a generated create or update, in its transaction, given the object
     # and its fields before the write (as the write's record keeps them; None: just created), e.g. a
     # calendar correction recomputes the due dates it touches; a guide revision must be the item's
@@ -127,6 +129,11 @@ class Exposure:
     def mutations_ops(self) -> frozenset[Op]:
         """The generated mutations, as permission operations."""
         return frozenset(Op(m) for m in self.mutations)
+
+    @property
+    def scope_name(self) -> str:
+        """The target of its API key scopes: read:<scope_name>, write:<scope_name>."""
+        return self.key_scope or self.plural
 
     @property
     def singular(self) -> str:

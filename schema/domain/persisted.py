@@ -1,0 +1,176 @@
+"""Persisted queries on the schema's side (docs/persisted-queries.md): checking a document against
+the schema and the query limits, registering it (`registerPersistedQuery`), and answering a request
+that names one by its hash, with the document parsed and validated once per process, not per
+request. With SANJI_PERSISTED_ONLY=keys an API key's ad-hoc query is refused."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import strawberry
+from graphql import DocumentNode, OperationDefinitionNode
+from graphql.validation import NoSchemaIntrospectionCustomRule, specified_rules
+from strawberry.schema.schema import validate_document
+
+from api.errors import DomainError
+from api.models.query import OperationKind, PersistedQuery
+from api.services import persisted
+from schema.generator.policy import Op
+from schema.generator.resolvers import REQUIRED, resolver
+from schema.limits import PERSISTED, Limits, QueryLimits, _parse_checked
+
+KEPT_SECONDS = 10.0  # how long a process trusts what it read of a registered operation
+
+
+def current_hash(schema) -> str:
+    """The SHA-256 of the schema's SDL: a registered operation checked against another is checked again."""
+    found = getattr(schema, "sdl_hash", None)
+    if found is None:
+        found = schema.sdl_hash = hashlib.sha256(str(schema).encode("utf-8")).hexdigest()
+    return found
+
+
+def checker(schema) -> persisted.Check:
+    """Check a document as a request's would be: parsed within the limits, valid against the schema
+    (introspection refused where it is off), and within the cost budget at its default page sizes."""
+    limits: Limits = schema.limits
+    rules = (*specified_rules, *(() if limits.introspection else (NoSchemaIntrospectionCustomRule,)))
+    judge = QueryLimits(limits)
+
+    def check(document: str) -> persisted.Checked:
+        parsed, refusal = _parse_checked(document, limits)
+        if refusal is not None:
+            code = (refusal.extensions or {}).get("code", "GRAPHQL_PARSE_FAILED")
+            raise DomainError(str(code), refusal.message, field="document")
+        errors = validate_document(schema._schema, parsed, rules)
+        if errors:
+            code = "INTROSPECTION_DISABLED" if "introspection" in errors[0].message.lower() else None
+            raise DomainError(code or "GRAPHQL_VALIDATION_FAILED", errors[0].message, field="document")
+        verdict = judge._judge(SimpleNamespace(graphql_document=parsed, variables={}, schema=schema))
+        if verdict is not None:
+            raise DomainError(verdict[1], verdict[0], field="document")
+        operation = next(d for d in parsed.definitions if isinstance(d, OperationDefinitionNode))
+        name = operation.name.value if operation.name else ""
+        return persisted.Checked(OperationKind(operation.operation.name), name)
+
+    return check
+
+
+@dataclass(frozen=True)
+class Registered:
+    document: str
+    parsed: DocumentNode | None  # None: not valid against this process's schema
+    problem: str
+    read_at: float
+
+
+class PersistedQueries:
+    """A process's view of the registered operations: each read once and parsed once, trusted for
+    KEPT_SECONDS (a deletion or a new verdict on another process applies within that)."""
+
+    def __init__(self, schema, only_keys: bool, clock=time.monotonic) -> None:
+        self.schema = schema
+        self.only_keys = only_keys
+        self.clock = clock
+        self.kept: dict[str, Registered] = {}
+
+    def only_registered(self, caller) -> bool:
+        """Whether this caller runs registered operations only (SANJI_PERSISTED_ONLY=keys, a key)."""
+        return self.only_keys and caller.key_id is not None
+
+    async def resolve(self, request: Any, caller: Any, context: dict) -> Any:
+        """The request to execute: the registered document in place of a hash; refused with a code
+        when the hash is unknown or broken, or the caller may run registered operations only."""
+        digest = persisted.requested_hash(request.extensions)
+        if digest is None:
+            if self.only_registered(caller):
+                raise DomainError(
+                    "PERSISTED_QUERY_REQUIRED",
+                    "this API key runs registered operations only (SANJI_PERSISTED_ONLY=keys): send "
+                    "extensions.persistedQuery {version: 1, sha256Hash} of an operation registered with "
+                    "registerPersistedQuery",
+                )
+            return request
+        sent = request.query if isinstance(request.query, str) and request.query else None
+        if sent is not None and persisted.sha256_of(sent) != digest:
+            raise DomainError(
+                "VALIDATION_FAILED", "provided sha256Hash does not match the query", field="extensions"
+            )
+        found = await self.get(digest)
+        if found is None:
+            if sent is not None and not self.only_registered(caller):
+                return request  # Apollo's automatic persisting sends both: run it as sent
+            raise DomainError(
+                "PERSISTED_QUERY_NOT_FOUND",
+                "PersistedQueryNotFound: no operation is registered with this sha256Hash; register it "
+                "with registerPersistedQuery or `sanji query register FILE`",
+            )
+        if found.parsed is None:
+            raise DomainError(
+                "PERSISTED_QUERY_INVALID",
+                f"the registered operation does not fit the current schema: {found.problem}",
+            )
+        context.setdefault(PERSISTED, {})[found.document] = found.parsed
+        return dataclasses.replace(request, query=found.document)
+
+    async def get(self, digest: str) -> Registered | None:
+        now = self.clock()
+        found = self.kept.get(digest)
+        if found is not None and now - found.read_at < KEPT_SECONDS:
+            return found
+        record = await PersistedQuery.get_or_none(sha256=digest)
+        if record is None:
+            self.kept.pop(digest, None)
+            return None
+        if found is not None and found.document == record.document and record.valid:
+            found = dataclasses.replace(found, read_at=now)  # parsed already
+        elif not record.valid:
+            found = Registered(record.document, None, record.problem, now)
+        else:
+            found = self._checked(record.document, now)
+        if len(self.kept) >= 10_000:
+            self.kept.clear()
+        self.kept[digest] = found
+        return found
+
+    def _checked(self, document: str, now: float) -> Registered:
+        """Checked against this process's schema once, then parsed from the parse cache."""
+        try:
+            checker(self.schema)(document)
+        except DomainError as refused:
+            return Registered(document, None, f"{refused.code}: {refused.message}", now)
+        parsed, _ = _parse_checked(document, self.schema.limits)
+        return Registered(document, parsed, "", now)
+
+
+def persisted_fields(registry) -> dict[str, Any]:
+    node = registry.node(PersistedQuery)
+
+    async def register(root, info, document: str):
+        access = await registry.access(info)
+        access.require(node, Op.CREATE)
+        caller = access.caller
+        if caller.organization_id is None:
+            raise DomainError("FORBIDDEN", "only a user or key of an organization registers operations")
+        return await persisted.register(
+            document, caller, caller.organization_id, checker(info.schema), current_hash(info.schema)
+        )
+
+    return {
+        "register_persisted_query": strawberry.mutation(
+            resolver=resolver(
+                register,
+                node.object_type,
+                {"document": (str, REQUIRED, "The operation's text, exactly as its hash is computed")},
+            ),
+            name="registerPersistedQuery",
+            description="Register an operation to run by the SHA-256 of its text (Apollo's persisted-query "
+            "extension); checked against the schema and the query limits first, refused with their "
+            "code; registering the same text again returns the same one (docs/persisted-queries.md)",
+        )
+    }
