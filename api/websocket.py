@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from starlette.datastructures import Headers
+from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
 from api.auth.http import client_ip, identify
@@ -24,6 +25,8 @@ from api.errors import DomainError
 
 CREDENTIAL_HEADERS = ("authorization", "x-api-key")
 WATCH = "sanji.watch"  # the context's key of the connection's place in the hub
+# graphql-transport-ws's close codes for refusals at connection_init (4403: any other)
+CLOSE_CODES = {"UNAUTHENTICATED": 4401, "RATE_LIMITED": 4429, "INTERNAL_ERROR": 4500}
 
 
 def credentials(payload: dict[str, Any], handshake: Headers) -> dict[bytes, bytes]:
@@ -56,7 +59,7 @@ class TransportWS(BaseGraphQLTransportWSHandler):
                 await self._identify(payload)
             except DomainError as refused:
                 self.connection_init_received = True
-                code = 4401 if refused.code == "UNAUTHENTICATED" else 4403
+                code = CLOSE_CODES.get(refused.code, 4403)
                 await self.websocket.close(code=code, reason=f"{refused.code}: {refused.message}"[:120])
                 return
         await super().handle_connection_init(message)
@@ -66,11 +69,40 @@ class TransportWS(BaseGraphQLTransportWSHandler):
 
         websocket = self.context["request"]
         shown = credentials(payload, websocket.headers)
+        if not shown:  # every subscription needs a signed-in caller
+            raise DomainError(
+                "UNAUTHENTICATED", "sign in: send Authorization or X-API-Key in connection_init"
+            )
+        hub = self.context[HUB]
+        since = hub.generation
         caller = await identify(self.view.settings, shown)
         self.context["caller"] = replace(caller, ip=client_ip(websocket.scope))
         self.context.pop("access", None)
-        if caller.signed_in:
-            self.context[WATCH] = await self.context[HUB].watch(caller, shown, self.end)
+        self.context[WATCH] = await hub.watch(caller, shown, self.end, since)
+
+    async def handle_subscribe(self, message: Any) -> None:
+        """A subscription may name a registered operation, as an HTTP request does; a key that runs
+        registered operations only must (schema/domain/persisted.py)."""
+        payload = message.get("payload")
+        if (
+            self.connection_acknowledged
+            and isinstance(payload, dict)
+            and message.get("id") not in self.operations
+        ):
+            request = GraphQLRequestData(
+                query=payload.get("query"),
+                variables=payload.get("variables"),
+                operation_name=payload.get("operationName"),
+                extensions=payload.get("extensions"),
+            )
+            try:
+                resolved = await self.view.persisted.resolve(request, self.context["caller"], self.context)
+            except DomainError as refused:
+                error = {"message": refused.message, "extensions": refused.extensions()}
+                await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
+                return
+            message = {**message, "payload": {**payload, "query": resolved.query}}
+        await super().handle_subscribe(message)
 
     async def end(self, code: int, reason: str) -> None:
         """Stop every operation of the connection, then close it."""

@@ -5,7 +5,9 @@ flags the registered operations that no longer fit, which are then refused, not 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import json
 from datetime import UTC, datetime
 
 from api import db
@@ -15,7 +17,8 @@ from api.models.query import OperationKind, PersistedQuery
 from api.settings import Settings
 from tests.conftest import serving
 from tests.test_cli import one_error_line, sanji
-from tests.test_webhooks import KeyClient
+from tests.test_subscriptions import EVENTS, Socket, live_server
+from tests.test_webhooks import KeyClient, submit_and_accept
 
 REGISTER = (
     "mutation($document: String!) { registerPersistedQuery(document: $document) "
@@ -116,9 +119,22 @@ async def test_registered_operations_run_by_hash_and_the_limits_apply_when_regis
 async def test_a_key_in_persisted_only_mode_runs_registered_operations_only(seeded_url):
     async with db.database(Settings(database_url=seeded_url)):
         key = (await apikeys.create("one-network", "QJL", scopes=["read:*"])).key
-    async with serving(seeded_url, persisted_only="keys") as anonymous:
+    async with live_server(seeded_url, persisted_only="keys") as (ws_url, anonymous):
         admin = await anonymous.sign_in("admin")
         await admin.data(REGISTER, {"document": ITEMS})
+        await admin.data(REGISTER, {"document": EVENTS})
+        async with Socket.open(ws_url, {"X-API-Key": key}) as live:  # subscriptions too
+            await live.acknowledged()
+            await live.subscribe("ad hoc", EVENTS)
+            refused = await live.receive()
+            assert refused["type"] == "error", refused
+            assert refused["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_REQUIRED"
+            await live.connection.send(
+                json.dumps({"id": "registered", "type": "subscribe", "payload": by_hash(sha(EVENTS))})
+            )
+            await asyncio.sleep(0.3)
+            case = await submit_and_accept(await anonymous.sign_in("clerk"))
+            assert (await live.next("registered"))["outboxEvents"]["caseId"] == case["id"]
         integrator = KeyClient(anonymous.http, key)
         for _ in range(2):  # (a repeated read may be answered from what was kept: refused too)
             refused = await integrator.error(ITEMS, {"n": 2})

@@ -29,6 +29,7 @@ from typing import Any
 from api.auth.caller import Caller
 from api.errors import DomainError
 from api.models.outbox import OutboxEvent
+from api.models.user import ApiKey
 from api.services import outbox
 from api.settings import Settings
 
@@ -39,6 +40,11 @@ CREDENTIALS = "sanji_credentials"
 PG_POLL_SECONDS = 5.0
 SQLITE_POLL_SECONDS = 0.2
 QUEUED = 1000  # events waiting for one subscription before it is ended as lagging
+START_SECONDS = 5.0  # a hub that cannot read the outbox by then refuses (the database is down)
+LISTEN_CONNECT_SECONDS = 5.0
+LISTEN_RETRY_SECONDS = 10.0
+CLOSE_SECONDS = 2.0  # a connection being closed that does not take its close frame is left to its client
+CONNECTIONS_PER_CALLER = 20  # a user's or key's subscription connections on one API process
 _HUBS: weakref.WeakSet[Hub] = weakref.WeakSet()  # this process's hubs, for in-process signals
 
 
@@ -71,14 +77,18 @@ class Lagged(DomainError):
 
 @dataclass(eq=False)
 class Subscription:
-    """What one subscription wants of the outbox, and the events handed to it and not yet taken."""
+    """What one subscription wants of the outbox, and the events handed to it and not yet taken.
+    Events at or before `after` (where the outbox stood when it subscribed) are not for it."""
 
     wants: Callable[[dict[str, Any]], bool]
+    after: outbox.Cursor
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUED))
     lagged: bool = False
 
     def offer(self, event: dict[str, Any]) -> None:
-        if self.lagged or not self.wants(event):
+        if self.lagged or (event["transaction"], event["id"]) <= (self.after.transaction, self.after.id):
+            return
+        if not self.wants(event):
             return
         try:
             self.queue.put_nowait(event)
@@ -118,8 +128,15 @@ def identity(caller: Caller) -> tuple:
     )
 
 
+def unavailable() -> DomainError:
+    return DomainError("INTERNAL_ERROR", "live events are unavailable: the database does not answer")
+
+
 class Hub:
-    """One API process's subscriptions and watched connections, and the task that serves them."""
+    """One API process's subscriptions and watched connections, and the task that serves them.
+
+    Nothing the hub does waits on a client: events go into each subscription's bounded queue, and
+    a connection is closed by a task of its own."""
 
     def __init__(
         self, settings: Settings, identify: Callable[[Settings, dict[bytes, bytes]], Awaitable[Caller]]
@@ -130,15 +147,21 @@ class Hub:
         self.watched: dict[int, Watched] = {}
         self.ids = itertools.count(1)
         self.cursor: outbox.Cursor | None = None
+        self.reading = asyncio.Lock()  # the cursor moves under it
         self.wake = asyncio.Event()
         self.check_now = False
+        self.generation = 0  # revocation signals seen; a connection watched since one is checked
         self.task: asyncio.Task | None = None
         self.listener: Any = None
+        self.listen_after = 0.0  # when to try listening again after a failure (monotonic)
+        self.revoked_marks: tuple | None = None  # SQLite: the latest revocations seen
+        self.closing: set[asyncio.Task] = set()
         self.started = asyncio.Event()
 
     def signal(self, channel: str) -> None:
         if channel == CREDENTIALS:
             self.check_now = True
+            self.generation += 1
         self.wake.set()
 
     async def start(self) -> None:
@@ -146,7 +169,10 @@ class Hub:
         if self.task is None:
             _HUBS.add(self)
             self.task = asyncio.create_task(self._run(), name="sanji-live-hub")
-        await self.started.wait()
+        try:
+            await asyncio.wait_for(self.started.wait(), START_SECONDS)
+        except TimeoutError:
+            raise unavailable() from None
 
     async def close(self) -> None:
         _HUBS.discard(self)
@@ -155,25 +181,45 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
             self.task = None
+        for task in list(self.closing):
+            task.cancel()
         await self._unlisten()
 
     @contextlib.asynccontextmanager
     async def subscribe(self, wants: Callable[[dict[str, Any]], bool]) -> AsyncIterator[Subscription]:
-        """A subscription to the events `wants` accepts, from now until the block ends."""
+        """A subscription to the events `wants` accepts that commit from now until the block ends."""
         await self.start()
-        subscription = Subscription(wants)
-        self.subscriptions.add(subscription)
+        try:
+            now = await outbox.latest()
+        except Exception:
+            raise unavailable() from None
+        subscription = Subscription(wants, now)
+        async with self.reading:
+            if not self.subscriptions or self.cursor is None:  # idle until now: skip what went by
+                self.cursor = now if self.cursor is None else max(self.cursor, now, key=_order)
+            self.subscriptions.add(subscription)
         self.wake.set()
         try:
             yield subscription
         finally:
             self.subscriptions.discard(subscription)
 
-    async def watch(self, caller: Caller, credentials: dict[bytes, bytes], close) -> int:
-        """Check this connection's credential with the others from now on; its key for `unwatch`."""
+    async def watch(self, caller: Caller, credentials: dict[bytes, bytes], close, since: int) -> int:
+        """Check this connection's credential with the others from now on; its key for `unwatch`.
+        `since`: the hub's `generation` when the credential was checked (a revocation signalled
+        after it has the connection checked at once)."""
         await self.start()
+        same = sum(1 for w in self.watched.values() if _holder(w.caller) == _holder(caller))
+        if same >= CONNECTIONS_PER_CALLER:
+            raise DomainError(
+                "RATE_LIMITED",
+                f"this user or key has {CONNECTIONS_PER_CALLER} subscription connections open here already",
+            )
         key = next(self.ids)
         self.watched[key] = Watched(caller, credentials, close)
+        if self.generation != since:
+            self.check_now = True
+            self.wake.set()
         return key
 
     def unwatch(self, key: int | None) -> None:
@@ -187,26 +233,28 @@ class Hub:
                     self.cursor = await outbox.latest()
                     self.started.set()
                 pg = postgres()
-                if pg and self.listener is None:
+                if pg and self.listener is None and time.monotonic() >= self.listen_after:
                     await self._listen()
-                if not pg:
-                    poll = SQLITE_POLL_SECONDS
-                else:  # without its listening connection, the hub reads more often until it is back
-                    poll = PG_POLL_SECONDS if self.listener is not None else SQLITE_POLL_SECONDS
+                listening = not pg or self.listener is not None
+                poll = (
+                    SQLITE_POLL_SECONDS if not pg else PG_POLL_SECONDS if listening else SQLITE_POLL_SECONDS
+                )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), poll)
                 self.wake.clear()
                 if self.subscriptions:
-                    await self._read()
+                    async with self.reading:
+                        await self._read()
+                if not pg and self.watched and await self._revoked_elsewhere():
+                    self.check_now = True
                 if self.check_now or time.monotonic() >= next_check:
-                    self.check_now = False
-                    next_check = time.monotonic() + self.settings.subscription_recheck_seconds
                     await self._check()
+                    self.check_now = False  # (only once checked: a failed check is tried again)
+                    next_check = time.monotonic() + self.settings.subscription_recheck_seconds
             except asyncio.CancelledError:
                 raise
             except Exception:  # a database that went away: keep trying, as the worker does
                 log.exception("the live-event hub failed a round; trying again in a second")
-                await self._unlisten()
                 await asyncio.sleep(1)
 
     async def _read(self) -> None:
@@ -217,6 +265,14 @@ class Hub:
                     subscription.offer(event)
             if len(events) < outbox.MAX_READ:
                 return
+
+    async def _revoked_elsewhere(self) -> bool:
+        """SQLite: whether a key was revoked or a session ended since the last look, by another
+        process (the `sanji` command) whose in-process signal does not reach this one."""
+        marks = await latest_revocations()
+        changed = self.revoked_marks is not None and marks != self.revoked_marks
+        self.revoked_marks = marks
+        return changed
 
     async def _check(self) -> None:
         """Close each connection whose credential is no longer valid, or no longer the same access."""
@@ -230,8 +286,10 @@ class Hub:
                     continue
                 reason = "UNAUTHENTICATED: the credential's access changed; connect again"
             self.watched.pop(key, None)
-            with contextlib.suppress(Exception):  # a connection that went meanwhile
-                await watched.close(4401, reason[:120])
+            # By a task of its own, bounded: a client that stopped reading must not hold the hub.
+            task = asyncio.create_task(_close(watched, reason[:120]))
+            self.closing.add(task)
+            task.add_done_callback(self.closing.discard)
 
     async def _listen(self) -> None:
         import asyncpg  # PostgreSQL only
@@ -239,9 +297,16 @@ class Hub:
         from api.db import connection_parameters
 
         url = self.settings.database_listen_url or self.settings.database_url
-        connection = await asyncpg.connect(**connection_parameters(url))
-        await connection.add_listener(OUTBOX, self._notified)
-        await connection.add_listener(CREDENTIALS, self._notified)
+        try:
+            connection = await asyncpg.connect(**connection_parameters(url), timeout=LISTEN_CONNECT_SECONDS)
+            await connection.add_listener(OUTBOX, self._notified)
+            await connection.add_listener(CREDENTIALS, self._notified)
+        except Exception as error:  # reading every 0.2 s meanwhile; tried again later
+            log.warning(
+                "the live-event hub cannot LISTEN (%r); reading the outbox every 0.2 s until it can", error
+            )
+            self.listen_after = time.monotonic() + LISTEN_RETRY_SECONDS
+            return
         connection.add_termination_listener(self._lost)
         self.listener = connection
         self.check_now = True  # a revocation may have been missed while not listening
@@ -260,3 +325,24 @@ class Hub:
         if listener is not None:
             with contextlib.suppress(Exception):
                 await listener.close(timeout=2)
+
+
+async def latest_revocations() -> tuple:
+    """When the last key was revoked and the last session ended."""
+    connection = ApiKey._meta.db
+    _, keys = await connection.execute_query('SELECT MAX("revoked_at") AS "at" FROM "api_key"')
+    _, ended = await connection.execute_query('SELECT MAX("revoked_at") AS "at" FROM "auth_session"')
+    return (keys[0]["at"], ended[0]["at"])
+
+
+async def _close(watched: Watched, reason: str) -> None:
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(watched.close(4401, reason), CLOSE_SECONDS)
+
+
+def _order(cursor: outbox.Cursor) -> tuple[int, int]:
+    return (cursor.transaction, cursor.id)
+
+
+def _holder(caller: Caller) -> tuple:
+    return (caller.user_id, caller.key_id)

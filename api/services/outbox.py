@@ -281,7 +281,8 @@ async def read(
     """Up to `limit` events after `after`, in (transaction, id) order, and the cursor to read on
     from. Events of transactions still open (and any after them) wait. `area`: only the events of
     the organizations under that path, and those without one (the catalogue's, every area's);
-    `types`: only events of these types; `paths`: each event with its organization's `path`."""
+    `types`: only events of these types; `paths`: each event with its organization's `path`, and
+    a case's event with its case's `submitted_path` and `handling_path`."""
     if not 1 <= limit <= MAX_READ:
         raise DomainError("VALIDATION_FAILED", f"limit must be 1 to {MAX_READ}", field="limit")
     connection = OutboxEvent._meta.db
@@ -300,8 +301,13 @@ async def read(
     join = ""
     if area is not None or paths:
         join = 'LEFT JOIN "organization" o ON o."id" = e."organization_id" '
-    if paths:
-        columns += ', o."path"'
+    if paths:  # and a case's two organizations', where a case's readers are (CASE_SCOPE)
+        columns += ', o."path", so."path" AS "submitted_path", ho."path" AS "handling_path"'
+        join += (
+            'LEFT JOIN "service_case" c ON c."id" = e."case_id" '
+            'LEFT JOIN "organization" so ON so."id" = c."submitted_at_organization_id" '
+            'LEFT JOIN "organization" ho ON ho."id" = c."handling_organization_id" '
+        )
     if area is not None:
         low, high = area_range(area) if area else ("", "")
         where += ['(e."organization_id" IS NULL OR (o."path" >= {} AND o."path" < {}))']
