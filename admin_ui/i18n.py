@@ -198,6 +198,11 @@ OTHER_ENUM_LABELS: dict[str, dict[str, dict[str, str]]] = {
         "KEY_REVOKED": {"zh": "吊销密钥", "en": "Key revoked"},
         "READ_PII": {"zh": "查看个人信息", "en": "Personal data read"},
     },
+    "OperationKind": {
+        "QUERY": {"zh": "查询", "en": "Query"},
+        "MUTATION": {"zh": "变更", "en": "Mutation"},
+        "SUBSCRIPTION": {"zh": "订阅", "en": "Subscription"},
+    },
     "DeliveryState": {
         "PENDING": {"zh": "待发送", "en": "Pending"},
         "DELIVERED": {"zh": "已送达", "en": "Delivered"},

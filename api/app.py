@@ -55,7 +55,7 @@ from schema.generator.execution import (
     Prepared,
     encode_response,
 )
-from schema.limits import Limits
+from schema.limits import Limits, unexpected_error
 
 log = logging.getLogger("sanji.api")
 SESSIONS_KEPT = 10_000  # sessions whose caller is remembered for one-statement repeated reads
@@ -163,6 +163,8 @@ class SanjiGraphQL(GraphQL):
         except DomainError as refused:
             error = GraphQLError(refused.message, extensions=refused.extensions())
             return ExecutionResult(data=None, errors=[error])
+        except Exception:  # the database, say: answered as any unexpected failure
+            return ExecutionResult(data=None, errors=[unexpected_error("reading a persisted query")])
         return await super().execute_single(
             request, request_adapter, sub_response, context, root_value, request_data
         )

@@ -22,6 +22,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 
 from api.auth.http import client_ip, identify
 from api.errors import DomainError
+from schema.limits import unexpected_error
 
 CREDENTIAL_HEADERS = ("authorization", "x-api-key")
 WATCH = "sanji.watch"  # the context's key of the connection's place in the hub
@@ -99,6 +100,10 @@ class TransportWS(BaseGraphQLTransportWSHandler):
                 resolved = await self.view.persisted.resolve(request, self.context["caller"], self.context)
             except DomainError as refused:
                 error = {"message": refused.message, "extensions": refused.extensions()}
+                await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
+                return
+            except Exception:  # the database, say: this operation fails, not the connection
+                error = unexpected_error("reading a persisted query").formatted
                 await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
                 return
             message = {**message, "payload": {**payload, "query": resolved.query}}

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
             name='PersistedQuery',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('sha256', fields.CharField(unique=True, max_length=64)),
+                ('sha256', fields.CharField(max_length=64)),
                 ('document', fields.TextField(unique=False)),
                 ('operation_name', fields.CharField(default='', max_length=200)),
                 ('kind', fields.CharEnumField(description='QUERY: QUERY\nMUTATION: MUTATION\nSUBSCRIPTION: SUBSCRIPTION', enum_type=OperationKind, max_length=12)),
@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('schema_hash', fields.CharField(max_length=64)),
                 ('checked_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'persisted_query', 'app': 'models', 'pk_attr': 'id', 'table_description': 'One registered operation document, known by the SHA-256 of its text: checked against the'},
+            options={'table': 'persisted_query', 'app': 'models', 'unique_together': (('sha256', 'organization'),), 'pk_attr': 'id', 'table_description': 'One registered operation document, known by the SHA-256 of its text: checked against the'},
             bases=['Model'],
         ),
     ]

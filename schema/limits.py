@@ -214,8 +214,15 @@ class _Cost:
 
     def __init__(self, schema, document: DocumentNode, variables: dict) -> None:
         self.schema = schema
-        self.variables = variables
         self.operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        # A variable not sent takes its declared default: `($n: Int = 500)` asks for 500.
+        defaults = {
+            definition.variable.name.value: int(definition.default_value.value)
+            for operation in self.operations
+            for definition in operation.variable_definitions or ()
+            if isinstance(definition.default_value, IntValueNode)
+        }
+        self.variables = {**defaults, **{k: v for k, v in variables.items() if v is not None}}
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
@@ -352,13 +359,16 @@ class MaskUnexpected(MaskErrors):
         super().__init__(should_mask_error=lambda error: code_of(error) is None)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        request_id = uuid.uuid4().hex[:16]
-        log.error(
-            "unexpected error, request id %s: %s", request_id, error.message, exc_info=error.original_error
-        )
-        return GraphQLError(
-            f"unexpected error; quote request id {request_id} to the operators",
-            nodes=error.nodes,
-            path=error.path,
-            extensions={"code": "INTERNAL_ERROR", "requestId": request_id},
-        )
+        return unexpected_error(error.message, error.original_error, nodes=error.nodes, path=error.path)
+
+
+def unexpected_error(what: str, cause: BaseException | bool | None = True, **where: Any) -> GraphQLError:
+    """An unexpected failure as clients see it: a request id, the details in the log only.
+    `cause`: the exception to log (True: the one being handled; None: none)."""
+    request_id = uuid.uuid4().hex[:16]
+    log.error("unexpected error, request id %s: %s", request_id, what, exc_info=cause)
+    return GraphQLError(
+        f"unexpected error; quote request id {request_id} to the operators",
+        extensions={"code": "INTERNAL_ERROR", "requestId": request_id},
+        **where,
+    )

@@ -590,8 +590,10 @@ EXPOSURES = [
         "A persisted query (已登记查询): an operation registered ahead and run by the SHA-256 of its "
         "text, checked against the schema and the query limits (docs/persisted-queries.md)",
         plural="persistedQueries",
-        # Integrators register with a key that has the write:queries scope.
+        # Integrators register with a key that has the write:queries scope itself (not write:*:
+        # what persisted-only keys may run is granted by name).
         key_scope="queries",
+        explicit_write_scope=True,
         access=Access(
             {
                 Role.ADMIN: grant(R, C, D),

@@ -65,7 +65,8 @@ class Who:
         found = exposure.access.grant_for(self.role)
         if found is None or op not in found.ops:
             return None
-        if self.key is not None and not key_allows(KEY_SCOPES, op, exposure.plural):
+        scope, explicit = exposure.scope_name, exposure.explicit_write_scope
+        if self.key is not None and not key_allows(KEY_SCOPES, op, scope, explicit):
             return None
         return found
 

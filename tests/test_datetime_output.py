@@ -94,10 +94,18 @@ async def add_delivery(admin: GraphQLClient, url: str, fields: str = "id") -> di
     return made["createWebhook"]["webhook"]
 
 
+async def add_persisted_query(admin: GraphQLClient, fields: str = "id") -> dict:
+    """A registered operation (the fixture holds none)."""
+    register = "mutation($document: String!) { registerPersistedQuery(document: $document) { %s } }"
+    made = await admin.data(register % fields, {"document": "{ items { totalCount } }"})
+    return made["registerPersistedQuery"]
+
+
 async def test_every_date_time_a_query_returns_is_in_the_districts_zone(writable):
     admin_api, url = writable
     await add_outline(admin_api)
     await add_delivery(admin_api, url)
+    await add_persisted_query(admin_api)
     schema = await schema_map(admin_api)
     fields = date_time_fields(schema)
     lists = {
@@ -270,6 +278,8 @@ async def test_a_mutation_returns_the_times_it_wrote_as_a_read_gives_them(writab
         f'mutation {{ redeliverWebhookDeliveries(ids: ["{delivery[0]["id"]}"]) {{ {again} }} }}'
     )
     await same_as_read(admin, "WebhookDelivery", redelivered["redeliverWebhookDeliveries"][0])
+    registered = await add_persisted_query(admin, " ".join(["id", *fields["PersistedQuery"]]))
+    await same_as_read(admin, "PersistedQuery", registered)
 
     left = returned - written
     assert not left, f"types a mutation returns whose times this test does not write: {sorted(left)}"

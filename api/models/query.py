@@ -20,7 +20,7 @@ class PersistedQuery(Model):
     schema and the query limits when registered, and again when the schema changes."""
 
     id = fields.IntField(primary_key=True)
-    sha256 = fields.CharField(max_length=64, unique=True)  # lowercase hex of the UTF-8 text
+    sha256 = fields.CharField(max_length=64)  # lowercase hex of the UTF-8 text
     document = fields.TextField()
     operation_name = fields.CharField(max_length=200, default="")  # its first operation's, if named
     kind = fields.CharEnumField(OperationKind, max_length=12)
@@ -38,3 +38,6 @@ class PersistedQuery(Model):
 
     class Meta:
         table = "persisted_query"
+        # One registration of a text per organization (each lists and deletes its own); requests
+        # name the text, by the index's first column.
+        unique_together = (("sha256", "organization"),)

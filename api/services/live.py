@@ -44,6 +44,8 @@ START_SECONDS = 5.0  # a hub that cannot read the outbox by then refuses (the da
 LISTEN_CONNECT_SECONDS = 5.0
 LISTEN_RETRY_SECONDS = 10.0
 CLOSE_SECONDS = 2.0  # a connection being closed that does not take its close frame is left to its client
+READ_SECONDS = 10.0  # a read of the outbox or a credential check that takes longer fails
+HELD_POLL_SECONDS = 30.0  # after a notification whose event is held back, read every 0.2 s this long
 CONNECTIONS_PER_CALLER = 20  # a user's or key's subscription connections on one API process
 _HUBS: weakref.WeakSet[Hub] = weakref.WeakSet()  # this process's hubs, for in-process signals
 
@@ -82,11 +84,14 @@ class Subscription:
 
     wants: Callable[[dict[str, Any]], bool]
     after: outbox.Cursor
+    committed_before: frozenset[int] = frozenset()  # held back when it subscribed, but not new
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUED))
     lagged: bool = False
 
     def offer(self, event: dict[str, Any]) -> None:
         if self.lagged or (event["transaction"], event["id"]) <= (self.after.transaction, self.after.id):
+            return
+        if event["id"] in self.committed_before:
             return
         if not self.wants(event):
             return
@@ -156,12 +161,17 @@ class Hub:
         self.listen_after = 0.0  # when to try listening again after a failure (monotonic)
         self.revoked_marks: tuple | None = None  # SQLite: the latest revocations seen
         self.closing: set[asyncio.Task] = set()
+        self.checking: asyncio.Task | None = None
+        self.notified = False  # an event committed since the last read
+        self.held_until = 0.0  # read often until then: a committed event is held back
         self.started = asyncio.Event()
 
     def signal(self, channel: str) -> None:
         if channel == CREDENTIALS:
             self.check_now = True
             self.generation += 1
+        else:
+            self.notified = True
         self.wake.set()
 
     async def start(self) -> None:
@@ -181,7 +191,7 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
             self.task = None
-        for task in list(self.closing):
+        for task in [*self.closing, *([self.checking] if self.checking else [])]:
             task.cancel()
         await self._unlisten()
 
@@ -190,14 +200,17 @@ class Hub:
         """A subscription to the events `wants` accepts that commit from now until the block ends."""
         await self.start()
         try:
-            now = await outbox.latest()
+            now, held = await asyncio.wait_for(outbox.latest(), START_SECONDS)
+            await asyncio.wait_for(self.reading.acquire(), START_SECONDS)
         except Exception:
             raise unavailable() from None
-        subscription = Subscription(wants, now)
-        async with self.reading:
+        subscription = Subscription(wants, now, held)
+        try:
             if not self.subscriptions or self.cursor is None:  # idle until now: skip what went by
                 self.cursor = now if self.cursor is None else max(self.cursor, now, key=_order)
             self.subscriptions.add(subscription)
+        finally:
+            self.reading.release()
         self.wake.set()
         try:
             yield subscription
@@ -230,41 +243,49 @@ class Hub:
         while True:
             try:
                 if self.cursor is None:
-                    self.cursor = await outbox.latest()
+                    self.cursor, _ = await asyncio.wait_for(outbox.latest(), START_SECONDS)
                     self.started.set()
                 pg = postgres()
                 if pg and self.listener is None and time.monotonic() >= self.listen_after:
                     await self._listen()
-                listening = not pg or self.listener is not None
-                poll = (
-                    SQLITE_POLL_SECONDS if not pg else PG_POLL_SECONDS if listening else SQLITE_POLL_SECONDS
-                )
+                # Read often on SQLite (its signal comes before the commit), without a listening
+                # connection, and while a notified event is held back by an older transaction.
+                fast = not pg or self.listener is None or time.monotonic() < self.held_until
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), poll)
+                    await asyncio.wait_for(self.wake.wait(), SQLITE_POLL_SECONDS if fast else PG_POLL_SECONDS)
                 self.wake.clear()
                 if self.subscriptions:
                     async with self.reading:
-                        await self._read()
+                        found = await asyncio.wait_for(self._read(), READ_SECONDS)
+                    if self.notified and not found:  # committed, not readable yet: look again soon
+                        self.held_until = time.monotonic() + HELD_POLL_SECONDS
+                    elif found:
+                        self.held_until = 0.0
+                    self.notified = False
                 if not pg and self.watched and await self._revoked_elsewhere():
                     self.check_now = True
-                if self.check_now or time.monotonic() >= next_check:
-                    await self._check()
-                    self.check_now = False  # (only once checked: a failed check is tried again)
+                due = self.check_now or time.monotonic() >= next_check
+                if due and (self.checking is None or self.checking.done()):
+                    self.check_now = False  # (set again by a check that fails)
                     next_check = time.monotonic() + self.settings.subscription_recheck_seconds
+                    self.checking = asyncio.create_task(self._check())  # never in the way of events
             except asyncio.CancelledError:
                 raise
             except Exception:  # a database that went away: keep trying, as the worker does
                 log.exception("the live-event hub failed a round; trying again in a second")
                 await asyncio.sleep(1)
 
-    async def _read(self) -> None:
+    async def _read(self) -> int:
+        """Hand on the events after the cursor; how many there were."""
+        found = 0
         while True:
             events, self.cursor = await outbox.read(self.cursor, outbox.MAX_READ, paths=True)
+            found += len(events)
             for event in events:
                 for subscription in list(self.subscriptions):
                     subscription.offer(event)
             if len(events) < outbox.MAX_READ:
-                return
+                return found
 
     async def _revoked_elsewhere(self) -> bool:
         """SQLite: whether a key was revoked or a session ended since the last look, by another
@@ -278,9 +299,13 @@ class Hub:
         """Close each connection whose credential is no longer valid, or no longer the same access."""
         for key, watched in list(self.watched.items()):
             try:
-                now = await self.identify(self.settings, watched.credentials)
+                now = await asyncio.wait_for(self.identify(self.settings, watched.credentials), READ_SECONDS)
             except DomainError as refused:
                 reason = f"{refused.code}: {refused.message}"
+            except Exception:  # the database: this connection is checked again next round
+                log.warning("could not check a subscription connection's credential", exc_info=True)
+                self.check_now = True
+                continue
             else:
                 if identity(now) == identity(watched.caller):
                     continue

@@ -255,19 +255,25 @@ class Cursor:
         return cls(transaction, id_)
 
 
-async def latest() -> Cursor:
-    """Where a reader that wants only the events to come starts: after the last event readable now.
-    (On PostgreSQL, events committed but held back by an older open transaction come after it.)"""
+async def latest() -> tuple[Cursor, frozenset[int]]:
+    """Where a reader that wants only the events to come starts: after the last event readable
+    now, and the ids of the events committed already that an older open transaction holds back
+    (readable later, but not new: on PostgreSQL only)."""
     connection = OutboxEvent._meta.db
     if connection.capabilities.dialect != "postgres":
         _, rows = await connection.execute_query('SELECT MAX("id") AS "id" FROM "outbox_event"')
-        return Cursor(0, rows[0]["id"] or 0)
+        return Cursor(0, rows[0]["id"] or 0), frozenset()
     _, rows = await connection.execute_query(
         'SELECT "transaction", "id" FROM "outbox_event" '
         'WHERE "transaction" < pg_snapshot_xmin(pg_current_snapshot())::text::bigint '
         'ORDER BY "transaction" DESC, "id" DESC LIMIT 1'
     )
-    return Cursor(rows[0]["transaction"], rows[0]["id"]) if rows else Cursor()
+    cursor = Cursor(rows[0]["transaction"], rows[0]["id"]) if rows else Cursor()
+    _, held = await connection.execute_query(
+        'SELECT "id" FROM "outbox_event" '
+        'WHERE "transaction" >= pg_snapshot_xmin(pg_current_snapshot())::text::bigint'
+    )
+    return cursor, frozenset(row["id"] for row in held)
 
 
 async def read(

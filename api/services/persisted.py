@@ -16,10 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
 from api.auth.caller import Caller
 from api.errors import DomainError
 from api.models.audit import AuditAction
 from api.models.query import OperationKind, PersistedQuery
+from api.models.user import User
 from api.services import audit
 
 MAX_DOCUMENT_CHARS = 100_000
@@ -65,8 +69,9 @@ def requested_hash(extensions: Any) -> str | None:
 
 
 async def register(document: str, caller: Caller, organization_id: int, check: Check, schema_hash: str):
-    """Register `document` (or find it registered already: the same text is the same operation);
-    refused with the check's code when the schema or the limits do not take it."""
+    """Register `document` for the organization (or find it registered there already: the same
+    text is the same operation); refused with the check's code when the schema or the limits do not
+    take it. Each organization keeps its own registration of a text, to list and delete."""
     if not document.strip():
         raise DomainError("VALIDATION_FAILED", "the document is empty", field="document")
     if len(document) > MAX_DOCUMENT_CHARS:
@@ -74,38 +79,60 @@ async def register(document: str, caller: Caller, organization_id: int, check: C
             "VALIDATION_FAILED", f"the document is over {MAX_DOCUMENT_CHARS:,} characters", field="document"
         )
     digest = sha256_of(document)
-    found = await PersistedQuery.get_or_none(sha256=digest)
+    found = await PersistedQuery.get_or_none(sha256=digest, organization_id=organization_id)
     if found is not None and found.valid and found.schema_hash == schema_hash:
         return found
     checked = check(document)  # raises the refusal
     now = datetime.now(UTC)
-    if found is not None:  # flagged broken before; the schema takes it again
+    if found is not None:  # flagged before, or checked under other limits; it fits now
+        before = {"valid": found.valid, "problem": found.problem}
         found.valid, found.problem, found.schema_hash, found.checked_at = True, "", schema_hash, now
         await found.save(update_fields=["valid", "problem", "schema_hash", "checked_at"])
+        await audit.record(
+            AuditAction.UPDATE,
+            caller,
+            object_type="PersistedQuery",
+            object_id=found.id,
+            before=before,
+            after={"valid": True, "problem": ""},
+        )
         return found
-    record = await PersistedQuery.create(
-        sha256=digest,
-        document=document,
-        operation_name=checked.operation_name[:200],
-        kind=checked.kind,
-        organization_id=organization_id,
-        created_by=registrant(caller),
-        created_at=now,
-        schema_hash=schema_hash,
-        checked_at=now,
-    )
-    await audit.record(
-        AuditAction.CREATE,
-        caller,
-        object_type="PersistedQuery",
-        object_id=record.id,
-        after={"sha256": digest, "operation_name": record.operation_name, "kind": str(record.kind)},
-    )
+    try:
+        async with in_transaction():
+            record = await PersistedQuery.create(
+                sha256=digest,
+                document=document,
+                operation_name=checked.operation_name[:200],
+                kind=checked.kind,
+                organization_id=organization_id,
+                created_by=await registrant(caller),
+                created_at=now,
+                schema_hash=schema_hash,
+                checked_at=now,
+            )
+            after = {"sha256": digest, "operation_name": record.operation_name, "kind": str(record.kind)}
+            await audit.record(
+                AuditAction.CREATE,
+                caller,
+                object_type="PersistedQuery",
+                object_id=record.id,
+                after={**after, "document": document},
+            )
+    except IntegrityError:  # registered by a request at the same moment
+        record = await PersistedQuery.get_or_none(sha256=digest, organization_id=organization_id)
+        if record is None:
+            raise
     return record
 
 
-def registrant(caller: Caller) -> str:
-    return f"API key {caller.key_prefix}" if caller.key_prefix else caller.name or f"user {caller.user_id}"
+async def registrant(caller: Caller) -> str:
+    """Who registers, as the list shows it: the key, or the user's name."""
+    if caller.key_prefix:
+        return f"API key {caller.key_prefix}"
+    if caller.name:
+        return caller.name
+    user = await User.get_or_none(id=caller.user_id) if caller.user_id is not None else None
+    return user.username if user is not None else ""
 
 
 async def revalidate(check: Check, schema_hash: str) -> list[PersistedQuery]:

@@ -22,16 +22,18 @@ from api.models.query import OperationKind, PersistedQuery
 from api.services import persisted
 from schema.generator.policy import Op
 from schema.generator.resolvers import REQUIRED, resolver
-from schema.limits import PERSISTED, Limits, QueryLimits, _parse_checked
+from schema.limits import _SUGGESTION, PERSISTED, Limits, QueryLimits, _parse_checked
 
 KEPT_SECONDS = 10.0  # how long a process trusts what it read of a registered operation
 
 
 def current_hash(schema) -> str:
-    """The SHA-256 of the schema's SDL: a registered operation checked against another is checked again."""
-    found = getattr(schema, "sdl_hash", None)
+    """The SHA-256 of what a check depends on: the schema's SDL and its limits (depth, cost,
+    introspection). A registered operation checked under others is checked again."""
+    found = getattr(schema, "check_hash", None)
     if found is None:
-        found = schema.sdl_hash = hashlib.sha256(str(schema).encode("utf-8")).hexdigest()
+        checked_under = f"{schema}\n{schema.limits!r}"
+        found = schema.check_hash = hashlib.sha256(checked_under.encode("utf-8")).hexdigest()
     return found
 
 
@@ -47,14 +49,20 @@ def checker(schema) -> persisted.Check:
         if refusal is not None:
             code = (refusal.extensions or {}).get("code", "GRAPHQL_PARSE_FAILED")
             raise DomainError(str(code), refusal.message, field="document")
+        operations = [d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)]
+        if len(operations) != 1:  # else operationName could pick one the list does not show
+            raise DomainError(
+                "VALIDATION_FAILED", "a registered document holds exactly one operation", field="document"
+            )
         errors = validate_document(schema._schema, parsed, rules)
         if errors:
             code = "INTROSPECTION_DISABLED" if "introspection" in errors[0].message.lower() else None
-            raise DomainError(code or "GRAPHQL_VALIDATION_FAILED", errors[0].message, field="document")
+            message = errors[0].message if limits.suggestions else _SUGGESTION.sub("", errors[0].message)
+            raise DomainError(code or "GRAPHQL_VALIDATION_FAILED", message, field="document")
         verdict = judge._judge(SimpleNamespace(graphql_document=parsed, variables={}, schema=schema))
         if verdict is not None:
             raise DomainError(verdict[1], verdict[0], field="document")
-        operation = next(d for d in parsed.definitions if isinstance(d, OperationDefinitionNode))
+        operation = operations[0]
         name = operation.name.value if operation.name else ""
         return persisted.Checked(OperationKind(operation.operation.name), name)
 
@@ -111,6 +119,8 @@ class PersistedQueries:
                 "with registerPersistedQuery or `sanji query register FILE`",
             )
         if found.parsed is None:
+            if sent is not None and not self.only_registered(caller):
+                return request  # the text sent runs (and is refused) as any other
             raise DomainError(
                 "PERSISTED_QUERY_INVALID",
                 f"the registered operation does not fit the current schema: {found.problem}",
@@ -123,14 +133,14 @@ class PersistedQueries:
         found = self.kept.get(digest)
         if found is not None and now - found.read_at < KEPT_SECONDS:
             return found
-        record = await PersistedQuery.get_or_none(sha256=digest)
+        record = await PersistedQuery.filter(sha256=digest).only("id", "document").first()
         if record is None:
             self.kept.pop(digest, None)
             return None
-        if found is not None and found.document == record.document and record.valid:
-            found = dataclasses.replace(found, read_at=now)  # parsed already
-        elif not record.valid:
-            found = Registered(record.document, None, record.problem, now)
+        # Checked here, against this process's schema and limits: the stored `valid` is what the
+        # last check found, perhaps by another version during a rolling upgrade.
+        if found is not None and found.document == record.document:
+            found = dataclasses.replace(found, read_at=now)  # checked and parsed already
         else:
             found = self._checked(record.document, now)
         if len(self.kept) >= 10_000:
@@ -155,6 +165,12 @@ def persisted_fields(registry) -> dict[str, Any]:
         access = await registry.access(info)
         access.require(node, Op.CREATE)
         caller = access.caller
+        if caller.key_id is not None and info.context["settings"].persisted_only == "keys":
+            raise DomainError(
+                "FORBIDDEN",
+                "API keys run registered operations only (SANJI_PERSISTED_ONLY=keys), so an "
+                "administrator registers them",
+            )
         if caller.organization_id is None:
             raise DomainError("FORBIDDEN", "only a user or key of an organization registers operations")
         return await persisted.register(

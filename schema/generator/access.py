@@ -34,7 +34,8 @@ class RequestAccess:
 
     # -- grants
     def can(self, node: ModelNode, op: Op) -> Grant | None:
-        return grant_of(self.caller, node.exposure.access, op, node.exposure.scope_name)
+        e = node.exposure
+        return grant_of(self.caller, e.access, op, e.scope_name, e.explicit_write_scope)
 
     def require(self, node: ModelNode, op: Op) -> Grant:
         found = self.can(node, op)

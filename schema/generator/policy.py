@@ -83,9 +83,12 @@ class Access:
         return self.scoped and any(Op.READ in g.ops and not g.everywhere for g in self.grants.values())
 
 
-def key_allows(scopes: frozenset[str], op: Op, plural: str) -> bool:
-    """Whether API key scopes (`read:*`, `write:cases` ...) allow `op` on the model `plural`."""
+def key_allows(scopes: frozenset[str], op: Op, plural: str, explicit_write: bool = False) -> bool:
+    """Whether API key scopes (`read:*`, `write:cases` ...) allow `op` on the model `plural`;
+    `explicit_write`: writes need the model's own scope (`write:*` does not give it)."""
     kind = op.key_scope
+    if explicit_write and op is not Op.READ:
+        return f"{kind}:{plural}" in scopes
     return f"{kind}:*" in scopes or f"{kind}:{plural}" in scopes
 
 
@@ -105,7 +108,9 @@ class Caller(Protocol):
     def key_scopes(self) -> frozenset[str] | None: ...  # None: not limited by key scopes
 
 
-def grant_of(caller: Caller, access: Access, op: Op, plural: str) -> Grant | None:
+def grant_of(
+    caller: Caller, access: Access, op: Op, plural: str, explicit_write: bool = False
+) -> Grant | None:
     """The role's grant when it covers `op` (and the caller's key scopes allow it), else None.
 
     A key never reads less than the public: what anyone may read needs no scope.
@@ -113,7 +118,7 @@ def grant_of(caller: Caller, access: Access, op: Op, plural: str) -> Grant | Non
     found = access.grant_for(caller.role)
     if found is None or op not in found.ops:
         return None
-    if caller.key_scopes is not None and not key_allows(caller.key_scopes, op, plural):
+    if caller.key_scopes is not None and not key_allows(caller.key_scopes, op, plural, explicit_write):
         public = access.grant_for(PUBLIC)
         return public if op is Op.READ and public is not None and Op.READ in public.ops else None
     return found

@@ -110,6 +110,8 @@ class Exposure:
     name: str | None = None
     # What API key scopes call it (read:<scope>, write:<scope>); None: its plural.
     key_scope: str | None = None
+    # Writes need a key with write:<scope> itself: write:* does not give them (an allow-list's).
+    explicit_write_scope: bool = False
     # A domain rule to run after a generated create or update, in its transaction, given the object
     # and its fields before the write (as the write's record keeps them; None: just created), e.g. a
     # calendar correction recomputes the due dates it touches; a guide revision must be the item's
