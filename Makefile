@@ -42,13 +42,15 @@ schema: install
 # The whole-stack browser test makes its own database: it runs with PostgreSQL's run when there is
 # one, which has less else to do than SQLite's.
 STACK_IN := $(if $(SANJI_TEST_POSTGRES_URL),postgres,sqlite)
+# Each run ends with its slowest tests, where the suite's time goes (the budget is 10 minutes).
+PYTEST := $(BIN)/pytest -q --durations=12 --durations-min=5
 
 test-sqlite: install-test
-	@set -o pipefail; SANJI_TEST_DB=sqlite SANJI_TEST_STACK_IN=$(STACK_IN) $(BIN)/pytest -q 2>&1 | sed -u 's/^/[sqlite]   /'
+	@set -o pipefail; SANJI_TEST_DB=sqlite SANJI_TEST_STACK_IN=$(STACK_IN) $(PYTEST) 2>&1 | sed -u 's/^/[sqlite]   /'
 
 test-postgres: install-test
 	@if [ -n "$$SANJI_TEST_POSTGRES_URL" ]; then \
-		set -o pipefail; SANJI_TEST_DB=postgres SANJI_TEST_STACK_IN=$(STACK_IN) $(BIN)/pytest -q 2>&1 | sed -u 's/^/[postgres] /'; \
+		set -o pipefail; SANJI_TEST_DB=postgres SANJI_TEST_STACK_IN=$(STACK_IN) $(PYTEST) 2>&1 | sed -u 's/^/[postgres] /'; \
 	else \
 		echo "SANJI_TEST_POSTGRES_URL is not set: skipping the PostgreSQL run"; \
 	fi

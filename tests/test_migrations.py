@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -83,3 +84,22 @@ async def test_adding_a_not_null_column_to_the_filled_fixture_tables_works(seede
         assert after[table].unique == before[table].unique, table
         assert after[table].checks == before[table].checks, table
         assert after[table].indexed == before[table].indexed, table
+
+
+async def test_upgrading_with_lazy_migration_states_builds_the_same_schema(empty_url, fresh_db, monkeypatch):
+    """`db.upgrade` renders each operation's old state only when the operation reads it
+    (`_LazyState`); the eager clone tortoise makes by itself yields the very same tables."""
+    lazy = await database_shapes(fresh_db)  # the suite's template: upgraded lazily
+    monkeypatch.setattr(db, "_lazy_states", contextlib.nullcontext)
+    await db.upgrade(Settings(database_url=empty_url))
+    async with db.database(Settings(database_url=empty_url)) as ctx:
+        eager = await database_shapes(ctx)
+    assert sorted(eager) == sorted(lazy)
+    for table, shape in eager.items():
+        found = lazy[table]
+        assert (found.columns, found.unique, found.indexed, found.checks) == (
+            shape.columns,
+            shape.unique,
+            shape.indexed,
+            shape.checks,
+        ), table
