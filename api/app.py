@@ -13,7 +13,6 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
@@ -55,7 +54,7 @@ from schema.generator.execution import (
     Prepared,
     encode_response,
 )
-from schema.limits import Limits, unexpected_error
+from schema.limits import Limits
 
 log = logging.getLogger("sanji.api")
 SESSIONS_KEPT = 10_000  # sessions whose caller is remembered for one-statement repeated reads
@@ -158,13 +157,11 @@ class SanjiGraphQL(GraphQL):
     ) -> ExecutionResult:
         """A request naming a registered operation by its hash runs that operation; a key that
         runs registered operations only is refused anything else (schema/domain/persisted.py)."""
-        try:
-            request_data = await self.persisted.resolve(request_data, context["caller"], context)
-        except DomainError as refused:
-            error = GraphQLError(refused.message, extensions=refused.extensions())
-            return ExecutionResult(data=None, errors=[error])
-        except Exception:  # the database, say: answered as any unexpected failure
-            return ExecutionResult(data=None, errors=[unexpected_error("reading a persisted query")])
+        request_data, refusal = await self.persisted.resolve_or_refuse(
+            request_data, context["caller"], context
+        )
+        if refusal is not None:
+            return ExecutionResult(data=None, errors=[refusal])
         return await super().execute_single(
             request, request_adapter, sub_response, context, root_value, request_data
         )

@@ -154,6 +154,9 @@ class Settings:
         )
 
 
+POSTGRES_SCHEMES = ("postgres://", "asyncpg://")
+
+
 def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
     raw = env.get(name, default).strip().lower()
     if raw not in allowed:
@@ -166,8 +169,8 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str,
 def _listen_url(env: Mapping[str, str], database_url: str) -> str | None:
     """SANJI_DATABASE_LISTEN_URL: the same PostgreSQL, reached past transaction pooling, or None."""
     listen_url = env.get("SANJI_DATABASE_LISTEN_URL", "").strip() or None
-    postgres = ("postgres://", "asyncpg://")
-    if listen_url is not None and not (database_url.startswith(postgres) and listen_url.startswith(postgres)):
+    both = database_url.startswith(POSTGRES_SCHEMES) and (listen_url or "").startswith(POSTGRES_SCHEMES)
+    if listen_url is not None and not both:
         raise DomainError(
             "VALIDATION_FAILED",
             "SANJI_DATABASE_LISTEN_URL is for PostgreSQL (postgres://...), beside a PostgreSQL "
@@ -182,15 +185,14 @@ def _read_url(env: Mapping[str, str], database_url: str) -> str | None:
     read_url = env.get("SANJI_DATABASE_READ_URL", "").strip() or None
     if read_url is None:
         return None
-    postgres = ("postgres://", "asyncpg://")
-    if not database_url.startswith(postgres):
+    if not database_url.startswith(POSTGRES_SCHEMES):
         raise DomainError(
             "VALIDATION_FAILED",
             "SANJI_DATABASE_READ_URL is a PostgreSQL replica of a PostgreSQL primary; "
             "SANJI_DATABASE_URL is not PostgreSQL",
             field="SANJI_DATABASE_READ_URL",
         )
-    if not read_url.startswith(postgres):
+    if not read_url.startswith(POSTGRES_SCHEMES):
         raise DomainError(
             "VALIDATION_FAILED",
             "SANJI_DATABASE_READ_URL must start with postgres://",

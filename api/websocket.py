@@ -22,7 +22,6 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 
 from api.auth.http import client_ip, identify
 from api.errors import DomainError
-from schema.limits import unexpected_error
 
 CREDENTIAL_HEADERS = ("authorization", "x-api-key")
 WATCH = "sanji.watch"  # the context's key of the connection's place in the hub
@@ -78,7 +77,6 @@ class TransportWS(BaseGraphQLTransportWSHandler):
         since = hub.generation
         caller = await identify(self.view.settings, shown)
         self.context["caller"] = replace(caller, ip=client_ip(websocket.scope))
-        self.context.pop("access", None)
         self.context[WATCH] = await hub.watch(caller, shown, self.end, since)
 
     async def handle_subscribe(self, message: Any) -> None:
@@ -96,15 +94,12 @@ class TransportWS(BaseGraphQLTransportWSHandler):
                 operation_name=payload.get("operationName"),
                 extensions=payload.get("extensions"),
             )
-            try:
-                resolved = await self.view.persisted.resolve(request, self.context["caller"], self.context)
-            except DomainError as refused:
-                error = {"message": refused.message, "extensions": refused.extensions()}
-                await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
-                return
-            except Exception:  # the database, say: this operation fails, not the connection
-                error = unexpected_error("reading a persisted query").formatted
-                await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
+            caller = self.context["caller"]
+            resolved, refusal = await self.view.persisted.resolve_or_refuse(request, caller, self.context)
+            if refusal is not None:  # this operation fails, not the connection
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [refusal.formatted]}
+                )
                 return
             message = {**message, "payload": {**payload, "query": resolved.query}}
         await super().handle_subscribe(message)

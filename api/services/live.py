@@ -89,9 +89,7 @@ class Subscription:
     lagged: bool = False
 
     def offer(self, event: dict[str, Any]) -> None:
-        if self.lagged or (event["transaction"], event["id"]) <= (self.after.transaction, self.after.id):
-            return
-        if event["id"] in self.committed_before:
+        if self.lagged or outbox.Cursor.of(event) <= self.after or event["id"] in self.committed_before:
             return
         if not self.wants(event):
             return
@@ -207,7 +205,7 @@ class Hub:
         subscription = Subscription(wants, now, held)
         try:
             if not self.subscriptions or self.cursor is None:  # idle until now: skip what went by
-                self.cursor = now if self.cursor is None else max(self.cursor, now, key=_order)
+                self.cursor = now if self.cursor is None else max(self.cursor, now)
             self.subscriptions.add(subscription)
         finally:
             self.reading.release()
@@ -363,10 +361,6 @@ async def latest_revocations() -> tuple:
 async def _close(watched: Watched, reason: str) -> None:
     with contextlib.suppress(Exception):
         await asyncio.wait_for(watched.close(4401, reason), CLOSE_SECONDS)
-
-
-def _order(cursor: outbox.Cursor) -> tuple[int, int]:
-    return (cursor.transaction, cursor.id)
 
 
 def _holder(caller: Caller) -> tuple:

@@ -58,6 +58,8 @@ EVENT_TYPES = (
     "rectification.closed",
 )
 MAX_READ = 1000
+# PostgreSQL: an event is readable once its transaction is older than every one still open.
+READABLE = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 LIVE_CHANNEL = "sanji_outbox"  # live.OUTBOX: what emit notifies
 
 
@@ -232,12 +234,18 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Cursor:
-    """Where a reader stands: after the event of this transaction and id (transaction 0 on SQLite)."""
+    """Where a reader stands: after the event of this transaction and id (transaction 0 on SQLite).
+    Cursors compare in reading order."""
 
     transaction: int = 0
     id: int = 0
+
+    @classmethod
+    def of(cls, event: dict[str, Any]) -> Cursor:
+        """The cursor just after an event `read` gave."""
+        return cls(event["transaction"], event["id"])
 
     def __str__(self) -> str:
         return f"{self.transaction}.{self.id}"
@@ -263,17 +271,20 @@ async def latest() -> tuple[Cursor, frozenset[int]]:
     if connection.capabilities.dialect != "postgres":
         _, rows = await connection.execute_query('SELECT MAX("id") AS "id" FROM "outbox_event"')
         return Cursor(0, rows[0]["id"] or 0), frozenset()
+    # One statement, so both parts see one snapshot: no event falls between them.
     _, rows = await connection.execute_query(
-        'SELECT "transaction", "id" FROM "outbox_event" '
-        'WHERE "transaction" < pg_snapshot_xmin(pg_current_snapshot())::text::bigint '
-        'ORDER BY "transaction" DESC, "id" DESC LIMIT 1'
+        f'(SELECT "transaction", "id", false AS "held" FROM "outbox_event" WHERE "transaction" < {READABLE} '
+        'ORDER BY "transaction" DESC, "id" DESC LIMIT 1) '
+        f'UNION ALL (SELECT "transaction", "id", true FROM "outbox_event" WHERE "transaction" >= {READABLE})'
     )
-    cursor = Cursor(rows[0]["transaction"], rows[0]["id"]) if rows else Cursor()
-    _, held = await connection.execute_query(
-        'SELECT "id" FROM "outbox_event" '
-        'WHERE "transaction" >= pg_snapshot_xmin(pg_current_snapshot())::text::bigint'
-    )
-    return cursor, frozenset(row["id"] for row in held)
+    last = next((Cursor.of(row) for row in rows if not row["held"]), Cursor())
+    return last, frozenset(row["id"] for row in rows if row["held"])
+
+
+def in_area(area: str | None, path: str | None) -> bool:
+    """Whether an organization at `path` lies in a reader's `area` (None: everything; "": no
+    organization's), as `read` decides it in SQL."""
+    return area is None or (area != "" and path is not None and path.startswith(area))
 
 
 async def read(
@@ -296,7 +307,7 @@ async def read(
     columns = 'e."id", e."type", e."organization_id", e."case_id", e."occurred_at", e."payload"'
     where, values = [], []
     if postgres:
-        where += ['e."transaction" < pg_snapshot_xmin(pg_current_snapshot())::text::bigint']
+        where += [f'e."transaction" < {READABLE}']
         where += ['(e."transaction", e."id") > ({}, {})']
         values += [after.transaction, after.id]
         order, transaction = 'e."transaction", e."id"', 'e."transaction"'
@@ -332,5 +343,5 @@ async def read(
             event["payload"] = json.loads(event["payload"])
         if isinstance(event["occurred_at"], str):
             event["occurred_at"] = datetime.fromisoformat(event["occurred_at"])
-    cursor = Cursor(events[-1]["transaction"], events[-1]["id"]) if events else after
+    cursor = Cursor.of(events[-1]) if events else after
     return events, cursor

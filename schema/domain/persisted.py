@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import strawberry
-from graphql import DocumentNode, OperationDefinitionNode
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode
 from graphql.validation import NoSchemaIntrospectionCustomRule, specified_rules
 from strawberry.schema.schema import validate_document
 
@@ -22,7 +22,7 @@ from api.models.query import OperationKind, PersistedQuery
 from api.services import persisted
 from schema.generator.policy import Op
 from schema.generator.resolvers import REQUIRED, resolver
-from schema.limits import _SUGGESTION, PERSISTED, Limits, QueryLimits, _parse_checked
+from schema.limits import _SUGGESTION, PERSISTED, Limits, QueryLimits, _parse_checked, unexpected_error
 
 KEPT_SECONDS = 10.0  # how long a process trusts what it read of a registered operation
 
@@ -37,36 +37,38 @@ def current_hash(schema) -> str:
     return found
 
 
-def checker(schema) -> persisted.Check:
+def check_document(schema, document: str) -> tuple[persisted.Checked, DocumentNode]:
     """Check a document as a request's would be: parsed within the limits, valid against the schema
-    (introspection refused where it is off), and within the cost budget at its default page sizes."""
+    (introspection refused where it is off), and within the cost budget at its default page sizes;
+    what it is, and its parsed document."""
     limits: Limits = schema.limits
+    parsed, refusal = _parse_checked(document, limits)
+    if refusal is not None:
+        code = (refusal.extensions or {}).get("code", "GRAPHQL_PARSE_FAILED")
+        raise DomainError(str(code), refusal.message, field="document")
+    operations = [d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) != 1:  # else operationName could pick one the list does not show
+        raise DomainError(
+            "VALIDATION_FAILED", "a registered document holds exactly one operation", field="document"
+        )
     rules = (*specified_rules, *(() if limits.introspection else (NoSchemaIntrospectionCustomRule,)))
-    judge = QueryLimits(limits)
+    errors = validate_document(schema._schema, parsed, rules)
+    if errors:
+        code = "INTROSPECTION_DISABLED" if "introspection" in errors[0].message.lower() else None
+        message = errors[0].message if limits.suggestions else _SUGGESTION.sub("", errors[0].message)
+        raise DomainError(code or "GRAPHQL_VALIDATION_FAILED", message, field="document")
+    judged = SimpleNamespace(graphql_document=parsed, variables={}, schema=schema)
+    verdict = QueryLimits(limits)._judge(judged)
+    if verdict is not None:
+        raise DomainError(verdict[1], verdict[0], field="document")
+    operation = operations[0]
+    name = operation.name.value if operation.name else ""
+    return persisted.Checked(OperationKind(operation.operation.name), name), parsed
 
-    def check(document: str) -> persisted.Checked:
-        parsed, refusal = _parse_checked(document, limits)
-        if refusal is not None:
-            code = (refusal.extensions or {}).get("code", "GRAPHQL_PARSE_FAILED")
-            raise DomainError(str(code), refusal.message, field="document")
-        operations = [d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)]
-        if len(operations) != 1:  # else operationName could pick one the list does not show
-            raise DomainError(
-                "VALIDATION_FAILED", "a registered document holds exactly one operation", field="document"
-            )
-        errors = validate_document(schema._schema, parsed, rules)
-        if errors:
-            code = "INTROSPECTION_DISABLED" if "introspection" in errors[0].message.lower() else None
-            message = errors[0].message if limits.suggestions else _SUGGESTION.sub("", errors[0].message)
-            raise DomainError(code or "GRAPHQL_VALIDATION_FAILED", message, field="document")
-        verdict = judge._judge(SimpleNamespace(graphql_document=parsed, variables={}, schema=schema))
-        if verdict is not None:
-            raise DomainError(verdict[1], verdict[0], field="document")
-        operation = operations[0]
-        name = operation.name.value if operation.name else ""
-        return persisted.Checked(OperationKind(operation.operation.name), name)
 
-    return check
+def checker(schema) -> persisted.Check:
+    """`check_document` as the services take it: what the document is, or its refusal."""
+    return lambda document: check_document(schema, document)[0]
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,17 @@ class PersistedQueries:
         context.setdefault(PERSISTED, {})[found.document] = found.parsed
         return dataclasses.replace(request, query=found.document)
 
+    async def resolve_or_refuse(
+        self, request: Any, caller: Any, context: dict
+    ) -> tuple[Any, GraphQLError | None]:
+        """`resolve`, its refusal (or a failure reading the database) as the error to answer with."""
+        try:
+            return await self.resolve(request, caller, context), None
+        except DomainError as refused:
+            return None, GraphQLError(refused.message, extensions=refused.extensions())
+        except Exception:  # the database, say: answered as any unexpected failure
+            return None, unexpected_error("reading a persisted query")
+
     async def get(self, digest: str) -> Registered | None:
         now = self.clock()
         found = self.kept.get(digest)
@@ -149,12 +162,11 @@ class PersistedQueries:
         return found
 
     def _checked(self, document: str, now: float) -> Registered:
-        """Checked against this process's schema once, then parsed from the parse cache."""
+        """Checked against this process's schema once, and kept parsed."""
         try:
-            checker(self.schema)(document)
+            _, parsed = check_document(self.schema, document)
         except DomainError as refused:
             return Registered(document, None, f"{refused.code}: {refused.message}", now)
-        parsed, _ = _parse_checked(document, self.schema.limits)
         return Registered(document, parsed, "", now)
 
 

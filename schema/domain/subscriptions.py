@@ -38,8 +38,8 @@ def subscription_fields(registry) -> dict[str, Any]:
         def wants(event: dict[str, Any]) -> bool:  # cases read by either organization's area
             if event["case_id"] is None:
                 return False
-            paths = (event.get("submitted_path"), event.get("handling_path"))
-            return area is None or any(p is not None and area and p.startswith(area) for p in paths)
+            paths = (event["submitted_path"], event["handling_path"])
+            return any(outbox.in_area(area, path) for path in paths)
 
         async with info.context[HUB].subscribe(wants) as subscription:
             while True:
@@ -58,7 +58,9 @@ def subscription_fields(registry) -> dict[str, Any]:
         area = access.area
 
         def wants(event: dict[str, Any]) -> bool:
-            return (not wanted or event["type"] in wanted) and _in_area(area, event.get("path"), event)
+            # As the feed reads: an organization's event in the area, or no organization's.
+            mine = event["organization_id"] is None or outbox.in_area(area, event["path"])
+            return mine and (not wanted or event["type"] in wanted)
 
         async with info.context[HUB].subscribe(wants) as subscription:
             # Subscribed first, then the backlog: every event after `after` is in one or the other.
@@ -73,7 +75,7 @@ def subscription_fields(registry) -> dict[str, Any]:
                         break
             while True:
                 for event in await subscription.batch():
-                    if last is None or (event["transaction"], event["id"]) > (last.transaction, last.id):
+                    if last is None or outbox.Cursor.of(event) > last:
                         yield feed_event(event)
 
     case_type = case_node.object_type
@@ -108,10 +110,3 @@ def subscription_fields(registry) -> dict[str, Any]:
             "event feed's order (docs/events.md)",
         ),
     }
-
-
-def _in_area(area: str | None, path: str | None, event: dict[str, Any]) -> bool:
-    """The feed's rule (`outbox.read`): an organization's event within the area, or no organization's."""
-    if event["organization_id"] is None or area is None:
-        return True
-    return area != "" and path is not None and path.startswith(area)

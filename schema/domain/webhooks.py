@@ -82,7 +82,7 @@ def feed_event(event: dict[str, Any]) -> FeedEvent:
         case_id=outbox.global_id("Case", event["case_id"]),
         occurred_at=event["occurred_at"],
         payload=event["payload"],
-        cursor=str(outbox.Cursor(event["transaction"], event["id"])),
+        cursor=str(outbox.Cursor.of(event)),
     )
 
 
