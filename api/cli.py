@@ -41,6 +41,10 @@ webhook_app = typer.Typer(help="Webhooks: endpoints that receive the outbox's ev
 query_app = typer.Typer(
     help="Persisted queries: operations registered to run by their SHA-256.", no_args_is_help=True
 )
+catalogue_app = typer.Typer(
+    help="The catalogue as the implementation list (实施清单) spreadsheet, .xlsx or .csv.",
+    no_args_is_help=True,
+)
 for sub, name in (
     (db_app, "db"),
     (seed_app, "seed"),
@@ -52,6 +56,7 @@ for sub, name in (
     (stats_app, "stats"),
     (webhook_app, "webhook"),
     (query_app, "query"),
+    (catalogue_app, "catalogue"),
 ):
     app.add_typer(sub, name=name)
 
@@ -1014,3 +1019,108 @@ def query_check() -> None:
     if broken:
         raise fail(f"{len(broken)} registered operation(s) no longer fit the schema")
     typer.echo("every registered operation fits the schema")
+
+
+RegionOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Code of the region whose local values (promised limits, phones) to use (default: the only one)"
+    ),
+]
+
+
+async def _acting_region(code: str | None):
+    from api.models.org import Organization, Tier
+    from api.services import catalogue_file
+
+    if code is None:
+        return await catalogue_file.sole_district()
+    found = await Organization.get_or_none(code=code, tier="REGION")
+    if found is None:
+        raise DomainError("NOT_FOUND", f"no region has the code {code!r}", field="region")
+    assert found.tier == Tier.REGION
+    return found
+
+
+def _file_kind(file: Path) -> str:
+    kind = file.suffix.lower().lstrip(".")
+    if kind not in ("xlsx", "csv"):
+        raise fail(f"{file}: name the file .xlsx or .csv")
+    return kind
+
+
+@catalogue_app.command("export")
+def catalogue_export(
+    file: Annotated[Path, typer.Argument(help="Where to write: FILE.xlsx or FILE.csv")],
+    region: RegionOption = None,
+    template: Annotated[
+        bool, typer.Option(help="Write the empty template (the header and column notes)")
+    ] = False,
+) -> None:
+    """Write the catalogue as the implementation list: one row per item, with the region's local
+    values and the materials of each item's latest guide revision."""
+    from api.services import catalogue_file
+
+    kind = _file_kind(file)
+    if template:
+        file.write_bytes(catalogue_file.template(kind))
+        typer.echo(f"wrote the template to {file}")
+        return
+    s = settings()
+
+    async def work():
+        return await catalogue_file.export_file(kind, await _acting_region(region))
+
+    content = run(lambda: _migrated(s, work))
+    file.write_bytes(content)
+    typer.echo(f"wrote {file} ({len(content):,} bytes)")
+
+
+@catalogue_app.command("import")
+def catalogue_import(
+    file: Annotated[Path, typer.Argument(help="The implementation list: FILE.xlsx or FILE.csv")],
+    region: RegionOption = None,
+    apply: Annotated[bool, typer.Option("--apply", help="Write the changes (default: a dry run)")] = False,
+) -> None:
+    """Check the file row by row (new, changed with the fields, unchanged, invalid with the reason);
+    with --apply, write it all in one transaction, or nothing when a row is invalid (exit 1)."""
+    from datetime import UTC, datetime
+
+    from api.services import catalogue_file
+    from api.services.deadlines import local_date
+
+    try:
+        content = file.read_bytes()
+    except OSError as error:
+        raise fail(f"cannot read {file}: {error}") from None
+    s = settings()
+
+    def progress(done: int, total: int) -> None:
+        typer.echo(f"  {done:,}/{total:,} rows written", err=True)
+
+    async def work():
+        rows = catalogue_file.read_table(content, file.name)
+        plan = await catalogue_file.plan(rows, None, await _acting_region(region))
+        result = None
+        if apply and plan.valid:
+            result = await catalogue_file.apply(plan, SYSTEM, local_date(datetime.now(UTC)), progress)
+        return plan, result
+
+    plan, result = run(lambda: _migrated(s, work))
+    for row in plan.rows:
+        if row.status == "CHANGED":
+            typer.echo(f"row {row.line}  {row.code}  CHANGED: {'、'.join(row.changes)}")
+        elif row.status == "INVALID":
+            typer.echo(f"row {row.line}  {row.code or '-'}  INVALID: {row.reason}")
+        elif row.status == "NEW":
+            typer.echo(f"row {row.line}  {row.code}  NEW")
+    summary = plan.summary()
+    typer.echo(", ".join(f"{name.lower()} {count}" for name, count in summary.items()))
+    if not plan.valid:
+        raise fail(f"{summary['INVALID']} invalid row(s): nothing was imported")
+    if result is not None:
+        typer.echo(f"imported: {result['created']} item(s) created, {result['updated']} changed")
+    elif apply:
+        typer.echo("nothing to import")
+    else:
+        typer.echo("dry run: nothing was written (add --apply to import)")

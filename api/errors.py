@@ -43,6 +43,7 @@ class ErrorCode(StrEnum):
     PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
     PERSISTED_QUERY_INVALID = "PERSISTED_QUERY_INVALID"
     PERSISTED_QUERY_REQUIRED = "PERSISTED_QUERY_REQUIRED"
+    FILE_INVALID = "FILE_INVALID"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -85,6 +86,8 @@ ERROR_CODE_DESCRIPTIONS: dict[ErrorCode, str] = {
     "(after a schema change); `persistedQueries` shows why",
     ErrorCode.PERSISTED_QUERY_REQUIRED: "This API key runs registered operations only "
     "(SANJI_PERSISTED_ONLY=keys): send extensions.persistedQuery",
+    ErrorCode.FILE_INVALID: "An uploaded file cannot be read as what it should be (not a spreadsheet, "
+    "not the template's columns, too large); the message says which",
     ErrorCode.INTERNAL_ERROR: "An unexpected failure; the server's log has it under `extensions.requestId`",
 }
 

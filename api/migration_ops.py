@@ -343,3 +343,14 @@ async def rebuild_rating_rollup(apps, schema_editor) -> None:
     from api.services import rating_rollup
 
     await rating_rollup.rebuild(schema_editor.client)
+
+
+async def localize_item_values(apps, schema_editor) -> None:
+    """Each district keeps its own promised limit and phones (item_local): the items' values become
+    the settings of every district there is (the fixture's one), so its due dates stay as they were."""
+    await schema_editor.client.execute_script(
+        "INSERT INTO item_local (item_id, organization_id, promised_limit_days, fee_note, consult_phone, "
+        "complaint_phone, updated_at) SELECT item.id, organization.id, item.promised_limit_days, '', "
+        "item.consult_phone, item.complaint_phone, item.updated_at FROM item, organization "
+        "WHERE organization.tier = 'REGION' AND organization.kind = 'DISTRICT'"
+    )

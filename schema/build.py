@@ -20,7 +20,7 @@ from api.models import MODEL_MODULES
 from api.settings import Settings
 from schema.audit import AuditedWrites, PiiReadAudit
 from schema.domain.cases import CaseVerbs
-from schema.domain.catalogue import catalogue_fields
+from schema.domain.catalogue import catalogue_fields, catalogue_file_fields
 from schema.domain.coverage import CoverageQuery
 from schema.domain.permissions import my_permissions_field
 from schema.domain.persisted import persisted_fields
@@ -62,8 +62,10 @@ def create_schema(
         zone=timezone,
         descriptions=FIELD_DESCRIPTIONS,
     ).build()
+    files = catalogue_file_fields(registry)
     query_fields = {
         **registry.query_fields(),
+        **files["query"],
         "my_permissions": my_permissions_field(registry),
         **ServiceQueries(registry).fields(),
         **webhook_query_fields(registry),
@@ -72,6 +74,7 @@ def create_schema(
     mutation_fields = {
         **MutationBuilder(registry).fields(),
         **catalogue_fields(registry),
+        **files["mutation"],
         **CaseVerbs(registry).fields(),
         **calendar_fields(registry),
         **webhook_fields(registry),

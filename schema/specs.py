@@ -6,7 +6,7 @@ from api.models.audit import AuditEntry
 from api.models.calendar import CalendarDay, CalendarRevision
 from api.models.case import AgencyBatch, AgencyBatchCase, Case, CaseEvent, Evaluation
 from api.models.funding import STANDARDIZATION_CHECKS, Funding, RoomInspection
-from api.models.item import GuideRevision, Item, ItemAssignment, Material, WindowItem
+from api.models.item import GuideRevision, Item, ItemAssignment, ItemLocal, Material, WindowItem
 from api.models.org import AreaOutline, Organization, Window
 from api.models.query import PersistedQuery
 from api.models.staff import DutyShift, Staff
@@ -86,6 +86,27 @@ ITEM_WRITABLE = (
     "complaint_phone",
     "in_force",
 )
+
+LOCAL_WRITABLE = ("promised_limit_days", "fee_note", "consult_phone", "complaint_phone")
+
+
+def catalogue_access(publisher: str) -> Access:
+    """Anyone reads the catalogue in every district; administrators (and integrators' keys) change
+    only what their region publishes: `publisher` is the path from a row to its item's publisher."""
+    return Access(
+        reads(
+            PUBLIC_READ,
+            everywhere=True,
+            ADMIN=grant(R, C, U, D, everywhere=True),
+            # the province platform keeps the province's list in step
+            INTEGRATOR=grant(R, C, U, everywhere=True),
+        ),
+        scope=(publisher,),
+        referenced_anywhere=True,  # a district assigns and serves the province's items
+    )
+
+
+CATALOGUE_ACCESS = catalogue_access("publisher")
 
 EXPOSURES = [
     Exposure(
@@ -220,15 +241,10 @@ EXPOSURES = [
         Item,
         "A service item of the catalogue (政务服务事项); the same item at every tier (三统一)",
         plural="items",
-        access=Access(
-            reads(
-                PUBLIC_READ,
-                ADMIN=grant(R, C, U, D),
-                INTEGRATOR=grant(R, C, U),  # the province platform keeps the catalogue in step
-            )
-        ),
-        reverse=("guide_revisions", "assignments", "cases", "window_items"),
-        create=("code", *ITEM_WRITABLE),
+        access=CATALOGUE_ACCESS,
+        relations=("publisher",),
+        reverse=("guide_revisions", "assignments", "cases", "window_items", "locals"),
+        create=("code", "publisher", *ITEM_WRITABLE),
         update=ITEM_WRITABLE,
         nested_create=("guide_revisions",),
         mutations=MUTATIONS,
@@ -253,6 +269,9 @@ EXPOSURES = [
             "consult_phone": "Consultation phone (咨询电话)",
             "complaint_phone": "Supervision and complaint phone (监督投诉电话)",
             "in_force": "In the current catalogue (在用)",
+            "publisher": "The region that publishes the item and alone changes it (发布层级): a district "
+            "for its own items; null for the list published at the top (the province's)",
+            "locals": "Each district's own promised limit, fee note and phones (本地实施要素)",
             "guide_revisions": "Guide history (服务指南版本)",
             "assignments": "Organizations this item is assigned to (事项下放)",
             "cases": "Cases of this item (办件)",
@@ -260,10 +279,37 @@ EXPOSURES = [
         },
     ),
     Exposure(
+        ItemLocal,
+        "A district's own values of an item (本地实施要素): its promised limit (承诺时限, within the "
+        "legal limit), fee note and phones; its cases take the promised limit from here",
+        plural="itemLocals",
+        access=Access(
+            reads(
+                PUBLIC_READ,
+                everywhere=True,
+                ADMIN=grant(R, C, U, D, everywhere=True),
+                INTEGRATOR=grant(R, C, U, everywhere=True),
+            ),
+            scope=("organization",),
+        ),
+        relations=("item", "organization"),
+        create=("item", "organization", *LOCAL_WRITABLE),
+        update=LOCAL_WRITABLE,
+        mutations=MUTATIONS,
+        descriptions={
+            "item": "Item (事项)",
+            "organization": "The district (or province) whose values these are (实施区域)",
+            "promised_limit_days": "Promised limit in working days (承诺办结时限), at most the legal limit",
+            "fee_note": "Fee note (收费说明)",
+            "consult_phone": "Consultation phone (咨询电话)",
+            "complaint_phone": "Supervision and complaint phone (监督投诉电话)",
+        },
+    ),
+    Exposure(
         GuideRevision,
         "A published version of an item's service guide (服务指南)",
         plural="guideRevisions",
-        access=Access(reads(PUBLIC_READ, ADMIN=grant(R, C, U, D), INTEGRATOR=grant(R, C, U))),
+        access=catalogue_access("item__publisher"),
         relations=("item",),
         reverse=("materials",),
         create=("item", "revision", "effective_from", "conditions", "process", "change_note"),
@@ -285,7 +331,7 @@ EXPOSURES = [
         Material,
         "An application material (申请材料) of a guide revision",
         plural="materials",
-        access=Access(reads(PUBLIC_READ, ADMIN=grant(R, C, U, D), INTEGRATOR=grant(R, C, U))),
+        access=catalogue_access("guide_revision__item__publisher"),
         relations=("guide_revision",),
         create=("guide_revision", "position", "name", "form", "copies", "required", "source"),
         update=("position", "name", "form", "copies", "required", "source"),

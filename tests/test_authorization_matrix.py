@@ -24,7 +24,7 @@ from api import db
 from api.auth import apikeys
 from api.models.case import AgencyBatch, AgencyBatchCase, Case, CaseEvent, Evaluation
 from api.models.funding import Funding, FundingPurpose, RoomInspection
-from api.models.item import GuideRevision, Item, ItemAssignment, Material, Power, WindowItem
+from api.models.item import GuideRevision, Item, ItemAssignment, ItemLocal, Material, Power, WindowItem
 from api.models.org import AreaOutline, ConstructionStatus, Organization, OrgKind, Tier, Window
 from api.models.query import OperationKind, PersistedQuery
 from api.models.staff import DutyShift, Staff
@@ -133,6 +133,15 @@ class World:
 
     def within(self, who: Who, org: int) -> bool:
         return who.org_id is not None and self._under(org, who.org_id)
+
+    def everything(self, who: Who) -> bool:
+        """Whether the caller's organization is the only root: its area holds every row, those
+        that reach no organization too (the catalogue published at the top)."""
+        roots = [pk for pk, parent in self.parent.items() if parent is None]
+        return who.org_id is not None and roots == [who.org_id]
+
+    def holds(self, who: Who, orgs: set[int]) -> bool:
+        return any(self.within(who, o) for o in orgs) or self.everything(who)
 
     async def orgs_of_object(self, exposure: Exposure, obj: Any) -> set[int]:
         """The organizations a new object reaches along its scope paths (new organizations included)."""
@@ -382,14 +391,14 @@ class Matrix:
         async with db.database(Settings(database_url=self.url)):
             obj = await make_object(exposure.type_name, org, next(self.counter), self.refs)
             orgs = await self.world.orgs_of_object(exposure, obj)
-        return obj, not exposure.access.scope or any(self.world.within(who, o) for o in orgs)
+        return obj, not exposure.access.scope or self.world.holds(who, orgs)
 
     async def create(self, api: Caller, who: Who, exposure: Exposure, org: int, label: str) -> None:
         n = next(self.counter)
         async with db.database(Settings(database_url=self.url)):
             data, owner = await create_input(exposure.type_name, org, n, self.refs)
             before = await exposure.model.all().count()
-        in_area = not exposure.access.scope or self.world.within(who, owner)
+        in_area = not exposure.access.scope or self.world.holds(who, {owner})
         allowed = who.grant(exposure, Op.CREATE) is not None and in_area
         name = f"create{exposure.type_name}"
         body = await api(
@@ -465,6 +474,7 @@ UPDATES: dict[str, dict[str, Any]] = {
     "Staff": {"position": "新岗位"},
     "DutyShift": {"period": "MORNING"},
     "Item": {"department": "新部门"},
+    "ItemLocal": {"feeNote": "新说明"},
     "GuideRevision": {"changeNote": "修订"},
     "Material": {"source": "新来源"},  # names are unique within a revision
     "ItemAssignment": {"legalBasis": "新依据"},
@@ -491,14 +501,20 @@ async def make_object(type_name: str, org_id: int, n: int, refs: dict[str, Any])
     if type_name == "DutyShift":
         staff = await Staff.create(name=f"值班{n}", organization=org)
         return await DutyShift.create(organization=org, staff=staff, duty_date=date(2019, 1, 1))
-    if type_name == "Item":
-        return await _item(n)
+    if type_name == "Item":  # published by the organization's region
+        return await _item(n, await _region(org))
+    if type_name == "ItemLocal":
+        return await ItemLocal.create(
+            item=await _item(n), organization=await _region(org), promised_limit_days=1
+        )
     if type_name == "GuideRevision":
         return await GuideRevision.create(
-            item=refs["item"], revision=1000 + n, effective_from=date(2019, 1, 1)
+            item=await _item(n, await _region(org)), revision=1, effective_from=date(2019, 1, 1)
         )
     if type_name == "Material":
-        return await Material.create(guide_revision=refs["revision"], position=1000 + n, name=f"材料{n}")
+        item = await _item(n, await _region(org))
+        revision = await GuideRevision.create(item=item, revision=1, effective_from=date(2019, 1, 1))
+        return await Material.create(guide_revision=revision, position=1, name=f"材料{n}")
     if type_name == "ItemAssignment":
         return await ItemAssignment.create(
             item=await _item(n),
@@ -554,8 +570,19 @@ async def _window_org(org: Organization) -> Organization:
     return org
 
 
-async def _item(n: int) -> Item:
-    return await make_item(f"TEST-{n}")
+async def _item(n: int, publisher: Organization | None = None) -> Item:
+    item = await make_item(f"TEST-{n}")
+    if publisher is not None:
+        item.publisher = publisher
+        await item.save(update_fields=["publisher_id"])
+    return item
+
+
+async def _region(org: Organization) -> Organization:
+    """The region an organization belongs to (itself for a region)."""
+    while org.tier != Tier.REGION:
+        org = await Organization.get(id=org.parent_id)
+    return org
 
 
 async def create_input(type_name: str, org_id: int, n: int, refs: dict[str, Any]) -> tuple[dict, int]:
@@ -566,6 +593,9 @@ async def create_input(type_name: str, org_id: int, n: int, refs: dict[str, Any]
         )
         item = to_global_id("Item", (await _item(n)).pk)
         return {"windowId": to_global_id("Window", window.pk), "itemId": item}, window.organization_id
+    if type_name in ("Item", "ItemLocal", "GuideRevision", "Material"):  # owned by a region
+        region = await _region(await Organization.get(id=org_id))
+        return await _input(type_name, region.pk, n, refs), region.pk
     return await _input(type_name, org_id, n, refs), org_id
 
 
@@ -595,19 +625,22 @@ async def _input(type_name: str, org_id: int, n: int, refs: dict[str, Any]) -> d
             "caseKind": "PROMISED",
             "legalLimitDays": 10,
             "promisedLimitDays": 5,
+            "publisherId": gid,
         }
+    if type_name == "ItemLocal":
+        item = to_global_id("Item", (await _item(n)).pk)
+        return {"itemId": item, "organizationId": gid, "promisedLimitDays": 1}
     if type_name == "GuideRevision":
-        item = to_global_id("Item", refs["item"].pk)
-        latest = await GuideRevision.filter(item=refs["item"]).order_by("-revision").first()
-        return {
-            "itemId": item,
-            "revision": latest.revision + 1,
-            "effectiveFrom": "2019-01-01",
-            "changeNote": "新版",
-        }
+        item = to_global_id("Item", (await _item(n, org)).pk)
+        return {"itemId": item, "revision": 1, "effectiveFrom": "2019-01-01"}
     if type_name == "Material":
-        revision = to_global_id("GuideRevision", refs["revision"].pk)
-        return {"guideRevisionId": revision, "position": 2000 + n, "name": f"新材料{n}"}
+        item = await _item(n, org)
+        revision = await GuideRevision.create(item=item, revision=1, effective_from=date(2019, 1, 1))
+        return {
+            "guideRevisionId": to_global_id("GuideRevision", revision.pk),
+            "position": 1,
+            "name": f"新材料{n}",
+        }
     if type_name == "ItemAssignment":
         item = to_global_id("Item", (await _item(n)).pk)
         return {

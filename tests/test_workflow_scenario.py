@@ -93,7 +93,14 @@ async def test_a_villagers_relief_application_goes_from_the_room_to_the_hall_ove
     clock, anonymous, users = story
     agent, hall_clerk, admin = users["agent"], users["hall_clerk"], users["admin"]
     item = await ids(admin, '{ items(where: {code: {eq: "GG-003"}}) { nodes { id } } }')
-    await admin.data(f'mutation {{ updateItem(id: "{item}", input: {{promisedLimitDays: 5}}) {{ id }} }}')
+    # The district promises 5 working days for it (its own value, not the published default).
+    local = await ids(
+        admin,
+        '{ itemLocals(where: {item: {code: {eq: "GG-003"}}, organization: {code: {eq: "QJL"}}}) { nodes { id } } }',
+    )
+    await admin.data(
+        f'mutation {{ updateItemLocal(id: "{local}", input: {{promisedLimitDays: 5}}) {{ id }} }}'
+    )
 
     # Monday 28 September: the villager hands the papers in at the village room.
     case, code = await submit(agent, item)

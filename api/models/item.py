@@ -91,7 +91,13 @@ def validate_implementation_code(code: str, base_code: str | None) -> str:
 
 
 class Item(Model):
-    """A service item of the catalogue, one row serving every tier (三统一: same name, code, guide)."""
+    """A service item of the catalogue, one row serving every tier (三统一: same name, code, guide).
+
+    The level that publishes it owns it (`publisher`: a district for its own items, NULL for the
+    list published at the top, the province's): its shared fields and guides change only there. The
+    promised limit and phones here are the published defaults; a district keeps its own values in
+    `ItemLocal`, which its cases use.
+    """
 
     id = fields.IntField(primary_key=True)
     code = fields.CharField(max_length=32, unique=True)
@@ -115,6 +121,9 @@ class Item(Model):
     consult_phone = fields.CharField(max_length=20, default="")
     complaint_phone = fields.CharField(max_length=20, default="")
     in_force = fields.BooleanField(default=True)
+    publisher = fields.ForeignKeyField(
+        "models.Organization", related_name="published_items", null=True, on_delete=fields.RESTRICT
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -153,10 +162,75 @@ class Item(Model):
             )
         if self.fee_fen < 0:
             raise DomainError("VALIDATION_FAILED", "fee cannot be negative", field="fee_fen")
+        if self.publisher_id is not None:
+            from api.models.org import Organization, Tier
+
+            tier = await Organization.filter(id=self.publisher_id).values_list("tier", flat=True)
+            if tier and tier[0] != Tier.REGION:
+                raise DomainError(
+                    "VALIDATION_FAILED",
+                    f"an item is published by a region (a district or the province), not by a "
+                    f"{str(tier[0]).lower()}",
+                    field="publisher",
+                )
+        if self.pk is not None:
+            locals_ = ItemLocal.filter(item_id=self.pk, promised_limit_days__gt=self.legal_limit_days)
+            over = await locals_.count()
+            if over:
+                raise DomainError(
+                    "VALIDATION_FAILED",
+                    f"{over} district(s) promise more than {self.legal_limit_days} working days for this "
+                    "item: lower their promised limits first",
+                    field="legal_limit_days",
+                )
         self.derive_tags()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
             kwargs["update_fields"] = list({*update_fields, "tag_immediate", "tag_online", "tag_one_visit"})
+        await super().save(*args, **kwargs)
+
+
+class ItemLocal(Model):
+    """A district's own values of an item (承诺时限 set by the implementing body within the legal
+    limit, fee notes, phones): its cases take the promised limit from here, not from the item."""
+
+    id = fields.IntField(primary_key=True)
+    item: fields.ForeignKeyRelation[Item] = fields.ForeignKeyField(
+        "models.Item", related_name="locals", on_delete=fields.CASCADE
+    )
+    organization = fields.ForeignKeyField(
+        "models.Organization", related_name="item_locals", on_delete=fields.CASCADE, db_index=True
+    )
+    promised_limit_days = fields.IntField()
+    fee_note = fields.CharField(max_length=200, default="")
+    consult_phone = fields.CharField(max_length=20, default="")
+    complaint_phone = fields.CharField(max_length=20, default="")
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "item_local"
+        unique_together = (("item", "organization"),)
+        constraints = (CheckConstraint(check="promised_limit_days >= 0", name="ck_item_local_promised"),)
+
+    async def save(self, *args, **kwargs) -> None:
+        from api.models.org import Organization, Tier
+
+        legal = await Item.filter(id=self.item_id).values_list("legal_limit_days", flat=True)
+        if legal and not 0 <= self.promised_limit_days <= legal[0]:
+            raise DomainError(
+                "VALIDATION_FAILED",
+                f"the promised limit must be between 0 and the item's legal limit ({legal[0]} working "
+                f"days), got {self.promised_limit_days}",
+                field="promised_limit_days",
+            )
+        tier = await Organization.filter(id=self.organization_id).values_list("tier", flat=True)
+        if tier and tier[0] != Tier.REGION:
+            raise DomainError(
+                "VALIDATION_FAILED",
+                "local values belong to a region (a district or the province), not to a "
+                f"{str(tier[0]).lower()}",
+                field="organization",
+            )
         await super().save(*args, **kwargs)
 
 

@@ -26,7 +26,7 @@ from api.models.calendar import CalendarRevision
 from api.models.case import ApplicantType, Case, CaseAction, CaseEvent, CaseNumberCounter, CaseStatus, Channel
 from api.models.item import GuideRevision, Item, ItemAssignment, Power
 from api.models.org import Organization, OrgKind
-from api.services import deadlines, outbox, rollup, workflow
+from api.services import catalogue, deadlines, outbox, rollup, workflow
 from api.services.workflow import Move
 
 QUERY_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I to misread
@@ -286,6 +286,8 @@ async def step(case: Case, move: Move) -> CaseEvent:
     """Apply one move to a loaded case and write the case back with its statistics (inside the
     caller's transaction)."""
     item = await Item.get(id=case.item_id)
+    if case.accepted_on is None:  # acceptance takes the handling district's promised limit
+        await catalogue.localize(item, case.handling_organization_id)
     before = rollup.share(case)
     today = deadlines.local_date(move.when)
     # The case's organizations too: a refusal says who else can move the case when the actor cannot.

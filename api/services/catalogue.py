@@ -10,7 +10,7 @@ from tortoise.expressions import Subquery
 from tortoise.functions import Count
 
 from api.errors import DomainError
-from api.models.item import GuideRevision, Item, ItemAssignment, ItemType, Power
+from api.models.item import GuideRevision, Item, ItemAssignment, ItemLocal, ItemType, Power
 from api.models.org import Organization, Tier
 from api.services import outbox
 from api.services.coverage import subtree_ids
@@ -99,3 +99,45 @@ async def assignment_written(assignment: ItemAssignment, before: dict[str, Any] 
             "INVALID_TRANSITION",
             f"the assignment was revoked at {assignment.revoked_at.isoformat()}: assign the item again",
         )
+
+
+LOCAL_FIELDS = ("promised_limit_days", "consult_phone", "complaint_phone")
+
+
+async def localize(item: Item, organization_id: int | None) -> Item:
+    """The item as the district of `organization_id` serves it: its own promised limit and phones
+    (ItemLocal of the nearest region above the organization) in place of the published defaults.
+    Changes the object in memory only: it is never saved from here."""
+    if organization_id is None:
+        return item
+    path = await Organization.filter(id=organization_id).values_list("path", flat=True)
+    if not path:
+        return item
+    chain = [int(part) for part in path[0].strip("/").split("/") if part]
+    found = {
+        row["organization_id"]: row
+        for row in await ItemLocal.filter(item_id=item.id, organization_id__in=chain).values(
+            "organization_id", *LOCAL_FIELDS
+        )
+    }
+    nearest = next((found[pk] for pk in reversed(chain) if pk in found), None)
+    if nearest is not None:
+        for name in LOCAL_FIELDS:
+            setattr(item, name, nearest[name])
+    return item
+
+
+async def adopt_defaults(region: Organization, items: list[Item]) -> None:
+    """The region keeps the published values of these items as its own (ItemLocal)."""
+    await ItemLocal.bulk_create(
+        [
+            ItemLocal(
+                item_id=item.id,
+                organization_id=region.id,
+                promised_limit_days=item.promised_limit_days,
+                consult_phone=item.consult_phone,
+                complaint_phone=item.complaint_phone,
+            )
+            for item in items
+        ]
+    )

@@ -346,10 +346,16 @@ def snapshot(node: ModelNode, obj) -> dict[str, Any]:
 async def _related_pk(
     registry: Registry, relation: ForwardRelation, global_id: str, attribute: str, access: RequestAccess
 ) -> int:
-    """The key of a referenced object, which must lie in the caller's area (when it has one)."""
+    """The key of a referenced object, which must lie in the caller's area (when it has one), or
+    only be readable by the caller for a model `referenced_anywhere`."""
     target = registry.node(relation.model)
     pk = from_global_id(global_id, target.exposure.type_name, field=attribute)
-    await access.check_in_area(target, pk, f"{target.exposure.type_name} {global_id}", attribute)
+    what = f"{target.exposure.type_name} {global_id}"
+    if target.exposure.access.referenced_anywhere:
+        if not await target.model.filter(access.rows(target, per_row=True), id=pk).exists():
+            raise EngineError("NOT_FOUND", f"{what} does not exist", field=attribute)
+        return pk
+    await access.check_in_area(target, pk, what, attribute)
     return pk
 
 

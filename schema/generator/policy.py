@@ -70,6 +70,10 @@ class Access:
     scope: tuple[str, ...] = ()  # Tortoise paths from a row to what areas hold (the policy reads
     # them); "id" for the model areas are made of; empty: every caller's rows are all rows
     clear_roles: frozenset[str] = frozenset()  # roles that read personal-data columns in clear
+    # Rows other writes may point at wherever they lie, when the caller reads them (a shared
+    # catalogue: the area limits changing an item, not assigning it): else a reference must lie
+    # in the caller's area
+    referenced_anywhere: bool = False
 
     def grant_for(self, role: str) -> Grant | None:
         return self.grants.get(role)

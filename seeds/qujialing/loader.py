@@ -26,7 +26,7 @@ from api.models.org import ConstructionStatus, Organization, Tier, Window
 from api.models.staff import DutyPeriod, DutyShift, Staff
 from api.models.user import Role, User
 from api.services import calendar as calendar_service
-from api.services import rollup
+from api.services import catalogue, rollup
 from api.services.deadlines import DISTRICT_ZONE
 from api.services.users import create_user
 from seeds.qujialing import cases
@@ -110,6 +110,7 @@ async def load(demo_password: str, progress: Progress | None = None) -> SeedRepo
         users = await _users(orgs, staff, demo_password)
         say("catalogue and guides")
         items = await load_catalogue_items(names)
+        await catalogue.adopt_defaults(orgs[REGION_CODE], list(items.values()))
         say("assignments")
         await _assignments(orgs, items, windows, users["admin"])
         say("inspections, duty roster and funding")
