@@ -96,7 +96,8 @@ async def test_a_villagers_relief_application_goes_from_the_room_to_the_hall_ove
     # The district promises 5 working days for it (its own value, not the published default).
     local = await ids(
         admin,
-        '{ itemLocals(where: {item: {code: {eq: "GG-003"}}, organization: {code: {eq: "QJL"}}}) { nodes { id } } }',
+        '{ itemLocals(where: {item: {code: {eq: "GG-003"}}, organization: {code: {eq: "QJL"}}}) '
+        "{ nodes { id } } }",
     )
     await admin.data(
         f'mutation {{ updateItemLocal(id: "{local}", input: {{promisedLimitDays: 5}}) {{ id }} }}'
