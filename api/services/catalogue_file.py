@@ -77,6 +77,7 @@ YES, NO = "是", "否"
 REQUIRED_WORDS = {"必要": True, "非必要": False, "可选": False}
 PHONE = re.compile(r"(?=.*[0-9])[0-9+()\- ]{1,20}")
 MATERIAL_SEPARATOR = "|"
+AUDIT_DETAIL = "实施清单导入"  # the audit entries' and new revisions' note
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,7 @@ class RowPlan:
     materials: list[MaterialRow] | None = None
     publisher_id: int | None = None
     shared_changed: bool = False  # shared fields or materials: the publisher's to change
+    materials_changed: bool = False
     local_changed: bool = False  # the acting region's own values
 
     @property
@@ -554,6 +556,7 @@ def _compare(row: RowPlan, item: Item | None, locals_: dict, materials: dict) ->
     if material_change:
         row.changes.append("申请材料")
     row.shared_changed = bool(changes) or material_change
+    row.materials_changed = material_change
     row.local_changed = bool(local_changes)
     row.status = "CHANGED" if row.changes else "UNCHANGED"
 
@@ -600,15 +603,14 @@ async def apply(plan_: Plan, actor: Caller, today: date, progress: Progress | No
             field="file",
         )
     work = [row for row in plan_.rows if row.status in ("NEW", "CHANGED")]
-    total, done = len(work), 0
-    entries: list[AuditEntry] = []
+    writer = _Writer(actor, today, plan_.region_id)
     async with in_transaction():
         existing = {i.code: i for i in await Item.filter(code__in=[r.code for r in work])}
         fresh = [row for row in work if row.code not in existing]
-        created = await _create_items(fresh, plan_.region_id, today, entries, actor)
-        done += len(fresh)
+        await writer.create_items(fresh)
+        done = len(fresh)
         if progress:
-            progress(done, total)
+            progress(done, len(work))
         own = {
             row["item_id"]: row
             for row in await ItemLocal.filter(
@@ -619,130 +621,112 @@ async def apply(plan_: Plan, actor: Caller, today: date, progress: Progress | No
             item = existing.get(row.code)
             if item is None:
                 continue
-            await _update_item(row, item, plan_.region_id, own.get(item.id), today, entries, actor)
+            await writer.update_item(row, item, own.get(item.id))
             done += 1
-            if progress and (done % 100 == 0 or done == total):
-                progress(done, total)
-        await AuditEntry.bulk_create(entries, batch_size=500)
-    return {**plan_.summary(), "created": created, "updated": total - created}
+            if progress and (done % 100 == 0 or done == len(work)):
+                progress(done, len(work))
+        await AuditEntry.bulk_create(writer.entries, batch_size=500)
+    return {**plan_.summary(), "created": len(fresh), "updated": len(work) - len(fresh)}
 
 
-async def _create_items(rows: list[RowPlan], region_id: int | None, today: date, entries, actor) -> int:
-    if not rows:
-        return 0
-    items = []
-    for row in rows:
-        item = Item(code=row.code, publisher_id=row.publisher_id, **row.shared)
-        item.promised_limit_days = row.local["promised_limit_days"]
-        item.consult_phone = row.local["consult_phone"]
-        item.complaint_phone = row.local["complaint_phone"]
-        item.derive_tags()
-        items.append(item)
-    await Item.bulk_create(items, batch_size=500)
-    made = {i.code: i for i in await Item.filter(code__in=[r.code for r in rows])}
-    revisions = [
-        GuideRevision(item_id=made[row.code].id, revision=1, effective_from=today, change_note="实施清单导入")
-        for row in rows
-    ]
-    await GuideRevision.bulk_create(revisions, batch_size=500)
-    revision_ids = dict(
-        await GuideRevision.filter(item_id__in=[i.id for i in made.values()]).values_list("item_id", "id")
-    )
-    materials, locals_ = [], []
-    for row in rows:
-        item = made[row.code]
-        materials += _material_rows(revision_ids[item.id], row.materials or [])
-        locals_.append(ItemLocal(item_id=item.id, organization_id=region_id, **row.local))
-        entries.append(
+class _Writer:
+    """The writes of one import, and the audit entries they make (saved together at the end)."""
+
+    def __init__(self, actor: Caller, today: date, region_id: int) -> None:
+        self.actor, self.today, self.region_id = actor, today, region_id
+        self.entries: list[AuditEntry] = []
+
+    def audit(self, action: AuditAction, object_type: str, pk: int, before, after) -> None:
+        self.entries.append(
             audit.entry(
-                AuditAction.CREATE,
-                actor,
-                object_type="Item",
-                object_id=item.id,
-                after=audit.snapshot(item),
-                detail="实施清单导入",
-            )
-        )
-    await Material.bulk_create(materials, batch_size=1000)
-    await ItemLocal.bulk_create(locals_, batch_size=1000)
-    return len(rows)
-
-
-async def _update_item(row: RowPlan, item: Item, region_id, own: dict | None, today, entries, actor) -> None:
-    if row.shared_changed:
-        before = audit.snapshot(item)
-        tags_before = {name: getattr(item, name) for name, _ in TAG_WORDS}
-        for name in SHARED:
-            setattr(item, name, row.shared[name])
-        item.publisher_id = row.publisher_id
-        await item.save()
-        entries.append(
-            audit.entry(
-                AuditAction.UPDATE,
-                actor,
-                object_type="Item",
-                object_id=item.id,
+                action,
+                self.actor,
+                object_type=object_type,
+                object_id=pk,
                 before=before,
-                after=audit.snapshot(item),
-                detail="实施清单导入",
+                after=dict(after),
+                detail=AUDIT_DETAIL,
             )
         )
-        if tags_before != {name: getattr(item, name) for name, _ in TAG_WORDS}:
-            await rollup.item_written(item, tags_before)
-        current = await latest_materials([item.id])
-        if current.get(item.id, []) != row.materials:
-            await _new_revision(item, current.get(item.id, []), row.materials or [], today, entries, actor)
-    if row.local_changed:
-        if own is None:
-            made = await ItemLocal.create(item_id=item.id, organization_id=region_id, **row.local)
-            entries.append(
-                audit.entry(
-                    AuditAction.CREATE,
-                    actor,
-                    object_type="ItemLocal",
-                    object_id=made.id,
-                    after=audit.snapshot(made),
-                    detail="实施清单导入",
-                )
-            )
-        else:
-            await ItemLocal.filter(id=own["id"]).update(**row.local)
-            entries.append(
-                audit.entry(
-                    AuditAction.UPDATE,
-                    actor,
-                    object_type="ItemLocal",
-                    object_id=own["id"],
-                    before={k: own[k] for k in LOCAL},
-                    after=dict(row.local),
-                    detail="实施清单导入",
-                )
-            )
 
-
-async def _new_revision(
-    item: Item, old: list[MaterialRow], new: list[MaterialRow], today: date, entries, actor
-):
-    latest = await GuideRevision.filter(item_id=item.id).order_by("-revision").first()
-    note = change_note(old, new)
-    revision = await GuideRevision.create(
-        item_id=item.id,
-        revision=(latest.revision + 1) if latest else 1,
-        effective_from=max(today, latest.effective_from) if latest else today,
-        conditions=latest.conditions if latest else "",
-        process=latest.process if latest else "",
-        change_note=note,
-    )
-    await Material.bulk_create(_material_rows(revision.id, new))
-    entries.append(
-        audit.entry(
-            AuditAction.CREATE,
-            actor,
-            object_type="GuideRevision",
-            object_id=revision.id,
-            after=audit.snapshot(revision),
-            detail="实施清单导入",
+    async def create_items(self, rows: list[RowPlan]) -> None:
+        """New items in bulk: each with revision 1 of its guide and the region's values."""
+        if not rows:
+            return
+        items = []
+        for row in rows:
+            item = Item(code=row.code, publisher_id=row.publisher_id, **row.shared)
+            for name in ("promised_limit_days", "consult_phone", "complaint_phone"):  # published defaults
+                setattr(item, name, row.local[name])
+            item.derive_tags()
+            items.append(item)
+        await Item.bulk_create(items, batch_size=500)
+        made = {i.code: i for i in await Item.filter(code__in=[r.code for r in rows])}
+        await GuideRevision.bulk_create(
+            [
+                GuideRevision(
+                    item_id=made[row.code].id, revision=1, effective_from=self.today, change_note=AUDIT_DETAIL
+                )
+                for row in rows
+            ],
+            batch_size=500,
         )
+        revision_ids = dict(
+            await GuideRevision.filter(item_id__in=[i.id for i in made.values()]).values_list("item_id", "id")
+        )
+        materials, locals_ = [], []
+        for row in rows:
+            item = made[row.code]
+            materials += _material_rows(revision_ids[item.id], row.materials or [])
+            locals_.append(ItemLocal(item_id=item.id, organization_id=self.region_id, **row.local))
+            self.audit(
+                AuditAction.CREATE, "Item", item.id, None, {**audit.snapshot(item), "local": row.local}
+            )
+        await Material.bulk_create(materials, batch_size=1000)
+        await ItemLocal.bulk_create(locals_, batch_size=1000)
+
+    async def update_item(self, row: RowPlan, item: Item, own: dict | None) -> None:
+        """One changed row. The region's existing values first and its new ones last, so that the
+        item's check (no district promises more than the legal limit) meets the row's own values."""
+        if row.local_changed and own is not None:
+            await ItemLocal.filter(id=own["id"]).update(**row.local)  # within the row's legal limit
+            self.audit(AuditAction.UPDATE, "ItemLocal", own["id"], {k: own[k] for k in LOCAL}, row.local)
+        if _fields_differ(row, item):
+            before = audit.snapshot(item)
+            tags_before = {name: getattr(item, name) for name, _ in TAG_WORDS}
+            for name in SHARED:
+                setattr(item, name, row.shared[name])
+            item.publisher_id = row.publisher_id
+            await item.save()
+            self.audit(AuditAction.UPDATE, "Item", item.id, before, audit.snapshot(item))
+            if tags_before != {name: getattr(item, name) for name, _ in TAG_WORDS}:
+                await rollup.item_written(item, tags_before)
+        if row.materials_changed:
+            current = (await latest_materials([item.id])).get(item.id, [])
+            await self.new_revision(item, current, row.materials or [])
+        if row.local_changed and own is None:
+            made = await ItemLocal.create(item_id=item.id, organization_id=self.region_id, **row.local)
+            self.audit(AuditAction.CREATE, "ItemLocal", made.id, None, audit.snapshot(made))
+
+    async def new_revision(self, item: Item, old: list[MaterialRow], new: list[MaterialRow]) -> None:
+        """The next revision of the item's guide with these materials; earlier ones stay as they were
+        (cases keep the revision they were filed under)."""
+        latest = await GuideRevision.filter(item_id=item.id).order_by("-revision").first()
+        revision = await GuideRevision.create(
+            item_id=item.id,
+            revision=(latest.revision + 1) if latest else 1,
+            effective_from=max(self.today, latest.effective_from) if latest else self.today,
+            conditions=latest.conditions if latest else "",
+            process=latest.process if latest else "",
+            change_note=change_note(old, new),
+        )
+        await Material.bulk_create(_material_rows(revision.id, new))
+        self.audit(AuditAction.CREATE, "GuideRevision", revision.id, None, audit.snapshot(revision))
+
+
+def _fields_differ(row: RowPlan, item: Item) -> bool:
+    return row.publisher_id != item.publisher_id or any(
+        _stored(getattr(item, name)) != _stored(row.shared[name]) for name in SHARED
     )
 
 
@@ -762,7 +746,7 @@ def change_note(old: list[MaterialRow], new: list[MaterialRow]) -> str:
         parts.append("修改：" + "、".join(changed))
     if not parts:
         parts.append("调整材料顺序")
-    return ("实施清单导入，" + "；".join(parts))[:2000]
+    return (f"{AUDIT_DETAIL}，" + "；".join(parts))[:2000]
 
 
 def _material_rows(revision_id: int, materials: list[MaterialRow]) -> list[Material]:
