@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import csv
 import datetime as dt
+import io
 
 from admin_ui.session import Auth
 from admin_ui.views.guide_editor import draft_problem
@@ -20,9 +23,14 @@ PERMITS = {
 
 
 def item(url: str, token: str, name: str) -> dict:
+    """The item as the API has it, with the district's (QJL's) own values under "local"."""
     query = f"""{{ items(where: {{name: {{eq: "{name}"}}}}) {{ nodes {{
-        id name legalLimitDays promisedLimitDays consultPhone complaintPhone updatedAt }} }} }}"""
-    return graphql_at(url, query, token)["items"]["nodes"][0]
+        id name legalLimitDays promisedLimitDays consultPhone complaintPhone updatedAt
+        locals(where: {{organization: {{code: {{eq: "QJL"}}}}}}) {{ nodes {{
+          promisedLimitDays feeNote consultPhone complaintPhone }} }} }} }} }}"""
+    found = graphql_at(url, query, token)["items"]["nodes"][0]
+    found["local"] = found.pop("locals")["nodes"][0]
+    return found
 
 
 def choose(item_id: str, search: str = "许可证核发"):
@@ -136,11 +144,14 @@ async def test_an_admin_edit_is_in_the_api_and_an_invalid_one_is_refused_on_the_
     assert refusals == ["承诺时限应在 0 到法定时限（20 个工作日）之间。"]
     assert app.success[0].value == "已保存 建筑工程施工许可证核发 的修改。"
     after = await asyncio.to_thread(item, api_url, auth.token, "建筑工程施工许可证核发")
-    assert (after["promisedLimitDays"], after["consultPhone"], after["complaintPhone"]) == (
+    # the district's own values changed; the published ones stay as the province has them
+    local = after["local"]
+    assert (local["promisedLimitDays"], local["consultPhone"], local["complaintPhone"]) == (
         8,
         "0724-5209999",
-        before["complaintPhone"],
+        before["local"]["complaintPhone"],
     )
+    assert (after["promisedLimitDays"], after["consultPhone"]) == (10, before["consultPhone"])
     assert "承诺时限（工作日）: **8**" in app.markdown[0].value
 
 
@@ -156,7 +167,7 @@ async def test_a_non_admin_edit_is_refused_and_changes_nothing(api_url):
     app = await asyncio.to_thread(run, api_url, CATALOGUE, stale, None, [choose(before["id"]), edit(3)])
     assert not app.exception, app.exception
     error = app.error[0].value
-    assert error.startswith("无法从接口获取数据") and "role CLERK may not change items" in error
+    assert error.startswith("无法从接口获取数据") and "role CLERK may not change itemLocals" in error
     assert "FORBIDDEN" in error and not app.success
     assert await asyncio.to_thread(item, api_url, clerk.token, "建设用地规划许可证核发") == before
 
@@ -233,7 +244,8 @@ async def test_an_admin_publishes_the_next_guide_revision_with_its_materials(api
 
     # The page read the item again: the new revision heads the list, and the editor starts from it.
     assert app.success[0].value == "已发布 建设用地规划许可证核发 的第 3 版服务指南。"
-    assert app.expander[0].label == f"第 3 版 · {district_today().isoformat()} 起施行"
+    revisions_shown = [e.label for e in app.expander if e.label != "实施清单导入导出"]
+    assert revisions_shown[0] == f"第 3 版 · {district_today().isoformat()} 起施行"
     assert diffs(app) == [
         "申请材料：5 → 5（新增 1，取消 1，保留 4）",
         PERMITS["建设用地规划许可证核发"],
@@ -322,13 +334,13 @@ async def test_a_guide_revision_refused_by_the_api_shows_its_code_and_creates_no
     permit = await asyncio.to_thread(item, api_url, clerk.token, "建设用地规划许可证核发")
     before = await asyncio.to_thread(revisions, api_url, clerk.token, permit["id"])
 
-    # A session whose role no longer matches its token (changed since sign-in): the API decides.
+    # A session whose role no longer matches its token (changed since sign-in): the page asks the
+    # API what the token may do, and offers no guide editor for an item its area does not publish.
     stale = Auth("clerk", clerk.token, "ADMIN", clerk.organization_id)
-    steps = [choose(permit["id"]), draft("新版", added_rows=[{"name": "新材料"}]), publish]
-    app = await asyncio.to_thread(run, api_url, CATALOGUE, stale, None, steps)
+    app = await asyncio.to_thread(run, api_url, CATALOGUE, stale, None, [choose(permit["id"])])
     assert not app.exception, app.exception
-    error = app.error[0].value
-    assert error.startswith("无法从接口获取数据") and "FORBIDDEN" in error and not app.success
+    assert not [b for b in app.button if b.key == "guide_publish"]
+    assert app.caption[-1].value.startswith("该事项由上级（省级清单）发布")
     assert await asyncio.to_thread(revisions, api_url, clerk.token, permit["id"]) == before
 
     # Another administrator publishes revision 3 while this one is still editing it.
@@ -420,3 +432,86 @@ async def test_a_run_that_hides_the_editor_does_not_blank_the_draft(api_url):
     assert app.text_area(key="guide_conditions").value == latest["conditions"]
     assert app.text_area(key="guide_process").value == latest["process"]
     assert app.number_input(key="catalogue_promised").value == permit["promisedLimitDays"]
+
+
+def list_rows(url: str, token: str) -> list[dict[str, str]]:
+    """The implementation list as the API exports it (CSV), row by row."""
+    query = "{ catalogueFile(format: CSV) { contentBase64 } }"
+    content = base64.b64decode(graphql_at(url, query, token)["catalogueFile"]["contentBase64"])
+    return list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
+
+
+def as_csv(rows: list[dict[str, str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def uploading(name: str, content: bytes):
+    def step(app):
+        app.file_uploader(key="list_upload").upload(name, content, "text/csv")
+
+    return step
+
+
+def plan_rows(app) -> list[dict]:
+    """The preview's table of rows (the one with a 行号 column)."""
+    (table,) = [d.value for d in app.dataframe if "行号" in d.value.columns]
+    return table.to_dict("records")
+
+
+def click(key: str):
+    def step(app):
+        app.button(key=key).click()
+
+    return step
+
+
+async def test_an_admin_previews_an_uploaded_list_and_imports_it(api_url):
+    auth = await asyncio.to_thread(signed_in, api_url, "admin")
+    rows = await asyncio.to_thread(list_rows, api_url, auth.token)
+    edited = [dict(row) for row in rows]
+    edited[0]["承诺时限（工作日）"] = "0"
+    edited[1]["实施部门"] = "区政务服务和大数据管理局"
+    seen = {}
+
+    def look(app):
+        seen["metrics"] = {m.label: m.value for m in app.metric}
+        seen["rows"] = plan_rows(app)
+        app.button(key="list_apply").click()
+
+    steps = [uploading("清单.csv", as_csv(edited)), click("list_preview"), look]
+    app = await asyncio.to_thread(run, api_url, CATALOGUE, auth, None, steps)
+    assert not app.exception, app.exception
+    assert seen["metrics"] == {"新增": "0", "修改": "2", "未变": str(len(rows) - 2), "无效": "0"}
+    assert [(r["行号"], r["结果"], r["变更的列"]) for r in seen["rows"]] == [
+        (2, "修改", "承诺时限（工作日）"),
+        (3, "修改", "实施部门"),
+    ]
+    assert app.success[0].value == "已导入：新增 0 个事项，修改 2 个。"
+    after = await asyncio.to_thread(list_rows, api_url, auth.token)
+    assert after == edited  # the catalogue now reads as the file did
+
+
+async def test_a_list_with_an_invalid_row_offers_no_import_and_changes_nothing(api_url):
+    auth = await asyncio.to_thread(signed_in, api_url, "admin")
+    rows = await asyncio.to_thread(list_rows, api_url, auth.token)
+    edited = [dict(row) for row in rows]
+    edited[0]["实施部门"] = "会被拒绝的修改"
+    edited[4]["事项类型"] = "未知类型"
+    steps = [uploading("清单.csv", as_csv(edited)), click("list_preview")]
+    app = await asyncio.to_thread(run, api_url, CATALOGUE, auth, None, steps)
+    assert not app.exception, app.exception
+    assert app.error[0].value == "有 1 行无效：导入是全部或全不，修正这些行后重新上传。"
+    (invalid,) = [r for r in plan_rows(app) if r["结果"] == "无效"]
+    assert invalid["行号"] == 6 and "未知类型" in invalid["原因"]
+    assert not [b for b in app.button if b.key == "list_apply"]
+    assert await asyncio.to_thread(list_rows, api_url, auth.token) == rows
+
+    # a file that is not a list at all: the API's reason, with its code
+    junk = [uploading("清单.csv", b"\x00\x01\x02 not a list"), click("list_preview")]
+    app = await asyncio.to_thread(run, api_url, CATALOGUE, auth, None, junk)
+    assert not app.exception, app.exception
+    assert "FILE_INVALID" in app.error[0].value and "binary data" in app.error[0].value

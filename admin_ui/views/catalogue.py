@@ -1,6 +1,8 @@
 """事项目录 Catalogue and guides: the items with filters, an item's guide revisions and their materials,
-each revision's material changes against the one before (added, removed, kept); administrators edit an
-item's promised time limit and phones, and publish its next guide revision (views/guide_editor.py)."""
+each revision's material changes against the one before (added, removed, kept); administrators edit
+their district's own promised time limit, fee note and phones of an item (itemLocals), publish the next
+guide revision of the items their region publishes (views/guide_editor.py), and take the
+implementation list out and in (views/catalogue_file.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from admin_ui.i18n import (
     label,
     t,
 )
-from admin_ui.views import guide_editor
+from admin_ui.views import catalogue_file, guide_editor
 
 add(
     {
@@ -51,7 +53,19 @@ add(
         "catalogue_position": {"zh": "序号", "en": "No."},
         "catalogue_yes": {"zh": "是", "en": "yes"},
         "catalogue_no": {"zh": "否", "en": "no"},
-        "catalogue_edit": {"zh": "修改时限与电话", "en": "Edit the limit and phones"},
+        "catalogue_edit": {
+            "zh": "本区实施要素：承诺时限、收费说明与电话",
+            "en": "Your district's limit, fee note and phones",
+        },
+        "catalogue_fee_note": {"zh": "收费说明", "en": "Fee note"},
+        "catalogue_publisher": {"zh": "发布层级", "en": "Published by"},
+        "catalogue_top": {"zh": "上级（省级清单）", "en": "the list published above (the province)"},
+        "catalogue_published_elsewhere": {
+            "zh": "该事项由{publisher}发布，名称、编码、法定时限和服务指南只能由发布层级修改；"
+            "本区可修改本地实施要素。",
+            "en": "This item is published by {publisher}: its name, codes, legal limit and guide change only "
+            "there; your district edits its own values.",
+        },
         "catalogue_save": {"zh": "保存", "en": "Save"},
         "catalogue_admins_edit": {"zh": "只有管理员可以修改事项。", "en": "Only administrators edit items."},
         "catalogue_over_legal": {
@@ -70,17 +84,26 @@ add(
 TYPES, SOURCES = ITEM_TYPE_LABELS, SOURCE_LABELS
 TAGS = {TAG_FIELDS[tag]: words for tag, words in TAG_LABELS.items()}  # keyed by the item field
 PAGE = 500
-ITEMS = f"""query($where: ItemWhere) {{ items(first: {PAGE}, where: $where, orderBy: [{{code: ASC}}]) {{
+LOCAL_FIELDS = "id organization { id } promisedLimitDays feeNote consultPhone complaintPhone"
+ITEMS = f"""query($where: ItemWhere, $region: ID) {{
+  items(first: {PAGE}, where: $where, orderBy: [{{code: ASC}}]) {{
   totalCount nodes {{ id code name type source legalLimitDays promisedLimitDays {" ".join(TAGS)}
-                     consultPhone complaintPhone inForce }} }} }}"""
-GUIDE = """query($id: ID!) { item(id: $id) {
-  id code name legalLimitDays promisedLimitDays consultPhone complaintPhone
-  guideRevisions(first: 100, orderBy: [{revision: ASC}]) { nodes {
+                     consultPhone complaintPhone inForce
+                     locals(first: 1, where: {{organization: {{id: {{eq: $region}}}}}}) {{
+                       nodes {{ {LOCAL_FIELDS} }} }}
+  }} }} }}"""
+GUIDE = f"""query($id: ID!) {{ item(id: $id) {{
+  id code name legalLimitDays promisedLimitDays consultPhone complaintPhone publisher {{ id code name }}
+  locals(first: 100) {{ nodes {{ {LOCAL_FIELDS} }} }}
+  guideRevisions(first: 100, orderBy: [{{revision: ASC}}]) {{ nodes {{
     revision effectiveFrom conditions process changeNote
-    materials(first: 500, orderBy: [{position: ASC}]) { nodes { position name form copies required source } }
-  } } } }"""
-UPDATE = """mutation($id: ID!, $input: UpdateItemInput!) {
-  updateItem(id: $id, input: $input) { id promisedLimitDays consultPhone complaintPhone } }"""
+    materials(first: 500, orderBy: [{{position: ASC}}]) {{
+      nodes {{ position name form copies required source }} }}
+  }} }} }} }}"""
+ME = "{ myPermissions { regionId areaSize } }"
+UPDATE_LOCAL = """mutation($id: ID!, $input: UpdateItemLocalInput!) {
+  updateItemLocal(id: $id, input: $input) { id } }"""
+CREATE_LOCAL = """mutation($input: CreateItemLocalInput!) { createItemLocal(input: $input) { id } }"""
 PHONE = re.compile(r"(?=.*[0-9])[0-9+()\- ]{1,20}")  # digits, with + ( ) - and spaces
 PHONES = {"consultPhone": "catalogue_consult_phone", "complaintPhone": "catalogue_complaint_phone"}
 FLASH = "catalogue_flash"
@@ -91,9 +114,17 @@ def render() -> None:
     lang = session.lang()
     st.title(t("catalogue_title", lang))
     session.show_flash(FLASH)
+    try:
+        me = session.query(ME)["myPermissions"]
+    except ApiError as error:
+        session.show_error(error)
+        return
+    if auth.role == "ADMIN":
+        with st.expander(t("list_title", lang)):
+            catalogue_file.render(lang, FLASH)
     where = _filters(lang)
     try:
-        found = session.query(ITEMS, {"where": where})["items"]
+        found = session.query(ITEMS, {"where": where, "region": me["regionId"]})["items"]
     except ApiError as error:
         session.show_error(error)
         return
@@ -104,7 +135,7 @@ def render() -> None:
     if not items:
         st.info(t("catalogue_none", lang))
         return
-    dataframe([_item_row(i, lang) for i in items], hide_index=True, key="catalogue_items")
+    dataframe([_item_row(i, me["regionId"], lang) for i in items], hide_index=True, key="catalogue_items")
     names = {i["id"]: f"{i['name']} ({i['code']})" for i in items}
     chosen = st.selectbox(
         t("catalogue_item", lang),
@@ -120,12 +151,40 @@ def render() -> None:
     except ApiError as error:
         session.show_error(error)
         return
-    _guide(item, lang)
-    if auth.role == "ADMIN":
-        _edit_form(item, lang)
+    own = own_values(item, me.get("regionId"))
+    _guide(item, own, lang)
+    if auth.role != "ADMIN":
+        st.caption(t("catalogue_admins_edit", lang))
+        return
+    if me.get("regionId"):
+        _edit_form(item, own, me["regionId"], lang)
+    if publishes(item, me):
         _guide_editor(item, lang)
     else:
-        st.caption(t("catalogue_admins_edit", lang))
+        publisher = item["publisher"]["name"] if item["publisher"] else t("catalogue_top", lang)
+        st.caption(t("catalogue_published_elsewhere", lang).format(publisher=publisher))
+
+
+def own_values(item: dict, region: str | None) -> dict[str, Any]:
+    """The district's own values of the item (its itemLocal), else the published ones (no id)."""
+    for local in item["locals"]["nodes"]:
+        if region is not None and local["organization"]["id"] == region:
+            return local
+    return {
+        "id": None,
+        "promisedLimitDays": item["promisedLimitDays"],
+        "feeNote": "",
+        "consultPhone": item["consultPhone"],
+        "complaintPhone": item["complaintPhone"],
+    }
+
+
+def publishes(item: dict, me: dict[str, Any]) -> bool:
+    """Whether the administrator's region publishes the item (and so changes its guide): an area
+    holding every organization publishes everything; else the item's publisher is the region."""
+    if me.get("areaSize") is None and "areaSize" in me:
+        return True
+    return item["publisher"] is not None and item["publisher"]["id"] == me.get("regionId")
 
 
 def _filters(lang: str) -> dict[str, Any]:
@@ -165,8 +224,9 @@ def _filters(lang: str) -> dict[str, Any]:
     return where
 
 
-def _item_row(item: dict, lang: str) -> dict[str, Any]:
+def _item_row(item: dict, region: str | None, lang: str) -> dict[str, Any]:
     tags = [label(TAGS, tag, lang) for tag in TAGS if item[tag]]
+    own = own_values(item, region)
     return {
         t("code", lang): item["code"],
         t("catalogue_name", lang): item["name"],
@@ -174,20 +234,23 @@ def _item_row(item: dict, lang: str) -> dict[str, Any]:
         t("catalogue_source", lang): label(SOURCES, item["source"], lang),
         t("catalogue_tag", lang): shown("、".join(tags) if lang == "zh" else ", ".join(tags)),
         t("catalogue_legal_days", lang): item["legalLimitDays"],
-        t("catalogue_promised_days", lang): item["promisedLimitDays"],
-        t("catalogue_consult_phone", lang): shown(item["consultPhone"]),
-        t("catalogue_complaint_phone", lang): shown(item["complaintPhone"]),
+        t("catalogue_promised_days", lang): own["promisedLimitDays"],
+        t("catalogue_consult_phone", lang): shown(own["consultPhone"]),
+        t("catalogue_complaint_phone", lang): shown(own["complaintPhone"]),
         t("catalogue_in_force", lang): t("catalogue_yes" if item["inForce"] else "catalogue_no", lang),
     }
 
 
-def _guide(item: dict, lang: str) -> None:
+def _guide(item: dict, own: dict, lang: str) -> None:
     st.subheader(f"{t('catalogue_guide', lang)} · {item['name']}")
+    publisher = item["publisher"]["name"] if item["publisher"] else t("catalogue_top", lang)
     st.markdown(
         f"- {t('catalogue_legal_days', lang)}: **{item['legalLimitDays']}** · "
-        f"{t('catalogue_promised_days', lang)}: **{item['promisedLimitDays']}**\n"
-        f"- {t('catalogue_consult_phone', lang)}: {shown(item['consultPhone'])} · "
-        f"{t('catalogue_complaint_phone', lang)}: {shown(item['complaintPhone'])}"
+        f"{t('catalogue_promised_days', lang)}: **{own['promisedLimitDays']}**\n"
+        f"- {t('catalogue_consult_phone', lang)}: {shown(own['consultPhone'])} · "
+        f"{t('catalogue_complaint_phone', lang)}: {shown(own['complaintPhone'])}\n"
+        f"- {t('catalogue_fee_note', lang)}: {shown(own['feeNote'])} · "
+        f"{t('catalogue_publisher', lang)}: {publisher}"
     )
     revisions = item["guideRevisions"]["nodes"]
     if not revisions:
@@ -234,21 +297,26 @@ def _guide_editor(item: dict, lang: str) -> None:
         st.rerun()
 
 
-def _edit_form(item: dict, lang: str) -> None:
+def _edit_form(item: dict, own: dict, region: str, lang: str) -> None:
     state = st.session_state
     # Another item chosen, or the fields dropped by a run that did not draw them: start from its values.
     if state.get("catalogue_edit_for") != item["id"] or "catalogue_promised" not in state:
         state["catalogue_edit_for"] = item["id"]
-        state["catalogue_promised"] = item["promisedLimitDays"]
+        state["catalogue_promised"] = own["promisedLimitDays"]
+        state["catalogue_fee_note"] = own["feeNote"]
         for field, key in PHONES.items():
-            state[key] = item[field]
+            state[key] = own[field]
     st.subheader(t("catalogue_edit", lang))
     with st.form("catalogue_edit_form"):
         st.number_input(t("catalogue_promised_days", lang), min_value=0, step=1, key="catalogue_promised")
+        st.text_input(t("catalogue_fee_note", lang), max_chars=200, key="catalogue_fee_note")
         for key in PHONES.values():
             st.text_input(t(key, lang), key=key)
         st.form_submit_button(
-            t("catalogue_save", lang), key="catalogue_edit_submit", on_click=_save, args=(item, lang)
+            t("catalogue_save", lang),
+            key="catalogue_edit_submit",
+            on_click=_save,
+            args=(item, own, region, lang),
         )
 
 
@@ -262,7 +330,7 @@ def edit_problem(item: dict, promised: int, phones: dict[str, str], lang: str) -
     return None
 
 
-def _save(item: dict, lang: str) -> None:
+def _save(item: dict, own: dict, region: str, lang: str) -> None:
     state = st.session_state
     promised = int(state["catalogue_promised"])
     phones = {field: state[key].strip() for field, key in PHONES.items()}
@@ -270,14 +338,17 @@ def _save(item: dict, lang: str) -> None:
     if problem:
         state[FLASH] = ("warning", problem)
         return
-    changes = {field: value for field, value in phones.items() if value != item[field]}
-    if promised != item["promisedLimitDays"]:
-        changes["promisedLimitDays"] = promised
-    if not changes:
+    values = {"promisedLimitDays": promised, "feeNote": state["catalogue_fee_note"].strip(), **phones}
+    changes = {field: value for field, value in values.items() if value != own[field]}
+    if not changes and own["id"] is not None:
         state[FLASH] = ("info", t("catalogue_unchanged", lang))
         return
     done = t("catalogue_saved", lang).format(item=item["name"])
-    session.write(FLASH, UPDATE, {"id": item["id"], "input": changes}, done)
+    if own["id"] is None:  # the district's first values of this item
+        local = {"itemId": item["id"], "organizationId": region, **values}
+        session.write(FLASH, CREATE_LOCAL, {"input": local}, done)
+    else:
+        session.write(FLASH, UPDATE_LOCAL, {"id": own["id"], "input": changes}, done)
 
 
 if __name__ == "__main__":  # run on its own (tests); the app imports render()
