@@ -13,8 +13,10 @@ from openpyxl import load_workbook
 from api import db
 from api.models.audit import AuditEntry
 from api.models.item import GuideRevision, Item, ItemLocal, Material
+from api.models.outbox import OutboxEvent
 from api.services import catalogue_file
 from api.settings import Settings
+from schema.generator.ids import to_global_id
 from tests.test_cli import one_error_line, sanji
 
 EXPORT = """query($format: CatalogueFormat!, $template: Boolean!) {
@@ -140,6 +142,11 @@ async def test_an_edited_copy_shows_exactly_the_edits_and_applies_them_audited(w
             ("Item", "CREATE"),
         ]
         assert sorted(audited) == sorted(expected)
+        # both new guides are events for other systems, as a guide published on the page is
+        events = await OutboxEvent.filter(type="guide.revision_published").order_by("-id").limit(2)
+        items = {to_global_id("Item", pk) for pk in (made.id, latest.item_id)}
+        assert {e.payload["item"] for e in events} == items
+        assert {e.payload["changeNote"] for e in events} == {"实施清单导入", latest.change_note}
     # the same file again changes nothing
     again = (await upload(admin, content, "edited.csv"))["data"]["importCatalogue"]
     assert (again["changed"], again["new"], again["unchanged"]) == (0, 0, 305)
@@ -261,3 +268,19 @@ async def test_the_command_line_exports_and_imports(seeded_url, tmp_path):
     junk = tmp_path / "junk.xlsx"
     junk.write_bytes(b"not a workbook")
     assert "[FILE_INVALID]" in one_error_line(await sanji(seeded_url, "catalogue", "import", str(junk)))
+
+
+async def test_text_that_looks_like_a_formula_stays_text_both_ways(writable):
+    admin, url = writable
+    async with db.database(Settings(database_url=url)):
+        await Item.filter(code="GG-004").update(name='=HYPERLINK("http://example.invalid")')
+    for kind, name in (("XLSX", "l.xlsx"), ("CSV", "l.csv")):
+        content = await export(admin, kind)
+        if kind == "XLSX":
+            sheet = load_workbook(io.BytesIO(content)).worksheets[0]
+            (cell,) = [c for c in sheet["B"] if str(c.value).startswith("=HYPERLINK")]
+            assert cell.data_type == "s"  # a string cell, not a formula
+        else:
+            assert "'=HYPERLINK" in content.decode("utf-8-sig")  # opens as text in a spreadsheet
+        result = (await upload(admin, content, name))["data"]["importCatalogue"]
+        assert (result["unchanged"], result["changed"]) == (304, 0), (kind, result["rows"])

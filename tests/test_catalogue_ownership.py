@@ -206,3 +206,32 @@ async def test_each_district_s_cases_follow_its_own_promised_limit(province):
     assert earlier["node"]["promisedDueDate"] == at_od["promisedDueDate"]
     again_qjl = await submit_and_accept(users["hall_clerk"], item)
     assert again_qjl["promisedLimitDays"] == 1 and again_qjl["promisedDueDate"] < at_qjl["promisedDueDate"]
+
+
+async def test_a_district_s_list_changes_its_own_values_but_not_what_the_province_publishes(province):
+    import base64
+    import csv
+    import io
+
+    admin = province["users"]["admin"]
+    exported = await admin.data("{ catalogueFile(format: CSV) { contentBase64 } }")
+    text = base64.b64decode(exported["catalogueFile"]["contentBase64"]).decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    by_code = {row["事项编码"]: row for row in rows}
+    by_code["GG-001"]["承诺时限（工作日）"] = "1"  # the district's own value: allowed
+    by_code["GG-003"]["实施部门"] = "区里改的部门"  # the province's: not the district's to change
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    query = """mutation($file: String!) { importCatalogue(file: $file, filename: "l.csv") {
+        changed invalid rows { code status reason } } }"""
+    result = (await admin.data(query, {"file": base64.b64encode(out.getvalue().encode()).decode()}))[
+        "importCatalogue"
+    ]
+    assert (result["changed"], result["invalid"]) == (1, 1), result
+    statuses = {row["code"]: (row["status"], row["reason"]) for row in result["rows"]}
+    assert statuses["GG-001"] == ("CHANGED", "")
+    assert statuses["GG-003"][0] == "INVALID" and statuses["GG-003"][1].startswith(
+        "FORBIDDEN: the item is published by the top list"
+    )

@@ -22,6 +22,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from api.auth.caller import Caller
@@ -40,7 +41,7 @@ from api.models.item import (
     validate_implementation_code,
 )
 from api.models.org import Organization, Tier, area_range
-from api.services import audit, rollup
+from api.services import audit, outbox, rollup
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -306,7 +307,7 @@ def render(kind: str, rows: list[list[Any]]) -> bytes:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(HEADERS)
-        writer.writerows(rows)
+        writer.writerows([[_inert(value) for value in row] for row in rows])
         return ("\ufeff" + out.getvalue()).encode("utf-8")
     if kind != "xlsx":
         raise CatalogueFileError(f"unknown format {kind!r}: use xlsx or csv")
@@ -321,6 +322,9 @@ def render(kind: str, rows: list[list[Any]]) -> bytes:
         cell.font = Font(bold=True)
     for row in rows:
         sheet.append(row)
+        for cell in sheet[sheet.max_row]:
+            if cell.data_type == "f":  # text that starts with "=" is text here, never a formula
+                cell.data_type = "s"
     materials = HEADERS.index("申请材料") + 1
     for (cell,) in sheet.iter_rows(min_row=2, min_col=materials, max_col=materials):
         cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -430,7 +434,19 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    text = str(value).strip()
+    return text[1:] if text[:2] in FORMULA_GUARDS else text
+
+
+FORMULA_GUARDS = ("'=", "'@")  # how a .csv cell keeps text that a spreadsheet would run
+
+
+def _inert(value: Any) -> Any:
+    """A cell of a .csv that a spreadsheet opens as text: "=..." and "@..." would run as formulas
+    (CSV injection), so they get a leading quote, which the import takes off again."""
+    if isinstance(value, str) and value[:1] in ("=", "@"):
+        return "'" + value
+    return value
 
 
 # -- planning
@@ -604,6 +620,19 @@ async def apply(plan_: Plan, actor: Caller, today: date, progress: Progress | No
         )
     work = [row for row in plan_.rows if row.status in ("NEW", "CHANGED")]
     writer = _Writer(actor, today, plan_.region_id)
+    try:
+        fresh = await _write(plan_, work, writer, progress)
+    except IntegrityError:
+        raise DomainError(
+            "CONFLICT",
+            "the catalogue changed while the list was being imported (a code or implementation code "
+            "was taken meanwhile): nothing was imported; check the list again",
+            field="file",
+        ) from None
+    return {**plan_.summary(), "created": fresh, "updated": len(work) - fresh}
+
+
+async def _write(plan_: Plan, work: list[RowPlan], writer: _Writer, progress: Progress | None) -> int:
     async with in_transaction():
         existing = {i.code: i for i in await Item.filter(code__in=[r.code for r in work])}
         fresh = [row for row in work if row.code not in existing]
@@ -626,7 +655,7 @@ async def apply(plan_: Plan, actor: Caller, today: date, progress: Progress | No
             if progress and (done % 100 == 0 or done == len(work)):
                 progress(done, len(work))
         await AuditEntry.bulk_create(writer.entries, batch_size=500)
-    return {**plan_.summary(), "created": len(fresh), "updated": len(work) - len(fresh)}
+    return len(fresh)
 
 
 class _Writer:
@@ -671,9 +700,10 @@ class _Writer:
             ],
             batch_size=500,
         )
-        revision_ids = dict(
-            await GuideRevision.filter(item_id__in=[i.id for i in made.values()]).values_list("item_id", "id")
-        )
+        published = await GuideRevision.filter(item_id__in=[i.id for i in made.values()]).order_by("id")
+        revision_ids = {revision.item_id: revision.id for revision in published}
+        for revision in published:  # an event for other systems, as every published guide has
+            await outbox.revision_published(revision)
         materials, locals_ = [], []
         for row in rows:
             item = made[row.code]
@@ -721,6 +751,7 @@ class _Writer:
             change_note=change_note(old, new),
         )
         await Material.bulk_create(_material_rows(revision.id, new))
+        await outbox.revision_published(revision)
         self.audit(AuditAction.CREATE, "GuideRevision", revision.id, None, audit.snapshot(revision))
 
 
@@ -829,9 +860,9 @@ def _yes(flag: Any) -> str:
 
 
 def _yes_no(value: str) -> bool:
-    if value in (YES, "Y", "y", "TRUE", "true", "1"):
+    if value == YES or value.lower() in ("y", "yes", "true", "1"):  # a spreadsheet's TRUE reads "True"
         return True
-    if value in (NO, "N", "n", "FALSE", "false", "0"):
+    if value == NO or value.lower() in ("n", "no", "false", "0"):
         return False
     raise ValueError(f"must be 是 or 否, got {value!r}")
 

@@ -73,6 +73,10 @@ def catalogue_file_fields(registry) -> dict[str, Any]:
 
     async def region(info):
         access = await registry.access(info)
+        if access.caller.anonymous:
+            raise DomainError(
+                "UNAUTHENTICATED", "sign in to read or import your region's implementation list"
+            )
         found = await catalogue_file.region_of(access.caller.organization_id)
         if found is None:
             raise DomainError(
