@@ -247,7 +247,9 @@ async def test_deleting_a_shared_item_may_not_cascade_into_another_district(writ
         await create_user("od_admin", "Od-admin-2018", Role.ADMIN, organization_code="OD")
         from api.models.org import Window
 
-        new = await make_item("XK-NEW")
+        new = await make_item("XK-NEW")  # OD's own item, which QJL's window serves
+        new.publisher = await Organization.get(code="OD")
+        await new.save()
         served = await WindowItem.create(window=await Window.first(), item=new)
         item = to_global_id("Item", new.pk)
     async with serving(url) as http:
