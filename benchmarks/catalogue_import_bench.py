@@ -150,10 +150,10 @@ def main() -> None:
     lines = [
         "## Importing the implementation list (实施清单)",
         "",
-        f"`sanji catalogue import` of a {options.rows:,}-row .xlsx list ({size / 1048576:.1f} MB, 5 materials",
-        "per item), as an operator runs it: its own process, interpreter start and migration check",
-        "included. The database starts migrated with one district; the list is written by the export's",
-        "own code. Target: under 30 s for 5,000 rows.",
+        f"`sanji catalogue import` of a {options.rows:,}-row .xlsx list ({size / 1048576:.1f} MB, "
+        "5 materials per item), as an operator runs it: its own process, interpreter start and",
+        "migration check included. The database starts migrated with one district; the list is",
+        "written by the export's own code. Target: under 30 s for 5,000 rows.",
         "",
         f"- date: {today()}",
         f"- machine: {machine()}",

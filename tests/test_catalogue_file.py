@@ -6,11 +6,15 @@ import base64
 import csv
 import io
 import os
+import zipfile
+from datetime import date
 
 import pytest
 from openpyxl import load_workbook
 
 from api import db
+from api.auth import apikeys
+from api.errors import DomainError
 from api.models.audit import AuditEntry
 from api.models.item import GuideRevision, Item, ItemLocal, Material
 from api.models.outbox import OutboxEvent
@@ -284,3 +288,112 @@ async def test_text_that_looks_like_a_formula_stays_text_both_ways(writable):
             assert "'=HYPERLINK" in content.decode("utf-8-sig")  # opens as text in a spreadsheet
         result = (await upload(admin, content, name))["data"]["importCatalogue"]
         assert (result["unchanged"], result["changed"]) == (304, 0), (kind, result["rows"])
+
+
+async def test_a_key_below_the_region_cannot_import_the_region_s_values(writable):
+    admin, url = writable
+    async with db.database(Settings(database_url=url)):
+        key = (await apikeys.create("kiosk", "QJL-ZWFW", scopes=frozenset({"read:*", "write:*"}))).key
+    content = await export(admin, "CSV")
+    response = await admin.http.post(
+        "/graphql",
+        json={
+            "query": IMPORT,
+            "variables": {"file": base64.b64encode(content).decode(), "filename": "l.csv", "apply": True},
+        },
+        headers={"X-API-Key": key},
+    )
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "FORBIDDEN" and "QJL" in error["message"], error
+
+
+async def test_an_item_changed_between_the_plan_and_the_write_refuses_the_import(writable):
+    admin, url = writable
+    rows = sheet_rows(await export(admin))
+    rows[0][H["department"]] = "导入的部门"
+    table = catalogue_file.read_table(csv_file(rows), "l.csv")
+    async with db.database(Settings(database_url=url)):
+        from api.auth.caller import SYSTEM
+
+        region = await catalogue_file.sole_district()
+        planned = await catalogue_file.plan(table, None, region)
+        assert planned.summary()["CHANGED"] == 1
+        first = await Item.get(code=rows[0][H["code"]])
+        first.name = first.name + "（另一位管理员改过）"
+        await first.save()
+        with pytest.raises(DomainError, match="was changed while the list was being imported") as refused:
+            await catalogue_file.apply(planned, SYSTEM, date(2026, 12, 2))
+        assert refused.value.code == "CONFLICT"
+        assert (await Item.get(id=first.id)).department != "导入的部门"
+
+
+async def test_a_publisher_lowering_a_legal_limit_lowers_the_published_default(writable):
+    admin, url = writable
+    rows = sheet_rows(await export(admin))
+    row = next(
+        r for r in rows if int(r[H["legal_limit_days"]]) >= 5 and int(r[H["promised_limit_days"]]) >= 3
+    )
+    row[H["legal_limit_days"]] = "2"
+    row[H["promised_limit_days"]] = "2"
+    body = await upload(admin, csv_file(rows), "l.csv", apply=True)
+    assert body["data"]["importCatalogue"]["applied"], body
+    async with db.database(Settings(database_url=url)):
+        item = await Item.get(code=row[H["code"]])
+        assert (item.legal_limit_days, item.promised_limit_days) == (2, 2)
+
+
+def workbook(cells: dict[str, str]) -> bytes:
+    """A workbook with these cells (A1 ...) on its one sheet."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for ref, value in cells.items():
+        book.active[ref] = value
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_a_sheet_claiming_a_million_rows_is_refused_without_reading_them():
+    cells = {f"{chr(65 + n)}1": header for n, header in enumerate(catalogue_file.HEADERS)}
+    cells["A1000000"] = "x"
+    with pytest.raises(catalogue_file.CatalogueFileError, match="more than 20,000 rows"):
+        catalogue_file.read_table(workbook(cells), "l.xlsx")
+
+
+def test_a_damaged_workbook_is_a_file_error():
+    content = workbook({"A1": "事项编码"})
+    damaged = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as source, zipfile.ZipFile(damaged, "w") as target:
+        for entry in source.infolist():
+            data = source.read(entry)
+            target.writestr(entry, data[: len(data) // 2] if entry.filename == "xl/workbook.xml" else data)
+    with pytest.raises(catalogue_file.CatalogueFileError, match=r"not a readable \.xlsx workbook"):
+        catalogue_file.read_table(damaged.getvalue(), "l.xlsx")
+
+
+async def test_control_characters_and_leading_signs_export_and_come_back(writable):
+    admin, url = writable
+    async with db.database(Settings(database_url=url)):
+        await Item.filter(code="GG-005").update(name="受理\x07事项")
+        await ItemLocal.filter(item__code="GG-006").update(consult_phone="+86 724 5201234")
+    workbook_file = await export(admin)  # a workbook cannot hold \x07: it is left out, and shows
+    assert next(r for r in sheet_rows(workbook_file) if r[H["code"]] == "GG-005")[H["name"]] == "受理事项"
+    result = (await upload(admin, workbook_file, "l.xlsx"))["data"]["importCatalogue"]
+    assert [(r["code"], r["changes"]) for r in result["rows"]] == [("GG-005", [H["name"]])]
+    content = await export(admin, "CSV")  # text holds both as they are
+    assert "'+86 724 5201234" in content.decode("utf-8-sig")  # a spreadsheet would run +86 ...
+    result = (await upload(admin, content, "l.csv"))["data"]["importCatalogue"]
+    assert (result["unchanged"], result["rows"]) == (304, [])
+
+
+async def test_a_material_name_holds_no_separator(writable):
+    admin, _url = writable
+    revision = (await admin.data("{ guideRevisions(first: 1) { nodes { id } } }"))["guideRevisions"]["nodes"][
+        0
+    ]
+    error = await admin.error(
+        f'mutation {{ createMaterial(input: {{guideRevisionId: "{revision["id"]}", position: 90, '
+        'name: "甲 | 乙"}) { id } }'
+    )
+    assert error["extensions"]["code"] == "VALIDATION_FAILED" and error["extensions"]["field"] == "name"

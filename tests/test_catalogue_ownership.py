@@ -235,3 +235,31 @@ async def test_a_district_s_list_changes_its_own_values_but_not_what_the_provinc
     assert statuses["GG-003"][0] == "INVALID" and statuses["GG-003"][1].startswith(
         "FORBIDDEN: the item is published by the top list"
     )
+
+
+async def test_the_province_cannot_lower_a_legal_limit_under_a_district_s_promise(province):
+    import base64
+    import csv
+    import io
+
+    admin = province["users"]["province_admin"]
+    exported = await admin.data("{ catalogueFile(format: CSV) { contentBase64 } }")
+    rows = list(
+        csv.DictReader(
+            io.StringIO(base64.b64decode(exported["catalogueFile"]["contentBase64"]).decode("utf-8-sig"))
+        )
+    )
+    row = next(r for r in rows if r["事项编码"] == "GG-003")
+    row["法定时限（工作日）"], row["承诺时限（工作日）"] = "1", "1"
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    query = """mutation($file: String!) { importCatalogue(file: $file, filename: "l.csv") {
+        invalid rows { code status reason } } }"""
+    result = (await admin.data(query, {"file": base64.b64encode(out.getvalue().encode()).decode()}))[
+        "importCatalogue"
+    ]
+    (refused,) = result["rows"]
+    assert refused["code"] == "GG-003" and refused["status"] == "INVALID"
+    assert "another district promises" in refused["reason"], refused

@@ -92,15 +92,15 @@ ITEMS = f"""query($where: ItemWhere, $region: ID) {{
                      locals(first: 1, where: {{organization: {{id: {{eq: $region}}}}}}) {{
                        nodes {{ {LOCAL_FIELDS} }} }}
   }} }} }}"""
-GUIDE = f"""query($id: ID!) {{ item(id: $id) {{
+GUIDE = f"""query($id: ID!, $region: ID) {{ item(id: $id) {{
   id code name legalLimitDays promisedLimitDays consultPhone complaintPhone publisher {{ id code name }}
-  locals(first: 100) {{ nodes {{ {LOCAL_FIELDS} }} }}
+  locals(first: 1, where: {{organization: {{id: {{eq: $region}}}}}}) {{ nodes {{ {LOCAL_FIELDS} }} }}
   guideRevisions(first: 100, orderBy: [{{revision: ASC}}]) {{ nodes {{
     revision effectiveFrom conditions process changeNote
     materials(first: 500, orderBy: [{{position: ASC}}]) {{
       nodes {{ position name form copies required source }} }}
   }} }} }} }}"""
-ME = "{ myPermissions { regionId areaSize } }"
+ME = "{ myPermissions { organizationId regionId areaSize } }"
 UPDATE_LOCAL = """mutation($id: ID!, $input: UpdateItemLocalInput!) {
   updateItemLocal(id: $id, input: $input) { id } }"""
 CREATE_LOCAL = """mutation($input: CreateItemLocalInput!) { createItemLocal(input: $input) { id } }"""
@@ -147,7 +147,9 @@ def render() -> None:
     try:
         # An administrator edits what is read here: read it fresh, so that a revision or a change
         # another administrator made meanwhile shows before this one publishes over it.
-        item = session.query(GUIDE, {"id": chosen}, fresh=auth.role == "ADMIN")["item"]
+        item = session.query(GUIDE, {"id": chosen, "region": me["regionId"]}, fresh=auth.role == "ADMIN")[
+            "item"
+        ]
     except ApiError as error:
         session.show_error(error)
         return
@@ -156,7 +158,7 @@ def render() -> None:
     if auth.role != "ADMIN":
         st.caption(t("catalogue_admins_edit", lang))
         return
-    if me.get("regionId"):
+    if me.get("regionId"):  # the region's own values (the API refuses an administrator below it)
         _edit_form(item, own, me["regionId"], lang)
     if publishes(item, me):
         _guide_editor(item, lang)
@@ -180,11 +182,13 @@ def own_values(item: dict, region: str | None) -> dict[str, Any]:
 
 
 def publishes(item: dict, me: dict[str, Any]) -> bool:
-    """Whether the administrator's region publishes the item (and so changes its guide): an area
-    holding every organization publishes everything; else the item's publisher is the region."""
-    if me.get("areaSize") is None and "areaSize" in me:
+    """Whether the caller changes the item's guide: an area holding every organization publishes
+    everything; else the item is published by the caller's own organization, a region (an
+    administrator of a center or hall below it publishes nothing)."""
+    if "areaSize" in me and me["areaSize"] is None:
         return True
-    return item["publisher"] is not None and item["publisher"]["id"] == me.get("regionId")
+    publisher = item["publisher"]
+    return publisher is not None and publisher["id"] == me.get("regionId") == me.get("organizationId")
 
 
 def _filters(lang: str) -> dict[str, Any]:

@@ -215,7 +215,12 @@ class ItemLocal(Model):
     async def save(self, *args, **kwargs) -> None:
         from api.models.org import Organization, Tier
 
-        legal = await Item.filter(id=self.item_id).values_list("legal_limit_days", flat=True)
+        item = Item.filter(id=self.item_id)
+        if Item._meta.db.capabilities.dialect == "postgres":
+            # the item's row stays as read until this write commits: a concurrent lowering of its
+            # legal limit (whose update locks the row first) waits, or is waited for and seen
+            item = item.select_for_update()
+        legal = await item.values_list("legal_limit_days", flat=True)
         if legal and not 0 <= self.promised_limit_days <= legal[0]:
             raise DomainError(
                 "VALIDATION_FAILED",

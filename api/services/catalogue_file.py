@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -45,6 +46,9 @@ from api.services import audit, outbox, rollup
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_ROWS = 20_000
+MAX_SHEET_ROWS = 2 * MAX_ROWS  # rows read, blank ones included, before a sheet is refused
+# What a damaged workbook or text raises while it is read (a zip, XML or cell that is not what it says)
+UNREADABLE = (zipfile.BadZipFile, ParseError, KeyError, OSError, ValueError, TypeError, IndexError)
 SHEET = "实施清单"
 FORMATS = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv"}
 
@@ -175,6 +179,7 @@ class RowPlan:
     materials: list[MaterialRow] | None = None
     publisher_id: int | None = None
     shared_changed: bool = False  # shared fields or materials: the publisher's to change
+    planned_from: tuple | None = None  # the item as the plan read it (updated_at, publisher)
     materials_changed: bool = False
     local_changed: bool = False  # the acting region's own values
 
@@ -312,6 +317,7 @@ def render(kind: str, rows: list[list[Any]]) -> bytes:
     if kind != "xlsx":
         raise CatalogueFileError(f"unknown format {kind!r}: use xlsx or csv")
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # control characters a workbook cannot hold
     from openpyxl.styles import Alignment, Font
 
     book = Workbook(write_only=False)
@@ -321,7 +327,7 @@ def render(kind: str, rows: list[list[Any]]) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append(row)
+        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
         for cell in sheet[sheet.max_row]:
             if cell.data_type == "f":  # text that starts with "=" is text here, never a formula
                 cell.data_type = "s"
@@ -357,7 +363,10 @@ def read_table(content: bytes, filename: str) -> list[tuple[int, dict[str, str]]
         raise CatalogueFileError("the file is empty")
     kind = file_kind(content, filename)
     table = _xlsx_rows(content) if kind == "xlsx" else _csv_rows(content)
-    header = next(table, None)
+    try:
+        header = next(table, None)
+    except UNREADABLE as error:
+        raise CatalogueFileError(f"the sheet cannot be read: {error}") from None
     if header is None:
         raise CatalogueFileError("the file has no header row")
     names = [str(h).strip() if h is not None else "" for h in header]
@@ -379,13 +388,18 @@ def read_table(content: bytes, filename: str) -> list[tuple[int, dict[str, str]]
         )
     keys = {c.header: c.key for c in COLUMNS}
     out = []
-    for number, cells in enumerate(table, start=2):
-        values = {keys[name]: _text(cells[i] if i < len(cells) else None) for i, name in enumerate(names)}
-        if not any(values.values()):
-            continue  # a blank line
-        if len(out) >= MAX_ROWS:
-            raise CatalogueFileError(f"more than {MAX_ROWS:,} rows: split the list into several files")
-        out.append((number, values))
+    try:
+        for number, cells in enumerate(table, start=2):
+            if number > MAX_SHEET_ROWS:  # blank rows count too: a sheet can claim a million of them
+                raise CatalogueFileError(f"more than {MAX_ROWS:,} rows: split the list into several files")
+            values = {keys[name]: _text(cells[i] if i < len(cells) else None) for i, name in enumerate(names)}
+            if not any(values.values()):
+                continue  # a blank line
+            if len(out) >= MAX_ROWS:
+                raise CatalogueFileError(f"more than {MAX_ROWS:,} rows: split the list into several files")
+            out.append((number, values))
+    except UNREADABLE as error:
+        raise CatalogueFileError(f"the sheet cannot be read: {error}") from None
     return out
 
 
@@ -406,7 +420,7 @@ def _xlsx_rows(content: bytes):
 
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as error:
+    except (InvalidFileException, *UNREADABLE) as error:
         raise CatalogueFileError(f"not a readable .xlsx workbook: {error}") from None
     sheet = book[SHEET] if SHEET in book.sheetnames else book.worksheets[0]
     return iter(sheet.iter_rows(values_only=True))
@@ -434,17 +448,20 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = str(value).strip()
-    return text[1:] if text[:2] in FORMULA_GUARDS else text
+    text = str(value)
+    if text.startswith(FORMULA_GUARDS):
+        return text[1:].strip()
+    return text.strip()
 
 
-FORMULA_GUARDS = ("'=", "'@")  # how a .csv cell keeps text that a spreadsheet would run
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a cell that starts so
+FORMULA_GUARDS = tuple("'" + start for start in FORMULA_STARTS)  # how a .csv cell keeps it text
 
 
 def _inert(value: Any) -> Any:
-    """A cell of a .csv that a spreadsheet opens as text: "=..." and "@..." would run as formulas
-    (CSV injection), so they get a leading quote, which the import takes off again."""
-    if isinstance(value, str) and value[:1] in ("=", "@"):
+    """A cell of a .csv that a spreadsheet opens as text: one starting with = + - @ or a tab would
+    run as a formula (CSV injection), so it gets a leading quote, which the import takes off."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
 
@@ -461,6 +478,12 @@ async def plan(
         raise DomainError(
             "FORBIDDEN", "the catalogue's local values belong to a region: act for a district or the province"
         )
+    if not _publishes(caller_area, region):
+        raise DomainError(
+            "FORBIDDEN",
+            f"the list holds the values of {region.code}, the region of your organization, and your area "
+            "does not hold it: its administrators import it",
+        )
     codes = [values.get("code", "") for _, values in rows]
     existing = {i.code: i for i in await Item.filter(code__in=[c for c in codes if c])}
     by_implementation = dict(
@@ -472,6 +495,11 @@ async def plan(
     region_ids = {o.id: o for o in regions.values()}
     current_locals = await _effective_locals(region, [i.id for i in existing.values()])
     current_materials = await latest_materials([i.id for i in existing.values()])
+    promised_elsewhere: dict[int, int] = {}  # the highest limit another region promises per item
+    for item_id, promised in await ItemLocal.filter(
+        item_id__in=[i.id for i in existing.values()], organization_id__not=region.id
+    ).values_list("item_id", "promised_limit_days"):
+        promised_elsewhere[item_id] = max(promised, promised_elsewhere.get(item_id, 0))
     seen: dict[str, int] = {}
     seen_implementation: dict[str, int] = {}
     out = []
@@ -493,9 +521,16 @@ async def plan(
             if holder is not None and holder != row.code:
                 row.problems.append(f"实施编码 {code} belongs to item {holder}")
         item = existing.get(row.code)
+        legal = row.shared.get("legal_limit_days")
+        if item is not None and legal is not None and promised_elsewhere.get(item.id, 0) > legal:
+            row.problems.append(
+                f"法定时限 {legal}: another district promises {promised_elsewhere[item.id]} working days for "
+                "this item; it lowers its promised limit first"
+            )
         if not row.problems:
             _compare(row, item, current_locals, current_materials)
             _check_rights(row, item, caller_area, region, region_ids)
+            row.planned_from = (item.updated_at, item.publisher_id) if item is not None else None
         if row.problems:
             row.status = "INVALID"
         out.append(row)
@@ -566,7 +601,7 @@ def _compare(row: RowPlan, item: Item | None, locals_: dict, materials: dict) ->
         "consult_phone": item.consult_phone,
         "complaint_phone": item.complaint_phone,
     }
-    local_changes = [name for name in LOCAL if current[name] != row.local[name]]
+    local_changes = [name for name in LOCAL if _stored(current[name]) != row.local[name]]
     material_change = materials.get(item.id, []) != row.materials
     row.changes = [FIELD_HEADERS[n] for n in (*changes, *local_changes)]
     if material_change:
@@ -634,7 +669,21 @@ async def apply(plan_: Plan, actor: Caller, today: date, progress: Progress | No
 
 async def _write(plan_: Plan, work: list[RowPlan], writer: _Writer, progress: Progress | None) -> int:
     async with in_transaction():
-        existing = {i.code: i for i in await Item.filter(code__in=[r.code for r in work])}
+        found = Item.filter(code__in=[r.code for r in work])
+        if Item._meta.db.capabilities.dialect == "postgres":
+            found = found.select_for_update()  # no other write moves them until this one commits
+        existing = {i.code: i for i in await found}
+        for row in work:  # the items as they were planned from, or nothing is written
+            item = existing.get(row.code)
+            now = (item.updated_at, item.publisher_id) if item is not None else None
+            if now != row.planned_from:
+                what = "created" if row.planned_from is None else "changed"
+                raise DomainError(
+                    "CONFLICT",
+                    f"row {row.line}: item {row.code} was {what} while the list was being imported: "
+                    "nothing was imported; check the list again",
+                    field="file",
+                )
         fresh = [row for row in work if row.code not in existing]
         await writer.create_items(fresh)
         done = len(fresh)
@@ -721,12 +770,14 @@ class _Writer:
         if row.local_changed and own is not None:
             await ItemLocal.filter(id=own["id"]).update(**row.local)  # within the row's legal limit
             self.audit(AuditAction.UPDATE, "ItemLocal", own["id"], {k: own[k] for k in LOCAL}, row.local)
-        if _fields_differ(row, item):
+        if row.shared_changed and _fields_differ(row, item):
             before = audit.snapshot(item)
             tags_before = {name: getattr(item, name) for name, _ in TAG_WORDS}
             for name in SHARED:
                 setattr(item, name, row.shared[name])
             item.publisher_id = row.publisher_id
+            # the published default never exceeds the legal limit: a lowered one lowers it too
+            item.promised_limit_days = min(item.promised_limit_days, item.legal_limit_days)
             await item.save()
             self.audit(AuditAction.UPDATE, "Item", item.id, before, audit.snapshot(item))
             if tags_before != {name: getattr(item, name) for name, _ in TAG_WORDS}:
@@ -812,7 +863,9 @@ async def latest_materials(item_ids: list[int]) -> dict[int, list[MaterialRow]]:
     )
     for m in rows:
         out[owner[m["guide_revision_id"]]].append(
-            MaterialRow(m["name"], str(m["form"]), m["copies"], bool(m["required"]), m["source"])
+            MaterialRow(
+                m["name"].strip(), str(m["form"]), m["copies"], bool(m["required"]), m["source"].strip()
+            )
         )
     return out
 
@@ -913,4 +966,7 @@ def _tags(shared: dict[str, Any]) -> list[str]:
 
 
 def _stored(value: Any) -> Any:
-    return value.value if hasattr(value, "value") else value
+    """A stored value as a file's cell reads it: enums by value, text without surrounding spaces."""
+    if hasattr(value, "value"):
+        return value.value
+    return value.strip() if isinstance(value, str) else value

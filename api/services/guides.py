@@ -61,6 +61,11 @@ async def material_written(material: Material, before: dict[str, Any] | None) ->
     name = material.name.strip()
     if not name:
         raise DomainError("VALIDATION_FAILED", "a material needs a name", field="name")
+    for field in ("name", "source"):  # one line of the implementation list's 申请材料 cell each
+        if any(mark in getattr(material, field) for mark in ("|", "\n", "\r")):
+            raise DomainError(
+                "VALIDATION_FAILED", f"a material's {field} holds no | and no line break", field=field
+            )
     siblings = Material.filter(guide_revision_id=material.guide_revision_id).exclude(id=material.id)
     for other in await siblings.values("position", "name"):
         if other["name"].strip() == name:

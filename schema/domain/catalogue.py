@@ -10,6 +10,7 @@ same assignments in different orders cannot deadlock.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from enum import Enum
@@ -20,7 +21,7 @@ from tortoise.transactions import in_transaction
 
 from api.errors import DomainError
 from api.models.audit import AuditAction
-from api.models.item import Item, ItemAssignment, ItemLocal
+from api.models.item import GuideRevision, Item, ItemAssignment, ItemLocal, Material
 from api.services import catalogue_file, outbox
 from api.services.deadlines import local_date
 from schema.audit import audit_write, request_actor
@@ -68,8 +69,8 @@ class CatalogueImport:
 
 def catalogue_file_fields(registry) -> dict[str, Any]:
     """`catalogueFile` (query) and `importCatalogue` (mutation), for the caller's region."""
-    items = registry.node(Item)
-    locals_ = registry.node(ItemLocal)
+    items, locals_ = registry.node(Item), registry.node(ItemLocal)
+    guides, materials = registry.node(GuideRevision), registry.node(Material)
 
     async def region(info):
         access = await registry.access(info)
@@ -107,13 +108,15 @@ def catalogue_file_fields(registry) -> dict[str, Any]:
         for node in (items, locals_):
             access.require(node, Op.CREATE)
             access.require(node, Op.UPDATE)
+        for node in (guides, materials):  # changed materials publish a guide revision
+            access.require(node, Op.CREATE)
         try:
             content = base64.b64decode(file, validate=True)
         except (binascii.Error, ValueError):
             raise DomainError(
                 "FILE_INVALID", "file must be the file's bytes in base64", field="file"
             ) from None
-        rows = catalogue_file.read_table(content, filename)
+        rows = await asyncio.to_thread(catalogue_file.read_table, content, filename)  # off the event loop
         plan = await catalogue_file.plan(rows, access.area, found)
         applied = False
         if apply:
