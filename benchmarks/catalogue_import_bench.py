@@ -104,7 +104,8 @@ def run_on(url: str, files: dict[str, Path]) -> list[tuple[str, float, str]]:
         check=True,
         capture_output=True,
     )
-    asyncio.run(prepare(url))
+    # in a process of its own: the ORM keeps one database's statements per process
+    subprocess.run([sys.executable, __file__, "--prepare", url], check=True)
     out = []
     for label, name, extra in (
         ("new: every row adds an item", "list", ("--apply",)),
@@ -122,7 +123,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=5000)
     parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--prepare", metavar="URL", help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.prepare:
+        asyncio.run(prepare(options.prepare))
+        return
     from api.services import catalogue_file
 
     with tempfile.TemporaryDirectory() as work:
