@@ -10,6 +10,7 @@ import io
 
 from admin_ui.session import Auth
 from admin_ui.views.guide_editor import draft_problem
+from tests.test_catalogue_file import csv_file
 from tests.ui_support import PAGES, graphql_at, run, signed_in
 from tests.ui_texts import district_today
 
@@ -441,14 +442,6 @@ def list_rows(url: str, token: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
 
 
-def as_csv(rows: list[dict[str, str]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue().encode("utf-8")
-
-
 def uploading(name: str, content: bytes):
     def step(app):
         app.file_uploader(key="list_upload").upload(name, content, "text/csv")
@@ -482,7 +475,7 @@ async def test_an_admin_previews_an_uploaded_list_and_imports_it(api_url):
         seen["rows"] = plan_rows(app)
         app.button(key="list_apply").click()
 
-    steps = [uploading("清单.csv", as_csv(edited)), click("list_preview"), look]
+    steps = [uploading("清单.csv", csv_file(edited)), click("list_preview"), look]
     app = await asyncio.to_thread(run, api_url, CATALOGUE, auth, None, steps)
     assert not app.exception, app.exception
     assert seen["metrics"] == {"新增": "0", "修改": "2", "未变": str(len(rows) - 2), "无效": "0"}
@@ -501,7 +494,7 @@ async def test_a_list_with_an_invalid_row_offers_no_import_and_changes_nothing(a
     edited = [dict(row) for row in rows]
     edited[0]["实施部门"] = "会被拒绝的修改"
     edited[4]["事项类型"] = "未知类型"
-    steps = [uploading("清单.csv", as_csv(edited)), click("list_preview")]
+    steps = [uploading("清单.csv", csv_file(edited)), click("list_preview")]
     app = await asyncio.to_thread(run, api_url, CATALOGUE, auth, None, steps)
     assert not app.exception, app.exception
     assert app.error[0].value == "有 1 行无效：导入是全部或全不，修正这些行后重新上传。"

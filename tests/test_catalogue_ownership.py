@@ -3,6 +3,9 @@ each district keeps its own promised limit and phones (itemLocals), which its ca
 
 from __future__ import annotations
 
+import base64
+import csv
+import io
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -19,6 +22,7 @@ from api.settings import Settings
 from schema.generator.ids import to_global_id
 from tests.conftest import DEMO_PASSWORD, serving
 from tests.factories import make_district
+from tests.test_catalogue_file import csv_file
 
 ZONE = ZoneInfo("Asia/Shanghai")
 PERSON = 'applicantType: PERSON, applicantName: "王小明", applicantIdNumber: "11010519491231002X"'
@@ -209,26 +213,12 @@ async def test_each_district_s_cases_follow_its_own_promised_limit(province):
 
 
 async def test_a_district_s_list_changes_its_own_values_but_not_what_the_province_publishes(province):
-    import base64
-    import csv
-    import io
-
     admin = province["users"]["admin"]
-    exported = await admin.data("{ catalogueFile(format: CSV) { contentBase64 } }")
-    text = base64.b64decode(exported["catalogueFile"]["contentBase64"]).decode("utf-8-sig")
-    rows = list(csv.DictReader(io.StringIO(text)))
+    rows = await exported_list(admin)
     by_code = {row["事项编码"]: row for row in rows}
     by_code["GG-001"]["承诺时限（工作日）"] = "1"  # the district's own value: allowed
     by_code["GG-003"]["实施部门"] = "区里改的部门"  # the province's: not the district's to change
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    query = """mutation($file: String!) { importCatalogue(file: $file, filename: "l.csv") {
-        changed invalid rows { code status reason } } }"""
-    result = (await admin.data(query, {"file": base64.b64encode(out.getvalue().encode()).decode()}))[
-        "importCatalogue"
-    ]
+    result = await dry_run(admin, rows)
     assert (result["changed"], result["invalid"]) == (1, 1), result
     statuses = {row["code"]: (row["status"], row["reason"]) for row in result["rows"]}
     assert statuses["GG-001"] == ("CHANGED", "")
@@ -238,28 +228,24 @@ async def test_a_district_s_list_changes_its_own_values_but_not_what_the_provinc
 
 
 async def test_the_province_cannot_lower_a_legal_limit_under_a_district_s_promise(province):
-    import base64
-    import csv
-    import io
-
     admin = province["users"]["province_admin"]
-    exported = await admin.data("{ catalogueFile(format: CSV) { contentBase64 } }")
-    rows = list(
-        csv.DictReader(
-            io.StringIO(base64.b64decode(exported["catalogueFile"]["contentBase64"]).decode("utf-8-sig"))
-        )
-    )
+    rows = await exported_list(admin)
     row = next(r for r in rows if r["事项编码"] == "GG-003")
     row["法定时限（工作日）"], row["承诺时限（工作日）"] = "1", "1"
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    query = """mutation($file: String!) { importCatalogue(file: $file, filename: "l.csv") {
-        invalid rows { code status reason } } }"""
-    result = (await admin.data(query, {"file": base64.b64encode(out.getvalue().encode()).decode()}))[
-        "importCatalogue"
-    ]
-    (refused,) = result["rows"]
+    (refused,) = (await dry_run(admin, rows))["rows"]
     assert refused["code"] == "GG-003" and refused["status"] == "INVALID"
     assert "another district promises" in refused["reason"], refused
+
+
+async def exported_list(client) -> list[dict[str, str]]:
+    """The caller's region's implementation list, row by row, as the API exports it (CSV)."""
+    exported = await client.data("{ catalogueFile(format: CSV) { contentBase64 } }")
+    text = base64.b64decode(exported["catalogueFile"]["contentBase64"]).decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+async def dry_run(client, rows: list[dict[str, str]]) -> dict:
+    query = """mutation($file: String!) { importCatalogue(file: $file, filename: "l.csv") {
+        changed invalid rows { code status reason } } }"""
+    content = base64.b64encode(csv_file(rows)).decode()
+    return (await client.data(query, {"file": content}))["importCatalogue"]

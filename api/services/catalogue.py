@@ -101,29 +101,52 @@ async def assignment_written(assignment: ItemAssignment, before: dict[str, Any] 
         )
 
 
-LOCAL_FIELDS = ("promised_limit_days", "consult_phone", "complaint_phone")
+LOCAL_FIELDS = ("promised_limit_days", "fee_note", "consult_phone", "complaint_phone")
+
+
+def chain_of(path: str) -> list[int]:
+    """The ids of an organization's path, from its root down to it ("/1/5/23/" -> [1, 5, 23])."""
+    return [int(part) for part in path.strip("/").split("/") if part]
+
+
+async def served_values(path: str, item_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Per item, the local values the organization at `path` serves it with: those of the nearest
+    region at or above it that keeps some (ItemLocal); an item with none is not in the answer (its
+    published defaults apply)."""
+    chain = chain_of(path)
+    depth = {pk: n for n, pk in enumerate(chain)}
+    found: dict[int, tuple[int, dict[str, Any]]] = {}
+    rows = ItemLocal.filter(organization_id__in=chain, item_id__in=item_ids)
+    for row in await rows.values("item_id", "organization_id", *LOCAL_FIELDS):
+        at = depth[row["organization_id"]]
+        if row["item_id"] not in found or found[row["item_id"]][0] < at:
+            found[row["item_id"]] = (at, {name: row[name] for name in LOCAL_FIELDS})
+    return {item_id: values for item_id, (_, values) in found.items()}
+
+
+def published_values(item: Item) -> dict[str, Any]:
+    """The item's published defaults, as a region's own values would give them."""
+    return {
+        "promised_limit_days": item.promised_limit_days,
+        "fee_note": "",
+        "consult_phone": item.consult_phone,
+        "complaint_phone": item.complaint_phone,
+    }
 
 
 async def localize(item: Item, organization_id: int | None) -> Item:
     """The item as the district of `organization_id` serves it: its own promised limit and phones
-    (ItemLocal of the nearest region above the organization) in place of the published defaults.
-    Changes the object in memory only: it is never saved from here."""
+    (`served_values`) in place of the published defaults. Changes the object in memory only: it is
+    never saved from here."""
     if organization_id is None:
         return item
     path = await Organization.filter(id=organization_id).values_list("path", flat=True)
     if not path:
         return item
-    chain = [int(part) for part in path[0].strip("/").split("/") if part]
-    found = {
-        row["organization_id"]: row
-        for row in await ItemLocal.filter(item_id=item.id, organization_id__in=chain).values(
-            "organization_id", *LOCAL_FIELDS
-        )
-    }
-    nearest = next((found[pk] for pk in reversed(chain) if pk in found), None)
-    if nearest is not None:
-        for name in LOCAL_FIELDS:
-            setattr(item, name, nearest[name])
+    own = (await served_values(path[0], [item.id])).get(item.id)
+    if own is not None:
+        for name in ("promised_limit_days", "consult_phone", "complaint_phone"):
+            setattr(item, name, own[name])
     return item
 
 

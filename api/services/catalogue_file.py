@@ -16,7 +16,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -43,6 +43,8 @@ from api.models.item import (
 )
 from api.models.org import Organization, Tier, area_range
 from api.services import audit, outbox, rollup
+from api.services.catalogue import LOCAL_FIELDS as LOCAL
+from api.services.catalogue import chain_of, published_values, served_values
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -140,7 +142,6 @@ SHARED = (
     "needs_village_publicity",
     "in_force",
 )
-LOCAL = ("promised_limit_days", "fee_note", "consult_phone", "complaint_phone")
 FIELD_HEADERS = {c.key: c.header for c in COLUMNS} | {"fee_fen": "收费（元）"}
 
 
@@ -217,7 +218,7 @@ async def region_of(organization_id: int | None) -> Organization | None:
     found = await Organization.get_or_none(id=organization_id)
     if found is None:
         return None
-    chain = [int(part) for part in found.path.strip("/").split("/") if part]
+    chain = chain_of(found.path)
     regions = {o.id: o for o in await Organization.filter(id__in=chain, tier=Tier.REGION)}
     return next((regions[pk] for pk in reversed(chain) if pk in regions), None)
 
@@ -235,27 +236,6 @@ async def sole_district() -> Organization:
     )
 
 
-async def _effective_locals(
-    region: Organization | None, item_ids: Iterable[int]
-) -> dict[int, dict[str, Any]]:
-    """Per item, the local values the region serves it with (its own, or the nearest region above
-    it that has some); items with none use their published defaults."""
-    if region is None:
-        return {}
-    chain = [int(part) for part in region.path.strip("/").split("/") if part]
-    rank = {pk: n for n, pk in enumerate(chain)}
-    out: dict[int, tuple[int, dict[str, Any]]] = {}
-    rows = await ItemLocal.filter(organization_id__in=chain).values("item_id", "organization_id", *LOCAL)
-    wanted = set(item_ids)
-    for row in rows:
-        if row["item_id"] not in wanted:
-            continue
-        depth = rank[row["organization_id"]]
-        if row["item_id"] not in out or out[row["item_id"]][0] < depth:
-            out[row["item_id"]] = (depth, {name: row[name] for name in LOCAL})
-    return {pk: values for pk, (_, values) in out.items()}
-
-
 # -- export
 
 
@@ -263,16 +243,11 @@ async def export_rows(region: Organization | None) -> list[list[Any]]:
     """The catalogue as rows of cells, in COLUMNS order, items by code."""
     items = await Item.all().order_by("code")
     publishers = dict(await Organization.filter(tier=Tier.REGION).values_list("id", "code"))
-    locals_ = await _effective_locals(region, [i.id for i in items])
+    locals_ = await served_values(region.path, [i.id for i in items])
     materials = await latest_materials([i.id for i in items])
     rows = []
     for item in items:
-        local = locals_.get(item.id) or {
-            "promised_limit_days": item.promised_limit_days,
-            "fee_note": "",
-            "consult_phone": item.consult_phone,
-            "complaint_phone": item.complaint_phone,
-        }
+        local = locals_.get(item.id) or published_values(item)
         values = {
             "code": item.code,
             "name": item.name,
@@ -493,7 +468,7 @@ async def plan(
     )
     regions = {o.code: o for o in await Organization.filter(tier=Tier.REGION)}
     region_ids = {o.id: o for o in regions.values()}
-    current_locals = await _effective_locals(region, [i.id for i in existing.values()])
+    current_locals = await served_values(region.path, [i.id for i in existing.values()])
     current_materials = await latest_materials([i.id for i in existing.values()])
     promised_elsewhere: dict[int, int] = {}  # the highest limit another region promises per item
     for item_id, promised in await ItemLocal.filter(
@@ -595,12 +570,7 @@ def _compare(row: RowPlan, item: Item | None, locals_: dict, materials: dict) ->
     changes = [name for name in SHARED if _stored(getattr(item, name)) != _stored(row.shared[name])]
     if row.publisher_id != item.publisher_id:
         changes.append("publisher")
-    current = locals_.get(item.id) or {
-        "promised_limit_days": item.promised_limit_days,
-        "fee_note": "",
-        "consult_phone": item.consult_phone,
-        "complaint_phone": item.complaint_phone,
-    }
+    current = locals_.get(item.id) or published_values(item)
     local_changes = [name for name in LOCAL if _stored(current[name]) != row.local[name]]
     material_change = materials.get(item.id, []) != row.materials
     row.changes = [FIELD_HEADERS[n] for n in (*changes, *local_changes)]
