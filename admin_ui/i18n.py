@@ -135,6 +135,12 @@ MATERIAL_FORM_LABELS: dict[str, dict[str, str]] = {
 
 # The other enums of the API, for the data browser (each value's label, once).
 OTHER_ENUM_LABELS: dict[str, dict[str, dict[str, str]]] = {
+    "Visibility": {
+        "PRIVATE": {"zh": "仅自己", "en": "Private"},
+        "ROLE": {"zh": "按角色共享", "en": "Shared with a role"},
+        "AREA": {"zh": "本区域共享", "en": "Shared with the area"},
+    },
+    "Role": ROLE_LABELS,
     "OrgKind": {
         "PROVINCE": {"zh": "省", "en": "Province"},
         "DISTRICT": {"zh": "管理区", "en": "District"},

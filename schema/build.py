@@ -24,6 +24,7 @@ from schema.domain.catalogue import catalogue_fields, catalogue_file_fields
 from schema.domain.coverage import CoverageQuery
 from schema.domain.permissions import my_permissions_field
 from schema.domain.persisted import persisted_fields
+from schema.domain.reports import report_query_fields
 from schema.domain.service import ServiceQueries, calendar_fields
 from schema.domain.subscriptions import subscription_fields
 from schema.domain.webhooks import webhook_fields, webhook_query_fields
@@ -66,6 +67,7 @@ def create_schema(
     query_fields = {
         **registry.query_fields(),
         **files["query"],
+        **report_query_fields(registry),
         "my_permissions": my_permissions_field(registry),
         **ServiceQueries(registry).fields(),
         **webhook_query_fields(registry),

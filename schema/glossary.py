@@ -1,6 +1,8 @@
 """Descriptions of the API's enums and of fields common to many models, in English with the Chinese term."""
 
 ENUM_DESCRIPTIONS = {
+    "Visibility": "Who opens a saved report (共享范围): its owner only (私有), users of one role (按角色) or "
+    "everyone (本区域) in the owner's organization and below it",
     "OperationKind": "Kind of a registered operation (操作类型): query (查询), mutation (变更) or "
     "subscription (订阅)",
     "DeliveryState": "State of a webhook delivery (推送状态): pending (待发送), delivered (已送达) or failed "

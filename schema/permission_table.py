@@ -21,7 +21,10 @@ def cell(exposure: Exposure, role: str) -> str:
     parts = []
     if Op.READ in found.ops:
         everywhere = found.everywhere or not exposure.access.scoped
-        parts.append("read all" if everywhere else "read area")
+        if exposure.access.readers is not None:
+            parts.append("read own and shared")
+        else:
+            parts.append("read all" if everywhere else "read area")
     writes = [_SHORT[op] for op in (Op.CREATE, Op.UPDATE, Op.DELETE) if op in found.ops]
     verbs = bool(writes) and exposure.verbs
     writes = [w for w in writes if w in exposure.mutations]

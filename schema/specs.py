@@ -9,11 +9,12 @@ from api.models.funding import STANDARDIZATION_CHECKS, Funding, RoomInspection
 from api.models.item import GuideRevision, Item, ItemAssignment, ItemLocal, Material, WindowItem
 from api.models.org import AreaOutline, Organization, Window
 from api.models.query import PersistedQuery
+from api.models.report import Report
 from api.models.staff import DutyShift, Staff
 from api.models.user import Role
 from api.models.webhook import WebhookDelivery, WebhookEndpoint
 from api.services import calendar as calendar_service
-from api.services import catalogue, guides, outbox, outlines, ratings, rollup, webhooks
+from api.services import catalogue, guides, outbox, outlines, ratings, reports, rollup, webhooks
 from api.services.deadlines import local_date
 from api.services.pii import PiiKind
 from schema.generator.policy import PUBLIC, Access, Grant, Op, grant
@@ -86,6 +87,35 @@ ITEM_WRITABLE = (
     "complaint_phone",
     "in_force",
 )
+
+
+def report_fields() -> frozenset[str]:
+    """The root fields a saved report may read: every model's list and aggregate."""
+    return frozenset(name for e in EXPOSURES for name in (e.plural, f"{e.plural}Aggregate"))
+
+
+async def report_written(report: Report, before: dict | None) -> None:
+    reports.check_report(report, report_fields())
+
+
+def report_owner(caller) -> dict:
+    """A new report is the caller's, kept with the caller's organization."""
+    from schema.generator.errors import EngineError
+
+    if caller.user_id is None:
+        raise EngineError("FORBIDDEN", "reports belong to signed-in users: sign in to save one")
+    if caller.organization_id is None:
+        raise EngineError("FORBIDDEN", "a report is kept with its owner's organization: you have none")
+    return {"owner_id": caller.user_id, "organization_id": caller.organization_id}
+
+
+def _owns(caller):
+    from tortoise.expressions import Q
+
+    return Q(owner_id=caller.user_id) if caller.user_id is not None else Q(id__in=[])
+
+
+REPORT_FIELDS = ("name", "description", "document", "variables", "view", "visibility", "role")
 
 LOCAL_WRITABLE = ("promised_limit_days", "fee_note", "consult_phone", "complaint_phone")
 
@@ -723,6 +753,41 @@ EXPOSURES = [
             "after": "The object after the change (变更后)",
             "ip": "Address the request came from (来源地址)",
             "detail": "Detail (说明)",
+        },
+    ),
+    Exposure(
+        Report,
+        "A saved report (报表): one query over list and aggregate fields, its variables and view; "
+        "whoever opens it runs it with their own rights (docs/reports.md)",
+        plural="reports",
+        access=Access(
+            {
+                role: grant(R, C, U, D, everywhere=True)
+                for role in (Role.ADMIN, Role.SUPERVISOR, Role.CLERK, Role.AGENT)
+            },
+            scope=("organization",),
+            readers=reports.readable,  # its owner's, and those shared with the caller
+            writers=_owns,  # only its owner changes or deletes it
+            stamp=report_owner,
+        ),
+        relations=("organization",),
+        hidden=("owner",),
+        create=REPORT_FIELDS,
+        update=REPORT_FIELDS,
+        mutations=MUTATIONS,
+        after_write=report_written,
+        descriptions={
+            "name": "Name (报表名称)",
+            "description": "What it shows (说明)",
+            "document": "The GraphQL query (查询语句): one query operation over list and aggregate "
+            "fields only",
+            "variables": "The query's variables, a JSON object (查询参数)",
+            "view": 'How it is shown (展示方式): {"kind": table | bar | line | stacked_bar | pivot, ...}',
+            "visibility": "Who opens it (共享范围): its owner only, a role, or everyone in the owner's "
+            "organization and below it",
+            "role": "With visibility ROLE: the role it is shared with (共享角色)",
+            "organization": "The owner's organization when saved (所属单位)",
+            "owner_name": "Who saved it (创建人): the owner's user name; only the owner changes it",
         },
     ),
 ]

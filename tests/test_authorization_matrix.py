@@ -27,8 +27,9 @@ from api.models.funding import Funding, FundingPurpose, RoomInspection
 from api.models.item import GuideRevision, Item, ItemAssignment, ItemLocal, Material, Power, WindowItem
 from api.models.org import AreaOutline, ConstructionStatus, Organization, OrgKind, Tier, Window
 from api.models.query import OperationKind, PersistedQuery
+from api.models.report import Report
 from api.models.staff import DutyShift, Staff
-from api.models.user import Role
+from api.models.user import Role, User
 from api.services.identifiers import id_number_check_char
 from api.services.users import create_user
 from api.settings import Settings
@@ -98,6 +99,14 @@ class World:
         for pk, parent, code in await Organization.all().values_list("id", "parent_id", "code"):
             self.parent[pk] = parent
             self.code[pk] = code
+        self.users = dict(await User.all().values_list("username", "id"))
+        # Saved reports are shared by their owners, not by areas: (owner, visibility, role, organization)
+        self.reports = {
+            pk: rest
+            for pk, *rest in await Report.all().values_list(
+                "id", "owner_id", "visibility", "role", "organization_id"
+            )
+        }
         for exposure in EXPOSURES:
             model = exposure.model
             rows: dict[int, set[int]] = {pk: set() for pk in await model.all().values_list("id", flat=True)}
@@ -127,12 +136,29 @@ class World:
         found = who.grant(exposure, Op.READ)
         if found is None:
             return False
+        if exposure.model is Report:
+            return self.opens(who, pk)
         if found.everywhere or not exposure.access.scope:
             return True
         return bool(self.orgs_of[exposure.model][pk] & who.area)
 
     def within(self, who: Who, org: int) -> bool:
         return who.org_id is not None and self._under(org, who.org_id)
+
+    def opens(self, who: Who, pk: int) -> bool:
+        """A saved report: its owner's; shared with everyone (or the caller's role) of an
+        organization at or above the caller's."""
+        owner, visibility, role, organization = self.reports[pk]
+        user = self.users.get(who.username) if who.username else None
+        if user is None:
+            return False
+        if owner == user:
+            return True
+        above = who.org_id is not None and self._under(who.org_id, organization)
+        return above and (visibility == "AREA" or (visibility == "ROLE" and role == who.role))
+
+    def owns(self, who: Who, pk: int) -> bool:
+        return who.username is not None and self.reports[pk][0] == self.users.get(who.username)
 
     def everything(self, who: Who) -> bool:
         """Whether the caller's organization is the only root: its area holds every row, those
@@ -202,6 +228,26 @@ async def other_district() -> dict[str, Any]:
     return {"item": item, "revision": revision}
 
 
+async def shared_reports() -> None:
+    """Saved reports shared every way: the district admin's with its area, a private one of the
+    hall clerk's, one for the clerks, and the province supervisor's with the province."""
+    for username, visibility, role in (
+        ("admin", "AREA", None),
+        ("hall_clerk", "PRIVATE", None),
+        ("admin", "ROLE", "CLERK"),
+        ("province_supervisor", "AREA", None),
+    ):
+        owner = await User.get(username=username)
+        await Report.create(
+            name=f"{username} {visibility}",
+            document="{ casesAggregate { count } }",
+            visibility=visibility,
+            role=role,
+            owner=owner,
+            organization_id=owner.organization_id,
+        )
+
+
 async def province_above(*district_codes: str) -> None:
     """A province root above the districts (moved under it), and a supervisor at the province."""
     province = await Organization.create(code="PRV", name="示例省", tier=Tier.REGION, kind=OrgKind.PROVINCE)
@@ -231,6 +277,7 @@ class Matrix:
         async with db.database(Settings(database_url=self.url)):
             self.refs = await other_district()
             await province_above("QJL", "OD")
+            await shared_reports()
             keys = {
                 code: (await apikeys.create(f"matrix {code}", code, scopes=KEY_SCOPES)).key
                 for code in ("QJL", "PRV")
@@ -391,6 +438,8 @@ class Matrix:
         async with db.database(Settings(database_url=self.url)):
             obj = await make_object(exposure.type_name, org, next(self.counter), self.refs)
             orgs = await self.world.orgs_of_object(exposure, obj)
+            if isinstance(obj, Report):
+                self.world.reports[obj.pk] = (obj.owner_id, obj.visibility, obj.role, obj.organization_id)
         return obj, not exposure.access.scope or self.world.holds(who, orgs)
 
     async def create(self, api: Caller, who: Who, exposure: Exposure, org: int, label: str) -> None:
@@ -399,6 +448,8 @@ class Matrix:
             data, owner = await create_input(exposure.type_name, org, n, self.refs)
             before = await exposure.model.all().count()
         in_area = not exposure.access.scope or self.world.holds(who, {owner})
+        if exposure.access.stamp is not None:  # the caller's own, at the caller's organization
+            in_area = who.username is not None
         allowed = who.grant(exposure, Op.CREATE) is not None and in_area
         name = f"create{exposure.type_name}"
         body = await api(
@@ -414,6 +465,8 @@ class Matrix:
         granted = who.grant(exposure, Op.UPDATE)
         change = UPDATES[exposure.type_name]
         allowed = granted is not None and in_area and all(granted.may_set(_snake(f)) for f in change)
+        if exposure.model is Report:
+            allowed = granted is not None and self.world.owns(who, obj.pk)
         name = f"update{exposure.type_name}"
         body = await api(
             f"mutation($id: ID!, $input: Update{exposure.type_name}Input!) "
@@ -428,6 +481,8 @@ class Matrix:
     async def delete(self, api: Caller, who: Who, exposure: Exposure, org: int, label: str) -> None:
         obj, in_area = await self.target(who, exposure, org)
         allowed = who.grant(exposure, Op.DELETE) is not None and in_area
+        if exposure.model is Report:
+            allowed = who.grant(exposure, Op.DELETE) is not None and self.world.owns(who, obj.pk)
         name = f"delete{exposure.type_name}"
         body = await api(
             f"mutation($id: ID!) {{ {name}(id: $id) {{ id }} }}",
@@ -474,6 +529,7 @@ UPDATES: dict[str, dict[str, Any]] = {
     "Staff": {"position": "新岗位"},
     "DutyShift": {"period": "MORNING"},
     "Item": {"department": "新部门"},
+    "Report": {"description": "新说明"},
     "ItemLocal": {"feeNote": "新说明"},
     "GuideRevision": {"changeNote": "修订"},
     "Material": {"source": "新来源"},  # names are unique within a revision
@@ -543,6 +599,17 @@ async def make_object(type_name: str, org_id: int, n: int, refs: dict[str, Any])
     if type_name == "AreaOutline":  # one per organization: this one replaces the last
         await AreaOutline.filter(organization=org).delete()
         return await AreaOutline.create(organization=org, geojson=OUTLINE)
+    if type_name == "Report":  # a user of the organization's, shared with its area
+        owner = await User.filter(organization_id=org_id).order_by("id").first() or await User.get(
+            username="admin"
+        )
+        return await Report.create(
+            name=f"报表{n}",
+            document="{ cases { totalCount } }",
+            visibility="AREA",
+            owner=owner,
+            organization_id=owner.organization_id,
+        )
     if type_name == "PersistedQuery":
         document = f"query Matrix{n} {{ items {{ totalCount }} }}"
         now = datetime.now(UTC)
@@ -663,6 +730,8 @@ async def _input(type_name: str, org_id: int, n: int, refs: dict[str, Any]) -> d
     if type_name == "CalendarDay":
         day = date.fromordinal(date(2080, 1, 1).toordinal() + n)
         return {"day": day.isoformat(), "isWorkday": True}
+    if type_name == "Report":
+        return {"name": f"报表{n}", "document": "{ casesAggregate { count } }", "visibility": "AREA"}
     if type_name == "AreaOutline":
         await AreaOutline.filter(organization_id=org_id).delete()  # one per organization
         return {"organizationId": gid, "name": f"边界{n}", "geojson": OUTLINE}

@@ -101,11 +101,21 @@ async def add_persisted_query(admin: GraphQLClient, fields: str = "id") -> dict:
     return made["registerPersistedQuery"]
 
 
+async def add_report(admin: GraphQLClient, fields: str = "id") -> dict:
+    """A saved report (the fixture holds none)."""
+    save = "mutation($input: CreateReportInput!) { createReport(input: $input) { %s } }"
+    made = await admin.data(
+        save % fields, {"input": {"name": "办件量", "document": "{ casesAggregate { count } }"}}
+    )
+    return made["createReport"]
+
+
 async def test_every_date_time_a_query_returns_is_in_the_districts_zone(writable):
     admin_api, url = writable
     await add_outline(admin_api)
     await add_delivery(admin_api, url)
     await add_persisted_query(admin_api)
+    await add_report(admin_api)
     schema = await schema_map(admin_api)
     fields = date_time_fields(schema)
     lists = {
@@ -184,6 +194,7 @@ async def test_a_mutation_returns_the_times_it_wrote_as_a_read_gives_them(writab
         written.add(type_name)
 
     await same_as_read(admin, "AreaOutline", outline)
+    await same_as_read(admin, "Report", await add_report(admin, " ".join(["id", *fields["Report"]])))
 
     # Each type with an update mutation: its first row, updated with nothing changed.
     for type_name in sorted(returned):

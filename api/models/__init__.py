@@ -12,4 +12,5 @@ MODEL_MODULES = [
     "api.models.outbox",
     "api.models.webhook",
     "api.models.query",
+    "api.models.report",
 ]

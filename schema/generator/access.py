@@ -67,13 +67,20 @@ class RequestAccess:
         the rows are only counted or aggregated (totalCount, aggregates), never paged. `on`: the
         same condition for another model that carries the node's scope paths (a rollup of it)."""
         found = self.require(node, Op.READ)
+        readers = node.exposure.access.readers
+        if readers is not None:
+            if on is not None:
+                raise ValueError(f"{node.exposure.plural} are read per caller: no rollup carries their rule")
+            return readers(self.caller, self.area)
         if found.everywhere:
             return Q()
-        return self.within_area(node, per_row=per_row, counted=counted, on=on)
+        return self._area(node, per_row=per_row, counted=counted, on=on)
 
     def reads_everything(self, node: ModelNode) -> bool:
         """Whether the caller reads every row of the model (refusing one that may read none)."""
         found = self.require(node, Op.READ)
+        if node.exposure.access.readers is not None:
+            return False
         return found.everywhere or not node.exposure.access.scope or self.area is None
 
     def branches(self, node: ModelNode) -> list[Q]:
@@ -81,6 +88,8 @@ class RequestAccess:
         [Q()] for every row."""
         found = self.require(node, Op.READ)
         scope = node.exposure.access.scope
+        if node.exposure.access.readers is not None:
+            return [self.rows(node)]
         if found.everywhere or not scope or self.area is None:
             return [Q()]
         return self.policy.branches(node.model, scope, self.area)
@@ -92,7 +101,8 @@ class RequestAccess:
         cursors): through a relation to a row outside the area they would show what lists hide.
         """
         found = self.require(node, Op.READ)
-        if not (found.everywhere or not node.exposure.access.scoped or self.area is None):
+        by_caller = node.exposure.access.readers is not None
+        if by_caller or not (found.everywhere or not node.exposure.access.scoped or self.area is None):
             plural = node.exposure.plural
             raise EngineError(
                 "FORBIDDEN",
@@ -103,7 +113,13 @@ class RequestAccess:
     def within_area(
         self, node: ModelNode, *, per_row: bool = False, counted: bool = False, on: type[Model] | None = None
     ) -> Q:
-        """The rows of the caller's area, whatever the caller may read: the limit of every write."""
+        """The rows of the caller's area, whatever the caller may read: the limit of every write (and
+        of what a delete may cascade into)."""
+        return self._area(node, per_row=per_row, counted=counted, on=on)
+
+    def _area(
+        self, node: ModelNode, *, per_row: bool = False, counted: bool = False, on: type[Model] | None = None
+    ) -> Q:
         scope = node.exposure.access.scope
         if not scope or self.area is None:
             return Q()
@@ -113,8 +129,12 @@ class RequestAccess:
         return self.caller.role in node.exposure.access.clear_roles
 
     async def holds(self, node: ModelNode, pk: int) -> bool:
-        """Whether the object exists in the caller's area."""
-        return await node.model.filter(self.within_area(node), id=pk).exists()
+        """Whether the caller may change the object: it exists in the caller's area, or, for a
+        model whose rows are their owners' (Access.writers), it is the caller's wherever it lies
+        (an owner who moved still changes and deletes what they saved)."""
+        writers = node.exposure.access.writers
+        condition = self.within_area(node) if writers is None else writers(self.caller)
+        return await node.model.filter(condition, id=pk).exists()
 
     async def check_in_area(self, node: ModelNode, pk: int, what: str, field: str) -> None:
         """Refuse a write that touches an object outside the caller's area (NOT_FOUND if unreadable)."""

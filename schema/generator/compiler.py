@@ -460,6 +460,14 @@ class Compiler:
         text = "(" + value + ")" + ("::text" if self.sql.postgres else "")
         return Compiled("SELECT coalesce(" + text + ",'null')", self.clear_pii)
 
+    def _rows(self, node: ModelNode, **options: Any) -> Any:
+        """The caller's rows of the model, as every compiled read takes them; a model whose rows are
+        decided per caller (Access.readers: a user's saved reports) runs on the resolvers, since a
+        compiled statement is kept for every caller of the same role and area."""
+        if node.exposure.access.readers is not None:
+            raise Fallback(f"{node.exposure.plural} are read per user")
+        return self.access.rows(node, **options)
+
     def _node_of_list(self, name: str) -> ModelNode | None:
         return next((n for n in self.registry.nodes.values() if n.exposure.plural == name), None)
 
@@ -467,7 +475,7 @@ class Compiler:
         return next((n for n in self.registry.nodes.values() if n.exposure.singular == name), None)
 
     def lookup(self, node: ModelNode, return_type: Any, details: list, pk: int) -> Sql:
-        rows = node.model.filter(self.access.rows(node, per_row=True), id=pk)
+        rows = node.model.filter(self._rows(node, per_row=True), id=pk)
         return self.one(node, return_type, details, rows)
 
     def one(self, node: ModelNode, return_type: Any, details: list, rows: QuerySet) -> Sql:
@@ -515,14 +523,14 @@ class Compiler:
                 columns.add(member.column)
                 target = self.registry.node(member.model)
                 rows = target.model.filter(
-                    self.access.rows(target, per_row=True), id=RawSQL(ident(inner, member.column))
+                    self._rows(target, per_row=True), id=RawSQL(ident(inner, member.column))
                 )
                 with self.deeper():
                     relation(key, self.one(target, object_type.fields[name].type, group, rows))
             elif kind == "reverse_one":
                 target = self.registry.node(member.model)
                 rows = target.model.filter(
-                    self.access.rows(target, per_row=True), **{member.column: RawSQL(ident(inner, "id"))}
+                    self._rows(target, per_row=True), **{member.column: RawSQL(ident(inner, "id"))}
                 )
                 with self.deeper():
                     relation(key, self.one(target, object_type.fields[name].type, group, rows))
@@ -577,7 +585,7 @@ class Compiler:
         page.validate()
         where, order_by = args.get("where"), args.get("order_by")
         filtered = compile_where(node, where, self.access)
-        condition = self.access.rows(node, per_row=parent is not None) & filtered
+        condition = self._rows(node, per_row=parent is not None) & filtered
         branches = self.access.branches(node) if parent is None else []
         keys = with_tie_breaker(node.sort_keys(order_by, self.access))
         reverse_keys = [k.reversed() for k in keys]
@@ -586,7 +594,7 @@ class Compiler:
             rows = rows.filter(**{parent[0]: RawSQL(parent[1])})
             counted = rows
         else:  # a top-level list's count: the area in the form for counting
-            counted = node.model.filter(self.access.rows(node, counted=True) & filtered)
+            counted = node.model.filter(self._rows(node, counted=True) & filtered)
         rows = between_cursors(rows, keys, page)
 
         alias, inner = self.alias("c"), self.alias("t")
@@ -701,6 +709,7 @@ class Compiler:
     def aggregate(self, node: ModelNode, field_def: Any, details: list, args: dict[str, Any]) -> Sql:
         """`<plural>Aggregate`: the overall measures from one row, the groups from the grouped query,
         both built by `Aggregates` as the resolver builds them."""
+        self._rows(node)  # a model read per user runs on the resolvers (see `_rows`)
         aggregates = node.aggregates
         group_by = args.get("group_by") or []
         condition = aggregates.condition(self.access, args.get("where"), group_by)

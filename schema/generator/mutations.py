@@ -207,8 +207,8 @@ class MutationBuilder:
                 for index, item in enumerate(inputs):
                     try:
                         created.append(await builder.create(node, item, writer))
-                    except EngineError as error:
-                        raise EngineError(
+                    except EngineError as error:  # the application's own codes kept (its class)
+                        raise type(error)(
                             error.code, f"inputs[{index}]: {error.message}", field=error.field
                         ) from error
                 return created
@@ -259,6 +259,9 @@ class MutationBuilder:
         values = await self._values(node, data, node.exposure.create, granted, writer.access)
         if parent is not None:
             values[f"{parent[0]}_id"] = parent[1]
+        stamp = node.exposure.access.stamp
+        if stamp is not None:
+            values.update(stamp(writer.access.caller))  # its owner: the caller, whatever the input says
         obj = node.model(**values)
         await _save(node, obj)
         await _still_in_area(node, obj.pk, writer.access)

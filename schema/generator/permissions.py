@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 class RowScope(StrEnum):
     ALL = "ALL"
     AREA = "AREA"
+    OWN_AND_SHARED = "OWN_AND_SHARED"
 
 
 @strawberry.type(description="What the caller may do with one model")
@@ -28,7 +29,8 @@ class ModelPermission:
     plural: str = strawberry.field(description="Name of its list field, e.g. cases")
     read: bool = strawberry.field(description="May list and look up its objects")
     row_scope: RowScope | None = strawberry.field(
-        description="ALL: every row; AREA: rows of your area only; null: none"
+        description="ALL: every row; AREA: rows of your area only; OWN_AND_SHARED: your own rows and "
+        "those shared with you (saved reports); null: none"
     )
     create: bool = strawberry.field(description="May create objects (create<Model>)")
     update: bool = strawberry.field(description="May change objects of its area (update<Model>)")
@@ -46,6 +48,8 @@ def model_permission(node: ModelNode, access: RequestAccess) -> ModelPermission:
     scope = None
     if read is not None:
         scope = RowScope.ALL if read.everywhere or not e.access.scoped else RowScope.AREA
+        if e.access.readers is not None:
+            scope = RowScope.OWN_AND_SHARED
 
     def granted(op: Op) -> Grant | None:
         """The caller's grant for a generated mutation the model has."""

@@ -17,7 +17,7 @@ Personal data read in clear is listed in the GraphQL context under `PII_READS` a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -74,6 +74,13 @@ class Access:
     # catalogue: the area limits changing an item, not assigning it): else a reference must lie
     # in the caller's area
     referenced_anywhere: bool = False
+    # Rows that belong to callers rather than to areas (a saved report): `readers(caller, area)` is
+    # the condition on the rows the caller may read, in place of the area rule (`everywhere` grants:
+    # the callable decides); `writers(caller)` the rows it may change, besides the area rule; `stamp
+    # (caller)` the values a create takes from the caller, never from the input (its owner)
+    readers: Callable[[Any, Any], Q] | None = None
+    writers: Callable[[Any], Q] | None = None
+    stamp: Callable[[Any], dict[str, Any]] | None = None
 
     def grant_for(self, role: str) -> Grant | None:
         return self.grants.get(role)
