@@ -355,3 +355,100 @@ def csv_text(columns: list[str], rows: list[dict]) -> str:
     for row in rows:
         writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
     return out.getvalue()
+
+
+MEASURES = ("sum", "avg", "min", "max")
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """A field an aggregate groups by: a plain key, or a date or time by a bucket (DAY ... YEAR)."""
+
+    name: str
+    description: str
+    buckets: tuple[str, ...] = ()  # empty: a plain key (true)
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """A model's `<plural>Aggregate` field: what it groups by and which fields each measure takes."""
+
+    plural: str  # the model's list field, e.g. cases
+    field: str  # e.g. casesAggregate
+    type_name: str  # the model's type, e.g. Case
+    description: str
+    where: str | None  # the where input's type, e.g. CaseWhere
+    groupings: tuple[Grouping, ...]
+    measures: dict[str, tuple[Field, ...]]  # "sum" -> the fields it sums
+
+
+def aggregates(schema: Schema) -> list[Aggregate]:
+    """Every model with an aggregate field, from the schema alone (a new model shows with no code)."""
+    found = []
+    models = {m.plural: m for m in schema.models()}
+    for raw in schema.query["fields"]:
+        plural = raw["name"].removesuffix("Aggregate")
+        if not raw["name"].endswith("Aggregate") or plural not in models:
+            continue
+        result = schema.types[ref(raw["type"]).name]
+        arguments = {a["name"]: ref(a["type"]) for a in raw["args"]}
+        group_by = schema.types.get(arguments["groupBy"].name) if "groupBy" in arguments else None
+        groupings = []
+        for entry in (group_by or {}).get("inputFields") or ():
+            kind = ref(entry["type"])
+            buckets = schema.field(entry).choices if kind.kind == "ENUM" else ()
+            groupings.append(Grouping(entry["name"], entry.get("description") or "", buckets))
+        measures = {}
+        for entry in result["fields"]:
+            if entry["name"] in MEASURES:
+                fields = schema.types[ref(entry["type"]).name]["fields"] or ()
+                measures[entry["name"]] = tuple(schema.field(f) for f in fields)
+        model = models[plural]
+        found.append(
+            Aggregate(
+                plural=plural,
+                field=raw["name"],
+                type_name=model.type_name,
+                description=model.description,
+                where=arguments["where"].name if "where" in arguments else None,
+                groupings=tuple(groupings),
+                measures=measures,
+            )
+        )
+    return found
+
+
+def aggregate_document(
+    aggregate: Aggregate, grouping: Grouping | None, bucket: str | None, measure: str
+) -> str:
+    """The report's query: the aggregate grouped by one field (or not), counting or measuring one
+    field (`measure`: "count" or "sum:amountFen"), filtered by `$where`."""
+    selected = "count"
+    if measure != "count":
+        function, _, field = measure.partition(":")
+        selected = f"count {function} {{ {field} }}"
+    variables = f"$where: {aggregate.where}" if aggregate.where else ""
+    where = "where: $where" if aggregate.where else ""
+    if grouping is None:
+        body = f"{aggregate.field}({where}) {{ {selected} }}"
+    else:
+        key = f"{{{grouping.name}: {bucket or 'true'}}}"
+        arguments = ", ".join(a for a in (where, f"groupBy: [{key}]") if a)
+        body = f"{aggregate.field}({arguments}) {{ groups {{ keys {{ {grouping.name} }} {selected} }} }}"
+    return f"query Report({variables}) {{ {body} }}" if variables else f"query Report {{ {body} }}"
+
+
+def report_rows(data: dict, view: dict) -> list[dict]:
+    """A report's answer as rows: one per group (its key, then the measure), or one row of totals."""
+    (answer,) = data.values()
+    x, y = view.get("x"), view.get("y", "count")
+
+    def value(entry: dict) -> Any:
+        if y == "count":
+            return entry["count"]
+        function, _, field = y.partition(":")
+        return (entry.get(function) or {}).get(field)
+
+    if x and "groups" in answer:
+        return [{x: group["keys"][x], y: value(group)} for group in answer["groups"]]
+    return [{y: value(answer)}]

@@ -24,6 +24,7 @@ PAGES = (
     Page("catalogue", {"zh": "事项目录", "en": "Catalogue and guides"}, EVERYONE),
     Page("browser", {"zh": "数据浏览", "en": "Data browser"}, EVERYONE),
     Page("webhooks", {"zh": "事件推送", "en": "Webhooks"}, ("ADMIN", "SUPERVISOR")),
+    Page("reports", {"zh": "报表", "en": "Reports"}, ("ADMIN", "SUPERVISOR", "CLERK", "AGENT")),
 )
 
 

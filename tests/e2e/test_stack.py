@@ -42,6 +42,7 @@ HEADINGS = {
     "catalogue": "事项目录",
     "browser": "数据浏览",
     "webhooks": "事件推送",
+    "reports": "报表",
 }
 EXPECTED = {
     "coverage": "built 31 / total 38 = 81.6%",
@@ -51,6 +52,7 @@ EXPECTED = {
     "catalogue": "个事项",
     "browser": "总条数",
     "webhooks": "还没有登记推送地址",
+    "reports": "新建报表",
 }
 PAGE_ERRORS = ('data-testid="stException"', "无法从接口获取数据", "Traceback (most recent call last)")
 LEFTOVERS = {
