@@ -4,10 +4,15 @@ opened again in a new session by another user, who sees their own area's figures
 from __future__ import annotations
 
 import asyncio
+import io
 
+from openpyxl import load_workbook
+
+from admin_ui import report_files
 from tests.ui_support import PAGES, graphql_at, run, signed_in
 
 REPORTS = str(PAGES / "reports.py")
+LABELS = {"handlingOrganizationCode": "办理单位 · 编码", "count": "数量"}
 PER_HALL = """{ casesAggregate(groupBy: [{handlingOrganizationCode: true}]) {
   groups { keys { handlingOrganizationCode } count } } }"""
 
@@ -64,6 +69,18 @@ async def test_a_report_built_by_choosing_is_saved_and_opened_by_a_hall_clerk_wi
     assert {row["handlingOrganizationCode"] for row in shown} == {"QJL-H1", "QJL-ZWFW"}
     assert sum(r["count"] for r in shown) < sum(r["count"] for r in seen["preview"])
     assert "创建人：admin · 本区域共享" in [c.value for c in page.caption]
+    assert len(page.get("download_button")) == 2  # Excel and CSV of what is shown
+
+    # the Excel file holds the rows shown, under their labels, with a native chart of them
+    book = load_workbook(io.BytesIO(report_files.workbook("各单位办件量", shown, saved["view"], LABELS)))
+    sheet = book.worksheets[0]
+    cells = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert cells[0] == ["办理单位 · 编码", "数量"]
+    assert cells[1:] == [[row["handlingOrganizationCode"], row["count"]] for row in shown]
+    (chart,) = sheet._charts
+    assert chart.tagname == "barChart"
+    text = report_files.csv_file(shown, LABELS).decode("utf-8-sig").splitlines()
+    assert text[0] == "办理单位 · 编码,数量" and len(text) == len(shown) + 1
 
 
 async def test_every_model_with_an_aggregate_is_offered_with_no_page_code(api_url):

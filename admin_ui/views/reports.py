@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from admin_ui import session
+from admin_ui import report_files, session
 from admin_ui.api_client import ApiError
 from admin_ui.formatting import dataframe
 from admin_ui.i18n import ROLE_LABELS, add, label, t
@@ -52,6 +52,8 @@ add(
         "reports_name_needed": {"zh": "请填写报表名称。", "en": "Give the report a name."},
         "reports_link": {"zh": "链接：{link}", "en": "Link: {link}"},
         "reports_empty": {"zh": "没有数据。", "en": "No data."},
+        "reports_excel": {"zh": "导出 Excel", "en": "Export to Excel"},
+        "reports_csv": {"zh": "导出 CSV", "en": "Export to CSV"},
     }
 )
 
@@ -142,7 +144,41 @@ def _saved(lang: str) -> None:
     except ApiError as error:
         session.show_error(error)
         return
-    _show(report_rows(data, report["view"]), report["view"], lang, f"report_{chosen}")
+    rows = report_rows(data, report["view"])
+    _show(rows, report["view"], lang, f"report_{chosen}")
+    if rows:
+        headers = _headers(next(iter(data)), report["view"], lang)
+        columns = st.columns(2)
+        columns[0].download_button(
+            t("reports_excel", lang),
+            report_files.workbook(report["name"], rows, report["view"], headers),
+            file_name=f"{report['name']}.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            key="reports_excel",
+        )
+        columns[1].download_button(
+            t("reports_csv", lang),
+            report_files.csv_file(rows, headers),
+            file_name=f"{report['name']}.csv",
+            mime="text/csv",
+            key="reports_csv",
+        )
+
+
+def _headers(field: str, view: dict, lang: str) -> dict[str, str]:
+    """Column headers of a report's rows: the grouping's and the measure's labels."""
+    aggregate = st.session_state[SCHEMA_KEY].get(field)
+    out = {"count": t("reports_count", lang)}
+    if aggregate is None:
+        return out
+    if view.get("x"):
+        out[view["x"]] = _grouping_label(aggregate, view["x"], lang)
+    y = view.get("y", "count")
+    if y != "count":
+        function, _, name = y.partition(":")
+        described = next((f.description for f in aggregate.measures.get(function, ()) if f.name == name), "")
+        out[y] = f"{MEASURE_WORDS[function][lang]} {term(aggregate.type_name, name, described, lang)}"
+    return out
 
 
 def _builder(found: dict[str, Aggregate], lang: str) -> None:
