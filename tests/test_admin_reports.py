@@ -54,7 +54,8 @@ async def test_a_report_built_by_choosing_is_saved_and_opened_by_a_hall_clerk_wi
     assert seen["preview"] == await asyncio.to_thread(per_hall, api_url, admin.token)
 
     clerk = await asyncio.to_thread(signed_in, api_url, "hall_clerk")
-    (saved,) = graphql_at(api_url, "{ reports { nodes { id name view } } }", clerk.token)["reports"]["nodes"]
+    listed = graphql_at(api_url, "{ reports { nodes { id name view } } }", clerk.token)["reports"]["nodes"]
+    (saved,) = [r for r in listed if r["name"] == "各单位办件量"]
     assert saved["view"] == {"kind": "bar", "x": "handlingOrganizationCode", "y": "count"}
 
     def open_it(app):

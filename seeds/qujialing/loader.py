@@ -32,6 +32,7 @@ from api.services.users import create_user
 from seeds.qujialing import cases
 from seeds.qujialing.names import AREA_CODE, NameMaker
 from seeds.qujialing.organizations import CENTER_CODE, REGION_CODE, organization_specs
+from seeds.qujialing.reports import load_starter_reports
 
 CATALOGUE = Path(__file__).with_name("catalogue.json")
 TZ = DISTRICT_ZONE  # the district's zone (api.settings)
@@ -119,6 +120,8 @@ async def load(demo_password: str, progress: Progress | None = None) -> SeedRepo
         await _funding(orgs)
         say("a year of cases")
         await cases.generate(orgs, items, staff, users, names, rng, say)
+        say("starter reports")
+        await load_starter_reports(users["admin"], orgs[REGION_CODE])
         say("service statistics rollups")
         await rollup.rebuild()
     # Planner statistics now: autovacuum never analyzes a table of fewer than 50 rows (the 44
