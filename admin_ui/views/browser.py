@@ -63,6 +63,7 @@ add(
 )
 
 SCHEMA_KEY = "browser_schema"
+RAW_KEY = "api_schema"  # the introspection's answer, for every page built from the schema
 SHIPPED_KEY = "browser_schema_shipped"  # True when the models came from the shipped SDL
 PAGES_KEY = "browser_pages"
 OPERATORS = {
@@ -116,19 +117,28 @@ def render() -> None:
 
 
 def _models(lang: str) -> dict[str, Model] | None:
-    """The exposed models by list field, from one introspection query per session; from the SDL
-    shipped with the program where the API answers no introspection (production)."""
+    """The exposed models by list field (see `schema`)."""
     if st.session_state.get(SCHEMA_KEY) is None:
+        found = schema()
+        if found is None:
+            return None
+        st.session_state[SCHEMA_KEY] = {m.plural: m for m in found.models()}
+    return st.session_state[SCHEMA_KEY]
+
+
+def schema() -> Schema | None:
+    """The API's schema, from one introspection query per session; from the SDL shipped with the
+    program where the API answers no introspection (production). None: the API refused (shown)."""
+    if st.session_state.get(RAW_KEY) is None:
         try:
-            data = session.query(INTROSPECTION)["__schema"]
+            st.session_state[RAW_KEY] = session.query(INTROSPECTION)["__schema"]
         except ApiError as error:
             if error.code != "INTROSPECTION_DISABLED":
                 session.show_error(error)
                 return None
-            data = shipped_schema()
+            st.session_state[RAW_KEY] = shipped_schema()
             st.session_state[SHIPPED_KEY] = True
-        st.session_state[SCHEMA_KEY] = {m.plural: m for m in Schema(data).models()}
-    return st.session_state[SCHEMA_KEY]
+    return Schema(st.session_state[RAW_KEY])
 
 
 # Browse: filters, order, paging, table and CSV.

@@ -14,16 +14,14 @@ from admin_ui.api_client import ApiError
 from admin_ui.formatting import dataframe
 from admin_ui.i18n import ROLE_LABELS, add, label, t
 from admin_ui.introspection import (
-    INTROSPECTION,
     Aggregate,
-    Schema,
     aggregate_document,
     aggregates,
     report_rows,
-    shipped_schema,
     where,
 )
 from admin_ui.labels import enum_label, term, type_label
+from admin_ui.views import browser
 
 add(
     {
@@ -91,18 +89,13 @@ def render() -> None:
 
 
 def _aggregates() -> dict[str, Aggregate] | None:
-    """The models with an aggregate field, from one introspection per session (or the shipped SDL)."""
+    """The models with an aggregate field, from the schema (read once per session)."""
     if st.session_state.get(SCHEMA_KEY) is None:
-        try:
-            data = session.query(INTROSPECTION)["__schema"]
-        except ApiError as error:
-            if error.code != "INTROSPECTION_DISABLED":
-                session.show_error(error)
-                return None
-            data = shipped_schema()
-        schema = Schema(data)
-        st.session_state[SCHEMA_KEY] = {a.field: a for a in aggregates(schema)}
-        st.session_state[MODELS_KEY] = {m.plural: m for m in schema.models()}
+        found = browser.schema()
+        if found is None:
+            return None
+        st.session_state[SCHEMA_KEY] = {a.field: a for a in aggregates(found)}
+        st.session_state[MODELS_KEY] = {m.plural: m for m in found.models()}
     return st.session_state[SCHEMA_KEY]
 
 
