@@ -138,7 +138,7 @@ def _saved(lang: str) -> None:
         session.show_error(error)
         return
     rows = report_rows(data, report["view"])
-    _show(rows, report["view"], lang, f"report_{chosen}")
+    _show(rows, report["view"], lang, f"report_{chosen}", next(iter(data)))
     if rows:
         headers = _headers(next(iter(data)), report["view"], lang)
         columns = st.columns(2)
@@ -234,7 +234,7 @@ def _builder(found: dict[str, Aggregate], lang: str) -> None:
     except ApiError as error:
         session.show_error(error)
         return
-    _show(report_rows(data, view), view, lang, "reports_preview")
+    _show(report_rows(data, view), view, lang, "reports_preview", aggregate.field)
     _save_form(document, variables, view, lang)
 
 
@@ -302,18 +302,36 @@ def _filter(chosen: str, lang: str) -> dict | None:
         return None
 
 
-def _show(rows: list[dict], view: dict, lang: str, key: str) -> None:
+def _show(rows: list[dict], view: dict, lang: str, key: str, field: str) -> None:
+    """The rows under their labels (an enum's values in words), and the view's chart of them."""
     if not rows:
         st.info(t("reports_empty", lang))
         return
-    dataframe(rows, hide_index=True, key=key)
     x, y = view.get("x"), view.get("y", "count")
+    headers, enum = _headers(field, view, lang), _enum_of(field, x)
+    shown = [
+        {
+            headers.get(name, name): (enum_label(enum, value, lang) or value) if name == x and enum else value
+            for name, value in row.items()
+        }
+        for row in rows
+    ]
+    dataframe(shown, hide_index=True, key=key)
     if x and view.get("kind") in ("bar", "line") and len(rows) > 1:
-        chart = {row[x] if row[x] is not None else "—": row[y] or 0 for row in rows}
+        across, up = headers.get(x, x), headers.get(y, y)
+        chart = {row[across] if row[across] is not None else "—": row[up] or 0 for row in shown}
         if view["kind"] == "bar":
-            st.bar_chart(chart)
+            st.bar_chart(chart, x_label=across, y_label=up)
         else:
-            st.line_chart(chart)
+            st.line_chart(chart, x_label=across, y_label=up)
+
+
+def _enum_of(field: str, x: str | None) -> str | None:
+    """The enum type of the grouping `x` of the aggregate `field`, when it is a plain enum field."""
+    aggregate = st.session_state[SCHEMA_KEY].get(field)
+    model = st.session_state[MODELS_KEY].get(aggregate.plural) if aggregate else None
+    column = next((c for c in model.columns if c.name == x), None) if model else None
+    return column.ref.name if column is not None and column.choices else None
 
 
 def _save_form(document: str, variables: dict, view: dict, lang: str) -> None:

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import unquote
 
 import httpx
 import pytest
@@ -219,6 +220,32 @@ def test_admin_signs_in_and_opens_every_page_in_chromium(stack, browser, screens
         browser.save_screenshot(str(screenshots / f"{page.key}.png"))
         if page.key == "dashboard":
             clicked_row_opens_the_timeline(browser, screenshots)
+    a_link_opens_its_report_after_sign_in(browser, stack, screenshots)
+
+
+def a_link_opens_its_report_after_sign_in(browser, stack: str, screenshots: Path) -> None:
+    """A report's link (?report=<id>) opened signed out: the sign-in keeps it, and the hall clerk
+    then sees that report, the district's starter one, run with the clerk's rights."""
+    from selenium.webdriver.common.by import By
+
+    report = "UmVwb3J0OjI="  # Report:2, the fixture's 便民服务室建设状态
+    browser.delete_all_cookies()
+    browser.get(f"{stack}/reports?report={report}")
+    until(
+        lambda: browser.find_elements(By.CSS_SELECTOR, 'input[aria-label="用户名"]'),
+        "the sign-in form for a report's link",
+        PATIENCE,
+    )
+    browser.find_element(By.CSS_SELECTOR, 'input[aria-label="用户名"]').send_keys("hall_clerk")
+    browser.find_element(By.CSS_SELECTOR, 'input[aria-label="密码"]').send_keys(DEMO_PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, '[data-testid="stFormSubmitButton"] button').click()
+    until(lambda: heading(browser) == HEADINGS["reports"], "the reports page after sign-in", PATIENCE)
+    until(lambda: "创建人：admin · 本区域共享" in body(browser), "the linked report opened", PATIENCE)
+    settled(browser)
+    assert f"report={report}" in unquote(browser.current_url)  # the address still names it
+    no_page_error(browser, "a report opened by its link")
+    leftovers(browser, "a report opened by its link")
+    browser.save_screenshot(str(screenshots / "report-opened.png"))
 
 
 def opened(browser, index: int, key: str) -> None:
