@@ -88,6 +88,27 @@ async def test_a_spec_alone_gives_the_full_api(fresh_url):
         }
         assert groups == {False: (1, 5), True: (2, 30)}
 
+        # The reports page's builder finds the new model in the schema alone and builds its report:
+        # views summed per pinned flag, the same figures (admin_ui/views/reports.py has no Notice code).
+        from graphql import introspection_from_schema
+
+        from admin_ui.introspection import Schema, aggregate_document, aggregates, report_rows
+
+        found = {
+            a.field: a for a in aggregates(Schema(introspection_from_schema(schema._schema)["__schema"]))
+        }
+        notices = found["noticesAggregate"]
+        assert {g.name for g in notices.groupings} >= {"pinned", "publishedOn", "organizationCode"}
+        assert "views" in {f.name for f in notices.measures["sum"]}
+        pinned = next(g for g in notices.groupings if g.name == "pinned")
+        document = aggregate_document(notices, pinned, None, "sum:views")
+        view = {"kind": "bar", "x": "pinned", "y": "sum:views"}
+        rows = report_rows(await run(document, where=None), view)
+        assert sorted(rows, key=lambda r: r["pinned"]) == [
+            {"pinned": False, "sum:views": 5},
+            {"pinned": True, "sum:views": 30},
+        ]
+
         first = created[0]["id"]
         updated = await run(
             """mutation($id: ID!) {
