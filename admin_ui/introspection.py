@@ -418,11 +418,23 @@ def aggregates(schema: Schema) -> list[Aggregate]:
     return found
 
 
+def measure_key(measure: str) -> str:
+    """How orderBy and having name a measure: "count", or "sum:amountFen" -> "sumAmountFen"."""
+    function, _, field = measure.partition(":")
+    return function + field[:1].upper() + field[1:] if field else function
+
+
 def aggregate_document(
-    aggregate: Aggregate, grouping: Grouping | None, bucket: str | None, measure: str
+    aggregate: Aggregate,
+    grouping: Grouping | None,
+    bucket: str | None,
+    measure: str,
+    order: str | None = None,
+    at_least: int | None = None,
 ) -> str:
     """The report's query: the aggregate grouped by one field (or not), counting or measuring one
-    field (`measure`: "count" or "sum:amountFen"), filtered by `$where`."""
+    field (`measure`: "count" or "sum:amountFen"), filtered by `$where`; the groups ordered by the
+    measure (`order`: ASC or DESC) and kept when it is at least `at_least`."""
     selected = "count"
     if measure != "count":
         function, _, field = measure.partition(":")
@@ -433,7 +445,9 @@ def aggregate_document(
         body = f"{aggregate.field}({where}) {{ {selected} }}"
     else:
         key = f"{{{grouping.name}: {bucket or 'true'}}}"
-        arguments = ", ".join(a for a in (where, f"groupBy: [{key}]") if a)
+        ordered = f"orderBy: [{{{measure_key(measure)}: {order}}}]" if order else ""
+        kept = f"having: {{{measure_key(measure)}: {{gte: {int(at_least)}}}}}" if at_least is not None else ""
+        arguments = ", ".join(a for a in (where, f"groupBy: [{key}]", kept, ordered) if a)
         body = f"{aggregate.field}({arguments}) {{ groups {{ keys {{ {grouping.name} }} {selected} }} }}"
     return f"query Report({variables}) {{ {body} }}" if variables else f"query Report {{ {body} }}"
 

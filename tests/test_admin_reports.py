@@ -98,3 +98,35 @@ async def test_every_model_with_an_aggregate_is_offered_with_no_page_code(api_ur
         f["name"] for f in fields["__schema"]["queryType"]["fields"] if f["name"].endswith("Aggregate")
     }
     assert len(offered) == len(expected) and len(offered) > 10
+
+
+async def test_groups_are_ordered_by_the_measure_and_kept_above_a_threshold(api_url):
+    admin = await asyncio.to_thread(signed_in, api_url, "admin")
+
+    def build(app):
+        app.selectbox(key="reports_model").select("casesAggregate")
+
+    def group(app):
+        app.selectbox(key="reports_group_casesAggregate").select("handlingOrganizationCode")
+
+    def order(app):
+        app.selectbox(key="reports_order").select("DESC")
+        app.number_input(key="reports_at_least").set_value(590)
+
+    app = await asyncio.to_thread(run, api_url, REPORTS, admin, None, [build, group, order])
+    assert not app.exception, app.exception
+    shown = table(app)
+    direct = graphql_at(
+        api_url,
+        """{ casesAggregate(groupBy: [{handlingOrganizationCode: true}], having: {count: {gte: 590}},
+             orderBy: [{count: DESC}]) { groups { keys { handlingOrganizationCode } count } } }""",
+        admin.token,
+    )["casesAggregate"]["groups"]
+    assert shown == [
+        {"handlingOrganizationCode": g["keys"]["handlingOrganizationCode"], "count": g["count"]}
+        for g in direct
+    ]
+    counts = [row["count"] for row in shown]
+    assert counts == sorted(counts, reverse=True) and min(counts) >= 590 and len(counts) >= 2
+    everything = per_hall(api_url, admin.token)
+    assert len(shown) < len(everything)  # a group under the threshold is left out

@@ -41,6 +41,8 @@ add(
         "reports_no_filter": {"zh": "不筛选", "en": "No filter"},
         "reports_value": {"zh": "等于", "en": "Equals"},
         "reports_view": {"zh": "展示方式", "en": "View"},
+        "reports_order": {"zh": "排序", "en": "Order"},
+        "reports_at_least": {"zh": "只显示指标不小于", "en": "Only groups whose measure is at least"},
         "reports_name": {"zh": "报表名称", "en": "Name"},
         "reports_description": {"zh": "说明", "en": "Description"},
         "reports_visibility": {"zh": "共享范围", "en": "Shared with"},
@@ -60,6 +62,11 @@ MEASURE_WORDS = {
     "avg": {"zh": "平均", "en": "Average"},
     "min": {"zh": "最小", "en": "Least"},
     "max": {"zh": "最大", "en": "Greatest"},
+}
+ORDERS = {
+    None: {"zh": "按分组", "en": "By group"},
+    "DESC": {"zh": "指标从大到小", "en": "Measure, largest first"},
+    "ASC": {"zh": "指标从小到大", "en": "Measure, smallest first"},
 }
 VIEWS = {
     "table": {"zh": "表格", "en": "Table"},
@@ -219,6 +226,19 @@ def _builder(found: dict[str, Aggregate], lang: str) -> None:
         key=f"reports_measure_{chosen}",
     )
     condition = _filter(chosen, lang)
+    order, at_least = None, None
+    if grouping is not None:
+        columns = st.columns(2)
+        order = columns[0].selectbox(
+            t("reports_order", lang),
+            [None, "DESC", "ASC"],
+            format_func=lambda o: ORDERS[o][lang],
+            placeholder=t("choose_one", lang),
+            key="reports_order",
+        )
+        at_least = columns[1].number_input(
+            t("reports_at_least", lang), value=None, step=1, key="reports_at_least", placeholder="—"
+        )
     kind = st.radio(
         t("reports_view", lang),
         list(VIEWS),
@@ -226,7 +246,9 @@ def _builder(found: dict[str, Aggregate], lang: str) -> None:
         horizontal=True,
         key="reports_view",
     )
-    document = aggregate_document(aggregate, grouping, bucket, measure)
+    document = aggregate_document(
+        aggregate, grouping, bucket, measure, order, int(at_least) if at_least is not None else None
+    )
     variables = {"where": condition} if aggregate.where else {}
     view = {"kind": kind, "x": group, "y": measure}
     try:
