@@ -174,11 +174,20 @@ def _headers(field: str, view: dict, lang: str) -> dict[str, str]:
     if view.get("x"):
         out[view["x"]] = _grouping_label(aggregate, view["x"], lang)
     y = view.get("y", "count")
-    if y != "count":
-        function, _, name = y.partition(":")
-        described = next((f.description for f in aggregate.measures.get(function, ()) if f.name == name), "")
-        out[y] = f"{MEASURE_WORDS[function][lang]} {term(aggregate.type_name, name, described, lang)}"
+    out[y] = _measure_labels(aggregate, lang).get(y, y)
     return out
+
+
+def _measure_labels(aggregate: Aggregate, lang: str) -> dict[str, str]:
+    """Each measure of the aggregate ("count", "sum:views" ...) by its label ("合计 浏览量")."""
+    labels = {"count": t("reports_count", lang)}
+    for function, fields in aggregate.measures.items():
+        for field in fields:
+            words = MEASURE_WORDS[function][lang]
+            labels[f"{function}:{field.name}"] = (
+                f"{words} {term(aggregate.type_name, field.name, field.description, lang)}"
+            )
+    return _unique(labels)
 
 
 def _builder(found: dict[str, Aggregate], lang: str) -> None:
@@ -210,14 +219,7 @@ def _builder(found: dict[str, Aggregate], lang: str) -> None:
             key="reports_bucket",
             placeholder=t("choose_one", lang),
         )
-    measures = {"count": t("reports_count", lang)}
-    for function, fields in aggregate.measures.items():
-        for field in fields:
-            words = MEASURE_WORDS[function][lang]
-            measures[f"{function}:{field.name}"] = (
-                f"{words} {term(aggregate.type_name, field.name, field.description, lang)}"
-            )
-    measures = _unique(measures)
+    measures = _measure_labels(aggregate, lang)
     measure = columns[2].selectbox(
         t("reports_measure", lang),
         list(measures),

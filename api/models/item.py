@@ -163,16 +163,11 @@ class Item(Model):
         if self.fee_fen < 0:
             raise DomainError("VALIDATION_FAILED", "fee cannot be negative", field="fee_fen")
         if self.publisher_id is not None:
-            from api.models.org import Organization, Tier
-
-            tier = await Organization.filter(id=self.publisher_id).values_list("tier", flat=True)
-            if tier and tier[0] != Tier.REGION:
-                raise DomainError(
-                    "VALIDATION_FAILED",
-                    f"an item is published by a region (a district or the province), not by a "
-                    f"{str(tier[0]).lower()}",
-                    field="publisher",
-                )
+            await must_be_region(
+                self.publisher_id,
+                "an item is published by a region (a district or the province), not by a {tier}",
+                "publisher",
+            )
         if self.pk is not None:
             locals_ = ItemLocal.filter(item_id=self.pk, promised_limit_days__gt=self.legal_limit_days)
             over = await locals_.count()
@@ -188,6 +183,16 @@ class Item(Model):
         if update_fields is not None:
             kwargs["update_fields"] = list({*update_fields, "tag_immediate", "tag_online", "tag_one_visit"})
         await super().save(*args, **kwargs)
+
+
+async def must_be_region(organization_id: int, refusal: str, field: str) -> None:
+    """Refuse an organization that is not a region (a district or the province) where one is due;
+    `refusal` says so, with {tier} for the organization's tier."""
+    from api.models.org import Organization, Tier
+
+    tier = await Organization.filter(id=organization_id).values_list("tier", flat=True)
+    if tier and tier[0] != Tier.REGION:
+        raise DomainError("VALIDATION_FAILED", refusal.format(tier=str(tier[0]).lower()), field=field)
 
 
 class ItemLocal(Model):
@@ -213,8 +218,6 @@ class ItemLocal(Model):
         constraints = (CheckConstraint(check="promised_limit_days >= 0", name="ck_item_local_promised"),)
 
     async def save(self, *args, **kwargs) -> None:
-        from api.models.org import Organization, Tier
-
         item = Item.filter(id=self.item_id)
         if Item._meta.db.capabilities.dialect == "postgres":
             # the item's row stays as read until this write commits: a concurrent lowering of its
@@ -228,14 +231,11 @@ class ItemLocal(Model):
                 f"days), got {self.promised_limit_days}",
                 field="promised_limit_days",
             )
-        tier = await Organization.filter(id=self.organization_id).values_list("tier", flat=True)
-        if tier and tier[0] != Tier.REGION:
-            raise DomainError(
-                "VALIDATION_FAILED",
-                "local values belong to a region (a district or the province), not to a "
-                f"{str(tier[0]).lower()}",
-                field="organization",
-            )
+        await must_be_region(
+            self.organization_id,
+            "local values belong to a region (a district or the province), not to a {tier}",
+            "organization",
+        )
         await super().save(*args, **kwargs)
 
 

@@ -102,6 +102,7 @@ async def assignment_written(assignment: ItemAssignment, before: dict[str, Any] 
 
 
 LOCAL_FIELDS = ("promised_limit_days", "fee_note", "consult_phone", "complaint_phone")
+PUBLISHED_FIELDS = ("promised_limit_days", "consult_phone", "complaint_phone")  # defaults on the item
 
 
 def chain_of(path: str) -> list[int]:
@@ -126,12 +127,7 @@ async def served_values(path: str, item_ids: list[int]) -> dict[int, dict[str, A
 
 def published_values(item: Item) -> dict[str, Any]:
     """The item's published defaults, as a region's own values would give them."""
-    return {
-        "promised_limit_days": item.promised_limit_days,
-        "fee_note": "",
-        "consult_phone": item.consult_phone,
-        "complaint_phone": item.complaint_phone,
-    }
+    return {**{name: getattr(item, name) for name in PUBLISHED_FIELDS}, "fee_note": ""}
 
 
 async def localize(item: Item, organization_id: int | None) -> Item:
@@ -145,7 +141,7 @@ async def localize(item: Item, organization_id: int | None) -> Item:
         return item
     own = (await served_values(path[0], [item.id])).get(item.id)
     if own is not None:
-        for name in ("promised_limit_days", "consult_phone", "complaint_phone"):
+        for name in PUBLISHED_FIELDS:
             setattr(item, name, own[name])
     return item
 
@@ -153,14 +149,5 @@ async def localize(item: Item, organization_id: int | None) -> Item:
 async def adopt_defaults(region: Organization, items: list[Item]) -> None:
     """The region keeps the published values of these items as its own (ItemLocal)."""
     await ItemLocal.bulk_create(
-        [
-            ItemLocal(
-                item_id=item.id,
-                organization_id=region.id,
-                promised_limit_days=item.promised_limit_days,
-                consult_phone=item.consult_phone,
-                complaint_phone=item.complaint_phone,
-            )
-            for item in items
-        ]
+        [ItemLocal(item_id=item.id, organization_id=region.id, **published_values(item)) for item in items]
     )

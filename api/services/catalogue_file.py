@@ -41,10 +41,10 @@ from api.models.item import (
     validate_base_code,
     validate_implementation_code,
 )
-from api.models.org import Organization, Tier, area_range
+from api.models.org import Organization, Tier
 from api.services import audit, outbox, rollup
 from api.services.catalogue import LOCAL_FIELDS as LOCAL
-from api.services.catalogue import chain_of, published_values, served_values
+from api.services.catalogue import PUBLISHED_FIELDS, chain_of, published_values, served_values
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -601,12 +601,8 @@ def _check_rights(
 
 
 def _publishes(area: str | None, publisher: Organization | None) -> bool:
-    if area is None:
-        return True
-    if not area or publisher is None:
-        return False
-    low, high = area_range(area)
-    return low <= publisher.path < high
+    """Whether the caller's area holds the region (None: the top list, held by an area of everything)."""
+    return outbox.in_area(area, publisher.path if publisher is not None else None)
 
 
 # -- applying
@@ -704,7 +700,7 @@ class _Writer:
         items = []
         for row in rows:
             item = Item(code=row.code, publisher_id=row.publisher_id, **row.shared)
-            for name in ("promised_limit_days", "consult_phone", "complaint_phone"):  # published defaults
+            for name in PUBLISHED_FIELDS:  # the published defaults: the importing region's values
                 setattr(item, name, row.local[name])
             item.derive_tags()
             items.append(item)

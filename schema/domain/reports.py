@@ -21,9 +21,7 @@ RUNS = "sanji_report_runs"  # context key: how many reports the request has run
 def plain(value: Any) -> Any:
     """The data of a nested execution as plain JSON values: root fields the database answered as
     JSON text (RawJSON, RawRows) parsed, so that the JSON scalar writes them like any other."""
-    if isinstance(value, RawJSON):
-        return json.loads(value.text)
-    if isinstance(value, RawRows):
+    if isinstance(value, RawJSON | RawRows):
         return json.loads(value.text)
     if isinstance(value, dict):
         return {key: plain(v) for key, v in value.items()}

@@ -464,9 +464,14 @@ class Compiler:
         """The caller's rows of the model, as every compiled read takes them; a model whose rows are
         decided per caller (Access.readers: a user's saved reports) runs on the resolvers, since a
         compiled statement is kept for every caller of the same role and area."""
+        self._shared(node)
+        return self.access.rows(node, **options)
+
+    @staticmethod
+    def _shared(node: ModelNode) -> None:
+        """Refuse a model whose rows are decided per caller (see `_rows`)."""
         if node.exposure.access.readers is not None:
             raise Fallback(f"{node.exposure.plural} are read per user")
-        return self.access.rows(node, **options)
 
     def _node_of_list(self, name: str) -> ModelNode | None:
         return next((n for n in self.registry.nodes.values() if n.exposure.plural == name), None)
@@ -709,7 +714,7 @@ class Compiler:
     def aggregate(self, node: ModelNode, field_def: Any, details: list, args: dict[str, Any]) -> Sql:
         """`<plural>Aggregate`: the overall measures from one row, the groups from the grouped query,
         both built by `Aggregates` as the resolver builds them."""
-        self._rows(node)  # a model read per user runs on the resolvers (see `_rows`)
+        self._shared(node)  # a model read per user runs on the resolvers (see `_rows`)
         aggregates = node.aggregates
         group_by = args.get("group_by") or []
         condition = aggregates.condition(self.access, args.get("where"), group_by)
