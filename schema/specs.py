@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tortoise.expressions import F, Q
+
 from api.models.audit import AuditEntry
 from api.models.calendar import CalendarDay, CalendarRevision
 from api.models.case import AgencyBatch, AgencyBatchCase, Case, CaseEvent, Evaluation
@@ -14,12 +16,62 @@ from api.models.staff import DutyShift, Staff
 from api.models.user import Role
 from api.models.webhook import WebhookDelivery, WebhookEndpoint
 from api.services import calendar as calendar_service
-from api.services import catalogue, guides, outbox, outlines, ratings, reports, rollup, webhooks
+from api.services import catalogue, guides, outbox, outlines, ratings, reports, rollup, stats, webhooks
 from api.services.deadlines import local_date
 from api.services.pii import PiiKind
 from schema.generator.policy import PUBLIC, Access, Grant, Op, grant
 from schema.generator.scalars import graphql_enum
-from schema.generator.spec import MUTATIONS, Derived, Exposure
+from schema.generator.spec import MUTATIONS, Derived, Exposure, Figure
+
+
+def _completed(_today: object) -> Q:
+    return Q(completed_on__isnull=False)
+
+
+# The figures of the dashboard (serviceStats, ratingStats), per group of any aggregate of cases or
+# ratings; the same definitions (api/services/stats.py), so a report over the cases accepted in a
+# period gives the dashboard's figures for it.
+CASE_FIGURES = (
+    Figure(
+        "accepted",
+        "Accepted: cases with a day of acceptance (受理量)",
+        lambda _t: Q(accepted_on__isnull=False),
+    ),
+    Figure("completed", "Completed: cases with a day of completion (办结量)", _completed),
+    Figure(
+        "completion_rate",
+        "Completion rate: completed / accepted (办结率)",
+        _completed,
+        lambda _t: Q(accepted_on__isnull=False),
+    ),
+    Figure(
+        "on_time_rate",
+        "On-time rate: completed by the promised due date / completed (限时办结率)",
+        lambda _t: Q(completed_on__lte=F("promised_due_date")),
+        _completed,
+    ),
+    Figure(
+        "overdue",
+        "Overdue: open with the clock running past the promised due date today, plus completed late (逾期)",
+        lambda today: (
+            Q(status__in=stats.OPEN_CLOCK, promised_due_date__lt=today)
+            | Q(completed_on__gt=F("promised_due_date"))
+        ),
+    ),
+)
+RATING_FIGURES = (
+    Figure(
+        "satisfaction_rate",
+        "Satisfaction rate: ratings of 基本满意 or better / ratings (满意率)",
+        lambda _t: Q(score__gte=ratings.Level.BASICALLY_SATISFIED.value),
+        lambda _t: Q(),
+    ),
+    Figure(
+        "bad",
+        "Bad ratings: 不满意 or 非常不满意 (差评数)",
+        lambda _t: Q(score__lte=ratings.Level.DISSATISFIED.value),
+    ),
+)
 
 R, C, U, D = Op.READ, Op.CREATE, Op.UPDATE, Op.DELETE
 
@@ -110,8 +162,6 @@ def report_owner(caller) -> dict:
 
 
 def _owns(caller):
-    from tortoise.expressions import Q
-
     return Q(owner_id=caller.user_id) if caller.user_id is not None else Q(id__in=[])
 
 
@@ -447,6 +497,7 @@ EXPOSURES = [
             "calendar_revision",
         ),
         reverse=("events", "batch_cases", "evaluation"),
+        figures=CASE_FIGURES,
         descriptions={
             "number": "Case number (办件编号)",
             "item": "Item applied for (事项)",
@@ -530,6 +581,7 @@ EXPOSURES = [
         plural="evaluations",
         access=Access(reads(), scope=tuple(f"case__{path}" for path in CASE_SCOPE)),
         relations=("case", "staff"),
+        figures=RATING_FIGURES,
         descriptions={
             "case": "Case rated (办件)",
             "staff": "Staff member rated: who decided the case (被评价人)",

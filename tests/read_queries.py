@@ -188,13 +188,21 @@ class Reads:
         if draw(st.booleans()):
             args.append(f"where: {{{self.where(draw, node)}}}")
         groupable = [s for s in node.scalars if s.kind in ("enum", "bool", "date") and s.name not in e.pii]
-        selection = "count"
+        figures = [to_camel_case(f.name) for f in e.figures]
+        measures = "count"
+        if figures and draw(st.booleans()):  # the domain's figures (办结率 ...), judged on the request's day
+            chosen = draw(st.lists(st.sampled_from(figures), min_size=1, max_size=3, unique=True))
+            measures = f"count figures {{ {' '.join(chosen)} }}"
+        selection = measures
         if groupable and draw(st.booleans()):
             key = to_camel_case(draw(st.sampled_from(groupable)).name)
             args.append(f"groupBy: [{{{key}: true}}]")
             if draw(st.booleans()):
                 args.append(f"having: {{count: {{gt: {draw(st.sampled_from([0, 1, 5]))}}}}}")
-            selection = f"count groups {{ count keys {{ {key} }} }}"
+            if figures and draw(st.booleans()):
+                ordered = draw(st.sampled_from(figures))
+                args.append(f"orderBy: [{{{ordered}: {draw(st.sampled_from(['ASC', 'DESC']))}}}]")
+            selection = f"{measures} groups {{ {measures} keys {{ {key} }} }}"
         return f"{e.plural}Aggregate{'(' + ', '.join(args) + ')' if args else ''} {{ {selection} }}"
 
     def operation(self, draw) -> str:

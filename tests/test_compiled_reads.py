@@ -139,6 +139,28 @@ async def test_a_page_of_an_area_reached_two_ways_reads_each_ways_first_rows(pat
                 await compare(paths, "clerk@hall", query.replace(f"{page} ", f'{page} {more}: "{cursor}" '))
 
 
+async def test_the_domain_s_figures_compile_to_the_resolvers_answers(paths):
+    """办结率, 限时办结率, overdue and 满意率 per group, ordered and kept by them, in one statement."""
+    figures = "figures { accepted completed completionRate onTimeRate overdue }"
+    queries = [
+        f"{{ casesAggregate {{ count {figures} }} }}",
+        f"""{{ casesAggregate(groupBy: [{{handlingOrganizationCode: true}}, {{acceptedOn: MONTH}}],
+          having: {{onTimeRate: {{gte: 0.5}}, overdue: {{lt: 1000}}}}, orderBy: [{{completionRate: ASC}}]) {{
+            {figures} groups {{ keys {{ handlingOrganizationCode acceptedOn }} count {figures} }} }} }}""",
+        """{ evaluationsAggregate(groupBy: [{ratedAt: MONTH}], orderBy: [{satisfactionRate: DESC}]) {
+            figures { satisfactionRate bad }
+            groups { keys { ratedAt } figures { satisfactionRate bad } } } }""",
+    ]
+    fast, _slow = paths.callers["admin@district"]
+    for query in queries:
+        with counting() as statements:
+            body = await fast(query)
+        assert "errors" not in body, body
+        assert len([s for s in statements.statements if "json_" in s]) == 1
+        for who in ("admin@district", "clerk@hall"):
+            await compare(paths, who, query)
+
+
 async def test_enum_filters_are_literals_in_the_statement(paths):
     """Enum values (a closed set GraphQL checked) are written into the statement, so PostgreSQL
     can keep one plan of it; the answer is the resolvers' (compare)."""

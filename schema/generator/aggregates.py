@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import strawberry
-from pypika_tortoise.terms import Star
+from pypika_tortoise.functions import Cast, NullIf
+from pypika_tortoise.terms import Star, ValueWrapper
 from strawberry.utils.str_converters import to_camel_case
-from tortoise.expressions import RawSQL, Subquery
+from tortoise.expressions import Expression, Q, RawSQL, ResolveResult, Subquery
 from tortoise.functions import Avg, Count, Max, Min, Sum
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
@@ -28,7 +29,7 @@ from schema.generator.scalars import BigInt, graphql_enum
 from schema.generator.spec import ScalarField
 
 if TYPE_CHECKING:
-    from tortoise.expressions import Q
+    from tortoise.expressions import ResolveContext
 
     from schema.generator.access import RequestAccess
     from schema.generator.registry import ModelNode
@@ -38,6 +39,31 @@ MAX_GROUPS = 10000
 GROUPABLE = {"enum", "bool", "string", "int", "date", "datetime"}
 RELATED_GROUPABLE = {"enum", "bool"}
 RELATED_GROUPABLE_NAMES = {"code", "name"}
+PLACES = 4  # decimals of a figure's share, as serviceStats rounds its rates (api/services/stats.py)
+
+
+class Share(Expression):
+    """The share of the rows meeting `out_of` that also meet `counted`, in SQL: the exact ratio of
+    the two counts rounded half up to PLACES decimals in integers, ((2 n 10^p + d) div 2d) / 10^p, as
+    stats.rounded does in Python (a float's own ROUND would take 1/32 down); NULL when d is 0. The
+    same expression on SQLite and PostgreSQL, for the resolvers and the compiled reads alike."""
+
+    def __init__(self, pk: str, counted: Q, out_of: Q) -> None:
+        self.pk, self.counted, self.out_of = pk, counted, out_of
+
+    def resolve(self, resolve_context: ResolveContext) -> ResolveResult:
+        n = counting(self.pk, self.counted).resolve(resolve_context).term
+        d = counting(self.pk, self.out_of).resolve(resolve_context).term
+        scale = 10**PLACES
+        scaled = (n * ValueWrapper(2 * scale) + d) / NullIf(d * ValueWrapper(2), ValueWrapper(0))
+        return ResolveResult(term=Cast(scaled, "DOUBLE PRECISION") / ValueWrapper(scale))
+
+
+def counting(pk: str, condition: Q) -> Count:
+    """COUNT of the rows meeting `condition` (every row, for an empty one)."""
+    if not condition.children and not condition.filters:
+        return Count(Star())
+    return Count(pk, _filter=condition)
 
 
 class FloatAvg(Avg):
@@ -105,6 +131,10 @@ class Aggregates:
         self.numeric = [s for s in self.values if s.numeric]
         self.groups = self._group_fields()
         self.by_attribute = {g.attribute: g for g in self.groups}
+        self.figures = {f.name: f for f in exposure.figures}
+        taken = {g.attribute for g in self.groups} | {"count"} | {f"sum_{s.name}" for s in self.numeric}
+        if clash := taken & set(self.figures):
+            raise TypeError(f"{exposure.type_name}: figures named as groupings or sums: {sorted(clash)}")
 
     def _group_fields(self) -> list[GroupField]:
         node, table = self.node, self.node.model._meta.db_table
@@ -157,7 +187,22 @@ class Aggregates:
         self.avgs = _values_type(f"{name}Averages", f"Averages over {plural}", averages, describe)
         self.mins = _values_type(f"{name}Minimums", f"Smallest values over {plural}", extremes, describe)
         self.maxs = _values_type(f"{name}Maximums", f"Largest values over {plural}", extremes, describe)
+        self.figure_type = None
+        if self.figures:
+            self.figure_type = _type(
+                f"{name}Figures",
+                f"The domain's figures over {plural}",
+                {
+                    f.name: (float | None if f.share else int, strawberry.field(description=f.description))
+                    for f in self.figures.values()
+                },
+            )
         measures = {"count": (int, strawberry.field(description="Number of items"))}
+        if self.figure_type is not None:
+            measures["figures"] = (
+                self.figure_type,
+                strawberry.field(description="The domain's figures (rates rounded to 4 decimals)"),
+            )
         for label, cls in (("sum", self.sums), ("avg", self.avgs), ("min", self.mins), ("max", self.maxs)):
             if cls is not None:
                 measures[label] = (cls, strawberry.field(description=f"{label} of each numeric field"))
@@ -182,6 +227,11 @@ class Aggregates:
                 operator_input("bigint" if s.kind in ("int", "bigint") else s.kind) | None,
                 strawberry.field(default=None, description=f"Sum of {s.name}"),
             )
+        for f in self.figures.values():
+            having[f.name] = (
+                operator_input("float" if f.share else "int") | None,
+                strawberry.field(default=None, description=f"{f.description}: a condition on it"),
+            )
         self.having = _input(f"{name}AggregateHaving", f"Conditions on the groups of {plural}", having)
         order = {"count": (SortDirection | None, strawberry.field(default=None, description="By count"))}
         for s in self.numeric:
@@ -189,6 +239,8 @@ class Aggregates:
                 SortDirection | None,
                 strawberry.field(default=None, description=f"By sum of {s.name}"),
             )
+        for f in self.figures.values():
+            order[f.name] = (SortDirection | None, strawberry.field(default=None, description=f"By {f.name}"))
         for g in self.groups:
             order[g.attribute] = (
                 SortDirection | None,
@@ -203,8 +255,9 @@ class Aggregates:
             condition = agg.condition(await node.registry.access(info), where, group_by or [])
             timezone = node.registry.zone.key
             wanted = _wanted_measures(info)
+            today = node.registry.today(info.context.get("clock"))
             return await agg.compute(
-                condition, group_by or [], having, order_by or [], first, timezone, wanted
+                condition, group_by or [], having, order_by or [], first, timezone, wanted, today
             )
 
         return resolver(
@@ -234,8 +287,9 @@ class Aggregates:
                 access.require_all(node.registry.node(group.relation), f"grouping by {group.path}")
         return condition
 
-    def _measures(self, wanted: set[str]) -> dict[str, Any]:
-        """The aggregate expressions the query asked for (count always, to know a group's size)."""
+    def _measures(self, wanted: set[str], today: dt.date) -> dict[str, Any]:
+        """The aggregate expressions the query asked for (count always, to know a group's size);
+        the figures judged on `today` (overdue)."""
         # COUNT(*), not COUNT(id): the same number (ids are never NULL), and PostgreSQL may then
         # count from an index alone (cases by status from the status index) instead of the table.
         out: dict[str, Any] = {"agg_count": Count(Star())}
@@ -248,6 +302,13 @@ class Aggregates:
             for s in fields:
                 if f"{label}.{to_camel_case(s.name)}" in wanted:
                     out[f"agg_{label}_{s.name}"] = function(s.name)
+        pk = self.node.model._meta.pk_attr
+        for f in self.figures.values():
+            if f"figures.{to_camel_case(f.name)}" in wanted:
+                counted = f.counted(today)
+                out[f"agg_figures_{f.name}"] = (
+                    Share(pk, counted, f.out_of(today)) if f.out_of else counting(pk, counted)
+                )
         return out
 
     def _measure_values(self, row: dict[str, Any]) -> dict[str, Any]:
@@ -258,8 +319,13 @@ class Aggregates:
                 values[s.name] = convert(value) if convert and value is not None else _from_db(value, s)
             return SimpleNamespace(**values)
 
+        figures = {}
+        for f in self.figures.values():
+            value = row.get(f"agg_figures_{f.name}")
+            figures[f.name] = (None if value is None else float(value)) if f.share else int(value or 0)
         return {
             "count": row["agg_count"],
+            "figures": SimpleNamespace(**figures),
             "sum": pick("sum", self.numeric),
             "avg": pick("avg", self.numeric, float),
             "min": pick("min", self.values),
@@ -267,16 +333,16 @@ class Aggregates:
         }
 
     async def compute(
-        self, condition, group_by, having, order_by, first, timezone: str, wanted
+        self, condition, group_by, having, order_by, first, timezone: str, wanted, today: dt.date
     ) -> SimpleNamespace:
         totals = {"agg_count": 0}
         if wanted["total"]:
-            totals = await self.totals_query(condition, wanted["total"]) or totals
+            totals = await self.totals_query(condition, wanted["total"], today) or totals
         result = SimpleNamespace(**self._measure_values(totals), groups=[])
         if not group_by:
             return result
         grouped, keys = self.groups_query(
-            condition, group_by, having, order_by, first, timezone, wanted["groups"]
+            condition, group_by, having, order_by, first, timezone, wanted["groups"], today
         )
         for row in await grouped:
             values = {g.attribute: None for g in self.groups}
@@ -286,15 +352,18 @@ class Aggregates:
             result.groups.append(SimpleNamespace(keys=SimpleNamespace(**values), **self._measure_values(row)))
         return result
 
-    def totals_query(self, condition, wanted: set[str]):
+    def totals_query(self, condition, wanted: set[str], today: dt.date):
         """The one-row query of the overall measures (`agg_count`, `agg_sum_<field>` ...)."""
-        measures = self._measures(wanted)
+        measures = self._measures(wanted, today)
         return _joinless(self.node.model, condition).annotate(**measures).first().values(*measures)
 
-    def groups_query(self, condition, group_by, having, order_by, first, timezone: str, wanted: set[str]):
+    def groups_query(
+        self, condition, group_by, having, order_by, first, timezone: str, wanted: set[str], today: dt.date
+    ):
         """The query of the groups (their keys as `key<i>` or the key's path, and their measures), in
         order and limited, and the keys: alias -> (group field, its expression or path)."""
-        measures = self._measures(wanted | _needed_for_having_and_order(having, order_by))
+        needed = _needed_for_having_and_order(having, order_by, set(self.figures))
+        measures = self._measures(wanted | needed, today)
         limit = DEFAULT_GROUPS if first is None else first
         if not 0 <= limit <= MAX_GROUPS:
             raise EngineError(
@@ -317,7 +386,7 @@ class Aggregates:
         group_terms = [alias if not isinstance(expr, str) else expr for alias, (_g, expr) in keys.items()]
         grouped = grouped.group_by(*group_terms)
         if having is not None:
-            grouped = grouped.filter(**_having_filters(having))
+            grouped = grouped.filter(**_having_filters(having, set(self.figures)))
         grouped = grouped.order_by(*self._group_order(order_by, keys), *group_terms).limit(limit)
         return grouped.values(*group_terms, *measures), keys
 
@@ -341,8 +410,8 @@ class Aggregates:
         }
         for element in order_by:
             name, direction = one_choice(element, "orderBy")
-            if name.startswith("sum_") or name == "count":
-                column = f"agg_{name}"
+            if name.startswith("sum_") or name == "count" or name in self.figures:
+                column = _measure_column(name, set(self.figures))
             elif name in alias_of:
                 column = alias_of[name]
             else:
@@ -359,7 +428,7 @@ def _wanted_measures(info: strawberry.Info) -> dict[str, set[str]]:
     def collect(selections) -> set[str]:
         out = set()
         for field in flat_fields(selections):
-            if field.name in ("sum", "avg", "min", "max"):
+            if field.name in ("sum", "avg", "min", "max", "figures"):
                 out |= {f"{field.name}.{sub.name}" for sub in flat_fields(field.selections)}
             elif field.name == "count":
                 out.add("count")
@@ -374,21 +443,27 @@ def _wanted_measures(info: strawberry.Info) -> dict[str, set[str]]:
     return {"total": total, "groups": groups}
 
 
-def _needed_for_having_and_order(having: Any, order_by: list[Any]) -> set[str]:
+def _needed_for_having_and_order(having: Any, order_by: list[Any], figures: set[str]) -> set[str]:
     names = [k for k, v in vars(having).items() if v is not None] if having is not None else []
     for element in order_by:
         names += [k for k, v in vars(element).items() if v is not None]
-    return {f"sum.{to_camel_case(n.removeprefix('sum_'))}" for n in names if n.startswith("sum_")}
+    needed = {f"sum.{to_camel_case(n.removeprefix('sum_'))}" for n in names if n.startswith("sum_")}
+    return needed | {f"figures.{to_camel_case(n)}" for n in names if n in figures}
 
 
-def _having_filters(having: Any) -> dict[str, Any]:
+def _measure_column(name: str, figures: set[str]) -> str:
+    """The column of a measure that having and orderBy name: count, sum_<field> or a figure."""
+    return f"agg_figures_{name}" if name in figures else f"agg_{name}"
+
+
+def _having_filters(having: Any, figures: set[str]) -> dict[str, Any]:
     from schema.generator.filters import LOOKUPS
 
     filters: dict[str, Any] = {}
     for name, condition in vars(having).items():
         if condition is None:
             continue
-        column = f"agg_{name}"
+        column = _measure_column(name, figures)
         for op, suffix in LOOKUPS.items():
             value = getattr(condition, op, None)
             if value is not None:

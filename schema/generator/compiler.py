@@ -735,6 +735,7 @@ class Compiler:
                 args.get("first"),
                 self.timezone,
                 wanted_groups,
+                self.today,
             )
         totals = self.alias("a")
         pairs: list[tuple[str, Sql | str]] = []
@@ -749,7 +750,7 @@ class Compiler:
         wanted = self._wanted(aggregate_type, fields)
         if not wanted:
             return "SELECT " + self.sql.obj(pairs)
-        source = queryset_sql(aggregates.totals_query(condition, wanted))
+        source = queryset_sql(aggregates.totals_query(condition, wanted, self.today))
         return "SELECT " + self.sql.obj(pairs) + " FROM (" + source + f") AS {totals}"
 
     def _wanted(self, object_type: Any, fields: dict[str, list]) -> set[str]:
@@ -759,7 +760,7 @@ class Compiler:
             name = group[0].node.name.value
             if name == "count":
                 out.add("count")
-            elif name in ("sum", "avg", "min", "max"):
+            elif name in ("sum", "avg", "min", "max", "figures"):
                 for sub in self.selection.subfields(object_type.fields[name].type, group).values():
                     if sub[0].node.name.value != "__typename":
                         out.add(f"{name}.{sub[0].node.name.value}")
@@ -771,10 +772,14 @@ class Compiler:
         measure_type = get_named_type(object_type.fields[name].type)
         pairs: list[tuple[str, Sql | str]] = []
         scalars = {to_camel_case(s.name): s for s in aggregates.values}
+        figures = {to_camel_case(f): f for f in aggregates.figures}
         for key, sub in self.selection.subfields(object_type.fields[name].type, group).items():
             field = sub[0].node.name.value
             if field == "__typename":
                 pairs.append((key, literal(measure_type.name)))
+                continue
+            if name == "figures":
+                pairs.append((key, ident(alias, f"agg_figures_{figures[field]}")))
                 continue
             scalar = scalars[field]
             column = ident(alias, f"agg_{name}_{scalar.name}")

@@ -14,6 +14,7 @@ from typing import Any
 
 from strawberry.scalars import JSON
 from tortoise import fields as tf
+from tortoise.expressions import Q
 from tortoise.fields.relational import (
     BackwardFKRelation,
     BackwardOneToOneRelation,
@@ -85,6 +86,24 @@ class Derived:
 
 
 @dataclass(frozen=True)
+class Figure:
+    """A figure of the domain over a model's rows, answered by its aggregate (`figures`), overall and
+    per group: a count of the rows meeting a condition, or the share of the rows meeting
+    `out_of` that also meet `counted` (rounded half up to 4 decimals, as serviceStats rounds; null
+    when none meet `out_of`). The conditions are given the request's day in the district
+    (overdue is judged on it)."""
+
+    name: str  # snake_case, as model attributes are
+    description: str
+    counted: Callable[[dt.date], Q]
+    out_of: Callable[[dt.date], Q] | None = None  # None: a count; else the share's denominator
+
+    @property
+    def share(self) -> bool:
+        return self.out_of is not None
+
+
+@dataclass(frozen=True)
 class Exposure:
     """What the API exposes of one model; names are model attribute names (snake_case)."""
 
@@ -119,6 +138,8 @@ class Exposure:
     # the write.
     after_write: Callable[[Model, dict[str, Any] | None], Awaitable[None]] | None = None
     derived: tuple[Derived, ...] = ()
+    # The domain's figures its aggregate answers (办结率, 限时办结率, overdue ...), beside count/sum/avg.
+    figures: tuple[Figure, ...] = ()
     # A model kept as a tree by a materialized path ("/1/5/23/", a hidden column): its `Where` input
     # gains `within: ID`, the row of that id and every row below it, as one range of the path's index.
     tree_path: str | None = None
