@@ -14,6 +14,7 @@ import datetime as dt
 import importlib.util
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,8 @@ class Model:
     directions: tuple[str, ...]
     create: Mutation | None
     update: Mutation | None
+    # Every field of a to-one relation's `where` (filters hold only the field naming the related row)
+    related_filters: tuple[Filter, ...] = ()
 
 
 def ref(raw: dict) -> Ref:
@@ -200,6 +203,7 @@ class Schema:
             directions=directions,
             create=self._mutation(f"create{node['name']}"),
             update=self._mutation(f"update{node['name']}"),
+            related_filters=tuple(self._related_filters(node, arguments.get("where"))),
         )
 
     def _columns(self, node: dict) -> list[Field]:
@@ -244,6 +248,25 @@ class Schema:
                 if named in nested and self._operators(ref(nested[named]["type"])):
                     inner = Step(related["name"], named, nested[named].get("description") or "")
                     found.append(Filter((step, inner), self._operators(ref(nested[named]["type"]))))
+        return found
+
+    def _related_filters(self, node: dict, where: Ref | None) -> list[Filter]:
+        """A filter per field of each to-one relation's `where` that takes values (organization's
+        tier, an item's type ...), one level deep."""
+        if where is None:
+            return []
+        to_one, found = self._to_one(node), []
+        for raw in self.types[where.name]["inputFields"] or ():
+            if raw["name"] not in to_one or self._operators(ref(raw["type"])):
+                continue
+            related = self.types[ref(to_one[raw["name"]]["type"]).name]
+            described = {f["name"]: f for f in related["fields"] or ()}
+            step = Step(node["name"], raw["name"], to_one[raw["name"]].get("description") or "")
+            for inner in self.types[ref(raw["type"]).name]["inputFields"] or ():
+                operators = self._operators(ref(inner["type"]))
+                if operators and inner["name"] not in COMBINATORS:
+                    text = (described.get(inner["name"]) or inner).get("description") or ""
+                    found.append(Filter((step, Step(related["name"], inner["name"], text)), operators))
         return found
 
     def _operators(self, kind: Ref) -> tuple[Field, ...]:
@@ -357,7 +380,7 @@ def csv_text(columns: list[str], rows: list[dict]) -> str:
     return out.getvalue()
 
 
-MEASURES = ("sum", "avg", "min", "max")
+MEASURES = ("sum", "avg", "min", "max", "figures")  # figures: the domain's (办结率 ...), by the API
 
 
 @dataclass(frozen=True)
@@ -379,7 +402,7 @@ class Aggregate:
     description: str
     where: str | None  # the where input's type, e.g. CaseWhere
     groupings: tuple[Grouping, ...]
-    measures: dict[str, tuple[Field, ...]]  # "sum" -> the fields it sums
+    measures: dict[str, tuple[Field, ...]]  # "sum" -> the fields it sums; "figures" -> the figures
 
 
 def aggregates(schema: Schema) -> list[Aggregate]:
@@ -419,43 +442,50 @@ def aggregates(schema: Schema) -> list[Aggregate]:
 
 
 def measure_key(measure: str) -> str:
-    """How orderBy and having name a measure: "count", or "sum:amountFen" -> "sumAmountFen"."""
+    """How orderBy and having name a measure: "count"; "sum:amountFen" -> "sumAmountFen"; a figure
+    by its own name ("figures:onTimeRate" -> "onTimeRate")."""
     function, _, field = measure.partition(":")
+    if function == "figures":
+        return field
     return function + field[:1].upper() + field[1:] if field else function
 
 
 def aggregate_document(
     aggregate: Aggregate,
-    grouping: Grouping | None,
-    bucket: str | None,
+    groupings: Sequence[tuple[Grouping, str | None]],
     measure: str,
     order: str | None = None,
-    at_least: int | None = None,
+    at_least: float | None = None,
 ) -> str:
-    """The report's query: the aggregate grouped by one field (or not), counting or measuring one
-    field (`measure`: "count" or "sum:amountFen"), filtered by `$where`; the groups ordered by the
-    measure (`order`: ASC or DESC) and kept when it is at least `at_least`."""
+    """The report's query: the aggregate grouped by up to two fields, each with its date bucket
+    (or totals when none), counting or measuring (`measure`: "count", "sum:amountFen",
+    "figures:onTimeRate"), filtered by `$where`; the groups ordered by the measure (`order`: ASC
+    or DESC) and kept when it is at least `at_least`."""
     selected = "count"
     if measure != "count":
         function, _, field = measure.partition(":")
         selected = f"count {function} {{ {field} }}"
     variables = f"$where: {aggregate.where}" if aggregate.where else ""
     where = "where: $where" if aggregate.where else ""
-    if grouping is None:
-        body = f"{aggregate.field}({where}) {{ {selected} }}"
+    if not groupings:
+        body = (
+            f"{aggregate.field}({where}) {{ {selected} }}" if where else f"{aggregate.field} {{ {selected} }}"
+        )
     else:
-        key = f"{{{grouping.name}: {bucket or 'true'}}}"
+        keys = ", ".join(f"{{{g.name}: {bucket or 'true'}}}" for g, bucket in groupings)
+        names = " ".join(g.name for g, _bucket in groupings)
         ordered = f"orderBy: [{{{measure_key(measure)}: {order}}}]" if order else ""
-        kept = f"having: {{{measure_key(measure)}: {{gte: {int(at_least)}}}}}" if at_least is not None else ""
-        arguments = ", ".join(a for a in (where, f"groupBy: [{key}]", kept, ordered) if a)
-        body = f"{aggregate.field}({arguments}) {{ groups {{ keys {{ {grouping.name} }} {selected} }} }}"
+        kept = f"having: {{{measure_key(measure)}: {{gte: {at_least!r}}}}}" if at_least is not None else ""
+        arguments = ", ".join(a for a in (where, f"groupBy: [{keys}]", kept, ordered) if a)
+        body = f"{aggregate.field}({arguments}) {{ groups {{ keys {{ {names} }} {selected} }} }}"
     return f"query Report({variables}) {{ {body} }}" if variables else f"query Report {{ {body} }}"
 
 
 def report_rows(data: dict, view: dict) -> list[dict]:
-    """A report's answer as rows: one per group (its key, then the measure), or one row of totals."""
+    """A report's answer as rows: one per group (its key, the second grouping's key when there is
+    one, then the measure), or one row of totals."""
     (answer,) = data.values()
-    x, y = view.get("x"), view.get("y", "count")
+    x, series, y = view.get("x"), view.get("series"), view.get("y", "count")
 
     def value(entry: dict) -> Any:
         if y == "count":
@@ -464,5 +494,7 @@ def report_rows(data: dict, view: dict) -> list[dict]:
         return (entry.get(function) or {}).get(field)
 
     if x and "groups" in answer:
+        if series:
+            return [{x: g["keys"][x], series: g["keys"][series], y: value(g)} for g in answer["groups"]]
         return [{x: group["keys"][x], y: value(group)} for group in answer["groups"]]
     return [{y: value(answer)}]

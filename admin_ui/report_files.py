@@ -8,35 +8,62 @@ from typing import Any
 from admin_ui.introspection import csv_text
 
 SHEET = "数据"
+PIVOT = "透视"
 MAX_SHEET_TITLE = 31  # Excel's limit on a sheet's name
 
 
 def workbook(title: str, rows: list[dict[str, Any]], view: dict[str, Any], headers: dict[str, str]) -> bytes:
-    """The rows under their headers on one sheet, and, for a grouped bar or line view, an Excel
-    chart of the measure by the grouping (drawn by Excel itself, from the sheet's cells)."""
+    """The rows under their headers on one sheet and, for a grouped bar or line view, an Excel
+    chart of the measure by the grouping (drawn by Excel itself, from the sheet's cells). With a
+    second grouping, a sheet 透视 holds the rows pivoted (a row per value of the first grouping, a
+    column per value of the second) and the chart draws a series per column, stacked for a
+    stacked bar view."""
     from openpyxl import Workbook
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.chart import BarChart, LineChart, Reference
 
     book = Workbook()
     sheet = book.active
     sheet.title = SHEET
     columns = list(rows[0]) if rows else []
-    sheet.append([headers.get(c, c) for c in columns])
-    for row in rows:
-        sheet.append([_cell(row[c], ILLEGAL_CHARACTERS_RE) for c in columns])
-    kind = view.get("kind")
-    if kind in ("bar", "line") and len(columns) == 2 and rows:
-        chart = BarChart() if kind == "bar" else LineChart()
+    _write(sheet, [headers.get(c, c) for c in columns], [[row[c] for c in columns] for row in rows])
+    kind, x, series, y = view.get("kind"), view.get("x"), view.get("series"), view.get("y", "count")
+    source, width, height = sheet, 2, len(rows)
+    if series and x and rows:
+        source = book.create_sheet(PIVOT)
+        across = list(dict.fromkeys(row[x] for row in rows))
+        down = list(dict.fromkeys(row[series] for row in rows))
+        cells = {(row[x], row[series]): row[y] for row in rows}
+        table = [[a, *(cells.get((a, d)) for d in down)] for a in across]
+        _write(source, [headers.get(x, x), *(_text(d) for d in down)], table)
+        width, height = len(down) + 1, len(across)
+    elif len(columns) != 2:
+        kind = None  # totals: no chart
+    if kind in ("bar", "stacked_bar", "line") and rows:
+        chart = LineChart() if kind == "line" else BarChart()
+        if kind == "stacked_bar":
+            chart.grouping, chart.overlap = "stacked", 100
         chart.title = title[: MAX_SHEET_TITLE * 3]
-        chart.add_data(Reference(sheet, min_col=2, min_row=1, max_row=len(rows) + 1), titles_from_data=True)
-        chart.set_categories(Reference(sheet, min_col=1, min_row=2, max_row=len(rows) + 1))
-        chart.y_axis.title = headers.get(columns[1], columns[1])
-        chart.x_axis.title = headers.get(columns[0], columns[0])
-        sheet.add_chart(chart, "D2")
+        data = Reference(source, min_col=2, max_col=width, min_row=1, max_row=height + 1)
+        chart.add_data(data, titles_from_data=True)
+        chart.set_categories(Reference(source, min_col=1, min_row=2, max_row=height + 1))
+        chart.y_axis.title = headers.get(y, y)
+        chart.x_axis.title = headers.get(x, x)
+        source.add_chart(chart, source.cell(row=2, column=width + 2).coordinate)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _write(sheet: Any, header: list[Any], rows: list[list[Any]]) -> None:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    sheet.append([_cell(value, ILLEGAL_CHARACTERS_RE) for value in header])
+    for row in rows:
+        sheet.append([_cell(value, ILLEGAL_CHARACTERS_RE) for value in row])
+
+
+def _text(value: Any) -> str:
+    return "—" if value is None else str(value)
 
 
 def csv_file(rows: list[dict[str, Any]], headers: dict[str, str]) -> bytes:

@@ -152,6 +152,32 @@ async def seeded_url(databases: Databases, seeded_template: str) -> AsyncIterato
     await databases.drop(name)
 
 
+@pytest_asyncio.fixture
+async def varied_url(seeded_url):
+    """The fixture, where every case is on time and none is open, with some cases completed two
+    days late and some back to DECIDED (open, the clock running, past their promised day): the
+    rates then differ per hall and month. The rollups are recounted, as `sanji stats rebuild` does."""
+    from tortoise.transactions import in_transaction
+
+    from api.models.case import Case
+    from api.services import rollup
+
+    async with db.database(Settings(database_url=seeded_url)):
+        connection = Case._meta.db
+        postgres = connection.capabilities.dialect == "postgres"
+        late = "promised_due_date + 2" if postgres else "date(promised_due_date, '+2 days')"
+        await connection.execute_script(
+            f"UPDATE service_case SET completed_on = {late} "
+            "WHERE status = 'DELIVERED' AND promised_due_date IS NOT NULL AND id % 5 = 0;"
+            "UPDATE service_case SET status = 'DECIDED', completed_at = NULL, completed_on = NULL, "
+            "delivered_at = NULL, working_days_taken = NULL "
+            "WHERE status = 'COMPLETED' AND promised_due_date IS NOT NULL AND id % 2 = 0;"
+        )
+        async with in_transaction() as transaction:
+            await rollup.rebuild(transaction)
+    return seeded_url
+
+
 @pytest_asyncio.fixture(scope="session")
 async def fixture_db(databases: Databases, seeded_template: str) -> AsyncIterator[TortoiseContext]:
     """The fixture database shared by read-only tests (a copy, so the template stays clean)."""

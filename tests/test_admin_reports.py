@@ -4,6 +4,7 @@ opened again in a new session by another user, who sees their own area's figures
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
 
 from openpyxl import load_workbook
@@ -111,7 +112,7 @@ async def test_groups_are_ordered_by_the_measure_and_kept_above_a_threshold(api_
 
     def order(app):
         app.selectbox(key="reports_order").select("DESC")
-        app.number_input(key="reports_at_least").set_value(590)
+        app.number_input(key="reports_at_least_whole").set_value(590)
 
     app = await asyncio.to_thread(run, api_url, REPORTS, admin, None, [build, group, order])
     assert not app.exception, app.exception
@@ -130,3 +131,144 @@ async def test_groups_are_ordered_by_the_measure_and_kept_above_a_threshold(api_
     assert counts == sorted(counts, reverse=True) and min(counts) >= 590 and len(counts) >= 2
     everything = per_hall(api_url, admin.token)
     assert len(shown) < len(everything)  # a group under the threshold is left out
+
+
+RATES = """query($where: CaseWhere) { casesAggregate(where: $where,
+  groupBy: [{handlingOrganizationName: true}, {acceptedOn: MONTH}]) {
+    groups { keys { handlingOrganizationName acceptedOn } figures { onTimeRate } } } }"""
+
+
+def rates(url: str, token: str, where: dict) -> dict:
+    """限时办结率 per (organization, month), from the API directly with the reader's token (a
+    group with none completed has no rate: its cell is empty)."""
+    groups = graphql_at(url, RATES, token, {"where": where})["casesAggregate"]["groups"]
+    return {
+        (g["keys"]["handlingOrganizationName"], g["keys"]["acceptedOn"]): g["figures"]["onTimeRate"]
+        for g in groups
+        if g["figures"]["onTimeRate"] is not None
+    }
+
+
+def pivoted(app) -> dict:
+    """The pivot table shown: (row's organization, column's month) -> the rate in that cell."""
+    (found,) = [d.value for d in app.dataframe if "承办单位 · 名称" in d.value.columns]
+    out = {}
+    for row in found.to_dict("records"):
+        name = row.pop("承办单位 · 名称")
+        # a month's column ("—": not accepted yet); NaN where the pair has no group
+        out |= {(name, None if month == "—" else month): rate for month, rate in row.items() if rate == rate}
+    return out
+
+
+async def test_a_rate_per_hall_and_month_is_built_with_a_relation_filter_and_refiltered_when_opened(
+    varied_ui_url,
+):
+    """限时办结率 (computed by the API) per hall and month, as a pivot, filtered to the halls through
+    the handling organization's tier; saved; opened by the supervisor in a new session, who then
+    narrows it to a month of acceptance: each time the figures of the API asked directly."""
+    url = varied_ui_url
+    admin = await asyncio.to_thread(signed_in, url, "admin")
+    seen = {}
+    key = "reports_casesAggregate"
+
+    def build(app):
+        app.selectbox(key="reports_model").select("casesAggregate")
+
+    def group(app):
+        app.selectbox(key="reports_group_casesAggregate").select("handlingOrganizationName")
+        app.selectbox(key="reports_measure_casesAggregate").select("figures:onTimeRate")
+
+    def series(app):
+        app.selectbox(key="reports_series_casesAggregate").select("acceptedOn")
+
+    def bucket(app):
+        app.selectbox(key="reports_series_bucket").select("MONTH")
+        app.multiselect(key=f"{key}_filters").select("handlingOrganization.tier")
+
+    def hall(app):
+        app.selectbox(key=f"{key}_op_handlingOrganization.tier").select("eq")
+
+    def value(app):
+        app.selectbox(key=f"{key}_value_handlingOrganization.tier").select("HALL")
+
+    def view(app):
+        app.radio(key="reports_view").set_value("pivot")
+
+    def save(app):
+        seen["preview"] = pivoted(app)
+        seen["labels"] = [s.label for s in app.selectbox] + [m.label for m in app.multiselect]
+        app.text_input(key="reports_name").input("各大厅限时办结率")
+        app.selectbox(key="reports_visibility").select("ROLE")
+        app.selectbox(key="reports_role").select("SUPERVISOR")
+        app.button(key="reports_save").click()
+
+    steps = [build, group, series, bucket, hall, value, view, save]
+    app = await asyncio.to_thread(run, url, REPORTS, admin, None, steps)
+    assert not app.exception, app.exception
+    assert app.success[0].value == "已保存报表“各大厅限时办结率”。", [e.value for e in app.error]
+    halls = {"handlingOrganization": {"tier": {"eq": "HALL"}}}
+    direct = await asyncio.to_thread(rates, url, admin.token, halls)
+    assert seen["preview"] == direct and len(set(direct.values())) > 1
+    assert "限时办结率" in app.selectbox(key="reports_measure_casesAggregate").format_func(
+        "figures:onTimeRate"
+    )
+
+    supervisor = await asyncio.to_thread(signed_in, url, "supervisor")
+    listed = graphql_at(url, "{ reports { nodes { id name view } } }", supervisor.token)["reports"]["nodes"]
+    (saved,) = [r for r in listed if r["name"] == "各大厅限时办结率"]
+    assert saved["view"] == {
+        "kind": "pivot",
+        "x": "handlingOrganizationName",
+        "series": "acceptedOn",
+        "y": "figures:onTimeRate",
+    }
+    month = sorted({m for _hall, m in direct})[1]
+    opened = f"reports_open_{saved['id']}"
+
+    def open_it(app):
+        app.selectbox(key="reports_open").select(saved["id"])
+
+    def refilter(app):
+        seen["opened"] = pivoted(app)
+        app.multiselect(key=f"{opened}_filters").select("acceptedOn")
+
+    def since(app):
+        app.selectbox(key=f"{opened}_op_acceptedOn").select("gte")
+
+    def day(app):
+        app.date_input(key=f"{opened}_value_acceptedOn").set_value(dt.date.fromisoformat(month))
+
+    page = await asyncio.to_thread(run, url, REPORTS, supervisor, None, [open_it, refilter, since, day])
+    assert not page.exception, page.exception
+    assert seen["opened"] == await asyncio.to_thread(rates, url, supervisor.token, halls)
+    narrowed = await asyncio.to_thread(rates, url, supervisor.token, {**halls, "acceptedOn": {"gte": month}})
+    assert pivoted(page) == narrowed and 0 < len(narrowed) < len(seen["opened"])
+    captions = [c.value for c in page.caption]
+    assert "报表保存的筛选：承办单位（层级） = 便民服务大厅" in captions, captions
+    assert len(page.get("download_button")) == 2
+
+    # Excel of a report with two groupings: the rows as shown, and a sheet 透视 of them pivoted
+    # (a row per hall, a column per month) from which Excel draws a stacked bar per month
+    rows = [
+        {"handlingOrganizationName": name, "acceptedOn": day, "figures:onTimeRate": rate}
+        for (name, day), rate in narrowed.items()
+    ]
+    headers = {
+        "handlingOrganizationName": "承办单位 · 名称",
+        "acceptedOn": "受理日期",
+        "figures:onTimeRate": "限时办结率",
+    }
+    stacked = {**saved["view"], "kind": "stacked_bar"}
+    book = load_workbook(io.BytesIO(report_files.workbook("各大厅限时办结率", rows, stacked, headers)))
+    data, table = book["数据"], book["透视"]
+    assert [c.value for c in data[1]] == ["承办单位 · 名称", "受理日期", "限时办结率"]
+    assert data.max_row == len(rows) + 1
+    months = [c.value for c in table[1]][1:]
+    assert set(months) == {day for _name, day in narrowed}
+    for line in table.iter_rows(min_row=2, values_only=True):
+        name, *cells = line
+        assert {m: v for m, v in zip(months, cells, strict=True) if v is not None} == {
+            day: rate for (hall, day), rate in narrowed.items() if hall == name
+        }
+    (chart,) = table._charts
+    assert chart.tagname == "barChart" and chart.grouping == "stacked" and len(chart.series) == len(months)

@@ -6,13 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest_asyncio
-from tortoise.transactions import in_transaction
-
-from api import db
-from api.models.case import Case
-from api.services import rollup
-from api.settings import Settings
 from tests.conftest import serving
 
 FIGURES = "accepted completed completionRate onTimeRate overdue"
@@ -23,27 +16,6 @@ PER_HALL_AND_MONTH = f"""{{ casesAggregate(where: {{acceptedOn: {{isNull: false}
 STATS = """query($from: Date, $to: Date) { serviceStats(by: ORGANIZATION, from: $from, to: $to) {
   label accepted completed completionRate onTimeRate overdue } }"""
 TOTALS = "{ serviceStats { accepted completed completionRate onTimeRate overdue } }"
-
-
-@pytest_asyncio.fixture
-async def varied_url(seeded_url):
-    """The fixture, where every case is on time and none is open, with some cases completed two
-    days late and some back to DECIDED (open, the clock running, past their promised day): the
-    rates then differ per hall and month. The rollups are recounted, as `sanji stats rebuild` does."""
-    async with db.database(Settings(database_url=seeded_url)):
-        connection = Case._meta.db
-        postgres = connection.capabilities.dialect == "postgres"
-        late = "promised_due_date + 2" if postgres else "date(promised_due_date, '+2 days')"
-        await connection.execute_script(
-            f"UPDATE service_case SET completed_on = {late} "
-            "WHERE status = 'DELIVERED' AND promised_due_date IS NOT NULL AND id % 5 = 0;"
-            "UPDATE service_case SET status = 'DECIDED', completed_at = NULL, completed_on = NULL, "
-            "delivered_at = NULL, working_days_taken = NULL "
-            "WHERE status = 'COMPLETED' AND promised_due_date IS NOT NULL AND id % 2 = 0;"
-        )
-        async with in_transaction() as transaction:
-            await rollup.rebuild(transaction)
-    return seeded_url
 
 
 def _month_end(first: dt.date) -> dt.date:

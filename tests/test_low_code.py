@@ -101,13 +101,20 @@ async def test_a_spec_alone_gives_the_full_api(fresh_url):
         assert {g.name for g in notices.groupings} >= {"pinned", "publishedOn", "organizationCode"}
         assert "views" in {f.name for f in notices.measures["sum"]}
         pinned = next(g for g in notices.groupings if g.name == "pinned")
-        document = aggregate_document(notices, pinned, None, "sum:views")
+        document = aggregate_document(notices, [(pinned, None)], "sum:views")
         view = {"kind": "bar", "x": "pinned", "y": "sum:views"}
         rows = report_rows(await run(document, where=None), view)
         assert sorted(rows, key=lambda r: r["pinned"]) == [
             {"pinned": False, "sum:views": 5},
             {"pinned": True, "sum:views": 30},
         ]
+        # two groupings (a pivot, a stacked bar): pinned per month of publication
+        month = next(g for g in notices.groupings if g.name == "publishedOn")
+        document = aggregate_document(notices, [(pinned, None), (month, "MONTH")], "count")
+        view = {"kind": "pivot", "x": "pinned", "series": "publishedOn", "y": "count"}
+        rows = report_rows(await run(document, where=None), view)
+        assert sum(r["count"] for r in rows) == 3 and {r["pinned"] for r in rows} == {False, True}
+        assert all(set(r) == {"pinned", "publishedOn", "count"} for r in rows)
 
         first = created[0]["id"]
         updated = await run(

@@ -3,7 +3,10 @@ reader's rights decide what it shows."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from tests.conftest import serving
+from tests.test_aggregate_figures import STATS
 
 PER_HALL = """query($status: CaseStatus) { casesAggregate(where: {status: {eq: $status}},
   groupBy: [{handlingOrganizationCode: true}]) {
@@ -93,7 +96,7 @@ async def test_only_queries_over_list_and_aggregate_fields_are_saved(seeded_url)
         assert body["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
         body = await admin(SAVE, {"input": report(visibility="ROLE")})
         assert body["errors"][0]["extensions"]["code"] == "VALIDATION_FAILED"
-        assert (await admin.data("{ reports { totalCount } }"))["reports"]["totalCount"] == 3  # the starters
+        assert (await admin.data("{ reports { totalCount } }"))["reports"]["totalCount"] == 4  # the starters
 
 
 async def test_two_users_of_one_role_and_area_each_list_their_own_reports(seeded_url):
@@ -155,14 +158,21 @@ async def test_the_starter_reports_show_the_district_s_figures(seeded_url):
             "nodes"
         ]
         starters = {r["name"]: r["id"] for r in listed}
-        assert set(starters) == {"每月受理办件量", "便民服务室建设状态", "在用事项按类型"}, listed
+        assert set(starters) == {
+            "每月受理办件量",
+            "便民服务室建设状态",
+            "在用事项按类型",
+            "各大厅每月限时办结率",
+        }, listed
         query = "query($id: ID!) { runReport(id: $id) }"
         rooms = (await admin.data(query, {"id": starters["便民服务室建设状态"]}))["runReport"]
-        by_status = {
-            g["keys"]["constructionStatus"]: g["count"] for g in rooms["organizationsAggregate"]["groups"]
-        }
-        # the district's figures (DOMAIN.md): 38 rooms, 7 still being built
+        by_status: dict[str, int] = {}
+        for g in rooms["organizationsAggregate"]["groups"]:
+            status = g["keys"]["constructionStatus"]
+            by_status[status] = by_status.get(status, 0) + g["count"]
+        # the district's figures (DOMAIN.md): 38 rooms, 7 still being built, each under its parent
         assert sum(by_status.values()) == 38 and by_status["UNDER_CONSTRUCTION"] == 7, by_status
+        assert all(g["keys"]["parentName"] for g in rooms["organizationsAggregate"]["groups"])
         items = (await admin.data(query, {"id": starters["在用事项按类型"]}))["runReport"]
         by_type = {g["keys"]["type"]: g["count"] for g in items["itemsAggregate"]["groups"]}
         direct = await admin.data("{ items(where: {inForce: {eq: true}}) { totalCount } }")
@@ -173,3 +183,37 @@ async def test_the_starter_reports_show_the_district_s_figures(seeded_url):
             sum(g["count"] for g in monthly["casesAggregate"]["groups"] if g["keys"]["acceptedOn"])
             == (accepted["casesAggregate"]["count"])
         )
+
+
+async def test_the_starter_on_time_rate_per_hall_and_month_is_the_dashboard_s(varied_url):
+    """各大厅每月限时办结率 equals serviceStats per organization for each month (the statistics
+    page's figures), for the district's administrator and for a hall clerk over their hall."""
+    async with serving(varied_url) as http:
+        for name in ("admin", "hall_clerk"):
+            reader = await http.sign_in(name)
+            listed = (await reader.data("{ reports { nodes { id name } } }"))["reports"]["nodes"]
+            (starter,) = [r["id"] for r in listed if r["name"] == "各大厅每月限时办结率"]
+            ran = await reader.data("query($id: ID!) { runReport(id: $id) }", {"id": starter})
+            groups = ran["runReport"]["casesAggregate"]["groups"]
+            reported = {
+                (g["keys"]["acceptedOn"], g["keys"]["handlingOrganizationName"]): g["figures"]["onTimeRate"]
+                for g in groups
+            }
+            halls = {
+                o["name"]
+                for o in (
+                    await reader.data(
+                        "{ organizations(where: {tier: {eq: HALL}}, first: 100) { nodes { name } } }"
+                    )
+                )["organizations"]["nodes"]
+            }
+            dashboard = {}
+            for month in {month for month, _hall in reported}:
+                first = dt.date.fromisoformat(month)
+                last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+                rows = await reader.data(STATS, {"from": month, "to": last.isoformat()})
+                for row in rows["serviceStats"]:
+                    if row["label"] in halls and row["accepted"]:
+                        dashboard[(month, row["label"])] = row["onTimeRate"]
+            assert reported == dashboard and len(reported) > 3, name
+            assert len(set(reported.values())) > 1  # the rates differ: the comparison can fail

@@ -83,6 +83,15 @@ async def api_url(seeded_url: str) -> AsyncIterator[str]:
         yield url
 
 
+@pytest_asyncio.fixture
+async def varied_ui_url(varied_url: str) -> AsyncIterator[str]:
+    """The API on the fixture whose cases are not all on time (tests/conftest.py `varied_url`)."""
+    if DB_KIND != "sqlite":
+        pytest.skip("admin UI pages are tested against the API on SQLite")
+    async with serving_api(varied_url) as url:
+        yield url
+
+
 @pytest_asyncio.fixture(scope="session")
 async def shared_api_url(fixture_url: str) -> AsyncIterator[str]:
     """The API on the session's shared fixture database, for the UI tests that change nothing in

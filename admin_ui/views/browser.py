@@ -147,8 +147,8 @@ def schema() -> Schema | None:
 def _browse(model: Model, lang: str) -> list[dict]:
     """The page of rows shown (as the API gave them), for the update form to pick from."""
     key = f"browser_{model.type_name}"
-    conditions = _conditions(model, key, lang)
-    if conditions is None:
+    chosen = conditions(model, key, lang)
+    if chosen is None:
         return []
     columns = {c.name: c for c in model.columns}
     left, right, size = st.columns([2, 2, 1])
@@ -168,7 +168,7 @@ def _browse(model: Model, lang: str) -> list[dict]:
     )
     first = size.number_input(t("browser_first", lang), min_value=1, value=20, step=1, key=f"{key}_first")
     variables = {
-        "where": where(conditions),
+        "where": where(chosen),
         "orderBy": [{field: direction}] if field else None,
         "first": int(first),
     }
@@ -232,7 +232,7 @@ def _order_label(model: Model, name: str, lang: str) -> str:
     return field_label(model, column, lang) if column else name
 
 
-def _conditions(model: Model, key: str, lang: str) -> list[tuple[Filter, str, Any]] | None:
+def conditions(model: Model, key: str, lang: str) -> list[tuple[Filter, str, Any]] | None:
     """The filter rows chosen: a condition and a value per field; None when a value is unusable."""
     filters = {f.label: f for f in model.filters}
     chosen = st.multiselect(
@@ -251,7 +251,7 @@ def _conditions(model: Model, key: str, lang: str) -> list[tuple[Filter, str, An
         operator = left.selectbox(
             f"{label} · {t('browser_operator', lang)}",
             list(operators),
-            format_func=lambda o: _operator(o, lang),
+            format_func=lambda o: operator_label(o, lang),
             placeholder=t("choose_one", lang),
             key=f"{key}_op_{name}",
         )
@@ -283,7 +283,7 @@ def _value_key(key: str, flt: Filter, operator: Field) -> str:
     )
 
 
-def _operator(name: str, lang: str) -> str:
+def operator_label(name: str, lang: str) -> str:
     label = OPERATORS.get(name, name)
     return label[lang] if isinstance(label, dict) else label
 

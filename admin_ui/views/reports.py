@@ -1,12 +1,17 @@
-"""报表 Reports: build a report by choosing a model, a grouping, a measure and a filter (no GraphQL
-typed), preview it live with your own rights, save it (private, for a role, or for your area), and
-open the reports saved by you or shared with you; each runs with the reader's rights (runReport).
-Every model with an aggregate field is offered, read from the schema (admin_ui.introspection)."""
+"""报表 Reports: build a report by choosing a model, up to two groupings, a measure (a count, a sum
+… or one of the domain's figures the API computes: 办结率, 限时办结率, overdue, 满意率) and filters
+(no GraphQL typed), preview it live with your own rights, save it (private, for a role, or for your
+area), and open the reports saved by you or shared with you; each runs with the reader's rights
+(runReport). Every model with an aggregate field is offered, read from the schema
+(admin_ui.introspection)."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from admin_ui import report_files, session
@@ -15,12 +20,14 @@ from admin_ui.formatting import dataframe
 from admin_ui.i18n import ROLE_LABELS, add, label, t
 from admin_ui.introspection import (
     Aggregate,
+    Grouping,
     aggregate_document,
     aggregates,
     report_rows,
     where,
 )
 from admin_ui.labels import enum_label, term, type_label
+from admin_ui.records import filter_label
 from admin_ui.views import browser
 
 add(
@@ -34,13 +41,16 @@ add(
         "reports_model": {"zh": "数据", "en": "Data"},
         "reports_group": {"zh": "分组", "en": "Group by"},
         "reports_no_group": {"zh": "不分组（合计）", "en": "No grouping (totals)"},
+        "reports_series": {"zh": "再按…分组（系列）", "en": "Then by (series)"},
+        "reports_no_series": {"zh": "不再分组", "en": "No second grouping"},
         "reports_bucket": {"zh": "时间粒度", "en": "Period"},
+        "reports_series_bucket": {"zh": "系列的时间粒度", "en": "Series period"},
         "reports_measure": {"zh": "指标", "en": "Measure"},
         "reports_count": {"zh": "数量", "en": "Count"},
-        "reports_filter": {"zh": "筛选", "en": "Filter"},
-        "reports_no_filter": {"zh": "不筛选", "en": "No filter"},
-        "reports_value": {"zh": "等于", "en": "Equals"},
         "reports_view": {"zh": "展示方式", "en": "View"},
+        "reports_refilter": {"zh": "更改或增加筛选条件", "en": "Change or add filters"},
+        "reports_saved_filter": {"zh": "报表保存的筛选：{where}", "en": "The report's own filters: {where}"},
+        "reports_no_filter": {"zh": "无", "en": "none"},
         "reports_order": {"zh": "排序", "en": "Order"},
         "reports_at_least": {"zh": "只显示指标不小于", "en": "Only groups whose measure is at least"},
         "reports_name": {"zh": "报表名称", "en": "Name"},
@@ -68,15 +78,19 @@ ORDERS = {
     "DESC": {"zh": "指标从大到小", "en": "Measure, largest first"},
     "ASC": {"zh": "指标从小到大", "en": "Measure, smallest first"},
 }
+MEASURE_WORDS["figures"] = {"zh": "", "en": ""}  # a figure is named by its own label (限时办结率)
 VIEWS = {
     "table": {"zh": "表格", "en": "Table"},
     "bar": {"zh": "柱状图", "en": "Bar chart"},
+    "stacked_bar": {"zh": "堆叠柱状图", "en": "Stacked bar chart"},
     "line": {"zh": "折线图", "en": "Line chart"},
+    "pivot": {"zh": "透视表", "en": "Pivot table"},
 }
+SERIES_VIEWS = ("stacked_bar", "pivot")  # views that need the second grouping
 VISIBILITY = ("PRIVATE", "ROLE", "AREA")
 SAVED = """{ reports(first: 200, orderBy: [{updatedAt: DESC}]) { nodes {
-  id name description visibility role ownerName view } } }"""
-RUN = "query($id: ID!) { runReport(id: $id) }"
+  id name description visibility role ownerName document variables view } } }"""
+RUN = "query($id: ID!, $variables: JSON) { runReport(id: $id, variables: $variables) }"
 SAVE = "mutation($input: CreateReportInput!) { createReport(input: $input) { id name } }"
 FLASH = "reports_flash"
 SCHEMA_KEY, MODELS_KEY = "reports_aggregates", "reports_models"
@@ -139,15 +153,19 @@ def _saved(lang: str) -> None:
         st.markdown(report["description"])
     st.query_params["report"] = chosen
     st.caption(t("reports_link", lang).format(link=f"?report={chosen}"))
+    replaced = _refilter(report, lang)
+    if replaced is None:
+        return
     try:
-        data = session.query(RUN, {"id": chosen}, fresh=True)["runReport"]
+        data = session.query(RUN, {"id": chosen, "variables": replaced}, fresh=True)["runReport"]
     except ApiError as error:
         session.show_error(error)
         return
-    rows = report_rows(data, report["view"])
-    _show(rows, report["view"], lang, f"report_{chosen}", next(iter(data)))
+    field = next(iter(data))
+    rows = _labelled(report_rows(data, report["view"]), report["view"], field, lang)
+    _show(rows, report["view"], lang, f"report_{chosen}", field)
     if rows:
-        headers = _headers(next(iter(data)), report["view"], lang)
+        headers = _headers(field, report["view"], lang)
         columns = st.columns(2)
         columns[0].download_button(
             t("reports_excel", lang),
@@ -165,28 +183,116 @@ def _saved(lang: str) -> None:
         )
 
 
+def _refilter(report: dict, lang: str) -> dict | None:
+    """Filters changed or added on an opened report, chosen as when building one: each replaces
+    the saved condition of its field and operator, or is added to the saved ones, for this run
+    (the saved report is unchanged); {} keeps the saved ones, None when a value is unusable."""
+    field = _report_field(report["document"])
+    aggregate = st.session_state[SCHEMA_KEY].get(field or "")
+    if aggregate is None or not aggregate.where:
+        return {}
+    saved = report.get("variables", {}).get("where")
+    with st.expander(t("reports_refilter", lang)):
+        st.caption(t("reports_saved_filter", lang).format(where=_words(saved, aggregate, lang)))
+        chosen = _conditions(aggregate.field, lang, f"reports_open_{report['id']}")
+    if chosen is None:
+        return None
+    return {"where": merged(saved, where(chosen))} if chosen else {}
+
+
+def merged(saved: Any, changed: Any) -> Any:
+    """`changed` laid over `saved` (two `where` objects): its operators replace the saved ones of
+    the same field, the rest of the saved conditions stay."""
+    if not isinstance(saved, dict) or not isinstance(changed, dict):
+        return changed
+    return {**saved, **{key: merged(saved.get(key), value) for key, value in changed.items()}}
+
+
+def _report_field(document: str) -> str | None:
+    """The root field a report's query reads (reports built here read one aggregate)."""
+    from graphql import parse
+    from graphql.error import GraphQLError
+    from graphql.language import OperationDefinitionNode
+
+    try:
+        parsed = parse(document)
+    except GraphQLError:
+        return None
+    for definition in parsed.definitions:
+        if isinstance(definition, OperationDefinitionNode) and definition.selection_set.selections:
+            return definition.selection_set.selections[0].name.value
+    return None
+
+
+def _words(condition: Any, aggregate: Aggregate, lang: str) -> str:
+    """A saved `where` in words: each filter's label, operator and value ("层级 = 便民服务大厅")."""
+    if not condition:
+        return t("reports_no_filter", lang)
+    model = st.session_state[MODELS_KEY].get(aggregate.plural)
+    offered = (*model.filters, *model.related_filters) if model else ()
+    parts = []
+    for flt in offered:
+        level: Any = condition
+        for step in flt.path:
+            level = level.get(step) if isinstance(level, dict) else None
+        if isinstance(level, dict):
+            operators = {o.name: o for o in flt.operators}
+            for operator, value in level.items():
+                if operator in operators:
+                    shown = _value_words(operators[operator], value, lang)
+                    label = f"{filter_label(flt, lang)} {browser.operator_label(operator, lang)}"
+                    parts.append(f"{label} {shown}")
+    return "；".join(parts) or json.dumps(condition, ensure_ascii=False)
+
+
+def _value_words(operator: Any, value: Any, lang: str) -> str:
+    """A filter's value as shown: an enum's values in words (便民服务大厅 for HALL)."""
+    if operator.choices:
+        values = value if isinstance(value, list) else [value]
+        return "、".join(enum_label(operator.ref.name, v, lang) or str(v) for v in values)
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _labelled(rows: list[dict], view: dict, field: str, lang: str) -> list[dict]:
+    """The rows with an enum grouping's values in words (便民服务大厅 for HALL), for the page and
+    the files alike."""
+    words = {name: _enum_of(field, name) for name in (view.get("x"), view.get("series")) if name}
+    words = {name: enum for name, enum in words.items() if enum}
+    if not words:
+        return rows
+    return [
+        {
+            name: (enum_label(words[name], value, lang) or value) if name in words else value
+            for name, value in row.items()
+        }
+        for row in rows
+    ]
+
+
 def _headers(field: str, view: dict, lang: str) -> dict[str, str]:
-    """Column headers of a report's rows: the grouping's and the measure's labels."""
+    """Column headers of a report's rows: the groupings' and the measure's labels."""
     aggregate = st.session_state[SCHEMA_KEY].get(field)
     out = {"count": t("reports_count", lang)}
     if aggregate is None:
         return out
-    if view.get("x"):
-        out[view["x"]] = _grouping_label(aggregate, view["x"], lang)
+    for grouping in (view.get("x"), view.get("series")):
+        if grouping:
+            out[grouping] = _grouping_label(aggregate, grouping, lang)
     y = view.get("y", "count")
     out[y] = _measure_labels(aggregate, lang).get(y, y)
     return out
 
 
 def _measure_labels(aggregate: Aggregate, lang: str) -> dict[str, str]:
-    """Each measure of the aggregate ("count", "sum:views" ...) by its label ("合计 浏览量")."""
+    """Each measure of the aggregate ("count", "sum:views", "figures:onTimeRate" ...) by its label
+    ("合计 浏览量", "限时办结率")."""
     labels = {"count": t("reports_count", lang)}
     for function, fields in aggregate.measures.items():
+        owner = f"{aggregate.type_name}Figures" if function == "figures" else aggregate.type_name
         for field in fields:
             words = MEASURE_WORDS[function][lang]
-            labels[f"{function}:{field.name}"] = (
-                f"{words} {term(aggregate.type_name, field.name, field.description, lang)}"
-            )
+            named = term(owner, field.name, field.description, lang)
+            labels[f"{function}:{field.name}"] = f"{words} {named}" if words else named
     return _unique(labels)
 
 
@@ -203,22 +309,7 @@ def _builder(found: dict[str, Aggregate], lang: str) -> None:
     aggregate = found[chosen]
     groupings = {g.name: g for g in aggregate.groupings}
     labels = _unique({name: _grouping_label(aggregate, name, lang) for name in groupings})
-    group = columns[1].selectbox(
-        t("reports_group", lang),
-        [None, *groupings],
-        format_func=lambda name: t("reports_no_group", lang) if name is None else labels[name],
-        placeholder=t("choose_one", lang),
-        key=f"reports_group_{chosen}",
-    )
-    grouping = groupings.get(group) if group else None
-    bucket = None
-    if grouping is not None and grouping.buckets:
-        bucket = columns[1].selectbox(
-            t("reports_bucket", lang),
-            grouping.buckets,
-            key="reports_bucket",
-            placeholder=t("choose_one", lang),
-        )
+    group, bucket = _grouping(columns[1], groupings, labels, None, chosen, lang)
     measures = _measure_labels(aggregate, lang)
     measure = columns[2].selectbox(
         t("reports_measure", lang),
@@ -227,39 +318,94 @@ def _builder(found: dict[str, Aggregate], lang: str) -> None:
         placeholder=t("choose_one", lang),
         key=f"reports_measure_{chosen}",
     )
-    condition = _filter(chosen, lang)
-    order, at_least = None, None
-    if grouping is not None:
-        columns = st.columns(2)
-        order = columns[0].selectbox(
+    order, at_least, series, series_bucket = None, None, None, None
+    if group is not None:
+        columns = st.columns(3)
+        series, series_bucket = _grouping(columns[0], groupings, labels, group, chosen, lang)
+        order = columns[1].selectbox(
             t("reports_order", lang),
             [None, "DESC", "ASC"],
             format_func=lambda o: ORDERS[o][lang],
             placeholder=t("choose_one", lang),
             key="reports_order",
         )
-        at_least = columns[1].number_input(
-            t("reports_at_least", lang), value=None, step=1, key="reports_at_least", placeholder="—"
+        whole = _whole(aggregate, measure)
+        at_least = columns[2].number_input(
+            t("reports_at_least", lang),
+            value=None,
+            step=1.0 if not whole else 1,
+            format=None if whole else "%.4f",
+            key=f"reports_at_least_{'whole' if whole else 'rate'}",
+            placeholder="—",
         )
+        if at_least is not None and whole:
+            at_least = int(at_least)
+    conditions = _conditions(chosen, lang, f"reports_{chosen}")
+    if conditions is None:
+        return
+    kinds = [k for k in VIEWS if series is not None or k not in SERIES_VIEWS]
     kind = st.radio(
         t("reports_view", lang),
-        list(VIEWS),
+        kinds,
         format_func=lambda k: VIEWS[k][lang],
         horizontal=True,
         key="reports_view",
     )
-    document = aggregate_document(
-        aggregate, grouping, bucket, measure, order, int(at_least) if at_least is not None else None
-    )
-    variables = {"where": condition} if aggregate.where else {}
+    chosen_groupings = [
+        (groupings[name], b) for name, b in ((group, bucket), (series, series_bucket)) if name
+    ]
+    document = aggregate_document(aggregate, chosen_groupings, measure, order, at_least)
+    variables = {"where": where(conditions)} if aggregate.where else {}
     view = {"kind": kind, "x": group, "y": measure}
+    if series is not None:
+        view["series"] = series
     try:
         data = session.query(document, variables)
     except ApiError as error:
         session.show_error(error)
         return
-    _show(report_rows(data, view), view, lang, "reports_preview", aggregate.field)
+    rows = _labelled(report_rows(data, view), view, aggregate.field, lang)
+    _show(rows, view, lang, "reports_preview", aggregate.field)
     _save_form(document, variables, view, lang)
+
+
+def _grouping(
+    place: Any,
+    groupings: dict[str, Grouping],
+    labels: dict[str, str],
+    first: str | None,
+    chosen: str,
+    lang: str,
+) -> tuple[str | None, str | None]:
+    """A grouping chosen in `place` (the first, or with `first` the second, the series) and its
+    date bucket when it is a date or time."""
+    series = first is not None
+    options = [None, *(name for name in groupings if name != first)]
+    none = t("reports_no_series" if series else "reports_no_group", lang)
+    name = place.selectbox(
+        t("reports_series" if series else "reports_group", lang),
+        options,
+        format_func=lambda n: none if n is None else labels[n],
+        placeholder=t("choose_one", lang),
+        key=f"reports_{'series' if series else 'group'}_{chosen}",
+    )
+    grouping = groupings.get(name) if name else None
+    if grouping is None or not grouping.buckets:
+        return name, None
+    bucket = place.selectbox(
+        t("reports_series_bucket" if series else "reports_bucket", lang),
+        grouping.buckets,
+        placeholder=t("choose_one", lang),
+        key="reports_series_bucket" if series else "reports_bucket",
+    )
+    return name, bucket
+
+
+def _whole(aggregate: Aggregate, measure: str) -> bool:
+    """Whether the measure takes whole numbers (a count, a sum of integers) rather than a rate."""
+    function, _, name = measure.partition(":")
+    field = next((f for f in aggregate.measures.get(function, ()) if f.name == name), None)
+    return field is None or field.ref.name in ("Int", "BigInt")
 
 
 def _grouping_label(aggregate: Aggregate, name: str, lang: str) -> str:
@@ -291,70 +437,61 @@ def _unique(labels: dict[str, str]) -> dict[str, str]:
     return {key: text if seen[text] == 1 else f"{text} ({key})" for key, text in labels.items()}
 
 
-def _filter(chosen: str, lang: str) -> dict | None:
-    """One condition (a field equal to a value), from the model's `where` filters."""
+def _conditions(chosen: str, lang: str, key: str) -> list | None:
+    """The filters chosen: any field of the model's `where`, or of a to-one relation's (the
+    handling organization's tier ...), each with its operator and value, as the data browser
+    offers them; None when a value is unusable (the browser shows why)."""
     model = st.session_state[MODELS_KEY].get(chosen.removesuffix("Aggregate"))
     if model is None:
-        return None
-    filters = {f.label: f for f in model.filters if any(op.name == "eq" for op in f.operators)}
-    columns = st.columns(2)
-    picked = columns[0].selectbox(
-        t("reports_filter", lang),
-        [None, *filters],
-        format_func=lambda name: t("reports_no_filter", lang) if name is None else name,
-        placeholder=t("choose_one", lang),
-        key=f"reports_filter_{chosen}",
-    )
-    if picked is None:
-        return None
-    chosen_filter = filters[picked]
-    operator = next(op for op in chosen_filter.operators if op.name == "eq")
-    if operator.choices:
-        value = columns[1].selectbox(
-            t("reports_value", lang),
-            operator.choices,
-            key="reports_filter_value",
-            placeholder=t("choose_one", lang),
-        )
-    else:
-        value = columns[1].text_input(t("reports_value", lang), key="reports_filter_value").strip()
-    if value in (None, ""):
-        return None
-    try:
-        return where([(chosen_filter, "eq", value)])
-    except ValueError:
-        return None
+        return []
+    offered = {f.label: f for f in (*model.filters, *model.related_filters)}
+    return browser.conditions(replace(model, filters=tuple(offered.values())), key, lang)
 
 
 def _show(rows: list[dict], view: dict, lang: str, key: str, field: str) -> None:
-    """The rows under their labels (an enum's values in words), and the view's chart of them."""
+    """The rows (`_labelled`) under their headers, pivoted for a pivot view, and the
+    view's chart of them (one bar or line per value of the second grouping, stacked or not)."""
     if not rows:
         st.info(t("reports_empty", lang))
         return
-    x, y = view.get("x"), view.get("y", "count")
-    headers, enum = _headers(field, view, lang), _enum_of(field, x)
-    shown = [
-        {
-            headers.get(name, name): (enum_label(enum, value, lang) or value) if name == x and enum else value
-            for name, value in row.items()
-        }
-        for row in rows
-    ]
+    x, series, y = view.get("x"), view.get("series"), view.get("y", "count")
+    headers = _headers(field, view, lang)
+    shown = [{headers.get(name, name): value for name, value in row.items()} for row in rows]
+    kind = view.get("kind")
+    across, up = headers.get(x, x), headers.get(y, y)
+    by = headers.get(series, series) if series else None
+    if kind == "pivot" and by:
+        dataframe(pivot(shown, across, by, up), hide_index=True, key=key)
+        return
     dataframe(shown, hide_index=True, key=key)
-    if x and view.get("kind") in ("bar", "line") and len(rows) > 1:
-        across, up = headers.get(x, x), headers.get(y, y)
-        chart = {row[across] if row[across] is not None else "—": row[up] or 0 for row in shown}
-        if view["kind"] == "bar":
-            st.bar_chart(chart, x_label=across, y_label=up)
-        else:
-            st.line_chart(chart, x_label=across, y_label=up)
+    if not x or kind not in ("bar", "stacked_bar", "line") or len(rows) < 2:
+        return
+    frame = pd.DataFrame(shown).fillna({across: "—"})
+    frame[up] = frame[up].fillna(0)
+    if by:
+        frame[by] = frame[by].fillna("—").astype(str)
+    options = {"x": across, "y": up, "x_label": across, "y_label": up, "color": by}
+    if kind == "line":
+        st.line_chart(frame, **options)
+    else:
+        st.bar_chart(frame, stack=kind == "stacked_bar" if by else None, **options)
 
 
-def _enum_of(field: str, x: str | None) -> str | None:
-    """The enum type of the grouping `x` of the aggregate `field`, when it is a plain enum field."""
+def pivot(shown: list[dict], across: str, by: str, up: str) -> pd.DataFrame:
+    """The rows as a table: a row per value of the first grouping, a column per value of the
+    second, the measure in the cells (empty where that pair has no group)."""
+    frame = pd.DataFrame(shown)
+    frame[by] = frame[by].fillna("—").astype(str)
+    table = frame.pivot_table(index=across, columns=by, values=up, aggfunc="first", dropna=False, sort=False)
+    table.columns.name = None
+    return table.reset_index()
+
+
+def _enum_of(field: str, name: str | None) -> str | None:
+    """The enum type of the grouping `name` of the aggregate `field`, when it is a plain enum field."""
     aggregate = st.session_state[SCHEMA_KEY].get(field)
     model = st.session_state[MODELS_KEY].get(aggregate.plural) if aggregate else None
-    column = next((c for c in model.columns if c.name == x), None) if model else None
+    column = next((c for c in model.columns if c.name == name), None) if model else None
     return column.ref.name if column is not None and column.choices else None
 
 

@@ -18,11 +18,12 @@ STARTERS = (
     ),
     (
         "便民服务室建设状态",
-        "各建设状态的便民服务室数量（规划、在建、已建成、已标准化）",
+        "各上级单位下便民服务室的数量，按建设状态（规划、在建、已建成、已标准化）",
         "query Report($where: OrganizationWhere) { organizationsAggregate(where: $where, "
-        "groupBy: [{constructionStatus: true}]) { groups { keys { constructionStatus } count } } }",
+        "groupBy: [{parentName: true}, {constructionStatus: true}]) "
+        "{ groups { keys { parentName constructionStatus } count } } }",
         {"where": {"tier": {"eq": "ROOM"}}},
-        {"kind": "bar", "x": "constructionStatus", "y": "count"},
+        {"kind": "stacked_bar", "x": "parentName", "series": "constructionStatus", "y": "count"},
     ),
     (
         "在用事项按类型",
@@ -31,6 +32,15 @@ STARTERS = (
         "{ groups { keys { type } count } } }",
         {"where": {"inForce": {"eq": True}}},
         {"kind": "bar", "x": "type", "y": "count"},
+    ),
+    (
+        "各大厅每月限时办结率",
+        "便民服务大厅承办的办件，按受理月份的限时办结率（按承诺时限办结的办件占办结件的比例，口径同统计看板）",
+        "query Report($where: CaseWhere) { casesAggregate(where: $where, "
+        "groupBy: [{handlingOrganizationName: true}, {acceptedOn: MONTH}]) "
+        "{ groups { keys { handlingOrganizationName acceptedOn } count figures { onTimeRate } } } }",
+        {"where": {"acceptedOn": {"isNull": False}, "handlingOrganization": {"tier": {"eq": "HALL"}}}},
+        {"kind": "pivot", "x": "handlingOrganizationName", "series": "acceptedOn", "y": "figures:onTimeRate"},
     ),
 )
 
