@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from tortoise.expressions import Q
+
 from api import db
 from api.auth.caller import Caller
 from api.models import MODEL_MODULES
@@ -11,7 +13,7 @@ from api.models.org import Organization
 from schema.build import create_schema
 from schema.generator.ids import to_global_id
 from schema.generator.policy import Access, Op, grant
-from schema.generator.spec import MUTATIONS, Exposure
+from schema.generator.spec import MUTATIONS, Exposure, Figure
 from schema.specs import EXPOSURES
 from tests.lowcode_models import Notice
 
@@ -26,6 +28,15 @@ NOTICE = Exposure(
     create=("organization", "title", "body", "pinned", "views", "published_on"),
     update=("title", "body", "pinned"),
     mutations=MUTATIONS,
+    figures=(
+        Figure(
+            "pinned_share",
+            "Pinned share: pinned / notices (置顶比例)",
+            lambda _t: Q(pinned=True),
+            lambda _t: Q(),
+        ),
+        Figure("popular", "Popular: more than 8 views (热门公告数)", lambda _t: Q(views__gt=8)),
+    ),
 )
 
 
@@ -115,6 +126,19 @@ async def test_a_spec_alone_gives_the_full_api(fresh_url):
         rows = report_rows(await run(document, where=None), view)
         assert sum(r["count"] for r in rows) == 3 and {r["pinned"] for r in rows} == {False, True}
         assert all(set(r) == {"pinned", "publishedOn", "count"} for r in rows)
+        # a figure its spec declares is a measure of its own, per group (computed by the API)
+        assert {f.name for f in notices.measures["figures"]} == {"pinnedShare", "popular"}
+        document = aggregate_document(notices, [(month, "MONTH")], "figures:pinnedShare", "DESC")
+        view = {"kind": "line", "x": "publishedOn", "y": "figures:pinnedShare"}
+        rows = report_rows(await run(document, where=None), view)
+        assert rows == [
+            {"publishedOn": "2018-02-01", "figures:pinnedShare": 1.0},
+            {"publishedOn": "2018-01-01", "figures:pinnedShare": 0.5},
+        ]
+        document = aggregate_document(notices, [], "figures:popular")
+        assert report_rows(await run(document, where=None), {"kind": "table", "y": "figures:popular"}) == [
+            {"figures:popular": 2}
+        ]
 
         first = created[0]["id"]
         updated = await run(

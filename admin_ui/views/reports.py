@@ -145,6 +145,7 @@ def _saved(lang: str) -> None:
     if chosen is None:
         return
     report = next(r for r in reports if r["id"] == chosen)
+    st.markdown(f"#### {_escaped(report['name'])}")
     shared = enum_label("Visibility", report["visibility"], lang) or report["visibility"]
     if report["role"]:
         shared += f"（{label(ROLE_LABELS, report['role'], lang)}）"
@@ -460,14 +461,19 @@ def _show(rows: list[dict], view: dict, lang: str, key: str, field: str) -> None
     kind = view.get("kind")
     across, up = headers.get(x, x), headers.get(y, y)
     by = headers.get(series, series) if series else None
+    share = _share(field, y)  # a rate: shown as a percentage, and no bar where there is none
+    percent = st.column_config.NumberColumn(format="percent")
     if kind == "pivot" and by:
-        dataframe(pivot(shown, across, by, up), hide_index=True, key=key)
+        table = pivot(shown, across, by, up)
+        config = {c: percent for c in table.columns if c != across} if share else None
+        dataframe(table, hide_index=True, key=key, column_config=config)
         return
-    dataframe(shown, hide_index=True, key=key)
+    dataframe(shown, hide_index=True, key=key, column_config={up: percent} if share else None)
     if not x or kind not in ("bar", "stacked_bar", "line") or len(rows) < 2:
         return
     frame = pd.DataFrame(shown).fillna({across: "—"})
-    frame[up] = frame[up].fillna(0)
+    if not share:
+        frame[up] = frame[up].fillna(0)
     if by:
         frame[by] = frame[by].fillna("—").astype(str)
     options = {"x": across, "y": up, "x_label": across, "y_label": up, "color": by}
@@ -475,6 +481,21 @@ def _show(rows: list[dict], view: dict, lang: str, key: str, field: str) -> None
         st.line_chart(frame, **options)
     else:
         st.bar_chart(frame, stack=kind == "stacked_bar" if by else None, **options)
+
+
+def _share(field: str, y: str) -> bool:
+    """Whether the measure `y` of the aggregate `field` is one of the domain's rates (a figure
+    that is a share, 0 to 1)."""
+    aggregate = st.session_state[SCHEMA_KEY].get(field)
+    function, _, name = y.partition(":")
+    if aggregate is None or function != "figures":
+        return False
+    return any(f.name == name and f.ref.name == "Float" for f in aggregate.measures.get("figures", ()))
+
+
+def _escaped(text: str) -> str:
+    """Text shown as itself in markdown (a report's name may hold * _ # …)."""
+    return "".join(f"\\{c}" if c in "\\`*_{}[]()#+-.!|<>~$" else c for c in text)
 
 
 def pivot(shown: list[dict], across: str, by: str, up: str) -> pd.DataFrame:
