@@ -381,6 +381,7 @@ def csv_text(columns: list[str], rows: list[dict]) -> str:
 
 
 MEASURES = ("sum", "avg", "min", "max", "figures")  # figures: the domain's (办结率 ...), by the API
+MAX_GROUPS = 10000  # the most groups an aggregate gives (schema/generator/aggregates.py)
 
 
 @dataclass(frozen=True)
@@ -476,7 +477,8 @@ def aggregate_document(
         names = " ".join(g.name for g, _bucket in groupings)
         ordered = f"orderBy: [{{{measure_key(measure)}: {order}}}]" if order else ""
         kept = f"having: {{{measure_key(measure)}: {{gte: {at_least!r}}}}}" if at_least is not None else ""
-        arguments = ", ".join(a for a in (where, f"groupBy: [{keys}]", kept, ordered) if a)
+        limit = f"first: {MAX_GROUPS}"  # the most the API gives; the page says when it is reached
+        arguments = ", ".join(a for a in (where, f"groupBy: [{keys}]", kept, ordered, limit) if a)
         body = f"{aggregate.field}({arguments}) {{ groups {{ keys {{ {names} }} {selected} }} }}"
     return f"query Report({variables}) {{ {body} }}" if variables else f"query Report {{ {body} }}"
 

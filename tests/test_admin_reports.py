@@ -155,8 +155,12 @@ def pivoted(app) -> dict:
     out = {}
     for row in found.to_dict("records"):
         name = row.pop("承办单位 · 名称")
-        # a month's column ("—": not accepted yet); NaN where the pair has no group
-        out |= {(name, None if month == "—" else month): rate for month, rate in row.items() if rate == rate}
+        # a month's column ("—": not accepted yet); empty where the pair has no group or no rate
+        out |= {
+            (name, None if month == "—" else month): rate
+            for month, rate in row.items()
+            if rate is not None and rate == rate
+        }
     return out
 
 
@@ -248,7 +252,8 @@ async def test_a_rate_per_hall_and_month_is_built_with_a_relation_filter_and_ref
     assert len(page.get("download_button")) == 2
 
     # Excel of a report with two groupings: the rows as shown, and a sheet 透视 of them pivoted
-    # (a row per hall, a column per month) from which Excel draws a stacked bar per month
+    # (a row per hall, a column per month, the months in order) from which Excel draws a line
+    # per month; a stacked bar view stacks them
     rows = [
         {"handlingOrganizationName": name, "acceptedOn": day, "figures:onTimeRate": rate}
         for (name, day), rate in narrowed.items()
@@ -258,17 +263,26 @@ async def test_a_rate_per_hall_and_month_is_built_with_a_relation_filter_and_ref
         "acceptedOn": "受理日期",
         "figures:onTimeRate": "限时办结率",
     }
-    stacked = {**saved["view"], "kind": "stacked_bar"}
-    book = load_workbook(io.BytesIO(report_files.workbook("各大厅限时办结率", rows, stacked, headers)))
+    lines = {**saved["view"], "kind": "line"}
+    order = sorted({day for _name, day in narrowed})
+    book = load_workbook(
+        io.BytesIO(report_files.workbook("各大厅限时办结率", rows[::-1], lines, headers, order))
+    )
     data, table = book["数据"], book["透视"]
     assert [c.value for c in data[1]] == ["承办单位 · 名称", "受理日期", "限时办结率"]
     assert data.max_row == len(rows) + 1
     months = [c.value for c in table[1]][1:]
-    assert set(months) == {day for _name, day in narrowed}
+    assert months == order
     for line in table.iter_rows(min_row=2, values_only=True):
         name, *cells = line
         assert {m: v for m, v in zip(months, cells, strict=True) if v is not None} == {
             day: rate for (hall, day), rate in narrowed.items() if hall == name
         }
     (chart,) = table._charts
-    assert chart.tagname == "barChart" and chart.grouping == "stacked" and len(chart.series) == len(months)
+    assert chart.tagname == "lineChart" and len(chart.series) == len(months)
+    counts = [{**row, "figures:onTimeRate": 1} for row in rows]
+    stacked = load_workbook(
+        io.BytesIO(report_files.workbook("计数", counts, {**lines, "kind": "stacked_bar"}, headers))
+    )
+    (chart,) = stacked["透视"]._charts
+    assert chart.tagname == "barChart" and chart.grouping == "stacked"

@@ -5,6 +5,7 @@ gives serviceStats's figures for it, each reader over their own area."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from tests.conftest import serving
 
@@ -77,19 +78,18 @@ async def test_groups_are_ordered_and_kept_by_a_figure(varied_url):
 
 async def test_overdue_is_judged_on_the_request_s_day(varied_url):
     """Overdue counts the open cases past their promised day as of the request's day, as the
-    dashboard does: a day before every case finds only the late completions."""
-    seeded_url = varied_url
+    dashboard does: the same query on the same server, asked again on a day before every case,
+    finds only the late completions (the kept statement of a query is the day's)."""
     query = "{ casesAggregate { figures { overdue } } }"
     stats = """{ serviceStats { overdue } overdueCases(first: 500) { number } }"""
-    async with serving(seeded_url) as http:
+    now = [time.time()]
+    async with serving(varied_url, clock=lambda: now[0]) as http:
         admin = await http.sign_in("admin")
         today = (await admin.data(query))["casesAggregate"]["figures"]["overdue"]
         (row,) = (await admin.data(stats))["serviceStats"]
         assert today == row["overdue"]
         assert len((await admin.data(stats))["overdueCases"]) > 0
-    earlier = dt.datetime(2001, 1, 1, tzinfo=dt.UTC).timestamp()
-    async with serving(seeded_url, clock=lambda: earlier) as http:
-        admin = await http.sign_in("admin")
+        now[0] = dt.datetime(2001, 1, 1, tzinfo=dt.UTC).timestamp()
         then = (await admin.data(query))["casesAggregate"]["figures"]["overdue"]
         (row,) = (await admin.data('{ serviceStats(asOf: "2001-01-01") { overdue } }'))["serviceStats"]
         assert then == row["overdue"] and 0 < then < today
@@ -118,9 +118,36 @@ async def test_satisfaction_per_staff_member_equals_the_ratings_dashboard_s(seed
 async def test_a_figure_is_refused_where_it_is_not_a_measure(seeded_url):
     async with serving(seeded_url) as http:
         admin = await http.sign_in("admin")
-        error = await admin.error(
-            '{ casesAggregate(groupBy: [{status: true}], having: {onTimeRate: {gte: "x"}}) { count } }'
-        )
-        assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED", error
+        # a rating's figure is not a case's: neither in having nor in orderBy
+        for argument in ("having: {satisfactionRate: {gte: 0.5}}", "orderBy: [{satisfactionRate: DESC}]"):
+            error = await admin.error(
+                f"{{ casesAggregate(groupBy: [{{status: true}}], {argument}) {{ count }} }}"
+            )
+            assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED", error
+            assert "satisfactionRate" in error["message"], error
         error = await admin.error("{ itemsAggregate { figures { onTimeRate } } }")
         assert "figures" in error["message"], error
+
+
+async def test_groups_without_a_rate_sort_where_the_direction_says_on_either_database(varied_url):
+    """A group with nothing completed has no 限时办结率 (null): it sorts as lists sort NULLs
+    (PostgreSQL's default, first when descending, last when ascending) unless NULLS_FIRST/LAST
+    says otherwise, on SQLite as on PostgreSQL."""
+    query = """query($order: SortDirection!) { casesAggregate(groupBy: [{status: true}],
+      orderBy: [{onTimeRate: $order}]) { groups { keys { status } figures { onTimeRate } } } }"""
+    async with serving(varied_url) as http:
+        admin = await http.sign_in("admin")
+        placed = {}
+        for order in ("DESC", "DESC_NULLS_LAST", "ASC", "ASC_NULLS_FIRST"):
+            groups = (await admin.data(query, {"order": order}))["casesAggregate"]["groups"]
+            rates = [g["figures"]["onTimeRate"] for g in groups]
+            assert rates.count(None) >= 1 and len(rates) > 2, groups  # rejected: none completed
+            known = [r for r in rates if r is not None]
+            assert known == sorted(known, reverse=order.startswith("DESC")), (order, rates)
+            placed[order] = "first" if rates[0] is None else "last" if rates[-1] is None else "between"
+        assert placed == {
+            "DESC": "first",
+            "DESC_NULLS_LAST": "last",
+            "ASC": "last",
+            "ASC_NULLS_FIRST": "first",
+        }

@@ -19,6 +19,7 @@ from admin_ui.api_client import ApiError
 from admin_ui.formatting import dataframe
 from admin_ui.i18n import ROLE_LABELS, add, label, t
 from admin_ui.introspection import (
+    MAX_GROUPS,
     Aggregate,
     Grouping,
     aggregate_document,
@@ -53,6 +54,10 @@ add(
         "reports_no_filter": {"zh": "无", "en": "none"},
         "reports_order": {"zh": "排序", "en": "Order"},
         "reports_at_least": {"zh": "只显示指标不小于", "en": "Only groups whose measure is at least"},
+        "reports_at_least_rate": {
+            "zh": "只显示比率不小于（%）",
+            "en": "Only groups whose rate is at least (%)",
+        },
         "reports_name": {"zh": "报表名称", "en": "Name"},
         "reports_description": {"zh": "说明", "en": "Description"},
         "reports_visibility": {"zh": "共享范围", "en": "Shared with"},
@@ -62,6 +67,10 @@ add(
         "reports_name_needed": {"zh": "请填写报表名称。", "en": "Give the report a name."},
         "reports_link": {"zh": "链接：{link}", "en": "Link: {link}"},
         "reports_empty": {"zh": "没有数据。", "en": "No data."},
+        "reports_cut": {
+            "zh": "分组过多：只显示前 {n} 组，请增加筛选条件。",
+            "en": "Too many groups: only the first {n} are shown; filter further.",
+        },
         "reports_excel": {"zh": "导出 Excel", "en": "Export to Excel"},
         "reports_csv": {"zh": "导出 CSV", "en": "Export to CSV"},
     }
@@ -151,7 +160,7 @@ def _saved(lang: str) -> None:
         shared += f"（{label(ROLE_LABELS, report['role'], lang)}）"
     st.caption(t("reports_by", lang).format(owner=report["ownerName"], shared=shared))
     if report["description"]:
-        st.markdown(report["description"])
+        st.markdown(_escaped(report["description"]))  # another user's text, shown as typed
     st.query_params["report"] = chosen
     st.caption(t("reports_link", lang).format(link=f"?report={chosen}"))
     replaced = _refilter(report, lang)
@@ -163,14 +172,15 @@ def _saved(lang: str) -> None:
         session.show_error(error)
         return
     field = next(iter(data))
-    rows = _labelled(report_rows(data, report["view"]), report["view"], field, lang)
-    _show(rows, report["view"], lang, f"report_{chosen}", field)
+    raw = report_rows(data, report["view"])
+    rows = _show(raw, report["view"], lang, f"report_{chosen}", field)
     if rows:
         headers = _headers(field, report["view"], lang)
+        series = _labelled(raw, report["view"], field, lang)[1]
         columns = st.columns(2)
         columns[0].download_button(
             t("reports_excel", lang),
-            report_files.workbook(report["name"], rows, report["view"], headers),
+            report_files.workbook(report["name"], rows, report["view"], headers, series),
             file_name=f"{report['name']}.xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             key="reports_excel",
@@ -190,8 +200,8 @@ def _refilter(report: dict, lang: str) -> dict | None:
     (the saved report is unchanged); {} keeps the saved ones, None when a value is unusable."""
     field = _report_field(report["document"])
     aggregate = st.session_state[SCHEMA_KEY].get(field or "")
-    if aggregate is None or not aggregate.where:
-        return {}
+    if aggregate is None or not aggregate.where or not _declares(report["document"], "where"):
+        return {}  # a query of its own variables: run as saved
     saved = report.get("variables", {}).get("where")
     with st.expander(t("reports_refilter", lang)):
         st.caption(t("reports_saved_filter", lang).format(where=_words(saved, aggregate, lang)))
@@ -209,8 +219,8 @@ def merged(saved: Any, changed: Any) -> Any:
     return {**saved, **{key: merged(saved.get(key), value) for key, value in changed.items()}}
 
 
-def _report_field(document: str) -> str | None:
-    """The root field a report's query reads (reports built here read one aggregate)."""
+def _operation(document: str) -> Any:
+    """The report's query operation, parsed; None when it does not parse."""
     from graphql import parse
     from graphql.error import GraphQLError
     from graphql.language import OperationDefinitionNode
@@ -219,10 +229,22 @@ def _report_field(document: str) -> str | None:
         parsed = parse(document)
     except GraphQLError:
         return None
-    for definition in parsed.definitions:
-        if isinstance(definition, OperationDefinitionNode) and definition.selection_set.selections:
-            return definition.selection_set.selections[0].name.value
-    return None
+    return next((d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)), None)
+
+
+def _declares(document: str, variable: str) -> bool:
+    """Whether the report's query declares `$variable` (only then does a value for it count)."""
+    operation = _operation(document)
+    definitions = operation.variable_definitions or () if operation is not None else ()
+    return any(d.variable.name.value == variable for d in definitions)
+
+
+def _report_field(document: str) -> str | None:
+    """The root field a report's query reads (reports built here read one aggregate)."""
+    operation = _operation(document)
+    if operation is None or not operation.selection_set.selections:
+        return None
+    return operation.selection_set.selections[0].name.value
 
 
 def _words(condition: Any, aggregate: Aggregate, lang: str) -> str:
@@ -230,7 +252,7 @@ def _words(condition: Any, aggregate: Aggregate, lang: str) -> str:
     if not condition:
         return t("reports_no_filter", lang)
     model = st.session_state[MODELS_KEY].get(aggregate.plural)
-    offered = (*model.filters, *model.related_filters) if model else ()
+    offered = {f.label: f for f in (*model.filters, *model.related_filters)}.values() if model else ()
     parts = []
     for flt in offered:
         level: Any = condition
@@ -251,23 +273,25 @@ def _value_words(operator: Any, value: Any, lang: str) -> str:
     if operator.choices:
         values = value if isinstance(value, list) else [value]
         return "、".join(enum_label(operator.ref.name, v, lang) or str(v) for v in values)
+    if isinstance(value, bool):
+        return t("yes" if value else "no", lang)
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def _labelled(rows: list[dict], view: dict, field: str, lang: str) -> list[dict]:
+def _labelled(rows: list[dict], view: dict, field: str, lang: str) -> tuple[list[dict], list]:
     """The rows with an enum grouping's values in words (便民服务大厅 for HALL), for the page and
-    the files alike."""
-    words = {name: _enum_of(field, name) for name in (view.get("x"), view.get("series")) if name}
+    the files alike; and the second grouping's values (shown) in their own order (NULL last), for
+    a pivot's columns."""
+    series = view.get("series")
+    words = {name: _enum_of(field, name) for name in (view.get("x"), series) if name}
     words = {name: enum for name, enum in words.items() if enum}
-    if not words:
-        return rows
-    return [
-        {
-            name: (enum_label(words[name], value, lang) or value) if name in words else value
-            for name, value in row.items()
-        }
-        for row in rows
-    ]
+
+    def shown(name: str, value: Any) -> Any:
+        return (enum_label(words[name], value, lang) or value) if name in words else value
+
+    order = sorted({row[series] for row in rows}, key=lambda v: (v is None, str(v))) if series else []
+    labelled = [{name: shown(name, value) for name, value in row.items()} for row in rows]
+    return labelled, [shown(series, value) for value in order]
 
 
 def _headers(field: str, view: dict, lang: str) -> dict[str, str]:
@@ -281,7 +305,7 @@ def _headers(field: str, view: dict, lang: str) -> dict[str, str]:
             out[grouping] = _grouping_label(aggregate, grouping, lang)
     y = view.get("y", "count")
     out[y] = _measure_labels(aggregate, lang).get(y, y)
-    return out
+    return _unique(out)  # a grouping and a measure may share a label (Accepted: a time, a figure)
 
 
 def _measure_labels(aggregate: Aggregate, lang: str) -> dict[str, str]:
@@ -330,21 +354,13 @@ def _builder(found: dict[str, Aggregate], lang: str) -> None:
             placeholder=t("choose_one", lang),
             key="reports_order",
         )
-        whole = _whole(aggregate, measure)
-        at_least = columns[2].number_input(
-            t("reports_at_least", lang),
-            value=None,
-            step=1.0 if not whole else 1,
-            format=None if whole else "%.4f",
-            key=f"reports_at_least_{'whole' if whole else 'rate'}",
-            placeholder="—",
-        )
-        if at_least is not None and whole:
-            at_least = int(at_least)
+        at_least = _threshold(columns[2], aggregate, measure, lang)
     conditions = _conditions(chosen, lang, f"reports_{chosen}")
     if conditions is None:
         return
     kinds = [k for k in VIEWS if series is not None or k not in SERIES_VIEWS]
+    if _share(aggregate.field, measure):  # rates do not add up: no stacked bars of them
+        kinds = [k for k in kinds if k != "stacked_bar"]
     kind = st.radio(
         t("reports_view", lang),
         kinds,
@@ -365,8 +381,7 @@ def _builder(found: dict[str, Aggregate], lang: str) -> None:
     except ApiError as error:
         session.show_error(error)
         return
-    rows = _labelled(report_rows(data, view), view, aggregate.field, lang)
-    _show(rows, view, lang, "reports_preview", aggregate.field)
+    _show(report_rows(data, view), view, lang, "reports_preview", aggregate.field)
     _save_form(document, variables, view, lang)
 
 
@@ -400,6 +415,31 @@ def _grouping(
         key="reports_series_bucket" if series else "reports_bucket",
     )
     return name, bucket
+
+
+def _threshold(place: Any, aggregate: Aggregate, measure: str, lang: str) -> float | None:
+    """The least value of the measure a group must have to be shown: a whole number for a count
+    or an integer sum, a percentage (0-100, as rates are shown) for a rate, else any number."""
+    if _share(aggregate.field, measure):
+        percent = place.number_input(
+            t("reports_at_least_rate", lang),
+            min_value=0.0,
+            max_value=100.0,
+            value=None,
+            step=1.0,
+            key="reports_at_least_rate",
+            placeholder="—",
+        )
+        return None if percent is None else round(percent / 100, 6)
+    whole = _whole(aggregate, measure)
+    least = place.number_input(
+        t("reports_at_least", lang),
+        value=None,
+        step=1 if whole else 1.0,
+        key=f"reports_at_least_{'whole' if whole else 'number'}",
+        placeholder="—",
+    )
+    return int(least) if least is not None and whole else least
 
 
 def _whole(aggregate: Aggregate, measure: str) -> bool:
@@ -449,38 +489,47 @@ def _conditions(chosen: str, lang: str, key: str) -> list | None:
     return browser.conditions(replace(model, filters=tuple(offered.values())), key, lang)
 
 
-def _show(rows: list[dict], view: dict, lang: str, key: str, field: str) -> None:
-    """The rows (`_labelled`) under their headers, pivoted for a pivot view, and the
-    view's chart of them (one bar or line per value of the second grouping, stacked or not)."""
+def _show(rows: list[dict], view: dict, lang: str, key: str, field: str) -> list[dict]:
+    """The rows (as report_rows gives them) with an enum's values in words and under their
+    headers, pivoted for a pivot view, and the view's chart of them (one bar or line per value of
+    the second grouping, stacked or not). Returns the rows as shown (keys still field names), for
+    the files."""
     if not rows:
         st.info(t("reports_empty", lang))
-        return
+        return []
     x, series, y = view.get("x"), view.get("series"), view.get("y", "count")
+    labelled, columns = _labelled(rows, view, field, lang)
     headers = _headers(field, view, lang)
-    shown = [{headers.get(name, name): value for name, value in row.items()} for row in rows]
+    shown = [{headers.get(name, name): value for name, value in row.items()} for row in labelled]
     kind = view.get("kind")
     across, up = headers.get(x, x), headers.get(y, y)
     by = headers.get(series, series) if series else None
     share = _share(field, y)  # a rate: shown as a percentage, and no bar where there is none
     percent = st.column_config.NumberColumn(format="percent")
+    if len(rows) >= MAX_GROUPS:
+        st.warning(t("reports_cut", lang).format(n=MAX_GROUPS))
     if kind == "pivot" and by:
-        table = pivot(shown, across, by, up)
-        config = {c: percent for c in table.columns if c != across} if share else None
+        table = report_files.pivoted(labelled, x, series, y, columns)
+        table = [{headers.get(k, k) if k == x else k: v for k, v in row.items()} for row in table]
+        config = {c: percent for c in table[0] if c != across} if share and table else None
         dataframe(table, hide_index=True, key=key, column_config=config)
-        return
+        return labelled
     dataframe(shown, hide_index=True, key=key, column_config={up: percent} if share else None)
     if not x or kind not in ("bar", "stacked_bar", "line") or len(rows) < 2:
-        return
-    frame = pd.DataFrame(shown).fillna({across: "—"})
+        return labelled
+    frame = pd.DataFrame(shown)
+    frame[across] = [report_files.text(row[across]) for row in shown]  # as shown: 1, not 1.0
     if not share:
         frame[up] = frame[up].fillna(0)
+    options: dict[str, Any] = {"x": across, "y": up, "x_label": across, "y_label": up}
     if by:
-        frame[by] = frame[by].fillna("—").astype(str)
-    options = {"x": across, "y": up, "x_label": across, "y_label": up, "color": by}
+        frame[by] = [report_files.text(row[by]) for row in shown]
+        options["color"] = by
     if kind == "line":
         st.line_chart(frame, **options)
     else:
         st.bar_chart(frame, stack=kind == "stacked_bar" if by else None, **options)
+    return labelled
 
 
 def _share(field: str, y: str) -> bool:
@@ -494,18 +543,9 @@ def _share(field: str, y: str) -> bool:
 
 
 def _escaped(text: str) -> str:
-    """Text shown as itself in markdown (a report's name may hold * _ # …)."""
-    return "".join(f"\\{c}" if c in "\\`*_{}[]()#+-.!|<>~$" else c for c in text)
-
-
-def pivot(shown: list[dict], across: str, by: str, up: str) -> pd.DataFrame:
-    """The rows as a table: a row per value of the first grouping, a column per value of the
-    second, the measure in the cells (empty where that pair has no group)."""
-    frame = pd.DataFrame(shown)
-    frame[by] = frame[by].fillna("—").astype(str)
-    table = frame.pivot_table(index=across, columns=by, values=up, aggfunc="first", dropna=False, sort=False)
-    table.columns.name = None
-    return table.reset_index()
+    """Text shown as itself in markdown (a report's name may hold * _ # …; no link, image or
+    :emoji: shortcode of another user's text is rendered)."""
+    return "".join(f"\\{c}" if c in "\\`*_{}[]()#+-.!|<>~$:" else c for c in text)
 
 
 def _enum_of(field: str, name: str | None) -> str | None:

@@ -14,16 +14,18 @@ from zoneinfo import ZoneInfo
 
 import strawberry
 from pypika_tortoise.functions import Cast, NullIf
-from pypika_tortoise.terms import Star, ValueWrapper
+from pypika_tortoise.terms import Case as PypikaCase
+from pypika_tortoise.terms import Star
 from strawberry.utils.str_converters import to_camel_case
-from tortoise.expressions import Expression, Q, RawSQL, ResolveResult, Subquery
+from tortoise.expressions import Case as TortoiseCase
+from tortoise.expressions import Expression, Q, RawSQL, ResolveResult, Subquery, When
 from tortoise.functions import Avg, Count, Max, Min, Sum
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from schema.generator.errors import EngineError
 from schema.generator.filters import compile_where, operator_input
-from schema.generator.pagination import SortDirection, one_choice
+from schema.generator.pagination import SortDirection, one_choice, sort_key
 from schema.generator.resolvers import flat_fields, resolver
 from schema.generator.scalars import BigInt, graphql_enum
 from schema.generator.spec import ScalarField
@@ -52,18 +54,61 @@ class Share(Expression):
         self.pk, self.counted, self.out_of = pk, counted, out_of
 
     def resolve(self, resolve_context: ResolveContext) -> ResolveResult:
-        n = counting(self.pk, self.counted).resolve(resolve_context).term
+        both = self.counted if _empty(self.out_of) else self.counted & self.out_of
+        n = counting(self.pk, both).resolve(resolve_context).term
         d = counting(self.pk, self.out_of).resolve(resolve_context).term
         scale = 10**PLACES
-        scaled = (n * ValueWrapper(2 * scale) + d) / NullIf(d * ValueWrapper(2), ValueWrapper(0))
-        return ResolveResult(term=Cast(scaled, "DOUBLE PRECISION") / ValueWrapper(scale))
+        # integer literals, not parameters: PostgreSQL then knows their type (and keeps one plan)
+        scaled = (n * Literal(2 * scale) + d) / NullIf(d * Literal(2), Literal(0))
+        return ResolveResult(term=Cast(scaled, "DOUBLE PRECISION") / Literal(scale))
+
+
+class Literal(RawSQL):
+    """An integer written into the statement (PostgreSQL then knows its type, where a parameter in
+    a CASE would be taken for text); neutral as to aggregation, as a value is, so an expression
+    over aggregates stays an aggregate (HAVING, not WHERE)."""
+
+    is_aggregate = None
+
+    def __init__(self, value: int) -> None:
+        super().__init__(str(int(value)))
 
 
 def counting(pk: str, condition: Q) -> Count:
     """COUNT of the rows meeting `condition` (every row, for an empty one)."""
-    if not condition.children and not condition.filters:
+    if _empty(condition):
         return Count(Star())
     return Count(pk, _filter=condition)
+
+
+def _empty(condition: Q) -> bool:
+    return not condition.children and not condition.filters
+
+
+class NullFlag(Expression):
+    """1 where `inner` (a measure or a key) is NULL, else 0: ordering by it first puts NULLs where
+    the sort direction says, on SQLite and PostgreSQL alike (their own defaults differ)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def resolve(self, resolve_context: ResolveContext) -> ResolveResult:
+        if isinstance(self.inner, str):  # a key's path, through its relation's join
+            return PathNull(self.inner).resolve(resolve_context)
+        if isinstance(self.inner, RawSQL):  # a date bucket's SQL (a term itself)
+            term = RawSQL(self.inner.sql)
+        else:
+            term = self.inner.resolve(resolve_context).term
+        return ResolveResult(term=PypikaCase().when(term.isnull(), Literal(1)).else_(Literal(0)))
+
+
+class PathNull(Expression):
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def resolve(self, resolve_context: ResolveContext) -> ResolveResult:
+        is_null = When(**{f"{self.path}__isnull": True}, then=RawSQL("1"))
+        return TortoiseCase(is_null, default=RawSQL("0")).resolve(resolve_context)
 
 
 class FloatAvg(Avg):
@@ -132,6 +177,7 @@ class Aggregates:
         self.groups = self._group_fields()
         self.by_attribute = {g.attribute: g for g in self.groups}
         self.figures = {f.name: f for f in exposure.figures}
+        self._counts = {f.name for f in exposure.figures if not f.share}  # never NULL
         taken = {g.attribute for g in self.groups} | {"count"} | {f"sum_{s.name}" for s in self.numeric}
         if clash := taken & set(self.figures):
             raise TypeError(f"{exposure.type_name}: figures named as groupings or sums: {sorted(clash)}")
@@ -387,7 +433,14 @@ class Aggregates:
         grouped = grouped.group_by(*group_terms)
         if having is not None:
             grouped = grouped.filter(**_having_filters(having, set(self.figures)))
-        grouped = grouped.order_by(*self._group_order(order_by, keys), *group_terms).limit(limit)
+        order, flags = self._group_order(order_by, keys, measures)
+        for i, (alias, (group, expr)) in enumerate(keys.items()):  # then by the keys, NULLs last
+            term = alias if not isinstance(expr, str) else expr
+            if group.nullable:
+                flags[f"agg_keynull{i}"] = NullFlag(expr)
+                order.append(f"agg_keynull{i}")
+            order.append(term)
+        grouped = grouped.annotate(**flags).order_by(*order).limit(limit)
         return grouped.values(*group_terms, *measures), keys
 
     def group_field(self, choice: Any) -> tuple[GroupField, DateBucket | None]:
@@ -402,24 +455,35 @@ class Aggregates:
             )
         return group, (DateBucket(value) if group.bucketed else None)
 
-    def _group_order(self, order_by: list[Any], keys: dict[str, Any]) -> list[str]:
-        terms = []
-        alias_of = {
-            group.attribute: (alias if not isinstance(expr, str) else expr)
-            for alias, (group, expr) in keys.items()
-        }
-        for element in order_by:
+    def _group_order(
+        self, order_by: list[Any], keys: dict[str, Any], measures: dict[str, Any]
+    ) -> tuple[list[str], dict[str, Any]]:
+        """The ORDER BY terms of `orderBy` (measures or keys), and the annotations they need: a
+        NULL flag before each nullable measure or key, so that NULLs sort as the direction says
+        (PostgreSQL's default, NULLs first when descending, unless NULLS_FIRST/LAST) on both
+        databases, as lists sort."""
+        terms, flags = [], {}
+        alias_of = {group.attribute: (alias, expr, group) for alias, (group, expr) in keys.items()}
+        for i, element in enumerate(order_by):
             name, direction = one_choice(element, "orderBy")
             if name.startswith("sum_") or name == "count" or name in self.figures:
                 column = _measure_column(name, set(self.figures))
+                nullable, source = name != "count" and name not in self._counts, measures[column]
             elif name in alias_of:
-                column = alias_of[name]
+                alias, expr, group = alias_of[name]
+                column = alias if not isinstance(expr, str) else expr
+                nullable, source = group.nullable, expr
             else:
                 raise EngineError(
                     "VALIDATION_FAILED", f"groups are not grouped by {to_camel_case(name)}", field="orderBy"
                 )
-            terms.append(f"-{column}" if direction.value.startswith("DESC") else column)
-        return terms
+            key = sort_key(column, "", nullable, SortDirection(direction))
+            if nullable:
+                flag = f"agg_null{i}"
+                flags[flag] = NullFlag(source)
+                terms.append(f"-{flag}" if key.nulls_first else flag)
+            terms.append(f"-{column}" if key.descending else column)
+        return terms, flags
 
 
 def _wanted_measures(info: strawberry.Info) -> dict[str, set[str]]:

@@ -307,7 +307,11 @@ def a_link_opens_its_report_after_sign_in(browser, link: str, screenshots: Path)
     browser.find_element(By.CSS_SELECTOR, '[data-testid="stFormSubmitButton"] button').click()
     until(lambda: heading(browser) == HEADINGS["reports"], "the reports page after sign-in", PATIENCE)
     until(lambda: "创建人：admin · 本区域共享" in body(browser), "the linked report opened", PATIENCE)
-    until(lambda: REPORT_NAME in body(browser), "the report's name shown", PATIENCE)
+    until(
+        lambda: browser.find_elements(By.XPATH, f'//h4[normalize-space()="{REPORT_NAME}"]'),
+        "the report's name as its heading",
+        PATIENCE,
+    )
     settled(browser)
     assert f"report={report}" in unquote(browser.current_url)  # the address still names it
     no_page_error(browser, "a report opened by its link")
