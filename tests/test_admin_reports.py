@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import io
 
+import httpx
 from openpyxl import load_workbook
 
 from admin_ui import report_files
@@ -286,3 +287,30 @@ async def test_a_rate_per_hall_and_month_is_built_with_a_relation_filter_and_ref
     )
     (chart,) = stacked["透视"]._charts
     assert chart.tagname == "barChart" and chart.grouping == "stacked"
+
+
+async def test_a_link_to_a_private_report_shows_the_api_s_refusal_with_its_code(api_url):
+    admin = await asyncio.to_thread(signed_in, api_url, "admin")
+    saved = await asyncio.to_thread(
+        lambda: httpx.post(
+            f"{api_url}/graphql",
+            json={
+                "query": "mutation($input: CreateReportInput!) { createReport(input: $input) { id } }",
+                "variables": {"input": {"name": "私人草稿", "document": PER_HALL, "visibility": "PRIVATE"}},
+            },
+            headers={"Authorization": f"Bearer {admin.token}"},
+        ).json()
+    )
+    private = saved["data"]["createReport"]["id"]
+    clerk = await asyncio.to_thread(signed_in, api_url, "hall_clerk")
+
+    def linked(app):
+        app.query_params["report"] = private
+
+    page = await asyncio.to_thread(run, api_url, REPORTS, clerk, None, [linked])
+    assert not page.exception, page.exception
+    (refusal,) = [e.value for e in page.error]
+    assert refusal.endswith("(NOT_FOUND)") and "not shared with you" in refusal, refusal
+    assert "私人草稿" not in [o for s in page.selectbox for o in s.options]
+    mine = await asyncio.to_thread(run, api_url, REPORTS, admin, None, [linked])  # the owner's own
+    assert not mine.error and "私人草稿" in mine.selectbox(key="reports_open").options

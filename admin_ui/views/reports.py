@@ -136,11 +136,13 @@ def _saved(lang: str) -> None:
     except ApiError as error:
         session.show_error(error)
         return
+    names = {r["id"]: r["name"] for r in reports}
+    asked = st.query_params.get("report")  # a link opens its report (after sign-in too)
+    if asked and asked not in names:
+        _refused(asked)
     if not reports:
         st.info(t("reports_none", lang))
         return
-    names = {r["id"]: r["name"] for r in reports}
-    asked = st.query_params.get("report")  # a link opens its report (after sign-in too)
     if asked in names and "reports_open" not in st.session_state:
         st.session_state["reports_open"] = asked
     chosen = st.selectbox(
@@ -192,6 +194,15 @@ def _saved(lang: str) -> None:
             mime="text/csv",
             key="reports_csv",
         )
+
+
+def _refused(asked: str) -> None:
+    """A link to a report the reader may not open (private, shared with another role or area, or
+    deleted): the API's own refusal, with its code, as running it answers."""
+    try:
+        session.query(RUN, {"id": asked, "variables": {}}, fresh=True)
+    except ApiError as error:
+        session.show_error(error)
 
 
 def _refilter(report: dict, lang: str) -> dict | None:
