@@ -237,17 +237,23 @@ async def test_a_rate_per_hall_and_month_is_built_with_a_relation_filter_and_ref
         seen["opened"] = pivoted(app)
         app.multiselect(key=f"{opened}_filters").select("acceptedOn")
 
-    def since(app):
-        app.selectbox(key=f"{opened}_op_acceptedOn").select("gte")
+    first = dt.date.fromisoformat(month)
+    last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
 
-    def day(app):
-        app.date_input(key=f"{opened}_value_acceptedOn").set_value(dt.date.fromisoformat(month))
+    def within(app):
+        app.selectbox(key=f"{opened}_op_acceptedOn").select("between")
 
-    page = await asyncio.to_thread(run, url, REPORTS, supervisor, None, [open_it, refilter, since, day])
+    def days(app):
+        app.date_input(key=f"{opened}_value_acceptedOn_gte").set_value(first)
+        app.date_input(key=f"{opened}_value_acceptedOn_lte").set_value(last)
+
+    page = await asyncio.to_thread(run, url, REPORTS, supervisor, None, [open_it, refilter, within, days])
     assert not page.exception, page.exception
     assert seen["opened"] == await asyncio.to_thread(rates, url, supervisor.token, halls)
-    narrowed = await asyncio.to_thread(rates, url, supervisor.token, {**halls, "acceptedOn": {"gte": month}})
+    one_month = {**halls, "acceptedOn": {"gte": first.isoformat(), "lte": last.isoformat()}}
+    narrowed = await asyncio.to_thread(rates, url, supervisor.token, one_month)
     assert pivoted(page) == narrowed and 0 < len(narrowed) < len(seen["opened"])
+    assert {m for _hall, m in narrowed} == {month}  # the month chosen, by a range of its days
     captions = [c.value for c in page.caption]
     assert "报表保存的筛选：承办单位（层级） = 便民服务大厅" in captions, captions
     assert len(page.get("download_button")) == 2
@@ -314,3 +320,29 @@ async def test_a_link_to_a_private_report_shows_the_api_s_refusal_with_its_code(
     assert "私人草稿" not in [o for s in page.selectbox for o in s.options]
     mine = await asyncio.to_thread(run, api_url, REPORTS, admin, None, [linked])  # the owner's own
     assert not mine.error and "私人草稿" in mine.selectbox(key="reports_open").options
+
+
+async def test_an_average_per_group_is_offered_without_an_order_the_api_cannot_take(api_url):
+    """Groups are ordered and kept by count, sums and figures (orderBy, having): for an average the
+    page offers neither, instead of sending what the API refuses."""
+    admin = await asyncio.to_thread(signed_in, api_url, "admin")
+
+    def build(app):
+        app.selectbox(key="reports_model").select("casesAggregate")
+
+    def group(app):
+        app.selectbox(key="reports_group_casesAggregate").select("handlingOrganizationCode")
+        app.selectbox(key="reports_measure_casesAggregate").select("avg:workingDaysTaken")
+
+    app = await asyncio.to_thread(run, api_url, REPORTS, admin, None, [build, group])
+    assert not app.exception and not app.error, (app.exception, [e.value for e in app.error])
+    assert "reports_order" not in [s.key for s in app.selectbox]
+    direct = graphql_at(
+        api_url,
+        """{ casesAggregate(groupBy: [{handlingOrganizationCode: true}]) {
+             groups { keys { handlingOrganizationCode } avg { workingDaysTaken } } } }""",
+        admin.token,
+    )["casesAggregate"]["groups"]
+    (shown,) = [d.value for d in app.dataframe if len(d.value.columns) == 2]
+    averages = dict(zip(shown.iloc[:, 0], shown.iloc[:, 1], strict=True))
+    assert averages == {g["keys"]["handlingOrganizationCode"]: g["avg"]["workingDaysTaken"] for g in direct}

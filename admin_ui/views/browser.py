@@ -79,7 +79,9 @@ OPERATORS = {
     "contains": {"zh": "包含", "en": "contains"},
     "icontains": {"zh": "包含（不分大小写）", "en": "contains (any case)"},
     "startsWith": {"zh": "开头是", "en": "starts with"},
+    "between": {"zh": "介于", "en": "between"},
 }
+BETWEEN = "between"  # not an operator of the API: ≥ one bound and ≤ the other
 
 
 def render() -> None:
@@ -247,30 +249,37 @@ def conditions(model: Model, key: str, lang: str) -> list[tuple[Filter, str, Any
         flt = filters[name]
         label = filter_label(flt, lang)
         operators = {o.name: o for o in flt.operators}
+        offered = list(operators)
+        if "gte" in operators and "lte" in operators:  # a range: both bounds, either may be left out
+            offered.insert(offered.index("lte") + 1, BETWEEN)
         left, right = st.columns([1, 2])
         operator = left.selectbox(
             f"{label} · {t('browser_operator', lang)}",
-            list(operators),
+            offered,
             format_func=lambda o: operator_label(o, lang),
             placeholder=t("choose_one", lang),
             key=f"{key}_op_{name}",
         )
-        with right:
-            raw = widget(
-                operators[operator],
-                f"{label} · {t('browser_value', lang)}",
-                _value_key(key, flt, operators[operator]),
-                lang,
-                flt.steps[-1].description,
-            )
-        try:
-            converted = convert(operators[operator].ref, raw)
-        except ValueError as error:
-            st.error(f"{t('browser_bad_value', lang).format(field=label)}: {error}")
-            usable = False
-            continue
-        if converted is not None:
-            conditions.append((flt, operator, converted))
+        values = [operator] if operator != BETWEEN else ["gte", "lte"]
+        places = [right] if operator != BETWEEN else right.columns(2)
+        for bound, place in zip(values, places, strict=True):
+            with place:
+                words = t("browser_value", lang) if operator != BETWEEN else operator_label(bound, lang)
+                raw = widget(
+                    operators[bound],
+                    f"{label} · {words}",
+                    _value_key(key, flt, operators[bound]) + ("" if operator != BETWEEN else f"_{bound}"),
+                    lang,
+                    flt.steps[-1].description,
+                )
+            try:
+                converted = convert(operators[bound].ref, raw)
+            except ValueError as error:
+                st.error(f"{t('browser_bad_value', lang).format(field=label)}: {error}")
+                usable = False
+                continue
+            if converted is not None:
+                conditions.append((flt, bound, converted))
     return conditions if usable else None
 
 

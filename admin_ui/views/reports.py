@@ -96,6 +96,7 @@ VIEWS = {
     "pivot": {"zh": "透视表", "en": "Pivot table"},
 }
 SERIES_VIEWS = ("stacked_bar", "pivot")  # views that need the second grouping
+ORDERABLE = ("sum:", "figures:")  # besides count, the measures groups are ordered and kept by
 VISIBILITY = ("PRIVATE", "ROLE", "AREA")
 SAVED = """{ reports(first: 200, orderBy: [{updatedAt: DESC}]) { nodes {
   id name description visibility role ownerName document variables view } } }"""
@@ -358,14 +359,15 @@ def _builder(found: dict[str, Aggregate], lang: str) -> None:
     if group is not None:
         columns = st.columns(3)
         series, series_bucket = _grouping(columns[0], groupings, labels, group, chosen, lang)
-        order = columns[1].selectbox(
-            t("reports_order", lang),
-            [None, "DESC", "ASC"],
-            format_func=lambda o: ORDERS[o][lang],
-            placeholder=t("choose_one", lang),
-            key="reports_order",
-        )
-        at_least = _threshold(columns[2], aggregate, measure, lang)
+        if measure == "count" or measure.startswith(ORDERABLE):  # what orderBy and having take
+            order = columns[1].selectbox(
+                t("reports_order", lang),
+                [None, "DESC", "ASC"],
+                format_func=lambda o: ORDERS[o][lang],
+                placeholder=t("choose_one", lang),
+                key="reports_order",
+            )
+            at_least = _threshold(columns[2], aggregate, measure, lang)
     conditions = _conditions(chosen, lang, f"reports_{chosen}")
     if conditions is None:
         return
