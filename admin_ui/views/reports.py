@@ -176,10 +176,9 @@ def _saved(lang: str) -> None:
         return
     field = next(iter(data))
     raw = report_rows(data, report["view"])
-    rows = _show(raw, report["view"], lang, f"report_{chosen}", field)
+    rows, series = _show(raw, report["view"], lang, f"report_{chosen}", field)
     if rows:
         headers = _headers(field, report["view"], lang)
-        series = _labelled(raw, report["view"], field, lang)[1]
         columns = st.columns(2)
         columns[0].download_button(
             t("reports_excel", lang),
@@ -210,9 +209,9 @@ def _refilter(report: dict, lang: str) -> dict | None:
     """Filters changed or added on an opened report, chosen as when building one: each replaces
     the saved condition of its field and operator, or is added to the saved ones, for this run
     (the saved report is unchanged); {} keeps the saved ones, None when a value is unusable."""
-    field = _report_field(report["document"])
-    aggregate = st.session_state[SCHEMA_KEY].get(field or "")
-    if aggregate is None or not aggregate.where or not _declares(report["document"], "where"):
+    operation = _operation(report["document"])
+    aggregate = st.session_state[SCHEMA_KEY].get(_root_field(operation) or "")
+    if aggregate is None or not aggregate.where or not _declares(operation, "where"):
         return {}  # a query of its own variables: run as saved
     saved = report.get("variables", {}).get("where")
     with st.expander(t("reports_refilter", lang)):
@@ -244,16 +243,15 @@ def _operation(document: str) -> Any:
     return next((d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)), None)
 
 
-def _declares(document: str, variable: str) -> bool:
-    """Whether the report's query declares `$variable` (only then does a value for it count)."""
-    operation = _operation(document)
+def _declares(operation: Any, variable: str) -> bool:
+    """Whether the report's query (`_operation`) declares `$variable` (only then does a value for
+    it count)."""
     definitions = operation.variable_definitions or () if operation is not None else ()
     return any(d.variable.name.value == variable for d in definitions)
 
 
-def _report_field(document: str) -> str | None:
-    """The root field a report's query reads (reports built here read one aggregate)."""
-    operation = _operation(document)
+def _root_field(operation: Any) -> str | None:
+    """The root field a report's query (`_operation`) reads (reports built here read one aggregate)."""
     if operation is None or not operation.selection_set.selections:
         return None
     return operation.selection_set.selections[0].name.value
@@ -502,14 +500,14 @@ def _conditions(chosen: str, lang: str, key: str) -> list | None:
     return browser.conditions(replace(model, filters=tuple(offered.values())), key, lang)
 
 
-def _show(rows: list[dict], view: dict, lang: str, key: str, field: str) -> list[dict]:
+def _show(rows: list[dict], view: dict, lang: str, key: str, field: str) -> tuple[list[dict], list]:
     """The rows (as report_rows gives them) with an enum's values in words and under their
     headers, pivoted for a pivot view, and the view's chart of them (one bar or line per value of
-    the second grouping, stacked or not). Returns the rows as shown (keys still field names), for
-    the files."""
+    the second grouping, stacked or not). Returns the rows as shown (keys still field names) and
+    the second grouping's values in order (`_labelled`), for the files."""
     if not rows:
         st.info(t("reports_empty", lang))
-        return []
+        return [], []
     x, series, y = view.get("x"), view.get("series"), view.get("y", "count")
     labelled, columns = _labelled(rows, view, field, lang)
     headers = _headers(field, view, lang)
@@ -526,10 +524,10 @@ def _show(rows: list[dict], view: dict, lang: str, key: str, field: str) -> list
         table = [{headers.get(k, k) if k == x else k: v for k, v in row.items()} for row in table]
         config = {c: percent for c in table[0] if c != across} if share and table else None
         dataframe(table, hide_index=True, key=key, column_config=config)
-        return labelled
+        return labelled, columns
     dataframe(shown, hide_index=True, key=key, column_config={up: percent} if share else None)
     if not x or kind not in ("bar", "stacked_bar", "line") or len(rows) < 2:
-        return labelled
+        return labelled, columns
     frame = pd.DataFrame(shown)
     frame[across] = [report_files.text(row[across]) for row in shown]  # as shown: 1, not 1.0
     if not share:
@@ -542,7 +540,7 @@ def _show(rows: list[dict], view: dict, lang: str, key: str, field: str) -> list
         st.line_chart(frame, **options)
     else:
         st.bar_chart(frame, stack=kind == "stacked_bar" if by else None, **options)
-    return labelled
+    return labelled, columns
 
 
 def _share(field: str, y: str) -> bool:

@@ -17,15 +17,14 @@ from pypika_tortoise.functions import Cast, NullIf
 from pypika_tortoise.terms import Case as PypikaCase
 from pypika_tortoise.terms import Star
 from strawberry.utils.str_converters import to_camel_case
-from tortoise.expressions import Case as TortoiseCase
-from tortoise.expressions import Expression, Q, RawSQL, ResolveResult, Subquery, When
+from tortoise.expressions import Expression, Q, RawSQL, ResolveResult, Subquery
 from tortoise.functions import Avg, Count, Max, Min, Sum
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from schema.generator.errors import EngineError
 from schema.generator.filters import compile_where, operator_input
-from schema.generator.pagination import SortDirection, one_choice, sort_key
+from schema.generator.pagination import SortDirection, SortKey, null_flag, one_choice, sort_key
 from schema.generator.resolvers import flat_fields, resolver
 from schema.generator.scalars import BigInt, graphql_enum
 from schema.generator.spec import ScalarField
@@ -94,21 +93,12 @@ class NullFlag(Expression):
 
     def resolve(self, resolve_context: ResolveContext) -> ResolveResult:
         if isinstance(self.inner, str):  # a key's path, through its relation's join
-            return PathNull(self.inner).resolve(resolve_context)
+            return null_flag(self.inner).resolve(resolve_context)
         if isinstance(self.inner, RawSQL):  # a date bucket's SQL (a term itself)
             term = RawSQL(self.inner.sql)
         else:
             term = self.inner.resolve(resolve_context).term
         return ResolveResult(term=PypikaCase().when(term.isnull(), Literal(1)).else_(Literal(0)))
-
-
-class PathNull(Expression):
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def resolve(self, resolve_context: ResolveContext) -> ResolveResult:
-        is_null = When(**{f"{self.path}__isnull": True}, then=RawSQL("1"))
-        return TortoiseCase(is_null, default=RawSQL("0")).resolve(resolve_context)
 
 
 class FloatAvg(Avg):
@@ -436,10 +426,8 @@ class Aggregates:
         order, flags = self._group_order(order_by, keys, measures)
         for i, (alias, (group, expr)) in enumerate(keys.items()):  # then by the keys, NULLs last
             term = alias if not isinstance(expr, str) else expr
-            if group.nullable:
-                flags[f"agg_keynull{i}"] = NullFlag(expr)
-                order.append(f"agg_keynull{i}")
-            order.append(term)
+            key = sort_key(term, "", group.nullable, SortDirection.ASC)
+            _order_by(key, expr, f"agg_keynull{i}", order, flags)
         grouped = grouped.annotate(**flags).order_by(*order).limit(limit)
         return grouped.values(*group_terms, *measures), keys
 
@@ -478,12 +466,17 @@ class Aggregates:
                     "VALIDATION_FAILED", f"groups are not grouped by {to_camel_case(name)}", field="orderBy"
                 )
             key = sort_key(column, "", nullable, SortDirection(direction))
-            if nullable:
-                flag = f"agg_null{i}"
-                flags[flag] = NullFlag(source)
-                terms.append(f"-{flag}" if key.nulls_first else flag)
-            terms.append(f"-{column}" if key.descending else column)
+            _order_by(key, source, f"agg_null{i}", terms, flags)
         return terms, flags
+
+
+def _order_by(key: SortKey, source: Any, flag: str, terms: list[str], flags: dict[str, Any]) -> None:
+    """Adds the ORDER BY terms of `key` (a group's measure or key, as `source` computes it): its
+    NULL flag first when it may be NULL (annotated as `flag`), then the column itself."""
+    if key.nullable:
+        flags[flag] = NullFlag(source)
+        terms.append(f"-{flag}" if key.nulls_first else flag)
+    terms.append(f"-{key.path}" if key.descending else key.path)
 
 
 def _wanted_measures(info: strawberry.Info) -> dict[str, set[str]]:

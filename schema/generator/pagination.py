@@ -110,14 +110,19 @@ def with_tie_breaker(keys: list[SortKey]) -> list[SortKey]:
     return keys if keys and keys[-1].path == "id" else [*keys, ID_KEY]
 
 
+def null_flag(path: str) -> Case:
+    """1 where the field at `path` (through its relations' joins) is NULL, else 0: ordered by
+    before the field itself, it puts NULLs where a sort key says on either database."""
+    return Case(When(**{f"{path}__isnull": True}, then=RawSQL("1")), default=RawSQL("0"))
+
+
 def ordered(query: QuerySet, keys: list[SortKey]) -> QuerySet:
     """Apply the keys, with NULL placement made explicit so both databases agree."""
     terms = []
     for i, key in enumerate(keys):
         if key.nullable:
             flag = f"_null{i}"
-            is_null = When(**{f"{key.path}__isnull": True}, then=RawSQL("1"))
-            query = query.annotate(**{flag: Case(is_null, default=RawSQL("0"))})
+            query = query.annotate(**{flag: null_flag(key.path)})
             terms.append(f"-{flag}" if key.nulls_first else flag)
         name = key.path
         if "__" in key.path:
